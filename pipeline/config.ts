@@ -1,0 +1,199 @@
+/**
+ * The pipeline's typed settings: the one module read by the CDK stack, the local mode and the CLI.
+ *
+ * Every setting has a default. In the cloud, each can be overridden with CDK context
+ * (`npx cdk deploy -c alertEmail=ops@example.com -c batchSize=100`); the local mode passes overrides
+ * directly to {@link resolveConfig}.
+ */
+
+/** Glue worker types that suit a Spark ETL job of this size. */
+export type GlueWorkerType = 'G.1X' | 'G.2X' | 'G.4X' | 'G.8X';
+
+/** FLEX runs on spare capacity (cheaper, may start later); STANDARD starts at once. */
+export type GlueExecutionClass = 'FLEX' | 'STANDARD';
+
+/** Lambda and Powertools log levels. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Settings of the Glue conversion job. */
+export interface GlueSettings {
+  /** Glue version; 5.1 is Spark 3.5.6, Python 3.11, Java 17. @default '5.1' */
+  readonly version: string;
+  /** Worker type. @default 'G.1X' */
+  readonly workerType: GlueWorkerType;
+  /** Upper bound of workers; Glue auto scaling uses fewer when the manifest is small. @default 10 */
+  readonly maxWorkers: number;
+  /** Execution class. @default 'FLEX' */
+  readonly executionClass: GlueExecutionClass;
+  /** Job run timeout in minutes. @default 60 */
+  readonly timeoutMinutes: number;
+  /** Runs of the job allowed at once; more are refused with ConcurrentRunsExceededException and retried. @default 5 */
+  readonly maxConcurrentRuns: number;
+  /** Target size of each Parquet output file, in MB. @default 128 */
+  readonly targetFileMb: number;
+}
+
+/** The pipeline's settings. */
+export interface PipelineConfig {
+  /** Most files in one manifest. @default 200 */
+  readonly batchSize: number;
+  /** A manifest is sealed when its oldest file has waited this long. @default 15 */
+  readonly maxWaitMinutes: number;
+  /** Key prefix under which producers upload; the next path segment is the dataset. @default 'incoming/' */
+  readonly ingestPrefix: string;
+  /** Key suffixes accepted as NDJSON input. @default ['.ndjson', '.jsonl', '.json', '.ndjson.gz', '.jsonl.gz', '.json.gz'] */
+  readonly acceptedSuffixes: readonly string[];
+  /** Address that receives alert emails; required by `cdk deploy`, optional for synth in tests. @default undefined */
+  readonly alertEmail?: string;
+  /** Glue job settings. */
+  readonly glue: GlueSettings;
+  /** Log level of the Lambdas and the state machine's log group detail. @default 'INFO' */
+  readonly logLevel: LogLevel;
+  /** Retention of CloudWatch log groups, in days. @default 30 */
+  readonly logRetentionDays: number;
+  /** Days before raw ingest objects move to Infrequent Access. @default 30 */
+  readonly ingestTransitionDays: number;
+  /** Execution timeout of the conversion state machine, in minutes. @default 120 */
+  readonly executionTimeoutMinutes: number;
+  /** SQS receives before a notification moves to the DLQ. @default 5 */
+  readonly maxReceiveCount: number;
+  /** Days an idempotency record is kept. @default 7 */
+  readonly idempotencyTtlDays: number;
+  /** Metrics namespace of the Lambdas and the dashboard. @default 'IngestPipeline' */
+  readonly metricsNamespace: string;
+}
+
+/** Where the prefixes of derived objects live; fixed names shared by the builder, the Glue job and the CLI. */
+export const PREFIXES = {
+  /** Manifest files written by the builder: `manifests/<dataset>/<manifestId>.json`. */
+  manifests: 'manifests/',
+  /** Result files written by the Glue job: `results/<dataset>/<manifestId>.json`. */
+  results: 'results/',
+  /** Parquet output: `curated/<dataset>/ingest_date=YYYY-MM-DD/manifest_id=<id>/`. */
+  curated: 'curated/',
+  /** Bad lines: `quarantine/<dataset>/manifest_id=<id>/`. */
+  quarantine: 'quarantine/',
+} as const;
+
+/** The defaults of every setting. */
+export const DEFAULT_CONFIG: PipelineConfig = {
+  batchSize: 200,
+  maxWaitMinutes: 15,
+  ingestPrefix: 'incoming/',
+  acceptedSuffixes: ['.ndjson', '.jsonl', '.json', '.ndjson.gz', '.jsonl.gz', '.json.gz'],
+  alertEmail: undefined,
+  glue: {
+    version: '5.1',
+    workerType: 'G.1X',
+    maxWorkers: 10,
+    executionClass: 'FLEX',
+    timeoutMinutes: 60,
+    maxConcurrentRuns: 5,
+    targetFileMb: 128,
+  },
+  logLevel: 'INFO',
+  logRetentionDays: 30,
+  ingestTransitionDays: 30,
+  executionTimeoutMinutes: 120,
+  maxReceiveCount: 5,
+  idempotencyTtlDays: 7,
+  metricsNamespace: 'IngestPipeline',
+};
+
+/** A setting with a value the pipeline cannot run with. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, reason: string) {
+    super(`Invalid setting "${setting}": ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Overrides as they come from CDK context or the local mode: any subset, possibly as strings. */
+export type ConfigOverrides = { [K in keyof PipelineConfig]?: unknown } & { glue?: { [K in keyof GlueSettings]?: unknown } };
+
+function int(setting: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(String(value));
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(setting, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(setting: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+  if (value === undefined || value === null || value === '') return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new ConfigError(setting, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function suffixes(value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined || value === null || value === '') return fallback;
+  const list = Array.isArray(value) ? value : String(value).split(',');
+  const clean = list.map((s) => String(s).trim()).filter((s) => s.length > 0);
+  if (clean.length === 0 || clean.some((s) => !s.startsWith('.'))) {
+    throw new ConfigError('acceptedSuffixes', `expected suffixes starting with ".", got ${JSON.stringify(value)}`);
+  }
+  return clean;
+}
+
+/** Merges overrides into the defaults and validates every value. */
+export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
+  const d = DEFAULT_CONFIG;
+  const g = overrides.glue ?? {};
+  const ingestPrefix = overrides.ingestPrefix === undefined ? d.ingestPrefix : String(overrides.ingestPrefix);
+  if (!/^[A-Za-z0-9_\-./]+\/$/.test(ingestPrefix) || ingestPrefix.startsWith('/')) {
+    throw new ConfigError('ingestPrefix', `expected a key prefix ending with "/", got ${JSON.stringify(ingestPrefix)}`);
+  }
+  const alertEmail = overrides.alertEmail === undefined || overrides.alertEmail === '' ? undefined : String(overrides.alertEmail);
+  if (alertEmail !== undefined && !EMAIL.test(alertEmail)) {
+    throw new ConfigError('alertEmail', `"${alertEmail}" is not an email address`);
+  }
+  return {
+    batchSize: int('batchSize', overrides.batchSize, d.batchSize, 1, 10000),
+    maxWaitMinutes: int('maxWaitMinutes', overrides.maxWaitMinutes, d.maxWaitMinutes, 1, 24 * 60),
+    ingestPrefix,
+    acceptedSuffixes: suffixes(overrides.acceptedSuffixes, d.acceptedSuffixes),
+    alertEmail,
+    glue: {
+      version: g.version === undefined ? d.glue.version : String(g.version),
+      workerType: oneOf('glue.workerType', g.workerType, d.glue.workerType, ['G.1X', 'G.2X', 'G.4X', 'G.8X']),
+      maxWorkers: int('glue.maxWorkers', g.maxWorkers, d.glue.maxWorkers, 2, 1000),
+      executionClass: oneOf('glue.executionClass', g.executionClass, d.glue.executionClass, ['FLEX', 'STANDARD']),
+      timeoutMinutes: int('glue.timeoutMinutes', g.timeoutMinutes, d.glue.timeoutMinutes, 1, 2880),
+      maxConcurrentRuns: int('glue.maxConcurrentRuns', g.maxConcurrentRuns, d.glue.maxConcurrentRuns, 1, 1000),
+      targetFileMb: int('glue.targetFileMb', g.targetFileMb, d.glue.targetFileMb, 1, 2048),
+    },
+    logLevel: oneOf('logLevel', overrides.logLevel, d.logLevel, ['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    logRetentionDays: int('logRetentionDays', overrides.logRetentionDays, d.logRetentionDays, 1, 3653),
+    ingestTransitionDays: int('ingestTransitionDays', overrides.ingestTransitionDays, d.ingestTransitionDays, 30, 3650),
+    executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 1440),
+    maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
+    idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
+    metricsNamespace: overrides.metricsNamespace === undefined ? d.metricsNamespace : String(overrides.metricsNamespace),
+  };
+}
+
+/** Reads overrides from CDK context: flat keys (`batchSize`) and `glue.<name>` keys (`-c glue.maxWorkers=20`). */
+export function configFromContext(tryGetContext: (key: string) => unknown): PipelineConfig {
+  const flat: Record<string, unknown> = {};
+  for (const key of Object.keys(DEFAULT_CONFIG) as (keyof PipelineConfig)[]) {
+    if (key !== 'glue') flat[key] = tryGetContext(key);
+  }
+  const glue: Record<string, unknown> = {};
+  const glueCtx = (tryGetContext('glue') ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(DEFAULT_CONFIG.glue)) {
+    glue[key] = tryGetContext(`glue.${key}`) ?? glueCtx[key];
+  }
+  return resolveConfig({ ...flat, glue } as ConfigOverrides);
+}
+
+/** Ensures the settings that only a deployment needs are present; `cdk deploy` calls this, `cdk synth` in tests does not. */
+export function requireDeploySettings(config: PipelineConfig): void {
+  if (config.alertEmail === undefined) {
+    throw new ConfigError('alertEmail', 'required to deploy: pass it with `npx cdk deploy -c alertEmail=you@example.com`');
+  }
+}
