@@ -1,0 +1,93 @@
+/**
+ * What the Lambda service gives a handler, reproduced for the local mode: the environment the stack sets,
+ * a context object, and the handler module loaded only after that environment is in place.
+ */
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import type { Context } from 'aws-lambda';
+import type { PipelineConfig } from '../pipeline/config';
+import { LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
+
+/** The two Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME`. */
+export type LocalFunction = 'manifest-builder' | 'sweeper';
+
+/** Handler modules, relative to the repository root. */
+const HANDLER_MODULES: Record<LocalFunction, string> = {
+  'manifest-builder': path.join('handlers', 'manifest-builder', 'index.ts'),
+  sweeper: path.join('handlers', 'sweeper', 'index.ts'),
+};
+
+/** Timeout given to each invocation, as the stack's Lambda timeout. */
+export const LOCAL_TIMEOUT_MS = 60_000;
+
+/**
+ * The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment"), pointed at the
+ * emulator. `MAX_WAIT_SECONDS` carries the local mode's shorter wait; `MAX_WAIT_MINUTES` the same in minutes.
+ */
+export function lambdaEnvironment(
+  fn: LocalFunction,
+  stack: LocalStack,
+  config: PipelineConfig,
+): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: fn,
+    POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+    POWERTOOLS_LOG_LEVEL: config.logLevel,
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    STATE_TABLE: stack.stateTable,
+    IDEMPOTENCY_TABLE: stack.idempotencyTable,
+    STATE_MACHINE_ARN: stack.stateMachineArn,
+    CURATED_BUCKET: stack.curatedBucket,
+    INGEST_PREFIX: config.ingestPrefix,
+    ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
+    BATCH_SIZE: String(stack.batchSize),
+    MAX_WAIT_MINUTES: String(Math.max(1, Math.ceil(stack.maxWaitSeconds / 60))),
+    MAX_WAIT_SECONDS: String(stack.maxWaitSeconds),
+    IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
+    AWS_ENDPOINT_URL: stack.endpoint,
+    AWS_REGION: stack.region,
+    AWS_DEFAULT_REGION: stack.region,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_LAMBDA_FUNCTION_NAME: `${fn}-local`,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+  };
+}
+
+/** A Lambda context for one invocation: the remaining time counts down from `timeoutMs`. */
+export function lambdaContext(fn: LocalFunction, region: string, timeoutMs: number = LOCAL_TIMEOUT_MS): Context {
+  const deadline = Date.now() + timeoutMs;
+  const functionName = `${fn}-local`;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT}:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: `local/${process.pid}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** A Lambda handler as the pipeline's handlers export it. */
+export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/**
+ * Sets the Lambda environment on this process, then loads the handler module: Powertools and the clients read
+ * the environment when the module loads, as they do in Lambda. The handler runs unmodified.
+ */
+export async function loadHandler<E, R>(
+  fn: LocalFunction,
+  stack: LocalStack,
+  config: PipelineConfig,
+): Promise<LambdaHandler<E, R>> {
+  Object.assign(process.env, lambdaEnvironment(fn, stack, config));
+  const mod = (await import(path.join(REPO_ROOT, HANDLER_MODULES[fn]))) as { handler?: LambdaHandler<E, R> };
+  if (typeof mod.handler !== 'function') throw new Error(`${HANDLER_MODULES[fn]} does not export a handler`);
+  return mod.handler;
+}

@@ -1,0 +1,286 @@
+/**
+ * Starts and stops the local mode: the emulator (moto server with the Glue runner), the provisioned resources,
+ * the SQS poller (manifest builder) and the sweeper timer. Each runs as its own process group with its log
+ * under `<stateDir>/logs/` and its pid under `<stateDir>/pids/`, so `stop` works from any shell and a test or
+ * the demo can run an instance of its own in another state directory on another port.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { resolveConfig } from '../pipeline/config';
+import {
+  DEFAULT_PORT,
+  LOCAL_REGION,
+  LocalModeNotRunningError,
+  localPaths,
+  REPO_ROOT,
+  type LocalPaths,
+  type LocalStack,
+} from './layout';
+import { checkPortFree, commandLine, isAlive, sleep } from './process-utils';
+import { provision } from './provision';
+
+/** Options of {@link startLocal}. */
+export interface StartOptions {
+  /** Where stack.json, pids, logs and the outbox go. @default `<repo>/.local` */
+  readonly stateDir?: string;
+  /** Emulator port on 127.0.0.1. @default 4566 */
+  readonly port?: number;
+  /** Most files in one manifest. @default the config's batchSize (200) */
+  readonly batchSize?: number;
+  /** Seconds the oldest file of a manifest waits before the sweeper seals it. @default 60 */
+  readonly maxWaitSeconds?: number;
+  /** Glue job runs allowed at once (each is a Spark JVM on this machine). @default the config's (5) */
+  readonly maxConcurrentRuns?: number;
+  /** Seconds between two runs of the sweeper. @default a third of maxWaitSeconds, 1 to 10 */
+  readonly sweeperIntervalSeconds?: number;
+  /** Most records per manifest builder invocation. @default 10 */
+  readonly pollerBatchSize?: number;
+  /** Visibility timeout of the ingest queue, in seconds. @default 10 */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Progress messages while starting. @default none */
+  readonly onProgress?: (message: string) => void;
+}
+
+/** The processes of a local mode instance, by pid file name, with a fragment of their command line. */
+const PROCESSES = [
+  { name: 'poller', marker: 'poller.ts', log: 'manifest-builder.log' },
+  { name: 'sweeper', marker: 'sweeper-timer.ts', log: 'sweeper.log' },
+  { name: 'emulator', marker: 'server.py', log: 'emulator.log' },
+] as const;
+type ProcessName = (typeof PROCESSES)[number]['name'];
+
+/** Base class of the local mode's start and stop errors: their message is meant for the operator. */
+export class LocalModeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalModeError';
+  }
+}
+
+/** A local mode already runs in this state directory. */
+export class LocalModeAlreadyRunningError extends LocalModeError {
+  constructor(readonly stateDir: string, readonly endpoint: string | undefined) {
+    super(
+      `The local mode is already running${endpoint ? ` at ${endpoint}` : ''} (state in ${stateDir}). ` +
+        'Stop it first with: npx pipeline local stop',
+    );
+    this.name = 'LocalModeAlreadyRunningError';
+  }
+}
+
+/** The emulator's port is taken by another program. */
+export class PortInUseError extends LocalModeError {
+  constructor(readonly port: number) {
+    super(`Port ${port} on 127.0.0.1 is already in use. Free it or pick another one: npx pipeline local start --port <port>`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** A process of the local mode did not come up. */
+export class LocalProcessFailedError extends LocalModeError {
+  constructor(readonly processName: string, readonly logFile: string, detail: string) {
+    super(`The local mode's ${processName} did not start: ${detail}\nSee ${logFile}`);
+    this.name = 'LocalProcessFailedError';
+  }
+}
+
+/** Pids of the local mode's processes that are alive in this state directory. */
+export function runningProcesses(stateDir?: string): Partial<Record<ProcessName, number>> {
+  const paths = localPaths(stateDir);
+  const out: Partial<Record<ProcessName, number>> = {};
+  for (const p of PROCESSES) {
+    const pid = readPid(paths, p.name);
+    if (pid !== undefined && isAlive(pid) && (commandLine(pid) ?? '').includes(p.marker)) out[p.name] = pid;
+  }
+  return out;
+}
+
+/** Whether a local mode runs in this state directory. */
+export function isRunning(stateDir?: string): boolean {
+  return Object.keys(runningProcesses(stateDir)).length > 0;
+}
+
+/** Starts the local mode and returns its stack once the poller and the sweeper timer are up. */
+export async function startLocal(options: StartOptions = {}): Promise<LocalStack> {
+  const paths = localPaths(options.stateDir);
+  const port = options.port ?? DEFAULT_PORT;
+  const progress = options.onProgress ?? (() => undefined);
+  if (isRunning(paths.stateDir)) {
+    throw new LocalModeAlreadyRunningError(paths.stateDir, readEndpoint(paths));
+  }
+  const python = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+  const server = path.join(REPO_ROOT, 'local', 'emulator', 'server.py');
+  if (!existsSync(python)) throw new LocalModeError(`No Python environment at ${python}: run make install first.`);
+  if (!existsSync(server)) throw new LocalModeError(`The emulator launcher ${server} is missing.`);
+  try {
+    await checkPortFree(port);
+  } catch {
+    throw new PortInUseError(port);
+  }
+
+  for (const dir of [paths.stateDir, paths.pidDir, paths.logsDir, paths.outboxDir]) mkdirSync(dir, { recursive: true });
+  clearInstanceFiles(paths);
+
+  const maxWaitSeconds = options.maxWaitSeconds ?? 60;
+  const config = resolveConfig({
+    batchSize: options.batchSize,
+    maxWaitMinutes: Math.max(1, Math.ceil(maxWaitSeconds / 60)),
+    glue: { maxConcurrentRuns: options.maxConcurrentRuns },
+  });
+
+  try {
+    progress(`starting the emulator on 127.0.0.1:${port}`);
+    const endpoint = await startEmulator(paths, python, server, port);
+    progress(`provisioning the pipeline's resources on ${endpoint}`);
+    const stack = await provision({
+      endpoint,
+      region: LOCAL_REGION,
+      config,
+      maxWaitSeconds,
+      outboxDir: paths.outboxDir,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    });
+    writeFileSync(paths.stackFile, `${JSON.stringify(stack, null, 2)}\n`);
+
+    progress('starting the manifest builder poller and the sweeper timer');
+    const pollerArgs = ['--state-dir', paths.stateDir];
+    if (options.pollerBatchSize !== undefined) pollerArgs.push('--batch-size', String(options.pollerBatchSize));
+    const sweeperArgs = ['--state-dir', paths.stateDir];
+    if (options.sweeperIntervalSeconds !== undefined) sweeperArgs.push('--interval-seconds', String(options.sweeperIntervalSeconds));
+    startNodeProcess(paths, 'poller', path.join(REPO_ROOT, 'local', 'poller.ts'), pollerArgs);
+    startNodeProcess(paths, 'sweeper', path.join(REPO_ROOT, 'local', 'sweeper-timer.ts'), sweeperArgs);
+    await Promise.all([waitReady(paths, 'poller'), waitReady(paths, 'sweeper')]);
+    return stack;
+  } catch (err) {
+    await stopProcesses(paths);
+    rmSync(paths.stackFile, { force: true });
+    throw err;
+  }
+}
+
+/** Stops the local mode of this state directory; the logs and the outbox stay. */
+export async function stopLocal(options: { stateDir?: string } = {}): Promise<string[]> {
+  const paths = localPaths(options.stateDir);
+  if (!isRunning(paths.stateDir)) {
+    clearInstanceFiles(paths);
+    throw new LocalModeNotRunningError(paths.stateDir);
+  }
+  const stopped = await stopProcesses(paths);
+  clearInstanceFiles(paths);
+  return stopped;
+}
+
+/** Resolves when a process of the local mode exits (with its name), for a foreground `local start`. */
+export async function waitForExit(stateDir?: string, pollMs = 1000): Promise<string> {
+  const expected = Object.keys(runningProcesses(stateDir));
+  for (;;) {
+    const alive = runningProcesses(stateDir);
+    const gone = expected.find((name) => !(name in alive));
+    if (gone !== undefined) return gone;
+    await sleep(pollMs);
+  }
+}
+
+async function startEmulator(paths: LocalPaths, python: string, server: string, port: number): Promise<string> {
+  const logFile = path.join(paths.logsDir, 'emulator.log');
+  const offset = existsSync(logFile) ? statSync(logFile).size : 0;
+  const child = spawnDetached(paths, 'emulator', python, [server, '--port', String(port), '--state-dir', paths.stateDir], logFile);
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const text = readFileSync(logFile, 'utf8').slice(offset);
+    const ready = /READY (http:\/\/\S+)/.exec(text);
+    if (ready) return ready[1];
+    if (child.exitCode !== null || !isAlive(child.pid!)) {
+      const tail = text.trim().split('\n').slice(-3).join(' | ');
+      if (/address already in use|port .* in use/i.test(text)) throw new PortInUseError(port);
+      throw new LocalProcessFailedError('emulator', logFile, tail || `exited with code ${child.exitCode}`);
+    }
+    await sleep(200);
+  }
+  throw new LocalProcessFailedError('emulator', logFile, 'no READY line within 120 s');
+}
+
+function startNodeProcess(paths: LocalPaths, name: ProcessName, script: string, args: string[]): void {
+  const log = PROCESSES.find((p) => p.name === name)!.log;
+  spawnDetached(paths, name, process.execPath, ['--import', 'tsx', script, ...args], path.join(paths.logsDir, log));
+}
+
+function spawnDetached(paths: LocalPaths, name: ProcessName, command: string, args: string[], logFile: string) {
+  const fd = openSync(logFile, 'a');
+  try {
+    // Own process group: `stop` signals the group, which includes the Spark JVMs the emulator starts.
+    const child = spawn(command, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
+    child.unref();
+    writeFileSync(path.join(paths.pidDir, `${name}.pid`), String(child.pid));
+    return child;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function waitReady(paths: LocalPaths, name: ProcessName, timeoutMs = 120_000): Promise<void> {
+  const spec = PROCESSES.find((p) => p.name === name)!;
+  const logFile = path.join(paths.logsDir, spec.log);
+  const pid = readPid(paths, name)!;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path.join(paths.pidDir, `${name}.ready`))) return;
+    if (!isAlive(pid)) {
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-2).join(' | ') : '';
+      throw new LocalProcessFailedError(name, logFile, tail || 'exited');
+    }
+    await sleep(200);
+  }
+  throw new LocalProcessFailedError(name, logFile, `not ready within ${timeoutMs / 1000} s`);
+}
+
+async function stopProcesses(paths: LocalPaths): Promise<string[]> {
+  const running = runningProcesses(paths.stateDir);
+  const stopped: string[] = [];
+  // Consumers first, so nothing calls the emulator while it goes down.
+  for (const p of PROCESSES) {
+    const pid = running[p.name];
+    if (pid === undefined) continue;
+    await stopGroup(pid);
+    stopped.push(p.name);
+  }
+  return stopped;
+}
+
+async function stopGroup(pid: number, graceMs = 10_000): Promise<void> {
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && isAlive(pid)) await sleep(100);
+  // Whatever is left of the group (a Spark JVM mid-run) goes too.
+  signalGroup(pid, 'SIGKILL');
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+function readPid(paths: LocalPaths, name: string): number | undefined {
+  const file = path.join(paths.pidDir, `${name}.pid`);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function readEndpoint(paths: LocalPaths): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(paths.stackFile, 'utf8')) as LocalStack).endpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+function clearInstanceFiles(paths: LocalPaths): void {
+  rmSync(paths.stackFile, { force: true });
+  if (!existsSync(paths.pidDir)) return;
+  for (const file of readdirSync(paths.pidDir)) rmSync(path.join(paths.pidDir, file), { force: true });
+}
