@@ -1,0 +1,20 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError, configFromContext, requireDeploySettings } from './config';
+import { PipelineStack, STACK_NAME } from './pipeline-stack';
+
+const app = new App();
+try {
+  const config = configFromContext((key) => app.node.tryGetContext(key));
+  requireDeploySettings(config);
+  new PipelineStack(app, STACK_NAME, {
+    config,
+    description: 'NDJSON ingest pipeline: manifests of files converted to Parquet by Glue under Step Functions',
+  });
+  // Synth fails on any AwsSolutions finding that is not acknowledged with a reason next to its resource.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}

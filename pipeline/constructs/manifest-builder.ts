@@ -1,0 +1,190 @@
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { PipelineConfig, PREFIXES } from '../config';
+import { retentionDays } from './log-retention';
+import { acknowledge, arnRef } from './nag';
+
+const REPO_ROOT = path.join(__dirname, '..', '..');
+
+/** Timeout of the manifest builder; the ingest queue's visibility timeout is derived from it. */
+export const BUILDER_TIMEOUT = Duration.seconds(60);
+/** How long the event source gathers notifications before invoking the builder. */
+export const BUILDER_BATCHING_WINDOW = Duration.seconds(5);
+/** Notifications per invocation: enough to amortise the cold path, few enough to finish well within the timeout. */
+export const BUILDER_BATCH_SIZE = 50;
+/** Concurrent builder invocations the event source may run; bounds the write rate on one dataset's OPEN item. */
+export const BUILDER_MAX_CONCURRENCY = 10;
+
+/** The ingest queue's visibility timeout: six times the builder's timeout plus its batching window, as AWS advises. */
+export function ingestVisibilityTimeout(): Duration {
+  return Duration.seconds(6 * BUILDER_TIMEOUT.toSeconds() + BUILDER_BATCHING_WINDOW.toSeconds());
+}
+
+/** Properties of {@link ManifestBuilder}. */
+export interface ManifestBuilderProps {
+  /** The pipeline's settings. */
+  readonly config: PipelineConfig;
+  /** S3 notifications to consume. */
+  readonly ingestQueue: sqs.IQueue;
+  /** State table: open manifests, files, manifests. */
+  readonly stateTable: dynamodb.ITable;
+  /** Powertools idempotency records. */
+  readonly idempotencyTable: dynamodb.ITable;
+  /** Bucket that receives manifest files under `manifests/`. */
+  readonly curatedBucket: s3.IBucket;
+  /** The conversion state machine, started once per sealed manifest. */
+  readonly stateMachine: sfn.IStateMachine;
+}
+
+/**
+ * The manifest builder (SQS-triggered: puts each new file into exactly one manifest, seals full ones) and the
+ * sweeper (every minute: seals manifests whose oldest file waited `maxWaitMinutes`, resumes sealed manifests
+ * that have no execution), with the dead-letter queue of the sweeper's failed invocations.
+ */
+export class ManifestBuilder extends Construct {
+  /** SQS-triggered manifest builder. */
+  public readonly builder: nodejs.NodejsFunction;
+  /** Scheduled sweeper. */
+  public readonly sweeper: nodejs.NodejsFunction;
+  /** Sweeper invocations that failed after Lambda's retries or could not be delivered by EventBridge. */
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ManifestBuilderProps) {
+    super(scope, id);
+    const { config } = props;
+
+    const environment: Record<string, string> = {
+      POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
+      POWERTOOLS_LOG_LEVEL: config.logLevel,
+      STATE_TABLE: props.stateTable.tableName,
+      IDEMPOTENCY_TABLE: props.idempotencyTable.tableName,
+      STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+      CURATED_BUCKET: props.curatedBucket.bucketName,
+      INGEST_PREFIX: config.ingestPrefix,
+      ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
+      BATCH_SIZE: String(config.batchSize),
+      MAX_WAIT_MINUTES: String(config.maxWaitMinutes),
+      IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const makeFunction = (
+      name: string,
+      service: string,
+      entry: string,
+      timeout: Duration,
+      description: string,
+      extra: Partial<nodejs.NodejsFunctionProps> = {},
+    ) => {
+      const logGroup = new logs.LogGroup(this, `${name}Logs`, { retention: retentionDays(config.logRetentionDays) });
+      // Its own role, allowed to write only to its own log group (instead of AWSLambdaBasicExecutionRole's
+      // every log group of the account).
+      const role = new iam.Role(this, `${name}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Runs the ${service} Lambda`,
+      });
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'OwnLogGroup',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      return new nodejs.NodejsFunction(this, name, {
+        description,
+        entry: path.join(REPO_ROOT, entry),
+        handler: 'handler',
+        projectRoot: REPO_ROOT,
+        depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 512,
+        timeout,
+        tracing: lambda.Tracing.ACTIVE,
+        role,
+        environment: { ...environment, POWERTOOLS_SERVICE_NAME: service },
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        bundling: { minify: true, sourceMap: true, target: 'node22' },
+        ...extra,
+      });
+    };
+
+    this.builder = makeFunction(
+      'Builder',
+      'manifest-builder',
+      'handlers/manifest-builder/index.ts',
+      BUILDER_TIMEOUT,
+      'Puts each new ingest file into exactly one manifest; seals full manifests and starts their conversion',
+    );
+    this.builder.addEventSource(
+      new SqsEventSource(props.ingestQueue, {
+        batchSize: BUILDER_BATCH_SIZE,
+        maxBatchingWindow: BUILDER_BATCHING_WINDOW,
+        reportBatchItemFailures: true,
+        maxConcurrency: BUILDER_MAX_CONCURRENCY,
+      }),
+    );
+
+    this.deadLetterQueue = new sqs.Queue(this, 'SweeperDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    // Overlapping sweeps are harmless (every seal and start is conditional or idempotent), so no reserved
+    // concurrency: it would fail deployment in accounts with the minimum concurrency quota.
+    this.sweeper = makeFunction(
+      'Sweeper',
+      'sweeper',
+      'handlers/sweeper/index.ts',
+      Duration.seconds(50),
+      'Seals manifests whose oldest file waited too long; resumes sealed manifests that have no execution',
+      // The next run a minute later does the same work, so a failed run is not retried; it goes to the DLQ,
+      // whose alarm tells the operator the sweeper is failing.
+      { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0, maxEventAge: Duration.minutes(2) },
+    );
+
+    new events.Rule(this, 'SweeperSchedule', {
+      description: 'Runs the manifest sweeper every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new targets.LambdaFunction(this.sweeper, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(2),
+        }),
+      ],
+    });
+
+    const manifestKeys = `${PREFIXES.manifests}*`;
+    for (const fn of [this.builder, this.sweeper]) {
+      props.stateTable.grantReadWriteData(fn);
+      props.curatedBucket.grantPut(fn, manifestKeys);
+      props.stateMachine.grantStartExecution(fn);
+    }
+    props.idempotencyTable.grantReadWriteData(this.builder);
+
+    for (const fn of [this.builder, this.sweeper]) {
+      const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
+      acknowledge(policy, 'Manifest files are one object per manifest under manifests/, named at run time; s3:Abort* comes with grantPut, for its own multipart uploads there.',
+        `IAM5[Resource::${arnRef(props.curatedBucket)}/${manifestKeys}]`, 'IAM5[Action::s3:Abort*]');
+      acknowledge(policy, 'The byDay and pending indexes of the state table are queried (no scans); grantReadWriteData names them as index/*.',
+        `IAM5[Resource::${arnRef(props.stateTable)}/index/*]`);
+      acknowledge(policy, 'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
+        'IAM5[Resource::*]');
+      acknowledge(fn, 'nodejs22.x is the runtime the design fixes (an LTS runtime supported by Lambda and Powertools); moving to a newer one is a deliberate upgrade, tested first.',
+        'L1');
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { PipelineConfig } from '../config';
+
+/** Properties of {@link Storage}. */
+export interface StorageProps {
+  /** The pipeline's settings (lifecycle of raw objects). */
+  readonly config: PipelineConfig;
+}
+
+/**
+ * The pipeline's buckets: ingest (raw NDJSON from producers), curated (manifests, results, Parquet, quarantine)
+ * and the server access log bucket both of them log to.
+ */
+export class Storage extends Construct {
+  /** Where producers upload; versioned, never written nor deleted by the pipeline (I6). */
+  public readonly ingestBucket: s3.Bucket;
+  /** Manifest and result files, Parquet output and quarantined lines. */
+  public readonly curatedBucket: s3.Bucket;
+  /** Server access logs of the two data buckets. */
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const { config } = props;
+    const secure = {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    };
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      ...secure,
+      // Server access logging only delivers to buckets with ACLs disabled when the bucket policy grants the
+      // logging service; the CDK writes that policy (feature flag serverAccessLogsUseBucketPolicy).
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(365) },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+
+    this.ingestBucket = new s3.Bucket(this, 'Ingest', {
+      ...secure,
+      versioned: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'ingest/',
+      // Raw data is kept (I6): objects only move to a cheaper class, nothing expires.
+      lifecycleRules: [
+        {
+          id: 'raw-to-infrequent-access',
+          transitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(config.ingestTransitionDays) },
+          ],
+          noncurrentVersionTransitions: [
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) },
+          ],
+        },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+    });
+
+    this.curatedBucket = new s3.Bucket(this, 'Curated', {
+      ...secure,
+      removalPolicy: RemovalPolicy.RETAIN,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'curated/',
+      // A retry or replay rewrites a manifest's Parquet (I4); its multipart leftovers must not pile up.
+      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+    });
+  }
+}

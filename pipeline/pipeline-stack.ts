@@ -1,0 +1,106 @@
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { PipelineConfig } from './config';
+import { Alerting } from './constructs/alerting';
+import { ConversionWorkflow } from './constructs/conversion-workflow';
+import { PipelineDashboard } from './constructs/dashboard';
+import { IngestQueue } from './constructs/ingest-queue';
+import { ManifestBuilder, ingestVisibilityTimeout } from './constructs/manifest-builder';
+import { StateTables } from './constructs/state-tables';
+import { Storage } from './constructs/storage';
+
+/** Name of the stack `cdk deploy` creates; the CLI reads its outputs. */
+export const STACK_NAME = 'IngestPipeline';
+
+/** Keys of the stack outputs, read by the CLI (docs/architecture.md, "Local mode"). */
+export const OUTPUT_KEYS = [
+  'IngestBucket',
+  'CuratedBucket',
+  'IngestQueueUrl',
+  'IngestDlqUrl',
+  'BuilderDlqUrl',
+  'StateTable',
+  'IdempotencyTable',
+  'StateMachineArn',
+  'GlueJobName',
+  'GlueDatabase',
+  'AlertTopicArn',
+] as const;
+
+/** Properties of {@link PipelineStack}. */
+export interface PipelineStackProps extends StackProps {
+  /** The pipeline's settings, from `configFromContext` in the app or given directly by tests. */
+  readonly config: PipelineConfig;
+  /** Path of the Glue job's script. @default glue-scripts/ndjson_to_parquet.py */
+  readonly glueScriptPath?: string;
+}
+
+/** The whole ingest pipeline: buckets, queue, tables, manifest builder, conversion workflow, alerting, dashboard. */
+export class PipelineStack extends Stack {
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const storage = new Storage(this, 'Storage', { config });
+    const tables = new StateTables(this, 'StateTables');
+    const alerting = new Alerting(this, 'Alerting', { config });
+    const ingest = new IngestQueue(this, 'IngestQueue', {
+      config,
+      ingestBucket: storage.ingestBucket,
+      visibilityTimeout: ingestVisibilityTimeout(),
+    });
+    const workflow = new ConversionWorkflow(this, 'ConversionWorkflow', {
+      config,
+      ingestBucket: storage.ingestBucket,
+      curatedBucket: storage.curatedBucket,
+      stateTable: tables.stateTable,
+      alertTopic: alerting.topic,
+      glueScriptPath: props.glueScriptPath,
+    });
+    const builder = new ManifestBuilder(this, 'ManifestBuilder', {
+      config,
+      ingestQueue: ingest.queue,
+      stateTable: tables.stateTable,
+      idempotencyTable: tables.idempotencyTable,
+      curatedBucket: storage.curatedBucket,
+      stateMachine: workflow.stateMachine,
+    });
+
+    alerting.alarmOnDeadLetterQueue('IngestDlqAlarm', ingest.deadLetterQueue, 'The ingest dead-letter queue');
+    alerting.alarmOnDeadLetterQueue('SweeperDlqAlarm', builder.deadLetterQueue, 'The sweeper dead-letter queue');
+    alerting.alarmOnLambdaErrors('BuilderErrorsAlarm', builder.builder, 'manifest builder');
+    alerting.alarmOnLambdaErrors('SweeperErrorsAlarm', builder.sweeper, 'sweeper');
+    alerting.alarmOnExecutions(workflow.stateMachine);
+    alerting.alarmOnOldestOpenManifest();
+
+    new PipelineDashboard(this, 'Dashboard', {
+      config,
+      builder: builder.builder,
+      sweeper: builder.sweeper,
+      ingestQueue: ingest.queue,
+      ingestDeadLetterQueue: ingest.deadLetterQueue,
+      sweeperDeadLetterQueue: builder.deadLetterQueue,
+      stateMachine: workflow.stateMachine,
+      job: workflow.job,
+      oldestOpenManifest: alerting.oldestOpenManifestMetric(),
+    });
+
+    const outputs: Record<(typeof OUTPUT_KEYS)[number], [string, string]> = {
+      IngestBucket: [storage.ingestBucket.bucketName, 'Bucket producers upload NDJSON to, under the ingest prefix'],
+      CuratedBucket: [storage.curatedBucket.bucketName, 'Manifests, results, Parquet and quarantine'],
+      IngestQueueUrl: [ingest.queue.queueUrl, 'S3 notifications for the manifest builder'],
+      IngestDlqUrl: [ingest.deadLetterQueue.queueUrl, 'Notifications the builder failed on; `pipeline redrive` moves them back'],
+      BuilderDlqUrl: [builder.deadLetterQueue.queueUrl, 'Failed sweeper invocations of the manifest builder construct'],
+      StateTable: [tables.stateTable.tableName, 'State of manifests and files'],
+      IdempotencyTable: [tables.idempotencyTable.tableName, 'Idempotency records of the manifest builder'],
+      StateMachineArn: [workflow.stateMachine.stateMachineArn, 'Conversion state machine, one execution per manifest'],
+      GlueJobName: [workflow.job.jobName, 'Glue job converting a manifest to Parquet'],
+      GlueDatabase: [workflow.database.databaseName, 'Glue Data Catalog database of the datasets'],
+      AlertTopicArn: [alerting.topic.topicArn, 'Alerts topic'],
+    };
+    for (const key of OUTPUT_KEYS) {
+      const [value, description] = outputs[key];
+      new CfnOutput(this, key, { value, description });
+    }
+  }
+}
