@@ -1,0 +1,352 @@
+/**
+ * `make demo`: the whole pipeline on this machine, on sample data, with one failure and its replay.
+ *
+ * Starts the local mode, uploads sample NDJSON of two datasets (with bad and blank lines), removes one uploaded
+ * file after it was written into its manifest (as a producer might), so that manifest's conversion fails,
+ * waits for every manifest, shows the alert email, restores the file, replays the manifest, prints a summary
+ * and checks that every line is accounted for. Exits 0 only if every manifest ended SUCCEEDED and the counts
+ * reconcile.
+ *
+ * Usage: npx tsx local/demo.ts [--keep] [--port 4566] [--batch-size 50] [--max-wait-seconds 20]
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import * as cliProgress from 'cli-progress';
+import { createContext, type CliContext } from '../cli/context';
+import { renderTable } from '../cli/format';
+import { listManifests, recordedExecutions, type ManifestRecord } from '../cli/ops/manifests';
+import { replayManifest } from '../cli/ops/replay';
+import { targetFromLocalStack } from '../cli/target';
+import { PREFIXES } from '../pipeline/config';
+import { keys } from '../pipeline/table-schema';
+import { DEFAULT_STATE_DIR, localPaths, type LocalStack } from './layout';
+import { readCuratedParquet } from './parquet-reader';
+import { parseArgs, sleep } from './process-utils';
+import { isRunning, startLocal, stopLocal } from './runtime';
+import { generateDataset, totals, type SampleFile } from './sample-data';
+
+const DATASETS = [
+  { dataset: 'orders', files: 120, seed: 11, keyColumn: 'order_id' },
+  { dataset: 'clicks', files: 80, seed: 23, keyColumn: 'click_id' },
+] as const;
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED']);
+
+/** One reconciliation check: what was compared and whether it held. */
+interface Check {
+  readonly what: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const heading = (title: string) => say(`\n== ${title}`);
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const keep = args.keep === 'true';
+  const port = Number(args.port ?? 4566);
+  const batchSize = Number(args['batch-size'] ?? 50);
+  const maxWaitSeconds = Number(args['max-wait-seconds'] ?? 20);
+  const stateDir = DEFAULT_STATE_DIR;
+  const startedAt = new Date();
+
+  if (isRunning(stateDir)) {
+    say('The local mode is already running. The demo starts its own fresh one: stop it first with');
+    say('  npx pipeline local stop');
+    return 1;
+  }
+
+  heading('Starting the local mode');
+  const stack = await startLocal({
+    stateDir,
+    port,
+    batchSize,
+    maxWaitSeconds,
+    onProgress: (message) => say(`  ${message}...`),
+  });
+  say(`  running at ${stack.endpoint}: manifests of ${batchSize} files, sealed after ${maxWaitSeconds} s`);
+
+  let ok = false;
+  try {
+    ok = await runDemo(stack, startedAt);
+  } finally {
+    if (keep) {
+      say('\nThe local mode keeps running (--keep). Stop it with: npx pipeline local stop');
+    } else {
+      heading('Stopping the local mode');
+      await stopLocal({ stateDir });
+      say('  stopped (logs and alert emails stay in .local/)');
+    }
+  }
+  say(`\n${ok ? 'DEMO PASSED' : 'DEMO FAILED'} in ${Math.round((Date.now() - startedAt.getTime()) / 1000)} s`);
+  return ok ? 0 : 1;
+}
+
+async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
+  const target = targetFromLocalStack(stack, localPaths(DEFAULT_STATE_DIR).stackFile);
+  const ctx = createContext(target);
+
+  heading('Generating sample data');
+  const byDataset = DATASETS.map((d) => ({ ...d, sample: generateDataset({ dataset: d.dataset, files: d.files, seed: d.seed }) }));
+  const all = byDataset.flatMap((d) => d.sample);
+  for (const d of byDataset) {
+    const t = totals(d.sample);
+    say(`  ${d.dataset}: ${t.files} files, ${t.goodLines} good lines, ${t.badLines} bad lines, ${t.blankLines} blank lines`);
+  }
+
+  // One file is uploaded first and removed once it is in its manifest: the Glue job then cannot read it.
+  heading('Uploading');
+  const victim = byDataset[1].sample[0];
+  const { versionId: markerVersion, manifestId: failingManifest } = await uploadAndRemove(ctx, stack, victim);
+  say(`  ${victim.key} is in manifest ${failingManifest}; the producer then removed it (delete marker ${markerVersion.slice(0, 8)}...)`);
+  say('  so that manifest\'s conversion will fail: the pipeline itself never deletes ingest objects (I6)');
+
+  const rest = interleave(byDataset.map((d) => d.sample.filter((f) => f !== victim)));
+  await uploadAll(ctx, stack, rest);
+
+  heading('Waiting for every manifest to be sealed and converted');
+  say('  (each conversion is a Spark job on this machine; the failing one is retried twice with backoff first)');
+  const firstPass = await waitForManifests(ctx, startedAt, all.length);
+  if (firstPass === undefined) return false;
+
+  const failed = firstPass.filter((m) => m.status === 'FAILED');
+  say(`  ${firstPass.length} manifests: ${firstPass.length - failed.length} SUCCEEDED, ${failed.length} FAILED`);
+  if (failed.length !== 1 || failed[0].manifestId !== failingManifest) {
+    say(`  expected exactly one failure, of ${failingManifest}; got: ${failed.map((m) => m.manifestId).join(', ') || 'none'}`);
+    return false;
+  }
+
+  heading(`The alert email (from ${path.relative(process.cwd(), stack.outboxDir) || stack.outboxDir}/)`);
+  const email = await waitForEmail(stack.outboxDir, failingManifest);
+  if (email === undefined) {
+    say(`  no alert email mentions ${failingManifest}`);
+    return false;
+  }
+  say(indent(email.text.trim(), '  | '));
+
+  heading('Restoring the file and replaying the manifest');
+  // Removing the delete marker brings the object back without a new ObjectCreated notification.
+  await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: victim.key, VersionId: markerVersion }));
+  say(`  restored ${victim.key} (removed its delete marker)`);
+  const replay = await replayManifest(ctx, failingManifest);
+  say(`  started ${replay.executionName}: same input as the original execution (from ${replay.inputFrom})`);
+  const replayStatus = await waitForExecution(ctx, replay.executionArn);
+  say(`  ${replay.executionName}: ${replayStatus}`);
+
+  const manifests = await listManifests(ctx, { since: new Date(startedAt.getTime() - 60_000) });
+  const executionStatus = new Map<string, string>();
+  for (const m of manifests) {
+    for (const arn of recordedExecutions(m)) {
+      const d = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      executionStatus.set(arn, `${d.name} ${d.status}`);
+    }
+  }
+
+  heading('Summary');
+  const sorted = [...manifests].sort((a, b) => a.manifestId.localeCompare(b.manifestId));
+  say(
+    renderTable(
+      ['manifest', 'files', 'sealed', 'executions', 'status', 'lines in', 'rows', 'quarantined', 'blank'],
+      sorted.map((m) => [
+        m.manifestId,
+        m.fileCount,
+        m.sealReason,
+        recordedExecutions(m).map((arn) => executionStatus.get(arn) ?? arn).join(', '),
+        m.status,
+        m.linesIn,
+        m.rowsOut,
+        m.rowsQuarantined,
+        m.blankLines,
+      ]),
+    ),
+  );
+  say('\nParquet:');
+  for (const m of sorted) say(`  s3://${stack.curatedBucket}/${PREFIXES.curated}${m.dataset}/ingest_date=${m.ingestDate}/manifest_id=${m.manifestId}/`);
+  say(`Quarantined lines: s3://${stack.curatedBucket}/${PREFIXES.quarantine}<dataset>/manifest_id=<id>/`);
+
+  heading('Reconciliation');
+  const checks = await reconcile(stack, sorted, byDataset);
+  for (const c of checks) say(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.what}: ${c.detail}`);
+
+  heading('Look further');
+  const aws = `aws --endpoint-url ${stack.endpoint} --region ${stack.region}`;
+  say('  (run the demo with --keep to leave the local mode running for these)');
+  say('  npx pipeline manifests                       # manifests of today, with status and counts');
+  say(`  npx pipeline status ${failingManifest}   # its executions, retries and the failure`);
+  say('  npx pipeline replay <manifestId>             # convert a manifest again');
+  say(`  ${aws} s3 ls --recursive s3://${stack.curatedBucket}/${PREFIXES.curated}`);
+  say(`  ${aws} stepfunctions list-executions --state-machine-arn ${stack.stateMachineArn}`);
+  say('  logs: .local/logs/ (emulator, Glue runs, manifest-builder, sweeper); alert emails: .local/outbox/');
+
+  return checks.every((c) => c.ok);
+}
+
+/** Uploads one file, waits until the manifest builder wrote it into its manifest, then removes it. */
+async function uploadAndRemove(
+  ctx: CliContext,
+  stack: LocalStack,
+  file: SampleFile,
+): Promise<{ versionId: string; manifestId: string }> {
+  await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
+    const manifestId = open.Item?.manifestId as string | undefined;
+    if (manifestId !== undefined) {
+      const entry = await ctx.ddb.send(
+        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key), ConsistentRead: true }),
+      );
+      if (entry.Item !== undefined) {
+        const removed = await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: file.key }));
+        return { versionId: removed.VersionId!, manifestId };
+      }
+    }
+    await sleep(300);
+  }
+  throw new Error(`${file.key} was not written into a manifest within 60 s: see .local/logs/manifest-builder.log`);
+}
+
+/** Uploads files with a few requests in flight, with a progress bar. */
+async function uploadAll(ctx: CliContext, stack: LocalStack, files: readonly SampleFile[]): Promise<void> {
+  const bar = new cliProgress.SingleBar(
+    { format: '  uploading  [{bar}] {value}/{total} files', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(files.length, 0);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++];
+      await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
+      bar.increment();
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  bar.stop();
+}
+
+/** Waits until every uploaded file is in a manifest that finished; shows the progress. */
+async function waitForManifests(ctx: CliContext, since: Date, totalFiles: number, timeoutMs = 20 * 60_000): Promise<ManifestRecord[] | undefined> {
+  const bar = new cliProgress.SingleBar(
+    { format: '  converting [{bar}] {value}/{total} files in finished manifests | {states} | {elapsed}s', hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  bar.start(totalFiles, 0, { states: '', elapsed: 0 });
+  try {
+    while (Date.now() - started < timeoutMs) {
+      const manifests = await listManifests(ctx, { since: new Date(since.getTime() - 60_000) });
+      const done = manifests.filter((m) => TERMINAL.has(m.status));
+      const filesDone = done.reduce((n, m) => n + Number(m.fileCount ?? 0), 0);
+      const counts = new Map<string, number>();
+      for (const m of manifests) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
+      const states = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+      bar.update(filesDone, { states, elapsed: Math.round((Date.now() - started) / 1000) });
+      if (filesDone >= totalFiles && done.length === manifests.length) return manifests;
+      await sleep(2000);
+    }
+  } finally {
+    bar.stop();
+  }
+  say(`  not every manifest finished within ${timeoutMs / 60_000} minutes: see .local/logs/`);
+  return undefined;
+}
+
+/** Waits for an execution to end and returns its status. */
+async function waitForExecution(ctx: CliContext, executionArn: string, timeoutMs = 10 * 60_000): Promise<string> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    const d = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING') return d.status ?? 'UNKNOWN';
+    process.stdout.write(`\r  waiting for the replay: ${Math.round((Date.now() - started) / 1000)}s`);
+    await sleep(2000);
+  }
+  return 'RUNNING (timed out waiting)';
+}
+
+/** The alert email about a manifest in the outbox, waiting a little for the emulator to write it. */
+async function waitForEmail(outboxDir: string, manifestId: string): Promise<{ file: string; text: string } | undefined> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const files = readdirSync(outboxDir)
+      .filter((f) => f.endsWith('.eml'))
+      .map((f) => path.join(outboxDir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      if (text.includes(manifestId)) return { file, text };
+    }
+    await sleep(1000);
+  }
+  return undefined;
+}
+
+/** Compares what the pipeline recorded, and what the Parquet holds, with the sample data generated. */
+async function reconcile(
+  stack: LocalStack,
+  manifests: readonly ManifestRecord[],
+  byDataset: readonly { dataset: string; keyColumn: string; sample: SampleFile[] }[],
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  const notSucceeded = manifests.filter((m) => m.status !== 'SUCCEEDED');
+  checks.push({
+    what: 'every manifest SUCCEEDED',
+    ok: manifests.length > 0 && notSucceeded.length === 0,
+    detail: notSucceeded.length === 0 ? `${manifests.length} of ${manifests.length}` : `not: ${notSucceeded.map((m) => `${m.manifestId} ${m.status}`).join(', ')}`,
+  });
+  const unbalanced = manifests.filter(
+    (m) => Number(m.linesIn) !== Number(m.rowsOut) + Number(m.rowsQuarantined) + Number(m.blankLines),
+  );
+  checks.push({
+    what: 'each manifest: lines in = rows + quarantined + blank (I5)',
+    ok: unbalanced.length === 0,
+    detail: unbalanced.length === 0 ? 'all balance' : `not: ${unbalanced.map((m) => m.manifestId).join(', ')}`,
+  });
+  for (const d of byDataset) {
+    const expected = totals(d.sample);
+    const mine = manifests.filter((m) => m.dataset === d.dataset);
+    const sum = (pick: (m: ManifestRecord) => unknown) => mine.reduce((n, m) => n + Number(pick(m) ?? 0), 0);
+    const files = sum((m) => m.fileCount);
+    checks.push({ what: `${d.dataset}: files in manifests = files uploaded (I1)`, ok: files === expected.files, detail: `${files} = ${expected.files}` });
+    const rows = sum((m) => m.rowsOut);
+    checks.push({ what: `${d.dataset}: rows written = good lines generated`, ok: rows === expected.goodLines, detail: `${rows} = ${expected.goodLines}` });
+    const quarantined = sum((m) => m.rowsQuarantined);
+    checks.push({ what: `${d.dataset}: lines quarantined = bad lines generated`, ok: quarantined === expected.badLines, detail: `${quarantined} = ${expected.badLines}` });
+    const blank = sum((m) => m.blankLines);
+    checks.push({ what: `${d.dataset}: blank lines counted = blank lines generated`, ok: blank === expected.blankLines, detail: `${blank} = ${expected.blankLines}` });
+    const parquet = await readCuratedParquet(stack, d.dataset, d.keyColumn);
+    checks.push({
+      what: `${d.dataset}: Parquet rows read back = good lines, no row twice`,
+      ok: parquet.rows === expected.goodLines && parquet.distinctKeys === expected.goodLines,
+      detail: `${parquet.rows} rows (${parquet.distinctKeys ?? '?'} distinct ${d.keyColumn}) in ${parquet.files} files = ${expected.goodLines}`,
+    });
+  }
+  return checks;
+}
+
+/** Round-robin over lists, so both datasets arrive at the same time as producers would send them. */
+function interleave<T>(lists: readonly (readonly T[])[]): T[] {
+  const out: T[] = [];
+  const longest = Math.max(...lists.map((l) => l.length));
+  for (let i = 0; i < longest; i++) for (const l of lists) if (i < l.length) out.push(l[i]);
+  return out;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((l) => `${prefix}${l}`)
+    .join('\n');
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`\ndemo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
