@@ -1,0 +1,414 @@
+"""Glue job runs that really run the job's script under local pyspark.
+
+moto's own job runs go STARTING -> RUNNING -> SUCCEEDED as they are described and never run anything. Here
+`StartJobRun` launches `<python> <script> --JOB_NAME <job> --JOB_RUN_ID <run> --key value ...` as a child
+process, with Spark pointed at the emulator's S3 through the S3A connector, and `GetJobRun` reports the child's
+real state: STARTING, RUNNING, then SUCCEEDED, FAILED (with the script's error as `ErrorMessage`), TIMEOUT or
+STOPPED. `ExecutionProperty.MaxConcurrentRuns` is enforced with `ConcurrentRunsExceededException`, so the
+state machine's Retry on that error runs for real.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.core.utils import utcnow
+from moto.glue import models as glue_models
+from moto.glue.exceptions import ConcurrentRunsExceededException
+
+LOG = logging.getLogger("emulator.glue")
+
+ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING")
+# Glue's default job timeout, in minutes, when neither the job nor the run sets one.
+DEFAULT_TIMEOUT_MINUTES = 2880
+# Lines of the script's stderr kept to find its error message.
+STDERR_TAIL_LINES = 400
+MAX_ERROR_MESSAGE_CHARS = 2000
+# A log4j line as Spark prints it ("25/11/23 12:00:00 WARN NativeCodeLoader: ..."): never the script's error.
+_LOG4J_LINE = re.compile(r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (TRACE|DEBUG|INFO|WARN|ERROR)\b")
+_JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")
+
+
+class RunSetupError(Exception):
+    """The run could not be launched (script not found, connector missing); its message becomes ErrorMessage."""
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """How the child Spark driver runs: master, memory and where the S3A connector jars are."""
+
+    master: str
+    driver_memory: str
+    jars_dir: Path
+
+
+def error_message_from_stderr(lines: list[str], returncode: int | None) -> str:
+    """The script's error: the exception line closing its last Python traceback, else its last stderr line.
+
+    Spark's own log4j lines are skipped, since the JVM can log after the Python error was printed.
+    """
+    text = [line.rstrip("\r\n") for line in lines if line.strip()]
+    last_traceback = max((i for i, line in enumerate(text) if line.startswith("Traceback (most recent call last)")), default=None)
+    message = None
+    if last_traceback is not None:
+        for line in text[last_traceback + 1:]:
+            if not line.startswith((" ", "\t")) and not _LOG4J_LINE.match(line):
+                message = line
+                break
+    if message is None:
+        for line in reversed(text):
+            if not _LOG4J_LINE.match(line):
+                message = line.strip()
+                break
+    if message is None:
+        if returncode is not None and returncode < 0:
+            message = f"The job run process was killed by signal {signal.Signals(-returncode).name}"
+        else:
+            message = f"The job run process exited with code {returncode}"
+    return message[:MAX_ERROR_MESSAGE_CHARS]
+
+
+def glue_argv(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str]:
+    """The script's arguments as Glue passes them: its own first, then each job argument as `--key value`."""
+    argv = ["--JOB_NAME", job_name, "--JOB_RUN_ID", run_id]
+    for key, value in arguments.items():
+        flag = key if key.startswith("--") else f"--{key}"
+        if flag in ("--JOB_NAME", "--JOB_RUN_ID"):
+            continue
+        argv += [flag, "" if value is None else str(value)]
+    return argv
+
+
+def spark_submit_args(settings: SparkSettings, endpoint: str, region: str, warehouse_dir: Path) -> str:
+    """PYSPARK_SUBMIT_ARGS that make a plain pyspark driver read and write `s3://` on the emulator as Glue does on S3."""
+    jars = ",".join(str(settings.jars_dir / name) for name in _JARS)
+    conf = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        # Glue runs in UTC; so does the local driver, so dates computed by the script match the cloud's.
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.sql.warehouse.dir": str(warehouse_dir),
+        # Glue maps s3:// to its own connector; locally S3A serves both s3:// and s3a://.
+        "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        "spark.hadoop.fs.s3a.endpoint": endpoint,
+        "spark.hadoop.fs.s3a.endpoint.region": region,
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        "spark.hadoop.fs.s3a.access.key": "test",
+        "spark.hadoop.fs.s3a.secret.key": "test",
+        # Fail fast on the emulator rather than retrying for minutes as against real S3.
+        "spark.hadoop.fs.s3a.attempts.maximum": "3",
+        "spark.hadoop.fs.s3a.retry.limit": "3",
+    }
+    args = ["--master", settings.master, "--driver-memory", settings.driver_memory, "--jars", jars]
+    for key, value in conf.items():
+        args += ["--conf", f"{key}={value}"]
+    return shlex.join(args + ["pyspark-shell"])
+
+
+class LocalJobRun(glue_models.FakeJobRun):
+    """A job run whose state is the state of its child process, not moto's describe-count state machine."""
+
+    def __init__(self, *, job: Any, glue_version: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._state = "STARTING"
+        self.glue_version = glue_version or "5.1"
+        self.error_message: str | None = None
+        self.completed_on = None
+        self.modified_on = self.started_on
+        self.job = job
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stop_requested = False
+        self._monotonic_start = time.monotonic()
+        self._monotonic_end: float | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def status(self) -> str:  # type: ignore[override]
+        return self._state
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._state = value
+
+    def advance(self) -> None:
+        """Describing a run does not move it on: its child process does."""
+
+    def set_state(self, state: str, error_message: str | None = None) -> None:
+        with self.lock:
+            self._state = state
+            self.modified_on = utcnow()
+            if error_message is not None:
+                self.error_message = error_message
+            if state not in ACTIVE_STATES:
+                self.completed_on = self.modified_on
+                self._monotonic_end = time.monotonic()
+
+    @property
+    def execution_seconds(self) -> int:
+        end = self._monotonic_end if self._monotonic_end is not None else time.monotonic()
+        return int(round(end - self._monotonic_start))
+
+    def as_dict(self) -> dict[str, Any]:
+        with self.lock:
+            result = super().as_dict()
+            result.update(
+                {
+                    "JobRunState": self._state,
+                    "LastModifiedOn": self.modified_on,
+                    "ExecutionTime": self.execution_seconds,
+                    "GlueVersion": self.glue_version,
+                    "LogGroupName": "/aws-glue/jobs",
+                    "Timeout": self.timeout or DEFAULT_TIMEOUT_MINUTES,
+                }
+            )
+            if self.completed_on is None:
+                result.pop("CompletedOn", None)
+            else:
+                result["CompletedOn"] = self.completed_on
+            if self.error_message:
+                result["ErrorMessage"] = self.error_message
+            return result
+
+
+class GlueRunner:
+    """Runs Glue job scripts as child processes and keeps moto's Glue backend in step with them."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: str,
+        state_dir: Path,
+        spark: SparkSettings,
+        script_override: Path | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.state_dir = state_dir
+        self.spark = spark
+        self.script_override = script_override
+        self.log_dir = state_dir / "logs" / "glue"
+        self.work_dir = state_dir / "glue"
+        self._lock = threading.Lock()
+        self._runs: list[LocalJobRun] = []
+
+    def install(self) -> None:
+        """Replaces moto's StartJobRun with one that launches the script."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.work_dir / "runs").mkdir(parents=True, exist_ok=True)
+        missing = [name for name in _JARS if not (self.spark.jars_dir / name).is_file()]
+        if missing:
+            LOG.warning("Spark S3A connector missing in %s (%s): Glue runs cannot reach s3://; run `make install`",
+                        self.spark.jars_dir, ", ".join(missing))
+        runner = self
+
+        def start_job_run(job: Any, allocated_capacity: Any = None, max_capacity: Any = None, timeout: Any = None,
+                          worker_type: Any = None, security_configuration: Any = None, number_of_workers: Any = None,
+                          notification_property: Any = None, previous_run_id: Any = None,
+                          arguments: dict[str, str] | None = None) -> str:
+            return runner.start(job, arguments=arguments, allocated_capacity=allocated_capacity,
+                                max_capacity=max_capacity, timeout=timeout, worker_type=worker_type,
+                                security_configuration=security_configuration, number_of_workers=number_of_workers,
+                                notification_property=notification_property, previous_run_id=previous_run_id)
+
+        glue_models.FakeJob.start_job_run = start_job_run  # type: ignore[method-assign]
+
+    def start(self, job: Any, *, arguments: dict[str, str] | None, **run_options: Any) -> str:
+        """StartJobRun: refuses a run beyond MaxConcurrentRuns, else records it and launches its script."""
+        with self._lock:
+            active = [run for run in job.job_runs if run.status in ACTIVE_STATES]
+            limit = int((job.execution_property or {}).get("MaxConcurrentRuns", 1))
+            if len(active) >= limit:
+                raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {job.name}")
+            merged = dict(job.default_arguments or {})
+            merged.update(arguments or {})
+            merged.update(job.non_overridable_arguments or {})
+            run = LocalJobRun(
+                job=job,
+                glue_version=job.glue_version,
+                job_name=job.name,
+                job_run_id=run_options.pop("previous_run_id"),
+                arguments=merged,
+                allocated_capacity=run_options["allocated_capacity"] or job.allocated_capacity,
+                max_capacity=run_options["max_capacity"] or job.max_capacity,
+                timeout=run_options["timeout"] or job.timeout,
+                worker_type=run_options["worker_type"] or job.worker_type,
+                security_configuration=run_options["security_configuration"] or job.security_configuration,
+                number_of_workers=run_options["number_of_workers"] or job.number_of_workers,
+                notification_property=run_options["notification_property"] or job.notification_property,
+            )
+            job.job_runs.append(run)
+            self._runs.append(run)
+        threading.Thread(target=self._run, args=(run,), name=f"glue-{run.job_run_id[:12]}", daemon=True).start()
+        return run.job_run_id
+
+    def stop_all(self, grace_seconds: float = 10.0) -> None:
+        """Stops every active run (on emulator shutdown): SIGTERM to its process group, SIGKILL after the grace."""
+        with self._lock:
+            active = [run for run in self._runs if run.status in ACTIVE_STATES]
+        for run in active:
+            run.stop_requested = True
+            self._signal(run, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        for run in active:
+            if run.process is not None:
+                try:
+                    run.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self._signal(run, signal.SIGKILL)
+            if run.status in ACTIVE_STATES:
+                run.set_state("STOPPED", "The job run was stopped because the emulator shut down")
+
+    @staticmethod
+    def _signal(run: LocalJobRun, sig: signal.Signals) -> None:
+        if run.process is None or run.process.poll() is not None:
+            return
+        try:
+            os.killpg(run.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _run(self, run: LocalJobRun) -> None:
+        job = run.job
+        region = job.backend.region_name
+        log_path = self.log_dir / f"{run.job_run_id}.log"
+        run_dir = self.work_dir / "runs" / run.job_run_id
+        timeout_minutes = int(run.timeout or DEFAULT_TIMEOUT_MINUTES)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            script = self._resolve_script(job, run_dir)
+            python_path = self._extra_py_files(run.arguments or {}, run_dir)
+            argv = [sys.executable, str(script), *glue_argv(job.name, run.job_run_id, run.arguments or {})]
+            env = self._child_env(region, python_path, run_dir)
+            with open(log_path, "ab", buffering=0) as log:
+                log.write(f"job {job.name} run {run.job_run_id}: {shlex.join(argv)}\n".encode())
+                if run.stop_requested:
+                    run.set_state("STOPPED")
+                    return
+                run.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.PIPE,
+                                               cwd=run_dir, env=env, start_new_session=True)
+                run.set_state("RUNNING")
+                LOG.info("glue run %s of job %s started: %s", run.job_run_id, job.name, script)
+                tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+                reader = threading.Thread(target=self._copy_stderr, args=(run.process, log, tail), daemon=True)
+                reader.start()
+                timed_out = False
+                try:
+                    returncode = run.process.wait(timeout=timeout_minutes * 60)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    self._signal(run, signal.SIGTERM)
+                    try:
+                        returncode = run.process.wait(timeout=10)
+                    except subprocess.TimeoutExpired:
+                        self._signal(run, signal.SIGKILL)
+                        returncode = run.process.wait()
+                reader.join(timeout=10)
+            if run.stop_requested:
+                run.set_state("STOPPED")
+            elif timed_out:
+                run.set_state("TIMEOUT", f"Job run timed out after {timeout_minutes} minutes")
+            elif returncode == 0:
+                run.set_state("SUCCEEDED")
+            else:
+                run.set_state("FAILED", error_message_from_stderr(list(tail), returncode))
+        except RunSetupError as error:
+            run.set_state("FAILED", str(error))
+        except Exception as error:  # noqa: BLE001 - any launcher fault must end the run, not leave it RUNNING
+            LOG.exception("glue run %s could not run", run.job_run_id)
+            run.set_state("FAILED", f"The local Glue runner failed: {error}")
+        LOG.info("glue run %s of job %s ended %s after %ss (log %s)", run.job_run_id, job.name, run.status,
+                 run.execution_seconds, log_path)
+
+    @staticmethod
+    def _copy_stderr(process: subprocess.Popen[bytes], log: Any, tail: collections.deque[str]) -> None:
+        assert process.stderr is not None
+        for raw in iter(process.stderr.readline, b""):
+            log.write(raw)
+            tail.append(raw.decode("utf-8", errors="replace"))
+        process.stderr.close()
+
+    def _child_env(self, region: str, python_path: list[str], run_dir: Path) -> dict[str, str]:
+        # The child sees the emulator only: no credentials, profile or Spark install of the calling shell.
+        dropped = ("AWS_", "PYSPARK_", "SPARK_", "MOTO_")
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith(dropped) and key not in ("PYTHONPATH", "PYTHONHOME")}
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": region,
+                "AWS_REGION": region,
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "PYSPARK_PYTHON": sys.executable,
+                "PYSPARK_DRIVER_PYTHON": sys.executable,
+                "PYSPARK_SUBMIT_ARGS": spark_submit_args(self.spark, self.endpoint, region,
+                                                         self.work_dir / "spark-warehouse"),
+                "SPARK_LOCAL_IP": "127.0.0.1",
+                "PYTHONUNBUFFERED": "1",
+                "TZ": "UTC",
+            }
+        )
+        if python_path:
+            env["PYTHONPATH"] = os.pathsep.join(python_path)
+        return env
+
+    def _resolve_script(self, job: Any, run_dir: Path) -> Path:
+        if self.script_override is not None:
+            return self.script_override
+        location = (job.command or {}).get("ScriptLocation")
+        if not location:
+            raise RunSetupError(f"Job {job.name} has no Command.ScriptLocation")
+        return self._fetch(location, run_dir / "script", job.backend.region_name)
+
+    def _extra_py_files(self, arguments: dict[str, str], run_dir: Path) -> list[str]:
+        """Glue puts `--extra-py-files` (.py files and .zip archives) on the script's import path; so does this."""
+        value = arguments.get("--extra-py-files") or ""
+        entries: list[str] = []
+        for location in filter(None, (part.strip() for part in value.split(","))):
+            path = self._fetch(location, run_dir / "py-files", None)
+            entry = str(path if path.suffix in (".zip", ".egg", ".whl") else path.parent)
+            if entry not in entries:
+                entries.append(entry)
+        return entries
+
+    def _fetch(self, location: str, dest_dir: Path, region: str | None) -> Path:
+        """A local path for a script location: a local path or file:// URI as is, an s3:// object copied locally."""
+        if location.startswith(("s3://", "s3a://")):
+            import boto3  # noqa: PLC0415 - only runs that name an s3:// script need a client
+
+            bucket, _, key = location.split("://", 1)[1].partition("/")
+            client = boto3.client("s3", endpoint_url=self.endpoint, region_name=region or "us-east-1",
+                                  aws_access_key_id="test", aws_secret_access_key="test")
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            path = dest_dir / (Path(key).name or "script.py")
+            try:
+                client.download_file(bucket, key, str(path))
+            except Exception as error:  # noqa: BLE001
+                raise RunSetupError(f"Cannot read the script {location}: {error}") from error
+            return path
+        if location.startswith("file://"):
+            path = Path(urllib.parse.unquote(urllib.parse.urlparse(location).path))
+        else:
+            path = Path(location).expanduser()
+        path = path.resolve()
+        if not path.is_file():
+            raise RunSetupError(f"Script not found: {location}")
+        return path

@@ -1,0 +1,171 @@
+"""The local mode's AWS emulator: moto's server on 127.0.0.1 with a Glue runner, S3 events as S3 sends them,
+an email outbox for SNS and Step Functions executions switched on.
+
+    .venv/bin/python local/emulator/server.py --port 4566 --state-dir .local [--glue-script glue-scripts/x.py]
+
+Prints `READY http://127.0.0.1:<port>` on stdout once it serves; exits 2 if the port is taken. SIGTERM or
+SIGINT stops it, with any Glue run still going. Logs go to `<state-dir>/logs/emulator.log`, each Glue run's
+output to `<state-dir>/logs/glue/<run id>.log`, emails to `<state-dir>/outbox/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+
+HOST = "127.0.0.1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXIT_PORT_IN_USE = 2
+EXIT_BAD_ARGUMENTS = 64
+
+LOG = logging.getLogger("emulator")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566)")
+    parser.add_argument("--state-dir", type=Path, default=Path(".local"),
+                        help="folder for logs and the outbox (default .local)")
+    parser.add_argument("--glue-script", type=Path, default=None,
+                        help="run this script for every Glue job, whatever its Command.ScriptLocation")
+    parser.add_argument("--spark-jars-dir", type=Path, default=REPO_ROOT / ".venv" / "spark-jars",
+                        help="folder holding the S3A connector jars (default .venv/spark-jars)")
+    parser.add_argument("--glue-master", default="local[2]", help="Spark master of Glue runs (default local[2])")
+    parser.add_argument("--glue-driver-memory", default="1g", help="driver memory of Glue runs (default 1g)")
+    parser.add_argument("--retry-interval-scale", type=float, default=1.0,
+                        help="multiply Step Functions Retry waits by this factor (default 1: as written)")
+    parser.add_argument("--log-requests", action="store_true", help="log every HTTP request to the emulator log")
+    args = parser.parse_args(argv)
+    if not 1 <= args.port <= 65535:
+        parser.error(f"--port must be from 1 to 65535, got {args.port}")
+    if args.retry_interval_scale < 0:
+        parser.error("--retry-interval-scale must not be negative")
+    if args.glue_script is not None:
+        args.glue_script = args.glue_script.resolve()
+        if not args.glue_script.is_file():
+            print(f"emulator: --glue-script {args.glue_script} does not exist", file=sys.stderr)
+            sys.exit(EXIT_BAD_ARGUMENTS)
+    args.state_dir = args.state_dir.resolve()
+    args.spark_jars_dir = args.spark_jars_dir.resolve()
+    return args
+
+
+def configure_logging(state_dir: Path, log_requests: bool) -> Path:
+    log_path = state_dir / "logs" / "emulator.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    # werkzeug logs each request at INFO: the SQS poller and the .sync Glue polling would flood the file.
+    logging.getLogger("werkzeug").setLevel(logging.INFO if log_requests else logging.WARNING)
+
+    def log_thread_exception(hook_args: threading.ExceptHookArgs) -> None:
+        LOG.error("uncaught error in thread %s", hook_args.thread.name if hook_args.thread else "?",
+                  exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
+
+    threading.excepthook = log_thread_exception
+    return log_path
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Raises EADDRINUSE if `host:port` cannot be bound as the server will bind it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    endpoint = f"http://{HOST}:{args.port}"
+    # moto's Step Functions interpreter calls the other services at localhost:MOTO_PORT; set before moto loads.
+    os.environ["MOTO_PORT"] = str(args.port)
+    log_path = configure_logging(args.state_dir, args.log_requests)
+    (args.state_dir / "outbox").mkdir(parents=True, exist_ok=True)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
+    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server  # noqa: PLC0415
+
+    import glue_runner  # noqa: PLC0415
+    import s3_events  # noqa: PLC0415
+    import sfn_fixes  # noqa: PLC0415
+    import sns_outbox  # noqa: PLC0415
+
+    class LocalMotoServer(ThreadedMotoServer):
+        """Binds in the caller's thread, so a port in use fails `start()` instead of hanging it."""
+
+        def start(self) -> None:
+            ensure_port_free(self._ip_address, self._port)
+            app = DomainDispatcherApplication(create_backend_app)
+            try:
+                self._server = make_server(self._ip_address, self._port, app, True,
+                                           request_handler=MotoRequestHandler)
+            except SystemExit as error:  # werkzeug exits rather than raising when the bind fails
+                raise OSError(errno.EADDRINUSE, "address in use") from error
+            self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+            self._thread.start()
+            self._server_ready_event.set()
+
+    # Every patch is in place before the first request: no state machine can exist with executions off.
+    sfn_fixes.install(retry_interval_scale=args.retry_interval_scale)
+    s3_events.install()
+    sns_outbox.install(sns_outbox.Outbox(args.state_dir / "outbox"))
+    runner = glue_runner.GlueRunner(
+        endpoint=endpoint,
+        state_dir=args.state_dir,
+        spark=glue_runner.SparkSettings(master=args.glue_master, driver_memory=args.glue_driver_memory,
+                                        jars_dir=args.spark_jars_dir),
+        script_override=args.glue_script,
+    )
+    runner.install()
+
+    server = LocalMotoServer(ip_address=HOST, port=args.port, verbose=False)
+    try:
+        server.start()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            message = f"emulator: port {args.port} on {HOST} is already in use (is the local mode already running?)"
+            LOG.error(message)
+            print(message, file=sys.stderr)
+            return EXIT_PORT_IN_USE
+        raise
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            os._exit(1)
+        LOG.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    LOG.info("serving %s (state %s, Glue script %s)", endpoint, args.state_dir,
+             args.glue_script or "from each job's ScriptLocation")
+    print(f"READY {endpoint}", flush=True)
+    print(f"emulator: logs in {log_path}", file=sys.stderr, flush=True)
+
+    while not stop.wait(1.0):
+        pass
+    runner.stop_all()
+    server.stop()
+    LOG.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Step Functions: executions switched on, and where moto's interpreter differs from the service.
+
+- moto only runs state machines when `execute_state_machine` is on, and the choice is made per request, so it
+  is switched on in-process before the server accepts any request.
+- `aws-sdk:s3:getObject` returns `Body` as a string in Step Functions; moto's task hands back botocore's
+  StreamingBody, which cannot be serialised into the state's output. Streams are read as UTF-8 text.
+- `glue:startJobRun.sync` (any `.sync` task of a service without `.waitForTaskToken`) always ends in
+  `States.Runtime` in moto 5.2.5: after the run ends, its task calls `interrupt_all()` on a callback endpoint that
+  only `.waitForTaskToken` tasks have. The method is repeated here with that call guarded.
+- Task results hold the datetimes boto3 parsed (a Glue run's `StartedOn`, an object's `LastModified`), which
+  break DescribeExecution; they are turned into what Step Functions gives: epoch milliseconds in the output
+  of optimised integrations such as Glue's, ISO 8601 text in the output of `aws-sdk` tasks.
+- Errors of `aws-sdk:s3:*` tasks are named `S3.<Code>Exception` as in Step Functions (moto names them `s3....`).
+- Optionally, Retry intervals are scaled down, so retry paths can be watched in seconds rather than minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.response import StreamingBody
+from moto.core.config import default_user_config
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
+    state_task_service_callback,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.eval.callback.callback import (
+    CallbackOutcomeFailure,
+    CallbackOutcomeFailureError,
+    CallbackOutcomeSuccess,
+    CallbackOutcomeTimedOut,
+    CallbackTimeoutError,
+    HeartbeatTimedOut,
+    HeartbeatTimeoutError,
+)
+
+
+def switch_on_executions() -> None:
+    """Makes StartExecution run the definition (moto's `execute_state_machine`), as before any state machine exists."""
+    stepfunctions_config = dict(default_user_config.get("stepfunctions", {}))
+    stepfunctions_config["execute_state_machine"] = True
+    default_user_config["stepfunctions"] = stepfunctions_config  # type: ignore[typeddict-item]
+
+
+def aws_sdk_result(value: Any) -> Any:
+    """An aws-sdk task's result as Step Functions returns it: streams read as UTF-8 text, datetimes as ISO 8601."""
+    if isinstance(value, StreamingBody):
+        return value.read().decode("utf-8", errors="replace")
+    if isinstance(value, datetime):
+        return _as_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {key: aws_sdk_result(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [aws_sdk_result(item) for item in value]
+    return value
+
+
+def integration_result(value: Any) -> Any:
+    """An optimised integration's result as Step Functions returns it: datetimes as epoch milliseconds."""
+    if isinstance(value, datetime):
+        return int(_as_utc(value).timestamp() * 1000)
+    if isinstance(value, dict):
+        return {key: integration_result(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [integration_result(item) for item in value]
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _patch_aws_sdk_task() -> None:
+    task_class = state_task_service_aws_sdk.StateTaskServiceAwsSdk
+    original = task_class._eval_service_task
+
+    def eval_service_task(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
+                          state_credentials: Any) -> None:
+        original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+        env.stack.append(aws_sdk_result(env.stack.pop()))
+
+    task_class._eval_service_task = eval_service_task  # type: ignore[method-assign]
+    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.setdefault("s3", "S3")
+
+
+def _eval_integration_pattern(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
+                              state_credentials: Any) -> None:
+    """moto 5.2.5's StateTaskServiceCallback._eval_integration_pattern, with `callback_endpoint` allowed to be None."""
+    task_output = env.stack.pop()
+
+    callback_endpoint = None
+    if ResourceCondition.WaitForTaskToken in self._supported_integration_patterns:
+        callback_id = env.states.context_object.context_object_data["Task"]["Token"]
+        callback_endpoint = env.callback_pool_manager.get(callback_id)
+
+    self.timeout.eval(env=env)
+    timeout_seconds = env.stack.pop()
+
+    heartbeat_endpoint = None
+    if self.heartbeat and callback_endpoint is not None:
+        self.heartbeat.eval(env=env)
+        heartbeat_seconds = env.stack.pop()
+        heartbeat_endpoint = callback_endpoint.setup_heartbeat_endpoint(heartbeat_seconds=heartbeat_seconds)
+
+    outcome: Any
+    try:
+        if self.resource.condition == ResourceCondition.WaitForTaskToken:
+            outcome = self._eval_wait_for_task_token(env=env, timeout_seconds=timeout_seconds,
+                                                     callback_endpoint=callback_endpoint,
+                                                     heartbeat_endpoint=heartbeat_endpoint)
+        else:
+            env.stack.append(task_output)
+            if self.resource.condition == ResourceCondition.Sync:
+                sync_resolver = self._build_sync_resolver(env=env, resource_runtime_part=resource_runtime_part,
+                                                          normalised_parameters=normalised_parameters,
+                                                          state_credentials=state_credentials)
+            else:
+                sync_resolver = self._build_sync2_resolver(env=env, resource_runtime_part=resource_runtime_part,
+                                                           normalised_parameters=normalised_parameters,
+                                                           state_credentials=state_credentials)
+            outcome = self._eval_sync(env=env, timeout_seconds=timeout_seconds, callback_endpoint=callback_endpoint,
+                                      heartbeat_endpoint=heartbeat_endpoint, sync_resolver=sync_resolver)
+    except Exception as integration_exception:  # noqa: BLE001 - handed to the state's Retry/Catch below
+        outcome = integration_exception
+    finally:
+        if callback_endpoint is not None:
+            callback_endpoint.interrupt_all()
+
+    if isinstance(outcome, CallbackOutcomeTimedOut):
+        raise CallbackTimeoutError()
+    if isinstance(outcome, HeartbeatTimedOut):
+        raise HeartbeatTimeoutError()
+    if isinstance(outcome, CallbackOutcomeFailure):
+        raise CallbackOutcomeFailureError(callback_outcome_failure=outcome)
+    if isinstance(outcome, CallbackOutcomeSuccess):
+        env.stack.append(json.loads(outcome.output))
+    elif isinstance(outcome, Exception):
+        raise outcome
+    else:
+        env.stack.append(integration_result(outcome))
+
+
+class _ScaledTime:
+    """Stands in for the `time` module in moto's retrier: sleeps `scale` times the Retry interval."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds * self.scale))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def install(retry_interval_scale: float = 1.0) -> None:
+    """Applies the fixes above; `retry_interval_scale` below 1 shortens every Retry wait by that factor."""
+    switch_on_executions()
+    state_task_service_callback.StateTaskServiceCallback._eval_integration_pattern = (  # type: ignore[method-assign]
+        _eval_integration_pattern
+    )
+    _patch_aws_sdk_task()
+    if retry_interval_scale != 1.0:
+        retrier_decl.time = _ScaledTime(retry_interval_scale)  # type: ignore[assignment]
