@@ -1,4 +1,17 @@
-// Entry point of the manifest builder Lambda. Not implemented yet: the stack needs the file to exist to build.
-export const handler = async (): Promise<never> => {
-  throw new Error('manifest builder: not implemented yet');
-};
+/** Entry point of the manifest builder Lambda: wires the environment's settings and clients, nothing else. */
+import { createAwsClients } from '../shared/aws-clients';
+import { createLogger, createMetrics } from '../shared/observability';
+import { loadSettings } from '../shared/settings';
+import { createManifestBuilder } from './builder';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'manifest-builder';
+
+const builder = createManifestBuilder({
+  clients: createAwsClients(),
+  settings: loadSettings(),
+  logger: createLogger(serviceName),
+  metrics: createMetrics(serviceName),
+});
+
+export const processor = builder.processor;
+export const handler = builder.handler;

@@ -1,4 +1,20 @@
-// Entry point of the sweeper Lambda. Not implemented yet: the stack needs the file to exist to build.
-export const handler = async (): Promise<never> => {
-  throw new Error('sweeper: not implemented yet');
+/** Entry point of the sweeper Lambda (scheduled every minute): wires the environment, runs one sweep. */
+import type { Context } from 'aws-lambda';
+import { PipelineError } from '../shared/errors';
+import { createAwsClients } from '../shared/aws-clients';
+import { createLogger, createMetrics } from '../shared/observability';
+import { loadSettings } from '../shared/settings';
+import { sweep, type SweeperDeps } from './sweep';
+
+const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'sweeper';
+const logger = createLogger(serviceName);
+const deps: SweeperDeps = { clients: createAwsClients(), settings: loadSettings(), logger, metrics: createMetrics(serviceName) };
+
+export const handler = async (_event: unknown, context?: Context): Promise<void> => {
+  if (context !== undefined) logger.addContext(context);
+  const report = await sweep(deps, new Date());
+  // Failing the invocation makes the Lambda errors alarm fire; the next run retries the manifests.
+  if (report.failed.length > 0) {
+    throw new PipelineError(`Sweep failed for ${report.failed.length} manifest(s): ${report.failed.map((f) => f.manifestId).join(', ')}`);
+  }
 };

@@ -1,0 +1,158 @@
+/**
+ * Manifest ids, object locations, grouping decisions and the manifest file: pure functions, no AWS.
+ */
+import { PREFIXES } from '../../pipeline/config';
+
+/** `yyyymmdd` of a UTC instant. */
+export function compactDay(at: Date): string {
+  return at.toISOString().slice(0, 10).replace(/-/g, '');
+}
+
+/** `YYYY-MM-DD` from `yyyymmdd`. */
+export function isoDayOf(compact: string): string {
+  return `${compact.slice(0, 4)}-${compact.slice(4, 6)}-${compact.slice(6, 8)}`;
+}
+
+/** `<dataset>-<yyyymmdd>-<seq6>`, the manifest id and the name of its first execution (I3). */
+export function manifestIdOf(dataset: string, day: string, seq: number): string {
+  if (!Number.isInteger(seq) || seq < 1 || seq > 999_999) throw new RangeError(`manifest sequence out of range: ${seq}`);
+  return `${dataset}-${day}-${String(seq).padStart(6, '0')}`;
+}
+
+const MANIFEST_ID = /^([a-z][a-z0-9_]{0,39})-(\d{8})-(\d{6})$/;
+
+/** Splits a manifest id into its parts, or returns undefined when it is not one. */
+export function parseManifestId(id: string): { dataset: string; day: string; seq: number } | undefined {
+  const m = MANIFEST_ID.exec(id);
+  return m ? { dataset: m[1], day: m[2], seq: Number(m[3]) } : undefined;
+}
+
+/** Where the builder writes the manifest file in the curated bucket. */
+export function manifestKeyOf(dataset: string, manifestId: string): string {
+  return `${PREFIXES.manifests}${dataset}/${manifestId}.json`;
+}
+
+/** Where the Glue job writes the result file in the curated bucket (docs/architecture.md, "Buckets and prefixes"). */
+export function resultKeyOf(dataset: string, manifestId: string): string {
+  return `${PREFIXES.manifests}${dataset}/${manifestId}.result.json`;
+}
+
+/** The ARN Step Functions gives an execution, known without asking it (ExecutionAlreadyExists carries no ARN). */
+export function executionArnOf(stateMachineArn: string, executionName: string): string {
+  const parts = stateMachineArn.split(':');
+  if (parts.length !== 7 || parts[5] !== 'stateMachine') throw new Error(`not a state machine ARN: ${stateMachineArn}`);
+  return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
+}
+
+/** The dataset's pointer to its open manifest (`OPEN#<dataset>`), as read from the state table. */
+export interface OpenPointer {
+  /** Absent between a seal and the next opening. */
+  readonly manifestId?: string;
+  /** Files written into the open manifest. */
+  readonly count: number;
+  readonly openedAt?: string;
+  /** `yyyymmdd` and sequence of the last manifest opened for the dataset. */
+  readonly day: string;
+  readonly seq: number;
+}
+
+/** The next manifest to open after `pointer` (undefined: the dataset never had one). */
+export function nextOpening(dataset: string, pointer: OpenPointer | undefined, now: Date): { manifestId: string; day: string; seq: number } {
+  const today = compactDay(now);
+  // A Lambda whose clock lags behind the one that opened the last manifest keeps the later day: ids never repeat.
+  const day = pointer !== undefined && pointer.day > today ? pointer.day : today;
+  const seq = pointer !== undefined && pointer.day === day ? pointer.seq + 1 : 1;
+  return { manifestId: manifestIdOf(dataset, day, seq), day, seq };
+}
+
+/** What a file's writer does next, given the dataset's pointer. */
+export type SlotDecision =
+  | { readonly step: 'open' }
+  | { readonly step: 'seal-full'; readonly manifestId: string }
+  | { readonly step: 'write'; readonly manifestId: string; readonly count: number };
+
+/**
+ * The grouping rule: write into the open manifest while it has room; a full one (its last writer stopped before
+ * sealing) is sealed first; with none open, open one.
+ */
+export function decideSlot(pointer: OpenPointer | undefined, batchSize: number): SlotDecision {
+  if (pointer?.manifestId === undefined) return { step: 'open' };
+  if (pointer.count >= batchSize) return { step: 'seal-full', manifestId: pointer.manifestId };
+  return { step: 'write', manifestId: pointer.manifestId, count: pointer.count };
+}
+
+/** True when a manifest opened at `openedAt` has waited `maxWaitMinutes` at `now`. */
+export function isDue(openedAt: string, now: Date, maxWaitMinutes: number): boolean {
+  return now.getTime() - Date.parse(openedAt) >= maxWaitMinutes * 60_000;
+}
+
+/** Seconds from `openedAt` to `now`, never negative. */
+export function ageSeconds(openedAt: string, now: Date): number {
+  return Math.max(0, Math.floor((now.getTime() - Date.parse(openedAt)) / 1000));
+}
+
+/** One file of a manifest as stored under `MANIFEST#<id>` / `F#<key>`. */
+export interface ManifestFileEntry {
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly eTag: string;
+  readonly sequencer: string;
+}
+
+/** What a sealed manifest's META item says, as far as the manifest file needs it. */
+export interface SealedManifest {
+  readonly manifestId: string;
+  readonly dataset: string;
+  readonly ingestDate: string;
+  readonly openedAt: string;
+  readonly sealedAt: string;
+  readonly sealReason: 'full' | 'timeout';
+}
+
+/** The manifest file (docs/architecture.md, "Manifest file"). */
+export interface ManifestDocument extends SealedManifest {
+  readonly fileCount: number;
+  readonly totalBytes: number;
+  readonly files: ReadonlyArray<ManifestFileEntry & { readonly uri: string }>;
+}
+
+/** Builds the manifest file; files sorted by key so every retry of a seal writes the same bytes. */
+export function buildManifestDocument(manifest: SealedManifest, files: readonly ManifestFileEntry[]): ManifestDocument {
+  const sorted = [...files].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
+  return {
+    manifestId: manifest.manifestId,
+    dataset: manifest.dataset,
+    ingestDate: manifest.ingestDate,
+    openedAt: manifest.openedAt,
+    sealedAt: manifest.sealedAt,
+    sealReason: manifest.sealReason,
+    fileCount: sorted.length,
+    totalBytes: sorted.reduce((sum, f) => sum + f.size, 0),
+    files: sorted.map((f) => ({ uri: `s3://${f.bucket}/${f.key}`, bucket: f.bucket, key: f.key, size: f.size, eTag: f.eTag, sequencer: f.sequencer })),
+  };
+}
+
+/** The state machine input (docs/architecture.md, "State machine input"); the file list stays in S3. */
+export interface ExecutionInput {
+  readonly manifestId: string;
+  readonly dataset: string;
+  readonly manifestUri: string;
+  readonly resultUri: string;
+  readonly ingestDate: string;
+  readonly fileCount: number;
+  readonly totalBytes: number;
+}
+
+/** The execution input of a manifest file written to `curatedBucket`. */
+export function executionInputOf(doc: ManifestDocument, curatedBucket: string): ExecutionInput {
+  return {
+    manifestId: doc.manifestId,
+    dataset: doc.dataset,
+    manifestUri: `s3://${curatedBucket}/${manifestKeyOf(doc.dataset, doc.manifestId)}`,
+    resultUri: `s3://${curatedBucket}/${resultKeyOf(doc.dataset, doc.manifestId)}`,
+    ingestDate: doc.ingestDate,
+    fileCount: doc.fileCount,
+    totalBytes: doc.totalBytes,
+  };
+}

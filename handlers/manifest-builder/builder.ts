@@ -1,0 +1,227 @@
+/**
+ * The manifest builder: puts every accepted S3 object into exactly one manifest of its dataset (I1, I2) and
+ * starts the execution of each full manifest before recording it (I3).
+ *
+ * The batch unit is the SQS message (Powertools batch processor, partial failures); the idempotent unit is
+ * the S3 record inside it (Powertools idempotency keyed on bucket + key + sequencer). Idempotency records
+ * expire and a crash can leave one in progress, so exactly-once rests on the state table's conditional
+ * writes (see state-store.ts); the idempotency layer spares the repeated reads and writes of redeliveries.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { classifyObject, describeRejection } from '../domain/dataset';
+import { decideSlot, nextOpening } from '../domain/manifest';
+import { fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
+import type { AwsClients } from '../shared/aws-clients';
+import { ContentionError, MalformedNotificationError } from '../shared/errors';
+import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
+import { sealManifest, startSealedManifest, type SealerDeps } from '../shared/sealer';
+import type { HandlerSettings } from '../shared/settings';
+import { StateStore } from '../shared/state-store';
+
+/** One accepted object version: the payload of the idempotent unit. */
+export interface FileNotification {
+  /** `<bucket>/<key>#<sequencer>`: the idempotency key. */
+  readonly identity: string;
+  readonly dataset: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly eTag: string;
+  /** The sequencer, else the version id, else the eTag. */
+  readonly sequencer: string;
+}
+
+/** Where a file ended up. */
+export interface Placement {
+  readonly outcome: 'accepted' | 'duplicate';
+  readonly manifestId: string;
+}
+
+/** What the builder is made of; the Lambda entry wires the defaults, tests and the local mode their own. */
+export interface ManifestBuilderOptions {
+  readonly clients: AwsClients;
+  readonly settings: HandlerSettings;
+  readonly logger: Logger;
+  readonly metrics: MetricsSink;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+  /** Attempts at placing one file while concurrent writers keep moving the dataset's pointer. @default 40 */
+  readonly maxAttempts?: number;
+  /** Prefix of idempotency keys; stable across deployments. @default 'manifest-builder' */
+  readonly idempotencyKeyPrefix?: string;
+}
+
+/** The builder: the Lambda handler plus its parts, exposed for the local mode and tests. */
+export interface ManifestBuilder {
+  /** The SQS-triggered Lambda handler; returns the failed message ids. */
+  handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse>;
+  /** The batch processor, for inspection of the last batch. */
+  readonly processor: BatchProcessor;
+  /** Places one file (not idempotency-wrapped). */
+  placeFile(file: FileNotification): Promise<Placement>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Builds a manifest builder from explicit clients and settings. */
+export function createManifestBuilder(options: ManifestBuilderOptions): ManifestBuilder {
+  const { clients, settings, logger, metrics } = options;
+  const clock = options.clock ?? (() => new Date());
+  const maxAttempts = options.maxAttempts ?? 40;
+  const tally = new MetricTally();
+  const store = new StateStore(clients.dynamodb, settings.stateTable);
+  const sealer: SealerDeps = {
+    store,
+    s3: clients.s3,
+    sfn: clients.sfn,
+    curatedBucket: settings.curatedBucket,
+    stateMachineArn: settings.stateMachineArn,
+    logger,
+    tally,
+    clock,
+  };
+  const rules = { ingestPrefix: settings.ingestPrefix, acceptedSuffixes: settings.acceptedSuffixes };
+
+  /** A redelivered file whose manifest stalled (its writer stopped after the file, before the start) is finished here. */
+  async function finishStalled(dataset: string, manifestId: string): Promise<void> {
+    const meta = await store.getManifest(manifestId);
+    if (meta === undefined) return;
+    if (meta.status === 'OPEN') {
+      const pointer = await store.getPointer(dataset);
+      if (pointer?.manifestId !== manifestId || pointer.count < settings.batchSize) return;
+      if (!(await sealManifest(sealer, dataset, manifestId, 'full'))) return;
+    } else if (meta.pendingSk === undefined) {
+      return;
+    }
+    await startSealedManifest(sealer, manifestId);
+  }
+
+  async function placeFile(file: FileNotification): Promise<Placement> {
+    const known = await store.getFile(file.bucket, file.key, file.sequencer);
+    if (known !== undefined) {
+      tally.count(METRIC.duplicatesSkipped);
+      await finishStalled(file.dataset, known.manifestId);
+      return { outcome: 'duplicate', manifestId: known.manifestId };
+    }
+    const entry = { bucket: file.bucket, key: file.key, size: file.size, eTag: file.eTag, sequencer: file.sequencer };
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const pointer = await store.getPointer(file.dataset);
+      const slot = decideSlot(pointer, settings.batchSize);
+      if (slot.step === 'open') {
+        const opening = nextOpening(file.dataset, pointer, clock());
+        const opened = await store.openManifest(file.dataset, pointer, opening, clock());
+        if (opened === 'done') logger.info('Manifest opened', { manifestId: opening.manifestId, dataset: file.dataset });
+        else await backoff(attempt);
+        continue;
+      }
+      if (slot.step === 'seal-full') {
+        // The writer that filled it stopped before sealing; finish its work, then look again.
+        if (await sealManifest(sealer, file.dataset, slot.manifestId, 'full')) await startSealedManifest(sealer, slot.manifestId);
+        continue;
+      }
+      const written = await store.commitFile(file.dataset, slot.manifestId, slot.count, entry, clock());
+      if (written === 'written') {
+        tally.count(METRIC.filesAccepted);
+        if (slot.count + 1 >= settings.batchSize && (await sealManifest(sealer, file.dataset, slot.manifestId, 'full'))) {
+          await startSealedManifest(sealer, slot.manifestId);
+        }
+        return { outcome: 'accepted', manifestId: slot.manifestId };
+      }
+      if (written === 'file-exists') {
+        // A concurrent delivery of the same version won; that delivery finishes the manifest if it filled it.
+        const winner = await store.getFile(file.bucket, file.key, file.sequencer);
+        tally.count(METRIC.duplicatesSkipped);
+        return { outcome: 'duplicate', manifestId: winner?.manifestId ?? slot.manifestId };
+      }
+      if (written === 'conflict') await backoff(attempt);
+    }
+    throw new ContentionError(file.dataset, maxAttempts);
+  }
+
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'identity',
+    expiresAfterSeconds: settings.idempotencyTtlSeconds,
+    responseHook: (response) => {
+      tally.count(METRIC.duplicatesSkipped);
+      return response;
+    },
+  });
+  const placeFileOnce = makeIdempotent(placeFile, {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: settings.idempotencyTable, awsSdkV3Client: clients.dynamodb }),
+    config: idempotencyConfig,
+    keyPrefix: options.idempotencyKeyPrefix ?? 'manifest-builder',
+  });
+
+  async function handleObject(messageId: string, event: S3ObjectEvent): Promise<void> {
+    const decision = classifyObject(event.key, event.size, event.eventName, rules);
+    const where = { messageId, bucket: event.bucket, key: event.key };
+    if (decision.action === 'skip') {
+      tally.count(METRIC.filesSkipped);
+      logger.info('S3 record skipped', { ...where, reason: decision.reason });
+      return;
+    }
+    if (decision.action === 'reject') {
+      const reason = describeRejection(decision.reason, rules);
+      const recorded = await store.putRejected({ bucket: event.bucket, key: event.key, size: event.size, reason, code: decision.reason }, clock());
+      if (recorded) tally.count(METRIC.filesRejected);
+      logger.warn('File rejected', { ...where, reason: decision.reason, firstTime: recorded });
+      return;
+    }
+    const sequencer = fileVersionTag(event);
+    const file: FileNotification = {
+      identity: `${event.bucket}/${event.key}#${sequencer}`,
+      dataset: decision.dataset,
+      bucket: event.bucket,
+      key: event.key,
+      size: event.size,
+      eTag: event.eTag,
+      sequencer,
+    };
+    const placement = await placeFileOnce(file);
+    logger.debug('File placed', { ...where, ...placement });
+  }
+
+  async function recordHandler(record: SQSRecord): Promise<void> {
+    try {
+      const notification = parseNotification(record.messageId, record.body);
+      if (notification.kind === 'test') {
+        tally.count(METRIC.filesSkipped);
+        logger.info('S3 test event skipped', { messageId: record.messageId });
+        return;
+      }
+      // In order: a failure leaves the later records to the redelivery, which skips the earlier ones as done.
+      for (const event of notification.records) await handleObject(record.messageId, event);
+    } catch (err) {
+      if (err instanceof MalformedNotificationError) {
+        logger.error('Malformed notification; it goes to the DLQ after maxReceiveCount receives', { messageId: record.messageId, reason: err.message });
+      } else {
+        logger.error('Notification failed; SQS redelivers it', { messageId: record.messageId, error: err as Error });
+      }
+      throw err;
+    }
+  }
+
+  const processor = new BatchProcessor(EventType.SQS);
+
+  async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+    if (context !== undefined) {
+      idempotencyConfig.registerLambdaContext(context);
+      logger.addContext(context);
+    }
+    try {
+      return await processPartialResponse(event, recordHandler, processor, { context, processInParallel: false });
+    } finally {
+      tally.flush(metrics);
+    }
+  }
+
+  return { handler, processor, placeFile };
+}
+
+async function backoff(attempt: number): Promise<void> {
+  await sleep(Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+}

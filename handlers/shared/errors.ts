@@ -1,0 +1,39 @@
+/** Base class of the errors the handlers raise on purpose; anything else is a bug or an AWS failure. */
+export class PipelineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PipelineError';
+  }
+}
+
+/** An SQS message body that is not an S3 event notification; fails that message only. */
+export class MalformedNotificationError extends PipelineError {
+  constructor(readonly messageId: string, reason: string) {
+    super(`SQS message ${messageId} is not an S3 event notification: ${reason}`);
+    this.name = 'MalformedNotificationError';
+  }
+}
+
+/** A required environment variable is missing or invalid. */
+export class SettingsError extends PipelineError {
+  constructor(readonly variable: string, reason: string) {
+    super(`Environment variable ${variable}: ${reason}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Concurrent writers kept winning the same item; the record is retried by SQS redelivery. */
+export class ContentionError extends PipelineError {
+  constructor(readonly dataset: string, attempts: number) {
+    super(`Gave up placing a file of dataset "${dataset}" after ${attempts} contended attempts`);
+    this.name = 'ContentionError';
+  }
+}
+
+/** The state table holds something the pipeline never writes (a bug, or a hand edit). */
+export class ManifestStateError extends PipelineError {
+  constructor(readonly manifestId: string, reason: string) {
+    super(`Manifest ${manifestId}: ${reason}`);
+    this.name = 'ManifestStateError';
+  }
+}

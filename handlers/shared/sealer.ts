@@ -1,0 +1,92 @@
+/**
+ * Sealing a manifest and starting its execution, shared by the builder (full manifests) and the sweeper
+ * (old manifests, and sealed ones left without an execution by a crash). Every step can be repeated:
+ * the manifest file has the same bytes every time, the execution name is the manifest id (I3), and the
+ * MANIFEST record is written only after Step Functions accepted the start.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { buildManifestDocument, executionArnOf, executionInputOf, manifestKeyOf } from '../domain/manifest';
+import { ManifestStateError } from './errors';
+import { METRIC, type MetricTally } from './observability';
+import type { ManifestMeta, StateStore } from './state-store';
+
+/** What sealing and starting needs. */
+export interface SealerDeps {
+  readonly store: StateStore;
+  readonly s3: S3Client;
+  readonly sfn: SFNClient;
+  readonly curatedBucket: string;
+  readonly stateMachineArn: string;
+  readonly logger: Logger;
+  readonly tally: MetricTally;
+  readonly clock: () => Date;
+}
+
+/**
+ * Seals the open manifest `manifestId` of `dataset`. Returns false when it was not open any more (another
+ * writer or the sweeper sealed it first) or a concurrent write got in the way; the caller re-reads.
+ */
+export async function sealManifest(deps: SealerDeps, dataset: string, manifestId: string, reason: 'full' | 'timeout'): Promise<boolean> {
+  const outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
+  if (outcome !== 'done') return false;
+  deps.tally.count(reason === 'full' ? METRIC.manifestsSealedFull : METRIC.manifestsSealedTimeout);
+  deps.logger.info('Manifest sealed', { manifestId, dataset, sealReason: reason });
+  return true;
+}
+
+function isExecutionAlreadyExists(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ExecutionAlreadyExists';
+}
+
+/**
+ * Writes the manifest file, starts the execution named after the manifest and records it. Safe to call again
+ * after a failure at any step, and by two callers at once. Returns the execution ARN.
+ */
+export async function startSealedManifest(deps: SealerDeps, manifestId: string): Promise<string> {
+  const meta = await deps.store.getManifest(manifestId);
+  if (meta === undefined) throw new ManifestStateError(manifestId, 'no META item');
+  if (meta.status === 'OPEN') throw new ManifestStateError(manifestId, 'still open; seal it first');
+  if (meta.executionArn !== undefined && meta.pendingSk === undefined) return meta.executionArn;
+  const sealed = requireSealFields(meta);
+
+  const files = await deps.store.listManifestFiles(manifestId);
+  if (files.length === 0) throw new ManifestStateError(manifestId, 'sealed with no file');
+  const doc = buildManifestDocument(sealed, files);
+  const manifestKey = manifestKeyOf(doc.dataset, doc.manifestId);
+  await deps.s3.send(
+    new PutObjectCommand({ Bucket: deps.curatedBucket, Key: manifestKey, Body: `${JSON.stringify(doc, null, 2)}\n`, ContentType: 'application/json' }),
+  );
+
+  const input = executionInputOf(doc, deps.curatedBucket);
+  let executionArn: string;
+  try {
+    const out = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: manifestId, input: JSON.stringify(input) }));
+    executionArn = out.executionArn ?? executionArnOf(deps.stateMachineArn, manifestId);
+    const startedAt = deps.clock();
+    deps.tally.sample(METRIC.sealToStartMs, MetricUnit.Milliseconds, Math.max(0, startedAt.getTime() - Date.parse(sealed.sealedAt)));
+  } catch (err) {
+    // The name is the manifest id: an execution of that name is this manifest's, started by an earlier attempt.
+    if (!isExecutionAlreadyExists(err)) throw err;
+    executionArn = executionArnOf(deps.stateMachineArn, manifestId);
+  }
+
+  await deps.store.recordExecution(manifestId, {
+    executionArn,
+    manifestUri: input.manifestUri,
+    fileCount: doc.fileCount,
+    totalBytes: doc.totalBytes,
+    startedAt: deps.clock(),
+  });
+  deps.logger.info('Manifest execution started', { manifestId, dataset: doc.dataset, fileCount: doc.fileCount, executionArn });
+  return executionArn;
+}
+
+function requireSealFields(meta: ManifestMeta): ManifestMeta & { sealedAt: string; sealReason: 'full' | 'timeout' } {
+  if (meta.sealedAt === undefined || meta.sealReason === undefined) {
+    throw new ManifestStateError(meta.manifestId, `status ${meta.status} without sealedAt and sealReason`);
+  }
+  return meta as ManifestMeta & { sealedAt: string; sealReason: 'full' | 'timeout' };
+}

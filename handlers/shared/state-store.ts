@@ -1,0 +1,397 @@
+/**
+ * The state table adapter (pipeline/table-schema.ts, docs/architecture.md "State table"). Every write that
+ * moves a file or a manifest is conditional; the conditions are what keep I1 and I2, so they live here, each
+ * next to the reason it exists.
+ *
+ * The invariant the writes keep: `OPEN#<dataset>.manifestId = X` exactly when `MANIFEST#X/META.status = OPEN`.
+ * Opening and sealing change both items in one transaction, and a file is written in a transaction conditioned
+ * on the pointer, so a file can only enter a manifest that is open at that instant, and a sealed manifest's
+ * `F#` items are final.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { STATE_TABLE, keys, type ManifestStatus } from '../../pipeline/table-schema';
+import type { ManifestFileEntry, OpenPointer } from '../domain/manifest';
+
+/** A file written into a manifest, as its `FILE#` item records it. */
+export interface FileRecord extends ManifestFileEntry {
+  readonly manifestId: string;
+  readonly dataset: string;
+}
+
+/** The `MANIFEST#<id>/META` item, as far as the builder and the sweeper read it. */
+export interface ManifestMeta {
+  readonly manifestId: string;
+  readonly dataset: string;
+  readonly status: ManifestStatus;
+  readonly openedAt: string;
+  readonly ingestDate: string;
+  readonly sealedAt?: string;
+  readonly sealReason?: 'full' | 'timeout';
+  readonly executionArn?: string;
+  /** Present while the manifest has no recorded execution. */
+  readonly pendingSk?: string;
+}
+
+/** An entry of the sparse `pending` index. */
+export interface PendingEntry {
+  readonly manifestId: string;
+  readonly dataset: string;
+  readonly openedAt: string;
+  readonly status: ManifestStatus;
+}
+
+/** Why a conditional write did not happen. */
+export type WriteOutcome = 'done' | 'condition-failed' | 'conflict';
+
+/** The outcome of writing a file into a manifest. */
+export type CommitOutcome = 'written' | 'file-exists' | 'pointer-moved' | 'conflict';
+
+interface CancellationReason {
+  Code?: string;
+}
+
+function cancellationCodes(err: unknown): string[] | undefined {
+  if (typeof err !== 'object' || err === null || (err as { name?: string }).name !== 'TransactionCanceledException') return undefined;
+  const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? 'None');
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ConditionalCheckFailedException';
+}
+
+/** Seconds since the epoch, for the TTL attribute. */
+function epochSeconds(at: Date): number {
+  return Math.floor(at.getTime() / 1000);
+}
+
+/** Reads and writes the state table. */
+export class StateStore {
+  readonly #doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    readonly tableName: string,
+    /** How long `FILE#` items are kept: far beyond any redelivery. @default 90 days */
+    readonly fileTtlSeconds = 90 * 86_400,
+  ) {
+    this.#doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** The file's record when some manifest already holds this version of it. */
+  async getFile(bucket: string, key: string, versionTag: string): Promise<FileRecord | undefined> {
+    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.file(bucket, key, versionTag), ConsistentRead: true }));
+    return out.Item as FileRecord | undefined;
+  }
+
+  /** The dataset's pointer to its open manifest. */
+  async getPointer(dataset: string): Promise<OpenPointer | undefined> {
+    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.open(dataset), ConsistentRead: true }));
+    if (out.Item === undefined) return undefined;
+    const item = out.Item;
+    return { manifestId: item.manifestId, count: Number(item.count ?? 0), openedAt: item.openedAt, day: String(item.day), seq: Number(item.seq) };
+  }
+
+  /** A manifest's META item. */
+  async getManifest(manifestId: string): Promise<ManifestMeta | undefined> {
+    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.manifest(manifestId), ConsistentRead: true }));
+    return out.Item as ManifestMeta | undefined;
+  }
+
+  /**
+   * Opens manifest `opening.manifestId` and points the dataset at it, provided the pointer is still `before`
+   * (no concurrent opening won) and the id was never used.
+   */
+  async openManifest(dataset: string, before: OpenPointer | undefined, opening: { manifestId: string; day: string; seq: number }, now: Date): Promise<WriteOutcome> {
+    const openedAt = now.toISOString();
+    const ingestDate = `${opening.day.slice(0, 4)}-${opening.day.slice(4, 6)}-${opening.day.slice(6, 8)}`;
+    const pointerCondition =
+      before === undefined
+        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+        : {
+            ConditionExpression: 'attribute_not_exists(manifestId) AND #day = :prevDay AND #seq = :prevSeq',
+            ExpressionAttributeValues: { ':prevDay': before.day, ':prevSeq': before.seq },
+          };
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.manifest(opening.manifestId),
+                  manifestId: opening.manifestId,
+                  dataset,
+                  status: 'OPEN' satisfies ManifestStatus,
+                  openedAt,
+                  ingestDate,
+                  [STATE_TABLE.byDayIndex.partitionKey]: keys.day(ingestDate),
+                  [STATE_TABLE.byDayIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
+                  [STATE_TABLE.pendingIndex.partitionKey]: keys.pending,
+                  [STATE_TABLE.pendingIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.open(dataset),
+                UpdateExpression: 'SET manifestId = :id, #count = :zero, totalBytes = :zero, openedAt = :openedAt, #day = :day, #seq = :seq',
+                ExpressionAttributeNames: { '#count': 'count', '#day': 'day', '#seq': 'seq' },
+                ExpressionAttributeValues: {
+                  ':id': opening.manifestId,
+                  ':zero': 0,
+                  ':openedAt': openedAt,
+                  ':day': opening.day,
+                  ':seq': opening.seq,
+                  ...(pointerCondition.ExpressionAttributeValues ?? {}),
+                },
+                ConditionExpression: pointerCondition.ConditionExpression,
+              },
+            },
+          ],
+        }),
+      );
+      return 'done';
+    } catch (err) {
+      return this.#classify(err);
+    }
+  }
+
+  /**
+   * Writes a file into the manifest the pointer names, in one transaction: the pointer's count moves from
+   * `count` to `count + 1` (an exact compare-and-set, so the writer knows whether it filled the manifest),
+   * the `FILE#` item is created only if absent (I1 under concurrent duplicates), and the `F#` item lists the file.
+   */
+  async commitFile(dataset: string, manifestId: string, count: number, file: ManifestFileEntry, now: Date): Promise<CommitOutcome> {
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.open(dataset),
+                UpdateExpression: 'SET #count = :next ADD totalBytes :size',
+                ConditionExpression: 'manifestId = :id AND #count = :count',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':id': manifestId, ':count': count, ':next': count + 1, ':size': file.size },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.file(file.bucket, file.key, file.sequencer),
+                  manifestId,
+                  dataset,
+                  bucket: file.bucket,
+                  key: file.key,
+                  size: file.size,
+                  eTag: file.eTag,
+                  sequencer: file.sequencer,
+                  recordedAt: now.toISOString(),
+                  [STATE_TABLE.ttlAttribute]: epochSeconds(now) + this.fileTtlSeconds,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              // Unconditional: a key overwritten by its producer while the manifest is open is listed once,
+              // with the last version written; the Glue job reads the key, so both events are covered.
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.manifestFile(manifestId, file.key), bucket: file.bucket, key: file.key, size: file.size, eTag: file.eTag, sequencer: file.sequencer },
+              },
+            },
+          ],
+        }),
+      );
+      return 'written';
+    } catch (err) {
+      const codes = cancellationCodes(err);
+      if (codes === undefined) throw err;
+      if (codes[1] === 'ConditionalCheckFailed') return 'file-exists';
+      if (codes[0] === 'ConditionalCheckFailed') return 'pointer-moved';
+      return 'conflict';
+    }
+  }
+
+  /**
+   * Seals an open manifest and clears the dataset's pointer in one transaction. Afterwards no file can enter it,
+   * so the `F#` items read next are final. `condition-failed`: it was not open (someone else sealed it).
+   */
+  async seal(dataset: string, manifestId: string, reason: 'full' | 'timeout', now: Date): Promise<WriteOutcome> {
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.manifest(manifestId),
+                UpdateExpression: 'SET #status = :sealed, sealedAt = :now, sealReason = :reason',
+                ConditionExpression: '#status = :open',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':sealed': 'SEALED', ':open': 'OPEN', ':now': now.toISOString(), ':reason': reason },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.open(dataset),
+                UpdateExpression: 'REMOVE manifestId',
+                ConditionExpression: 'manifestId = :id',
+                ExpressionAttributeValues: { ':id': manifestId },
+              },
+            },
+          ],
+        }),
+      );
+      return 'done';
+    } catch (err) {
+      return this.#classify(err);
+    }
+  }
+
+  /**
+   * Removes an open manifest that never received a file (its opener stopped before writing one), so the
+   * sweeper never starts an execution for nothing. The pointer's count of 0 is the proof it is empty.
+   */
+  async discardEmpty(dataset: string, manifestId: string): Promise<WriteOutcome> {
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: keys.manifest(manifestId),
+                ConditionExpression: '#status = :open',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':open': 'OPEN' },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.open(dataset),
+                UpdateExpression: 'REMOVE manifestId',
+                ConditionExpression: 'manifestId = :id AND #count = :zero',
+                ExpressionAttributeNames: { '#count': 'count' },
+                ExpressionAttributeValues: { ':id': manifestId, ':zero': 0 },
+              },
+            },
+          ],
+        }),
+      );
+      return 'done';
+    } catch (err) {
+      return this.#classify(err);
+    }
+  }
+
+  /** The `F#` items of a manifest: consistent, every page. */
+  async listManifestFiles(manifestId: string): Promise<ManifestFileEntry[]> {
+    const files: ManifestFileEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :f)',
+          ExpressionAttributeValues: { ':pk': keys.manifest(manifestId).pk, ':f': 'F#' },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        files.push({ bucket: item.bucket, key: item.key, size: Number(item.size), eTag: item.eTag ?? '', sequencer: item.sequencer ?? '' });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return files;
+  }
+
+  /**
+   * Records the started execution (I3: only after StartExecution accepted it). Attributes the state machine
+   * may already have written are left alone: `status` is not touched, the first ARN is kept, and the ARN enters
+   * `executions` once, at the head. Leaving the `pending` index happens in the same write.
+   */
+  async recordExecution(manifestId: string, record: { executionArn: string; manifestUri: string; fileCount: number; totalBytes: number; startedAt: Date }): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.manifest(manifestId),
+          UpdateExpression:
+            'SET executionArn = if_not_exists(executionArn, :arn), executions = list_append(:arns, if_not_exists(executions, :none)), ' +
+            'manifestUri = :uri, fileCount = :count, totalBytes = :bytes, startedAt = if_not_exists(startedAt, :startedAt) ' +
+            `REMOVE ${STATE_TABLE.pendingIndex.partitionKey}, ${STATE_TABLE.pendingIndex.sortKey}`,
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(executions) OR NOT contains(executions, :arn))',
+          ExpressionAttributeValues: {
+            ':arn': record.executionArn,
+            ':arns': [record.executionArn],
+            ':none': [],
+            ':uri': record.manifestUri,
+            ':count': record.fileCount,
+            ':bytes': record.totalBytes,
+            ':startedAt': record.startedAt.toISOString(),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Already recorded by an earlier attempt, whose write also left the pending index.
+    }
+  }
+
+  /** Records a refused file; false when it was already recorded (a redelivery), so it is counted once. */
+  async putRejected(rejection: { bucket: string; key: string; size: number; reason: string; code: string }, now: Date): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.rejected(rejection.bucket, rejection.key), ...rejection, rejectedAt: now.toISOString() },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Every manifest without an execution yet, oldest first, from the sparse `pending` index (eventually consistent). */
+  async listPending(): Promise<PendingEntry[]> {
+    const entries: PendingEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: STATE_TABLE.pendingIndex.name,
+          KeyConditionExpression: '#pk = :pending',
+          ExpressionAttributeNames: { '#pk': STATE_TABLE.pendingIndex.partitionKey },
+          ExpressionAttributeValues: { ':pending': keys.pending },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        entries.push({ manifestId: item.manifestId, dataset: item.dataset, openedAt: item.openedAt, status: item.status });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return entries;
+  }
+
+  #classify(err: unknown): WriteOutcome {
+    const codes = cancellationCodes(err);
+    if (codes === undefined) throw err;
+    return codes.includes('ConditionalCheckFailed') ? 'condition-failed' : 'conflict';
+  }
+}
