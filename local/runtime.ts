@@ -38,6 +38,11 @@ export interface StartOptions {
   readonly pollerBatchSize?: number;
   /** Visibility timeout of the ingest queue, in seconds. @default 10 */
   readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Factor applied to the waits of the state machine's Retry rules (the ASL's are minutes long, written for the
+   * cloud); 1 runs them as written. @default 1
+   */
+  readonly retryIntervalScale?: number;
   /** Progress messages while starting. @default none */
   readonly onProgress?: (message: string) => void;
 }
@@ -131,7 +136,7 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
 
   try {
     progress(`starting the emulator on 127.0.0.1:${port}`);
-    const endpoint = await startEmulator(paths, python, server, port);
+    const endpoint = await startEmulator(paths, python, server, port, options.retryIntervalScale ?? 1);
     progress(`provisioning the pipeline's resources on ${endpoint}`);
     const stack = await provision({
       endpoint,
@@ -182,10 +187,11 @@ export async function waitForExit(stateDir?: string, pollMs = 1000): Promise<str
   }
 }
 
-async function startEmulator(paths: LocalPaths, python: string, server: string, port: number): Promise<string> {
+async function startEmulator(paths: LocalPaths, python: string, server: string, port: number, retryIntervalScale: number): Promise<string> {
   const logFile = path.join(paths.logsDir, 'emulator.log');
   const offset = existsSync(logFile) ? statSync(logFile).size : 0;
-  const child = spawnDetached(paths, 'emulator', python, [server, '--port', String(port), '--state-dir', paths.stateDir], logFile);
+  const args = [server, '--port', String(port), '--state-dir', paths.stateDir, '--retry-interval-scale', String(retryIntervalScale)];
+  const child = spawnDetached(paths, 'emulator', python, args, logFile);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const text = readFileSync(logFile, 'utf8').slice(offset);
