@@ -1,0 +1,617 @@
+"""Glue job: converts one manifest's NDJSON objects to Parquet, accounting for every line (I4, I5).
+
+Runs on Glue 5.1 (Spark 3.5.6, Python 3.11) and, unchanged, on plain ``pyspark==3.5.6`` (local mode, tests,
+benchmark). Arguments: see ``JobParams`` and docs/architecture.md.
+
+How the lines are accounted for (I5). Each listed object is read as text, one row per file, and split into
+lines here, which gives every line its number for free. A line is then exactly one of:
+
+* blank (only whitespace): counted in ``blankLines``, neither a row nor quarantined;
+* a row: a JSON object, parsed with the schema inferred over all candidate lines of the manifest;
+* quarantined with a reason: ``not_an_object`` (an array, a string, a number, a literal), ``invalid_json``
+  (not JSON, truncated, or text after the object such as two objects on one line) or ``multiple_values``
+  (``{...},{...}`` on one line).
+
+A UTF-8 BOM at the start of a line and a trailing ``\\r`` (CRLF files) are removed before parsing; a last line
+without a newline is a line; an empty file has no lines. Candidate lines are parsed as ``[`` + line + ``]`` so
+that text after the object makes the line invalid instead of being silently dropped, as Spark's JSON reader
+would do. Objects larger than ``WHOLE_FILE_MAX_BYTES`` (plain) or ``WHOLE_FILE_MAX_GZIP_BYTES`` (gzip) are read
+with Spark's line reader instead, whose lines carry no number: their quarantine records omit ``line_number``.
+
+Schema. Inferred by Spark over every candidate line (no sampling, so no field is dropped). The same field with
+different types in different files widens as Spark's inference does: integer and double give double; a number,
+boolean or object against a string gives string, holding the value's JSON text. Fields that are only ever
+``{}`` are dropped by the inference; fields only ever ``null`` become strings. Column names are case sensitive
+(``a`` and ``A`` are two columns; the catalog keeps the first of such a pair). A data field named like an added
+column (``_source_file``, ``_ingested_at``, ``ingest_date``, ``manifest_id``) is kept as ``<name>_data``.
+
+Output (I4). Rows go to ``<curated_path>/<dataset>/ingest_date=<d>/manifest_id=<id>/`` with
+``_source_file`` (the manifest's URI of the object) and ``_ingested_at`` (the run's start time) added, written
+with dynamic partition overwrite: a retry or replay replaces the manifest's partition and no other. Bad lines go
+to ``<quarantine_path>/<dataset>/manifest_id=<id>/`` as NDJSON, replaced on every run. The number of Parquet
+files is ``ceil(estimated Parquet bytes / target_file_mb)``, at least 1, estimated from the objects' sizes.
+
+Compression: zstd. On the benchmark batch (glue-scripts/bench) zstd output is about 30% smaller than snappy
+for the same write time, which also cuts what Athena scans; see glue-scripts/README.md for the figures.
+
+The transforms are pure functions of DataFrames (the SparkSession is passed in); ``run`` wires them and
+``main`` is the thin entry point, which exits non-zero with a one-line message on stderr when the run fails.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
+
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+try:  # present on Glue only
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from awsglue.utils import getResolvedOptions
+except ImportError:  # plain pyspark: local mode, tests, benchmark
+    GlueContext = None
+    Job = None
+    getResolvedOptions = None
+
+PARQUET_COMPRESSION = "zstd"
+# Parquet bytes per byte of NDJSON text, measured on the benchmark batch (zstd 0.093, snappy 0.135), rounded up
+# so that files land at or below the target rather than above it.
+PARQUET_BYTES_PER_TEXT_BYTE = {"zstd": 0.10, "snappy": 0.14}
+# Text bytes per gzip byte assumed when sizing from compressed objects (NDJSON compresses 6x to 10x).
+GZIP_EXPANSION = 8.0
+WHOLE_FILE_MAX_BYTES = 128 * 1024 * 1024
+WHOLE_FILE_MAX_GZIP_BYTES = 16 * 1024 * 1024
+DEFAULT_TARGET_FILE_MB = 128
+
+ADDED_COLUMNS = ("_source_file", "_ingested_at")
+PARTITION_COLUMNS = ("ingest_date", "manifest_id")
+# Parser options shared by the inference and the parse, so that both see the same JSON dialect.
+JSON_OPTIONS = {"mode": "PERMISSIVE"}
+_CORRUPT = "_corrupt_record"
+
+REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
+                 "result_uri")
+OPTIONAL_ARGS = ("catalog_database", "target_file_mb")
+
+
+class JobError(Exception):
+    """A failure of the job with a message fit for the job run's ErrorMessage."""
+
+
+class ManifestError(JobError):
+    """The manifest file is missing, unreadable or malformed."""
+
+
+class AccountingError(JobError):
+    """The counts do not add up (I5); the run fails rather than record wrong figures."""
+
+
+@dataclass(frozen=True)
+class JobParams:
+    """The job's arguments (docs/architecture.md, "Glue job arguments")."""
+
+    manifest_uri: str
+    manifest_id: str
+    dataset: str
+    ingest_date: str
+    curated_path: str
+    quarantine_path: str
+    result_uri: str
+    catalog_database: str = ""
+    target_file_mb: int = DEFAULT_TARGET_FILE_MB
+    compression: str = PARQUET_COMPRESSION
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    """One object listed by the manifest; size in bytes when the manifest gives it."""
+
+    uri: str
+    size: Optional[int] = None
+
+
+# ---------------------------------------------------------------------------------------------------- arguments
+
+def parse_args(argv: Sequence[str]) -> JobParams:
+    """Resolves the job's arguments with Glue's getResolvedOptions, or argparse outside Glue."""
+    if getResolvedOptions is not None:
+        present = [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
+        values = getResolvedOptions(list(argv), list(REQUIRED_ARGS) + present)
+    else:
+        parser = argparse.ArgumentParser(description="Converts one manifest's NDJSON objects to Parquet.")
+        for name in REQUIRED_ARGS:
+            parser.add_argument(f"--{name}", required=True)
+        for name in OPTIONAL_ARGS:
+            parser.add_argument(f"--{name}", default=None)
+        known, _unknown = parser.parse_known_args(list(argv[1:]))  # Glue-style extras such as --JOB_NAME
+        values = vars(known)
+    target = values.get("target_file_mb")
+    try:
+        target_mb = int(target) if target not in (None, "") else DEFAULT_TARGET_FILE_MB
+    except ValueError:
+        raise JobError(f"--target_file_mb must be a whole number of MB, got {target!r}") from None
+    if target_mb < 1:
+        raise JobError(f"--target_file_mb must be at least 1, got {target_mb}")
+    return JobParams(
+        manifest_uri=values["manifest_uri"], manifest_id=values["manifest_id"], dataset=values["dataset"],
+        ingest_date=values["ingest_date"], curated_path=values["curated_path"],
+        quarantine_path=values["quarantine_path"], result_uri=values["result_uri"],
+        catalog_database=values.get("catalog_database") or "", target_file_mb=target_mb,
+    )
+
+
+# ------------------------------------------------------------------------------------ small files (Hadoop FS)
+# Through Hadoop's FileSystem so one code path serves s3:// on Glue (EMRFS), s3a locally and file:// in tests.
+
+def _fs_path(spark: SparkSession, uri: str):
+    path = spark._jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark._jsc.hadoopConfiguration()), path
+
+
+def _java_message(error: Exception) -> str:
+    java = getattr(error, "java_exception", None)
+    text = java.toString() if java is not None else str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def read_small_file(spark: SparkSession, uri: str) -> str:
+    """Reads a small UTF-8 object (the manifest) whole."""
+    fs, path = _fs_path(spark, uri)
+    stream = fs.open(path)
+    try:
+        data = spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+    finally:
+        stream.close()
+    return bytes(data).decode("utf-8")
+
+
+def write_small_file(spark: SparkSession, uri: str, text: str) -> None:
+    """Writes (replaces) a small UTF-8 object (the result file)."""
+    fs, path = _fs_path(spark, uri)
+    stream = fs.create(path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def delete_path(spark: SparkSession, uri: str) -> None:
+    """Deletes a directory and its content, if present."""
+    fs, path = _fs_path(spark, uri)
+    if fs.exists(path):
+        fs.delete(path, True)
+
+
+def list_data_files(spark: SparkSession, uri: str) -> tuple[int, int]:
+    """Counts the data files under a directory (not markers such as _SUCCESS) and their bytes."""
+    fs, path = _fs_path(spark, uri)
+    if not fs.exists(path):
+        return 0, 0
+    files = total = 0
+    iterator = fs.listFiles(path, True)
+    while iterator.hasNext():
+        status = iterator.next()
+        name = status.getPath().getName()
+        if not name.startswith(("_", ".")):
+            files += 1
+            total += status.getLen()
+    return files, total
+
+
+def _qualified(spark: SparkSession, uri: str) -> str:
+    """The path string Spark reports from input_file_name() for an object read from this URI."""
+    fs, path = _fs_path(spark, uri)
+    return fs.makeQualified(path).toUri().toString()
+
+
+def _with_sizes(spark: SparkSession, files: Sequence[ManifestFile]) -> list[ManifestFile]:
+    out = []
+    for f in files:
+        if f.size is None:
+            fs, path = _fs_path(spark, f.uri)
+            f = ManifestFile(f.uri, int(fs.getFileStatus(path).getLen()))
+        out.append(f)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------- manifest
+
+def parse_manifest(text: str, manifest_id: str) -> list[ManifestFile]:
+    """Parses the manifest file's JSON; returns its objects once each, in the manifest's order."""
+    try:
+        doc = json.loads(text)
+    except ValueError as error:
+        raise ManifestError(f"manifest {manifest_id} is not valid JSON: {error}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("files"), list):
+        raise ManifestError(f"manifest {manifest_id} has no files list")
+    if doc.get("manifestId") not in (None, manifest_id):
+        raise ManifestError(f"manifest file is for {doc.get('manifestId')}, not {manifest_id}")
+    seen: dict[str, ManifestFile] = {}
+    for entry in doc["files"]:
+        uri = entry.get("uri") if isinstance(entry, dict) else None
+        if not isinstance(uri, str) or not uri:
+            raise ManifestError(f"manifest {manifest_id} lists a file without a uri")
+        size = entry.get("size")
+        seen.setdefault(uri, ManifestFile(uri, int(size) if isinstance(size, (int, float)) else None))
+    return list(seen.values())
+
+
+# --------------------------------------------------------------------------------------------------- transforms
+
+def _glob_escaped(uri: str) -> str:
+    # Spark expands glob characters in paths; an object key may contain them literally.
+    return "".join("\\" + c if c in "\\*?[]{}" else c for c in uri)
+
+
+def _is_gzip(uri: str) -> bool:
+    return uri.lower().endswith(".gz")
+
+
+def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
+               whole_file_max_bytes: int = WHOLE_FILE_MAX_BYTES,
+               whole_file_max_gzip_bytes: int = WHOLE_FILE_MAX_GZIP_BYTES) -> DataFrame:
+    """Reads the objects as lines: `_source_file` (the manifest's URI), `line_number` (from 1), `line`.
+
+    Objects up to the size limits are read whole and split here, which numbers the lines; larger ones go through
+    Spark's line reader (splittable, no line numbers). Gzip is decompressed by extension. Lines are cleaned of a
+    leading BOM and a trailing CR.
+    """
+    schema = "_source_file string, line_number bigint, line string"
+    if not files:
+        return spark.createDataFrame([], schema)
+    by_spark_path: dict[str, str] = {_qualified(spark, f.uri): f.uri for f in files}
+    mapping = F.create_map(*[F.lit(x) for pair in by_spark_path.items() for x in pair])
+    source = F.coalesce(mapping[F.input_file_name()], F.input_file_name())
+
+    def whole(f: ManifestFile) -> bool:
+        limit = whole_file_max_gzip_bytes if _is_gzip(f.uri) else whole_file_max_bytes
+        return f.size is None or f.size <= limit
+
+    parts = []
+    small = [_glob_escaped(f.uri) for f in files if whole(f)]
+    large = [_glob_escaped(f.uri) for f in files if not whole(f)]
+    if small:
+        split = F.split(F.col("value"), "\n")
+        # A final newline ends the last line; it does not start an empty one.
+        lines = F.when(F.element_at(split, -1) == "", F.slice(split, 1, F.size(split) - 1)).otherwise(split)
+        parts.append(
+            spark.read.text(small, wholetext=True)
+            .select(source.alias("_source_file"), F.posexplode(lines).alias("pos", "line"))
+            .select("_source_file", (F.col("pos") + 1).cast("bigint").alias("line_number"), "line"))
+    if large:
+        parts.append(spark.read.text(large).select(
+            source.alias("_source_file"), F.lit(None).cast("bigint").alias("line_number"),
+            F.col("value").alias("line")))
+    raw = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    line = F.col("line")
+    no_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)")).otherwise(line)
+    no_bom = F.when(no_cr.startswith("\ufeff"), no_cr.substr(F.lit(2), F.lit(2**31 - 1))).otherwise(no_cr)
+    return raw.select("_source_file", "line_number", no_bom.alias("line"))
+
+
+def classify_lines(lines: DataFrame) -> DataFrame:
+    """Adds `_kind`: blank, candidate (starts like an object), not_an_object, or invalid_json."""
+    line = F.col("line")
+    kind = (F.when(line.rlike(r"^\s*$"), F.lit("blank"))
+            .when(line.rlike(r"^\s*\{"), F.lit("candidate"))
+            .when(line.rlike(r'^\s*(\[|"|-|[0-9]|true\s*$|false\s*$|null\s*$)'), F.lit("not_an_object"))
+            .otherwise(F.lit("invalid_json")))
+    return lines.withColumn("_kind", kind)
+
+
+def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
+    # Parquet cannot store a struct without fields.
+    if isinstance(dtype, T.StructType):
+        fields = []
+        for f in dtype.fields:
+            child = _drop_empty_structs(f.dataType)
+            if child is not None:
+                fields.append(T.StructField(f.name, child, True))
+        return T.StructType(fields) if fields else None
+    if isinstance(dtype, T.ArrayType):
+        child = _drop_empty_structs(dtype.elementType)
+        return T.ArrayType(child if child is not None else T.StringType(), True)
+    if isinstance(dtype, T.MapType):
+        child = _drop_empty_structs(dtype.valueType)
+        return T.MapType(dtype.keyType, child if child is not None else T.StringType(), True)
+    if isinstance(dtype, T.NullType):
+        return T.StringType()
+    return dtype
+
+
+def infer_schema(spark: SparkSession, classified: DataFrame) -> T.StructType:
+    """Infers the records' schema from every candidate line (Spark's JSON inference, no sampling)."""
+    candidates = classified.filter(F.col("_kind") == "candidate").select("line")
+    as_strings = getattr(candidates._jdf, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
+    reader = spark._jsparkSession.read()
+    for key, value in JSON_OPTIONS.items():
+        reader = reader.option(key, value)
+    inferred = T.StructType.fromJson(json.loads(reader.json(as_strings).schema().json()))
+    fields = [f for f in inferred.fields if f.name != _CORRUPT]
+    return _drop_empty_structs(T.StructType(fields)) or T.StructType([])
+
+
+def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
+    """Parses candidate lines with the schema; adds `_status` (row, blank, quarantine), `_reason`, `_record`."""
+    kind = F.col("_kind")
+    wrapped = F.from_json(F.concat(F.lit("["), F.col("line"), F.lit("]")), T.ArrayType(schema, True), JSON_OPTIONS)
+    parsed = classified.withColumn("_values", F.when(kind == "candidate", wrapped))
+    values = F.col("_values")
+    is_row = (kind == "candidate") & values.isNotNull() & (F.size(values) == 1) & values[0].isNotNull()
+    status = F.when(is_row, F.lit("row")).when(kind == "blank", F.lit("blank")).otherwise(F.lit("quarantine"))
+    reason = (F.when(is_row | (kind == "blank"), F.lit(None).cast("string"))
+              .when(kind != "candidate", kind)
+              .when(values.isNotNull() & (F.size(values) > 1), F.lit("multiple_values"))
+              .otherwise(F.lit("invalid_json")))
+    return parsed.select("_source_file", "line_number", "line", status.alias("_status"), reason.alias("_reason"),
+                         F.when(is_row, values[0]).alias("_record"))
+
+
+def output_column_names(schema: T.StructType) -> list[tuple[str, str]]:
+    """Maps each record field to its output column name, renaming those that clash with added columns."""
+    reserved = {n.lower() for n in ADDED_COLUMNS + PARTITION_COLUMNS}
+    taken = {f.name for f in schema.fields}
+    out = []
+    for f in schema.fields:
+        name = f.name
+        if name.lower() in reserved:
+            name = f"{name}_data"
+            while name in taken or name.lower() in reserved:
+                name += "_"
+        out.append((f.name, name))
+    return out
+
+
+def curated_rows(parsed: DataFrame, schema: T.StructType, ingest_date: str, manifest_id: str,
+                 ingested_at: dt.datetime) -> DataFrame:
+    """The Parquet rows: record fields, `_source_file`, `_ingested_at` and the two partition columns."""
+    record = F.col("_record")
+    columns = [record.getField(field).alias(name) for field, name in output_column_names(schema)]
+    return parsed.filter(F.col("_status") == "row").select(
+        *columns, F.col("_source_file"), F.lit(ingested_at).cast("timestamp").alias("_ingested_at"),
+        F.lit(ingest_date).alias("ingest_date"), F.lit(manifest_id).alias("manifest_id"))
+
+
+def quarantine_rows(parsed: DataFrame) -> DataFrame:
+    """The quarantine records: source_file, line_number, reason, line."""
+    return parsed.filter(F.col("_status") == "quarantine").select(
+        F.col("_source_file").alias("source_file"), "line_number", F.col("_reason").alias("reason"), "line")
+
+
+def estimate_text_bytes(files: Iterable[ManifestFile]) -> int:
+    """Estimated NDJSON text bytes of the objects (gzip sizes scaled by GZIP_EXPANSION)."""
+    return int(sum((f.size or 0) * (GZIP_EXPANSION if _is_gzip(f.uri) else 1.0) for f in files))
+
+
+def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = PARQUET_COMPRESSION) -> int:
+    """Number of Parquet files for a manifest: estimated Parquet bytes over the target size, at least 1."""
+    ratio = PARQUET_BYTES_PER_TEXT_BYTE.get(compression, max(PARQUET_BYTES_PER_TEXT_BYTE.values()))
+    return max(1, math.ceil(text_bytes * ratio / (target_file_mb * 1024 * 1024)))
+
+
+def right_size(df: DataFrame, files: int, parallelism: int) -> DataFrame:
+    """Shapes df into `files` partitions: merge without a shuffle when that keeps every core busy, else shuffle."""
+    return df.coalesce(files) if files >= parallelism else df.repartition(files)
+
+
+# ------------------------------------------------------------------------------------------------------ catalog
+
+def hive_type(dtype: T.DataType) -> str:
+    """The Hive (Glue catalog, Athena) type string of a Spark type."""
+    if isinstance(dtype, T.StructType):
+        return "struct<" + ",".join(f"{f.name}:{hive_type(f.dataType)}" for f in dtype.fields) + ">"
+    if isinstance(dtype, T.ArrayType):
+        return f"array<{hive_type(dtype.elementType)}>"
+    if isinstance(dtype, T.MapType):
+        return f"map<{hive_type(dtype.keyType)},{hive_type(dtype.valueType)}>"
+    if isinstance(dtype, T.DecimalType):
+        return f"decimal({dtype.precision},{dtype.scale})"
+    simple = {T.StringType: "string", T.LongType: "bigint", T.IntegerType: "int", T.ShortType: "smallint",
+              T.ByteType: "tinyint", T.DoubleType: "double", T.FloatType: "float", T.BooleanType: "boolean",
+              T.TimestampType: "timestamp", T.TimestampNTZType: "timestamp", T.DateType: "date",
+              T.BinaryType: "binary", T.NullType: "string"}
+    return simple.get(type(dtype), "string")
+
+
+def catalog_columns(schema: T.StructType) -> list[dict[str, str]]:
+    """Catalog columns of the Parquet schema without the partition columns; keeps the first of names equal
+    but for case, since the catalog is case-insensitive."""
+    seen: set[str] = set()
+    out = []
+    for f in schema.fields:
+        if f.name in PARTITION_COLUMNS or f.name.lower() in seen:
+            continue
+        seen.add(f.name.lower())
+        out.append({"Name": f.name, "Type": hive_type(f.dataType)})
+    return out
+
+
+def _s3_scheme(uri: str) -> str:
+    for prefix in ("s3a://", "s3n://"):
+        if uri.startswith(prefix):
+            return "s3://" + uri[len(prefix):]
+    return uri
+
+
+def _storage(columns: list[dict[str, str]], location: str) -> dict[str, Any]:
+    return {
+        "Columns": columns,
+        "Location": location,
+        "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+        "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+                      "Parameters": {"serialization.format": "1"}},
+        "Compressed": True,
+    }
+
+
+def register_partition(glue, database: str, table: str, columns: list[dict[str, str]], table_location: str,
+                       ingest_date: str, manifest_id: str, partition_location: str) -> None:
+    """Creates the dataset's table on first use, appends columns it has not seen, upserts the partition.
+
+    Column policy: the table's columns only grow. A new column is appended; a column missing from this manifest
+    stays (older partitions have it); a column whose type changed keeps the table's type and this partition
+    records its own type, as each partition carries its own columns.
+    """
+    table_location = _s3_scheme(table_location)
+    partition_location = _s3_scheme(partition_location)
+    table_input = {
+        "Name": table, "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"},
+        "PartitionKeys": [{"Name": name, "Type": "string"} for name in PARTITION_COLUMNS],
+        "StorageDescriptor": _storage(columns, table_location),
+    }
+    for _attempt in range(5):
+        try:
+            existing = glue.get_table(DatabaseName=database, Name=table)["Table"]
+        except glue.exceptions.EntityNotFoundException:
+            try:
+                glue.create_table(DatabaseName=database, TableInput=table_input)
+                break
+            except glue.exceptions.AlreadyExistsException:
+                continue  # created by a concurrent run: merge into it
+        current = existing.get("StorageDescriptor", {}).get("Columns", [])
+        known = {c["Name"].lower() for c in current}
+        added = [c for c in columns if c["Name"].lower() not in known]
+        if not added:
+            break
+        sd = dict(existing["StorageDescriptor"])
+        sd["Columns"] = current + added
+        update = {k: existing[k] for k in ("Name", "Description", "Owner", "Retention", "TableType", "Parameters",
+                                           "PartitionKeys") if k in existing}
+        update["StorageDescriptor"] = sd
+        glue.update_table(DatabaseName=database, TableInput=update)
+        break
+    partition = {"Values": [ingest_date, manifest_id], "StorageDescriptor": _storage(columns, partition_location)}
+    try:
+        glue.create_partition(DatabaseName=database, TableName=table, PartitionInput=partition)
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_partition(DatabaseName=database, TableName=table,
+                              PartitionValueList=[ingest_date, manifest_id], PartitionInput=partition)
+
+
+def _glue_client():
+    import boto3  # imported here: the conversion itself does not need it
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return boto3.client("glue", region_name=region)  # honours AWS_ENDPOINT_URL in the local mode
+
+
+# ---------------------------------------------------------------------------------------------------------- run
+
+def _join(base: str, *parts: str) -> str:
+    return base.rstrip("/") + "/" + "/".join(p.strip("/") for p in parts) + "/"
+
+
+def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client,
+        whole_file_max_bytes: int = WHOLE_FILE_MAX_BYTES) -> dict[str, Any]:
+    """Converts the manifest, writes the result file and returns the result (docs/architecture.md)."""
+    started = time.monotonic()
+    ingested_at = dt.datetime.now(dt.timezone.utc)
+    spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+    spark.conf.set("spark.sql.caseSensitive", "true")  # JSON keys are; `a` and `A` would otherwise clash
+
+    try:
+        text = read_small_file(spark, params.manifest_uri)
+    except Exception as error:  # py4j wraps FileNotFoundException, AccessDenied, ...
+        raise ManifestError(f"cannot read manifest {params.manifest_uri}: {_java_message(error)}") from None
+    files = _with_sizes(spark, parse_manifest(text, params.manifest_id))
+
+    table_root = _join(params.curated_path, params.dataset)
+    partition_dir = _join(table_root, f"ingest_date={params.ingest_date}", f"manifest_id={params.manifest_id}")
+    quarantine_dir = _join(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
+
+    classified = classify_lines(read_lines(spark, files, whole_file_max_bytes))
+    schema = infer_schema(spark, classified) if files else T.StructType([])
+    parsed = parse_records(classified, schema)
+
+    status = F.col("_status")
+    observation = Observation("lines")
+    observed = parsed.observe(
+        observation,
+        F.count(F.lit(1)).alias("linesIn"),
+        F.count(F.when(status == "row", 1)).alias("rowsOut"),
+        F.count(F.when(status == "quarantine", 1)).alias("rowsQuarantined"),
+        F.count(F.when(status == "blank", 1)).alias("blankLines"),
+        F.coalesce(F.sum(F.when(status == "quarantine", F.octet_length("line"))), F.lit(0)).alias("badBytes"),
+    )
+    output_files = plan_output_files(estimate_text_bytes(files), params.target_file_mb, params.compression)
+    rows = right_size(curated_rows(observed, schema, params.ingest_date, params.manifest_id, ingested_at),
+                      output_files, spark.sparkContext.defaultParallelism)
+    (rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", params.compression)
+     .parquet(table_root))
+    counts = {k: int(v or 0) for k, v in observation.get.items()}
+    if counts["rowsOut"] == 0:
+        delete_path(spark, partition_dir)  # dynamic overwrite only replaces partitions it writes
+
+    if counts["rowsQuarantined"] > 0:
+        bad_files = max(1, math.ceil(counts["badBytes"] / (params.target_file_mb * 1024 * 1024)))
+        (quarantine_rows(parsed).repartition(bad_files).write.mode("overwrite")
+         .option("compression", "none").json(quarantine_dir))
+    else:
+        delete_path(spark, quarantine_dir)
+
+    out_files, out_bytes = list_data_files(spark, partition_dir)
+    written = spark.read.parquet(partition_dir).count() if out_files else 0
+    if written != counts["rowsOut"] or counts["linesIn"] != (
+            counts["rowsOut"] + counts["rowsQuarantined"] + counts["blankLines"]):
+        raise AccountingError(f"manifest {params.manifest_id}: lines do not add up: {counts}, Parquet rows {written}")
+    quarantine_files, _ = list_data_files(spark, quarantine_dir)
+
+    if params.catalog_database and out_files:
+        columns = catalog_columns(rows.schema)
+        register_partition(glue_client_factory(), params.catalog_database, params.dataset, columns, table_root,
+                           params.ingest_date, params.manifest_id, partition_dir)
+
+    result = {
+        "manifestId": params.manifest_id,
+        "linesIn": counts["linesIn"], "rowsOut": counts["rowsOut"],
+        "rowsQuarantined": counts["rowsQuarantined"], "blankLines": counts["blankLines"],
+        "outputFiles": out_files, "outputBytes": out_bytes, "quarantineFiles": quarantine_files,
+        "durationSeconds": round(time.monotonic() - started, 3),
+    }
+    write_small_file(spark, params.result_uri, json.dumps(result))
+    return result
+
+
+def _session() -> tuple[SparkSession, Any]:
+    if GlueContext is not None:
+        from pyspark.context import SparkContext
+
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        return glue_context.spark_session, glue_context
+    return SparkSession.builder.appName("ndjson_to_parquet").getOrCreate(), None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point: exit 0 with the counts on stdout, or 1 with a one-line reason as the last line of stderr."""
+    argv = list(sys.argv if argv is None else argv)
+    try:
+        params = parse_args(argv)
+        spark, glue_context = _session()
+        job = None
+        if glue_context is not None and Job is not None and "--JOB_NAME" in argv:
+            job = Job(glue_context)
+            job.init(getResolvedOptions(argv, ["JOB_NAME"])["JOB_NAME"], {})
+        result = run(spark, params)
+        if job is not None:
+            job.commit()
+    except Exception as error:  # the runner reports the last stderr line as the job run's ErrorMessage
+        message = str(error) if isinstance(error, JobError) else f"{type(error).__name__}: {_java_message(error)}"
+        print(f"ndjson_to_parquet failed: {' '.join(message.split())[:1000]}", file=sys.stderr, flush=True)
+        return 1
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
