@@ -1,0 +1,117 @@
+/** `pipeline replay`: new executions `<id>-r<n>` for failed manifests, or `--redrive` of the failed execution in place. */
+import { Command } from 'commander';
+import { CliContext } from '../context';
+import { CliError, UsageError } from '../errors';
+import { formatTime, parseSince } from '../format';
+import { findFailedManifests, redriveManifest, RedriveResult, replayManifest, ReplayResult } from '../ops/replay';
+import { CliDeps, printJson, targetOptions, withExamples } from './shared';
+
+/** Replaying more manifests than this at once asks for confirmation (or `--yes`). */
+export const CONFIRM_ABOVE = 3;
+
+interface ReplayCommandOptions {
+  failed?: boolean;
+  since?: string;
+  dataset?: string;
+  yes?: boolean;
+  force?: boolean;
+  redrive?: boolean;
+  json?: boolean;
+}
+
+type Outcome =
+  | { manifestId: string; outcome: 'replayed'; result: ReplayResult }
+  | { manifestId: string; outcome: 'redriven'; result: RedriveResult }
+  | { manifestId: string; outcome: 'refused' | 'error'; reason: string };
+
+async function targets(ctx: CliContext, ids: string[], opts: ReplayCommandOptions): Promise<{ ids: string[]; since?: Date }> {
+  if (opts.failed && ids.length > 0) throw new UsageError('give manifest ids or --failed, not both');
+  if (!opts.failed && ids.length === 0) throw new UsageError('give manifest ids to replay, or --failed to replay every failed manifest');
+  if (!opts.failed && (opts.since !== undefined || opts.dataset !== undefined)) {
+    throw new UsageError('--since and --dataset select manifests for --failed; with ids, name the manifests');
+  }
+  if (!opts.failed) return { ids: [...new Set(ids)] };
+  const since = parseSince(opts.since ?? '7d', ctx.now());
+  const failed = await findFailedManifests(ctx, since, opts.dataset);
+  return { ids: failed.map((m) => m.manifestId), since };
+}
+
+export function registerReplayCommand(program: Command, deps: CliDeps): void {
+  const cmd = program
+    .command('replay')
+    .description(
+      'start a new execution <id>-r<n> with the same input for each manifest (refused for running or succeeded ones unless --force); ' +
+        'or, with --redrive, resume the failed execution in place (cloud only)',
+    )
+    .argument('[manifestIds...]', 'manifests to replay')
+    .option('--failed', 'replay every FAILED manifest opened since --since')
+    .option('--since <time>', 'with --failed: opened since an age (30m, 24h, 7d) or an ISO date or time (default: 7d)')
+    .option('--dataset <name>', 'with --failed: only this dataset')
+    .option('-y, --yes', `replay more than ${CONFIRM_ABOVE} manifests without asking`)
+    .option('--force', 'replay a manifest that is RUNNING or already SUCCEEDED')
+    .option('--redrive', 'resume the latest failed execution with RedriveExecution instead of starting a new one (not in the local mode)')
+    .option('--json', 'print the outcomes as JSON')
+    .action(async (ids: string[], opts: ReplayCommandOptions, command: Command) => {
+      const { io } = deps;
+      const ctx = await deps.makeContext(targetOptions(command));
+      const chosen = await targets(ctx, ids, opts);
+      if (chosen.ids.length === 0) {
+        const msg = `No FAILED manifests opened since ${formatTime(chosen.since)}${opts.dataset ? ` in ${opts.dataset}` : ''}: nothing to replay.`;
+        if (opts.json) printJson(io, { outcomes: [] });
+        else io.out(msg);
+        return;
+      }
+      if (opts.redrive && ctx.target.mode === 'local') {
+        // Said once for the whole command rather than once per manifest.
+        throw new CliError(
+          `RedriveExecution is not available in the local emulator; replay instead: npx pipeline replay ${opts.failed ? '--failed' : chosen.ids.join(' ')}`,
+        );
+      }
+      const verb = opts.redrive ? 'Redrive' : 'Replay';
+      if (chosen.ids.length > CONFIRM_ABOVE && !opts.yes) {
+        const question = `${verb} ${chosen.ids.length} manifests (${chosen.ids.slice(0, 3).join(', ')}, ...)?`;
+        if (io.confirm === undefined) {
+          throw new UsageError(`${verb.toLowerCase()} of ${chosen.ids.length} manifests needs confirmation: pass --yes (no terminal to ask on)`);
+        }
+        if (!(await io.confirm(question))) throw new CliError('cancelled: nothing was replayed');
+      }
+      const outcomes: Outcome[] = [];
+      for (const id of chosen.ids) {
+        try {
+          if (opts.redrive) {
+            const result = await redriveManifest(ctx, id, { force: opts.force });
+            outcomes.push({ manifestId: id, outcome: 'redriven', result });
+            if (!opts.json) io.out(`redriven ${id}: ${result.executionArn}${result.consoleUrl ? `\n  console: ${result.consoleUrl}` : ''}`);
+          } else {
+            const result = await replayManifest(ctx, id, { force: opts.force });
+            outcomes.push({ manifestId: id, outcome: 'replayed', result });
+            if (!opts.json) {
+              const how = result.alreadyStarted ? 'recorded (it had been started already)' : 'started';
+              io.out(`${how} ${result.executionName}${result.note ? ` (${result.note})` : ''}`);
+              if (result.consoleUrl) io.out(`  console: ${result.consoleUrl}`);
+            }
+          }
+        } catch (err) {
+          const e = err as Error;
+          const refused = e.name === 'ReplayRefusedError' || e.name === 'ManifestNotFoundError';
+          if (!refused && !(e as { $metadata?: unknown }).$metadata) throw err;
+          outcomes.push({ manifestId: id, outcome: refused ? 'refused' : 'error', reason: e.message });
+          if (!opts.json) io.err(`${refused ? 'refused' : 'failed'} ${e.message.startsWith(id) ? e.message : `${id}: ${e.message}`}`);
+        }
+      }
+      if (opts.json) printJson(io, { outcomes });
+      const notDone = outcomes.filter((o) => o.outcome === 'refused' || o.outcome === 'error');
+      if (notDone.length === 1 && outcomes.length === 1) {
+        throw new CliError((notDone[0] as { reason: string }).reason);
+      }
+      if (notDone.length > 0) {
+        throw new CliError(`${notDone.length} of ${outcomes.length} manifests not ${opts.redrive ? 'redriven' : 'replayed'} (reasons above)`);
+      }
+    });
+  withExamples(
+    cmd,
+    'npx pipeline replay orders-20261123-000042',
+    'npx pipeline replay --failed --since 24h --yes',
+    'npx pipeline replay orders-20261123-000042 --redrive --stack-name IngestPipeline',
+  );
+}

@@ -1,0 +1,72 @@
+/** What every command shares: the global target options, the context factory, and where output goes. */
+import { Command, InvalidArgumentError } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import { CliContext, createContext } from '../context';
+import { resolveTarget, TargetOptions } from '../target';
+
+/** Where a command writes and how it asks; tests pass their own. */
+export interface CliIo {
+  /** Data and results. */
+  readonly out: (text: string) => void;
+  /** Progress, warnings and errors. */
+  readonly err: (text: string) => void;
+  /** Whether stderr is a terminal (progress bars) or a pipe (one line per event). */
+  readonly stderrIsTTY: boolean;
+  /** Asks a yes/no question; undefined when no one can answer (stdin is not a terminal). */
+  readonly confirm?: (question: string) => Promise<boolean>;
+}
+
+/** The dependencies of the command line: the context factory and the I/O. */
+export interface CliDeps {
+  readonly makeContext: (opts: TargetOptions) => Promise<CliContext>;
+  readonly io: CliIo;
+}
+
+/** The context factory of the real command line: resolve the target, make its clients. */
+export async function defaultMakeContext(opts: TargetOptions): Promise<CliContext> {
+  return createContext(await resolveTarget(opts));
+}
+
+/** The I/O of the real command line: stdout, stderr, and a prompt when stdin is a terminal. */
+export function processIo(): CliIo {
+  return {
+    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    stderrIsTTY: process.stderr.isTTY === true,
+    confirm: process.stdin.isTTY
+      ? async (question) => {
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          try {
+            return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+          } finally {
+            rl.close();
+          }
+        }
+      : undefined,
+  };
+}
+
+/** The global options (`--local`, `--state-dir`, `--stack-name`, `--region`) as seen from any command. */
+export function targetOptions(cmd: Command): TargetOptions {
+  const o = cmd.optsWithGlobals() as { local?: boolean; stateDir?: string; stackName?: string; region?: string };
+  return { local: o.local, stateDir: o.stateDir, stackName: o.stackName, region: o.region };
+}
+
+/** Prints data as indented JSON. */
+export function printJson(io: CliIo, data: unknown): void {
+  io.out(JSON.stringify(data, null, 2));
+}
+
+/** Appends an example section to a command's help. */
+export function withExamples(cmd: Command, ...examples: string[]): Command {
+  return cmd.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+}
+
+/** Parses a positive integer option. */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} takes a whole number, got "${value}"`);
+    return n;
+  };
+}

@@ -1,0 +1,22 @@
+/** Links to the AWS console for what the CLI shows, so an operator can go from a line of output to the page. */
+
+/** Console host of an ARN's partition (standard, China, GovCloud). */
+function consoleHost(partition: string, region: string): string {
+  if (partition === 'aws-cn') return `https://${region}.console.amazonaws.cn`;
+  if (partition === 'aws-us-gov') return `https://console.amazonaws-us-gov.com`;
+  return `https://${region}.console.aws.amazon.com`;
+}
+
+/** The Step Functions console page of one execution, from its ARN. */
+export function executionConsoleUrl(executionArn: string): string {
+  const [, partition, , region] = executionArn.split(':');
+  if (!partition || !region) throw new Error(`not an execution ARN: ${executionArn}`);
+  return `${consoleHost(partition, region)}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+/** The execution ARN that a state machine gives an execution of this name. */
+export function executionArnFor(stateMachineArn: string, executionName: string): string {
+  const parts = stateMachineArn.split(':');
+  if (parts.length < 7 || parts[5] !== 'stateMachine') throw new Error(`not a state machine ARN: ${stateMachineArn}`);
+  return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
+}

@@ -1,0 +1,57 @@
+/**
+ * The clients and settings every operation gets: made once per command from the resolved target.
+ * Operations take a {@link CliContext} rather than building clients, so tests pass mocked ones.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PipelineConfig, resolveConfig } from '../pipeline/config';
+import { PipelineTarget } from './target';
+
+/** What an operation needs: the target, its clients, the pipeline's settings and a clock. */
+export interface CliContext {
+  readonly target: PipelineTarget;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly sfn: SFNClient;
+  readonly ddb: DynamoDBDocumentClient;
+  readonly config: PipelineConfig;
+  /** The current time; tests pin it. */
+  readonly now: () => Date;
+}
+
+/** Client settings for the target: the emulator's endpoint with dummy credentials, or the SDK's defaults. */
+export function clientSettings(target: PipelineTarget) {
+  if (target.mode === 'local') {
+    return {
+      endpoint: target.endpoint,
+      region: target.region,
+      // moto checks no signature; the SDK still wants credentials to sign with.
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      // Path-style addressing: bucket names cannot be resolved as subdomains of 127.0.0.1.
+      forcePathStyle: true,
+      // A stopped emulator should fail fast, not after the SDK's backoff.
+      maxAttempts: 2,
+    };
+  }
+  return { region: target.region };
+}
+
+/** Makes the clients of a target. */
+export function createContext(target: PipelineTarget, config: PipelineConfig = resolveConfig()): CliContext {
+  const settings = clientSettings(target);
+  const { forcePathStyle, ...common } = settings as ReturnType<typeof clientSettings> & { forcePathStyle?: boolean };
+  return {
+    target,
+    s3: new S3Client({ ...common, forcePathStyle }),
+    sqs: new SQSClient(common),
+    sfn: new SFNClient(common),
+    ddb: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    config,
+    now: () => new Date(),
+  };
+}

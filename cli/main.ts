@@ -1,0 +1,93 @@
+/**
+ * The `pipeline` command: the same operations against a deployed stack (`--stack-name`) and the local mode
+ * (`--local`, the default when `.local/stack.json` exists). Exit code 0 on success; otherwise one line
+ * `error: <reason>` on stderr and 1 (2 for a usage error).
+ */
+import { Command, CommanderError } from 'commander';
+import { oneLineReason } from './errors';
+import { registerDlqCommand } from './commands/dlq';
+import { registerReplayCommand } from './commands/replay';
+import { CliDeps, defaultMakeContext, processIo } from './commands/shared';
+import { registerStatusCommand } from './commands/status';
+import { registerUploadCommand } from './commands/upload';
+
+/** Adds `pipeline local start/stop` from the local mode's module, or a command that says it is missing. */
+function registerLocal(program: Command): void {
+  let mod: { registerLocalCommands?: (p: Command) => void } | undefined;
+  try {
+    // Loaded lazily: the local mode is optional for an operator of a deployed stack.
+    mod = require('./commands/local');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'MODULE_NOT_FOUND' || !/commands[\\/]local/.test(e.message)) throw err;
+  }
+  if (mod?.registerLocalCommands) {
+    mod.registerLocalCommands(program);
+    return;
+  }
+  program
+    .command('local')
+    .description('start or stop the local mode (not available: cli/commands/local.ts is missing from this checkout)')
+    .allowUnknownOption()
+    .argument('[args...]')
+    .action(() => {
+      throw new Error('the local mode commands are not in this checkout (cli/commands/local.ts is missing)');
+    });
+}
+
+/** Builds the program with its commands; tests pass their own context factory and I/O. */
+export function buildProgram(deps: CliDeps): Command {
+  const program = new Command('pipeline')
+    .description('Operate the NDJSON ingest pipeline: upload, status, replay, DLQ redrive')
+    .option('-L, --local', 'use the local mode (the default when .local/stack.json exists)')
+    .option('--state-dir <dir>', 'state directory of the local mode (implies --local)')
+    .option('--stack-name <name>', 'use the deployed stack of this name (default: $PIPELINE_STACK_NAME)')
+    .option('--region <region>', 'region of the deployed stack (default: the SDK\'s, e.g. AWS_REGION or the profile)')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.io.out(s.replace(/\n$/, '')),
+      writeErr: (s) => deps.io.err(s.replace(/\n$/, '')),
+    })
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ npx pipeline upload ./exports --dataset orders\n' +
+        '  $ npx pipeline status --since 24h\n' +
+        '  $ npx pipeline replay --failed --yes --stack-name IngestPipeline\n',
+    );
+  registerUploadCommand(program, deps);
+  registerStatusCommand(program, deps);
+  registerReplayCommand(program, deps);
+  registerDlqCommand(program, deps);
+  registerLocal(program);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the command line and resolves to the exit code; never throws. */
+export async function runCli(argv: readonly string[], deps: Partial<CliDeps> = {}): Promise<number> {
+  const full: CliDeps = { makeContext: deps.makeContext ?? defaultMakeContext, io: deps.io ?? processIo() };
+  const program = buildProgram(full);
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help, or the version).
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    full.io.err(`error: ${oneLineReason(err, (err as { endpoint?: string }).endpoint)}`);
+    const code = (err as { exitCode?: number }).exitCode;
+    return typeof code === 'number' && code > 0 ? code : 1;
+  }
+}
+
+if (require.main === module) {
+  void runCli(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}
