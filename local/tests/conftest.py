@@ -1,0 +1,130 @@
+"""Fixtures of the emulator tests: the launcher runs as a child process on a free port, tests talk boto3 to it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SERVER = REPO_ROOT / "local" / "emulator" / "server.py"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REGION = "us-east-1"
+READY_TIMEOUT_SECONDS = 60
+
+sys.path.insert(0, str(REPO_ROOT / "local" / "emulator"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Emulator:
+    """A running launcher: its process, endpoint and state folder."""
+
+    process: subprocess.Popen[str]
+    port: int
+    state_dir: Path
+    stdout_lines: list[str] = field(default_factory=list)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+
+def launch(state_dir: Path, *extra_args: str, port: int | None = None) -> Emulator:
+    """Starts the launcher and waits for its READY line."""
+    port = port or free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(SERVER), "--port", str(port), "--state-dir", str(state_dir), *extra_args],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT,
+    )
+    emulator = Emulator(process=process, port=port, state_dir=state_dir)
+    ready = threading.Event()
+
+    def read_stdout() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            emulator.stdout_lines.append(line.rstrip("\n"))
+            if line.startswith("READY "):
+                ready.set()
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not ready.wait(0.1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            emulator.stop(signal.SIGKILL)
+            raise RuntimeError(f"the emulator did not become ready: {emulator.stdout_lines}")
+    return emulator
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator shared by the session's tests, with Retry waits cut to a tenth."""
+    running = launch(tmp_path_factory.mktemp("emulator-state"), "--retry-interval-scale", "0.1")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for resource names, so tests sharing the emulator never collide."""
+    return uuid.uuid4().hex[:10]
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.5, what: str = "condition") -> Any:
+    """Polls `predicate` until it returns a truthy value; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_for_job_run(glue: Any, job_name: str, run_id: str, timeout: float = 180) -> tuple[dict, list[str]]:
+    """Polls GetJobRun until the run ends; returns the final run and every state seen on the way."""
+    seen: list[str] = []
+
+    def ended() -> dict | None:
+        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+        if not seen or seen[-1] != run["JobRunState"]:
+            seen.append(run["JobRunState"])
+        return run if run["JobRunState"] not in ("STARTING", "RUNNING", "STOPPING") else None
+
+    return wait_for(ended, timeout, what=f"job run {run_id}"), seen
+
+
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")

@@ -1,0 +1,131 @@
+"""StartJobRun runs the job's script; GetJobRun reports its real state; MaxConcurrentRuns is enforced."""
+
+import io
+import json
+from datetime import datetime
+
+import pyarrow.parquet as pq
+import pytest
+from botocore.exceptions import ClientError
+from conftest import FIXTURES, wait_for_job_run
+from glue_runner import error_message_from_stderr, glue_argv
+
+PLAIN_JOB = FIXTURES / "plain_job.py"
+SPARK_JOB = FIXTURES / "spark_job.py"
+
+
+def _create_job(glue, name: str, script: str, max_concurrent_runs: int = 1, default_arguments=None) -> None:
+    glue.create_job(
+        Name=name, Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": script, "PythonVersion": "3"},
+        DefaultArguments=default_arguments or {}, ExecutionProperty={"MaxConcurrentRuns": max_concurrent_runs},
+        GlueVersion="5.1",
+    )
+
+
+def test_error_message_is_the_exception_line_of_the_last_traceback() -> None:
+    stderr = [
+        "25/11/23 12:00:00 WARN NativeCodeLoader: Unable to load native-hadoop library\n",
+        "Traceback (most recent call last):\n",
+        '  File "job.py", line 3, in <module>\n',
+        "    main()\n",
+        "ValueError: manifest s3://c/m.json lists 0 files\n",
+        "25/11/23 12:00:05 INFO ShutdownHookManager: Shutdown hook called\n",
+    ]
+    assert error_message_from_stderr(stderr, 1) == "ValueError: manifest s3://c/m.json lists 0 files"
+
+
+def test_error_message_without_traceback_is_the_last_stderr_line() -> None:
+    assert error_message_from_stderr(["starting\n", "manifest missing: m.json\n", "\n"], 2) == "manifest missing: m.json"
+    assert error_message_from_stderr([], 3) == "The job run process exited with code 3"
+    assert error_message_from_stderr([], -9) == "The job run process was killed by signal SIGKILL"
+
+
+def test_arguments_are_passed_as_glue_passes_them() -> None:
+    argv = glue_argv("convert", "jr_1", {"--manifest_uri": "s3://c/m.json", "dataset": "orders", "--JOB_NAME": "x"})
+    assert argv == ["--JOB_NAME", "convert", "--JOB_RUN_ID", "jr_1", "--manifest_uri", "s3://c/m.json",
+                    "--dataset", "orders"]
+
+
+def test_a_spark_run_writes_parquet_to_s3_and_succeeds(emulator, unique) -> None:
+    glue, s3 = emulator.client("glue"), emulator.client("s3")
+    bucket, job = f"data-{unique}", f"convert-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="in/a.ndjson", Body=b'{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n')
+    s3.put_object(Bucket=bucket, Key="in/b.ndjson", Body=b'{"id": 3, "name": "c"}\n')
+    _create_job(glue, job, str(SPARK_JOB), default_arguments={"--input_uri": f"s3://{bucket}/in/"})
+
+    run_id = glue.start_job_run(JobName=job, Arguments={
+        "--output_uri": f"s3://{bucket}/out/", "--result_uri": f"s3://{bucket}/result.json"})["JobRunId"]
+    run, seen = wait_for_job_run(glue, job, run_id)
+
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    assert seen[-2:] == ["RUNNING", "SUCCEEDED"]
+    assert isinstance(run["StartedOn"], datetime) and run["CompletedOn"] >= run["StartedOn"]
+    assert run["ExecutionTime"] >= 1 and "ErrorMessage" not in run
+    assert run["Arguments"]["--input_uri"] == f"s3://{bucket}/in/", "DefaultArguments are merged with the run's"
+    parts = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="out/")["Contents"] if o["Key"].endswith(".parquet")]
+    table = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=parts[0])["Body"].read())) if len(parts) == 1 else None
+    rows = table.num_rows if table is not None else sum(
+        pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).num_rows for k in parts)
+    assert rows == 3
+    assert json.loads(s3.get_object(Bucket=bucket, Key="result.json")["Body"].read()) == {"rowsOut": 3}
+    log = (emulator.state_dir / "logs" / "glue" / f"{run_id}.log").read_text()
+    assert "rows written: 3" in log
+
+
+def test_a_failing_run_reports_the_scripts_error(emulator, unique) -> None:
+    glue = emulator.client("glue")
+    job = f"failing-{unique}"
+    _create_job(glue, job, PLAIN_JOB.as_uri())
+
+    run_id = glue.start_job_run(JobName=job, Arguments={"--fail_with": "manifest m-1 lists no files"})["JobRunId"]
+    run, _ = wait_for_job_run(glue, job, run_id, timeout=60)
+
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == "RuntimeError: manifest m-1 lists no files"
+    assert "CompletedOn" in run
+    log = (emulator.state_dir / "logs" / "glue" / f"{run_id}.log").read_text()
+    assert "about to fail" in log and "Traceback" in log
+
+
+def test_runs_beyond_max_concurrent_runs_are_refused(emulator, unique) -> None:
+    glue = emulator.client("glue")
+    job = f"single-{unique}"
+    _create_job(glue, job, str(PLAIN_JOB), max_concurrent_runs=1)
+
+    first = glue.start_job_run(JobName=job, Arguments={"--sleep_seconds": "3"})["JobRunId"]
+    with pytest.raises(ClientError) as refused:
+        glue.start_job_run(JobName=job, Arguments={"--sleep_seconds": "0"})
+    assert refused.value.response["Error"]["Code"] == "ConcurrentRunsExceededException"
+    assert glue.get_job_run(JobName=job, RunId=first)["JobRun"]["JobRunState"] in ("STARTING", "RUNNING")
+
+    wait_for_job_run(glue, job, first, timeout=60)
+    second = glue.start_job_run(JobName=job, Arguments={"--sleep_seconds": "0"})["JobRunId"]
+    run, _ = wait_for_job_run(glue, job, second, timeout=60)
+    assert run["JobRunState"] == "SUCCEEDED"
+    assert {r["Id"] for r in glue.get_job_runs(JobName=job)["JobRuns"]} == {first, second}
+
+
+def test_a_script_uploaded_to_s3_runs(emulator, unique) -> None:
+    glue, s3 = emulator.client("glue"), emulator.client("s3")
+    bucket, job = f"scripts-{unique}", f"from-s3-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="glue/plain_job.py", Body=PLAIN_JOB.read_bytes())
+    _create_job(glue, job, f"s3://{bucket}/glue/plain_job.py")
+
+    run_id = glue.start_job_run(JobName=job, Arguments={"--fail_with": "from s3"})["JobRunId"]
+    run, _ = wait_for_job_run(glue, job, run_id, timeout=60)
+
+    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "RuntimeError: from s3")
+
+
+def test_a_missing_script_fails_the_run_with_a_clear_message(emulator, unique) -> None:
+    glue = emulator.client("glue")
+    job = f"missing-{unique}"
+    _create_job(glue, job, "/nonexistent/job.py")
+
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    run, _ = wait_for_job_run(glue, job, run_id, timeout=30)
+
+    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "Script not found: /nonexistent/job.py")
