@@ -1,0 +1,484 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_CONFIG } from '../../pipeline/config';
+import { OUTPUT_KEYS } from '../../pipeline/pipeline-stack';
+import { IDEMPOTENCY_TABLE, STATE_TABLE } from '../../pipeline/table-schema';
+import { REPO_ROOT, SynthesizedPipeline, logicalIdAt, resourcesOf, synthPipeline } from './synth';
+
+// One synth of the defaults serves every test that does not need other settings.
+let pipeline: SynthesizedPipeline;
+let template: Template;
+beforeAll(() => {
+  pipeline = synthPipeline({ alertEmail: 'ops@example.com' });
+  template = pipeline.template;
+});
+
+const ids = () => {
+  const at = (constructPath: string) => logicalIdAt(pipeline.stack, constructPath);
+  return {
+    ingestBucket: at('Storage/Ingest'),
+    curatedBucket: at('Storage/Curated'),
+    logsBucket: at('Storage/AccessLogs'),
+    ingestQueue: at('IngestQueue/Queue'),
+    ingestDlq: at('IngestQueue/DeadLetterQueue'),
+    sweeperDlq: at('ManifestBuilder/SweeperDeadLetterQueue'),
+    builder: at('ManifestBuilder/Builder'),
+    sweeper: at('ManifestBuilder/Sweeper'),
+    stateTable: at('StateTables/StateTable'),
+    idempotencyTable: at('StateTables/IdempotencyTable'),
+    stateMachine: at('ConversionWorkflow/StateMachine'),
+    job: at('ConversionWorkflow/Job'),
+    database: at('ConversionWorkflow/Database'),
+    securityConfiguration: at('ConversionWorkflow/SecurityConfiguration'),
+    topic: at('Alerting/Topic'),
+    topicKey: at('Alerting/TopicKey'),
+  };
+};
+
+/** The statements of the policies attached to a role. */
+function statementsOfRole(roleId: string): Array<Record<string, any>> {
+  return Object.values(resourcesOf(template, 'AWS::IAM::Policy'))
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Array<Record<string, any>>);
+}
+
+function roleOfFunction(functionId: string): string {
+  return template.toJSON().Resources[functionId].Properties.Role['Fn::GetAtt'][0];
+}
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+describe('storage', () => {
+  test('both data buckets are encrypted, private, SSL-only and log their access to the log bucket', () => {
+    const { ingestBucket, curatedBucket, logsBucket } = ids();
+    for (const bucket of [ingestBucket, curatedBucket]) {
+      const props = template.toJSON().Resources[bucket].Properties;
+      expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+      expect(props.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(props.LoggingConfiguration.DestinationBucketName).toEqual({ Ref: logsBucket });
+      template.hasResourceProperties('AWS::S3::BucketPolicy', {
+        Bucket: { Ref: bucket },
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('the ingest bucket is versioned and its lifecycle only moves raw objects to a cheaper class (I6)', () => {
+    const props = template.toJSON().Resources[ids().ingestBucket].Properties;
+    expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    const rules = props.LifecycleConfiguration.Rules as Array<Record<string, any>>;
+    expect(rules.some((r) => r.Transitions?.[0]?.StorageClass === 'STANDARD_IA' && r.Transitions[0].TransitionInDays === DEFAULT_CONFIG.ingestTransitionDays)).toBe(true);
+    for (const rule of rules) {
+      expect(rule.ExpirationInDays).toBeUndefined();
+      expect(rule.NoncurrentVersionExpiration).toBeUndefined();
+    }
+  });
+});
+
+describe('ingest queue', () => {
+  test('queue and DLQ are encrypted; notifications move to the DLQ after maxReceiveCount receives', () => {
+    const { ingestQueue, ingestDlq } = ids();
+    const queue = template.toJSON().Resources[ingestQueue].Properties;
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [ingestDlq, 'Arn'] },
+      maxReceiveCount: DEFAULT_CONFIG.maxReceiveCount,
+    });
+    expect(template.toJSON().Resources[ingestDlq].Properties.SqsManagedSseEnabled).toBe(true);
+  });
+
+  test('visibility timeout is at least six times the builder timeout', () => {
+    const { ingestQueue, builder } = ids();
+    const visibility = template.toJSON().Resources[ingestQueue].Properties.VisibilityTimeout as number;
+    const timeout = template.toJSON().Resources[builder].Properties.Timeout as number;
+    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  test('one ObjectCreated notification per accepted suffix, each on the ingest prefix, all to the ingest queue', () => {
+    const { ingestBucket, ingestQueue } = ids();
+    const [notifications] = Object.values(resourcesOf(template, 'Custom::S3BucketNotifications'));
+    expect(notifications.Properties.BucketName).toEqual({ Ref: ingestBucket });
+    const configs = notifications.Properties.NotificationConfiguration.QueueConfigurations as Array<Record<string, any>>;
+    const filters = configs.map((c) => {
+      expect(c.Events).toEqual(['s3:ObjectCreated:*']);
+      expect(c.QueueArn).toEqual({ 'Fn::GetAtt': [ingestQueue, 'Arn'] });
+      const rules = c.Filter.Key.FilterRules as Array<{ Name: string; Value: string }>;
+      return {
+        prefix: rules.find((r) => r.Name === 'prefix')?.Value,
+        suffix: rules.find((r) => r.Name === 'suffix')?.Value,
+      };
+    });
+    expect(filters).toEqual(DEFAULT_CONFIG.acceptedSuffixes.map((suffix) => ({ prefix: DEFAULT_CONFIG.ingestPrefix, suffix })));
+  });
+
+  test('the notification filters follow the config', () => {
+    const custom = synthPipeline({ ingestPrefix: 'drop/', acceptedSuffixes: '.ndjson,.ndjson.gz' }).template;
+    const [notifications] = Object.values(resourcesOf(custom, 'Custom::S3BucketNotifications'));
+    const rules = (notifications.Properties.NotificationConfiguration.QueueConfigurations as Array<Record<string, any>>).map(
+      (c) => c.Filter.Key.FilterRules,
+    );
+    expect(rules).toEqual([
+      [{ Name: 'suffix', Value: '.ndjson' }, { Name: 'prefix', Value: 'drop/' }],
+      [{ Name: 'suffix', Value: '.ndjson.gz' }, { Name: 'prefix', Value: 'drop/' }],
+    ].map((pair) => expect.arrayContaining(pair)));
+  });
+
+  test('overlapping suffixes, which S3 would refuse at deploy time, fail the synth', () => {
+    expect(() => synthPipeline({ acceptedSuffixes: '.json,.ndjson.json' })).toThrow(/overlap/);
+  });
+});
+
+describe('state tables', () => {
+  test('state table: keys, TTL and the byDay and pending indexes from table-schema.ts; on demand, PITR, encrypted', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: STATE_TABLE.ttlAttribute, Enabled: true },
+      GlobalSecondaryIndexes: [STATE_TABLE.byDayIndex, STATE_TABLE.pendingIndex].map((index) =>
+        Match.objectLike({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+        }),
+      ),
+    });
+  });
+
+  test('idempotency table: Powertools key and expiry attribute; on demand, PITR, encrypted', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: IDEMPOTENCY_TABLE.partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      TimeToLiveSpecification: { AttributeName: IDEMPOTENCY_TABLE.ttlAttribute, Enabled: true },
+    });
+  });
+});
+
+describe('manifest builder and sweeper', () => {
+  test('both run nodejs22.x on ARM64 with active tracing and the environment the handlers read', () => {
+    const { builder, sweeper, stateTable, idempotencyTable, stateMachine, curatedBucket } = ids();
+    for (const [fn, service] of [[builder, 'manifest-builder'], [sweeper, 'sweeper']]) {
+      const props = template.toJSON().Resources[fn].Properties;
+      expect(props.Runtime).toBe('nodejs22.x');
+      expect(props.Architectures).toEqual(['arm64']);
+      expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(props.Environment.Variables).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: service,
+        POWERTOOLS_METRICS_NAMESPACE: DEFAULT_CONFIG.metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: DEFAULT_CONFIG.logLevel,
+        STATE_TABLE: { Ref: stateTable },
+        IDEMPOTENCY_TABLE: { Ref: idempotencyTable },
+        STATE_MACHINE_ARN: { Ref: stateMachine },
+        CURATED_BUCKET: { Ref: curatedBucket },
+        INGEST_PREFIX: DEFAULT_CONFIG.ingestPrefix,
+        ACCEPTED_SUFFIXES: DEFAULT_CONFIG.acceptedSuffixes.join(','),
+        BATCH_SIZE: String(DEFAULT_CONFIG.batchSize),
+        MAX_WAIT_MINUTES: String(DEFAULT_CONFIG.maxWaitMinutes),
+        IDEMPOTENCY_TTL_SECONDS: String(DEFAULT_CONFIG.idempotencyTtlDays * 86400),
+      });
+    }
+  });
+
+  test('the builder consumes the ingest queue in batches and reports partial failures', () => {
+    const { builder, ingestQueue } = ids();
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: builder },
+      EventSourceArn: { 'Fn::GetAtt': [ingestQueue, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+    });
+  });
+
+  test('the sweeper runs every minute and its failures land in its DLQ', () => {
+    const { sweeper, sweeperDlq } = ids();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [sweeper, 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } } })],
+    });
+    expect(template.toJSON().Resources[sweeper].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } });
+  });
+
+  test('least privilege: state table, manifest files only, start executions; the idempotency table for the builder only', () => {
+    const { builder, sweeper, stateTable, idempotencyTable, stateMachine, curatedBucket, ingestBucket } = ids();
+    for (const fn of [builder, sweeper]) {
+      const statements = statementsOfRole(roleOfFunction(fn));
+      const text = JSON.stringify(statements);
+      const s3Writes = statements.filter((s) => asList(s.Action).includes('s3:PutObject'));
+      expect(s3Writes).toHaveLength(1);
+      expect(s3Writes[0].Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*']] });
+      expect(text).not.toContain(ingestBucket);
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 'states:StartExecution', Resource: { Ref: stateMachine } }));
+      expect(statements.some((s) => asList(s.Action).includes('dynamodb:UpdateItem') && JSON.stringify(s.Resource).includes(stateTable))).toBe(true);
+      expect(text.includes(idempotencyTable)).toBe(fn === builder);
+      expect(text).not.toContain('"s3:*"');
+      expect(text).not.toContain('"dynamodb:*"');
+    }
+  });
+
+  test('each Lambda writes only to its own log group, with the configured retention', () => {
+    const { builder } = ids();
+    const logGroupId = template.toJSON().Resources[builder].Properties.LoggingConfig.LogGroup.Ref as string;
+    expect(template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(DEFAULT_CONFIG.logRetentionDays);
+    const logStatements = statementsOfRole(roleOfFunction(builder)).filter((s) => asList(s.Action).includes('logs:PutLogEvents'));
+    expect(logStatements).toEqual([expect.objectContaining({ Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } })]);
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 1); // the CDK's notification handler only
+  });
+});
+
+describe('conversion workflow', () => {
+  test('Glue job: 5.1, G.1X, auto scaling up to maxWorkers, FLEX by default, timeout, concurrency, continuous logging, security configuration', () => {
+    const { database, securityConfiguration } = ids();
+    template.hasResourceProperties('AWS::Glue::Job', {
+      Command: { Name: 'glueetl', PythonVersion: '3', ScriptLocation: Match.anyValue() },
+      GlueVersion: '5.1',
+      WorkerType: 'G.1X',
+      NumberOfWorkers: DEFAULT_CONFIG.glue.maxWorkers,
+      ExecutionClass: 'FLEX',
+      Timeout: DEFAULT_CONFIG.glue.timeoutMinutes,
+      MaxRetries: 0,
+      ExecutionProperty: { MaxConcurrentRuns: DEFAULT_CONFIG.glue.maxConcurrentRuns },
+      SecurityConfiguration: { Ref: securityConfiguration },
+      DefaultArguments: Match.objectLike({
+        '--enable-auto-scaling': 'true',
+        '--enable-continuous-cloudwatch-log': 'true',
+        '--enable-metrics': Match.anyValue(),
+        '--catalog_database': { Ref: database },
+        '--target_file_mb': String(DEFAULT_CONFIG.glue.targetFileMb),
+      }),
+    });
+    template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
+      EncryptionConfiguration: {
+        S3Encryptions: [{ S3EncryptionMode: 'SSE-S3' }],
+        CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: Match.anyValue() },
+        JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: Match.anyValue() },
+      },
+    });
+  });
+
+  test('the job runs the script of glue-scripts/ as an asset', () => {
+    const job = Object.values(resourcesOf(template, 'AWS::Glue::Job'))[0];
+    expect(JSON.stringify(job.Properties.Command.ScriptLocation)).toMatch(/\.py"/);
+    const assetManifest = JSON.parse(fs.readFileSync(path.join(pipeline.app.outdir, 'IngestPipeline.assets.json'), 'utf8'));
+    const sources = Object.values(assetManifest.files as Record<string, { source: { path: string } }>).map((f) => f.source.path);
+    const staged = sources.filter((p) => p.endsWith('.py')).map((p) => fs.readFileSync(path.join(pipeline.app.outdir, p), 'utf8'));
+    expect(staged).toEqual([fs.readFileSync(path.join(REPO_ROOT, 'glue-scripts', 'ndjson_to_parquet.py'), 'utf8')]);
+  });
+
+  test('STANDARD execution class and larger workers follow the config; FLEX on workers it does not support fails the synth', () => {
+    const custom = synthPipeline({ glue: { executionClass: 'STANDARD', workerType: 'G.2X', maxWorkers: 4 } }).template;
+    custom.hasResourceProperties('AWS::Glue::Job', { ExecutionClass: Match.absent(), WorkerType: 'G.2X', NumberOfWorkers: 4 });
+    expect(() => synthPipeline({ glue: { executionClass: 'FLEX', workerType: 'G.4X' } })).toThrow(/FLEX/);
+  });
+
+  test('the job reads only the ingest prefix and writes only its own prefixes of the curated bucket', () => {
+    const { job, ingestBucket, curatedBucket } = ids();
+    const roleId = template.toJSON().Resources[job].Properties.Role['Fn::GetAtt'][0] as string;
+    const statements = statementsOfRole(roleId);
+    const objectResources = (bucket: string, actionPrefix: string) =>
+      statements
+        .filter((s) => asList(s.Action).some((a) => String(a).startsWith(actionPrefix)))
+        .flatMap((s) => asList(s.Resource))
+        .filter((r) => JSON.stringify(r).includes(bucket) && JSON.stringify(r).includes('/'))
+        .map((r) => (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][1]);
+    expect(new Set(objectResources(ingestBucket, 's3:Get'))).toEqual(new Set(['/incoming/*']));
+    expect(objectResources(ingestBucket, 's3:Put')).toEqual([]);
+    expect(objectResources(ingestBucket, 's3:Delete')).toEqual([]);
+    expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(new Set(['/manifests/*.result.json', '/curated/*', '/quarantine/*']));
+    expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(new Set(['/curated/*', '/quarantine/*']));
+  });
+
+  test('state machine: STANDARD, X-Ray, every state logged without execution data', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: [Match.anyValue()] },
+    });
+  });
+
+  test('the ASL file fills every placeholder from the stack, and the timeout comes from the config', () => {
+    const asl = fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8');
+    const placeholders = new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]));
+    const { stateTable, job, database, topic, curatedBucket } = ids();
+    const custom = synthPipeline({ executionTimeoutMinutes: 30 }).template;
+    const machine = Object.values(resourcesOf(custom, 'AWS::StepFunctions::StateMachine'))[0].Properties;
+    expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholders);
+    expect(JSON.parse(machine.DefinitionString).TimeoutSeconds).toBe(30 * 60);
+    const defaults = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0].Properties;
+    expect(defaults.DefinitionSubstitutions).toEqual({
+      StateTableName: { Ref: stateTable },
+      GlueJobName: { Ref: job },
+      GlueDatabaseName: { Ref: database },
+      AlertTopicArn: { Ref: topic },
+      CuratedBucketName: { Ref: curatedBucket },
+      TargetFileMb: String(DEFAULT_CONFIG.glue.targetFileMb),
+      Region: { Ref: 'AWS::Region' },
+    });
+    expect(JSON.parse(defaults.DefinitionString).TimeoutSeconds).toBe(DEFAULT_CONFIG.executionTimeoutMinutes * 60);
+  });
+
+  test('the state machine may update the state table, run the job, read result files and publish alerts, nothing more', () => {
+    const { stateMachine, stateTable, job, topic, curatedBucket } = ids();
+    const roleId = template.toJSON().Resources[stateMachine].Properties.RoleArn['Fn::GetAtt'][0] as string;
+    const statements = statementsOfRole(roleId);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': [stateTable, 'Arn'] } }));
+    const glueStatement = statements.find((s) => asList(s.Action).includes('glue:StartJobRun'))!;
+    expect(new Set(asList(glueStatement.Action))).toEqual(new Set(['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun']));
+    expect(JSON.stringify(glueStatement.Resource)).toContain(`":job/",{"Ref":"${job}"}`);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*.result.json']] },
+      }),
+    );
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: topic } }));
+    const actions = statements.flatMap((s) => asList(s.Action)).map(String);
+    expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject', 's3:ListBucket']);
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem']);
+  });
+
+  test('an EventBridge rule sends executions ending FAILED, TIMED_OUT or ABORTED to the topic with the console URL', () => {
+    const { stateMachine, topic } = ids();
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: stateMachine }] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: topic },
+          InputTransformer: {
+            InputPathsMap: Match.objectLike({ 'detail-executionArn': '$.detail.executionArn', region: '$.region' }),
+            InputTemplate: Match.stringLikeRegexp(
+              'https://<region>\\.console\\.aws\\.amazon\\.com/states/home\\?region=<region>#/v2/executions/details/<detail-executionArn>',
+            ),
+          },
+        }),
+      ],
+    });
+  });
+
+  test('the input template uses no angle brackets except its variables, which EventBridge would refuse', () => {
+    const rule = Object.values(resourcesOf(template, 'AWS::Events::Rule')).find((r) => r.Properties.EventPattern?.source?.[0] === 'aws.states')!;
+    const transformer = rule.Properties.Targets[0].InputTransformer;
+    const variables = [...(transformer.InputTemplate as string).matchAll(/<([^>]*)>/g)].map((m) => m[1]);
+    for (const variable of variables) expect(Object.keys(transformer.InputPathsMap)).toContain(variable);
+  });
+});
+
+describe('alerting', () => {
+  test('the topic is KMS-encrypted and SSL-only; CloudWatch and EventBridge may publish to it and use its key', () => {
+    const { topic, topicKey: key } = ids();
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const policy = Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy'))[0].Properties;
+    expect(policy.Topics).toEqual([{ Ref: topic }]);
+    const statements = policy.PolicyDocument.Statement as Array<Record<string, any>>;
+    const keyStatements = template.toJSON().Resources[key].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+    const allows = (list: Array<Record<string, any>>, service: string, action: string) =>
+      list.some((s) => s.Effect === 'Allow' && asList(s.Principal?.Service).includes(service) && asList(s.Action).includes(action));
+    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
+      expect(allows(statements, service, 'sns:Publish')).toBe(true);
+      expect(allows(keyStatements, service, 'kms:GenerateDataKey*')).toBe(true);
+      expect(allows(keyStatements, service, 'kms:Decrypt')).toBe(true);
+    }
+    expect(allows(statements, 'lambda.amazonaws.com', 'sns:Publish')).toBe(false);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  test('the alert email subscribes when set, and only then', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    synthPipeline().template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('alarms on both DLQs, both Lambdas, failed/timed-out/aborted executions and the oldest open manifest, all to the topic', () => {
+    const { ingestDlq, sweeperDlq, builder, sweeper, stateMachine, topic } = ids();
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
+    const find = (metricName: string, dimension: unknown) =>
+      alarms.filter((a) => a.MetricName === metricName && JSON.stringify(a.Dimensions).includes(JSON.stringify(dimension)));
+    for (const dlq of [ingestDlq, sweeperDlq]) {
+      expect(find('ApproximateNumberOfMessagesVisible', { 'Fn::GetAtt': [dlq, 'QueueName'] })).toEqual([
+        expect.objectContaining({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' }),
+      ]);
+    }
+    for (const fn of [builder, sweeper]) {
+      expect(find('Errors', { Ref: fn })).toHaveLength(1);
+    }
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      expect(find(metric, { Ref: stateMachine })).toEqual([expect.objectContaining({ Threshold: 0, Namespace: 'AWS/States' })]);
+    }
+    expect(alarms.filter((a) => a.MetricName === 'OldestOpenManifestAgeSeconds')).toEqual([
+      expect.objectContaining({
+        Namespace: DEFAULT_CONFIG.metricsNamespace,
+        Dimensions: [{ Name: 'service', Value: 'sweeper' }],
+        Threshold: DEFAULT_CONFIG.maxWaitMinutes * 60 * 2,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    ]);
+    expect(alarms).toHaveLength(8);
+  });
+
+  test('the oldest-manifest threshold follows maxWaitMinutes', () => {
+    const custom = synthPipeline({ maxWaitMinutes: 5 }).template;
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestOpenManifestAgeSeconds', Threshold: 600 });
+  });
+});
+
+describe('dashboard', () => {
+  test('shows files in, manifests sealed/succeeded/failed, DLQ depth, Glue duration and the oldest open manifest', () => {
+    const [dashboard] = Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const metric of [
+      'FilesAccepted',
+      'ManifestsSealedFull',
+      'ManifestsSealedTimeout',
+      'ExecutionsSucceeded',
+      'ExecutionsFailed',
+      'ApproximateNumberOfMessagesVisible',
+      'glue.driver.aggregate.elapsedTime',
+      'OldestOpenManifestAgeSeconds',
+    ]) {
+      expect(body).toContain(`\\"${metric}\\"`);
+    }
+  });
+
+  test('every metric of the contract (docs/architecture.md, Metrics) is on the dashboard', () => {
+    const doc = fs.readFileSync(path.join(REPO_ROOT, 'docs', 'architecture.md'), 'utf8');
+    const section = doc.split('## Metrics')[1].split('\n## ')[0];
+    const names = [...section.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    const [dashboard] = Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const name of names) expect(body).toContain(`\\"${name}\\"`);
+  });
+});
+
+test('the stack outputs exactly the keys the CLI reads', () => {
+  expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([...OUTPUT_KEYS].sort());
+  const { stateMachine, job } = ids();
+  template.hasOutput('StateMachineArn', { Value: { Ref: stateMachine } });
+  template.hasOutput('GlueJobName', { Value: { Ref: job } });
+});
