@@ -36,6 +36,11 @@ export interface StartOptions {
   readonly sweeperIntervalSeconds?: number;
   /** Most records per manifest builder invocation. @default 10 */
   readonly pollerBatchSize?: number;
+  /**
+   * Start the SQS poller with the rest. Without it notifications wait in the queue until {@link startPoller}:
+   * the end-to-end tests use this to hold real notifications and deliver them again. @default true
+   */
+  readonly poller?: boolean;
   /** Visibility timeout of the ingest queue, in seconds. @default 10 */
   readonly visibilityTimeoutSeconds?: number;
   /**
@@ -149,19 +154,30 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
     writeFileSync(paths.stackFile, `${JSON.stringify(stack, null, 2)}\n`);
 
     progress('starting the manifest builder poller and the sweeper timer');
-    const pollerArgs = ['--state-dir', paths.stateDir];
-    if (options.pollerBatchSize !== undefined) pollerArgs.push('--batch-size', String(options.pollerBatchSize));
     const sweeperArgs = ['--state-dir', paths.stateDir];
     if (options.sweeperIntervalSeconds !== undefined) sweeperArgs.push('--interval-seconds', String(options.sweeperIntervalSeconds));
-    startNodeProcess(paths, 'poller', path.join(REPO_ROOT, 'local', 'poller.ts'), pollerArgs);
     startNodeProcess(paths, 'sweeper', path.join(REPO_ROOT, 'local', 'sweeper-timer.ts'), sweeperArgs);
-    await Promise.all([waitReady(paths, 'poller'), waitReady(paths, 'sweeper')]);
+    await Promise.all([
+      waitReady(paths, 'sweeper'),
+      options.poller === false ? Promise.resolve() : startPoller({ stateDir: paths.stateDir, pollerBatchSize: options.pollerBatchSize }),
+    ]);
     return stack;
   } catch (err) {
     await stopProcesses(paths);
     rmSync(paths.stackFile, { force: true });
     throw err;
   }
+}
+
+/** Starts the SQS poller of a running local mode that was started without it. */
+export async function startPoller(options: { stateDir?: string; pollerBatchSize?: number } = {}): Promise<void> {
+  const paths = localPaths(options.stateDir);
+  if (!existsSync(paths.stackFile)) throw new LocalModeNotRunningError(paths.stateDir);
+  if (runningProcesses(paths.stateDir).poller !== undefined) throw new LocalModeError('The SQS poller is already running.');
+  const args = ['--state-dir', paths.stateDir];
+  if (options.pollerBatchSize !== undefined) args.push('--batch-size', String(options.pollerBatchSize));
+  startNodeProcess(paths, 'poller', path.join(REPO_ROOT, 'local', 'poller.ts'), args);
+  await waitReady(paths, 'poller');
 }
 
 /** Stops the local mode of this state directory; the logs and the outbox stay. */

@@ -1,0 +1,99 @@
+/**
+ * The local mode's start and stop: what `stack.json` holds, the AWS CLI against the emulator, the clear errors
+ * (started twice, port in use, stopped when not running) and the DLQ after `maxReceiveCount` failed receives.
+ * No Glue run happens here.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { LocalModeNotRunningError, localPaths } from '../../local/layout';
+import { isAlive } from '../../local/process-utils';
+import { LocalModeAlreadyRunningError, PortInUseError, runningProcesses, startLocal, stopLocal } from '../../local/runtime';
+import { queueDepth, startInstance, waitFor, type LocalInstance } from './support/local-instance';
+
+jest.setTimeout(5 * 60_000);
+
+const run = promisify(execFile);
+
+describe('local mode: start and stop', () => {
+  let instance: LocalInstance;
+  let pids: number[];
+
+  beforeAll(async () => {
+    instance = await startInstance({ visibilityTimeoutSeconds: 1 });
+    pids = Object.values(runningProcesses(instance.stateDir));
+  });
+
+  afterAll(async () => {
+    await instance?.stop();
+  });
+
+  it('writes stack.json with every name the CLI and the docs use', () => {
+    const stack = JSON.parse(readFileSync(localPaths(instance.stateDir).stackFile, 'utf8')) as Record<string, unknown>;
+
+    for (const key of [
+      'endpoint', 'region', 'ingestBucket', 'curatedBucket', 'ingestQueueUrl', 'ingestDlqUrl', 'stateTable',
+      'idempotencyTable', 'stateMachineArn', 'glueJobName', 'glueDatabase', 'alertTopicArn', 'outboxDir',
+    ]) {
+      expect(typeof stack[key]).toBe('string');
+    }
+    expect(stack.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(pids).toHaveLength(3);
+  });
+
+  it('serves the AWS CLI: upload to the ingest bucket, list the executions', async () => {
+    const { stack } = instance;
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: stack.region };
+    const aws = (...args: string[]) => run('aws', ['--endpoint-url', stack.endpoint, ...args], { env });
+    const file = path.join(instance.stateDir, 'readme.txt');
+    writeFileSync(file, 'not NDJSON: no notification for this suffix\n');
+
+    await aws('s3', 'cp', file, `s3://${stack.ingestBucket}/incoming/cli_check/readme.txt`);
+    const listed = await aws('s3', 'ls', `s3://${stack.ingestBucket}/incoming/cli_check/`);
+    const executions = await aws('stepfunctions', 'list-executions', '--state-machine-arn', stack.stateMachineArn);
+
+    expect(listed.stdout).toContain('readme.txt');
+    expect(JSON.parse(executions.stdout)).toEqual({ executions: [] });
+  });
+
+  it('moves a notification the builder keeps failing on to the DLQ after maxReceiveCount receives', async () => {
+    await instance.ctx.sqs.send(new SendMessageCommand({ QueueUrl: instance.stack.ingestQueueUrl, MessageBody: '{"not":"an S3 event"}' }));
+
+    const inDlq = await waitFor(
+      'the malformed notification in the DLQ',
+      async () => ((await queueDepth(instance, instance.stack.ingestDlqUrl)) > 0 ? true : undefined),
+      120_000,
+    );
+
+    expect(inDlq).toBe(true);
+    expect(await queueDepth(instance, instance.stack.ingestQueueUrl)).toBe(0);
+  });
+
+  it('refuses to start twice in the same state directory', async () => {
+    await expect(startLocal({ stateDir: instance.stateDir, port: 1 })).rejects.toBeInstanceOf(LocalModeAlreadyRunningError);
+  });
+
+  it('refuses a port in use with a clear message', async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'pipeline-e2e-'));
+    const port = Number(new URL(instance.stack.endpoint).port);
+    try {
+      const start = startLocal({ stateDir: other, port });
+      await expect(start).rejects.toBeInstanceOf(PortInUseError);
+      await expect(start).rejects.toThrow(`Port ${port} on 127.0.0.1 is already in use`);
+      expect(existsSync(localPaths(other).stackFile)).toBe(false);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+
+  it('stops every process, then says it is not running', async () => {
+    await stopLocal({ stateDir: instance.stateDir });
+
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(existsSync(localPaths(instance.stateDir).stackFile)).toBe(false);
+    await expect(stopLocal({ stateDir: instance.stateDir })).rejects.toBeInstanceOf(LocalModeNotRunningError);
+  });
+});
