@@ -1,0 +1,66 @@
+import { Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { synthPipeline } from './synth';
+
+/** Every acknowledgment recorded in the construct tree: rule id, reason, where. */
+function acknowledgments(root: IConstruct): Array<{ id: string; reason: string; path: string }> {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          id: id.replace(/^annotation::/i, ''),
+          reason,
+          path: construct.node.path,
+        })),
+      ),
+  );
+}
+
+describe('cdk-nag AwsSolutions pack', () => {
+  test('no finding, error or warning, is left unacknowledged', () => {
+    // Arrange
+    const { app, stack } = synthPipeline({ alertEmail: 'ops@example.com' });
+
+    // Act
+    const report = new AwsSolutionsChecks(app, { verbose: true }).validateScope(stack);
+
+    // Assert
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`,
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  test('the pack does report what is not acknowledged', () => {
+    // Arrange: the same stack with one wildcard policy nobody acknowledged.
+    const { app, stack } = synthPipeline();
+    const role = new iam.Role(stack, 'Unreviewed', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+
+    // Act
+    const report = new AwsSolutionsChecks(app).validateScope(stack);
+
+    // Assert
+    const rules = report.violations.filter((v) => v.violatingResources.some((r) => r.constructPath?.startsWith('IngestPipeline/Unreviewed'))).map((v) => v.ruleName);
+    expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-IAM5[Action::s3:*]', 'AwsSolutions-IAM5[Resource::*]']));
+    expect(report.success).toBe(false);
+  });
+
+  test('every acknowledgment names one AwsSolutions rule and gives a reason, on a resource rather than the whole stack', () => {
+    const { stack } = synthPipeline({ alertEmail: 'ops@example.com' });
+    const entries = acknowledgments(stack);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      expect(entry.id).toMatch(/^AwsSolutions-[A-Z]+[0-9]+(\[.+\])?$/);
+      expect(entry.reason.split(' ').length).toBeGreaterThanOrEqual(8);
+      expect(entry.path).not.toBe(stack.node.path);
+    }
+    // Resource wildcards are acknowledged one by one (never all IAM5 findings of a policy at once).
+    const iam5 = entries.filter((e) => e.id.startsWith('AwsSolutions-IAM5'));
+    for (const entry of iam5) expect(entry.id).toMatch(/^AwsSolutions-IAM5\[(Action|Resource)::.+\]$/);
+  });
+});
