@@ -13,10 +13,3 @@ export function executionConsoleUrl(executionArn: string): string {
   if (!partition || !region) throw new Error(`not an execution ARN: ${executionArn}`);
   return `${consoleHost(partition, region)}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
-
-/** The execution ARN that a state machine gives an execution of this name. */
-export function executionArnFor(stateMachineArn: string, executionName: string): string {
-  const parts = stateMachineArn.split(':');
-  if (parts.length < 7 || parts[5] !== 'stateMachine') throw new Error(`not a state machine ARN: ${stateMachineArn}`);
-  return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
-}

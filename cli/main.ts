@@ -39,10 +39,6 @@ function registerLocal(program: Command): void {
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('pipeline')
     .description('Operate the NDJSON ingest pipeline: upload, status, replay, DLQ redrive')
-    .option('-L, --local', 'use the local mode (the default when .local/stack.json exists)')
-    .option('--state-dir <dir>', 'state directory of the local mode (implies --local)')
-    .option('--stack-name <name>', 'use the deployed stack of this name (default: $PIPELINE_STACK_NAME)')
-    .option('--region <region>', 'region of the deployed stack (default: the SDK\'s, e.g. AWS_REGION or the profile)')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -51,7 +47,9 @@ export function buildProgram(deps: CliDeps): Command {
     })
     .addHelpText(
       'after',
-      '\nExamples:\n' +
+      '\nEach command takes --stack-name <name> (a deployed stack; default $PIPELINE_STACK_NAME) or --local and\n' +
+        '--state-dir <dir> (the local mode; the default when .local/stack.json exists).\n' +
+        '\nExamples:\n' +
         '  $ npx pipeline upload ./exports --dataset orders\n' +
         '  $ npx pipeline status --since 24h\n' +
         '  $ npx pipeline replay --failed --yes --stack-name IngestPipeline\n',

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { formatTime, renderTable } from '../format';
 import { DlqName, peekDlqs, redriveDlq } from '../ops/dlq';
 import { CliError, UsageError } from '../errors';
-import { CliDeps, positiveInt, printJson, targetOptions, withExamples } from './shared';
+import { CliDeps, withTargetOptions, positiveInt, printJson, targetOptions, withExamples } from './shared';
 
 const QUEUE_LABEL: Record<DlqName, string> = {
   ingest: 'ingest DLQ (S3 notifications the manifest builder failed on)',
@@ -44,6 +44,7 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
         io.out('\nMove the ingest DLQ back to the ingest queue with: npx pipeline dlq redrive');
       }
     });
+  withTargetOptions(dlq);
   withExamples(dlq, 'npx pipeline dlq', 'npx pipeline dlq --peek 50 --json');
 
   const redrive = dlq
@@ -70,5 +71,6 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
       }
       if (result.failed > 0) throw new CliError(`${result.failed} messages could not be moved`);
     });
+  withTargetOptions(redrive);
   withExamples(redrive, 'npx pipeline dlq redrive', 'npx pipeline dlq redrive --stack-name IngestPipeline --no-wait');
 }

@@ -4,7 +4,7 @@ import { CliContext } from '../context';
 import { CliError, UsageError } from '../errors';
 import { formatTime, parseSince } from '../format';
 import { findFailedManifests, redriveManifest, RedriveResult, replayManifest, ReplayResult } from '../ops/replay';
-import { CliDeps, printJson, targetOptions, withExamples } from './shared';
+import { CliDeps, withTargetOptions, printJson, targetOptions, withExamples } from './shared';
 
 /** Replaying more manifests than this at once asks for confirmation (or `--yes`). */
 export const CONFIRM_ABOVE = 3;
@@ -108,6 +108,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
         throw new CliError(`${notDone.length} of ${outcomes.length} manifests not ${opts.redrive ? 'redriven' : 'replayed'} (reasons above)`);
       }
     });
+  withTargetOptions(cmd);
   withExamples(
     cmd,
     'npx pipeline replay orders-20261123-000042',

@@ -46,7 +46,19 @@ export function processIo(): CliIo {
   };
 }
 
-/** The global options (`--local`, `--state-dir`, `--stack-name`, `--region`) as seen from any command. */
+/**
+ * Adds the target options to a command. They belong to each command rather than to the program, so they never
+ * shadow an option of the same name of another command (`local start --state-dir`).
+ */
+export function withTargetOptions(cmd: Command): Command {
+  return cmd
+    .option('-L, --local', 'use the local mode (the default when .local/stack.json exists)')
+    .option('--state-dir <dir>', 'state directory of the local mode (implies --local)')
+    .option('--stack-name <name>', 'use the deployed stack of this name (default: $PIPELINE_STACK_NAME)')
+    .option('--region <region>', "region of the deployed stack (default: the SDK's, e.g. AWS_REGION or the profile)");
+}
+
+/** The target options as seen from a command or its subcommand. */
 export function targetOptions(cmd: Command): TargetOptions {
   const o = cmd.optsWithGlobals() as { local?: boolean; stateDir?: string; stackName?: string; region?: string };
   return { local: o.local, stateDir: o.stateDir, stackName: o.stackName, region: o.region };

@@ -4,7 +4,7 @@ import { formatBytes, formatDuration, formatTime, parseSince, renderTable, trunc
 import { listManifests, ManifestRecord, parseStatus } from '../ops/manifests';
 import { ExecutionSummary, StateStep } from '../ops/executions';
 import { ManifestDetail, manifestDetail } from '../ops/status';
-import { CliDeps, CliIo, positiveInt, printJson, targetOptions, withExamples } from './shared';
+import { CliDeps, withTargetOptions, CliIo, positiveInt, printJson, targetOptions, withExamples } from './shared';
 
 function duration(m: ManifestRecord, now: Date): string | undefined {
   if (m.startedAt === undefined) return undefined;
@@ -135,6 +135,7 @@ export function registerStatusCommand(program: Command, deps: CliDeps): void {
         io.out(`\n${manifests.length} manifests opened since ${formatTime(since)}${filters ? ` (${filters})` : ''}: ${counts}`);
       },
     );
+  withTargetOptions(cmd);
   withExamples(
     cmd,
     'npx pipeline status --since 24h --state FAILED',

@@ -5,7 +5,7 @@ import { resolveConfig } from '../../pipeline/config';
 import { CliError } from '../errors';
 import { formatBytes } from '../format';
 import { planUpload, UploadProgress, uploadFiles } from '../ops/upload';
-import { CliDeps, positiveInt, printJson, targetOptions, withExamples } from './shared';
+import { CliDeps, withTargetOptions, positiveInt, printJson, targetOptions, withExamples } from './shared';
 
 /** Reports progress as a bar on a terminal, as one line per file otherwise (logs, CI, tests). */
 function progressReporter(deps: CliDeps, total: { files: number; bytes: number }) {
@@ -98,6 +98,7 @@ export function registerUploadCommand(program: Command, deps: CliDeps): void {
         throw new CliError(`${summary.failed} of ${plan.files.length} files failed to upload; send the rest with the same command and --skip-existing (a new upload of a file already there is ingested again)`);
       }
     });
+  withTargetOptions(cmd);
   withExamples(
     cmd,
     'npx pipeline upload ./exports/2026-11-23 --dataset orders',

@@ -14,10 +14,10 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PREFIXES } from '../../pipeline/config';
+import { executionArnOf, resultKeyOf } from '../../handlers/domain/manifest';
 import { keys } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
-import { executionArnFor, executionConsoleUrl } from '../console-url';
+import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
 import { describeExecution } from './executions';
 import { getManifest, listManifests, ManifestRecord, recordedExecutions } from './manifests';
@@ -100,11 +100,6 @@ export function replayRefusal(record: ManifestRecord, latest: LatestExecutionSta
   }
 }
 
-/** Where the Glue job writes the manifest's result file (docs/architecture.md, "Buckets and prefixes"). */
-export function resultUriFor(curatedBucket: string, dataset: string, manifestId: string): string {
-  return `s3://${curatedBucket}/${PREFIXES.manifests}${dataset}/${manifestId}.result.json`;
-}
-
 /** Rebuilds the state machine input from the MANIFEST record, for an original execution whose history has expired. */
 export function inputFromRecord(record: ManifestRecord, curatedBucket: string): StateMachineInput {
   const missing = (['manifestUri', 'ingestDate', 'fileCount', 'totalBytes'] as const).filter((k) => record[k] === undefined);
@@ -115,7 +110,7 @@ export function inputFromRecord(record: ManifestRecord, curatedBucket: string): 
     manifestId: record.manifestId,
     dataset: record.dataset,
     manifestUri: record.manifestUri as string,
-    resultUri: resultUriFor(curatedBucket, record.dataset, record.manifestId),
+    resultUri: `s3://${curatedBucket}/${resultKeyOf(record.dataset, record.manifestId)}`,
     ingestDate: record.ingestDate as string,
     fileCount: Number(record.fileCount),
     totalBytes: Number(record.totalBytes),
@@ -123,7 +118,7 @@ export function inputFromRecord(record: ManifestRecord, curatedBucket: string): 
 }
 
 function originalExecutionArn(ctx: CliContext, record: ManifestRecord): string {
-  return recordedExecutions(record)[0] ?? executionArnFor(ctx.target.stateMachineArn, record.manifestId);
+  return recordedExecutions(record)[0] ?? executionArnOf(ctx.target.stateMachineArn, record.manifestId);
 }
 
 async function statusOf(ctx: CliContext, executionArn: string | undefined): Promise<LatestExecutionStatus> {
@@ -205,11 +200,11 @@ export async function replayManifest(ctx: CliContext, manifestId: string, opts: 
     const started = await ctx.sfn.send(
       new StartExecutionCommand({ stateMachineArn: ctx.target.stateMachineArn, name: executionName, input }),
     );
-    executionArn = started.executionArn ?? executionArnFor(ctx.target.stateMachineArn, executionName);
+    executionArn = started.executionArn ?? executionArnOf(ctx.target.stateMachineArn, executionName);
   } catch (err) {
     if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
     // Started by an earlier replay that did not get to record it: record it now, as the builder does (I3).
-    executionArn = executionArnFor(ctx.target.stateMachineArn, executionName);
+    executionArn = executionArnOf(ctx.target.stateMachineArn, executionName);
     alreadyStarted = true;
   }
   if (!(await recordReplay(ctx, record, n, executionArn))) {

@@ -1,6 +1,6 @@
 /** What `pipeline status <manifestId>` shows: the record, its files and its executions with their histories. */
 import { CliContext } from '../context';
-import { executionArnFor } from '../console-url';
+import { executionArnOf } from '../../handlers/domain/manifest';
 import { describeExecution, ExecutionSummary } from './executions';
 import { getManifest, getManifestFiles, ManifestFile, ManifestRecord, recordedExecutions } from './manifests';
 
@@ -31,7 +31,7 @@ export function executionArns(record: ManifestRecord, stateMachineArn: string): 
   const out = recorded.map((arn) => ({ arn, recorded: true }));
   if (record.status !== 'OPEN') {
     for (const name of implied) {
-      const arn = executionArnFor(stateMachineArn, name);
+      const arn = executionArnOf(stateMachineArn, name);
       if (!recorded.includes(arn)) out.push({ arn, recorded: false });
     }
   }

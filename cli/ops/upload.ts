@@ -8,16 +8,14 @@ import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { DATASET_PATTERN } from '../../handlers/domain/dataset';
 import { PipelineConfig } from '../../pipeline/config';
 import { CliContext } from '../context';
 import { UsageError } from '../errors';
 
-/** Dataset names (docs/architecture.md): lower-case letters, digits and `_`, a letter first, at most 40 characters. */
-export const DATASET_NAME = /^[a-z][a-z0-9_]{0,39}$/;
-
 /** Throws a {@link UsageError} naming the rule when `dataset` is not a valid dataset name. */
 export function validateDataset(dataset: string): void {
-  if (!DATASET_NAME.test(dataset)) {
+  if (!DATASET_PATTERN.test(dataset)) {
     throw new UsageError(
       `dataset "${dataset}" is not valid: use lower-case letters, digits and _, starting with a letter, at most 40 characters`,
     );
@@ -33,10 +31,9 @@ export function objectKey(ingestPrefix: string, dataset: string, relativePath: s
   return `${ingestPrefix}${dataset}/${rel}`;
 }
 
-/** The accepted suffix a name ends with, if any. */
+/** The accepted suffix a name ends with, if any; compared case-sensitively, as the manifest builder does. */
 export function acceptedSuffix(name: string, suffixes: readonly string[]): string | undefined {
-  const lower = name.toLowerCase();
-  return [...suffixes].sort((a, b) => b.length - a.length).find((s) => lower.endsWith(s));
+  return [...suffixes].sort((a, b) => b.length - a.length).find((s) => name.endsWith(s));
 }
 
 /** A file to upload and its key. */
@@ -118,6 +115,11 @@ export async function planUpload(
   for (const f of found) {
     if (acceptedSuffix(f.relative, config.acceptedSuffixes) === undefined) {
       skipped.push({ path: f.path, reason: `not an accepted suffix (${config.acceptedSuffixes.join(' ')})` });
+      continue;
+    }
+    if (f.size === 0) {
+      // The manifest builder ignores empty objects (nothing to convert): sending one would look like a lost file.
+      skipped.push({ path: f.path, reason: 'empty file (the pipeline ignores empty objects)' });
       continue;
     }
     const key = objectKey(config.ingestPrefix, dataset, f.relative);
