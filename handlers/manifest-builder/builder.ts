@@ -13,12 +13,12 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classifyObject, describeRejection } from '../domain/dataset';
-import { decideSlot, nextOpening } from '../domain/manifest';
+import { decideSlot, executionArnOf, nextOpening } from '../domain/manifest';
 import { fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
 import type { AwsClients } from '../shared/aws-clients';
 import { ContentionError, MalformedNotificationError } from '../shared/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
-import { sealManifest, startSealedManifest, type SealerDeps } from '../shared/sealer';
+import { isRecorded, sealManifest, startSealedManifest, type SealerDeps } from '../shared/sealer';
 import type { HandlerSettings } from '../shared/settings';
 import { StateStore } from '../shared/state-store';
 
@@ -94,7 +94,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       const pointer = await store.getPointer(dataset);
       if (pointer?.manifestId !== manifestId || pointer.count < settings.batchSize) return;
       if (!(await sealManifest(sealer, dataset, manifestId, 'full'))) return;
-    } else if (meta.pendingSk === undefined) {
+    } else if (isRecorded(meta, executionArnOf(settings.stateMachineArn, manifestId))) {
       return;
     }
     await startSealedManifest(sealer, manifestId);

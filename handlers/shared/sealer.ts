@@ -49,7 +49,8 @@ export async function startSealedManifest(deps: SealerDeps, manifestId: string):
   const meta = await deps.store.getManifest(manifestId);
   if (meta === undefined) throw new ManifestStateError(manifestId, 'no META item');
   if (meta.status === 'OPEN') throw new ManifestStateError(manifestId, 'still open; seal it first');
-  if (meta.executionArn !== undefined && meta.pendingSk === undefined) return meta.executionArn;
+  const original = executionArnOf(deps.stateMachineArn, manifestId);
+  if (isRecorded(meta, original)) return original;
   const sealed = requireSealFields(meta);
 
   const files = await deps.store.listManifestFiles(manifestId);
@@ -82,6 +83,14 @@ export async function startSealedManifest(deps: SealerDeps, manifestId: string):
   });
   deps.logger.info('Manifest execution started', { manifestId, dataset: doc.dataset, fileCount: doc.fileCount, executionArn });
   return executionArn;
+}
+
+/**
+ * True once the original execution is in `executions`. The state machine's first state also sets `executionArn`
+ * and leaves the `pending` index, so neither proves the builder's record was written.
+ */
+export function isRecorded(meta: Pick<ManifestMeta, 'executions'>, originalExecutionArn: string): boolean {
+  return (meta.executions ?? []).includes(originalExecutionArn);
 }
 
 function requireSealFields(meta: ManifestMeta): ManifestMeta & { sealedAt: string; sealReason: 'full' | 'timeout' } {

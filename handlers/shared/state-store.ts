@@ -29,6 +29,8 @@ export interface ManifestMeta {
   readonly sealedAt?: string;
   readonly sealReason?: 'full' | 'timeout';
   readonly executionArn?: string;
+  /** Execution ARNs, the original first (replays are appended by the CLI). */
+  readonly executions?: string[];
   /** Present while the manifest has no recorded execution. */
   readonly pendingSk?: string;
 }
