@@ -182,3 +182,19 @@ test('a crash of the sweeper before any one of its AWS calls, then the next run'
     if (problems.length > 0) throw new Error(`sweeper crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
   }
 });
+
+test('the same file placed by four writers at once, idempotency bypassed: the state table alone keeps it in one manifest', async () => {
+  await freshPipeline();
+  const [object] = uploads(2).filter((o) => o.key.includes('/orders/'));
+  const file = { identity: `${object.bucket}/${object.key}#${object.sequencer}`, dataset: 'orders', bucket: object.bucket, key: object.key, size: object.size, eTag: object.eTag!, sequencer: object.sequencer };
+  const writers = [1, 2, 3, 4].map(() => builderOn(server.clients(), settings));
+
+  const placements = await Promise.all(writers.map((w) => w.placeFile(file)));
+
+  expect(placements.filter((p) => p.outcome === 'accepted')).toHaveLength(1);
+  expect(new Set(placements.map((p) => p.manifestId)).size).toBe(1);
+  await sweepEverything();
+  await expectInvariants([object]);
+  const state = await readFinalState(inspector, resources);
+  expect([...state.manifests.values()][0].meta.fileCount).toBe(1);
+});
