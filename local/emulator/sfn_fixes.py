@@ -9,7 +9,10 @@
   only `.waitForTaskToken` tasks have. The method is repeated here with that call guarded.
 - Task results hold the datetimes boto3 parsed (a Glue run's `StartedOn`, an object's `LastModified`), which
   break DescribeExecution; they are turned into what Step Functions gives: epoch milliseconds in the output
-  of optimised integrations such as Glue's, ISO 8601 text in the output of `aws-sdk` tasks.
+  of optimised integrations such as Glue's (also in the `Cause` of a failed Glue run), ISO 8601 text in the
+  output of `aws-sdk` tasks.
+- `$$.State.EnteredTime` is written as Step Functions writes it (`2026-11-23T10:00:00.123Z`), not with
+  microseconds and `+00:00`.
 - Errors of `aws-sdk:s3:*` tasks are named `S3.<Code>Exception` as in Step Functions (moto names them `s3....`).
 - Optionally, Retry intervals are scaled down, so retry paths can be watched in seconds rather than minutes.
 """
@@ -19,14 +22,17 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 from botocore.response import StreamingBody
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
     state_task_service_callback,
+    state_task_service_glue,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
@@ -38,6 +44,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     HeartbeatTimedOut,
     HeartbeatTimeoutError,
 )
+from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
 
 def switch_on_executions() -> None:
@@ -145,6 +152,18 @@ def _eval_integration_pattern(self: Any, env: Any, resource_runtime_part: Any, n
         env.stack.append(integration_result(outcome))
 
 
+class _StepFunctionsTimestamp(datetime):
+    """A datetime whose isoformat() is Step Functions' context-object format: UTC, milliseconds, `Z`."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        utc = _as_utc(self)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _glue_cause_json(obj: Any, separators: tuple[str, str] | None = None) -> str:
+    return to_json_str(integration_result(obj), separators=separators)
+
+
 class _ScaledTime:
     """Stands in for the `time` module in moto's retrier: sleeps `scale` times the Retry interval."""
 
@@ -165,5 +184,7 @@ def install(retry_interval_scale: float = 1.0) -> None:
         _eval_integration_pattern
     )
     _patch_aws_sdk_task()
+    state_task_service_glue.to_json_str = _glue_cause_json  # type: ignore[assignment]
+    state_module.datetime = SimpleNamespace(datetime=_StepFunctionsTimestamp, timezone=timezone)  # type: ignore[assignment]
     if retry_interval_scale != 1.0:
         retrier_decl.time = _ScaledTime(retry_interval_scale)  # type: ignore[assignment]

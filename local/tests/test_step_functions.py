@@ -1,6 +1,7 @@
 """A conversion-shaped state machine runs in the emulator: DynamoDB, Glue .sync, S3 getObject, SNS, Retry, Catch."""
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from email import message_from_bytes, policy
 
@@ -21,8 +22,10 @@ def _definition(table: str, job: str, bucket: str, topic_arn: str) -> dict:
             "MarkRunning": {
                 "Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
                 "Parameters": {"TableName": table, "Key": {"pk": {"S.$": "$.manifestId"}},
-                               "UpdateExpression": "SET #s = :s", "ExpressionAttributeNames": {"#s": "status"},
-                               "ExpressionAttributeValues": {":s": {"S": "RUNNING"}}},
+                               "UpdateExpression": "SET #s = :s, startedAt = :t",
+                               "ExpressionAttributeNames": {"#s": "status"},
+                               "ExpressionAttributeValues": {":s": {"S": "RUNNING"},
+                                                             ":t": {"S.$": "$$.State.EnteredTime"}}},
                 "ResultPath": None, "Next": "Convert",
             },
             "Convert": {
@@ -128,6 +131,7 @@ def test_a_successful_run_waits_for_glue_and_reads_the_result_body_as_text(pipel
     assert output["result"]["counts"]["rowsOut"] == 42
     item = pipeline.item("orders-20261123-000001")
     assert item["status"] == {"S": "SUCCEEDED"} and item["rowsOut"] == {"N": "42"} and item["note"] == {"S": "écrit"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", item["startedAt"]["S"]), item["startedAt"]
     read = [e for e in pipeline.history(execution["executionArn"]) if e["type"] == "TaskSucceeded"
             and e["taskSucceededEventDetails"]["resourceType"] == "aws-sdk:s3"]
     body = json.loads(read[0]["taskSucceededEventDetails"]["output"])["Body"]
@@ -144,6 +148,7 @@ def test_a_failing_glue_run_is_retried_then_caught_recorded_and_emailed(pipeline
     job_run = json.loads(failures[-1]["cause"])
     assert job_run["JobRunState"] == "FAILED"
     assert job_run["ErrorMessage"] == "RuntimeError: manifest file is missing"
+    assert isinstance(job_run["StartedOn"], int) and job_run["CompletedOn"] >= job_run["StartedOn"], "epoch ms"
     item = pipeline.item("orders-20261123-000002")
     assert item["status"] == {"S": "FAILED"} and item["error"] == {"S": "States.TaskFailed"}
     assert "manifest file is missing" in item["cause"]["S"]
