@@ -153,13 +153,14 @@ export async function resolveTarget(
   opts: TargetOptions,
   env: NodeJS.ProcessEnv = process.env,
   makeCfn: (region?: string) => CloudFormationClient = (region) => new CloudFormationClient(region ? { region } : {}),
+  defaultStateDir: string = DEFAULT_STATE_DIR,
 ): Promise<PipelineTarget> {
   const stackName = opts.stackName ?? (env.PIPELINE_STACK_NAME || undefined);
   const wantsLocal = opts.local === true || opts.stateDir !== undefined;
   if (wantsLocal && opts.stackName !== undefined) {
     throw new UsageError('choose one target: --local/--state-dir or --stack-name');
   }
-  const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  const stateDir = opts.stateDir ?? defaultStateDir;
   if (wantsLocal) return readLocalTarget(stateDir);
   if (stackName !== undefined) return readStackTarget(stackName, makeCfn(opts.region));
   if (existsSync(path.join(stateDir, 'stack.json'))) return readLocalTarget(stateDir);

@@ -1,0 +1,44 @@
+import { daysBetween, formatBytes, formatDuration, parseSince, renderTable } from '../../../cli/format';
+
+const NOW = new Date('2026-11-23T12:00:00Z');
+
+describe('parseSince', () => {
+  it.each([
+    ['30m', '2026-11-23T11:30:00.000Z'],
+    ['24h', '2026-11-22T12:00:00.000Z'],
+    ['7d', '2026-11-16T12:00:00.000Z'],
+    ['2w', '2026-11-09T12:00:00.000Z'],
+    ['2026-11-20', '2026-11-20T00:00:00.000Z'],
+    ['2026-11-20T08:15:00Z', '2026-11-20T08:15:00.000Z'],
+  ])('%s', (value, expected) => {
+    expect(parseSince(value, NOW).toISOString()).toBe(expected);
+  });
+
+  it('refuses what is neither an age nor a date, and a time in the future', () => {
+    expect(() => parseSince('yesterday', NOW)).toThrow(/neither an age .* nor an ISO date/);
+    expect(() => parseSince('2026-12-01', NOW)).toThrow('is in the future');
+  });
+});
+
+describe('daysBetween', () => {
+  it('lists each UTC day from the day of since to today', () => {
+    expect(daysBetween(new Date('2026-11-21T23:59:00Z'), NOW)).toEqual(['2026-11-21', '2026-11-22', '2026-11-23']);
+    expect(daysBetween(new Date('2026-11-23T11:00:00Z'), NOW)).toEqual(['2026-11-23']);
+  });
+});
+
+describe('rendering', () => {
+  it('aligns table columns and prints empty cells as -', () => {
+    expect(renderTable(['ID', 'ROWS', 'STATUS'], [['a', 10, 'OK'], ['bbbb', undefined, 'FAILED']])).toBe(
+      ['ID    ROWS  STATUS', 'a     10    OK', 'bbbb  -     FAILED'].join('\n'),
+    );
+  });
+
+  it('formats sizes and durations', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(7340032)).toBe('7.0 MiB');
+    expect(formatDuration(12_345)).toBe('12.3s');
+    expect(formatDuration(185_000)).toBe('3m05s');
+    expect(formatDuration(3_720_000)).toBe('1h02m');
+  });
+});

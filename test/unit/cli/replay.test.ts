@@ -1,0 +1,268 @@
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ManifestRecord } from '../../../cli/ops/manifests';
+import { redriveManifest, replayExecutionName, replayManifest, replayRefusal } from '../../../cli/ops/replay';
+import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
+
+const ID = 'orders-20261123-000042';
+const INPUT = {
+  manifestId: ID,
+  dataset: 'orders',
+  manifestUri: `s3://curated-bucket/manifests/orders/${ID}.json`,
+  resultUri: `s3://curated-bucket/manifests/orders/${ID}.result.json`,
+  ingestDate: '2026-11-23',
+  fileCount: 2,
+  totalBytes: 7340032,
+};
+
+function record(overrides: Partial<ManifestRecord> = {}): ManifestRecord {
+  return {
+    manifestId: ID,
+    dataset: 'orders',
+    status: 'FAILED',
+    manifestUri: INPUT.manifestUri,
+    ingestDate: INPUT.ingestDate,
+    fileCount: 2,
+    totalBytes: 7340032,
+    executionArn: executionArn(ID),
+    executions: [executionArn(ID)],
+    ...overrides,
+  };
+}
+
+describe('replayExecutionName', () => {
+  it('names replay n <manifestId>-r<n>', () => {
+    expect(replayExecutionName(ID, 1)).toBe(`${ID}-r1`);
+    expect(replayExecutionName(ID, 12)).toBe(`${ID}-r12`);
+  });
+
+  it('refuses a name over the 80 characters Step Functions allows', () => {
+    expect(() => replayExecutionName(`${'a'.repeat(70)}-20261123-000001`, 1)).toThrow(/exceeds Step Functions' 80 characters/);
+  });
+});
+
+describe('replayRefusal', () => {
+  it.each([
+    ['FAILED', undefined, false, undefined],
+    ['SUCCEEDED', undefined, false, /already SUCCEEDED.*pass --force/],
+    ['SUCCEEDED', undefined, true, undefined],
+    ['RUNNING', 'RUNNING', false, /is RUNNING.*or pass --force/],
+    ['RUNNING', 'RUNNING', true, undefined],
+    ['RUNNING', 'TIMED_OUT', false, undefined],
+    ['RUNNING', 'ABORTED', false, undefined],
+  ] as const)('status %s, latest execution %s, force %s', (status, latest, force, expected) => {
+    const reason = replayRefusal(record({ status }), latest, force);
+
+    if (expected === undefined) expect(reason).toBeUndefined();
+    else expect(reason).toMatch(expected);
+  });
+
+  it('never replays an open manifest nor a sealed one not started yet, even with --force', () => {
+    expect(replayRefusal(record({ status: 'OPEN', executions: undefined, executionArn: undefined }), undefined, true)).toMatch(/still OPEN/);
+    expect(replayRefusal(record({ status: 'SEALED', executions: undefined, executionArn: undefined }), undefined, true)).toMatch(
+      /not started yet: the sweeper starts it/,
+    );
+  });
+});
+
+describe('replayManifest', () => {
+  const ctx = testContext(cloudTarget);
+  const sfn = mockClient(ctx.sfn as SFNClient);
+  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+    ddb.on(UpdateCommand).resolves({});
+  });
+
+  const updateInput = () => ddb.commandCalls(UpdateCommand)[0].args[0].input;
+
+  it('starts <id>-r1 with the input of the original execution and records it conditionally', async () => {
+    ddb.on(GetCommand).resolves({ Item: record() });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
+    const result = await replayManifest(ctx, ID);
+
+    expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: `${ID}-r1`,
+      input: JSON.stringify(INPUT),
+    });
+    expect(updateInput().ConditionExpression).toBe('attribute_exists(#pk) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)');
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 1, ':prev': 0, ':arn': [executionArn(`${ID}-r1`)], ':known': [executionArn(ID)] });
+    expect(result).toMatchObject({
+      executionName: `${ID}-r1`,
+      replay: 1,
+      alreadyStarted: false,
+      inputFrom: 'original-execution',
+      consoleUrl: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${executionArn(`${ID}-r1`)}`,
+    });
+  });
+
+  it('numbers the next replay after replayCount and conditions on it', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ replayCount: 2, executions: [executionArn(ID), executionArn(`${ID}-r1`), executionArn(`${ID}-r2`)] }) });
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r3`), startDate: new Date() });
+
+    const result = await replayManifest(ctx, ID);
+
+    expect(result.executionName).toBe(`${ID}-r3`);
+    expect(sfn.commandCalls(DescribeExecutionCommand)[0].args[0].input.executionArn).toBe(executionArn(ID));
+    expect(updateInput().ConditionExpression).toBe('attribute_exists(#pk) AND #replayCount = :prev');
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 3, ':prev': 2 });
+  });
+
+  it('refuses a succeeded manifest with the reason, starting nothing', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'SUCCEEDED', finishedAt: '2026-11-23T10:00:00Z' }) });
+
+    await expect(replayManifest(ctx, ID)).rejects.toMatchObject({
+      name: 'ReplayRefusedError',
+      message: expect.stringContaining(`${ID}: already SUCCEEDED at 2026-11-23T10:00:00Z: pass --force`),
+    });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('replays a succeeded manifest with force', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'SUCCEEDED' }) });
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'SUCCEEDED' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
+    await expect(replayManifest(ctx, ID, { force: true })).resolves.toMatchObject({ executionName: `${ID}-r1` });
+  });
+
+  it('refuses a running manifest whose execution runs, and allows one whose execution timed out', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING' }) });
+    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING' });
+    await expect(replayManifest(ctx, ID)).rejects.toThrow(/is RUNNING/);
+
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'TIMED_OUT', input: JSON.stringify(INPUT) });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+    const result = await replayManifest(ctx, ID);
+
+    expect(result.note).toBe('the record says RUNNING but its latest execution is TIMED_OUT');
+  });
+
+  it('records a replay that was started but not recorded (ExecutionAlreadyExists) instead of starting another', async () => {
+    ddb.on(GetCommand).resolves({ Item: record() });
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+
+    const result = await replayManifest(ctx, ID);
+
+    expect(result).toMatchObject({ alreadyStarted: true, executionArn: executionArn(`${ID}-r1`) });
+    expect(updateInput().ExpressionAttributeValues?.[':arn']).toEqual([executionArn(`${ID}-r1`)]);
+  });
+
+  it('reports a replay recorded meanwhile by someone else', async () => {
+    ddb.on(GetCommand).resolves({ Item: record() });
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
+    await expect(replayManifest(ctx, ID)).rejects.toThrow('replay 1 was recorded by someone else meanwhile');
+  });
+
+  it('rebuilds the input from the record when the original execution is gone', async () => {
+    ddb.on(GetCommand).resolves({ Item: record() });
+    sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('gone'), { name: 'ExecutionDoesNotExist' }));
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
+    const result = await replayManifest(ctx, ID);
+
+    expect(result.inputFrom).toBe('manifest-record');
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input ?? '')).toEqual(INPUT);
+  });
+
+  it('finds the manifest of a replay name and says when there is none', async () => {
+    ddb.on(GetCommand).resolves({});
+
+    await expect(replayManifest(ctx, `${ID}-r2`)).rejects.toMatchObject({ name: 'ManifestNotFoundError', message: `no manifest "${ID}-r2" in the state table` });
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key)).toEqual([
+      { pk: `MANIFEST#${ID}-r2`, sk: 'META' },
+      { pk: `MANIFEST#${ID}`, sk: 'META' },
+    ]);
+  });
+});
+
+describe('redriveManifest', () => {
+  const ctx = testContext(cloudTarget);
+  const sfn = mockClient(ctx.sfn as SFNClient);
+  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const latest = executionArn(`${ID}-r1`);
+  const t = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+    ddb.on(GetCommand).resolves({ Item: record({ replayCount: 1, executions: [executionArn(ID), latest] }) });
+  });
+
+  it('redrives the latest execution in place and links its console page', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ name: `${ID}-r1`, status: 'TIMED_OUT', redriveStatus: 'REDRIVABLE' });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 1, type: 'ExecutionStarted', timestamp: t(0) },
+        { id: 2, type: 'TaskStateEntered', timestamp: t(1), stateEnteredEventDetails: { name: 'Convert' } },
+        { id: 3, type: 'TaskScheduled', timestamp: t(1) },
+        { id: 4, type: 'ExecutionTimedOut', timestamp: t(9), executionTimedOutEventDetails: { error: 'States.Timeout' } },
+      ],
+    });
+    sfn.on(RedriveExecutionCommand).resolves({ redriveDate: t(20) });
+
+    const result = await redriveManifest(ctx, ID);
+
+    expect(sfn.commandCalls(RedriveExecutionCommand)[0].args[0].input).toEqual({ executionArn: latest });
+    expect(result.consoleUrl).toContain(`#/v2/executions/details/${latest}`);
+  });
+
+  it('refuses an execution Step Functions says cannot be redriven, suggesting replay', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({
+      name: `${ID}-r1`,
+      status: 'FAILED',
+      redriveStatus: 'NOT_REDRIVABLE',
+      redriveStatusReason: 'Execution redrivable period exceeded.',
+    });
+
+    await expect(redriveManifest(ctx, ID)).rejects.toThrow(
+      `${ID}: execution ${ID}-r1 cannot be redriven (Execution redrivable period exceeded.): replay it instead: npx pipeline replay ${ID}`,
+    );
+    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses, unless forced, an execution that ended in its Fail state after a caught error', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 1, type: 'TaskStateEntered', timestamp: t(1), stateEnteredEventDetails: { name: 'Convert' } },
+        { id: 2, type: 'TaskScheduled', timestamp: t(1) },
+        { id: 3, type: 'TaskFailed', timestamp: t(2), taskFailedEventDetails: { error: 'States.TaskFailed', cause: 'boom' } },
+        { id: 4, type: 'TaskStateExited', timestamp: t(2), stateExitedEventDetails: { name: 'Convert' } },
+        { id: 5, type: 'FailStateEntered', timestamp: t(3), stateEnteredEventDetails: { name: 'Fail' } },
+        { id: 6, type: 'ExecutionFailed', timestamp: t(3), executionFailedEventDetails: { error: 'States.TaskFailed' } },
+      ],
+    });
+    sfn.on(RedriveExecutionCommand).resolves({ redriveDate: t(20) });
+
+    await expect(redriveManifest(ctx, ID)).rejects.toThrow(/ended in its Fail state Fail after Convert failed and was caught/);
+    await expect(redriveManifest(ctx, ID, { force: true })).resolves.toMatchObject({ executionArn: latest });
+  });
+
+  it('says RedriveExecution is not available in the local emulator and suggests replay', async () => {
+    const local = testContext(localTarget);
+
+    await expect(redriveManifest(local, ID)).rejects.toMatchObject({
+      name: 'NotAvailableLocallyError',
+      message: `RedriveExecution is not available in the local emulator; replay it instead: npx pipeline replay ${ID}`,
+    });
+  });
+});

@@ -1,0 +1,135 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { resolveConfig } from '../../../pipeline/config';
+import { objectKey, planUpload, uploadFiles, validateDataset } from '../../../cli/ops/upload';
+import { testContext } from './fixtures';
+
+const config = resolveConfig();
+
+describe('objectKey', () => {
+  it('puts a file under incoming/<dataset>/ with its relative path in / form', () => {
+    expect(objectKey('incoming/', 'orders', 'a.ndjson')).toBe('incoming/orders/a.ndjson');
+    expect(objectKey('incoming/', 'orders', path.join('2026', '11', 'b.jsonl.gz'))).toBe('incoming/orders/2026/11/b.jsonl.gz');
+  });
+
+  it('refuses a path that would climb out of the dataset', () => {
+    expect(() => objectKey('incoming/', 'orders', '../x.ndjson')).toThrow('cannot make an object key');
+  });
+});
+
+describe('validateDataset', () => {
+  it.each(['orders', 'o', 'web_clicks_2', 'a'.repeat(40)])('accepts %s', (name) => {
+    expect(() => validateDataset(name)).not.toThrow();
+  });
+
+  it.each(['Orders', '2orders', 'web-clicks', '', 'a'.repeat(41), 'orders/x'])('refuses "%s" with the rule', (name) => {
+    expect(() => validateDataset(name)).toThrow(/is not valid: use lower-case letters, digits and _, starting with a letter, at most 40 characters/);
+  });
+});
+
+describe('planUpload', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cli-upload-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (rel: string, body = '{"a":1}\n') => {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), body);
+    return path.join(dir, rel);
+  };
+
+  it('maps a folder\'s files to keys relative to it and a file argument to its name, skipping others with the reason', async () => {
+    write('export/2026/11/a.ndjson');
+    write('export/b.json.gz', 'gz');
+    write('export/readme.txt');
+    write('export/B.NDJSON');
+    write('export/empty.ndjson', '');
+    write('export/.hidden/c.ndjson');
+    const single = write('single/one.jsonl');
+
+    const plan = await planUpload([path.join(dir, 'export'), single], 'orders', config);
+
+    expect(plan.files.map((f) => f.key)).toEqual([
+      'incoming/orders/2026/11/a.ndjson',
+      'incoming/orders/b.json.gz',
+      'incoming/orders/one.jsonl',
+    ]);
+    expect(plan.totalBytes).toBe(8 + 2 + 8);
+    expect(plan.skipped.map((s) => [path.basename(s.path), s.reason.split(' ')[0]])).toEqual([
+      ['.hidden', 'hidden'],
+      ['B.NDJSON', 'not'],
+      ['empty.ndjson', 'empty'],
+      ['readme.txt', 'not'],
+    ]);
+  });
+
+  it('fails before sending anything for a missing path, a bad dataset name or two files with one key', async () => {
+    const a = write('x/a.ndjson');
+    const b = write('y/a.ndjson');
+
+    await expect(planUpload([path.join(dir, 'nope')], 'orders', config)).rejects.toThrow(`cannot read ${path.join(dir, 'nope')}: no such file or folder`);
+    await expect(planUpload([a], 'Orders', config)).rejects.toThrow('dataset "Orders" is not valid');
+    await expect(planUpload([a, b], 'orders', config)).rejects.toThrow('would both be uploaded as incoming/orders/a.ndjson');
+  });
+});
+
+describe('uploadFiles', () => {
+  const ctx = testContext();
+  const s3 = mockClient(ctx.s3 as S3Client);
+  let dir: string;
+
+  beforeEach(() => {
+    s3.reset();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'cli-upload-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, body: string) => {
+    writeFileSync(path.join(dir, name), body);
+    return { path: path.join(dir, name), key: `incoming/orders/${name}`, size: Buffer.byteLength(body) };
+  };
+
+  it('reports a file as uploaded only when S3 holds its full size, and every other outcome per file', async () => {
+    const good = file('good.ndjson', '{"a":1}\n');
+    const short = file('short.ndjson', '{"a":1}\n{"a":2}\n');
+    const refused = file('refused.ndjson', '{"a":3}\n');
+    s3.on(PutObjectCommand).resolves({ ETag: '"e"' });
+    s3.on(PutObjectCommand, { Key: refused.key }).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+    s3.on(HeadObjectCommand, { Key: good.key }).resolves({ ContentLength: good.size });
+    s3.on(HeadObjectCommand, { Key: short.key }).resolves({ ContentLength: 3 });
+    const progress: number[] = [];
+
+    const summary = await uploadFiles(ctx, { dataset: 'orders', files: [good, short, refused], skipped: [], totalBytes: good.size + short.size + refused.size }, {
+      onFile: (_o, p) => progress.push(p.filesDone + p.filesFailed),
+    });
+
+    expect(summary.files.map((f) => [f.key, f.status])).toEqual([
+      [good.key, 'uploaded'],
+      [short.key, 'failed'],
+      [refused.key, 'failed'],
+    ]);
+    expect(summary.files[1].error).toMatch(/stored 3 bytes, expected 16/);
+    expect(summary.files[2].error).toBe('AccessDenied: Access Denied');
+    expect(summary).toMatchObject({ uploaded: 1, failed: 2, bytesUploaded: good.size, bucket: 'ingest-bucket' });
+    expect(progress.sort()).toEqual([1, 2, 3]);
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ Bucket: 'ingest-bucket', ContentType: 'application/x-ndjson' });
+  });
+
+  it('leaves out files already there with the same size when asked to', async () => {
+    const there = file('there.ndjson', '{"a":1}\n');
+    const fresh = file('fresh.ndjson', '{"a":2}\n');
+    s3.on(HeadObjectCommand, { Key: there.key }).resolves({ ContentLength: there.size });
+    s3.on(HeadObjectCommand, { Key: fresh.key }).rejectsOnce(Object.assign(new Error('NotFound'), { name: 'NotFound' })).resolves({ ContentLength: fresh.size });
+    s3.on(PutObjectCommand).resolves({});
+
+    const summary = await uploadFiles(ctx, { dataset: 'orders', files: [there, fresh], skipped: [], totalBytes: 16 }, { skipExisting: true, concurrency: 1 });
+
+    expect(summary.files.map((f) => f.status)).toEqual(['exists', 'uploaded']);
+    expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([fresh.key]);
+  });
+});
