@@ -56,23 +56,17 @@ class SparkSettings:
 
 
 def error_message_from_stderr(lines: list[str], returncode: int | None) -> str:
-    """The script's error: the exception line closing its last Python traceback, else its last stderr line.
+    """The script's error: its last stderr line, skipping Spark's log4j lines, which the JVM can print after it.
 
-    Spark's own log4j lines are skipped, since the JVM can log after the Python error was printed.
+    When that line is a stack frame (an uncaught Py4JJavaError ends with the Java stack), the exception lines
+    of the last Python traceback are taken instead, joined into one.
     """
-    text = [line.rstrip("\r\n") for line in lines if line.strip()]
-    last_traceback = max((i for i, line in enumerate(text) if line.startswith("Traceback (most recent call last)")), default=None)
-    message = None
-    if last_traceback is not None:
-        for line in text[last_traceback + 1:]:
-            if not line.startswith((" ", "\t")) and not _LOG4J_LINE.match(line):
-                message = line
-                break
-    if message is None:
-        for line in reversed(text):
-            if not _LOG4J_LINE.match(line):
-                message = line.strip()
-                break
+    text = [line.rstrip("\r\n") for line in lines if line.strip() and not _LOG4J_LINE.match(line)]
+    message = text[-1] if text else None
+    if message is not None and message[:1] in (" ", "\t"):
+        tracebacks = [i for i, line in enumerate(text) if line.startswith("Traceback (most recent call last)")]
+        exception_lines = [line for line in text[tracebacks[-1] + 1:] if line[:1] not in (" ", "\t")] if tracebacks else []
+        message = " ".join(exception_lines) if exception_lines else message.strip()
     if message is None:
         if returncode is not None and returncode < 0:
             message = f"The job run process was killed by signal {signal.Signals(-returncode).name}"

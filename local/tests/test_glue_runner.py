@@ -35,6 +35,28 @@ def test_error_message_is_the_exception_line_of_the_last_traceback() -> None:
     assert error_message_from_stderr(stderr, 1) == "ValueError: manifest s3://c/m.json lists 0 files"
 
 
+def test_error_message_is_the_last_line_even_after_an_earlier_traceback() -> None:
+    stderr = [
+        "Traceback (most recent call last):\n", '  File "x.py", line 1\n', "KeyError: 'handled earlier'\n",
+        "ndjson_to_parquet failed: cannot read manifest s3://c/m.json\n",
+        "25/11/23 12:00:05 WARN SparkContext: stopping\n",
+    ]
+    assert error_message_from_stderr(stderr, 1) == "ndjson_to_parquet failed: cannot read manifest s3://c/m.json"
+
+
+def test_error_message_skips_a_trailing_java_stack() -> None:
+    stderr = [
+        "Traceback (most recent call last):\n", '  File "job.py", line 9, in <module>\n',
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o52.parquet.\n",
+        ": java.io.FileNotFoundException: No such file or directory: s3a://c/in.ndjson\n",
+        "\tat org.apache.hadoop.fs.s3a.S3AFileSystem.s3GetFileStatus(S3AFileSystem.java:3866)\n",
+        "\tat java.base/java.lang.Thread.run(Thread.java:840)\n",
+    ]
+    assert error_message_from_stderr(stderr, 1) == (
+        "py4j.protocol.Py4JJavaError: An error occurred while calling o52.parquet. "
+        ": java.io.FileNotFoundException: No such file or directory: s3a://c/in.ndjson")
+
+
 def test_error_message_without_traceback_is_the_last_stderr_line() -> None:
     assert error_message_from_stderr(["starting\n", "manifest missing: m.json\n", "\n"], 2) == "manifest missing: m.json"
     assert error_message_from_stderr([], 3) == "The job run process exited with code 3"
