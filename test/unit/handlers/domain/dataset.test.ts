@@ -1,0 +1,44 @@
+import { classifyObject, describeRejection, isValidDataset } from '../../../../handlers/domain/dataset';
+
+const rules = { ingestPrefix: 'incoming/', acceptedSuffixes: ['.ndjson', '.jsonl', '.json', '.ndjson.gz'] };
+
+describe('isValidDataset', () => {
+  test.each(['orders', 'a', 'web_clicks_2', 'a'.repeat(40)])('%s is valid', (name) => expect(isValidDataset(name)).toBe(true));
+  test.each(['', 'Orders', '2orders', '_orders', 'web-clicks', 'a'.repeat(41), 'café', 'a b'])('%j is not', (name) => expect(isValidDataset(name)).toBe(false));
+});
+
+describe('classifyObject', () => {
+  test.each([
+    ['incoming/orders/2026/11/a.ndjson', 'orders'],
+    ['incoming/orders/a.ndjson.gz', 'orders'],
+    ['incoming/web_clicks/deep/er/x y.jsonl', 'web_clicks'],
+  ])('%s is accepted in dataset %s', (key, dataset) => {
+    expect(classifyObject(key, 10, 'ObjectCreated:Put', rules)).toEqual({ action: 'accept', dataset });
+  });
+
+  test.each([
+    ['outside the prefix', 'other/orders/a.ndjson', 10, 'ObjectCreated:Put', 'outside-prefix'],
+    ['zero bytes', 'incoming/orders/a.ndjson', 0, 'ObjectCreated:Put', 'empty-object'],
+    ['a folder marker', 'incoming/orders/', 0, 'ObjectCreated:Put', 'empty-object'],
+    ['a deletion', 'incoming/orders/a.ndjson', 10, 'ObjectRemoved:Delete', 'not-object-created'],
+  ])('%s is skipped', (_what, key, size, eventName, reason) => {
+    expect(classifyObject(key, size, eventName, rules)).toEqual({ action: 'skip', reason });
+  });
+
+  test.each([
+    ['no dataset folder', 'incoming/a.ndjson', 'no-dataset-segment'],
+    ['an upper-case dataset', 'incoming/Orders/a.ndjson', 'invalid-dataset-name'],
+    ['a dataset with a dash', 'incoming/web-clicks/a.ndjson', 'invalid-dataset-name'],
+    ['a 41-character dataset', `incoming/${'a'.repeat(41)}/a.ndjson`, 'invalid-dataset-name'],
+    ['another suffix', 'incoming/orders/a.csv', 'unaccepted-suffix'],
+    ['an upper-case suffix', 'incoming/orders/a.NDJSON', 'unaccepted-suffix'],
+  ])('%s is rejected', (_what, key, reason) => {
+    expect(classifyObject(key, 10, 'ObjectCreated:Put', rules)).toMatchObject({ action: 'reject', reason });
+  });
+
+  test('every reject reason has a readable text', () => {
+    expect(describeRejection('unaccepted-suffix', rules)).toContain('.ndjson, .jsonl');
+    expect(describeRejection('no-dataset-segment', rules)).toContain('incoming/');
+    expect(describeRejection('invalid-dataset-name', rules)).toContain('40 characters');
+  });
+});

@@ -1,0 +1,60 @@
+import { SettingsError } from '../../../../handlers/shared/errors';
+import { MetricTally } from '../../../../handlers/shared/observability';
+import { loadSettings } from '../../../../handlers/shared/settings';
+import { DEFAULT_CONFIG } from '../../../../pipeline/config';
+import { RecordingMetrics } from '../../../helpers/pipeline-fixture';
+
+const required = { STATE_TABLE: 'state', IDEMPOTENCY_TABLE: 'idem', STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:m', CURATED_BUCKET: 'curated' };
+
+describe('loadSettings', () => {
+  test('defaults from pipeline/config.ts', () => {
+    const settings = loadSettings(required);
+    expect(settings).toEqual({
+      stateTable: 'state',
+      idempotencyTable: 'idem',
+      stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m',
+      curatedBucket: 'curated',
+      ingestPrefix: DEFAULT_CONFIG.ingestPrefix,
+      acceptedSuffixes: DEFAULT_CONFIG.acceptedSuffixes,
+      batchSize: DEFAULT_CONFIG.batchSize,
+      maxWaitMinutes: DEFAULT_CONFIG.maxWaitMinutes,
+      idempotencyTtlSeconds: DEFAULT_CONFIG.idempotencyTtlDays * 86_400,
+    });
+  });
+
+  test('values from the environment', () => {
+    const settings = loadSettings({ ...required, INGEST_PREFIX: 'drop/', ACCEPTED_SUFFIXES: '.ndjson, .jsonl', BATCH_SIZE: '50', MAX_WAIT_MINUTES: '5', IDEMPOTENCY_TTL_SECONDS: '3600' });
+    expect(settings).toMatchObject({ ingestPrefix: 'drop/', acceptedSuffixes: ['.ndjson', '.jsonl'], batchSize: 50, maxWaitMinutes: 5, idempotencyTtlSeconds: 3600 });
+  });
+
+  test.each([
+    [{ STATE_TABLE: '' }, 'STATE_TABLE'],
+    [{ BATCH_SIZE: 'ten' }, 'BATCH_SIZE'],
+    [{ BATCH_SIZE: '0' }, 'BATCH_SIZE'],
+    [{ ACCEPTED_SUFFIXES: 'ndjson' }, 'ACCEPTED_SUFFIXES'],
+    [{ INGEST_PREFIX: 'incoming' }, 'INGEST_PREFIX'],
+    [{ IDEMPOTENCY_TTL_SECONDS: '5' }, 'IDEMPOTENCY_TTL_SECONDS'],
+  ])('%j names the variable at fault', (override, variable) => {
+    const load = () => loadSettings({ ...required, ...override });
+    expect(load).toThrow(SettingsError);
+    expect(load).toThrow(variable);
+  });
+});
+
+describe('MetricTally', () => {
+  test('one datum per count metric per flush, samples kept apart, then empty', () => {
+    const tally = new MetricTally();
+    const sink = new RecordingMetrics();
+    tally.count('FilesAccepted');
+    tally.count('FilesAccepted', 2);
+    tally.sample('SealToStartMs', 'Milliseconds', 12);
+    tally.sample('SealToStartMs', 'Milliseconds', 30);
+
+    tally.flush(sink);
+    tally.flush(sink);
+
+    expect(sink.values.get('FilesAccepted')).toEqual([3]);
+    expect(sink.values.get('SealToStartMs')).toEqual([12, 30]);
+    expect(sink.published).toBe(2);
+  });
+});
