@@ -6,7 +6,7 @@ let nextId = 0;
 const ev = (type: string, s: number, extra: Partial<HistoryEvent> = {}): HistoryEvent => ({ id: ++nextId, type: type as HistoryEvent['type'], timestamp: at(s), ...extra });
 const entered = (type: string, name: string, s: number) => ev(`${type}StateEntered`, s, { stateEnteredEventDetails: { name } });
 const exited = (type: string, name: string, s: number) => ev(`${type}StateExited`, s, { stateExitedEventDetails: { name } });
-const taskFailed = (s: number, error: string, cause: string) => ev('TaskFailed', s, { taskFailedEventDetails: { error, cause } });
+const taskFailed = (s: number, error: string, cause: string) => ev('TaskFailed', s, { taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error, cause } });
 
 describe('summariseHistory', () => {
   beforeEach(() => {

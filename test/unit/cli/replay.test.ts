@@ -245,7 +245,7 @@ describe('redriveManifest', () => {
       events: [
         { id: 1, type: 'TaskStateEntered', timestamp: t(1), stateEnteredEventDetails: { name: 'Convert' } },
         { id: 2, type: 'TaskScheduled', timestamp: t(1) },
-        { id: 3, type: 'TaskFailed', timestamp: t(2), taskFailedEventDetails: { error: 'States.TaskFailed', cause: 'boom' } },
+        { id: 3, type: 'TaskFailed', timestamp: t(2), taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'boom' } },
         { id: 4, type: 'TaskStateExited', timestamp: t(2), stateExitedEventDetails: { name: 'Convert' } },
         { id: 5, type: 'FailStateEntered', timestamp: t(3), stateEnteredEventDetails: { name: 'Fail' } },
         { id: 6, type: 'ExecutionFailed', timestamp: t(3), executionFailedEventDetails: { error: 'States.TaskFailed' } },

@@ -1,0 +1,143 @@
+/** The command line as an operator meets it: exit codes, one-line reasons, help with examples, confirmation. */
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { runCli } from '../../../cli/main';
+import { CliIo } from '../../../cli/commands/shared';
+import { CliContext } from '../../../cli/context';
+import { cloudTarget, executionArn, localTarget, testContext } from './fixtures';
+
+const ID = 'orders-20261123-000042';
+
+function io(confirmAnswer?: boolean) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const asked: string[] = [];
+  const value: CliIo = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    stderrIsTTY: false,
+    confirm:
+      confirmAnswer === undefined
+        ? undefined
+        : async (q) => {
+            asked.push(q);
+            return confirmAnswer;
+          },
+  };
+  return { value, out, err, asked };
+}
+
+async function run(args: string[], ctx: CliContext, confirmAnswer?: boolean) {
+  const streams = io(confirmAnswer);
+  const code = await runCli(['node', 'pipeline', ...args], { makeContext: async () => ctx, io: streams.value });
+  return { code, stdout: streams.out.join('\n'), stderr: streams.err.join('\n'), asked: streams.asked };
+}
+
+describe('pipeline (command line)', () => {
+  const ctx = testContext(cloudTarget);
+  const sfn = mockClient(ctx.sfn as SFNClient);
+  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+  });
+
+  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive']])('%s --help shows an example and exits 0', async (...cmd) => {
+    const result = await run([...cmd, '--help'], ctx);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Examples?:\n {2}\$ npx pipeline /);
+  });
+
+  it('refuses to replay a succeeded manifest with a one-line reason and exit code 1', async () => {
+    ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'SUCCEEDED', executions: [executionArn(ID)] } });
+
+    const result = await run(['replay', ID], ctx);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`refused ${ID}: already SUCCEEDED: pass --force to convert it again (its Parquet is replaced, not duplicated)\nerror: ${ID}: already SUCCEEDED: pass --force to convert it again (its Parquet is replaced, not duplicated)`);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('replays a failed manifest and prints the new execution with its console URL', async () => {
+    ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'FAILED', executions: [executionArn(ID)] } });
+    ddb.on(UpdateCommand).resolves({});
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'FAILED' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
+    const result = await run(['replay', ID, '--json'], ctx);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).outcomes[0]).toMatchObject({ manifestId: ID, outcome: 'replayed', result: { executionName: `${ID}-r1` } });
+  });
+
+  it('asks before replaying more than three manifests, and needs --yes without a terminal', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':day': 'DAY#2026-11-23' } }).resolves({
+      Items: [1, 2, 3, 4].map((n) => ({ manifestId: `orders-20261123-00000${n}`, dataset: 'orders', status: 'FAILED', sk: 'META' })),
+    });
+
+    const noTty = await run(['replay', '--failed', '--since', '1d'], ctx);
+    const declined = await run(['replay', '--failed', '--since', '1d'], ctx, false);
+
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toBe('error: replay of 4 manifests needs confirmation: pass --yes (no terminal to ask on)');
+    expect(declined.asked).toEqual(['Replay 4 manifests (orders-20261123-000001, orders-20261123-000002, orders-20261123-000003, ...)?']);
+    expect(declined.code).toBe(1);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('says --redrive is not available in the local mode and suggests replay', async () => {
+    const local = testContext(localTarget);
+
+    const result = await run(['replay', ID, '--redrive'], local);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`error: RedriveExecution is not available in the local emulator; replay instead: npx pipeline replay ${ID}`);
+  });
+
+  it('shows a manifest with its executions, their retries and failures, and console URLs in the cloud', async () => {
+    const t = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
+    ddb.on(GetCommand).resolves({
+      Item: { manifestId: ID, dataset: 'orders', status: 'FAILED', fileCount: 1, totalBytes: 10, executions: [executionArn(ID)], error: 'States.TaskFailed', failedState: 'Convert', cause: 'Path does not exist' },
+    });
+    ddb.on(QueryCommand).resolves({ Items: [{ sk: 'F#incoming/orders/a.ndjson', bucket: 'ingest-bucket', key: 'incoming/orders/a.ndjson', size: 10 }] });
+    sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('no'), { name: 'ExecutionDoesNotExist' }));
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ name: ID, status: 'FAILED', startDate: t(0), stopDate: t(9) });
+    sfn.on(GetExecutionHistoryCommand).resolves({
+      events: [
+        { id: 1, type: 'TaskStateEntered', timestamp: t(1), stateEnteredEventDetails: { name: 'Convert' } },
+        { id: 2, type: 'TaskScheduled', timestamp: t(1) },
+        { id: 3, type: 'TaskFailed', timestamp: t(2), taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'Path does not exist' } },
+        { id: 4, type: 'TaskScheduled', timestamp: t(3) },
+        { id: 5, type: 'TaskFailed', timestamp: t(4), taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'Path does not exist' } },
+        { id: 6, type: 'TaskStateExited', timestamp: t(4), stateExitedEventDetails: { name: 'Convert' } },
+        { id: 7, type: 'FailStateEntered', timestamp: t(5), stateEnteredEventDetails: { name: 'Failed' } },
+        { id: 8, type: 'ExecutionFailed', timestamp: t(5), executionFailedEventDetails: { error: 'States.TaskFailed' } },
+      ],
+    });
+
+    const result = await run(['status', ID], ctx);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('error         States.TaskFailed in Convert: Path does not exist');
+    expect(result.stdout).toContain('incoming/orders/a.ndjson  10 B');
+    expect(result.stdout).toContain(`${ID}  FAILED  started 2026-11-23 10:00:00Z  stopped 2026-11-23 10:00:09Z (9.0s)`);
+    expect(result.stdout).toContain(`console: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${executionArn(ID)}`);
+    expect(result.stdout).toContain('Convert [Task] 3.0s: caught; retried 1x (States.TaskFailed); States.TaskFailed: Path does not exist');
+    expect(result.stdout).toContain('Failed [Fail]: failed; States.TaskFailed: no cause given');
+    expect(result.stdout).toContain('Executions (1)');
+  });
+
+  it('rejects a bad --state and a bad dataset name with exit code 2 before calling AWS', async () => {
+    const badState = await run(['status', '--state', 'broken'], ctx);
+    const badDataset = await run(['upload', __filename, '--dataset', 'Bad-Name'], ctx);
+
+    expect(badState).toMatchObject({ code: 2, stderr: 'error: --state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, FAILED' });
+    expect(badDataset.code).toBe(2);
+    expect(badDataset.stderr).toMatch(/^error: dataset "Bad-Name" is not valid/);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
