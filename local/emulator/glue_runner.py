@@ -40,6 +40,19 @@ MAX_ERROR_MESSAGE_CHARS = 2000
 # A log4j line as Spark prints it ("25/11/23 12:00:00 WARN NativeCodeLoader: ..."): never the script's error.
 _LOG4J_LINE = re.compile(r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (TRACE|DEBUG|INFO|WARN|ERROR)\b")
 _JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")
+# Runs the script in place of itself after asking Linux to SIGKILL it when the thread that launched it ends, so no
+# run outlives an emulator that is killed outright; the script's JVM exits when the script does (its gateway
+# watches its stdin). Elsewhere than Linux it only runs the script.
+_EXEC_WITH_PARENT_DEATH_SIGNAL = """\
+import ctypes, os, signal, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (AttributeError, OSError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("the emulator ended before the job run started")
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
 
 
 class RunSetupError(Exception):
@@ -295,8 +308,9 @@ class GlueRunner:
                 if run.stop_requested:
                     run.set_state("STOPPED")
                     return
-                run.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.PIPE,
-                                               cwd=run_dir, env=env, start_new_session=True)
+                launcher = [sys.executable, "-c", _EXEC_WITH_PARENT_DEATH_SIGNAL, str(os.getpid())]
+                run.process = subprocess.Popen(launcher + argv[1:], stdin=subprocess.DEVNULL, stdout=log,
+                                               stderr=subprocess.PIPE, cwd=run_dir, env=env, start_new_session=True)
                 run.set_state("RUNNING")
                 LOG.info("glue run %s of job %s started: %s", run.job_run_id, job.name, script)
                 tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)

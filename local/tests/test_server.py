@@ -62,6 +62,29 @@ def test_sigterm_stops_the_server_and_its_glue_runs(tmp_path) -> None:
     assert own.stop(signal.SIGTERM, timeout=30) == 0
 
     assert time.monotonic() - started < 20
-    assert not Path(f"/proc/{script_pid}").exists() or Path(f"/proc/{script_pid}/stat").read_text().split()[2] == "Z"
+    assert _gone(script_pid)
     assert "stopped" in (tmp_path / "state" / "logs" / "emulator.log").read_text()
     assert os.path.exists(tmp_path / "state" / "logs" / "glue" / f"{run_id}.log")
+
+
+def _gone(pid: int) -> bool:
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_killed_emulator_leaves_no_glue_run_behind(tmp_path) -> None:
+    own = launch(tmp_path / "state")
+    glue = own.client("glue")
+    glue.create_job(Name="long", Role="arn:aws:iam::123456789012:role/glue",
+                    Command={"Name": "glueetl", "ScriptLocation": str(FIXTURES / "plain_job.py")})
+    run_id = glue.start_job_run(JobName="long", Arguments={"--sleep_seconds": "120"})["JobRunId"]
+    log = tmp_path / "state" / "logs" / "glue" / f"{run_id}.log"
+    wait_for(lambda: log.exists() and "args" in log.read_text(), 30, what="the script to run")
+    [script_pid] = _children(own.process.pid)
+
+    own.stop(signal.SIGKILL)
+
+    wait_for(lambda: _gone(script_pid), 10, what="the run's process to end with the emulator")
