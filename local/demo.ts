@@ -181,9 +181,10 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   heading('Look further');
   const aws = `aws --endpoint-url ${stack.endpoint} --region ${stack.region}`;
   say('  (run the demo with --keep to leave the local mode running for these)');
-  say('  npx pipeline manifests                       # manifests of today, with status and counts');
-  say(`  npx pipeline status ${failingManifest}   # its executions, retries and the failure`);
+  say('  npx pipeline status                          # manifests of the last 7 days, with status and counts');
+  say(`  npx pipeline status ${failingManifest}   # its files, executions, retries and the failure`);
   say('  npx pipeline replay <manifestId>             # convert a manifest again');
+  say('  npx pipeline dlq                             # notifications the manifest builder gave up on');
   say(`  ${aws} s3 ls --recursive s3://${stack.curatedBucket}/${PREFIXES.curated}`);
   say(`  ${aws} stepfunctions list-executions --state-machine-arn ${stack.stateMachineArn}`);
   say('  logs: .local/logs/ (emulator, Glue runs, manifest-builder, sweeper); alert emails: .local/outbox/');
@@ -272,8 +273,13 @@ async function waitForExecution(ctx: CliContext, executionArn: string, timeoutMs
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     const d = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    if (d.status !== 'RUNNING') return d.status ?? 'UNKNOWN';
-    process.stdout.write(`\r  waiting for the replay: ${Math.round((Date.now() - started) / 1000)}s`);
+    const elapsed = Math.round((Date.now() - started) / 1000);
+    if (d.status !== 'RUNNING') {
+      if (process.stdout.isTTY) process.stdout.write('\n');
+      return d.status ?? 'UNKNOWN';
+    }
+    if (process.stdout.isTTY) process.stdout.write(`\r  waiting for the replay: ${elapsed}s`);
+    else if (elapsed % 10 < 2) say(`  waiting for the replay: ${elapsed}s`);
     await sleep(2000);
   }
   return 'RUNNING (timed out waiting)';

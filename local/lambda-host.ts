@@ -17,13 +17,10 @@ const HANDLER_MODULES: Record<LocalFunction, string> = {
   sweeper: path.join('handlers', 'sweeper', 'index.ts'),
 };
 
-/** Timeout given to each invocation, as the stack's Lambda timeout. */
+/** Timeout given to each invocation: the stack's builder timeout (BUILDER_TIMEOUT). */
 export const LOCAL_TIMEOUT_MS = 60_000;
 
-/**
- * The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment"), pointed at the
- * emulator. `MAX_WAIT_SECONDS` carries the local mode's shorter wait; `MAX_WAIT_MINUTES` the same in minutes.
- */
+/** The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment"), pointed at the emulator. */
 export function lambdaEnvironment(
   fn: LocalFunction,
   stack: LocalStack,
@@ -42,7 +39,6 @@ export function lambdaEnvironment(
     ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
     BATCH_SIZE: String(stack.batchSize),
     MAX_WAIT_MINUTES: String(Math.max(1, Math.ceil(stack.maxWaitSeconds / 60))),
-    MAX_WAIT_SECONDS: String(stack.maxWaitSeconds),
     IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: stack.region,

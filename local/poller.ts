@@ -24,9 +24,9 @@ import { logLine, parseArgs, sleep } from './process-utils';
 
 /** Options of {@link SqsPoller}. */
 export interface PollerOptions {
-  /** Most records in one invocation (SQS returns at most 10 per receive; more are gathered). @default 10 */
+  /** Most records in one invocation (SQS returns at most 10 per receive; more are gathered). @default 10; the local mode passes the stack's */
   readonly batchSize?: number;
-  /** How long to gather records for one invocation once the first arrived, in ms. @default 1000 */
+  /** How long to gather records for one invocation once the first arrived, in ms. @default 1000; the local mode passes the stack's */
   readonly batchingWindowMs?: number;
   /** Long-poll wait of an idle receive, in seconds. @default 2 */
   readonly waitTimeSeconds?: number;
@@ -198,10 +198,12 @@ async function main(): Promise<void> {
   const stack = readStack(paths.stateDir);
   const config = resolveConfig({ batchSize: stack.batchSize });
   const handler = await loadHandler<SQSEvent, SQSBatchResponse | void>('manifest-builder', stack, config);
+  // The event source mapping's settings, from the stack's construct (loaded here only: it pulls in the CDK).
+  const mapping = await import('../pipeline/constructs/manifest-builder');
   const sqs = new SQSClient(clientConfig(stack));
   const poller = new SqsPoller(sqs, stack, handler, {
-    batchSize: args['batch-size'] ? Number(args['batch-size']) : undefined,
-    batchingWindowMs: args['window-ms'] ? Number(args['window-ms']) : undefined,
+    batchSize: args['batch-size'] ? Number(args['batch-size']) : mapping.BUILDER_BATCH_SIZE,
+    batchingWindowMs: args['window-ms'] ? Number(args['window-ms']) : mapping.BUILDER_BATCHING_WINDOW.toMilliseconds(),
   });
   process.on('SIGTERM', () => poller.stop());
   process.on('SIGINT', () => poller.stop());

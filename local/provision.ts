@@ -2,7 +2,6 @@
  * Creates the pipeline's resources on the emulator from the same settings (`pipeline/config.ts`), the same key
  * layout (`pipeline/table-schema.ts`) and the same ASL file and placeholders as the CDK stack.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   CreateTableCommand,
@@ -21,11 +20,17 @@ import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PREFIXES, type PipelineConfig } from '../pipeline/config';
+import {
+  CONVERT_MANIFEST_ASL_PATH,
+  convertManifestDefinition,
+  fillPlaceholders,
+  type ConvertManifestPlaceholders,
+} from '../pipeline/constructs/convert-manifest-definition';
 import { IDEMPOTENCY_TABLE, STATE_TABLE } from '../pipeline/table-schema';
 import { clientConfig, LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
 
 /** The ASL file shared with the stack. */
-export const ASL_FILE = path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json');
+export const ASL_FILE = CONVERT_MANIFEST_ASL_PATH;
 
 /** The Glue script shared with the stack; the emulator runs it under pyspark. */
 export const GLUE_SCRIPT = path.join(REPO_ROOT, 'glue-scripts', 'ndjson_to_parquet.py');
@@ -61,28 +66,8 @@ export interface ProvisionOptions {
   readonly alertEmail?: string;
 }
 
-/** A placeholder in the ASL that neither the stack nor the local mode fills. */
-export class UnknownPlaceholderError extends Error {
-  constructor(readonly placeholders: string[]) {
-    super(`The ASL uses placeholders the local mode does not fill: ${placeholders.join(', ')}`);
-    this.name = 'UnknownPlaceholderError';
-  }
-}
-
-/** Fills `${Name}` placeholders of an ASL text, as the stack's `definitionSubstitutions` does. */
-export function substitutePlaceholders(asl: string, values: Readonly<Record<string, string>>): string {
-  const unknown = new Set<string>();
-  const filled = asl.replace(/\$\{([A-Za-z0-9_]+)\}/g, (match, name: string) => {
-    if (Object.prototype.hasOwnProperty.call(values, name)) return values[name];
-    unknown.add(name);
-    return match;
-  });
-  if (unknown.size > 0) throw new UnknownPlaceholderError([...unknown]);
-  return filled;
-}
-
 /** The values of the ASL placeholders (docs/architecture.md, "ASL placeholders"). */
-export function aslSubstitutions(config: PipelineConfig, region: string, topicArn: string): Record<string, string> {
+export function aslSubstitutions(config: PipelineConfig, region: string, topicArn: string): ConvertManifestPlaceholders {
   return {
     StateTableName: LOCAL_NAMES.stateTable,
     GlueJobName: LOCAL_NAMES.glueJob,
@@ -227,7 +212,8 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
     );
 
     // The state machine last: the emulator switched execution on before it serves, so this one executes.
-    const asl = substitutePlaceholders(readFileSync(ASL_FILE, 'utf8'), aslSubstitutions(config, region, topic.TopicArn!));
+    // The same text as the stack's: the ASL file with the configured execution timeout, placeholders filled.
+    const asl = fillPlaceholders(convertManifestDefinition(config.executionTimeoutMinutes), aslSubstitutions(config, region, topic.TopicArn!));
     const machine = await sfn.send(
       new CreateStateMachineCommand({
         name: LOCAL_NAMES.stateMachine,

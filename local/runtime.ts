@@ -28,13 +28,16 @@ export interface StartOptions {
   readonly port?: number;
   /** Most files in one manifest. @default the config's batchSize (200) */
   readonly batchSize?: number;
-  /** Seconds the oldest file of a manifest waits before the sweeper seals it. @default 60 */
+  /**
+   * Seconds the oldest file of a manifest waits before the sweeper seals it; rounded up to whole minutes, the
+   * unit of the handlers' `MAX_WAIT_MINUTES`. @default 60
+   */
   readonly maxWaitSeconds?: number;
   /** Glue job runs allowed at once (each is a Spark JVM on this machine). @default the config's (5) */
   readonly maxConcurrentRuns?: number;
   /** Seconds between two runs of the sweeper. @default a third of maxWaitSeconds, 1 to 10 */
   readonly sweeperIntervalSeconds?: number;
-  /** Most records per manifest builder invocation. @default 10 */
+  /** Most records per manifest builder invocation. @default the stack's event source batch size (50) */
   readonly pollerBatchSize?: number;
   /**
    * Start the SQS poller with the rest. Without it notifications wait in the queue until {@link startPoller}:
@@ -132,10 +135,15 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
   for (const dir of [paths.stateDir, paths.pidDir, paths.logsDir, paths.outboxDir]) mkdirSync(dir, { recursive: true });
   clearInstanceFiles(paths);
 
-  const maxWaitSeconds = options.maxWaitSeconds ?? 60;
+  // The handlers read MAX_WAIT_MINUTES, a whole number of minutes: a shorter wait is rounded up to one minute.
+  const maxWaitMinutes = Math.max(1, Math.ceil((options.maxWaitSeconds ?? 60) / 60));
+  const maxWaitSeconds = maxWaitMinutes * 60;
+  if (options.maxWaitSeconds !== undefined && options.maxWaitSeconds !== maxWaitSeconds) {
+    progress(`a manifest waits whole minutes: --max-wait-seconds ${options.maxWaitSeconds} is rounded up to ${maxWaitSeconds}`);
+  }
   const config = resolveConfig({
     batchSize: options.batchSize,
-    maxWaitMinutes: Math.max(1, Math.ceil(maxWaitSeconds / 60)),
+    maxWaitMinutes,
     glue: { maxConcurrentRuns: options.maxConcurrentRuns },
   });
 

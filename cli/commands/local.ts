@@ -37,7 +37,7 @@ export function describeLocalStack(stack: LocalStack, stateDir: string): string 
     '',
     'Try:',
     `  ${aws} s3 cp my.ndjson s3://${stack.ingestBucket}/incoming/orders/my.ndjson`,
-    '  npx pipeline manifests',
+    '  npx pipeline status',
     `  ${aws} stepfunctions list-executions --state-machine-arn ${stack.stateMachineArn}`,
   ].join('\n');
 }
