@@ -66,8 +66,16 @@ export class PipelineStack extends Stack {
       stateMachine: workflow.stateMachine,
     });
 
-    alerting.alarmOnDeadLetterQueue('IngestDlqAlarm', ingest.deadLetterQueue, 'The ingest dead-letter queue');
-    alerting.alarmOnDeadLetterQueue('SweeperDlqAlarm', builder.deadLetterQueue, 'The sweeper dead-letter queue');
+    alerting.alarmOnDeadLetterQueue(
+      'IngestDlqAlarm',
+      ingest.deadLetterQueue,
+      'S3 notifications the manifest builder failed on reached the ingest DLQ: see them with `npx pipeline dlq`, fix the cause (builder logs), then `npx pipeline dlq redrive`.',
+    );
+    alerting.alarmOnDeadLetterQueue(
+      'SweeperDlqAlarm',
+      builder.deadLetterQueue,
+      'Sweeper runs failed (see the sweeper log group); each next run redoes the same work, so once the cause is fixed the messages can be purged.',
+    );
     alerting.alarmOnLambdaErrors('BuilderErrorsAlarm', builder.builder, 'manifest builder');
     alerting.alarmOnLambdaErrors('SweeperErrorsAlarm', builder.sweeper, 'sweeper');
     alerting.alarmOnExecutions(workflow.stateMachine);
@@ -89,7 +97,7 @@ export class PipelineStack extends Stack {
       IngestBucket: [storage.ingestBucket.bucketName, 'Bucket producers upload NDJSON to, under the ingest prefix'],
       CuratedBucket: [storage.curatedBucket.bucketName, 'Manifests, results, Parquet and quarantine'],
       IngestQueueUrl: [ingest.queue.queueUrl, 'S3 notifications for the manifest builder'],
-      IngestDlqUrl: [ingest.deadLetterQueue.queueUrl, 'Notifications the builder failed on; `pipeline redrive` moves them back'],
+      IngestDlqUrl: [ingest.deadLetterQueue.queueUrl, 'Notifications the builder failed on; `pipeline dlq redrive` moves them back'],
       BuilderDlqUrl: [builder.deadLetterQueue.queueUrl, 'Failed sweeper invocations of the manifest builder construct'],
       StateTable: [tables.stateTable.tableName, 'State of manifests and files'],
       IdempotencyTable: [tables.idempotencyTable.tableName, 'Idempotency records of the manifest builder'],

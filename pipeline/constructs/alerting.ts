@@ -75,10 +75,10 @@ export class Alerting extends Construct {
     this.action = new cwActions.SnsAction(this.topic);
   }
 
-  /** Alarms as soon as a dead-letter queue holds a message. */
-  alarmOnDeadLetterQueue(id: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm {
+  /** Alarms as soon as a dead-letter queue holds a message; `advice` tells the operator what to do. */
+  alarmOnDeadLetterQueue(id: string, queue: sqs.IQueue, advice: string): cloudwatch.Alarm {
     return this.add(id, {
-      alarmDescription: `${what} holds messages: inspect them, fix the cause, then redrive.`,
+      alarmDescription: advice,
       metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -125,16 +125,17 @@ export class PipelineDashboard extends Construct {
           props.builder.metricErrors({ ...sum, label: 'builder errors' }),
           props.sweeper.metricErrors({ ...sum, label: 'sweeper errors' }),
         ],
-        right: [
-          new cloudwatch.Metric({
-            namespace: config.metricsNamespace,
-            metricName: 'SealToStartMs',
-            dimensionsMap: { service: 'manifest-builder' },
-            statistic: 'p90',
-            period: PERIOD,
-            label: 'seal to start p90 (ms)',
-          }),
-        ],
+        right: ['manifest-builder', 'sweeper'].map(
+          (service) =>
+            new cloudwatch.Metric({
+              namespace: config.metricsNamespace,
+              metricName: 'SealToStartMs',
+              dimensionsMap: { service },
+              statistic: 'p90',
+              period: PERIOD,
+              label: `seal to start p90, ${service} (ms)`,
+            }),
+        ),
       }),
     );
   }

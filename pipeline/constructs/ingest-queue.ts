@@ -34,7 +34,7 @@ export function assertDisjointSuffixes(suffixes: readonly string[]): void {
 export class IngestQueue extends Construct {
   /** Notifications waiting for the manifest builder. */
   public readonly queue: sqs.Queue;
-  /** Notifications the builder failed on `maxReceiveCount` times; `pipeline redrive` moves them back. */
+  /** Notifications the builder failed on `maxReceiveCount` times; `pipeline dlq redrive` moves them back. */
   public readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: IngestQueueProps) {
