@@ -67,8 +67,7 @@ export interface PipelineConfig {
 export const PREFIXES = {
   /** Manifest files written by the builder: `manifests/<dataset>/<manifestId>.json`. */
   manifests: 'manifests/',
-  /** Result files written by the Glue job: `results/<dataset>/<manifestId>.json`. */
-  results: 'results/',
+  /** The Glue job's result file sits beside its manifest: `manifests/<dataset>/<manifestId>.result.json`. */
   /** Parquet output: `curated/<dataset>/ingest_date=YYYY-MM-DD/manifest_id=<id>/`. */
   curated: 'curated/',
   /** Bad lines: `quarantine/<dataset>/manifest_id=<id>/`. */
