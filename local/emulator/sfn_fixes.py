@@ -12,7 +12,8 @@
   of optimised integrations such as Glue's (also in the `Cause` of a failed Glue run), ISO 8601 text in the
   output of `aws-sdk` tasks.
 - `$$.State.EnteredTime` is written as Step Functions writes it (`2026-11-23T10:00:00.123Z`), not with
-  microseconds and `+00:00`.
+  microseconds and `+00:00`; `$$.Execution.StartTime` too (moto put a datetime there, and any state output
+  holding it broke DescribeExecution).
 - Errors of `aws-sdk:s3:*` tasks are named `S3.<Code>Exception` as in Step Functions (moto names them `s3....`).
 - Optionally, Retry intervals are scaled down, so retry paths can be watched in seconds rather than minutes.
 """
@@ -28,6 +29,7 @@ from typing import Any
 from botocore.response import StreamingBody
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
@@ -160,6 +162,24 @@ class _StepFunctionsTimestamp(datetime):
         return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+def _sfn_timestamp(value: datetime) -> str:
+    return _StepFunctionsTimestamp.fromtimestamp(_as_utc(value).timestamp(), tz=timezone.utc).isoformat()
+
+
+def _patch_execution_start_time() -> None:
+    worker_class = execution_worker.ExecutionWorker
+    original = worker_class._get_evaluation_environment
+
+    def get_evaluation_environment(self: Any) -> Any:
+        env = original(self)
+        execution = env.states.context_object.context_object_data["Execution"]
+        if isinstance(execution.get("StartTime"), datetime):
+            execution["StartTime"] = _sfn_timestamp(execution["StartTime"])
+        return env
+
+    worker_class._get_evaluation_environment = get_evaluation_environment  # type: ignore[method-assign]
+
+
 def _glue_cause_json(obj: Any, separators: tuple[str, str] | None = None) -> str:
     return to_json_str(integration_result(obj), separators=separators)
 
@@ -185,6 +205,7 @@ def install(retry_interval_scale: float = 1.0) -> None:
     )
     _patch_aws_sdk_task()
     state_task_service_glue.to_json_str = _glue_cause_json  # type: ignore[assignment]
+    _patch_execution_start_time()
     state_module.datetime = SimpleNamespace(datetime=_StepFunctionsTimestamp, timezone=timezone)  # type: ignore[assignment]
     if retry_interval_scale != 1.0:
         retrier_decl.time = _ScaledTime(retry_interval_scale)  # type: ignore[assignment]

@@ -199,3 +199,21 @@ def test_a_second_start_with_the_same_name_is_refused_once_the_first_ended(pipel
         sfn.start_execution(stateMachineArn=pipeline.state_machine_arn, name="orders-20261123-000004", input="{}")
 
     assert refused.value.response["Error"]["Code"] == "ExecutionAlreadyExists"
+
+
+def test_context_timestamps_are_in_the_services_format(emulator, unique) -> None:
+    sfn = emulator.client("stepfunctions")
+    definition = {"StartAt": "Stamp", "States": {"Stamp": {
+        "Type": "Pass", "Parameters": {"started.$": "$$.Execution.StartTime", "entered.$": "$$.State.EnteredTime"},
+        "End": True}}}
+    arn = sfn.create_state_machine(name=f"stamp-{unique}", roleArn=ROLE, definition=json.dumps(definition))["stateMachineArn"]
+
+    execution_arn = sfn.start_execution(stateMachineArn=arn, name="stamp-1", input="{}")["executionArn"]
+    execution = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d,
+                         60, what="execution stamp-1")
+
+    assert execution["status"] == "SUCCEEDED"
+    output = json.loads(execution["output"])
+    for value in output.values():
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value), value
+    assert output["started"] <= output["entered"]
