@@ -83,6 +83,13 @@ def ensure_port_free(host: str, port: int) -> None:
         probe.bind((host, port))
 
 
+def port_in_use(port: int) -> int:
+    message = f"emulator: port {port} on {HOST} is already in use (is the local mode already running?)"
+    LOG.error(message)
+    print(message, file=sys.stderr)
+    return EXIT_PORT_IN_USE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     endpoint = f"http://{HOST}:{args.port}"
@@ -90,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["MOTO_PORT"] = str(args.port)
     log_path = configure_logging(args.state_dir, args.log_requests)
     (args.state_dir / "outbox").mkdir(parents=True, exist_ok=True)
+    try:
+        ensure_port_free(HOST, args.port)  # before loading moto, which takes seconds: a taken port fails at once
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            return port_in_use(args.port)
+        raise
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
@@ -138,10 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            message = f"emulator: port {args.port} on {HOST} is already in use (is the local mode already running?)"
-            LOG.error(message)
-            print(message, file=sys.stderr)
-            return EXIT_PORT_IN_USE
+            return port_in_use(args.port)
         raise
 
     stop = threading.Event()

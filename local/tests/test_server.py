@@ -76,10 +76,11 @@ def _gone(pid: int) -> bool:
 
 
 def test_a_killed_emulator_leaves_no_glue_run_behind(tmp_path) -> None:
-    own = launch(tmp_path / "state")
+    own = launch(tmp_path / "state", "--glue-script", str(FIXTURES / "plain_job.py"))
     glue = own.client("glue")
+    # --glue-script runs in place of any ScriptLocation, even one that does not exist.
     glue.create_job(Name="long", Role="arn:aws:iam::123456789012:role/glue",
-                    Command={"Name": "glueetl", "ScriptLocation": str(FIXTURES / "plain_job.py")})
+                    Command={"Name": "glueetl", "ScriptLocation": "s3://nowhere/job.py"})
     run_id = glue.start_job_run(JobName="long", Arguments={"--sleep_seconds": "120"})["JobRunId"]
     log = tmp_path / "state" / "logs" / "glue" / f"{run_id}.log"
     wait_for(lambda: log.exists() and "args" in log.read_text(), 30, what="the script to run")
