@@ -55,8 +55,10 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
     .option('--loop', 'move with receive/send/delete even where StartMessageMoveTask exists')
     .option('--no-wait', 'return once the move task has started (cloud)')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { loop?: boolean; wait: boolean; json?: boolean }, command: Command) => {
+    .action(async (_opts: unknown, command: Command) => {
       const { io } = deps;
+      // With the parent's options: `dlq` also has --json, and Commander lets the parent take it.
+      const opts = command.optsWithGlobals() as { loop?: boolean; wait: boolean; json?: boolean };
       const ctx = await deps.makeContext(targetOptions(command));
       const result = await redriveDlq(ctx, { loop: opts.loop, noWait: !opts.wait });
       if (opts.json) {

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { formatBytes, formatDuration, formatTime, parseSince, renderTable, truncate } from '../format';
 import { listManifests, ManifestRecord, parseStatus } from '../ops/manifests';
 import { ExecutionSummary, StateStep } from '../ops/executions';
-import { ManifestDetail, manifestDetail } from '../ops/status';
+import { ManifestDetail, manifestDetail, publicRecord } from '../ops/status';
 import { CliDeps, withTargetOptions, CliIo, positiveInt, printJson, targetOptions, withExamples } from './shared';
 
 function duration(m: ManifestRecord, now: Date): string | undefined {
@@ -120,7 +120,7 @@ export function registerStatusCommand(program: Command, deps: CliDeps): void {
         const since = parseSince(opts.since, now);
         const manifests = await listManifests(ctx, { since, dataset: opts.dataset, status });
         if (opts.json) {
-          printJson(io, { since: since.toISOString(), manifests });
+          printJson(io, { since: since.toISOString(), manifests: manifests.map(publicRecord) });
           return;
         }
         const filters = [opts.dataset ? `dataset ${opts.dataset}` : '', status ? `status ${status}` : ''].filter(Boolean).join(', ');

@@ -1,5 +1,6 @@
 /** The command line as an operator meets it: exit codes, one-line reasons, help with examples, confirmation. */
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../cli/main';
@@ -139,5 +140,17 @@ describe('pipeline (command line)', () => {
     expect(badDataset.code).toBe(2);
     expect(badDataset.stderr).toMatch(/^error: dataset "Bad-Name" is not valid/);
     expect(ddb.calls()).toHaveLength(0);
+  });
+
+  it('prints dlq redrive as JSON when asked, though the parent dlq command has --json too', async () => {
+    const local = testContext(localTarget);
+    const sqs = mockClient(local.sqs as SQSClient);
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
+    sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
+
+    const result = await run(['dlq', 'redrive', '--json'], local);
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ method: 'receive-send-delete', moved: 0, failed: 0, remaining: 0 });
   });
 });
