@@ -29,7 +29,12 @@ Output (I4). Rows go to ``<curated_path>/<dataset>/ingest_date=<d>/manifest_id=<
 ``_source_file`` (the manifest's URI of the object) and ``_ingested_at`` (the run's start time) added, written
 with dynamic partition overwrite: a retry or replay replaces the manifest's partition and no other. Bad lines go
 to ``<quarantine_path>/<dataset>/manifest_id=<id>/`` as NDJSON, replaced on every run. The number of Parquet
-files is ``ceil(estimated Parquet bytes / target_file_mb)``, at least 1, estimated from the objects' sizes.
+files is ``ceil(estimated Parquet bytes / target_file_mb)``, at least 1, from the counted text bytes.
+
+Counts. A first pass over the text (no JSON parsing) counts lines by kind and their bytes; ``rowsOut`` is read
+back from the written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the run fails
+(AccountingError) unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. The quarantine pass is skipped
+when no line can be bad (every non-blank line starts like an object and the inference parsed them all).
 
 Compression: zstd. On the benchmark batch (glue-scripts/bench) zstd output is about 30% smaller than snappy
 for the same write time, which also cuts what Athena scans; see glue-scripts/README.md for the figures.
@@ -49,7 +54,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -66,8 +71,6 @@ PARQUET_COMPRESSION = "zstd"
 # Parquet bytes per byte of NDJSON text, measured on the benchmark batch (zstd 0.093, snappy 0.135), rounded up
 # so that files land at or below the target rather than above it.
 PARQUET_BYTES_PER_TEXT_BYTE = {"zstd": 0.10, "snappy": 0.14}
-# Text bytes per gzip byte assumed when sizing from compressed objects (NDJSON compresses 6x to 10x).
-GZIP_EXPANSION = 8.0
 WHOLE_FILE_MAX_BYTES = 128 * 1024 * 1024
 WHOLE_FILE_MAX_GZIP_BYTES = 16 * 1024 * 1024
 DEFAULT_TARGET_FILE_MB = 128
@@ -308,6 +311,12 @@ def classify_lines(lines: DataFrame) -> DataFrame:
     return lines.withColumn("_kind", kind)
 
 
+def line_kinds(classified: DataFrame) -> dict[str, tuple[int, int]]:
+    """Lines and their UTF-8 bytes per `_kind`: one pass over the text, no JSON parsing."""
+    totals = classified.groupBy("_kind").agg(F.count(F.lit(1)).alias("n"), F.sum(F.octet_length("line")).alias("b"))
+    return {r["_kind"]: (int(r["n"]), int(r["b"] or 0)) for r in totals.collect()}
+
+
 def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
     # Parquet cannot store a struct without fields.
     if isinstance(dtype, T.StructType):
@@ -328,8 +337,11 @@ def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
     return dtype
 
 
-def infer_schema(spark: SparkSession, classified: DataFrame) -> T.StructType:
-    """Infers the records' schema from every candidate line (Spark's JSON inference, no sampling)."""
+def infer_schema(spark: SparkSession, classified: DataFrame) -> tuple[T.StructType, bool]:
+    """Infers the records' schema from every candidate line (Spark's JSON inference, no sampling).
+
+    Also says whether any candidate line failed to parse, so the quarantine pass can be skipped when none did.
+    """
     candidates = classified.filter(F.col("_kind") == "candidate").select("line")
     as_strings = getattr(candidates._jdf, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
     reader = spark._jsparkSession.read()
@@ -337,7 +349,7 @@ def infer_schema(spark: SparkSession, classified: DataFrame) -> T.StructType:
         reader = reader.option(key, value)
     inferred = T.StructType.fromJson(json.loads(reader.json(as_strings).schema().json()))
     fields = [f for f in inferred.fields if f.name != _CORRUPT]
-    return _drop_empty_structs(T.StructType(fields)) or T.StructType([])
+    return _drop_empty_structs(T.StructType(fields)) or T.StructType([]), len(fields) < len(inferred.fields)
 
 
 def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
@@ -387,13 +399,9 @@ def quarantine_rows(parsed: DataFrame) -> DataFrame:
         F.col("_source_file").alias("source_file"), "line_number", F.col("_reason").alias("reason"), "line")
 
 
-def estimate_text_bytes(files: Iterable[ManifestFile]) -> int:
-    """Estimated NDJSON text bytes of the objects (gzip sizes scaled by GZIP_EXPANSION)."""
-    return int(sum((f.size or 0) * (GZIP_EXPANSION if _is_gzip(f.uri) else 1.0) for f in files))
-
-
 def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = PARQUET_COMPRESSION) -> int:
-    """Number of Parquet files for a manifest: estimated Parquet bytes over the target size, at least 1."""
+    """Number of Parquet files for a manifest: its NDJSON text bytes (counted, so gzip objects count at their
+    decompressed size) times the codec's measured Parquet ratio, over the target size; at least 1."""
     ratio = PARQUET_BYTES_PER_TEXT_BYTE.get(compression, max(PARQUET_BYTES_PER_TEXT_BYTE.values()))
     return max(1, math.ceil(text_bytes * ratio / (target_file_mb * 1024 * 1024)))
 
@@ -531,41 +539,39 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     quarantine_dir = _join(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
 
     classified = classify_lines(read_lines(spark, files, whole_file_max_bytes))
-    schema = infer_schema(spark, classified) if files else T.StructType([])
+    kinds = line_kinds(classified)  # a text pass without JSON parsing: every line, by kind
+    lines_in = sum(n for n, _ in kinds.values())
+    blank_lines = kinds.get("blank", (0, 0))[0]
+    candidates, candidate_bytes = kinds.get("candidate", (0, 0))
+    schema, saw_invalid = infer_schema(spark, classified) if candidates else (T.StructType([]), False)
     parsed = parse_records(classified, schema)
 
-    status = F.col("_status")
-    observation = Observation("lines")
-    observed = parsed.observe(
-        observation,
-        F.count(F.lit(1)).alias("linesIn"),
-        F.count(F.when(status == "row", 1)).alias("rowsOut"),
-        F.count(F.when(status == "quarantine", 1)).alias("rowsQuarantined"),
-        F.count(F.when(status == "blank", 1)).alias("blankLines"),
-        F.coalesce(F.sum(F.when(status == "quarantine", F.octet_length("line"))), F.lit(0)).alias("badBytes"),
-    )
-    output_files = plan_output_files(estimate_text_bytes(files), params.target_file_mb, params.compression)
-    rows = right_size(curated_rows(observed, schema, params.ingest_date, params.manifest_id, ingested_at),
-                      output_files, spark.sparkContext.defaultParallelism)
-    (rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", params.compression)
-     .parquet(table_root))
-    counts = {k: int(v or 0) for k, v in observation.get.items()}
-    if counts["rowsOut"] == 0:
+    if candidates:
+        output_files = plan_output_files(candidate_bytes, params.target_file_mb, params.compression)
+        rows = right_size(curated_rows(parsed, schema, params.ingest_date, params.manifest_id, ingested_at),
+                          output_files, spark.sparkContext.defaultParallelism)
+        (rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", params.compression)
+         .parquet(table_root))
+    else:
         delete_path(spark, partition_dir)  # dynamic overwrite only replaces partitions it writes
+    out_files, out_bytes = list_data_files(spark, partition_dir)
+    rows_out = spark.read.parquet(partition_dir).count() if out_files else 0  # from the Parquet footers
 
-    if counts["rowsQuarantined"] > 0:
-        bad_files = max(1, math.ceil(counts["badBytes"] / (params.target_file_mb * 1024 * 1024)))
+    not_candidates, not_candidate_bytes = (sum(v[i] for k, v in kinds.items() if k not in ("blank", "candidate"))
+                                           for i in (0, 1))
+    if not_candidates or saw_invalid:
+        bad_files = max(1, math.ceil(not_candidate_bytes / (params.target_file_mb * 1024 * 1024)))
         (quarantine_rows(parsed).repartition(bad_files).write.mode("overwrite")
          .option("compression", "none").json(quarantine_dir))
     else:
         delete_path(spark, quarantine_dir)
-
-    out_files, out_bytes = list_data_files(spark, partition_dir)
-    written = spark.read.parquet(partition_dir).count() if out_files else 0
-    if written != counts["rowsOut"] or counts["linesIn"] != (
-            counts["rowsOut"] + counts["rowsQuarantined"] + counts["blankLines"]):
-        raise AccountingError(f"manifest {params.manifest_id}: lines do not add up: {counts}, Parquet rows {written}")
     quarantine_files, _ = list_data_files(spark, quarantine_dir)
+    rows_quarantined = spark.read.text(quarantine_dir).count() if quarantine_files else 0
+
+    counts = {"linesIn": lines_in, "rowsOut": rows_out, "rowsQuarantined": rows_quarantined,
+              "blankLines": blank_lines}
+    if lines_in != rows_out + rows_quarantined + blank_lines:
+        raise AccountingError(f"manifest {params.manifest_id}: lines do not add up: {counts}")
 
     if params.catalog_database and out_files:
         columns = catalog_columns(rows.schema)
@@ -574,8 +580,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
 
     result = {
         "manifestId": params.manifest_id,
-        "linesIn": counts["linesIn"], "rowsOut": counts["rowsOut"],
-        "rowsQuarantined": counts["rowsQuarantined"], "blankLines": counts["blankLines"],
+        **counts,
         "outputFiles": out_files, "outputBytes": out_bytes, "quarantineFiles": quarantine_files,
         "durationSeconds": round(time.monotonic() - started, 3),
     }

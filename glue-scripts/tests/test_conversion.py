@@ -1,0 +1,209 @@
+"""End-to-end runs of the job on local files: Parquet and quarantine output read back, counts, retries (I4, I5)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ndjson_to_parquet import main, run
+
+MIXED_LINES = [
+    '\ufeff{"id":1,"customer":{"name":"Zoë","tags":["a","b"]},"items":[{"sku":"X","qty":2},{"sku":"Y","qty":null}],'
+    '"note":null}',
+    r'{"id":2,"customer":{"name":"\u00e9\ud83d\ude00","tags":[]},"items":[],"note":"raw 😀 𝄞"}',
+    "",
+    "   \t ",
+    "not json at all",
+    '{"id":3,"customer":{"name":"trunc',
+    '[{"id":4}]',
+    "42",
+    '"just a string"',
+    '{"id":5}{"id":6}',
+    '{"id":7},{"id":8}',
+    "null",
+    '{"id":9,"note":"last line, no newline"}',
+]
+
+
+def rows_by_id(spark, batch):
+    return {r["id"]: r for r in spark.read.parquet(str(batch.root / "curated" / batch.dataset)).collect()}
+
+
+def test_every_line_is_a_row_a_quarantined_line_or_blank(spark, batch):
+    source = batch.add("mixed file+[1].ndjson", "\r\n".join(MIXED_LINES))  # CRLF, BOM, no final newline
+
+    result = run(spark, batch.params())
+
+    assert result | {"durationSeconds": 0} == {
+        "manifestId": batch.manifest_id, "linesIn": 13, "rowsOut": 3, "rowsQuarantined": 8, "blankLines": 2,
+        "outputFiles": 1, "outputBytes": result["outputBytes"], "quarantineFiles": 1, "durationSeconds": 0}
+    assert result["outputBytes"] == sum(p.stat().st_size for p in batch.partition_dir.glob("*.parquet"))
+    assert batch.result_file() == result
+
+    rows = rows_by_id(spark, batch)
+    assert sorted(rows) == [1, 2, 9]
+    assert rows[1]["customer"]["name"] == "Zoë" and rows[1]["customer"]["tags"] == ["a", "b"]
+    assert [(i["sku"], i["qty"]) for i in rows[1]["items"]] == [("X", 2), ("Y", None)]
+    assert rows[1]["note"] is None
+    assert rows[2]["customer"]["name"] == "é😀" and rows[2]["customer"]["tags"] == []
+    assert rows[2]["note"] == "raw 😀 𝄞" and rows[2]["items"] == []
+    assert rows[9]["note"] == "last line, no newline"
+    for row in rows.values():
+        assert row["_source_file"] == source
+        assert row["_ingested_at"] is not None
+        assert str(row["ingest_date"]) == "2026-11-23" and row["manifest_id"] == batch.manifest_id
+
+    assert [(q["line_number"], q["reason"], q["line"]) for q in batch.quarantined()] == [
+        (5, "invalid_json", "not json at all"),
+        (6, "invalid_json", '{"id":3,"customer":{"name":"trunc'),
+        (7, "not_an_object", '[{"id":4}]'),
+        (8, "not_an_object", "42"),
+        (9, "not_an_object", '"just a string"'),
+        (10, "invalid_json", '{"id":5}{"id":6}'),
+        (11, "multiple_values", '{"id":7},{"id":8}'),
+        (12, "not_an_object", "null"),
+    ]
+    assert {q["source_file"] for q in batch.quarantined()} == {source}
+
+
+def test_a_retry_replaces_the_manifest_output_instead_of_adding_to_it(spark, batch):
+    batch.add("a.ndjson", '{"id":1}\n{"id":2}\nbad\n')
+    params = batch.params()
+
+    first = run(spark, params)
+    second = run(spark, params)
+
+    assert (first["rowsOut"], first["rowsQuarantined"]) == (second["rowsOut"], second["rowsQuarantined"]) == (2, 1)
+    assert sorted(rows_by_id(spark, batch)) == [1, 2]
+    assert len(batch.quarantined()) == 1
+    assert len(list(batch.partition_dir.glob("*.parquet"))) == second["outputFiles"] == 1
+
+
+def test_a_retry_leaves_other_manifests_partitions_alone(spark, tmp_path):
+    from conftest import Batch
+
+    one, two = Batch(tmp_path, "orders-20261123-000001"), Batch(tmp_path, "orders-20261123-000002")
+    one.add("one.ndjson", '{"id":1}\n')
+    two.add("two.ndjson", '{"id":2}\n')
+
+    run(spark, one.params())
+    run(spark, two.params())
+    run(spark, one.params())
+
+    assert sorted(rows_by_id(spark, one)) == [1, 2]
+
+
+def test_very_long_lines_are_rows(spark, batch):
+    long_text = "x" * (1024 * 1024)
+    batch.add("long.ndjson", json.dumps({"id": 1, "blob": long_text, "list": list(range(1000))}) + "\n{\"id\":2}\n")
+
+    result = run(spark, batch.params())
+
+    rows = rows_by_id(spark, batch)
+    assert result["rowsOut"] == 2 and len(rows[1]["blob"]) == len(long_text) and rows[1]["list"][-1] == 999
+
+
+def test_a_field_with_different_types_in_different_files_widens(spark, batch):
+    batch.add("a.ndjson", '{"id":1,"v":1,"o":{"x":1},"n":1}\n')
+    batch.add("b.ndjson", '{"id":2,"v":"one","o":"flat","n":2.5}\n')
+
+    result = run(spark, batch.params())
+
+    rows = rows_by_id(spark, batch)
+    assert result["rowsOut"] == 2 and result["rowsQuarantined"] == 0
+    assert (rows[1]["v"], rows[2]["v"]) == ("1", "one")
+    assert (json.loads(rows[1]["o"]), rows[2]["o"]) == ({"x": 1}, "flat")
+    assert (rows[1]["n"], rows[2]["n"]) == (1.0, 2.5)
+
+
+def test_empty_and_gzip_objects(spark, batch):
+    batch.add("empty.ndjson", "")
+    batch.add("only-newline.ndjson", "\n")
+    batch.add("b.ndjson.gz", '{"id":1}\n\n{"id":2,"n":{}}\n', gzipped=True)
+
+    result = run(spark, batch.params())
+
+    assert (result["linesIn"], result["rowsOut"], result["blankLines"], result["rowsQuarantined"]) == (4, 2, 2, 0)
+    assert sorted(rows_by_id(spark, batch)) == [1, 2]
+    assert result["quarantineFiles"] == 0 and not batch.quarantine_dir.exists()
+
+
+def test_large_objects_go_through_the_line_reader_without_line_numbers(spark, batch):
+    batch.add("a.ndjson", '{"id":1}\r\n\r\nbad\r\n{"id":2}')
+
+    result = run(spark, batch.params(), whole_file_max_bytes=0)
+
+    assert (result["linesIn"], result["rowsOut"], result["blankLines"], result["rowsQuarantined"]) == (4, 2, 1, 1)
+    assert batch.quarantined() == [{"source_file": batch.params().manifest_uri.replace(
+        f"manifests/{batch.manifest_id}.json", "incoming/a.ndjson"), "reason": "invalid_json", "line": "bad"}]
+
+
+def test_fields_named_like_added_columns_are_kept_under_another_name(spark, batch):
+    batch.add("a.ndjson", '{"id":1,"manifest_id":"theirs","_source_file":"s","A":1,"a":2}\n')
+
+    run(spark, batch.params())
+
+    row = next(iter(rows_by_id(spark, batch).values()))
+    assert (row["manifest_id_data"], row["_source_file_data"]) == ("theirs", "s")
+    assert row["manifest_id"] == batch.manifest_id and (row["A"], row["a"]) == (1, 2)
+
+
+def test_a_manifest_of_only_bad_lines_writes_no_parquet(spark, batch):
+    batch.add("a.ndjson", "oops\n[1]\n")
+
+    result = run(spark, batch.params())
+
+    assert (result["rowsOut"], result["rowsQuarantined"], result["outputFiles"]) == (0, 2, 0)
+    assert not batch.partition_dir.exists()
+
+
+def test_main_fails_with_one_line_when_the_manifest_is_missing(spark, batch, capsys):
+    params = batch.params()
+    argv = ["ndjson_to_parquet.py", "--JOB_NAME", "convert", "--manifest_uri", params.manifest_uri + ".missing",
+            "--manifest_id", params.manifest_id, "--dataset", params.dataset, "--ingest_date", params.ingest_date,
+            "--curated_path", params.curated_path, "--quarantine_path", params.quarantine_path,
+            "--result_uri", params.result_uri, "--catalog_database", ""]
+
+    code = main(argv)
+
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1
+    assert last.startswith("ndjson_to_parquet failed: cannot read manifest") and "missing" in last
+
+
+def test_main_fails_when_a_listed_object_is_missing(spark, batch, capsys):
+    batch.add("a.ndjson", '{"id":1}\n')
+    params = batch.params()
+    batch.files[0].unlink()
+    argv = ["x", "--manifest_uri", params.manifest_uri, "--manifest_id", params.manifest_id, "--dataset", "orders",
+            "--ingest_date", params.ingest_date, "--curated_path", params.curated_path,
+            "--quarantine_path", params.quarantine_path, "--result_uri", params.result_uri]
+
+    code = main(argv)
+
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1 and last.startswith("ndjson_to_parquet failed:") and "a.ndjson" in last
+
+
+def test_main_prints_the_result_on_success(spark, batch, capsys):
+    batch.add("a.ndjson", '{"id":1}\n')
+    params = batch.params()
+    argv = ["x", "--manifest_uri", params.manifest_uri, "--manifest_id", params.manifest_id, "--dataset", "orders",
+            "--ingest_date", params.ingest_date, "--curated_path", params.curated_path, "--target_file_mb", "64",
+            "--quarantine_path", params.quarantine_path, "--result_uri", params.result_uri, "--extra", "ignored"]
+
+    code = main(argv)
+
+    assert code == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["rowsOut"] == 1
+
+
+@pytest.mark.parametrize("manifest", ["not json", '{"manifestId": "other", "files": []}', '{"files": [{}]}'])
+def test_malformed_manifests_are_refused(spark, batch, manifest):
+    from ndjson_to_parquet import ManifestError
+
+    params = batch.params()
+    (batch.root / "manifests" / f"{batch.manifest_id}.json").write_text(manifest)
+
+    with pytest.raises(ManifestError):
+        run(spark, params)

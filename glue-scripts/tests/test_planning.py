@@ -1,0 +1,65 @@
+"""Pure decisions of the job: arguments, manifest parsing, output sizing, catalog types."""
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import types as T
+
+from ndjson_to_parquet import (JobError, ManifestFile, hive_type, parse_args, parse_manifest,
+                               plan_output_files, right_size)
+
+MB = 1024 * 1024
+
+
+def test_arguments_ignore_glue_extras_and_default_the_optional_ones():
+    argv = ["job.py", "--JOB_NAME", "convert", "--job-bookmark-option", "job-bookmark-disable",
+            "--manifest_uri", "s3://c/manifests/orders/m.json", "--manifest_id", "m", "--dataset", "orders",
+            "--ingest_date", "2026-11-23", "--curated_path", "s3://c/curated/", "--quarantine_path",
+            "s3://c/quarantine/", "--result_uri", "s3://c/manifests/orders/m.result.json"]
+
+    params = parse_args(argv)
+
+    assert (params.manifest_id, params.catalog_database, params.target_file_mb) == ("m", "", 128)
+    assert parse_args(argv + ["--target_file_mb", "64", "--catalog_database", "db"]).target_file_mb == 64
+    with pytest.raises(JobError):
+        parse_args(argv + ["--target_file_mb", "0"])
+
+
+def test_manifest_files_are_listed_once_in_order():
+    text = ('{"manifestId": "m", "files": [{"uri": "s3://b/k2", "size": 10}, {"uri": "s3://b/k1"},'
+            ' {"uri": "s3://b/k2", "size": 10}]}')
+
+    assert parse_manifest(text, "m") == [ManifestFile("s3://b/k2", 10), ManifestFile("s3://b/k1", None)]
+
+
+@pytest.mark.parametrize("text_mb, target_mb, compression, files", [
+    (0, 128, "zstd", 1),            # empty manifest: still one file's worth of decision, no zero
+    (700, 128, "zstd", 1),          # the load anchor: 200 x 3.5 MB gives about 70 MB of Parquet
+    (700, 16, "zstd", 5),           # 70 MB over 16 MB files
+    (700, 16, "snappy", 7),         # snappy output is larger, so more files
+    (10 * 1024, 128, "zstd", 8),    # a big manifest is never one giant file
+])
+def test_output_files_follow_the_estimated_parquet_size(text_mb, target_mb, compression, files):
+    assert plan_output_files(text_mb * MB, target_mb, compression) == files
+
+
+def test_right_size_merges_without_shuffle_only_when_cores_stay_busy(spark):
+    df = spark.range(1000).repartition(8)
+
+    merged, shuffled = right_size(df, 4, parallelism=2), right_size(df, 1, parallelism=2)
+
+    assert merged.rdd.getNumPartitions() == 4 and shuffled.rdd.getNumPartitions() == 1
+    assert "Coalesce" in merged._jdf.queryExecution().executedPlan().toString()
+    assert shuffled._jdf.queryExecution().executedPlan().toString().count("Exchange") == 2
+
+
+def test_hive_types_of_nested_records():
+    schema = T.StructType([
+        T.StructField("items", T.ArrayType(T.StructType([T.StructField("qty", T.LongType()),
+                                                         T.StructField("price", T.DoubleType())]))),
+        T.StructField("amount", T.DecimalType(38, 0)),
+        T.StructField("at", T.TimestampType()),
+        T.StructField("ok", T.BooleanType()),
+    ])
+
+    assert [hive_type(f.dataType) for f in schema.fields] == [
+        "array<struct<qty:bigint,price:double>>", "decimal(38,0)", "timestamp", "boolean"]
