@@ -265,7 +265,7 @@ class GlueRunner:
         threading.Thread(target=self._run, args=(run,), name=f"glue-{run.job_run_id[:12]}", daemon=True).start()
         return run.job_run_id
 
-    def stop_all(self, grace_seconds: float = 10.0) -> None:
+    def stop_all(self, grace_seconds: float = 5.0) -> None:
         """Stops every active run (on emulator shutdown): SIGTERM to its process group, SIGKILL after the grace."""
         with self._lock:
             active = [run for run in self._runs if run.status in ACTIVE_STATES]

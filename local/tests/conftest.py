@@ -114,7 +114,7 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.5, what: str = 
         time.sleep(interval)
 
 
-def wait_for_job_run(glue: Any, job_name: str, run_id: str, timeout: float = 180) -> tuple[dict, list[str]]:
+def wait_for_job_run(glue: Any, job_name: str, run_id: str, timeout: float = 300) -> tuple[dict, list[str]]:
     """Polls GetJobRun until the run ends; returns the final run and every state seen on the way."""
     seen: list[str] = []
 
