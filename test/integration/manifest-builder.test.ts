@@ -11,6 +11,9 @@ import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto
 import { RecordingMetrics, afterMaxWait, builderOn, deliver, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
 import { chunks, notificationOf, shuffled, uploaded, type UploadedObject } from '../helpers/s3-events';
 
+/** The crash tests run the batch once per AWS call it makes: minutes on a busy machine. */
+const CRASH_LOOP_TIMEOUT_MS = 900_000;
+
 let server: MotoServer;
 let resources: PipelineResources;
 let settings: HandlerSettings;
@@ -91,7 +94,7 @@ test('a crash before any one of the AWS calls, then the batch redelivered: each 
     const problems = invariantViolations(state, objects, settings.batchSize, resources.stateMachineArn);
     if (problems.length > 0) throw new Error(`crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
   }
-});
+}, CRASH_LOOP_TIMEOUT_MS);
 
 test('4 invocations running concurrently on overlapping batches', async () => {
   await freshPipeline();
@@ -181,7 +184,7 @@ test('a crash of the sweeper before any one of its AWS calls, then the next run'
     const problems = invariantViolations(state, objects, settings.batchSize, resources.stateMachineArn);
     if (problems.length > 0) throw new Error(`sweeper crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
   }
-});
+}, CRASH_LOOP_TIMEOUT_MS);
 
 test('the same file placed by four writers at once, idempotency bypassed: the state table alone keeps it in one manifest', async () => {
   await freshPipeline();
