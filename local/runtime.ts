@@ -240,7 +240,8 @@ function spawnDetached(paths: LocalPaths, name: ProcessName, command: string, ar
   const fd = openSync(logFile, 'a');
   try {
     // Own process group: `stop` signals the group, which includes the Spark JVMs the emulator starts.
-    const child = spawn(command, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
+    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const child = spawn(command, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env });
     child.unref();
     writeFileSync(path.join(paths.pidDir, `${name}.pid`), String(child.pid));
     return child;
