@@ -75,3 +75,23 @@ export function daysBetween(since: Date, now: Date): string[] {
   }
   return days;
 }
+
+/**
+ * The readable part of a Step Functions error cause. A failed `glue:startJobRun.sync` gives the whole job run as
+ * JSON, with the reason in `ErrorMessage`; a Lambda error gives `errorMessage`. Other causes are kept as they are.
+ */
+export function readableCause(cause: string | undefined): string | undefined {
+  if (cause === undefined || !cause.trimStart().startsWith('{')) return cause;
+  try {
+    const parsed = JSON.parse(cause) as Record<string, unknown>;
+    if (typeof parsed.ErrorMessage === 'string') {
+      // The run's id is left out: it is long, and the JSON output keeps the whole cause.
+      return `Glue job run ${typeof parsed.JobRunState === 'string' ? parsed.JobRunState : 'failed'}: ${parsed.ErrorMessage}`;
+    }
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // Not JSON after all: show it as it is.
+  }
+  return cause;
+}

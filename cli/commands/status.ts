@@ -1,6 +1,6 @@
 /** `pipeline status`: manifests by day, or one manifest with its files and executions. */
 import { Command } from 'commander';
-import { formatBytes, formatDuration, formatTime, parseSince, renderTable, truncate } from '../format';
+import { formatBytes, formatDuration, formatTime, parseSince, readableCause, renderTable, truncate } from '../format';
 import { listManifests, ManifestRecord, parseStatus } from '../ops/manifests';
 import { ExecutionSummary, StateStep } from '../ops/executions';
 import { ManifestDetail, manifestDetail, publicRecord } from '../ops/status';
@@ -37,7 +37,7 @@ function stepLine(s: StateStep): string {
     const errors = [...new Set(s.retries.map((r) => r.error ?? '?'))].join(', ');
     parts.push(`retried ${s.retries.length}x (${errors})`);
   }
-  if (s.failure) parts.push(`${s.failure.error ?? 'error'}: ${truncate(s.failure.cause, 160) ?? 'no cause given'}`);
+  if (s.failure) parts.push(`${s.failure.error ?? 'error'}: ${truncate(readableCause(s.failure.cause), 240) ?? 'no cause given'}`);
   const span = s.enteredAt ? formatDuration((s.exitedAt ? Date.parse(s.exitedAt) : Date.parse(s.enteredAt)) - Date.parse(s.enteredAt)) : undefined;
   return `${s.name} [${s.type}]${span && s.exitedAt ? ` ${span}` : ''}: ${parts.join('; ')}`;
 }
@@ -46,7 +46,7 @@ function printExecution(io: CliIo, e: ExecutionSummary): void {
   const ran = e.startDate && e.stopDate ? formatDuration(Date.parse(e.stopDate) - Date.parse(e.startDate)) : undefined;
   io.out(`  ${e.name}  ${e.status}  started ${formatTime(e.startDate) ?? '-'}${e.stopDate ? `  stopped ${formatTime(e.stopDate)} (${ran})` : ''}`);
   if (e.redriveCount) io.out(`    redriven ${e.redriveCount}x`);
-  if (e.error) io.out(`    error: ${e.error}: ${truncate(e.cause, 200) ?? 'no cause given'}`);
+  if (e.error) io.out(`    error: ${e.error}: ${truncate(readableCause(e.cause), 200) ?? 'no cause given'}`);
   if (e.consoleUrl) io.out(`    console: ${e.consoleUrl}`);
   for (const s of e.steps) io.out(`    ${stepLine(s)}`);
 }
@@ -69,7 +69,7 @@ function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
         : undefined,
     ],
     ['output', m.outputFiles !== undefined ? `${m.outputFiles} Parquet files (${formatBytes(m.outputBytes) ?? '?'})` : undefined],
-    ['error', m.error ? `${m.error}${m.failedState ? ` in ${m.failedState}` : ''}: ${truncate(m.cause, 300) ?? 'no cause given'}` : undefined],
+    ['error', m.error ? `${m.error}${m.failedState ? ` in ${m.failedState}` : ''}: ${truncate(readableCause(m.cause), 300) ?? 'no cause given'}` : undefined],
     ['replays', m.replayCount !== undefined ? String(m.replayCount) : undefined],
   ];
   io.out(`Manifest ${m.manifestId}`);

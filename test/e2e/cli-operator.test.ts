@@ -128,12 +128,13 @@ describe('pipeline upload, status and replay, against the local mode', () => {
 
     expect(detail.code).toBe(0);
     expect(detail.stdout).toMatch(new RegExp(`^Manifest ${clicksId}\\n {2}status {8}FAILED`));
-    expect(detail.stdout).toMatch(/error {9}States\.TaskFailed in Convert: .*Path does not exist/);
+    expect(detail.stdout).toMatch(/error {9}States\.TaskFailed in Convert: Glue job run FAILED: .*Path does not exist/);
     expect(detail.stdout).toContain(clicks[0].key);
     expect(detail.stdout).toContain('Executions (1)');
     expect(detail.stdout).toMatch(new RegExp(`^ {2}${clicksId} {2}FAILED {2}started `, 'm'));
     expect(detail.stdout).toMatch(/^ {4}MarkRunning \[Task\].*: succeeded$/m);
-    expect(detail.stdout).toMatch(/^ {4}Convert \[Task\].*: caught; retried \d+x \(States\.TaskFailed\); States\.TaskFailed: .*Path does not exist/m);
+    expect(detail.stdout).toMatch(/^ {4}Convert \[Task\].*: caught; retried \d+x \(States\.TaskFailed\); States\.TaskFailed: Glue job run FAILED: .*Path does not exist/m);
+    expect(detail.stdout).toMatch(/^ {4}Failed \[Fail\]: failed; /m);
     expect(detail.stdout).not.toContain('console:'); // no AWS console for the emulator
     expect(JSON.parse(failedOnly.stdout).manifests.map((m: { manifestId: string }) => m.manifestId)).toEqual([clicksId]);
   });

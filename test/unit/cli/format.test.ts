@@ -1,4 +1,4 @@
-import { daysBetween, formatBytes, formatDuration, parseSince, renderTable } from '../../../cli/format';
+import { daysBetween, formatBytes, formatDuration, parseSince, readableCause, renderTable } from '../../../cli/format';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 
@@ -40,5 +40,20 @@ describe('rendering', () => {
     expect(formatDuration(12_345)).toBe('12.3s');
     expect(formatDuration(185_000)).toBe('3m05s');
     expect(formatDuration(3_720_000)).toBe('1h02m');
+  });
+});
+
+describe('readableCause', () => {
+  it('shows the ErrorMessage of a failed Glue job run rather than the run\'s JSON', () => {
+    const cause = JSON.stringify({ Id: 'jr_1', Attempt: 0, JobName: 'j', JobRunState: 'FAILED', Arguments: { '--x': 'y' }, ErrorMessage: 'Path does not exist: s3://b/k' });
+
+    expect(readableCause(cause)).toBe('Glue job run FAILED: Path does not exist: s3://b/k');
+  });
+
+  it('keeps other causes as they are', () => {
+    expect(readableCause('Path does not exist')).toBe('Path does not exist');
+    expect(readableCause('{not json')).toBe('{not json');
+    expect(readableCause('{"errorMessage":"Task timed out"}')).toBe('Task timed out');
+    expect(readableCause(undefined)).toBeUndefined();
   });
 });
