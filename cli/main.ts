@@ -68,7 +68,17 @@ export function buildProgram(deps: CliDeps): Command {
 
 /** Runs the command line and resolves to the exit code; never throws. */
 export async function runCli(argv: readonly string[], deps: Partial<CliDeps> = {}): Promise<number> {
-  const full: CliDeps = { makeContext: deps.makeContext ?? defaultMakeContext, io: deps.io ?? processIo() };
+  const makeContext = deps.makeContext ?? defaultMakeContext;
+  let endpoint: string | undefined;
+  const full: CliDeps = {
+    // Remembers the emulator's endpoint, so a refused connection is reported as the local mode not running.
+    makeContext: async (opts) => {
+      const ctx = await makeContext(opts);
+      endpoint = ctx.target.endpoint;
+      return ctx;
+    },
+    io: deps.io ?? processIo(),
+  };
   const program = buildProgram(full);
   try {
     await program.parseAsync([...argv]);
@@ -78,7 +88,7 @@ export async function runCli(argv: readonly string[], deps: Partial<CliDeps> = {
       // Commander has already printed its message (or the help, or the version).
       return err.exitCode === 0 ? 0 : 2;
     }
-    full.io.err(`error: ${oneLineReason(err, (err as { endpoint?: string }).endpoint)}`);
+    full.io.err(`error: ${oneLineReason(err, endpoint)}`);
     const code = (err as { exitCode?: number }).exitCode;
     return typeof code === 'number' && code > 0 ? code : 1;
   }
