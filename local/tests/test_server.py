@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import FIXTURES, SERVER, launch, wait_for
+from emulator_harness import FIXTURES, SERVER, emulator, launch, wait_for  # noqa: F401 - fixtures
 
 
 def _listening_addresses(port: int) -> set[str]:

@@ -1,8 +1,12 @@
-"""Fixtures of the emulator tests: the launcher runs as a child process on a free port, tests talk boto3 to it."""
+"""The emulator tests' harness: the launcher runs as a child process on a free port, tests talk boto3 to it.
+
+The fixtures live here and test modules import them, rather than in a conftest.py: the Makefile runs this
+suite together with glue-scripts/tests in one pytest session, where two `conftest` modules would shadow each
+other for any `from conftest import ...`.
+"""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -88,12 +92,19 @@ def launch(state_dir: Path, *extra_args: str, port: int | None = None) -> Emulat
     return emulator
 
 
+_SHARED: list[Emulator] = []
+
+
 @pytest.fixture(scope="session")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """One emulator shared by the session's tests, with Retry waits cut to a tenth."""
-    running = launch(tmp_path_factory.mktemp("emulator-state"), "--retry-interval-scale", "0.1")
-    yield running
-    running.stop()
+def emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator shared by the session's tests, with Retry waits cut to a tenth.
+
+    Each importing module gets its own copy of this fixture; they all hand out the same emulator.
+    """
+    if not _SHARED:
+        _SHARED.append(launch(tmp_path_factory.mktemp("emulator-state"), "--retry-interval-scale", "0.1"))
+        request.addfinalizer(_SHARED[0].stop)
+    yield _SHARED[0]
 
 
 @pytest.fixture
@@ -126,5 +137,3 @@ def wait_for_job_run(glue: Any, job_name: str, run_id: str, timeout: float = 300
 
     return wait_for(ended, timeout, what=f"job run {run_id}"), seen
 
-
-os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
