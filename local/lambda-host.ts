@@ -63,7 +63,9 @@ export function lambdaContext(fn: LocalFunction, region: string, timeoutMs: numb
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `local/${process.pid}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    // Never 0: Lambda would have killed the invocation by then, but here it runs on, and Powertools idempotency
+    // skips the in-progress expiry when the remaining time is 0, which would block a crashed record's retry.
+    getRemainingTimeInMillis: () => Math.max(1, deadline - Date.now()),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

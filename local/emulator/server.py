@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server  # noqa: PLC0415
 
+    import dynamodb_isolation  # noqa: PLC0415
     import glue_runner  # noqa: PLC0415
     import s3_events  # noqa: PLC0415
     import sfn_fixes  # noqa: PLC0415
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def start(self) -> None:
             ensure_port_free(self._ip_address, self._port)
-            app = DomainDispatcherApplication(create_backend_app)
+            app = dynamodb_isolation.serialize_dynamodb(DomainDispatcherApplication(create_backend_app))
             try:
                 self._server = make_server(self._ip_address, self._port, app, True,
                                            request_handler=MotoRequestHandler)
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     # Every patch is in place before the first request: no state machine can exist with executions off.
     sfn_fixes.install(retry_interval_scale=args.retry_interval_scale)
     s3_events.install()
+    dynamodb_isolation.install()
     sns_outbox.install(sns_outbox.Outbox(args.state_dir / "outbox"))
     runner = glue_runner.GlueRunner(
         endpoint=endpoint,
