@@ -14,7 +14,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { executionArnOf, resultKeyOf } from '../../handlers/domain/manifest';
+import { ExecutionInput, executionArnOf, resultKeyOf } from '../../handlers/domain/manifest';
 import { keys } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
@@ -23,15 +23,7 @@ import { describeExecution } from './executions';
 import { getManifest, listManifests, ManifestRecord, recordedExecutions } from './manifests';
 
 /** The state machine input: the same for the original execution and every replay (docs/architecture.md). */
-export interface StateMachineInput {
-  readonly manifestId: string;
-  readonly dataset: string;
-  readonly manifestUri: string;
-  readonly resultUri: string;
-  readonly ingestDate: string;
-  readonly fileCount: number;
-  readonly totalBytes: number;
-}
+export type StateMachineInput = ExecutionInput;
 
 /** Options of {@link replayManifest}. */
 export interface ReplayOptions {
