@@ -13,9 +13,9 @@ lines here, which gives every line its number for free. A line is then exactly o
   (``{...},{...}`` on one line).
 
 A UTF-8 BOM at the start of a line and a trailing ``\\r`` (CRLF files) are removed before parsing; a last line
-without a newline is a line; an empty file has no lines. Candidate lines are parsed as ``[`` + line + ``]`` so
-that text after the object makes the line invalid instead of being silently dropped, as Spark's JSON reader
-would do. Objects larger than ``WHOLE_FILE_MAX_BYTES`` (plain) or ``WHOLE_FILE_MAX_GZIP_BYTES`` (gzip) are read
+without a newline is a line; an empty file has no lines. Candidate lines are parsed as ``{"v":`` + line + ``}``
+so that text after the object makes the line invalid instead of being silently dropped, as Spark's JSON reader
+would do; only the lines that fail are parsed again as ``[`` + line + ``]`` to tell ``multiple_values`` apart. Objects larger than ``WHOLE_FILE_MAX_BYTES`` (plain) or ``WHOLE_FILE_MAX_GZIP_BYTES`` (gzip) are read
 with Spark's line reader instead, whose lines carry no number: their quarantine records omit ``line_number``.
 
 Schema. Inferred by Spark over every candidate line (no sampling, so no field is dropped). The same field with
@@ -25,16 +25,23 @@ boolean or object against a string gives string, holding the value's JSON text. 
 (``a`` and ``A`` are two columns; the catalog keeps the first of such a pair). A data field named like an added
 column (``_source_file``, ``_ingested_at``, ``ingest_date``, ``manifest_id``) is kept as ``<name>_data``.
 
+Pinned schema (optional ``--schema_uri``: Spark's schema JSON or a DDL string, see ``load_schema``). Nothing is
+inferred, which saves a parse of every line: fields the schema does not name are not written, and a line with a
+value that does not fit its field's type is quarantined as ``invalid_json`` rather than written with a null.
+
 Output (I4). Rows go to ``<curated_path>/<dataset>/ingest_date=<d>/manifest_id=<id>/`` with
 ``_source_file`` (the manifest's URI of the object) and ``_ingested_at`` (the run's start time) added, written
 with dynamic partition overwrite: a retry or replay replaces the manifest's partition and no other. Bad lines go
 to ``<quarantine_path>/<dataset>/manifest_id=<id>/`` as NDJSON, replaced on every run. The number of Parquet
 files is ``ceil(estimated Parquet bytes / target_file_mb)``, at least 1, from the counted text bytes.
 
-Counts. A first pass over the text (no JSON parsing) counts lines by kind and their bytes; ``rowsOut`` is read
-back from the written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the run fails
-(AccountingError) unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. The quarantine pass is skipped
-when no line can be bad (every non-blank line starts like an object and the inference parsed them all).
+Passes and counts. The text is read twice: once by the schema inference (not with a pinned schema), once by the
+parse, whose result (one row per line: the record, or the line's text when it is quarantined) is persisted
+(memory, spilling to disk) and then feeds the counts by kind, the Parquet write and the quarantine write, so that
+no line is parsed twice for them. ``linesIn`` and ``blankLines`` come from that result; ``rowsOut`` is read back
+from the written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the run fails
+(AccountingError) unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. The quarantine write is skipped
+when no line is bad. As the parse is done by then, the rows are merged into their files without a shuffle.
 
 Compression: zstd. On the benchmark batch (glue-scripts/bench) zstd output is about 30% smaller than snappy
 for the same write time, which also cuts what Athena scans; see glue-scripts/README.md for the figures.
@@ -54,6 +61,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -83,7 +91,7 @@ _CORRUPT = "_corrupt_record"
 
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
-OPTIONAL_ARGS = ("catalog_database", "target_file_mb")
+OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri")
 
 
 class JobError(Exception):
@@ -112,6 +120,7 @@ class JobParams:
     catalog_database: str = ""
     target_file_mb: int = DEFAULT_TARGET_FILE_MB
     compression: str = PARQUET_COMPRESSION
+    schema_uri: str = ""  # a pinned schema for the dataset (see load_schema); empty: inferred per manifest
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         ingest_date=values["ingest_date"], curated_path=values["curated_path"],
         quarantine_path=values["quarantine_path"], result_uri=values["result_uri"],
         catalog_database=values.get("catalog_database") or "", target_file_mb=target_mb,
+        schema_uri=values.get("schema_uri") or "",
     )
 
 
@@ -304,17 +314,19 @@ def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
 def classify_lines(lines: DataFrame) -> DataFrame:
     """Adds `_kind`: blank, candidate (starts like an object), not_an_object, or invalid_json."""
     line = F.col("line")
-    kind = (F.when(line.rlike(r"^\s*$"), F.lit("blank"))
+    # Nearly every line starts with `{`: a prefix test settles it before any regex runs (same result).
+    kind = (F.when(line.startswith("{"), F.lit("candidate"))
+            .when(line.rlike(r"^\s*$"), F.lit("blank"))
             .when(line.rlike(r"^\s*\{"), F.lit("candidate"))
             .when(line.rlike(r'^\s*(\[|"|-|[0-9]|true\s*$|false\s*$|null\s*$)'), F.lit("not_an_object"))
             .otherwise(F.lit("invalid_json")))
     return lines.withColumn("_kind", kind)
 
 
-def line_kinds(classified: DataFrame) -> dict[str, tuple[int, int]]:
-    """Lines and their UTF-8 bytes per `_kind`: one pass over the text, no JSON parsing."""
-    totals = classified.groupBy("_kind").agg(F.count(F.lit(1)).alias("n"), F.sum(F.octet_length("line")).alias("b"))
-    return {r["_kind"]: (int(r["n"]), int(r["b"] or 0)) for r in totals.collect()}
+def tally(parsed: DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
+    """Lines and their UTF-8 text bytes per (`_kind`, `_status`) of `parse_records`' output."""
+    totals = parsed.groupBy("_kind", "_status").agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b"))
+    return {(r["_kind"], r["_status"]): (int(r["n"]), int(r["b"] or 0)) for r in totals.collect()}
 
 
 def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
@@ -352,20 +364,53 @@ def infer_schema(spark: SparkSession, classified: DataFrame) -> tuple[T.StructTy
     return _drop_empty_structs(T.StructType(fields)) or T.StructType([]), len(fields) < len(inferred.fields)
 
 
+def load_schema(spark: SparkSession, text: str) -> T.StructType:
+    """A pinned record schema: Spark's schema JSON (``StructType.json()``) or a DDL string such as
+    ``id bigint, order struct<total: double, items: array<struct<sku: string>>>``.
+
+    With a pinned schema nothing is inferred: fields the schema does not name are not written, and a line whose
+    value does not fit its field's type is quarantined as ``invalid_json`` (the parse fails as a whole).
+    """
+    stripped = text.strip()
+    try:
+        if stripped.startswith("{"):
+            schema = T.StructType.fromJson(json.loads(stripped))
+        else:
+            jvm_schema = spark._jvm.org.apache.spark.sql.types.StructType.fromDDL(stripped)
+            schema = T.StructType.fromJson(json.loads(jvm_schema.json()))
+    except Exception as error:  # ValueError, KeyError, py4j's ParseException
+        raise JobError(f"the pinned schema is not a Spark schema: {_java_message(error)}") from None
+    if not schema.fields:
+        raise JobError("the pinned schema has no fields")
+    return schema
+
+
 def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
-    """Parses candidate lines with the schema; adds `_status` (row, blank, quarantine), `_reason`, `_record`."""
+    """Parses candidate lines with the schema, one row per line: `_source_file`, `line_number`, `_kind`,
+    `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason`, `_record` (rows only) and
+    `line` (quarantined lines only, so that a persisted result does not hold the text of the rows twice)."""
     kind = F.col("_kind")
-    wrapped = F.from_json(F.concat(F.lit("["), F.col("line"), F.lit("]")), T.ArrayType(schema, True), JSON_OPTIONS)
-    parsed = classified.withColumn("_values", F.when(kind == "candidate", wrapped))
-    values = F.col("_values")
-    is_row = (kind == "candidate") & values.isNotNull() & (F.size(values) == 1) & values[0].isNotNull()
+    # `{"v":` + line + `}`: text after the object (a second object, garbage) makes the whole text invalid instead
+    # of being dropped, as from_json would do for the bare line; the corrupt-record column catches invalid JSON and,
+    # with a pinned schema, a value that does not fit its field's type (which would otherwise become null).
+    holder = T.StructType([T.StructField("v", schema, True), T.StructField(_CORRUPT, T.StringType(), True)])
+    wrapped = F.from_json(F.concat(F.lit('{"v":'), F.col("line"), F.lit("}")), holder,
+                          {**JSON_OPTIONS, "columnNameOfCorruptRecord": _CORRUPT})
+    parsed = classified.withColumn("_parsed", F.when(kind == "candidate", wrapped))
+    value = F.col("_parsed")
+    is_row = (kind == "candidate") & value.isNotNull() & value[_CORRUPT].isNull() & value["v"].isNotNull()
     status = F.when(is_row, F.lit("row")).when(kind == "blank", F.lit("blank")).otherwise(F.lit("quarantine"))
+    # Only for the few quarantined candidates: `{...},{...}` parses as two values once put in an array.
+    values = F.from_json(F.concat(F.lit("["), F.col("line"), F.lit("]")), T.ArrayType(T.StringType(), True),
+                         JSON_OPTIONS)
     reason = (F.when(is_row | (kind == "blank"), F.lit(None).cast("string"))
               .when(kind != "candidate", kind)
-              .when(values.isNotNull() & (F.size(values) > 1), F.lit("multiple_values"))
+              .when(F.coalesce(F.size(values) > 1, F.lit(False)), F.lit("multiple_values"))
               .otherwise(F.lit("invalid_json")))
-    return parsed.select("_source_file", "line_number", "line", status.alias("_status"), reason.alias("_reason"),
-                         F.when(is_row, values[0]).alias("_record"))
+    return parsed.select("_source_file", "line_number", kind, F.octet_length("line").alias("_bytes"),
+                         status.alias("_status"), reason.alias("_reason"),
+                         F.when(is_row, value["v"]).alias("_record"),
+                         F.when(~is_row & (kind != "blank"), F.col("line")).alias("line"))
 
 
 def output_column_names(schema: T.StructType) -> list[tuple[str, str]]:
@@ -406,9 +451,11 @@ def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = P
     return max(1, math.ceil(text_bytes * ratio / (target_file_mb * 1024 * 1024)))
 
 
-def right_size(df: DataFrame, files: int, parallelism: int) -> DataFrame:
-    """Shapes df into `files` partitions: merge without a shuffle when that keeps every core busy, else shuffle."""
-    return df.coalesce(files) if files >= parallelism else df.repartition(files)
+def right_size(df: DataFrame, files: int, parallelism: int, materialized: bool = False) -> DataFrame:
+    """Shapes df into `files` partitions: merge without a shuffle when that keeps every core busy or when df's
+    work is already done (read from a persisted result, so the merged tasks only encode and write), else shuffle
+    so that the work upstream still uses every core."""
+    return df.coalesce(files) if materialized or files >= parallelism else df.repartition(files)
 
 
 # ------------------------------------------------------------------------------------------------------ catalog
@@ -521,9 +568,20 @@ def _join(base: str, *parts: str) -> str:
 
 
 def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client,
-        whole_file_max_bytes: int = WHOLE_FILE_MAX_BYTES) -> dict[str, Any]:
-    """Converts the manifest, writes the result file and returns the result (docs/architecture.md)."""
+        whole_file_max_bytes: int = WHOLE_FILE_MAX_BYTES, stages: Optional[dict[str, float]] = None
+        ) -> dict[str, Any]:
+    """Converts the manifest, writes the result file and returns the result (docs/architecture.md).
+
+    `stages`, when given, receives the seconds spent per stage (for the benchmark; not part of the result)."""
     started = time.monotonic()
+    stages = {} if stages is None else stages
+    mark = [started]
+
+    def stage(name: str) -> None:
+        now = time.monotonic()
+        stages[name] = round(now - mark[0], 3)
+        mark[0] = now
+
     ingested_at = dt.datetime.now(dt.timezone.utc)
     spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
     spark.conf.set("spark.sql.caseSensitive", "true")  # JSON keys are; `a` and `A` would otherwise clash
@@ -538,33 +596,49 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     partition_dir = _join(table_root, f"ingest_date={params.ingest_date}", f"manifest_id={params.manifest_id}")
     quarantine_dir = _join(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
 
+    schema = None
+    if params.schema_uri:
+        try:
+            schema_text = read_small_file(spark, params.schema_uri)
+        except Exception as error:
+            raise JobError(f"cannot read schema {params.schema_uri}: {_java_message(error)}") from None
+        schema = load_schema(spark, schema_text)
     classified = classify_lines(read_lines(spark, files, whole_file_max_bytes))
-    kinds = line_kinds(classified)  # a text pass without JSON parsing: every line, by kind
-    lines_in = sum(n for n, _ in kinds.values())
-    blank_lines = kinds.get("blank", (0, 0))[0]
-    candidates, candidate_bytes = kinds.get("candidate", (0, 0))
-    schema, saw_invalid = infer_schema(spark, classified) if candidates else (T.StructType([]), False)
-    parsed = parse_records(classified, schema)
+    if schema is None:
+        schema, _ = infer_schema(spark, classified)  # parses every candidate line once
+    stage("schema")
+    # The text is read and parsed once more, into a persisted result that the counts, the Parquet rows and the
+    # quarantine records all come from; it holds the records and the quarantined lines, not the rows' text.
+    parsed = parse_records(classified, schema).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        tallies = tally(parsed)
+        stage("parse")
+        lines_in = sum(n for n, _ in tallies.values())
+        blank_lines = sum(n for (_, status), (n, _) in tallies.items() if status == "blank")
+        rows_parsed, row_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "row") for i in (0, 1))
+        bad_lines, bad_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "quarantine") for i in (0, 1))
 
-    if candidates:
-        output_files = plan_output_files(candidate_bytes, params.target_file_mb, params.compression)
-        rows = right_size(curated_rows(parsed, schema, params.ingest_date, params.manifest_id, ingested_at),
-                          output_files, spark.sparkContext.defaultParallelism)
-        (rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", params.compression)
-         .parquet(table_root))
-    else:
-        delete_path(spark, partition_dir)  # dynamic overwrite only replaces partitions it writes
+        if rows_parsed:
+            output_files = plan_output_files(row_bytes, params.target_file_mb, params.compression)
+            rows = right_size(curated_rows(parsed, schema, params.ingest_date, params.manifest_id, ingested_at),
+                              output_files, spark.sparkContext.defaultParallelism, materialized=True)
+            (rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", params.compression)
+             .parquet(table_root))
+        else:
+            delete_path(spark, partition_dir)  # dynamic overwrite only replaces partitions it writes
+        stage("write")
+        if bad_lines:
+            bad_files = max(1, math.ceil(bad_bytes / (params.target_file_mb * 1024 * 1024)))
+            (quarantine_rows(parsed).coalesce(bad_files).write.mode("overwrite")
+             .option("compression", "none").json(quarantine_dir))
+        else:
+            delete_path(spark, quarantine_dir)
+    finally:
+        parsed.unpersist()
+    stage("quarantine")
+    # Read back from what was written, not from the persisted result: the check covers the writes.
     out_files, out_bytes = list_data_files(spark, partition_dir)
     rows_out = spark.read.parquet(partition_dir).count() if out_files else 0  # from the Parquet footers
-
-    not_candidates, not_candidate_bytes = (sum(v[i] for k, v in kinds.items() if k not in ("blank", "candidate"))
-                                           for i in (0, 1))
-    if not_candidates or saw_invalid:
-        bad_files = max(1, math.ceil(not_candidate_bytes / (params.target_file_mb * 1024 * 1024)))
-        (quarantine_rows(parsed).repartition(bad_files).write.mode("overwrite")
-         .option("compression", "none").json(quarantine_dir))
-    else:
-        delete_path(spark, quarantine_dir)
     quarantine_files, _ = list_data_files(spark, quarantine_dir)
     rows_quarantined = spark.read.text(quarantine_dir).count() if quarantine_files else 0
 
@@ -572,6 +646,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
               "blankLines": blank_lines}
     if lines_in != rows_out + rows_quarantined + blank_lines:
         raise AccountingError(f"manifest {params.manifest_id}: lines do not add up: {counts}")
+    stage("check")
 
     if params.catalog_database and out_files:
         columns = catalog_columns(rows.schema)

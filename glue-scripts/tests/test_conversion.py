@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ndjson_to_parquet import main, run
+from ndjson_to_parquet import JobError, main, run
 
 MIXED_LINES = [
     '\ufeff{"id":1,"customer":{"name":"Zoë","tags":["a","b"]},"items":[{"sku":"X","qty":2},{"sku":"Y","qty":null}],'
@@ -207,3 +207,47 @@ def test_malformed_manifests_are_refused(spark, batch, manifest):
 
     with pytest.raises(ManifestError):
         run(spark, params)
+
+
+PINNED_DDL = "id bigint, customer struct<name: string>, n double"
+
+
+@pytest.mark.parametrize("schema_text", [
+    PINNED_DDL,
+    '{"type": "struct", "fields": [{"name": "id", "type": "long", "nullable": true, "metadata": {}},'
+    ' {"name": "customer", "type": {"type": "struct", "fields": [{"name": "name", "type": "string",'
+    ' "nullable": true, "metadata": {}}]}, "nullable": true, "metadata": {}},'
+    ' {"name": "n", "type": "double", "nullable": true, "metadata": {}}]}',
+])
+def test_a_pinned_schema_is_used_instead_of_inferring_one(spark, batch, schema_text):
+    schema_file = batch.root / "orders.schema"
+    schema_file.write_text(schema_text)
+    batch.add("a.ndjson", '{"id":1,"customer":{"name":"Zoë","extra":1},"n":2,"unlisted":"x"}\n'
+                          '{"id":"two","n":1}\n'
+                          '{"id":3,"customer":"flat"}\n'
+                          '{"id":4},{"id":5}\n'
+                          '\n'
+                          '{"id":6}\n')
+
+    result = run(spark, batch.params(schema_uri="file://" + str(schema_file)))
+
+    assert (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"]) == (6, 2, 3, 1)
+    written = spark.read.parquet(str(batch.partition_dir))
+    assert written.columns[:3] == ["id", "customer", "n"] and "unlisted" not in written.columns
+    rows = {r["id"]: r for r in written.collect()}
+    assert sorted(rows) == [1, 6]
+    assert (rows[1]["customer"]["name"], rows[1]["n"], rows[6]["customer"]) == ("Zoë", 2.0, None)
+    # A value that does not fit its field's type is quarantined, not written as null.
+    assert [(q["line_number"], q["reason"]) for q in batch.quarantined()] == [
+        (2, "invalid_json"), (3, "invalid_json"), (4, "multiple_values")]
+
+
+def test_an_unreadable_pinned_schema_fails_the_run(spark, batch, tmp_path):
+    batch.add("a.ndjson", '{"id":1}\n')
+    bad = tmp_path / "bad.schema"
+    bad.write_text("id bigint, broken struct<")
+
+    with pytest.raises(JobError, match="pinned schema"):
+        run(spark, batch.params(schema_uri="file://" + str(bad)))
+    with pytest.raises(JobError, match="cannot read schema"):
+        run(spark, batch.params(schema_uri="file://" + str(tmp_path / "missing.schema")))

@@ -20,6 +20,8 @@ def test_arguments_ignore_glue_extras_and_default_the_optional_ones():
 
     assert (params.manifest_id, params.catalog_database, params.target_file_mb) == ("m", "", 128)
     assert parse_args(argv + ["--target_file_mb", "64", "--catalog_database", "db"]).target_file_mb == 64
+    assert params.schema_uri == ""
+    assert parse_args(argv + ["--schema_uri", "s3://c/schemas/orders.ddl"]).schema_uri == "s3://c/schemas/orders.ddl"
     with pytest.raises(JobError):
         parse_args(argv + ["--target_file_mb", "0"])
 
@@ -50,6 +52,19 @@ def test_right_size_merges_without_shuffle_only_when_cores_stay_busy(spark):
     assert merged.rdd.getNumPartitions() == 4 and shuffled.rdd.getNumPartitions() == 1
     assert "Coalesce" in merged._jdf.queryExecution().executedPlan().toString()
     assert shuffled._jdf.queryExecution().executedPlan().toString().count("Exchange") == 2
+
+
+def test_right_size_merges_a_materialized_result_without_shuffle(spark):
+    df = spark.range(1000).repartition(8).persist()
+    try:
+        df.count()
+        merged = right_size(df, 1, parallelism=2, materialized=True)
+
+        assert merged.rdd.getNumPartitions() == 1
+        plan = merged._jdf.queryExecution().executedPlan().toString()
+        assert "Coalesce" in plan and "InMemoryTableScan" in plan
+    finally:
+        df.unpersist()
 
 
 def test_hive_types_of_nested_records():
