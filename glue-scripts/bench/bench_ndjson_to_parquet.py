@@ -3,11 +3,24 @@
     .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py                    # 200 files x 3.5 MB
     .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --files 20 --size 1  # a quick run
     .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --compression zstd,snappy
+    .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --subset 40 --schema both  # stage profile
 
 The batch is generated once (deterministic seed) under .bench/glue/ and reused. The job runs through the same
 `run()` the Glue entry point calls, on a fresh local[2] session (session start is reported apart); DuckDB
 converts the same files with the same compression as a single-node reference. Prints throughputs, their ratio,
-Spark core-seconds per GB and the Glue cost that follows, with the assumptions stated.
+Spark core-seconds per GB and the Glue cost that follows, with the assumptions stated, and the load average
+before and after (the machine may be shared: compare runs only at similar loads).
+
+`--schema pinned` runs the job with the pinned schema `orders.schema.ddl` (beside this file, `--schema_uri` of the
+job) instead of inferring it; `both` runs the two one after the other and reports them apart. The Spark driver
+(local mode: the only JVM) gets `--driver-memory` (default 4g); the job persists the parsed records, which spill
+to disk when they do not fit.
+
+What DuckDB does, and does not do, compared with the job: it reads the same files with 2 threads and writes one
+Parquet file with the same codec (both at the codec's default level), with the file name as a column and a
+timestamp added like the job's `_source_file` and `_ingested_at`. It infers the schema from a sample
+(`read_json`'s default), not from every line; it does not separate bad lines (with `ignore_errors` they become
+rows of nulls, blank lines are skipped), does not number lines, checks no counts, writes no partition layout, no quarantine, no catalog.
 """
 from __future__ import annotations
 
@@ -28,6 +41,7 @@ sys.path.insert(0, str(HERE.parent))
 import datagen  # noqa: E402
 
 SPARK_CORES = 2
+PINNED_SCHEMA = HERE / "orders.schema.ddl"
 PRICES = {"STANDARD": 0.44, "FLEX": 0.29}  # USD per DPU-hour, G.1X, us-east-1
 MANIFESTS_PER_DAY = 40
 DAYS_PER_MONTH = 30
@@ -50,10 +64,25 @@ def dir_size(path: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def run_spark(spark, batch: dict, work: Path, compression: str, target_mb: int) -> dict:
+def subset(batch: dict, files: int, size_mb: float) -> dict:
+    """The batch's first `files` files with their counts, generated again (deterministic) without writing."""
+    totals = {"lines": 0, "bad": 0, "blank": 0}
+    for i in range(files):
+        counts = datagen.write_file(os.devnull, i, int(size_mb * 1024 * 1024), 42, 0.001)
+        for k in totals:
+            totals[k] += counts[k]
+    paths = batch["paths"][:files]
+    return {**batch, "paths": paths, **totals, "bytes": sum(os.path.getsize(p) for p in paths)}
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def run_spark(spark, batch: dict, work: Path, compression: str, target_mb: int, schema_uri: str = "") -> dict:
     from ndjson_to_parquet import JobParams, run
 
-    out = work / f"spark-{compression}"
+    out = work / f"spark-{compression}{'-pinned' if schema_uri else ''}"
     shutil.rmtree(out, ignore_errors=True)
     manifest_id = "orders-20261123-000001"
     manifest = out / "manifests" / f"{manifest_id}.json"
@@ -64,15 +93,17 @@ def run_spark(spark, batch: dict, work: Path, compression: str, target_mb: int) 
         manifest_uri=f"file://{manifest}", manifest_id=manifest_id, dataset="orders", ingest_date="2026-11-23",
         curated_path=f"file://{out}/curated/", quarantine_path=f"file://{out}/quarantine/",
         result_uri=f"file://{out}/manifests/{manifest_id}.result.json", target_file_mb=target_mb,
-        compression=compression)
+        compression=compression, schema_uri=schema_uri)
+    stages: dict[str, float] = {}
     started = time.monotonic()
-    result = run(spark, params)
+    result = run(spark, params, stages=stages)
     seconds = time.monotonic() - started
     expected = (batch["lines"], batch["lines"] - batch["bad"] - batch["blank"], batch["bad"], batch["blank"])
     got = (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"])
     if got != expected:
         raise SystemExit(f"accounting mismatch: job {got}, generated {expected}")
-    return {"seconds": seconds, "files": result["outputFiles"], "bytes": result["outputBytes"], "rows": got[1]}
+    return {"seconds": seconds, "files": result["outputFiles"], "bytes": result["outputBytes"], "rows": got[1],
+            "stages": stages}
 
 
 def run_duckdb(batch: dict, work: Path, compression: str) -> dict:
@@ -83,8 +114,9 @@ def run_duckdb(batch: dict, work: Path, compression: str) -> dict:
     con = duckdb.connect()
     con.execute(f"SET threads={SPARK_CORES}")
     started = time.monotonic()
-    con.execute(f"COPY (SELECT * FROM read_json(?, format='newline_delimited', ignore_errors=true, "
-                f"maximum_object_size=16777216)) TO '{out}' (FORMAT parquet, COMPRESSION {compression})",
+    con.execute(f"COPY (SELECT *, current_timestamp AS _ingested_at FROM read_json(?, "
+                f"format='newline_delimited', ignore_errors=true, maximum_object_size=16777216, filename=true)) "
+                f"TO '{out}' (FORMAT parquet, COMPRESSION {compression})",
                 [batch["paths"]])
     seconds = time.monotonic() - started
     rows = con.execute(f"SELECT count(*) FROM '{out}'").fetchone()[0]
@@ -105,6 +137,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=200, help="objects in the batch (default 200)")
     parser.add_argument("--size", type=float, default=3.5, help="MB per object (default 3.5)")
+    parser.add_argument("--subset", type=int, default=0,
+                        help="convert only the batch's first N files (the batch is still the cached one)")
+    parser.add_argument("--schema", choices=("inferred", "pinned", "both"), default="inferred",
+                        help="the job infers the schema (default), uses the pinned orders.schema.ddl, or both")
     parser.add_argument("--compression", default="zstd", help="zstd, snappy, or both: zstd,snappy")
     parser.add_argument("--target-file-mb", type=int, default=128)
     parser.add_argument("--driver-memory", default="4g")
@@ -117,36 +153,50 @@ def main() -> None:
     cache = ROOT / ".bench" / "glue"
     print(f"batch: {args.files} files x {args.size:g} MB (generated once under {cache})", flush=True)
     batch = datagen.ensure_batch(str(cache), args.files, args.size)
+    if args.subset:
+        batch = subset(batch, args.subset, args.size)
     mb = batch["bytes"] / 1e6
     print(f"  {mb:.1f} MB, {batch['lines']} lines, {batch['bad']} bad, {batch['blank']} blank", flush=True)
     work = cache / "out"
 
+    print(f"load average (1, 5, 15 min) at start: {load_average()} on {os.cpu_count()} cores", flush=True)
     started = time.monotonic()
     spark = spark_session(args.driver_memory)
     print(f"spark session start: {time.monotonic() - started:.1f} s (not counted below)", flush=True)
 
-    for compression in [c.strip() for c in args.compression.split(",") if c.strip()]:
-        s = run_spark(spark, batch, work, compression, args.target_file_mb)
+    duck: dict[str, dict] = {}
+    schemas = {"inferred": [""], "pinned": [PINNED_SCHEMA.as_uri()],
+               "both": ["", PINNED_SCHEMA.as_uri()]}[args.schema]
+    for compression, schema_uri in [(c.strip(), u) for c in args.compression.split(",") if c.strip()
+                                    for u in schemas]:
+        s = run_spark(spark, batch, work, compression, args.target_file_mb, schema_uri)
         s_mbps = mb / s["seconds"]
-        print(f"\n[{compression}] spark local[{SPARK_CORES}]: {s['seconds']:.1f} s, {s_mbps:.1f} MB/s, "
+        label = f"{compression}, {'pinned' if schema_uri else 'inferred'} schema"
+        print(f"\n[{label}] spark local[{SPARK_CORES}]: {s['seconds']:.1f} s, {s_mbps:.1f} MB/s, "
               f"{s['files']} file(s), {s['bytes'] / 1e6:.1f} MB Parquet ({s['bytes'] / batch['bytes']:.3f} of input)",
               flush=True)
+        print(f"[{label}] spark stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in s["stages"].items()),
+              flush=True)
         if not args.skip_duckdb:
-            d = run_duckdb(batch, work, compression)
-            d_mbps = mb / d["seconds"]
-            print(f"[{compression}] duckdb threads={SPARK_CORES}: {d['seconds']:.1f} s, {d_mbps:.1f} MB/s, "
-                  f"{d['bytes'] / 1e6:.1f} MB Parquet, {d['rows']} rows (bad lines not separated)", flush=True)
-            print(f"[{compression}] spark / duckdb throughput: {s_mbps / d_mbps:.2f}x (goal >= 0.30x)")
+            if compression not in duck:
+                duck[compression] = run_duckdb(batch, work, compression)
+                d = duck[compression]
+                print(f"[{compression}] duckdb threads={SPARK_CORES}: {d['seconds']:.1f} s, "
+                      f"{mb / d['seconds']:.1f} MB/s, {d['bytes'] / 1e6:.1f} MB Parquet, {d['rows']} rows "
+                      f"(rows of nulls for bad lines: not separated)", flush=True)
+            d_mbps = mb / duck[compression]["seconds"]
+            print(f"[{label}] spark / duckdb throughput: {s_mbps / d_mbps:.2f}x (goal >= 0.30x)")
         core_s_per_gb = s["seconds"] * SPARK_CORES / (batch["bytes"] / 1e9)
-        print(f"[{compression}] spark core-seconds per GB: {core_s_per_gb:.0f}")
+        print(f"[{label}] spark core-seconds per GB: {core_s_per_gb:.0f}")
         manifest_gb = 200 * 3.5e6 / 1e9
         cost = glue_cost(core_s_per_gb, manifest_gb, args.glue_workers, args.glue_overhead)
-        print(f"[{compression}] Glue per manifest of {manifest_gb * 1000:.0f} MB, {args.glue_workers} x G.1X "
+        print(f"[{label}] Glue per manifest of {manifest_gb * 1000:.0f} MB, {args.glue_workers} x G.1X "
               f"({args.glue_workers} DPU), {args.glue_overhead:.0f} s overhead: {cost['seconds']:.0f} s, "
               f"billed {cost['billed']:.0f} s -> STANDARD ${cost['per_run']['STANDARD']:.4f}, "
               f"FLEX ${cost['per_run']['FLEX']:.4f}")
-        print(f"[{compression}] per month at {MANIFESTS_PER_DAY} manifests/day: "
+        print(f"[{label}] per month at {MANIFESTS_PER_DAY} manifests/day: "
               f"STANDARD ${cost['per_month']['STANDARD']:.2f}, FLEX ${cost['per_month']['FLEX']:.2f}")
+    print(f"\nload average (1, 5, 15 min) at end: {load_average()}")
     print("\nassumptions: G.1X = 1 DPU, 4 vCPU; $0.44 (STANDARD) / $0.29 (FLEX) per DPU-hour; Glue 5.x bills per "
           "second with a 1-minute minimum; a Glue vCPU does the work of one local core; no auto scaling; "
           "MB = 10^6 bytes, GB = 10^9 bytes.")
