@@ -18,14 +18,8 @@ jest.setTimeout(5 * 60_000);
 
 const run = promisify(execFile);
 
-async function hasAwsCli(env: NodeJS.ProcessEnv): Promise<boolean> {
-  try {
-    await run('aws', ['--version'], { env });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The AWS CLI installed in the project's virtual environment by `make install` (requirements.txt). */
+const AWS_CLI = path.join(REPO_ROOT, '.venv', 'bin', 'aws');
 
 describe('local mode: start and stop', () => {
   let instance: LocalInstance;
@@ -53,35 +47,17 @@ describe('local mode: start and stop', () => {
     expect(pids).toHaveLength(3);
   });
 
-  it('serves the AWS CLI (or boto3 where it is not installed): upload to the ingest bucket, list the executions', async () => {
+  it('serves the AWS CLI: upload to the ingest bucket, list the executions', async () => {
     const { stack } = instance;
     const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: stack.region };
     const file = path.join(instance.stateDir, 'readme.txt');
     writeFileSync(file, 'not NDJSON: no notification for this suffix\n');
     const key = 'incoming/cli_check/readme.txt';
+    const aws = (...args: string[]) => run(AWS_CLI, ['--endpoint-url', stack.endpoint, ...args], { env });
 
-    let listed: string;
-    let executions: unknown;
-    if (await hasAwsCli(env)) {
-      const aws = (...args: string[]) => run('aws', ['--endpoint-url', stack.endpoint, ...args], { env });
-      await aws('s3', 'cp', file, `s3://${stack.ingestBucket}/${key}`);
-      listed = (await aws('s3', 'ls', `s3://${stack.ingestBucket}/incoming/cli_check/`)).stdout;
-      executions = JSON.parse((await aws('stepfunctions', 'list-executions', '--state-machine-arn', stack.stateMachineArn)).stdout);
-    } else {
-      const script = [
-        'import boto3, json, sys',
-        'endpoint, bucket, key, path, machine = sys.argv[1:6]',
-        's3 = boto3.client("s3", endpoint_url=endpoint)',
-        's3.upload_file(path, bucket, key)',
-        'keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="incoming/cli_check/").get("Contents", [])]',
-        'sfn = boto3.client("stepfunctions", endpoint_url=endpoint)',
-        'print(json.dumps({"keys": keys, "executions": sfn.list_executions(stateMachineArn=machine)["executions"]}))',
-      ].join('\n');
-      const python = path.join(REPO_ROOT, '.venv', 'bin', 'python');
-      const out = JSON.parse((await run(python, ['-c', script, stack.endpoint, stack.ingestBucket, key, file, stack.stateMachineArn], { env })).stdout);
-      listed = (out.keys as string[]).join('\n');
-      executions = { executions: out.executions };
-    }
+    await aws('s3', 'cp', file, `s3://${stack.ingestBucket}/${key}`);
+    const listed = (await aws('s3', 'ls', `s3://${stack.ingestBucket}/incoming/cli_check/`)).stdout;
+    const executions = JSON.parse((await aws('stepfunctions', 'list-executions', '--state-machine-arn', stack.stateMachineArn)).stdout);
 
     expect(listed).toContain('readme.txt');
     expect(executions).toEqual({ executions: [] });
