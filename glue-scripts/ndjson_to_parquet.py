@@ -605,6 +605,8 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         schema = load_schema(spark, schema_text)
     classified = classify_lines(read_lines(spark, files, whole_file_max_bytes))
     if schema is None:
+        # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
+        # built at about the cost of reading and splitting again) and holds the whole text in memory.
         schema, _ = infer_schema(spark, classified)  # parses every candidate line once
     stage("schema")
     # The text is read and parsed once more, into a persisted result that the counts, the Parquet rows and the

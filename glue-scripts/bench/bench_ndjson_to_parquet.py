@@ -11,6 +11,10 @@ converts the same files with the same compression as a single-node reference. Pr
 Spark core-seconds per GB and the Glue cost that follows, with the assumptions stated, and the load average
 before and after (the machine may be shared: compare runs only at similar loads).
 
+`--warmup-files N` first runs the job, unmeasured, on N files: the first run in a JVM pays for the JIT compiler
+and Spark's code generation (on 147 MB, 43 s cold against 13 s warm), which a Glue run pays too, since each
+starts a JVM; the default (no warm-up) gives the figure a Glue run sees.
+
 `--schema pinned` runs the job with the pinned schema `orders.schema.ddl` (beside this file, `--schema_uri` of the
 job) instead of inferring it; `both` runs the two one after the other and reports them apart. The Spark driver
 (local mode: the only JVM) gets `--driver-memory` (default 4g); the job persists the parsed records, which spill
@@ -148,6 +152,9 @@ def main() -> None:
     parser.add_argument("--glue-overhead", type=float, default=20.0,
                         help="seconds of billed time per run besides the conversion (default 20)")
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument("--warmup-files", type=int, default=0,
+                        help="first run the job on the batch's first N files, unmeasured, so that the measured "
+                             "runs see a warm JVM (a Glue run starts cold: compare with 0, the default)")
     args = parser.parse_args()
 
     cache = ROOT / ".bench" / "glue"
@@ -164,6 +171,11 @@ def main() -> None:
     spark = spark_session(args.driver_memory)
     print(f"spark session start: {time.monotonic() - started:.1f} s (not counted below)", flush=True)
 
+    if args.warmup_files:
+        warm = subset(batch, args.warmup_files, args.size)
+        w = run_spark(spark, warm, work, "zstd", args.target_file_mb)
+        print(f"warm-up run on {args.warmup_files} files ({warm['bytes'] / 1e6:.1f} MB): {w['seconds']:.1f} s "
+              f"(not counted)", flush=True)
     duck: dict[str, dict] = {}
     schemas = {"inferred": [""], "pinned": [PINNED_SCHEMA.as_uri()],
                "both": ["", PINNED_SCHEMA.as_uri()]}[args.schema]
