@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { clientConfig } from '../local/layout';
 import { PipelineConfig, resolveConfig } from '../pipeline/config';
 import { PipelineTarget } from './target';
 
@@ -24,17 +25,9 @@ export interface CliContext {
 
 /** Client settings for the target: the emulator's endpoint with dummy credentials, or the SDK's defaults. */
 export function clientSettings(target: PipelineTarget) {
-  if (target.mode === 'local') {
-    return {
-      endpoint: target.endpoint,
-      region: target.region,
-      // moto checks no signature; the SDK still wants credentials to sign with.
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      // Path-style addressing: bucket names cannot be resolved as subdomains of 127.0.0.1.
-      forcePathStyle: true,
-      // A stopped emulator should fail fast, not after the SDK's backoff.
-      maxAttempts: 2,
-    };
+  if (target.mode === 'local' && target.endpoint !== undefined) {
+    // A stopped emulator should fail fast, not after the SDK's backoff.
+    return { ...clientConfig({ endpoint: target.endpoint, region: target.region }), maxAttempts: 2 };
   }
   return { region: target.region };
 }

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, Output } from '@aws-sdk/client-cloudformation';
+import { DEFAULT_STATE_DIR, localPaths } from '../local/layout';
 import { TargetNotFoundError, UsageError } from './errors';
 
 /** The resources of one pipeline, as the CLI uses them. */
@@ -43,9 +44,6 @@ export interface TargetOptions {
   /** Region of the deployed stack. @default the SDK's usual resolution (AWS_REGION, profile) */
   readonly region?: string;
 }
-
-/** Default state directory of the local mode: `.local` at the repository root, where `pipeline local start` writes. */
-export const DEFAULT_STATE_DIR = path.resolve(__dirname, '..', '.local');
 
 /** The fields of the target, each with its name in `stack.json` and in the stack's outputs. */
 const FIELDS = [
@@ -115,7 +113,7 @@ export function targetFromStackOutputs(stackName: string, region: string, output
 
 /** Reads the local target from a state directory; throws when the local mode has not been started there. */
 export function readLocalTarget(stateDir: string): PipelineTarget {
-  const stackFile = path.join(path.resolve(stateDir), 'stack.json');
+  const { stackFile } = localPaths(stateDir);
   if (!existsSync(stackFile)) {
     throw new TargetNotFoundError(`the local mode is not running (no ${stackFile}); start it with: npx pipeline local start`);
   }
@@ -163,7 +161,7 @@ export async function resolveTarget(
   const stateDir = opts.stateDir ?? defaultStateDir;
   if (wantsLocal) return readLocalTarget(stateDir);
   if (stackName !== undefined) return readStackTarget(stackName, makeCfn(opts.region));
-  if (existsSync(path.join(stateDir, 'stack.json'))) return readLocalTarget(stateDir);
+  if (existsSync(localPaths(stateDir).stackFile)) return readLocalTarget(stateDir);
   throw new TargetNotFoundError(
     'no pipeline to talk to: pass --stack-name <name> for a deployed stack, or start the local mode (npx pipeline local start)',
   );
