@@ -24,7 +24,7 @@ import json
 import time
 from datetime import datetime, timezone
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Callable
 
 from botocore.response import StreamingBody
 from moto.core.config import default_user_config
@@ -56,28 +56,37 @@ def switch_on_executions() -> None:
     default_user_config["stepfunctions"] = stepfunctions_config  # type: ignore[typeddict-item]
 
 
-def aws_sdk_result(value: Any) -> Any:
-    """An aws-sdk task's result as Step Functions returns it: streams read as UTF-8 text, datetimes as ISO 8601."""
+def _map_leaves(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """`value` with `leaf` applied to everything that is neither a dict nor a list."""
+    if isinstance(value, dict):
+        return {key: _map_leaves(item, leaf) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_map_leaves(item, leaf) for item in value]
+    return leaf(value)
+
+
+def _aws_sdk_leaf(value: Any) -> Any:
     if isinstance(value, StreamingBody):
         return value.read().decode("utf-8", errors="replace")
     if isinstance(value, datetime):
         return _as_utc(value).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dict):
-        return {key: aws_sdk_result(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [aws_sdk_result(item) for item in value]
     return value
+
+
+def _integration_leaf(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(_as_utc(value).timestamp() * 1000)
+    return value
+
+
+def aws_sdk_result(value: Any) -> Any:
+    """An aws-sdk task's result as Step Functions returns it: streams read as UTF-8 text, datetimes as ISO 8601."""
+    return _map_leaves(value, _aws_sdk_leaf)
 
 
 def integration_result(value: Any) -> Any:
     """An optimised integration's result as Step Functions returns it: datetimes as epoch milliseconds."""
-    if isinstance(value, datetime):
-        return int(_as_utc(value).timestamp() * 1000)
-    if isinstance(value, dict):
-        return {key: integration_result(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [integration_result(item) for item in value]
-    return value
+    return _map_leaves(value, _integration_leaf)
 
 
 def _as_utc(value: datetime) -> datetime:
