@@ -3,8 +3,9 @@
 Runs on Glue 5.1 (Spark 3.5.6, Python 3.11) and, unchanged, on plain ``pyspark==3.5.6`` (local mode, tests,
 benchmark). Arguments: see ``JobParams`` and docs/architecture.md.
 
-How the lines are accounted for (I5). Each listed object is read as text, one row per file, and split into
-lines here, which gives every line its number for free. A line is then exactly one of:
+How the lines are accounted for (I5). The listed objects are read with Spark's line reader (lines end at
+``\\n``), each object up to ``NUMBERED_FILE_MAX_BYTES`` by a single task, which numbers its lines from Spark's row
+ids (see ``number_lines``). A line is then exactly one of:
 
 * blank (only whitespace): counted in ``blankLines``, neither a row nor quarantined;
 * a row: a JSON object, parsed with the schema inferred over all candidate lines of the manifest;
@@ -15,8 +16,9 @@ lines here, which gives every line its number for free. A line is then exactly o
 A UTF-8 BOM at the start of a line and a trailing ``\\r`` (CRLF files) are removed before parsing; a last line
 without a newline is a line; an empty file has no lines. Candidate lines are parsed as ``{"v":`` + line + ``}``
 so that text after the object makes the line invalid instead of being silently dropped, as Spark's JSON reader
-would do; only the lines that fail are parsed again as ``[`` + line + ``]`` to tell ``multiple_values`` apart. Objects larger than ``WHOLE_FILE_MAX_BYTES`` (plain) or ``WHOLE_FILE_MAX_GZIP_BYTES`` (gzip) are read
-with Spark's line reader instead, whose lines carry no number: their quarantine records omit ``line_number``.
+would do; only the lines that fail are parsed again as ``[`` + line + ``]`` to tell ``multiple_values`` apart.
+Plain objects larger than ``NUMBERED_FILE_MAX_BYTES`` are split between tasks, so their lines carry no number:
+their quarantine records omit ``line_number``.
 
 Schema. Inferred by Spark over every candidate line (no sampling, so no field is dropped). The same field with
 different types in different files widens as Spark's inference does: integer and double give double; a number,
@@ -79,9 +81,14 @@ PARQUET_COMPRESSION = "zstd"
 # Parquet bytes per byte of NDJSON text, measured on the benchmark batch (zstd 0.093, snappy 0.135), rounded up
 # so that files land at or below the target rather than above it.
 PARQUET_BYTES_PER_TEXT_BYTE = {"zstd": 0.10, "snappy": 0.14}
-WHOLE_FILE_MAX_BYTES = 128 * 1024 * 1024
-WHOLE_FILE_MAX_GZIP_BYTES = 16 * 1024 * 1024
+# Plain objects up to this size are read by one task each, which numbers their lines; larger ones are split.
+NUMBERED_FILE_MAX_BYTES = 128 * 1024 * 1024
 DEFAULT_TARGET_FILE_MB = 128
+# Files are split further, up to one per core, only while each stays at least this fraction of the target.
+MIN_FILE_FRACTION = 0.25
+# zstd level 1 against the codec's default level 3, measured on the benchmark batch: the same output size to the
+# MB, and about 30% less time in the Parquet write (glue-scripts/README.md).
+PARQUET_WRITE_OPTIONS = {"zstd": {"parquet.compression.codec.zstd.level": "1"}}
 
 ADDED_COLUMNS = ("_source_file", "_ingested_at")
 PARTITION_COLUMNS = ("ingest_date", "manifest_id")
@@ -269,46 +276,54 @@ def _is_gzip(uri: str) -> bool:
     return uri.lower().endswith(".gz")
 
 
-def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
-               whole_file_max_bytes: int = WHOLE_FILE_MAX_BYTES,
-               whole_file_max_gzip_bytes: int = WHOLE_FILE_MAX_GZIP_BYTES) -> DataFrame:
-    """Reads the objects as lines: `_source_file` (the manifest's URI), `line_number` (from 1), `line`.
+def plan_read_split_bytes(files: Sequence[ManifestFile], parallelism: int,
+                          numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES) -> int:
+    """The most bytes of text Spark reads in one task (``spark.sql.files.maxPartitionBytes``): at least the
+    largest object up to ``numbered_file_max_bytes``, so that no such object is split between tasks (which is
+    what lets its lines be numbered), and otherwise small enough for about two tasks per core."""
+    sizes = [f.size or 0 for f in files]
+    largest = max([s for s in sizes if s <= numbered_file_max_bytes], default=0)
+    per_task = math.ceil(sum(sizes) / max(1, 2 * parallelism))
+    return max(1, min(numbered_file_max_bytes, max(largest, per_task)))
 
-    Objects up to the size limits are read whole and split here, which numbers the lines; larger ones go through
-    Spark's line reader (splittable, no line numbers). Gzip is decompressed by extension. Lines are cleaned of a
-    leading BOM and a trailing CR.
+
+def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
+               numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES) -> DataFrame:
+    """Reads the objects with Spark's line reader (lines end at ``\n``; gzip is decompressed by extension):
+    `_source_file` (the manifest's URI), `_row` (see `number_lines`), `_numbered` (whether the object is read
+    by a single task, so that `_row` numbers its lines) and `line`, cleaned of a leading BOM and a trailing CR.
+
+    A plain object above ``numbered_file_max_bytes`` is split between tasks and its lines are not numbered; a gzip
+    object is never split. Sets the session's read split size for the run (`plan_read_split_bytes`).
     """
-    schema = "_source_file string, line_number bigint, line string"
+    schema = "_source_file string, _row bigint, _numbered boolean, line string"
     if not files:
         return spark.createDataFrame([], schema)
+    split_bytes = plan_read_split_bytes(files, spark.sparkContext.defaultParallelism, numbered_file_max_bytes)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
+    spark.conf.set("spark.sql.files.minPartitionNum", "1")  # else Spark may split below maxPartitionBytes
     by_spark_path: dict[str, str] = {_qualified(spark, f.uri): f.uri for f in files}
     mapping = F.create_map(*[F.lit(x) for pair in by_spark_path.items() for x in pair])
     source = F.coalesce(mapping[F.input_file_name()], F.input_file_name())
-
-    def whole(f: ManifestFile) -> bool:
-        limit = whole_file_max_gzip_bytes if _is_gzip(f.uri) else whole_file_max_bytes
-        return f.size is None or f.size <= limit
-
-    parts = []
-    small = [_glob_escaped(f.uri) for f in files if whole(f)]
-    large = [_glob_escaped(f.uri) for f in files if not whole(f)]
-    if small:
-        split = F.split(F.col("value"), "\n")
-        # A final newline ends the last line; it does not start an empty one.
-        lines = F.when(F.element_at(split, -1) == "", F.slice(split, 1, F.size(split) - 1)).otherwise(split)
-        parts.append(
-            spark.read.text(small, wholetext=True)
-            .select(source.alias("_source_file"), F.posexplode(lines).alias("pos", "line"))
-            .select("_source_file", (F.col("pos") + 1).cast("bigint").alias("line_number"), "line"))
-    if large:
-        parts.append(spark.read.text(large).select(
-            source.alias("_source_file"), F.lit(None).cast("bigint").alias("line_number"),
-            F.col("value").alias("line")))
-    raw = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
+    split = [f.uri for f in files if (f.size or 0) > split_bytes and not _is_gzip(f.uri)]
+    numbered = ~F.col("_source_file").isin(split) if split else F.lit(True)
+    raw = (spark.read.option("lineSep", "\n").text([_glob_escaped(f.uri) for f in files])
+           .select(source.alias("_source_file"), F.monotonically_increasing_id().alias("_row"),
+                   F.col("value").alias("line")))
     line = F.col("line")
     no_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)")).otherwise(line)
     no_bom = F.when(no_cr.startswith("\ufeff"), no_cr.substr(F.lit(2), F.lit(2**31 - 1))).otherwise(no_cr)
-    return raw.select("_source_file", "line_number", no_bom.alias("line"))
+    return raw.select("_source_file", "_row", numbered.alias("_numbered"), no_bom.alias("line"))
+
+
+def number_lines(rows: DataFrame, lines: DataFrame) -> DataFrame:
+    """Adds `line_number` (from 1) to `rows`, a subset of `lines` (both with `_source_file`, `_row`,
+    `_numbered`). Spark's row ids increase by one from line to line within a task, and an object read by a single
+    task has its lines in one run of ids: a line's number is its id minus the object's first id, plus one. Null
+    for the lines of an object split between tasks."""
+    firsts = lines.filter("_numbered").groupBy("_source_file").agg(F.min("_row").alias("_first"))
+    return (rows.join(F.broadcast(firsts), "_source_file", "left")
+            .withColumn("line_number", F.when(F.col("_numbered"), F.col("_row") - F.col("_first") + 1)))
 
 
 def classify_lines(lines: DataFrame) -> DataFrame:
@@ -386,7 +401,7 @@ def load_schema(spark: SparkSession, text: str) -> T.StructType:
 
 
 def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
-    """Parses candidate lines with the schema, one row per line: `_source_file`, `line_number`, `_kind`,
+    """Parses candidate lines with the schema, one row per line: `_source_file`, `_row`, `_numbered`, `_kind`,
     `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason`, `_record` (rows only) and
     `line` (quarantined lines only, so that a persisted result does not hold the text of the rows twice)."""
     kind = F.col("_kind")
@@ -407,7 +422,7 @@ def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
               .when(kind != "candidate", kind)
               .when(F.coalesce(F.size(values) > 1, F.lit(False)), F.lit("multiple_values"))
               .otherwise(F.lit("invalid_json")))
-    return parsed.select("_source_file", "line_number", kind, F.octet_length("line").alias("_bytes"),
+    return parsed.select("_source_file", "_row", "_numbered", kind, F.octet_length("line").alias("_bytes"),
                          status.alias("_status"), reason.alias("_reason"),
                          F.when(is_row, value["v"]).alias("_record"),
                          F.when(~is_row & (kind != "blank"), F.col("line")).alias("line"))
@@ -439,16 +454,26 @@ def curated_rows(parsed: DataFrame, schema: T.StructType, ingest_date: str, mani
 
 
 def quarantine_rows(parsed: DataFrame) -> DataFrame:
-    """The quarantine records: source_file, line_number, reason, line."""
-    return parsed.filter(F.col("_status") == "quarantine").select(
-        F.col("_source_file").alias("source_file"), "line_number", F.col("_reason").alias("reason"), "line")
+    """The quarantine records: source_file, line_number (absent for an object split between tasks), reason,
+    line."""
+    bad = number_lines(parsed.filter(F.col("_status") == "quarantine"), parsed)
+    return bad.select(F.col("_source_file").alias("source_file"), "line_number", F.col("_reason").alias("reason"),
+                      "line")
 
 
-def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = PARQUET_COMPRESSION) -> int:
-    """Number of Parquet files for a manifest: its NDJSON text bytes (counted, so gzip objects count at their
-    decompressed size) times the codec's measured Parquet ratio, over the target size; at least 1."""
+def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = PARQUET_COMPRESSION,
+                      parallelism: int = 1) -> int:
+    """Number of Parquet files for a manifest, from its NDJSON text bytes (counted, so gzip objects count at
+    their decompressed size) times the codec's measured Parquet ratio: enough files that none is above the
+    target size, at least 1; and, when there is enough data, up to one file per core, as long as each stays at
+    least ``MIN_FILE_FRACTION`` of the target. A Parquet file is encoded by one core, so a single file would
+    leave the others idle during the write (700 MB of text: 2 files of about 34 MB on 2 or more cores)."""
     ratio = PARQUET_BYTES_PER_TEXT_BYTE.get(compression, max(PARQUET_BYTES_PER_TEXT_BYTE.values()))
-    return max(1, math.ceil(text_bytes * ratio / (target_file_mb * 1024 * 1024)))
+    target = target_file_mb * 1024 * 1024
+    estimate = text_bytes * ratio
+    by_target = math.ceil(estimate / target)
+    by_cores = min(max(1, parallelism), math.floor(estimate / (target * MIN_FILE_FRACTION)))
+    return max(1, by_target, by_cores)
 
 
 def right_size(df: DataFrame, files: int, parallelism: int, materialized: bool = False) -> DataFrame:
@@ -568,7 +593,7 @@ def _join(base: str, *parts: str) -> str:
 
 
 def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client,
-        whole_file_max_bytes: int = WHOLE_FILE_MAX_BYTES, stages: Optional[dict[str, float]] = None
+        numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: Optional[dict[str, float]] = None
         ) -> dict[str, Any]:
     """Converts the manifest, writes the result file and returns the result (docs/architecture.md).
 
@@ -603,7 +628,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         except Exception as error:
             raise JobError(f"cannot read schema {params.schema_uri}: {_java_message(error)}") from None
         schema = load_schema(spark, schema_text)
-    classified = classify_lines(read_lines(spark, files, whole_file_max_bytes))
+    classified = classify_lines(read_lines(spark, files, numbered_file_max_bytes))
     if schema is None:
         # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
         # built at about the cost of reading and splitting again) and holds the whole text in memory.
@@ -621,11 +646,12 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         bad_lines, bad_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "quarantine") for i in (0, 1))
 
         if rows_parsed:
-            output_files = plan_output_files(row_bytes, params.target_file_mb, params.compression)
+            parallelism = spark.sparkContext.defaultParallelism
+            output_files = plan_output_files(row_bytes, params.target_file_mb, params.compression, parallelism)
             rows = right_size(curated_rows(parsed, schema, params.ingest_date, params.manifest_id, ingested_at),
-                              output_files, spark.sparkContext.defaultParallelism, materialized=True)
+                              output_files, parallelism, materialized=True)
             (rows.write.mode("overwrite").partitionBy(*PARTITION_COLUMNS).option("compression", params.compression)
-             .parquet(table_root))
+             .options(**PARQUET_WRITE_OPTIONS.get(params.compression, {})).parquet(table_root))
         else:
             delete_path(spark, partition_dir)  # dynamic overwrite only replaces partitions it writes
         stage("write")

@@ -128,14 +128,32 @@ def test_empty_and_gzip_objects(spark, batch):
     assert result["quarantineFiles"] == 0 and not batch.quarantine_dir.exists()
 
 
-def test_large_objects_go_through_the_line_reader_without_line_numbers(spark, batch):
+def test_large_objects_are_split_between_tasks_and_their_lines_not_numbered(spark, batch):
     batch.add("a.ndjson", '{"id":1}\r\n\r\nbad\r\n{"id":2}')
 
-    result = run(spark, batch.params(), whole_file_max_bytes=0)
+    result = run(spark, batch.params(), numbered_file_max_bytes=8)  # 25 bytes: read in 8-byte splits
 
     assert (result["linesIn"], result["rowsOut"], result["blankLines"], result["rowsQuarantined"]) == (4, 2, 1, 1)
     assert batch.quarantined() == [{"source_file": batch.params().manifest_uri.replace(
         f"manifests/{batch.manifest_id}.json", "incoming/a.ndjson"), "reason": "invalid_json", "line": "bad"}]
+
+
+def test_line_numbers_count_from_each_objects_first_line(spark, batch):
+    # Small objects are packed into the same read tasks; each one's lines still count from 1.
+    first = batch.add("a.ndjson", '{"id":0}\nbad a2\n{"id":1}\n')
+    second = batch.add("b.ndjson.gz", 'bad b1\n\n{"id":2}\nbad b4', gzipped=True)
+    third = batch.add("c.ndjson", '{"id":3}\n' * 50 + "bad c51\n")
+
+    spark.conf.set("spark.sql.files.openCostInBytes", "0")  # packs small objects into the same tasks
+    try:
+        result = run(spark, batch.params())
+        assert spark.read.text([str(p) for p in batch.files]).rdd.getNumPartitions() < 3
+    finally:
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+
+    assert (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"]) == (58, 53, 4, 1)
+    assert [(q["source_file"], q["line_number"], q["line"]) for q in batch.quarantined()] == [
+        (first, 2, "bad a2"), (second, 1, "bad b1"), (second, 4, "bad b4"), (third, 51, "bad c51")]
 
 
 def test_fields_named_like_added_columns_are_kept_under_another_name(spark, batch):

@@ -44,6 +44,17 @@ def test_output_files_follow_the_estimated_parquet_size(text_mb, target_mb, comp
     assert plan_output_files(text_mb * MB, target_mb, compression) == files
 
 
+@pytest.mark.parametrize("text_mb, cores, files", [
+    (700, 2, 2),          # about 70 MB of Parquet: 2 files of 35 MB, one per core
+    (700, 8, 2),          # more cores, but a third file would be under a quarter of the target
+    (200, 8, 1),          # 20 MB of Parquet: too small to split
+    (10 * 1024, 16, 16),  # 1 GB of Parquet: one file per core, each still above the quarter
+    (10 * 1024, 4, 8),    # the target, not the cores, sets the count
+])
+def test_output_files_split_up_to_one_per_core_while_large_enough(text_mb, cores, files):
+    assert plan_output_files(text_mb * MB, 128, "zstd", parallelism=cores) == files
+
+
 def test_right_size_merges_without_shuffle_only_when_cores_stay_busy(spark):
     df = spark.range(1000).repartition(8)
 
