@@ -15,6 +15,10 @@ before and after (the machine may be shared: compare runs only at similar loads)
 and Spark's code generation (on 147 MB, 43 s cold against 13 s warm), which a Glue run pays too, since each
 starts a JVM; the default (no warm-up) gives the figure a Glue run sees.
 
+`--bare` also times Spark's bare conversion of the same files, last, in the same (by then warm) JVM: its JSON
+reader with the pinned schema straight into Parquet, without anything else the job does. It shows how much of
+the gap to DuckDB is Spark's own reader and writer on these cores.
+
 `--schema pinned` runs the job with the pinned schema `orders.schema.ddl` (beside this file, `--schema_uri` of the
 job) instead of inferring it; `both` runs the two one after the other and reports them apart. The Spark driver
 (local mode: the only JVM) gets `--driver-memory` (default 4g); the job persists the parsed records, which spill
@@ -110,6 +114,21 @@ def run_spark(spark, batch: dict, work: Path, compression: str, target_mb: int, 
             "stages": stages}
 
 
+def run_spark_bare(spark, batch: dict, work: Path, compression: str) -> dict:
+    """Spark's own JSON-to-Parquet conversion of the same files, for reference: its JSON reader with the pinned
+    schema straight into Parquet (same codec and level as the job, 2 files), and nothing else the job does."""
+    from ndjson_to_parquet import PARQUET_WRITE_OPTIONS, load_schema
+
+    out = work / f"spark-bare-{compression}"
+    schema = load_schema(spark, PINNED_SCHEMA.read_text())
+    started = time.monotonic()
+    (spark.read.schema(schema).json(batch["paths"]).coalesce(SPARK_CORES).write.mode("overwrite")
+     .option("compression", compression).options(**PARQUET_WRITE_OPTIONS.get(compression, {})).parquet(str(out)))
+    seconds = time.monotonic() - started
+    files, size = dir_size(out)
+    return {"seconds": seconds, "files": files, "bytes": size}
+
+
 def run_duckdb(batch: dict, work: Path, compression: str) -> dict:
     import duckdb
 
@@ -152,6 +171,9 @@ def main() -> None:
     parser.add_argument("--glue-overhead", type=float, default=20.0,
                         help="seconds of billed time per run besides the conversion (default 20)")
     parser.add_argument("--skip-duckdb", action="store_true")
+    parser.add_argument("--bare", action="store_true",
+                        help="also time Spark's bare JSON-to-Parquet conversion of the same files (pinned schema, "
+                             "nothing else the job does), run last, as a reference for what Spark itself reaches")
     parser.add_argument("--warmup-files", type=int, default=0,
                         help="first run the job on the batch's first N files, unmeasured, so that the measured "
                              "runs see a warm JVM (a Glue run starts cold: compare with 0, the default)")
@@ -208,6 +230,14 @@ def main() -> None:
               f"FLEX ${cost['per_run']['FLEX']:.4f}")
         print(f"[{label}] per month at {MANIFESTS_PER_DAY} manifests/day: "
               f"STANDARD ${cost['per_month']['STANDARD']:.2f}, FLEX ${cost['per_month']['FLEX']:.2f}")
+    if args.bare:
+        b = run_spark_bare(spark, batch, work, "zstd")
+        line = (f"\n[reference] Spark's bare conversion (pinned schema, JSON reader straight to Parquet, run after "
+                f"the job in the same JVM; no line numbers, accounting, quarantine or catalog): {b['seconds']:.1f} s, "
+                f"{mb / b['seconds']:.1f} MB/s, {b['bytes'] / 1e6:.1f} MB Parquet")
+        if "zstd" in duck:
+            line += f", {mb / b['seconds'] / (mb / duck['zstd']['seconds']):.2f}x DuckDB"
+        print(line, flush=True)
     print(f"\nload average (1, 5, 15 min) at end: {load_average()}")
     print("\nassumptions: G.1X = 1 DPU, 4 vCPU; $0.44 (STANDARD) / $0.29 (FLEX) per DPU-hour; Glue 5.x bills per "
           "second with a 1-minute minimum; a Glue vCPU does the work of one local core; no auto scaling; "
