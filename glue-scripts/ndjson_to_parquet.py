@@ -27,9 +27,10 @@ boolean or object against a string gives string, holding the value's JSON text. 
 (``a`` and ``A`` are two columns; the catalog keeps the first of such a pair). A data field named like an added
 column (``_source_file``, ``_ingested_at``, ``ingest_date``, ``manifest_id``) is kept as ``<name>_data``.
 
-Pinned schema (optional ``--schema_uri``: Spark's schema JSON or a DDL string, see ``load_schema``). Nothing is
-inferred, which saves a parse of every line: fields the schema does not name are not written, and a line with a
-value that does not fit its field's type is quarantined as ``invalid_json`` rather than written with a null.
+Pinned schema: ``--schema_uri``, or else ``<--schema_prefix><dataset>.ddl`` (or ``.json``) when that object
+exists; Spark's schema JSON or a DDL string, see ``load_schema``. Nothing is inferred, which saves a parse of every
+line: fields the schema does not name are not written, and a line with a value that does not fit its field's type
+is quarantined as ``invalid_json`` rather than written with a null.
 
 Output (I4). Rows go to ``<curated_path>/<dataset>/ingest_date=<d>/manifest_id=<id>/`` with
 ``_source_file`` (the manifest's URI of the object) and ``_ingested_at`` (the run's start time) added, written
@@ -100,7 +101,9 @@ _CORRUPT = "_corrupt_record"
 
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
-OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri")
+OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix")
+# Under --schema_prefix, a dataset's pinned schema is the first of these that exists.
+SCHEMA_FILE_SUFFIXES = (".ddl", ".json")
 
 
 class JobError(Exception):
@@ -129,7 +132,8 @@ class JobParams:
     catalog_database: str = ""
     target_file_mb: int = DEFAULT_TARGET_FILE_MB
     compression: str = PARQUET_COMPRESSION
-    schema_uri: str = ""  # a pinned schema for the dataset (see load_schema); empty: inferred per manifest
+    schema_uri: str = ""  # a pinned schema for the dataset (see load_schema); empty: see schema_prefix
+    schema_prefix: str = ""  # where datasets' pinned schemas live: <prefix><dataset>.ddl or .json; none: inferred
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         ingest_date=values["ingest_date"], curated_path=values["curated_path"],
         quarantine_path=values["quarantine_path"], result_uri=values["result_uri"],
         catalog_database=values.get("catalog_database") or "", target_file_mb=target_mb,
-        schema_uri=values.get("schema_uri") or "",
+        schema_uri=values.get("schema_uri") or "", schema_prefix=values.get("schema_prefix") or "",
     )
 
 
@@ -204,6 +208,23 @@ def write_small_file(spark: SparkSession, uri: str, text: str) -> None:
         stream.write(bytearray(text.encode("utf-8")))
     finally:
         stream.close()
+
+
+def find_dataset_schema(spark: SparkSession, prefix: str, dataset: str) -> str:
+    """The URI of the dataset's pinned schema under `prefix` (``<prefix><dataset>.ddl``, else ``.json``), or ""
+    when there is none, and the schema is inferred. An error other than absence fails the run: a schema that
+    cannot be checked is not silently replaced by inference."""
+    if not prefix:
+        return ""
+    for suffix in SCHEMA_FILE_SUFFIXES:
+        uri = prefix.rstrip("/") + "/" + dataset + suffix
+        try:
+            fs, path = _fs_path(spark, uri)
+            if fs.isFile(path):
+                return uri
+        except Exception as error:
+            raise JobError(f"cannot look for the schema {uri}: {_java_message(error)}") from None
+    return ""
 
 
 def delete_path(spark: SparkSession, uri: str) -> None:
@@ -633,12 +654,15 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     quarantine_dir = _join(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
 
     schema = None
-    if params.schema_uri:
+    schema_uri = params.schema_uri or find_dataset_schema(spark, params.schema_prefix, params.dataset)
+    if schema_uri:
         try:
-            schema_text = read_small_file(spark, params.schema_uri)
+            schema_text = read_small_file(spark, schema_uri)
         except Exception as error:
-            raise JobError(f"cannot read schema {params.schema_uri}: {_java_message(error)}") from None
+            raise JobError(f"cannot read schema {schema_uri}: {_java_message(error)}") from None
         schema = load_schema(spark, schema_text)
+    print(f"ndjson_to_parquet: schema {'pinned by ' + schema_uri if schema_uri else 'inferred'}", file=sys.stderr,
+          flush=True)
     classified = classify_lines(read_lines(spark, files, numbered_file_max_bytes))
     if schema is None:
         # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is

@@ -250,6 +250,7 @@ export function glueDefaultArguments(config: PipelineConfig): Record<string, str
   return {
     '--curated_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.curated}`,
     '--quarantine_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.quarantine}`,
+    '--schema_prefix': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.schemas}`,
     '--catalog_database': LOCAL_NAMES.glueDatabase,
     '--target_file_mb': String(config.glue.targetFileMb),
   };

@@ -72,6 +72,8 @@ export const PREFIXES = {
   curated: 'curated/',
   /** Bad lines: `quarantine/<dataset>/manifest_id=<id>/`. */
   quarantine: 'quarantine/',
+  /** Optional pinned schemas of datasets, uploaded by their owners: `schemas/<dataset>.ddl` (or `.json`). */
+  schemas: 'schemas/',
 } as const;
 
 /** The defaults of every setting. */

@@ -278,6 +278,27 @@ def test_a_pinned_schema_is_used_instead_of_inferring_one(spark, batch, schema_t
         (2, "invalid_json"), (3, "invalid_json"), (4, "multiple_values")]
 
 
+def test_a_datasets_schema_under_the_schema_prefix_is_pinned_and_its_absence_means_inference(spark, batch, tmp_path):
+    schemas = tmp_path / "schemas"
+    schemas.mkdir()
+    (schemas / "clicks.ddl").write_text("id bigint")  # another dataset's schema does not apply
+    batch.add("a.ndjson", '{"id":1,"extra":"x"}\n')
+    prefix = "file://" + str(schemas) + "/"
+
+    run(spark, batch.params(schema_prefix=prefix))
+    assert spark.read.parquet(str(batch.partition_dir)).columns[:2] == ["extra", "id"]  # inferred
+
+    (schemas / "orders.ddl").write_text("id bigint")
+    run(spark, batch.params(schema_prefix=prefix))
+    assert "extra" not in spark.read.parquet(str(batch.partition_dir)).columns  # pinned
+
+    (schemas / "orders.ddl").unlink()
+    (schemas / "orders.json").write_text('{"type":"struct","fields":[{"name":"extra","type":"string",'
+                                         '"nullable":true,"metadata":{}}]}')
+    run(spark, batch.params(schema_prefix=prefix))
+    assert "id" not in spark.read.parquet(str(batch.partition_dir)).columns  # pinned, Spark's schema JSON
+
+
 def test_an_unreadable_pinned_schema_fails_the_run(spark, batch, tmp_path):
     batch.add("a.ndjson", '{"id":1}\n')
     bad = tmp_path / "bad.schema"

@@ -22,6 +22,8 @@ def test_arguments_ignore_glue_extras_and_default_the_optional_ones():
     assert parse_args(argv + ["--target_file_mb", "64", "--catalog_database", "db"]).target_file_mb == 64
     assert params.schema_uri == ""
     assert parse_args(argv + ["--schema_uri", "s3://c/schemas/orders.ddl"]).schema_uri == "s3://c/schemas/orders.ddl"
+    assert params.schema_prefix == ""
+    assert parse_args(argv + ["--schema_prefix", "s3://c/schemas/"]).schema_prefix == "s3://c/schemas/"
     with pytest.raises(JobError):
         parse_args(argv + ["--target_file_mb", "0"])
 

@@ -126,6 +126,8 @@ export class ConversionWorkflow extends Construct {
         '--target_file_mb': String(config.glue.targetFileMb),
         '--curated_path': props.curatedBucket.s3UrlForObject(PREFIXES.curated),
         '--quarantine_path': props.curatedBucket.s3UrlForObject(PREFIXES.quarantine),
+        // A dataset with a schema file here is parsed with it instead of an inferred one (glue-scripts/README.md).
+        '--schema_prefix': props.curatedBucket.s3UrlForObject(PREFIXES.schemas),
       },
     };
     this.job =
@@ -165,8 +167,9 @@ export class ConversionWorkflow extends Construct {
     const stack = Stack.of(this);
     props.ingestBucket.grantRead(role, `${props.config.ingestPrefix}*`);
     props.curatedBucket.grantRead(role, `${PREFIXES.manifests}*`);
+    props.curatedBucket.grantRead(role, `${PREFIXES.schemas}*`);
     props.curatedBucket.grantPut(role, RESULT_KEYS);
-    // Dynamic partition overwrite deletes the files a retry or replay replaces (I4).
+    // A retry or replay deletes the files of the manifest's partition before it writes them again (I4).
     props.curatedBucket.grantReadWrite(role, `${PREFIXES.curated}*`);
     props.curatedBucket.grantDelete(role, `${PREFIXES.curated}*`);
     props.curatedBucket.grantReadWrite(role, `${PREFIXES.quarantine}*`);
@@ -244,9 +247,10 @@ export class ConversionWorkflow extends Construct {
     );
     acknowledge(
       policy,
-      'The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files, and owns the Parquet, quarantine and result objects under their prefixes; all keys are known only at run time.',
+      'The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files and the datasets\' pinned schemas (one per dataset, datasets are known only at run time), and owns the Parquet, quarantine and result objects under their prefixes; all keys are known only at run time.',
       `IAM5[Resource::${arnRef(props.ingestBucket)}/${props.config.ingestPrefix}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.manifests}*]`,
+      `IAM5[Resource::${curated}/${PREFIXES.schemas}*]`,
       `IAM5[Resource::${curated}/${RESULT_KEYS}]`,
       `IAM5[Resource::${curated}/${PREFIXES.curated}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.quarantine}*]`,

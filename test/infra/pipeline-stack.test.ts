@@ -263,6 +263,7 @@ describe('conversion workflow', () => {
         '--enable-metrics': Match.anyValue(),
         '--catalog_database': { Ref: database },
         '--target_file_mb': String(DEFAULT_CONFIG.glue.targetFileMb),
+        '--schema_prefix': Match.anyValue(),
       }),
     });
     template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
