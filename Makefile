@@ -48,8 +48,8 @@ test: install ## run every test suite (TypeScript, Python, end-to-end); fails if
 bench-builder: install ## benchmark: 10,000 notifications through the manifest builder against the emulator
 	npx tsx bench/manifest-builder.ts
 
-bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON, against DuckDB on the same machine
-	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py
+bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (inferred, then pinned schema), against DuckDB and bare Spark
+	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --schema both --bare
 
 clean: ## remove installed dependencies and local state
 	rm -rf node_modules $(VENV) cdk.out .local .bench
