@@ -92,6 +92,14 @@ def test_a_retry_leaves_other_manifests_partitions_alone(spark, tmp_path):
 
     assert sorted(rows_by_id(spark, one)) == [1, 2]
 
+    one.add("three.ndjson", '{"id":3}\n')  # the replay of the first manifest lists one more object
+    run(spark, one.params())
+
+    table = spark.read.parquet(str(tmp_path / "curated" / "orders"))
+    assert sorted((r["manifest_id"][-1], r["id"]) for r in table.collect()) == [("1", 1), ("1", 3), ("2", 2)]
+    assert sorted(p.name for p in one.partition_dir.iterdir() if not p.name.startswith(".")) == [
+        p.name for p in sorted(one.partition_dir.glob("part-*.parquet"))]  # data files only, no _SUCCESS marker
+
 
 def test_very_long_lines_are_rows(spark, batch):
     long_text = "x" * (1024 * 1024)
@@ -136,24 +144,6 @@ def test_large_objects_are_split_between_tasks_and_their_lines_not_numbered(spar
     assert (result["linesIn"], result["rowsOut"], result["blankLines"], result["rowsQuarantined"]) == (4, 2, 1, 1)
     assert batch.quarantined() == [{"source_file": batch.params().manifest_uri.replace(
         f"manifests/{batch.manifest_id}.json", "incoming/a.ndjson"), "reason": "invalid_json", "line": "bad"}]
-
-
-def test_a_run_replaces_its_own_partition_and_no_other(spark, tmp_path):
-    from conftest import Batch
-
-    first, second = Batch(tmp_path, "orders-20261123-000001"), Batch(tmp_path, "orders-20261123-000002")
-    first.add("a.ndjson", '{"id":1}\n{"id":2}\n')
-    second.add("b.ndjson", '{"id":3}\n')
-    run(spark, first.params())
-    run(spark, second.params())
-
-    first.add("c.ndjson", '{"id":4}\n')  # the replay of the first manifest lists one more object
-    run(spark, first.params())
-
-    table = spark.read.parquet(str(tmp_path / "curated" / "orders"))
-    assert sorted((r["manifest_id"][-1], r["id"]) for r in table.collect()) == [("1", 1), ("1", 2), ("1", 4), ("2", 3)]
-    assert sorted(p.name for p in first.partition_dir.iterdir() if not p.name.startswith(".")) == [
-        p.name for p in sorted(first.partition_dir.glob("part-*.parquet"))]  # data files only, no _SUCCESS marker
 
 
 def test_line_numbers_count_from_each_objects_first_line(spark, batch):
