@@ -198,14 +198,15 @@ async function uploadAndRemove(
   stack: LocalStack,
   file: SampleFile,
 ): Promise<{ versionId: string; manifestId: string }> {
-  await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
+  const put = await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
+  const contentTag = (put.ETag ?? '').replace(/"/g, '');
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
     const manifestId = open.Item?.manifestId as string | undefined;
     if (manifestId !== undefined) {
       const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key), ConsistentRead: true }),
+        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key, contentTag), ConsistentRead: true }),
       );
       if (entry.Item !== undefined) {
         const removed = await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: file.key }));

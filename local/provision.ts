@@ -26,7 +26,7 @@ import {
   fillPlaceholders,
   type ConvertManifestPlaceholders,
 } from '../pipeline/constructs/convert-manifest-definition';
-import { IDEMPOTENCY_TABLE, STATE_TABLE } from '../pipeline/table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../pipeline/table-schema';
 import { clientConfig, LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
 
 /** The ASL file shared with the stack. */
@@ -143,24 +143,16 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
       ],
       Projection: { ProjectionType: 'ALL' },
     });
-    const { byDayIndex, pendingIndex } = STATE_TABLE;
     await ddb.send(
       new CreateTableCommand({
         TableName: LOCAL_NAMES.stateTable,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          STATE_TABLE.partitionKey,
-          STATE_TABLE.sortKey,
-          byDayIndex.partitionKey,
-          byDayIndex.sortKey,
-          pendingIndex.partitionKey,
-          pendingIndex.sortKey,
-        ].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        AttributeDefinitions: STATE_TABLE_KEY_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
         KeySchema: [
           { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
           { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: [gsi(byDayIndex), gsi(pendingIndex)],
+        GlobalSecondaryIndexes: STATE_TABLE_INDEXES.map(gsi),
       }),
     );
     await ddb.send(

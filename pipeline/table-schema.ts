@@ -15,7 +15,24 @@ export const STATE_TABLE = {
    * the attribute is removed once the execution is recorded, so the index stays as small as the open manifests.
    */
   pendingIndex: { name: 'pending', partitionKey: 'pendingPk', sortKey: 'pendingSk' },
+  /**
+   * Sparse index of manifests an execution holds (status RUNNING): `runningPk = RUNNING`,
+   * `runningSk = <startedAt ISO>#<manifestId>`. Set by the state machine's MarkRunning, removed by whatever records
+   * the outcome; the sweeper reads it to find executions that ended without recording one (timeout, abort,
+   * runtime error), so no manifest stays RUNNING (I7). As small as the executions in flight.
+   */
+  runningIndex: { name: 'running', partitionKey: 'runningPk', sortKey: 'runningSk' },
 } as const;
+
+/** Every global secondary index of the state table: the stack, the local mode and the tests create exactly these. */
+export const STATE_TABLE_INDEXES = [STATE_TABLE.byDayIndex, STATE_TABLE.pendingIndex, STATE_TABLE.runningIndex] as const;
+
+/** The attribute names the state table's key schema and indexes declare (all strings). */
+export const STATE_TABLE_KEY_ATTRIBUTES: readonly string[] = [
+  STATE_TABLE.partitionKey,
+  STATE_TABLE.sortKey,
+  ...STATE_TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+];
 
 export const IDEMPOTENCY_TABLE = {
   /** Powertools' default key and expiry attributes. */
@@ -26,13 +43,19 @@ export const IDEMPOTENCY_TABLE = {
 /** Key builders: the one place item keys are spelled. */
 export const keys = {
   open: (dataset: string) => ({ pk: `OPEN#${dataset}`, sk: 'META' }),
-  file: (bucket: string, key: string, sequencer: string) => ({ pk: `FILE#${bucket}/${key}#${sequencer}`, sk: 'META' }),
+  /** One content of a key: `contentTag` is the eTag (an identical re-upload has the same one, so it is a duplicate). */
+  file: (bucket: string, key: string, contentTag: string) => ({ pk: `FILE#${bucket}/${key}#${contentTag}`, sk: 'META' }),
   manifest: (manifestId: string) => ({ pk: `MANIFEST#${manifestId}`, sk: 'META' }),
-  manifestFile: (manifestId: string, key: string) => ({ pk: `MANIFEST#${manifestId}`, sk: `F#${key}` }),
+  /** One file (object version) of a manifest: two contents of one key in one manifest are two items. */
+  manifestFile: (manifestId: string, key: string, contentTag: string) => ({ pk: `MANIFEST#${manifestId}`, sk: `F#${key}#${contentTag}` }),
   rejected: (bucket: string, key: string) => ({ pk: `REJECTED#${bucket}/${key}`, sk: 'META' }),
   day: (isoDay: string) => `DAY#${isoDay}`,
   pending: 'PENDING',
+  running: 'RUNNING',
 } as const;
 
-/** Status of a manifest, in the order it moves through them. */
-export type ManifestStatus = 'OPEN' | 'SEALED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+/** Status of a manifest, in the order it moves through them; the last three are final (I7). */
+export type ManifestStatus = 'OPEN' | 'SEALED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+
+/** The final statuses: every manifest ends in one of them, whatever ended its execution (I7). */
+export const FINAL_STATUSES: readonly ManifestStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED'];

@@ -91,13 +91,15 @@ export function ageSeconds(openedAt: string, now: Date): number {
   return Math.max(0, Math.floor((now.getTime() - Date.parse(openedAt)) / 1000));
 }
 
-/** One file of a manifest as stored under `MANIFEST#<id>` / `F#<key>`. */
+/** One file (object version) of a manifest as stored under `MANIFEST#<id>` / `F#<key>#<contentTag>`. */
 export interface ManifestFileEntry {
   readonly bucket: string;
   readonly key: string;
   readonly size: number;
   readonly eTag: string;
   readonly sequencer: string;
+  /** The S3 version the Glue job converts (the ingest bucket is versioned); absent when the event had none. */
+  readonly versionId?: string;
 }
 
 /** What a sealed manifest's META item says, as far as the manifest file needs it. */
@@ -119,7 +121,12 @@ export interface ManifestDocument extends SealedManifest {
 
 /** Builds the manifest file; files sorted by key so every retry of a seal writes the same bytes. */
 export function buildManifestDocument(manifest: SealedManifest, files: readonly ManifestFileEntry[]): ManifestDocument {
-  const sorted = [...files].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
+  const order = (f: ManifestFileEntry) => [f.key, f.bucket, f.sequencer, f.eTag];
+  const sorted = [...files].sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+  });
   return {
     manifestId: manifest.manifestId,
     dataset: manifest.dataset,
@@ -129,7 +136,15 @@ export function buildManifestDocument(manifest: SealedManifest, files: readonly 
     sealReason: manifest.sealReason,
     fileCount: sorted.length,
     totalBytes: sorted.reduce((sum, f) => sum + f.size, 0),
-    files: sorted.map((f) => ({ uri: `s3://${f.bucket}/${f.key}`, bucket: f.bucket, key: f.key, size: f.size, eTag: f.eTag, sequencer: f.sequencer })),
+    files: sorted.map((f) => ({
+      uri: `s3://${f.bucket}/${f.key}`,
+      bucket: f.bucket,
+      key: f.key,
+      size: f.size,
+      eTag: f.eTag,
+      sequencer: f.sequencer,
+      ...(f.versionId === undefined ? {} : { versionId: f.versionId }),
+    })),
   };
 }
 

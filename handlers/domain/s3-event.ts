@@ -31,11 +31,20 @@ export function decodeS3Key(raw: string): string {
 }
 
 /**
- * The identity of one version of a file for deduplication: the sequencer when present (real S3 always sends it),
- * else the version id, else the eTag.
+ * What orders the writes of one key: the sequencer when present (real S3 always sends it), else the version id,
+ * else the eTag. Kept on the file's records; not its identity (see {@link contentTagOf}).
  */
 export function fileVersionTag(event: Pick<S3ObjectEvent, 'sequencer' | 'versionId' | 'eTag'>): string {
   return event.sequencer || event.versionId || event.eTag;
+}
+
+/**
+ * The identity of one content of a key (I7): the eTag, so a producer's retried PUT of the same bytes (a new
+ * version and sequencer, the same eTag) is a duplicate, and new bytes under the key are a new file. Without an
+ * eTag, the version id, else the sequencer.
+ */
+export function contentTagOf(event: { readonly eTag: string; readonly versionId?: string; readonly sequencer?: string }): string {
+  return event.eTag || event.versionId || event.sequencer || '';
 }
 
 /** True for event names of created objects (`ObjectCreated:Put`, `ObjectCreated:CompleteMultipartUpload`, ...). */

@@ -3,7 +3,8 @@
  * starts the execution of each full manifest before recording it (I3).
  *
  * The batch unit is the SQS message (Powertools batch processor, partial failures); the idempotent unit is
- * the S3 record inside it (Powertools idempotency keyed on bucket + key + sequencer). Idempotency records
+ * the S3 record inside it (Powertools idempotency keyed on bucket + key + content tag: an identical re-upload is a
+ * duplicate, new content under the key a new file). Idempotency records
  * expire and a crash can leave one in progress, so exactly-once rests on the state table's conditional
  * writes (see state-store.ts); the idempotency layer spares the repeated reads and writes of redeliveries.
  */
@@ -14,7 +15,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classifyObject, describeRejection } from '../domain/dataset';
 import { decideSlot, executionArnOf, nextOpening } from '../domain/manifest';
-import { fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
+import { contentTagOf, fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
 import type { AwsClients } from '../shared/aws-clients';
 import { ContentionError, MalformedNotificationError } from '../shared/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
@@ -24,7 +25,7 @@ import { StateStore } from '../shared/state-store';
 
 /** One accepted object version: the payload of the idempotent unit. */
 export interface FileNotification {
-  /** `<bucket>/<key>#<sequencer>`: the idempotency key. */
+  /** `<bucket>/<key>#<contentTag>`: the idempotency key; one content of a key (I7). */
   readonly identity: string;
   readonly dataset: string;
   readonly bucket: string;
@@ -33,6 +34,10 @@ export interface FileNotification {
   readonly eTag: string;
   /** The sequencer, else the version id, else the eTag. */
   readonly sequencer: string;
+  /** The object version the manifest pins for the Glue job (absent when the bucket is not versioned). */
+  readonly versionId?: string;
+  /** The eTag, else the version id, else the sequencer: what tells an identical re-upload from new content. */
+  readonly contentTag: string;
 }
 
 /** Where a file ended up. */
@@ -101,13 +106,13 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   }
 
   async function placeFile(file: FileNotification): Promise<Placement> {
-    const known = await store.getFile(file.bucket, file.key, file.sequencer);
+    const known = await store.getFile(file.bucket, file.key, file.contentTag);
     if (known !== undefined) {
       tally.count(METRIC.duplicatesSkipped);
       await finishStalled(file.dataset, known.manifestId);
       return { outcome: 'duplicate', manifestId: known.manifestId };
     }
-    const entry = { bucket: file.bucket, key: file.key, size: file.size, eTag: file.eTag, sequencer: file.sequencer };
+    const entry = { bucket: file.bucket, key: file.key, size: file.size, eTag: file.eTag, sequencer: file.sequencer, versionId: file.versionId };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const pointer = await store.getPointer(file.dataset);
       const slot = decideSlot(pointer, settings.batchSize);
@@ -133,7 +138,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       }
       if (written === 'file-exists') {
         // A concurrent delivery of the same version won; that delivery finishes the manifest if it filled it.
-        const winner = await store.getFile(file.bucket, file.key, file.sequencer);
+        const winner = await store.getFile(file.bucket, file.key, file.contentTag);
         tally.count(METRIC.duplicatesSkipped);
         return { outcome: 'duplicate', manifestId: winner?.manifestId ?? slot.manifestId };
       }
@@ -172,14 +177,17 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       return;
     }
     const sequencer = fileVersionTag(event);
+    const contentTag = contentTagOf(event);
     const file: FileNotification = {
-      identity: `${event.bucket}/${event.key}#${sequencer}`,
+      identity: `${event.bucket}/${event.key}#${contentTag}`,
       dataset: decision.dataset,
       bucket: event.bucket,
       key: event.key,
       size: event.size,
       eTag: event.eTag,
       sequencer,
+      versionId: event.versionId,
+      contentTag,
     };
     const placement = await placeFileOnce(file);
     logger.debug('File placed', { ...where, ...placement });

@@ -37,3 +37,17 @@ export class ManifestStateError extends PipelineError {
     this.name = 'ManifestStateError';
   }
 }
+
+/**
+ * An execution of the name a manifest's execution must have exists with another input (I3): a restored state
+ * table or a reset pointer made a manifest id be used twice. Never taken as "already started".
+ */
+export class ExecutionNameConflictError extends PipelineError {
+  constructor(readonly executionName: string, readonly existingInput: string | undefined) {
+    super(
+      `An execution named ${executionName} already exists with another input: the manifest id was used before ` +
+        '(a restored state table or a reset OPEN# pointer?). The manifest is not started; see docs/architecture.md, "Execution names".',
+    );
+    this.name = 'ExecutionNameConflictError';
+  }
+}

@@ -16,6 +16,8 @@ export const METRIC = {
   manifestsSealedTimeout: 'ManifestsSealedTimeout',
   sealToStartMs: 'SealToStartMs',
   oldestOpenManifestAgeSeconds: 'OldestOpenManifestAgeSeconds',
+  executionNameConflicts: 'ExecutionNameConflicts',
+  endedExecutionsRecorded: 'EndedExecutionsRecorded',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

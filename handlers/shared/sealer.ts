@@ -7,9 +7,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { buildManifestDocument, executionArnOf, executionInputOf, manifestKeyOf } from '../domain/manifest';
-import { ManifestStateError } from './errors';
+import { ExecutionNameConflictError, ManifestStateError } from './errors';
+import { startNamedExecution } from './execution-start';
 import { METRIC, type MetricTally } from './observability';
 import type { ManifestMeta, StateStore } from './state-store';
 
@@ -25,20 +26,27 @@ export interface SealerDeps {
   readonly clock: () => Date;
 }
 
+/** Attempts at a seal that meets transaction conflicts. */
+const SEAL_ATTEMPTS = 6;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * Seals the open manifest `manifestId` of `dataset`. Returns false when it was not open any more (another
  * writer or the sweeper sealed it first) or a concurrent write got in the way; the caller re-reads.
  */
 export async function sealManifest(deps: SealerDeps, dataset: string, manifestId: string, reason: 'full' | 'timeout'): Promise<boolean> {
-  const outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
+  let outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
+  // A TransactionConflict is a concurrent write on the pointer or the record, not a refusal: try again at once,
+  // so a full manifest is not left to the sweeper's next round (up to maxWaitMinutes).
+  for (let attempt = 1; outcome === 'conflict' && attempt < SEAL_ATTEMPTS; attempt++) {
+    await sleep(Math.random() * 20 * 2 ** attempt);
+    outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
+  }
   if (outcome !== 'done') return false;
   deps.tally.count(reason === 'full' ? METRIC.manifestsSealedFull : METRIC.manifestsSealedTimeout);
   deps.logger.info('Manifest sealed', { manifestId, dataset, sealReason: reason });
   return true;
-}
-
-function isExecutionAlreadyExists(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ExecutionAlreadyExists';
 }
 
 /**
@@ -64,14 +72,17 @@ export async function startSealedManifest(deps: SealerDeps, manifestId: string):
   const input = executionInputOf(doc, deps.curatedBucket);
   let executionArn: string;
   try {
-    const out = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: manifestId, input: JSON.stringify(input) }));
-    executionArn = out.executionArn ?? executionArnOf(deps.stateMachineArn, manifestId);
-    const startedAt = deps.clock();
-    deps.tally.sample(METRIC.sealToStartMs, MetricUnit.Milliseconds, Math.max(0, startedAt.getTime() - Date.parse(sealed.sealedAt)));
+    const started = await startNamedExecution(deps.sfn, deps.stateMachineArn, manifestId, JSON.stringify(input));
+    executionArn = started.executionArn;
+    if (!started.alreadyStarted) {
+      deps.tally.sample(METRIC.sealToStartMs, MetricUnit.Milliseconds, Math.max(0, deps.clock().getTime() - Date.parse(sealed.sealedAt)));
+    }
   } catch (err) {
-    // The name is the manifest id: an execution of that name is this manifest's, started by an earlier attempt.
-    if (!isExecutionAlreadyExists(err)) throw err;
-    executionArn = executionArnOf(deps.stateMachineArn, manifestId);
+    if (err instanceof ExecutionNameConflictError) {
+      deps.tally.count(METRIC.executionNameConflicts);
+      deps.logger.error('Execution name already used by another input; the manifest is not started', { manifestId, dataset: doc.dataset });
+    }
+    throw err;
   }
 
   await deps.store.recordExecution(manifestId, {

@@ -8,10 +8,12 @@
  * on the pointer, so a file can only enter a manifest that is open at that instant, and a sealed manifest's
  * `F#` items are final.
  */
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { STATE_TABLE, keys, type ManifestStatus } from '../../pipeline/table-schema';
 import type { ManifestFileEntry, OpenPointer } from '../domain/manifest';
+import { contentTagOf } from '../domain/s3-event';
 
 /** A file written into a manifest, as its `FILE#` item records it. */
 export interface FileRecord extends ManifestFileEntry {
@@ -33,6 +35,26 @@ export interface ManifestMeta {
   readonly executions?: string[];
   /** Present while the manifest has no recorded execution. */
   readonly pendingSk?: string;
+  readonly fileCount?: number;
+  readonly startedAt?: string;
+  /** Present while an execution holds the manifest (status RUNNING). */
+  readonly runningSk?: string;
+}
+
+/** An entry of the sparse `running` index. */
+export interface RunningEntry {
+  readonly manifestId: string;
+  readonly dataset: string;
+  readonly executionArn?: string;
+}
+
+/** How an execution ended without recording its outcome, as the sweeper records it (I7). */
+export interface EndedExecution {
+  readonly executionArn: string;
+  readonly error: string;
+  readonly cause: string;
+  readonly failedState: string;
+  readonly finishedAt: string;
 }
 
 /** An entry of the sparse `pending` index. */
@@ -81,9 +103,9 @@ export class StateStore {
     this.#doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  /** The file's record when some manifest already holds this version of it. */
-  async getFile(bucket: string, key: string, versionTag: string): Promise<FileRecord | undefined> {
-    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.file(bucket, key, versionTag), ConsistentRead: true }));
+  /** The file's record when some manifest already holds this content of the key (`contentTag`: see `contentTagOf`). */
+  async getFile(bucket: string, key: string, contentTag: string): Promise<FileRecord | undefined> {
+    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.file(bucket, key, contentTag), ConsistentRead: true }));
     return out.Item as FileRecord | undefined;
   }
 
@@ -118,6 +140,9 @@ export class StateStore {
     try {
       await this.#doc.send(
         new TransactWriteCommand({
+          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
+          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Put: {
@@ -172,6 +197,9 @@ export class StateStore {
     try {
       await this.#doc.send(
         new TransactWriteCommand({
+          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
+          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Update: {
@@ -187,7 +215,7 @@ export class StateStore {
               Put: {
                 TableName: this.tableName,
                 Item: {
-                  ...keys.file(file.bucket, file.key, file.sequencer),
+                  ...keys.file(file.bucket, file.key, contentTagOf(file)),
                   manifestId,
                   dataset,
                   bucket: file.bucket,
@@ -195,6 +223,7 @@ export class StateStore {
                   size: file.size,
                   eTag: file.eTag,
                   sequencer: file.sequencer,
+                  versionId: file.versionId,
                   recordedAt: now.toISOString(),
                   [STATE_TABLE.ttlAttribute]: epochSeconds(now) + this.fileTtlSeconds,
                 },
@@ -202,11 +231,19 @@ export class StateStore {
               },
             },
             {
-              // Unconditional: a key overwritten by its producer while the manifest is open is listed once,
-              // with the last version written; the Glue job reads the key, so both events are covered.
+              // One item per content of the key: a key overwritten with new bytes while the manifest is open is
+              // two files of it, each pinned to its version, each a slot (I7).
               Put: {
                 TableName: this.tableName,
-                Item: { ...keys.manifestFile(manifestId, file.key), bucket: file.bucket, key: file.key, size: file.size, eTag: file.eTag, sequencer: file.sequencer },
+                Item: {
+                  ...keys.manifestFile(manifestId, file.key, contentTagOf(file)),
+                  bucket: file.bucket,
+                  key: file.key,
+                  size: file.size,
+                  eTag: file.eTag,
+                  sequencer: file.sequencer,
+                  versionId: file.versionId,
+                },
               },
             },
           ],
@@ -230,6 +267,9 @@ export class StateStore {
     try {
       await this.#doc.send(
         new TransactWriteCommand({
+          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
+          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Update: {
@@ -267,6 +307,9 @@ export class StateStore {
     try {
       await this.#doc.send(
         new TransactWriteCommand({
+          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
+          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
+          ClientRequestToken: randomUUID(),
           TransactItems: [
             {
               Delete: {
@@ -311,7 +354,14 @@ export class StateStore {
         }),
       );
       for (const item of out.Items ?? []) {
-        files.push({ bucket: item.bucket, key: item.key, size: Number(item.size), eTag: item.eTag ?? '', sequencer: item.sequencer ?? '' });
+        files.push({
+          bucket: item.bucket,
+          key: item.key,
+          size: Number(item.size),
+          eTag: item.eTag ?? '',
+          sequencer: item.sequencer ?? '',
+          ...(typeof item.versionId === 'string' && item.versionId !== '' ? { versionId: item.versionId } : {}),
+        });
       }
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
@@ -389,6 +439,63 @@ export class StateStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
     return entries;
+  }
+
+  /** Every manifest an execution holds (status RUNNING), from the sparse `running` index (eventually consistent). */
+  async listRunning(): Promise<RunningEntry[]> {
+    const entries: RunningEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: STATE_TABLE.runningIndex.name,
+          KeyConditionExpression: '#pk = :running',
+          ExpressionAttributeNames: { '#pk': STATE_TABLE.runningIndex.partitionKey },
+          ExpressionAttributeValues: { ':running': keys.running },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        entries.push({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn });
+      }
+      startKey = out.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return entries;
+  }
+
+  /**
+   * Records FAILED for a manifest whose execution ended without recording an outcome (timed out, aborted, a
+   * runtime error no Catch can take). Only while that execution still holds it, so a later execution's record is
+   * never overwritten and two sweeps record (and alert) once. False when the condition did not hold.
+   */
+  async recordEndedExecution(manifestId: string, ended: EndedExecution): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.manifest(manifestId),
+          UpdateExpression:
+            'SET #status = :failed, finishedAt = :finishedAt, #error = :error, #cause = :cause, failedState = :failedState ' +
+            `REMOVE ${STATE_TABLE.runningIndex.partitionKey}, ${STATE_TABLE.runningIndex.sortKey}`,
+          ConditionExpression: '#status = :running AND executionArn = :arn',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#cause': 'cause' },
+          ExpressionAttributeValues: {
+            ':failed': 'FAILED' satisfies ManifestStatus,
+            ':running': 'RUNNING' satisfies ManifestStatus,
+            ':arn': ended.executionArn,
+            ':finishedAt': ended.finishedAt,
+            ':error': ended.error,
+            ':cause': ended.cause,
+            ':failedState': ended.failedState,
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   #classify(err: unknown): WriteOutcome {

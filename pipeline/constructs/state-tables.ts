@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { IDEMPOTENCY_TABLE, STATE_TABLE } from '../table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../table-schema';
 
 /**
  * The state table (open manifests, files, manifests and their files; keys from `table-schema.ts`) and the
@@ -29,12 +29,12 @@ export class StateTables extends Construct {
       // The state table is the record of which file went into which manifest: keep it if the stack goes.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    for (const index of [STATE_TABLE.byDayIndex, STATE_TABLE.pendingIndex]) {
+    for (const index of STATE_TABLE_INDEXES) {
       this.stateTable.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
         sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
-        // Both indexes are read to list manifests with their status and counts; `pending` is sparse and small.
+        // The indexes are read to list manifests with their status and counts; `pending` and `running` are sparse and small.
         projectionType: dynamodb.ProjectionType.ALL,
       });
     }

@@ -8,7 +8,7 @@ import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AwsClients } from '../../handlers/shared/aws-clients';
 import type { PipelineResources } from './moto';
-import type { UploadedObject } from './s3-events';
+import { DEFAULT_ETAG, type UploadedObject } from './s3-events';
 
 /** One manifest as found on the emulator. */
 export interface FoundManifest {
@@ -83,7 +83,7 @@ export function invariantViolations(state: FinalState, objects: readonly Uploade
   }
   for (const key of holders.keys()) if (!expectedKeys.has(key)) problems.push(`I1: unexpected file ${key} in a manifest`);
   for (const o of objects) {
-    const file = state.items.find((i) => i.pk === `FILE#${o.bucket}/${o.key}#${o.sequencer}`);
+    const file = state.items.find((i) => i.pk === `FILE#${o.bucket}/${o.key}#${o.eTag ?? DEFAULT_ETAG}`);
     if (file === undefined) problems.push(`I1: no FILE# item for ${o.key}`);
     else if (!(holders.get(o.key) ?? []).includes(file.manifestId)) problems.push(`I1: FILE# of ${o.key} names ${file.manifestId}, which does not list it`);
   }

@@ -11,7 +11,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { AwsClients } from '../../handlers/shared/aws-clients';
 import type { HandlerSettings } from '../../handlers/shared/settings';
-import { IDEMPOTENCY_TABLE, STATE_TABLE } from '../../pipeline/table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
 
 const ROOT = join(__dirname, '..', '..');
 const REGION = 'us-east-1';
@@ -138,15 +138,8 @@ export class MotoServer {
           { AttributeName: STATE_TABLE.partitionKey, KeyType: 'HASH' },
           { AttributeName: STATE_TABLE.sortKey, KeyType: 'RANGE' },
         ],
-        AttributeDefinitions: [
-          STATE_TABLE.partitionKey,
-          STATE_TABLE.sortKey,
-          STATE_TABLE.byDayIndex.partitionKey,
-          STATE_TABLE.byDayIndex.sortKey,
-          STATE_TABLE.pendingIndex.partitionKey,
-          STATE_TABLE.pendingIndex.sortKey,
-        ].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
-        GlobalSecondaryIndexes: [gsi(STATE_TABLE.byDayIndex), gsi(STATE_TABLE.pendingIndex)],
+        AttributeDefinitions: STATE_TABLE_KEY_ATTRIBUTES.map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+        GlobalSecondaryIndexes: STATE_TABLE_INDEXES.map(gsi),
       }),
     );
     await dynamodb.send(

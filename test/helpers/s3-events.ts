@@ -2,6 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 
+/** The eTag of an event that names none in the test's object (the MD5 of no bytes). */
+export const DEFAULT_ETAG = 'd41d8cd98f00b204e9800998ecf8427e';
+
 /** Encodes a key the way S3 puts it in event notifications: form encoding, `/` kept, a space as `+`. */
 export function encodeS3Key(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
@@ -40,7 +43,7 @@ export function s3Record(object: UploadedObject, eventName = 'ObjectCreated:Put'
       s3SchemaVersion: '1.0',
       configurationId: 'ingest-notification',
       bucket: { name: object.bucket, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${object.bucket}` },
-      object: { key: encodeS3Key(object.key), size: object.size, eTag: object.eTag ?? 'd41d8cd98f00b204e9800998ecf8427e', sequencer: object.sequencer },
+      object: { key: encodeS3Key(object.key), size: object.size, eTag: object.eTag ?? DEFAULT_ETAG, sequencer: object.sequencer },
     },
   };
 }

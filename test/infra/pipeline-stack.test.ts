@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../../pipeline/config';
 import { OUTPUT_KEYS } from '../../pipeline/pipeline-stack';
-import { IDEMPOTENCY_TABLE, STATE_TABLE } from '../../pipeline/table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../../pipeline/table-schema';
 import { REPO_ROOT, SynthesizedPipeline, logicalIdAt, resourcesOf, synthPipeline } from './synth';
 
 // One synth of the defaults serves every test that does not need other settings.
@@ -149,7 +149,7 @@ describe('state tables', () => {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
       TimeToLiveSpecification: { AttributeName: STATE_TABLE.ttlAttribute, Enabled: true },
-      GlobalSecondaryIndexes: [STATE_TABLE.byDayIndex, STATE_TABLE.pendingIndex].map((index) =>
+      GlobalSecondaryIndexes: STATE_TABLE_INDEXES.map((index) =>
         Match.objectLike({
           IndexName: index.name,
           KeySchema: [

@@ -107,7 +107,8 @@ export function waitForExecution(instance: LocalInstance, executionArn: string, 
 /** Uploads one file, waits until the manifest builder wrote it into its dataset's open manifest, and returns that manifest's id. */
 export async function uploadIntoManifest(instance: LocalInstance, file: SampleFile): Promise<string> {
   const { ctx, stack } = instance;
-  await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
+  const put = await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
+  const contentTag = (put.ETag ?? '').replace(/"/g, '');
   return waitFor(
     `${file.key} in a manifest`,
     async () => {
@@ -115,7 +116,7 @@ export async function uploadIntoManifest(instance: LocalInstance, file: SampleFi
       const manifestId = open.Item?.manifestId as string | undefined;
       if (manifestId === undefined) return undefined;
       const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key), ConsistentRead: true }),
+        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key, contentTag), ConsistentRead: true }),
       );
       return entry.Item === undefined ? undefined : manifestId;
     },
