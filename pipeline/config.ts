@@ -53,7 +53,10 @@ export interface PipelineConfig {
   readonly logRetentionDays: number;
   /** Days before raw ingest objects move to Infrequent Access. @default 30 */
   readonly ingestTransitionDays: number;
-  /** Execution timeout of the conversion state machine, in minutes. @default 120 */
+  /**
+   * Execution timeout of the conversion state machine, in minutes; at least {@link convertWorstCaseMinutes} of the
+   * Glue settings, so that the state machine's own retries always end before the timeout does. @default 360
+   */
   readonly executionTimeoutMinutes: number;
   /** SQS receives before a notification moves to the DLQ. @default 5 */
   readonly maxReceiveCount: number;
@@ -74,6 +77,8 @@ export const PREFIXES = {
   quarantine: 'quarantine/',
   /** Optional pinned schemas of datasets, uploaded by their owners: `schemas/<dataset>.ddl` (or `.json`). */
   schemas: 'schemas/',
+  /** The Glue job's copies of pinned object versions overwritten since the seal: `staging/<dataset>/<id>/`, removed after each run. */
+  staging: 'staging/',
 } as const;
 
 /** The defaults of every setting. */
@@ -95,11 +100,43 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   logLevel: 'INFO',
   logRetentionDays: 30,
   ingestTransitionDays: 30,
-  executionTimeoutMinutes: 120,
+  executionTimeoutMinutes: 360,
   maxReceiveCount: 5,
   idempotencyTtlDays: 7,
   metricsNamespace: 'IngestPipeline',
 };
+
+/**
+ * The waits of the state machine's Convert state and its retry loop (state-machines/convert-manifest.asl.json;
+ * an infra test holds them equal): what {@link convertWorstCaseMinutes} adds up.
+ */
+export const CONVERT_RETRIES = {
+  /** Retry of Glue's service errors (concurrency, throttling, internal), on every entry into Convert. */
+  serviceErrors: { intervalSeconds: 30, backoffRate: 2, maxAttempts: 8, maxDelaySeconds: 600 },
+  /** Runs of the job after a failed run that was not [NotRetryable], and the wait before the first (doubling). */
+  failedRuns: { retries: 2, firstWaitSeconds: 60 },
+  /** Allowance for every other state: the DynamoDB and S3 tasks with their retries, the alert. */
+  otherStatesSeconds: 600,
+} as const;
+
+/**
+ * The longest a Convert can take before the state machine records its outcome, in whole minutes: every run of the
+ * job up to the Glue timeout, each preceded by the longest wait of the service-error retries, plus the waits
+ * between runs and the other states. An execution timeout below it would end executions the state machine itself
+ * was still retrying, leaving the outcome to the sweeper.
+ */
+export function convertWorstCaseMinutes(glueTimeoutMinutes: number): number {
+  const { serviceErrors, failedRuns, otherStatesSeconds } = CONVERT_RETRIES;
+  let serviceWaits = 0;
+  for (let i = 0; i < serviceErrors.maxAttempts; i++) {
+    serviceWaits += Math.min(serviceErrors.intervalSeconds * serviceErrors.backoffRate ** i, serviceErrors.maxDelaySeconds);
+  }
+  const runs = 1 + failedRuns.retries;
+  let runWaits = 0;
+  for (let i = 0; i < failedRuns.retries; i++) runWaits += failedRuns.firstWaitSeconds * 2 ** i;
+  const seconds = runs * (glueTimeoutMinutes * 60 + serviceWaits) + runWaits + otherStatesSeconds;
+  return Math.ceil(seconds / 60);
+}
 
 /** A setting with a value the pipeline cannot run with. */
 export class ConfigError extends Error {
@@ -153,7 +190,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
   if (alertEmail !== undefined && !EMAIL.test(alertEmail)) {
     throw new ConfigError('alertEmail', `"${alertEmail}" is not an email address`);
   }
-  return {
+  const config: PipelineConfig = {
     batchSize: int('batchSize', overrides.batchSize, d.batchSize, 1, 10000),
     maxWaitMinutes: int('maxWaitMinutes', overrides.maxWaitMinutes, d.maxWaitMinutes, 1, 24 * 60),
     ingestPrefix,
@@ -171,11 +208,21 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     logLevel: oneOf('logLevel', overrides.logLevel, d.logLevel, ['DEBUG', 'INFO', 'WARN', 'ERROR']),
     logRetentionDays: int('logRetentionDays', overrides.logRetentionDays, d.logRetentionDays, 1, 3653),
     ingestTransitionDays: int('ingestTransitionDays', overrides.ingestTransitionDays, d.ingestTransitionDays, 30, 3650),
-    executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 1440),
+    executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 7 * 1440),
     maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
     idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
     metricsNamespace: overrides.metricsNamespace === undefined ? d.metricsNamespace : String(overrides.metricsNamespace),
   };
+  const worstCase = convertWorstCaseMinutes(config.glue.timeoutMinutes);
+  if (config.executionTimeoutMinutes < worstCase) {
+    throw new ConfigError(
+      'executionTimeoutMinutes',
+      `${config.executionTimeoutMinutes} minutes is shorter than the Convert state's worst case of ${worstCase} minutes ` +
+        `(${1 + CONVERT_RETRIES.failedRuns.retries} runs of glue.timeoutMinutes = ${config.glue.timeoutMinutes} with their retry waits): ` +
+        `raise executionTimeoutMinutes to at least ${worstCase} or lower glue.timeoutMinutes`,
+    );
+  }
+  return config;
 }
 
 /** Reads overrides from CDK context: flat keys (`batchSize`) and `glue.<name>` keys (`-c glue.maxWorkers=20`). */

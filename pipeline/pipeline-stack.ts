@@ -64,6 +64,7 @@ export class PipelineStack extends Stack {
       idempotencyTable: tables.idempotencyTable,
       curatedBucket: storage.curatedBucket,
       stateMachine: workflow.stateMachine,
+      alertTopic: alerting.topic,
     });
 
     alerting.alarmOnDeadLetterQueue(
@@ -80,6 +81,7 @@ export class PipelineStack extends Stack {
     alerting.alarmOnLambdaErrors('SweeperErrorsAlarm', builder.sweeper, 'sweeper');
     alerting.alarmOnExecutions(workflow.stateMachine);
     alerting.alarmOnOldestOpenManifest();
+    alerting.alarmOnExecutionNameConflicts();
 
     new PipelineDashboard(this, 'Dashboard', {
       config,

@@ -2,12 +2,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 
 /** Clients passed to the builder and the sweeper; tests and the local mode build their own. */
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
   readonly s3: S3Client;
   readonly sfn: SFNClient;
+  /** The sweeper's alerts for executions that ended without recording an outcome. */
+  readonly sns: SNSClient;
 }
 
 /**
@@ -20,5 +23,6 @@ export function createAwsClients(env: Readonly<Record<string, string | undefined
     dynamodb: new DynamoDBClient({}),
     s3: new S3Client({ forcePathStyle: endpointSet }),
     sfn: new SFNClient({}),
+    sns: new SNSClient({}),
   };
 }

@@ -23,6 +23,10 @@ export interface HandlerSettings {
   readonly batchSize: number;
   /** @default DEFAULT_CONFIG.maxWaitMinutes (`MAX_WAIT_MINUTES`) */
   readonly maxWaitMinutes: number;
+  /** Alerts topic (`ALERT_TOPIC_ARN`): where the sweeper announces executions that ended without recording an outcome. */
+  readonly alertTopicArn?: string;
+  /** Region of the console links in alerts (`AWS_REGION`, set by Lambda). @default 'us-east-1' */
+  readonly region: string;
   /** Lifetime of idempotency records. @default DEFAULT_CONFIG.idempotencyTtlDays in seconds (`IDEMPOTENCY_TTL_SECONDS`) */
   readonly idempotencyTtlSeconds: number;
 }
@@ -65,5 +69,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     batchSize: config.batchSize,
     maxWaitMinutes: config.maxWaitMinutes,
     idempotencyTtlSeconds: ttl,
+    alertTopicArn: env.ALERT_TOPIC_ARN?.trim() || undefined,
+    region: env.AWS_REGION?.trim() || 'us-east-1',
   };
 }

@@ -1,10 +1,15 @@
 /**
  * The sweeper, run every minute: seals and starts manifests whose oldest file has waited `maxWaitMinutes` (I2),
- * finishes sealed manifests left without an execution by a crash (I3), and publishes the age of the oldest
- * manifest still without an execution. It reads the sparse `pending` index only: no scan.
+ * finishes sealed manifests left without an execution, or without their execution recorded, by a crash (I3),
+ * records FAILED with one alert for manifests whose execution ended without recording an outcome (I7: a
+ * timeout, an abort, a runtime error), and publishes the age of the oldest manifest still without an execution.
+ * It reads the sparse `pending` and `running` indexes only: no scan.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { endedOutcome, failureAlert } from '../domain/ended-execution';
 import { ageSeconds, isDue } from '../domain/manifest';
 import type { AwsClients } from '../shared/aws-clients';
 import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
@@ -36,6 +41,8 @@ export interface SweepReport {
   readonly started: string[];
   /** Open manifests removed because no file ever entered them. */
   readonly discarded: string[];
+  /** Manifests recorded FAILED (and alerted) because their execution ended without recording an outcome. */
+  readonly endedRecorded: string[];
   readonly failed: Array<{ manifestId: string; error: string }>;
   /** Age of the oldest manifest still without an execution after this run; 0 when none. */
   readonly oldestOpenManifestAgeSeconds: number;
@@ -56,7 +63,7 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     tally,
     clock: deps.clock ?? (() => new Date()),
   };
-  const report: SweepReport = { sealed: [], started: [], discarded: [], failed: [], oldestOpenManifestAgeSeconds: 0 };
+  const report: SweepReport = { sealed: [], started: [], discarded: [], endedRecorded: [], failed: [], oldestOpenManifestAgeSeconds: 0 };
   const stillPending: PendingEntry[] = [];
 
   for (const entry of await store.listPending()) {
@@ -94,7 +101,9 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
             continue;
           }
         }
-      } else if (meta.status === 'SEALED' && meta.sealedAt !== undefined && now.getTime() - Date.parse(meta.sealedAt) < RESUME_GRACE_MS) {
+      } else if (meta.sealedAt !== undefined && now.getTime() - Date.parse(meta.sealedAt) < RESUME_GRACE_MS) {
+        // Sealed, or already started (MarkRunning does not leave the pending index: only the record of the original
+        // execution does, so a starter that stopped right after StartExecution is finished here).
         stillPending.push(entry);
         continue;
       }
@@ -107,10 +116,56 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     }
   }
 
+  await recordEndedExecutions(deps, store, now, tally, report);
+
   const oldest = stillPending.reduce<string | undefined>((min, e) => (min === undefined || e.openedAt < min ? e.openedAt : min), undefined);
   const age = oldest === undefined ? 0 : ageSeconds(oldest, now);
   tally.sample(METRIC.oldestOpenManifestAgeSeconds, MetricUnit.Seconds, age);
   tally.flush(deps.metrics);
-  logger.info('Sweep done', { pending: stillPending.length, sealed: report.sealed.length, started: report.started.length, discarded: report.discarded.length, failed: report.failed.length, oldestOpenManifestAgeSeconds: age });
+  logger.info('Sweep done', { pending: stillPending.length, sealed: report.sealed.length, started: report.started.length, discarded: report.discarded.length, endedRecorded: report.endedRecorded.length, failed: report.failed.length, oldestOpenManifestAgeSeconds: age });
   return { ...report, oldestOpenManifestAgeSeconds: age };
+}
+
+/** The last state an execution entered, from the newest events of its history; undefined when none is found. */
+async function lastStateEntered(deps: SweeperDeps, executionArn: string): Promise<string | undefined> {
+  const history = await deps.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }));
+  for (const event of history.events ?? []) {
+    const name = event.stateEnteredEventDetails?.name;
+    if (name !== undefined) return name;
+  }
+  return undefined;
+}
+
+/**
+ * I7 for what no Catch takes: every manifest of the `running` index whose execution has ended (timed out, aborted,
+ * failed on a runtime error) while its record still names that execution is recorded FAILED with the reason,
+ * then announced once. The write is conditional on the record still naming that execution as RUNNING, so a later
+ * execution's record is never touched and two sweeps alert once.
+ */
+async function recordEndedExecutions(deps: SweeperDeps, store: StateStore, now: Date, tally: MetricTally, report: SweepReport): Promise<void> {
+  const { logger, settings } = deps;
+  for (const entry of await store.listRunning()) {
+    try {
+      const meta = await store.getManifest(entry.manifestId);
+      if (meta === undefined || meta.status !== 'RUNNING' || meta.executionArn === undefined) continue;
+      const described = await deps.clients.sfn.send(new DescribeExecutionCommand({ executionArn: meta.executionArn }));
+      const status = described.status ?? 'RUNNING';
+      if (status === 'RUNNING' || status === 'PENDING_REDRIVE') continue;
+      const outcome = endedOutcome({ status, error: described.error, cause: described.cause, stopDate: described.stopDate }, await lastStateEntered(deps, meta.executionArn), now);
+      if (outcome === undefined) continue;
+      if (!(await store.recordEndedExecution(meta.manifestId, { executionArn: meta.executionArn, ...outcome }))) continue;
+      tally.count(METRIC.endedExecutionsRecorded);
+      report.endedRecorded.push(meta.manifestId);
+      logger.warn('Execution ended without recording an outcome; manifest recorded FAILED', { manifestId: meta.manifestId, executionStatus: status, error: outcome.error, failedState: outcome.failedState });
+      if (settings.alertTopicArn === undefined) {
+        logger.error('No alerts topic configured (ALERT_TOPIC_ARN): the failure is recorded but not announced', { manifestId: meta.manifestId });
+        continue;
+      }
+      const alert = failureAlert({ manifestId: meta.manifestId, dataset: meta.dataset, fileCount: meta.fileCount, outcome, executionArn: meta.executionArn, region: settings.region });
+      await deps.clients.sns.send(new PublishCommand({ TopicArn: settings.alertTopicArn, Subject: alert.subject, Message: alert.message }));
+    } catch (err) {
+      report.failed.push({ manifestId: entry.manifestId, error: (err as Error).message });
+      logger.error('Check of a running manifest failed; the next run retries it', { manifestId: entry.manifestId, error: err as Error });
+    }
+  }
 }

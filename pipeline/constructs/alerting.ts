@@ -14,6 +14,9 @@ import { PipelineConfig } from '../config';
 /** Name and dimensions of the sweeper's gauge of the oldest manifest that has no execution yet (docs/architecture.md, Metrics). */
 export const OLDEST_OPEN_MANIFEST_METRIC = { metricName: 'OldestOpenManifestAgeSeconds', service: 'sweeper' } as const;
 
+/** The builder's and the sweeper's count of execution names found used by another input (docs/architecture.md, Metrics). */
+export const EXECUTION_NAME_CONFLICTS_METRIC = 'ExecutionNameConflicts';
+
 /** Properties of {@link Alerting}. */
 export interface AlertingProps {
   /** The pipeline's settings (alert email, metrics namespace, max wait). */
@@ -144,6 +147,31 @@ export class Alerting extends Construct {
       // The sweeper reports on every run, every minute; no data means it is not running, which is an alert too.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
+  }
+
+  /**
+   * Alarms when the builder or the sweeper found an execution of a manifest's name with another input (I3): a
+   * manifest id was used twice (a restored state table, a reset OPEN# pointer). The manifest is not started.
+   */
+  alarmOnExecutionNameConflicts(): cloudwatch.Alarm[] {
+    return (['manifest-builder', 'sweeper'] as const).map((service) =>
+      this.add(`ExecutionNameConflictsAlarm${service === 'sweeper' ? 'Sweeper' : 'Builder'}`, {
+        alarmDescription:
+          'A manifest id was used twice: an execution of its name exists with another input, so the new manifest was not started. ' +
+          'Compare the two with `npx pipeline status <manifestId>` and the execution in the console; see docs/architecture.md, "Execution names".',
+        metric: new cloudwatch.Metric({
+          namespace: this.config.metricsNamespace,
+          metricName: EXECUTION_NAME_CONFLICTS_METRIC,
+          dimensionsMap: { service },
+          statistic: 'Sum',
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
   }
 
   private add(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {

@@ -1,8 +1,6 @@
 import * as path from 'node:path';
 import { ArnFormat, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -40,8 +38,8 @@ export interface ConversionWorkflowProps {
 
 /**
  * The conversion of one manifest: the Glue Spark job (NDJSON to Parquet, with its security configuration and
- * catalog database), the state machine that runs it and records the outcome, and the EventBridge rule that
- * announces executions ending FAILED, TIMED_OUT or ABORTED.
+ * catalog database), and the state machine that runs it and records the outcome (the sweeper records and
+ * announces what the state machine cannot: executions that time out, are aborted or fail on a runtime error).
  */
 export class ConversionWorkflow extends Construct {
   /** The Glue Spark job. */
@@ -128,6 +126,7 @@ export class ConversionWorkflow extends Construct {
         '--quarantine_path': props.curatedBucket.s3UrlForObject(PREFIXES.quarantine),
         // A dataset with a schema file here is parsed with it instead of an inferred one (glue-scripts/README.md).
         '--schema_prefix': props.curatedBucket.s3UrlForObject(PREFIXES.schemas),
+        '--staging_path': props.curatedBucket.s3UrlForObject(PREFIXES.staging),
       },
     };
     this.job =
@@ -159,7 +158,6 @@ export class ConversionWorkflow extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.grantStateMachineAccess(props);
-    this.announceEndedExecutions(props.alertTopic);
   }
 
   /** Least privilege of the Glue job: raw data under the ingest prefix, its own prefixes, its catalog database. */
@@ -174,6 +172,9 @@ export class ConversionWorkflow extends Construct {
     props.curatedBucket.grantDelete(role, `${PREFIXES.curated}*`);
     props.curatedBucket.grantReadWrite(role, `${PREFIXES.quarantine}*`);
     props.curatedBucket.grantDelete(role, `${PREFIXES.quarantine}*`);
+    // Copies of pinned versions whose key was overwritten since the seal, removed at the end of the run.
+    props.curatedBucket.grantReadWrite(role, `${PREFIXES.staging}*`);
+    props.curatedBucket.grantDelete(role, `${PREFIXES.staging}*`);
     this.key.grantEncryptDecrypt(role);
 
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
@@ -254,6 +255,7 @@ export class ConversionWorkflow extends Construct {
       `IAM5[Resource::${curated}/${RESULT_KEYS}]`,
       `IAM5[Resource::${curated}/${PREFIXES.curated}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.quarantine}*]`,
+      `IAM5[Resource::${curated}/${PREFIXES.staging}*]`,
     );
     acknowledge(
       policy,
@@ -323,32 +325,5 @@ export class ConversionWorkflow extends Construct {
       'X-Ray (tracing) and CloudWatch Logs vended delivery (execution logging) actions support no resource-level permissions.',
       'IAM5[Resource::*]',
     );
-  }
-
-  /** Executions that end badly get a short alert with their console URL, even when the workflow's own alert could not be sent. */
-  private announceEndedExecutions(topic: sns.ITopic): void {
-    const field = (p: string) => events.EventField.fromPath(p);
-    const region = field('$.region');
-    const message = [
-      `Conversion execution ${field('$.detail.name')} ended ${field('$.detail.status')}.`,
-      '',
-      `Execution: https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${field('$.detail.executionArn')}`,
-      '',
-      'A FAILED execution also sent a detailed alert with its error and cause, unless that alert itself failed.',
-      // No angle brackets below: EventBridge reads <name> in an input template as a variable.
-      'Once the cause is fixed, replay with: npx pipeline replay MANIFEST_ID (the execution name, without a -rN suffix of a replay)',
-    ].join('\n');
-    new events.Rule(this, 'ExecutionEndedBadly', {
-      description: 'Alerts on conversion executions that end FAILED, TIMED_OUT or ABORTED',
-      eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
-        detail: {
-          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
-          stateMachineArn: [this.stateMachine.stateMachineArn],
-        },
-      },
-      targets: [new targets.SnsTopic(topic, { message: events.RuleTargetInput.fromText(message) })],
-    });
   }
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -46,6 +47,8 @@ export interface ManifestBuilderProps {
   readonly curatedBucket: s3.IBucket;
   /** The conversion state machine, started once per sealed manifest. */
   readonly stateMachine: sfn.IStateMachine;
+  /** Where the sweeper announces manifests whose execution ended without recording an outcome. */
+  readonly alertTopic: sns.ITopic;
 }
 
 /**
@@ -72,6 +75,7 @@ export class ManifestBuilder extends Construct {
       IDEMPOTENCY_TABLE: props.idempotencyTable.tableName,
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
       CURATED_BUCKET: props.curatedBucket.bucketName,
+      ALERT_TOPIC_ARN: props.alertTopic.topicArn,
       INGEST_PREFIX: config.ingestPrefix,
       ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
       BATCH_SIZE: String(config.batchSize),
@@ -172,7 +176,13 @@ export class ManifestBuilder extends Construct {
       props.stateTable.grantReadWriteData(fn);
       props.curatedBucket.grantPut(fn, manifestKeys);
       props.stateMachine.grantStartExecution(fn);
+      // ExecutionAlreadyExists is checked against the existing execution's input (I3); the sweeper also reads
+      // how an execution ended that recorded no outcome (I7).
+      props.stateMachine.grantExecution(fn, 'states:DescribeExecution', 'states:GetExecutionHistory');
     }
+    props.alertTopic.grantPublish(this.sweeper);
+    acknowledge(this.sweeper.role!.node.tryFindChild('DefaultPolicy')!, 'kms:GenerateDataKey* comes with grantPublish on the encrypted alerts topic, on its one key.',
+      'IAM5[Action::kms:GenerateDataKey*]');
     props.idempotencyTable.grantReadWriteData(this.builder);
 
     for (const fn of [this.builder, this.sweeper]) {
@@ -181,6 +191,8 @@ export class ManifestBuilder extends Construct {
         `IAM5[Resource::${arnRef(props.curatedBucket)}/${manifestKeys}]`, 'IAM5[Action::s3:Abort*]');
       acknowledge(policy, 'The byDay and pending indexes of the state table are queried (no scans); grantReadWriteData names them as index/*.',
         `IAM5[Resource::${arnRef(props.stateTable)}/index/*]`);
+      acknowledge(policy, 'Executions are named after manifests at run time; DescribeExecution and GetExecutionHistory are limited to the executions of the conversion state machine.',
+        `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(this).getLogicalId(props.stateMachine.node.defaultChild as CfnElement)}"}]}]}:*]`);
       acknowledge(policy, 'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
         'IAM5[Resource::*]');
       acknowledge(fn, 'nodejs22.x is the runtime the design fixes (an LTS runtime supported by Lambda and Powertools); moving to a newer one is a deliberate upgrade, tested first.',

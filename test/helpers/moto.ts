@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClients } from '../../handlers/shared/aws-clients';
 import type { HandlerSettings } from '../../handlers/shared/settings';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
@@ -108,6 +109,7 @@ export class MotoServer {
       dynamodb: new DynamoDBClient({ ...config, ...dynamodbConfig }),
       s3: new S3Client({ ...config, forcePathStyle: true }),
       sfn: new SFNClient(config),
+      sns: new SNSClient(config),
     };
     this.made.push(clients.dynamodb, clients.s3, clients.sfn);
     return clients;
@@ -175,6 +177,7 @@ export function settingsFor(resources: PipelineResources, overrides: Partial<Han
     curatedBucket: resources.curatedBucket,
     ingestPrefix: 'incoming/',
     acceptedSuffixes: ['.ndjson', '.jsonl', '.json', '.ndjson.gz', '.jsonl.gz', '.json.gz'],
+    region: 'us-east-1',
     batchSize: 5,
     maxWaitMinutes: 15,
     idempotencyTtlSeconds: 3600,

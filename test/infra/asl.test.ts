@@ -7,6 +7,7 @@ import {
   convertManifestDefinition,
   fillPlaceholders,
 } from '../../pipeline/constructs/convert-manifest-definition';
+import { CONVERT_RETRIES } from '../../pipeline/config';
 import { REPO_ROOT } from './synth';
 
 type Validator = (
@@ -100,7 +101,7 @@ describe('convert-manifest.asl.json', () => {
   });
 
   test('the execution timeout comes from the setting', () => {
-    expect(JSON.parse(convertManifestDefinition(45)).TimeoutSeconds).toBe(45 * 60);
+    expect(JSON.parse(convertManifestDefinition(400)).TimeoutSeconds).toBe(400 * 60);
   });
 
   test('Convert runs the Glue job synchronously with the documented arguments', () => {
@@ -113,49 +114,108 @@ describe('convert-manifest.asl.json', () => {
     expect(convert.Parameters.Arguments['--quarantine_path']).toBe(`s3://${REALISTIC.CuratedBucketName}/quarantine/`);
   });
 
-  test('Convert retries throttling, concurrency and internal errors, then failed runs, with backoff and jitter', () => {
-    const [transient, failedRun] = states.Convert.Retry as State[];
-    expect(new Set(transient.ErrorEquals)).toEqual(
+  test('Convert retries throttling, concurrency and internal errors with backoff and jitter, as CONVERT_RETRIES says', () => {
+    const [service] = states.Convert.Retry as State[];
+    expect(states.Convert.Retry).toHaveLength(1);
+    expect(new Set(service.ErrorEquals)).toEqual(
       new Set(['Glue.ConcurrentRunsExceededException', 'Glue.ThrottlingException', 'Glue.InternalServiceException']),
     );
-    expect(failedRun.ErrorEquals).toEqual(['States.TaskFailed']);
-    for (const retry of [transient, failedRun]) {
-      expect(retry.BackoffRate).toBeGreaterThan(1);
-      expect(retry.JitterStrategy).toBe('FULL');
-      expect(retry.MaxAttempts).toBeGreaterThanOrEqual(2);
-    }
+    expect(service.JitterStrategy).toBe('FULL');
+    expect({
+      intervalSeconds: service.IntervalSeconds,
+      backoffRate: service.BackoffRate,
+      maxAttempts: service.MaxAttempts,
+      maxDelaySeconds: service.MaxDelaySeconds,
+    }).toEqual(CONVERT_RETRIES.serviceErrors);
+    expect(states.PrepareConvert.Result).toEqual({ count: 0, waitSeconds: CONVERT_RETRIES.failedRuns.firstWaitSeconds });
+    expect(states.ConvertRunFailed.Choices[1]).toEqual(
+      expect.objectContaining({ Variable: '$.convertRetry.count', NumericGreaterThanEquals: CONVERT_RETRIES.failedRuns.retries }),
+    );
+  });
+
+  test('a failed Glue run is run again only when the job did not name its error [NotRetryable]', () => {
+    expect(states.Convert.Catch[0]).toEqual({ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'ConvertRunFailed' });
+    expect(states.ConvertRunFailed.Choices[0]).toEqual({ Variable: '$.error.Cause', StringMatches: '*[NotRetryable]*', Next: 'ConvertFailed' });
+    expect(states.ConvertRunFailed.Default).toBe('WaitBeforeConvertRetry');
+    expect(reachable('WaitBeforeConvertRetry')).toContain('Convert');
   });
 
   test('every task on the success path catches States.ALL and leads to RecordFailure, then NotifyFailure, then Fail', () => {
-    const successPath = ['MarkRunning', 'Convert', 'ReadResult', 'RecordSuccess'];
+    const successPath = ['MarkRunning', 'Convert', 'ReadResult', 'RecordSuccess', 'RecordPartial'];
     for (const name of successPath) {
       const catchers = states[name].Catch as State[];
-      expect(catchers).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], ResultPath: '$.error' })]);
-      const handler = states[catchers[0].Next];
+      const all = catchers.find((c) => c.ErrorEquals.includes('States.ALL'))!;
+      expect(catchers[catchers.length - 1]).toBe(all);
+      expect(all).toEqual(expect.objectContaining({ ResultPath: '$.error' }));
+      const handler = states[all.Next];
       expect(handler).toEqual(expect.objectContaining({ Type: 'Pass', Result: name, ResultPath: '$.failedState', Next: 'RecordFailure' }));
     }
-    expect(reachable('RecordFailure')).toEqual(new Set(['RecordFailure', 'ComposeAlert', 'NotifyFailure', 'Failed']));
+    expect(reachable('RecordFailure')).toEqual(new Set(['RecordFailure', 'ComposeAlert', 'NotifyFailure', 'Failed', 'ClaimLost']));
     expect(states.Failed.Type).toBe('Fail');
     expect(states[states.RecordSuccess.Next].Type).toBe('Succeed');
   });
 
-  test('MarkRunning marks the manifest RUNNING with this execution and takes it off the pending index', () => {
+  test('MarkRunning claims the manifest: refused while another execution holds it, retry-safe for this one', () => {
     const p = states.MarkRunning.Parameters;
     expect(states.MarkRunning.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
     expect(p.TableName).toBe(REALISTIC.StateTableName);
     expect(p.Key).toEqual({ pk: { 'S.$': "States.Format('MANIFEST#{}', $.manifestId)" }, sk: { S: 'META' } });
+    expect(p.ConditionExpression).toBe('attribute_exists(pk) AND (#status <> :running OR #executionArn = :executionArn)');
     expect(p.ExpressionAttributeValues[':running']).toEqual({ S: 'RUNNING' });
     expect(p.ExpressionAttributeValues[':executionArn']).toEqual({ 'S.$': '$$.Execution.Id' });
+    expect(p.ExpressionAttributeValues[':runningPk']).toEqual({ S: 'RUNNING' });
     const removed = (p.UpdateExpression as string).split(' REMOVE ')[1].split(',').map((n: string) => p.ExpressionAttributeNames[n.trim()]);
-    expect(removed).toEqual(expect.arrayContaining(['pendingPk', 'pendingSk', 'error', 'cause', 'failedState']));
+    expect(removed).toEqual(expect.arrayContaining(['error', 'cause', 'failedState', 'failedFiles', 'filesFailed']));
+    // The pending index is left by the record of the original execution only, so the sweeper comes back for it.
+    expect(removed).not.toContain('pendingPk');
+    expect(states.MarkRunning.Catch[0]).toEqual(expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ManifestBusy' }));
+    expect(states.ManifestBusy.Type).toBe('Fail');
   });
 
-  test('RecordSuccess copies the six counts of the result file as numbers', () => {
-    const values = states.RecordSuccess.Parameters.ExpressionAttributeValues as Record<string, Record<string, string>>;
-    for (const count of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'outputFiles', 'outputBytes']) {
-      expect(values[`:${count}`]).toEqual({ 'N.$': `States.JsonToString($.result.counts.${count})` });
+  test('the Record states write only while this execution holds the manifest, and leave the running index', () => {
+    for (const name of ['RecordSuccess', 'RecordPartial', 'RecordFailure']) {
+      const p = states[name].Parameters;
+      expect(p.ConditionExpression).toBe('#executionArn = :me');
+      expect(p.ExpressionAttributeValues[':me']).toEqual({ 'S.$': '$$.Execution.Id' });
+      expect(p.UpdateExpression).toContain('REMOVE #runningPk, #runningSk');
+      expect(states[name].Catch[0]).toEqual(expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ClaimLost' }));
     }
-    expect(values[':succeeded']).toEqual({ S: 'SUCCEEDED' });
+  });
+
+  test('every DynamoDB task retries throttling and transient service errors', () => {
+    for (const name of ['MarkRunning', 'RecordSuccess', 'RecordPartial', 'RecordFailure']) {
+      const errors = (states[name].Retry as State[]).flatMap((r) => r.ErrorEquals);
+      expect(errors).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException']));
+    }
+  });
+
+  test('RecordSuccess and RecordPartial copy the eight counts of the result file as numbers', () => {
+    for (const name of ['RecordSuccess', 'RecordPartial']) {
+      const values = states[name].Parameters.ExpressionAttributeValues as Record<string, Record<string, string>>;
+      for (const count of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'outputFiles', 'outputBytes', 'filesRead', 'filesFailed']) {
+        expect(values[`:${count}`]).toEqual({ 'N.$': `States.JsonToString($.result.counts.${count})` });
+      }
+    }
+    expect(states.RecordSuccess.Parameters.ExpressionAttributeValues[':succeeded']).toEqual({ S: 'SUCCEEDED' });
+    expect(states.RecordPartial.Parameters.ExpressionAttributeValues[':partial']).toEqual({ S: 'PARTIAL' });
+  });
+
+  test('a result file without its counts goes to RecordFailure through a Choice, never to an intrinsic that cannot be caught', () => {
+    expect(states.ReadResult.Next).toBe('CheckResult');
+    expect(states.CheckResult.Default).toBe('ResultMalformed');
+    expect(reachable('ResultMalformed')).toContain('RecordFailure');
+    const checked = JSON.stringify(states.CheckResult.Choices);
+    for (const count of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'filesFailed']) {
+      expect(checked).toContain(`{"Variable":"$.result.counts.${count}","IsNumeric":true}`);
+    }
+  });
+
+  test('a manifest with unreadable files ends PARTIAL, with one alert naming them', () => {
+    expect(states.AnyFileFailed.Choices).toEqual([{ Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'RecordPartial' }]);
+    expect(reachable('RecordPartial')).toEqual(
+      new Set(['RecordPartial', 'ComposePartialAlert', 'NotifyPartial', 'Partial', 'ClaimLost', 'RecordPartialFailed', 'RecordFailure', 'ComposeAlert', 'NotifyFailure', 'Failed']),
+    );
+    expect(states.NotifyPartial.Parameters['Message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
   });
 
   test('ReadResult reads the result file named in the contract, in the curated bucket', () => {
@@ -167,8 +227,9 @@ describe('convert-manifest.asl.json', () => {
 
   test('a result whose lines do not add up (I5) fails the manifest', () => {
     const choice = states.AllLinesAccountedFor;
-    expect(choice.Choices).toEqual([{ Variable: '$.lines.accounted', NumericEqualsPath: '$.result.counts.linesIn', Next: 'RecordSuccess' }]);
-    expect(states[choice.Default].Next).toBe('RecordFailure');
+    expect(choice.Choices).toEqual([{ Variable: '$.lines.accounted', NumericEqualsPath: '$.result.counts.linesIn', Next: 'AnyFileFailed' }]);
+    expect(reachable(choice.Default)).toContain('RecordFailure');
+    expect(reachable(choice.Default)).not.toContain('RecordSuccess');
   });
 
   test('the failure alert names the manifest, dataset, file count, error, cause, console URL and replay command', () => {

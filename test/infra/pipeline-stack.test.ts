@@ -303,8 +303,8 @@ describe('conversion workflow', () => {
     expect(new Set(objectResources(ingestBucket, 's3:Get'))).toEqual(new Set(['/incoming/*']));
     expect(objectResources(ingestBucket, 's3:Put')).toEqual([]);
     expect(objectResources(ingestBucket, 's3:Delete')).toEqual([]);
-    expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(new Set(['/manifests/*.result.json', '/curated/*', '/quarantine/*']));
-    expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(new Set(['/curated/*', '/quarantine/*']));
+    expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(new Set(['/manifests/*.result.json', '/curated/*', '/quarantine/*', '/staging/*']));
+    expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(new Set(['/curated/*', '/quarantine/*', '/staging/*']));
   });
 
   test('state machine: STANDARD, X-Ray, every state logged without execution data', () => {
@@ -319,10 +319,10 @@ describe('conversion workflow', () => {
     const asl = fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8');
     const placeholders = new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]));
     const { stateTable, job, database, topic, curatedBucket } = ids();
-    const custom = synthPipeline({ executionTimeoutMinutes: 30 }).template;
+    const custom = synthPipeline({ executionTimeoutMinutes: 400 }).template;
     const machine = Object.values(resourcesOf(custom, 'AWS::StepFunctions::StateMachine'))[0].Properties;
     expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholders);
-    expect(JSON.parse(machine.DefinitionString).TimeoutSeconds).toBe(30 * 60);
+    expect(JSON.parse(machine.DefinitionString).TimeoutSeconds).toBe(400 * 60);
     const defaults = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0].Properties;
     expect(defaults.DefinitionSubstitutions).toEqual({
       StateTableName: { Ref: stateTable },
@@ -356,37 +356,38 @@ describe('conversion workflow', () => {
     expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem']);
   });
 
-  test('an EventBridge rule sends executions ending FAILED, TIMED_OUT or ABORTED to the topic with the console URL', () => {
-    const { stateMachine, topic } = ids();
-    template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: {
-        source: ['aws.states'],
-        'detail-type': ['Step Functions Execution Status Change'],
-        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: stateMachine }] },
-      },
-      Targets: [
-        Match.objectLike({
-          Arn: { Ref: topic },
-          InputTransformer: {
-            InputPathsMap: Match.objectLike({ 'detail-executionArn': '$.detail.executionArn', region: '$.region' }),
-            InputTemplate: Match.stringLikeRegexp(
-              'https://<region>\\.console\\.aws\\.amazon\\.com/states/home\\?region=<region>#/v2/executions/details/<detail-executionArn>',
-            ),
-          },
-        }),
-      ],
-    });
+  test('no EventBridge rule re-announces ended executions: the state machine and the sweeper send the one alert', () => {
+    const rules = Object.values(resourcesOf(template, 'AWS::Events::Rule'));
+    expect(rules.filter((r) => r.Properties.EventPattern?.source?.[0] === 'aws.states')).toEqual([]);
   });
 
-  test('the input template uses no angle brackets except its variables, which EventBridge would refuse', () => {
-    const rule = Object.values(resourcesOf(template, 'AWS::Events::Rule')).find((r) => r.Properties.EventPattern?.source?.[0] === 'aws.states')!;
-    const transformer = rule.Properties.Targets[0].InputTransformer;
-    const variables = [...(transformer.InputTemplate as string).matchAll(/<([^>]*)>/g)].map((m) => m[1]);
-    for (const variable of variables) expect(Object.keys(transformer.InputPathsMap)).toContain(variable);
+  test('the builder and the sweeper may describe the executions of the state machine; only the sweeper may publish alerts', () => {
+    const json = template.toJSON();
+    const policies = Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::IAM::Policy');
+    const withDescribe = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('states:DescribeExecution'));
+    const roles = withDescribe.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
+    expect(roles.some((r: string) => r.includes('BuilderRole'))).toBe(true);
+    expect(roles.some((r: string) => r.includes('SweeperRole'))).toBe(true);
+    const publishers = policies
+      .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('sns:Publish'))
+      .flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
+    expect(publishers.some((r: string) => r.includes('SweeperRole'))).toBe(true);
+    expect(publishers.some((r: string) => r.includes('BuilderRole'))).toBe(false);
   });
 });
 
 describe('alerting', () => {
+  test('an execution name used by another input alarms, for the builder and the sweeper', () => {
+    for (const service of ['manifest-builder', 'sweeper']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ExecutionNameConflicts',
+        Dimensions: [{ Name: 'service', Value: service }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
   test('the topic is KMS-encrypted and SSL-only; CloudWatch and EventBridge may publish to it and use its key', () => {
     const { topic, topicKey: key } = ids();
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
@@ -439,7 +440,7 @@ describe('alerting', () => {
         TreatMissingData: 'breaching',
       }),
     ]);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(10);
   });
 
   test('the oldest-manifest threshold follows maxWaitMinutes', () => {

@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { RecordingMetrics, builderOn } from '../../../helpers/pipeline-fixture';
 import { lambdaContext, s3Record, s3TestEventBody, sqsEvent, sqsRecord, uploaded } from '../../../helpers/s3-events';
@@ -18,12 +19,13 @@ const settings: HandlerSettings = {
   batchSize: 5,
   maxWaitMinutes: 15,
   idempotencyTtlSeconds: 3600,
+  region: 'us-east-1',
 };
 
 function setup() {
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const metrics = new RecordingMetrics();
-  const builder = builderOn({ dynamodb, s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }) }, settings, metrics);
+  const builder = builderOn({ dynamodb, s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }), sns: new SNSClient({ region: 'us-east-1' }) }, settings, metrics);
   return { metrics, builder };
 }
 

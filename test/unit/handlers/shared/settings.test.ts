@@ -19,7 +19,14 @@ describe('loadSettings', () => {
       batchSize: DEFAULT_CONFIG.batchSize,
       maxWaitMinutes: DEFAULT_CONFIG.maxWaitMinutes,
       idempotencyTtlSeconds: DEFAULT_CONFIG.idempotencyTtlDays * 86_400,
+      alertTopicArn: undefined,
+      region: 'us-east-1',
     });
+  });
+
+  test('the alerts topic and the region of console links', () => {
+    const settings = loadSettings({ ...required, ALERT_TOPIC_ARN: 'arn:aws:sns:eu-west-1:1:alerts', AWS_REGION: 'eu-west-1' });
+    expect(settings).toMatchObject({ alertTopicArn: 'arn:aws:sns:eu-west-1:1:alerts', region: 'eu-west-1' });
   });
 
   test('values from the environment', () => {
