@@ -135,7 +135,7 @@ describe('convert-manifest.asl.json', () => {
 
   test('a failed Glue run is run again only when the job did not name its error [NotRetryable]', () => {
     expect(states.Convert.Catch[0]).toEqual({ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'ConvertRunFailed' });
-    expect(states.ConvertRunFailed.Choices[0]).toEqual({ Variable: '$.error.Cause', StringMatches: '*[NotRetryable]*', Next: 'ConvertFailed' });
+    expect(states.ConvertRunFailed.Choices[0]).toEqual({ Variable: '$.error.Cause', StringMatches: '*NotRetryable]*', Next: 'ConvertFailed' });
     expect(states.ConvertRunFailed.Default).toBe('WaitBeforeConvertRetry');
     expect(reachable('WaitBeforeConvertRetry')).toContain('Convert');
   });
