@@ -64,6 +64,11 @@ export interface ProvisionOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Address subscribed to the alerts topic. @default config.alertEmail ?? 'ops@example.com' */
   readonly alertEmail?: string;
+  /**
+   * Execution timeout in seconds, in place of the config's minutes and below its lower bound: only for tests that
+   * make an execution time out. @default config.executionTimeoutMinutes * 60
+   */
+  readonly executionTimeoutSeconds?: number;
 }
 
 /** The values of the ASL placeholders (docs/architecture.md, "ASL placeholders"). */
@@ -205,7 +210,9 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
 
     // The state machine last: the emulator switched execution on before it serves, so this one executes.
     // The same text as the stack's: the ASL file with the configured execution timeout, placeholders filled.
-    const asl = fillPlaceholders(convertManifestDefinition(config.executionTimeoutMinutes), aslSubstitutions(config, region, topic.TopicArn!));
+    const definition = JSON.parse(convertManifestDefinition(config.executionTimeoutMinutes)) as { TimeoutSeconds: number };
+    if (options.executionTimeoutSeconds !== undefined) definition.TimeoutSeconds = options.executionTimeoutSeconds;
+    const asl = fillPlaceholders(JSON.stringify(definition), aslSubstitutions(config, region, topic.TopicArn!));
     const machine = await sfn.send(
       new CreateStateMachineCommand({
         name: LOCAL_NAMES.stateMachine,
@@ -243,6 +250,7 @@ export function glueDefaultArguments(config: PipelineConfig): Record<string, str
     '--curated_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.curated}`,
     '--quarantine_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.quarantine}`,
     '--schema_prefix': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.schemas}`,
+    '--staging_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.staging}`,
     '--catalog_database': LOCAL_NAMES.glueDatabase,
     '--target_file_mb': String(config.glue.targetFileMb),
   };

@@ -51,6 +51,11 @@ export interface StartOptions {
    * cloud); 1 runs them as written. @default 1
    */
   readonly retryIntervalScale?: number;
+  /**
+   * Execution timeout of the state machine in seconds, below the config's lower bound: for tests that make an
+   * execution time out. @default the config's executionTimeoutMinutes
+   */
+  readonly executionTimeoutSeconds?: number;
   /** Progress messages while starting. @default none */
   readonly onProgress?: (message: string) => void;
 }
@@ -158,6 +163,7 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
       maxWaitSeconds,
       outboxDir: paths.outboxDir,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+      executionTimeoutSeconds: options.executionTimeoutSeconds,
     });
     writeFileSync(paths.stackFile, `${JSON.stringify(stack, null, 2)}\n`);
 

@@ -137,10 +137,14 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
         return { outcome: 'accepted', manifestId: slot.manifestId };
       }
       if (written === 'file-exists') {
-        // A concurrent delivery of the same version won; that delivery finishes the manifest if it filled it.
+        // A concurrent delivery of the same content won, or this very commit went through and its response was
+        // lost (a retry that DynamoDB did not recognise by its token). Either way the file is placed; finish its
+        // manifest now if it is full, rather than leave it to the sweeper.
         const winner = await store.getFile(file.bucket, file.key, file.contentTag);
         tally.count(METRIC.duplicatesSkipped);
-        return { outcome: 'duplicate', manifestId: winner?.manifestId ?? slot.manifestId };
+        const manifestId = winner?.manifestId ?? slot.manifestId;
+        await finishStalled(file.dataset, manifestId);
+        return { outcome: 'duplicate', manifestId };
       }
       if (written === 'conflict') await backoff(attempt);
     }

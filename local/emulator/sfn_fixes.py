@@ -15,7 +15,8 @@
   microseconds and `+00:00`; `$$.Execution.StartTime` too (moto put a datetime there, and any state output
   holding it broke DescribeExecution).
 - Errors of `aws-sdk:s3:*` tasks are named `S3.<Code>Exception` as in Step Functions (moto names them `s3....`).
-- Optionally, Retry intervals are scaled down, so retry paths can be watched in seconds rather than minutes.
+- Optionally, Retry intervals and Wait states are scaled down, so retry paths (the Retry rules, and the state
+  machine's own wait-and-run-again loop) can be watched in seconds rather than minutes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.asl.component.state import state as state_module
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
     state_task_service_callback,
@@ -218,3 +220,16 @@ def install(retry_interval_scale: float = 1.0) -> None:
     state_module.datetime = SimpleNamespace(datetime=_StepFunctionsTimestamp, timezone=timezone)  # type: ignore[assignment]
     if retry_interval_scale != 1.0:
         retrier_decl.time = _ScaledTime(retry_interval_scale)  # type: ignore[assignment]
+        _scale_wait_states(retry_interval_scale)
+
+
+def _scale_wait_states(scale: float) -> None:
+    """Wait states wait `scale` times their seconds (at least 1 s when they wait at all)."""
+    wait_class = wait_function.WaitFunction
+    original = wait_class._wait_interval
+
+    def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        scaled = 0 if wait_seconds <= 0 else max(1, int(round(wait_seconds * scale)))
+        original(self, env, scaled)
+
+    wait_class._wait_interval = wait_interval  # type: ignore[method-assign]

@@ -111,7 +111,7 @@ export class MotoServer {
       sfn: new SFNClient(config),
       sns: new SNSClient(config),
     };
-    this.made.push(clients.dynamodb, clients.s3, clients.sfn);
+    this.made.push(clients.dynamodb, clients.s3, clients.sfn, clients.sns);
     return clients;
   }
 

@@ -18,6 +18,8 @@ export interface UploadedObject {
   readonly size: number;
   readonly sequencer: string;
   readonly eTag?: string;
+  /** The object version, as a versioned bucket's events carry it. */
+  readonly versionId?: string;
 }
 
 let sequence = 0x1000;
@@ -26,6 +28,18 @@ let sequence = 0x1000;
 export function uploaded(bucket: string, key: string, size = 1024): UploadedObject {
   sequence += 1;
   return { bucket, key, size, sequencer: `0062E99A88DC407${sequence.toString(16).toUpperCase().padStart(6, '0')}`, eTag: `etag${sequence}` };
+}
+
+/** A later upload of the same key: a new version and sequencer; the same eTag when `sameContent`, else a new one. */
+export function reuploaded(previous: UploadedObject, sameContent: boolean, size = previous.size): UploadedObject {
+  sequence += 1;
+  return {
+    ...previous,
+    size,
+    sequencer: `0062E99A88DC407${sequence.toString(16).toUpperCase().padStart(6, '0')}`,
+    eTag: sameContent ? previous.eTag : `etag${sequence}`,
+    versionId: `v${sequence}`,
+  };
 }
 
 /** The S3 event record of an upload (event version 2.1, as delivered to SQS). */
@@ -43,7 +57,13 @@ export function s3Record(object: UploadedObject, eventName = 'ObjectCreated:Put'
       s3SchemaVersion: '1.0',
       configurationId: 'ingest-notification',
       bucket: { name: object.bucket, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${object.bucket}` },
-      object: { key: encodeS3Key(object.key), size: object.size, eTag: object.eTag ?? DEFAULT_ETAG, sequencer: object.sequencer },
+      object: {
+        key: encodeS3Key(object.key),
+        size: object.size,
+        eTag: object.eTag ?? DEFAULT_ETAG,
+        sequencer: object.sequencer,
+        ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
+      },
     },
   };
 }
@@ -71,6 +91,7 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
 /** One SQS message per object, each with one S3 record; the message id is stable per object. */
 export function notificationOf(object: UploadedObject): SQSRecord {
   return sqsRecord(JSON.stringify({ Records: [s3Record(object)] }), `msg-${object.bucket}/${object.key}#${object.sequencer}`);
+
 }
 
 /** A Lambda SQS event. */

@@ -1,0 +1,260 @@
+/**
+ * I7 in the manifest builder and the sweeper, against moto (real DynamoDB, S3, SNS, SQS and Step Functions APIs):
+ * files are object contents (an identical re-upload is a duplicate, new bytes under a key a new file pinned to its
+ * version), execution names are verified, a seal survives contention, and an execution that ended without
+ * recording its outcome is recorded FAILED with one alert.
+ */
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
+import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsClients } from '../../handlers/shared/aws-clients';
+import type { HandlerSettings } from '../../handlers/shared/settings';
+import { keys, STATE_TABLE } from '../../pipeline/table-schema';
+import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';
+import { RecordingMetrics, afterMaxWait, builderOn, deliver, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
+import { notificationOf, reuploaded, uploaded } from '../helpers/s3-events';
+
+let server: MotoServer;
+let resources: PipelineResources;
+let settings: HandlerSettings;
+let inspector: AwsClients;
+let doc: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  server = await MotoServer.start();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function freshPipeline(overrides: Partial<HandlerSettings> = {}): Promise<void> {
+  await server.reset();
+  resources = await server.createPipelineResources();
+  settings = settingsFor(resources, overrides);
+  inspector = server.clients();
+  doc = DynamoDBDocumentClient.from(inspector.dynamodb);
+}
+
+async function meta(manifestId: string): Promise<Record<string, any> | undefined> {
+  return (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.manifest(manifestId), ConsistentRead: true }))).Item;
+}
+
+async function manifestFile(dataset: string, manifestId: string): Promise<{ files: Array<{ key: string; versionId?: string; eTag: string }> }> {
+  const out = await inspector.s3.send(new GetObjectCommand({ Bucket: resources.curatedBucket, Key: `manifests/${dataset}/${manifestId}.json` }));
+  return JSON.parse(await out.Body!.transformToString());
+}
+
+test('an identical re-upload (same eTag, new version) is a duplicate: counted, never placed again', async () => {
+  await freshPipeline({ batchSize: 2 });
+  const first = { ...uploaded('ingest-test', 'incoming/orders/a.ndjson'), versionId: 'v1' };
+  const retriedPut = reuploaded(first, true);
+  const metrics = new RecordingMetrics();
+  const builder = builderOn(server.clients(), settings, metrics);
+
+  await deliverUntilDone(builder, [notificationOf(first)]);
+  await deliverUntilDone(builder, [notificationOf(retriedPut)]);
+  await sweepOn(server.clients(), settings, afterMaxWait(settings));
+
+  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
+  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const document = await manifestFile('orders', manifestId);
+  expect(document.files.map((f) => [f.key, f.versionId])).toEqual([['incoming/orders/a.ndjson', 'v1']]);
+  expect(metrics.total('FilesAccepted')).toBe(1);
+  expect(metrics.total('DuplicatesSkipped')).toBe(1);
+});
+
+test('new content under a key is a new file, each content pinned to its own version, two slots of the manifest', async () => {
+  await freshPipeline({ batchSize: 2 });
+  const first = { ...uploaded('ingest-test', 'incoming/orders/a.ndjson'), versionId: 'v1' };
+  const overwrite = reuploaded(first, false);
+  const builder = builderOn(server.clients(), settings);
+
+  await deliverUntilDone(builder, [notificationOf(first)]);
+  await deliverUntilDone(builder, [notificationOf(overwrite)]);
+
+  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
+  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const record = await meta(manifestId);
+  const document = await manifestFile('orders', manifestId);
+  // Two contents fill the manifest of two: it was sealed and started by the second write.
+  expect(record?.status).toBe('SEALED');
+  expect(record?.fileCount).toBe(2);
+  expect(document.files.map((f) => f.versionId).sort()).toEqual(['v1', overwrite.versionId].sort());
+  expect(new Set(document.files.map((f) => f.eTag)).size).toBe(2);
+});
+
+test('an execution of the manifest name with another input is a conflict, never taken as started', async () => {
+  await freshPipeline({ batchSize: 1 });
+  const object = uploaded('ingest-test', 'incoming/orders/a.ndjson');
+  // What a restored state table leads to: the id the builder will open next was used by an earlier manifest.
+  const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  const reusedId = `orders-${today}-000001`;
+  await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: reusedId, input: JSON.stringify({ manifestId: reusedId, fileCount: 99 }) }));
+  const metrics = new RecordingMetrics();
+  const builder = builderOn(server.clients(), settings, metrics);
+
+  const left = await deliver(builder, [notificationOf(object)]);
+  const record = await meta(reusedId);
+
+  expect(left).toHaveLength(1);
+  expect(metrics.total('ExecutionNameConflicts')).toBe(1);
+  expect(record?.status).toBe('SEALED');
+  expect(record?.executions).toBeUndefined();
+  expect(record?.[STATE_TABLE.pendingIndex.partitionKey]).toBeDefined();
+});
+
+test('a seal that meets TransactionConflict is tried again at once: the full manifest starts without the sweeper', async () => {
+  await freshPipeline({ batchSize: 2 });
+  const clients = server.clients();
+  let conflicts = 0;
+  clients.dynamodb.middlewareStack.add(
+    (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
+      const first = args.input?.TransactItems?.[0]?.Update;
+      if (context.commandName === 'TransactWriteItemsCommand' && String(first?.UpdateExpression ?? '').includes(':sealed') && conflicts < 2) {
+        conflicts += 1;
+        throw Object.assign(new Error('Transaction cancelled'), {
+          name: 'TransactionCanceledException',
+          CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }],
+        });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'sealConflict' },
+  );
+  const builder = builderOn(clients, settings);
+  const objects = [uploaded('ingest-test', 'incoming/orders/a.ndjson'), uploaded('ingest-test', 'incoming/orders/b.ndjson')];
+
+  await deliverUntilDone(builder, objects.map(notificationOf));
+
+  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
+  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const record = await meta(manifestId);
+  expect(conflicts).toBe(2);
+  expect(record?.status).toBe('SEALED');
+  expect(record?.executions).toHaveLength(1);
+});
+
+test('a commit whose response is lost and whose retry fails on its own condition still seals and starts the full manifest', async () => {
+  await freshPipeline({ batchSize: 2 });
+  const clients = server.clients();
+  let lost = 0;
+  // Inside the SDK's retry loop: the filling commit goes through, then its response is lost as a 500 would be.
+  clients.dynamodb.middlewareStack.add(
+    (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
+      const result = await next(args);
+      if (context.commandName === 'TransactWriteItemsCommand' && lost === 0 && String(args.input?.TransactItems?.[0]?.Update?.UpdateExpression ?? '').includes(':next')) {
+        const pointer = await DynamoDBDocumentClient.from(inspector.dynamodb).send(
+          new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }),
+        );
+        if (Number(pointer.Item?.count) === 2) {
+          lost += 1;
+          throw Object.assign(new Error('We encountered an internal error'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+        }
+      }
+      return result;
+    },
+    { step: 'deserialize', name: 'lostResponse' },
+  );
+  const builder = builderOn(clients, settings);
+  const objects = [uploaded('ingest-test', 'incoming/orders/a.ndjson'), uploaded('ingest-test', 'incoming/orders/b.ndjson')];
+
+  await deliverUntilDone(builder, objects.map(notificationOf));
+
+  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
+  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const record = await meta(manifestId);
+  expect(lost).toBe(1);
+  expect(record?.status).toBe('SEALED');
+  expect(record?.fileCount).toBe(2);
+  expect(record?.executions).toHaveLength(1);
+});
+
+describe('an execution that ended without recording an outcome', () => {
+  let queueUrl: string;
+  let sqs: SQSClient;
+
+  async function alerts(): Promise<string[]> {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    return (out.Messages ?? []).map((m) => JSON.parse(m.Body!).Message as string);
+  }
+
+  async function runningManifest(manifestId: string, executionArn: string): Promise<void> {
+    await doc.send(
+      new UpdateCommand({
+        TableName: resources.stateTable,
+        Key: keys.manifest(manifestId),
+        UpdateExpression: 'SET manifestId = :id, dataset = :ds, #status = :running, executionArn = :arn, executions = :arns, fileCount = :n, runningPk = :rpk, runningSk = :rsk',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':id': manifestId, ':ds': 'orders', ':running': 'RUNNING', ':arn': executionArn, ':arns': [executionArn], ':n': 3, ':rpk': keys.running, ':rsk': `2026-11-30T00:00:00.000Z#${manifestId}` },
+      }),
+    );
+  }
+
+  /** An SQS queue subscribed to a fresh alerts topic, named in the settings. */
+  async function alertQueue(): Promise<void> {
+    sqs = new SQSClient(server.clientConfig());
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'alerts-test' }))).QueueUrl!;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const topicArn = (await inspector.sns.send(new CreateTopicCommand({ Name: 'alerts-test' }))).TopicArn!;
+    await inspector.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+    settings = { ...settings, alertTopicArn: topicArn, region: 'eu-west-1' };
+  }
+
+  afterEach(() => sqs?.destroy());
+
+  test('an aborted execution: the manifest is recorded FAILED with the reason, and one alert names it, once', async () => {
+    await freshPipeline();
+    await alertQueue();
+    const manifestId = 'orders-20261130-000007';
+    const started = await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }));
+    await inspector.sfn.send(new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Operator', cause: 'stopped by hand' }));
+    await runningManifest(manifestId, started.executionArn!);
+    const metrics = new RecordingMetrics();
+
+    const first = await sweepOn(server.clients(), settings, new Date(), metrics);
+    const second = await sweepOn(server.clients(), settings, new Date(), metrics);
+    const record = await meta(manifestId);
+    const messages = await alerts();
+
+    expect((await inspector.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn! }))).status).toBe('ABORTED');
+    expect(first.endedRecorded).toEqual([manifestId]);
+    expect(second.endedRecorded).toEqual([]);
+    expect(record).toMatchObject({ status: 'FAILED', error: 'Execution.Aborted' });
+    expect(record?.runningPk).toBeUndefined();
+    expect(metrics.total('EndedExecutionsRecorded')).toBe(1);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toContain(`Manifest ${manifestId} of dataset orders (3 files) was not converted.`);
+    expect(messages[0]).toContain('Error: Execution.Aborted');
+    expect(messages[0]).toContain(`npx pipeline replay ${manifestId}`);
+    expect(messages[0]).toContain('https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/');
+  });
+
+  test('a record held by a later execution is left alone when an earlier execution of the manifest ends', async () => {
+    await freshPipeline();
+    settings = { ...settings, alertTopicArn: undefined };
+    const manifestId = 'orders-20261130-000008';
+    const earlier = await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }));
+    const later = await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: `${manifestId}-r1`, input: '{}' }));
+    await inspector.sfn.send(new StopExecutionCommand({ executionArn: earlier.executionArn! }));
+    await runningManifest(manifestId, later.executionArn!);
+
+    const report = await sweepOn(server.clients(), settings, new Date());
+    const record = await meta(manifestId);
+    const running = await doc.send(
+      new QueryCommand({
+        TableName: resources.stateTable,
+        IndexName: STATE_TABLE.runningIndex.name,
+        KeyConditionExpression: '#pk = :r',
+        ExpressionAttributeNames: { '#pk': STATE_TABLE.runningIndex.partitionKey },
+        ExpressionAttributeValues: { ':r': keys.running },
+      }),
+    );
+
+    expect(report.endedRecorded).toEqual([]);
+    expect(record?.status).toBe('RUNNING');
+    expect(running.Items?.map((i) => i.manifestId)).toEqual([manifestId]);
+  });
+});
