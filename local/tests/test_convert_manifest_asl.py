@@ -17,6 +17,15 @@ ROLE = "arn:aws:iam::123456789012:role/states"
 
 @pytest.fixture
 def stack(emulator, unique):
+    return make_stack(emulator, unique, None)
+
+
+@pytest.fixture
+def short_timeout_stack(emulator, unique):
+    return make_stack(emulator, unique + "t", 5)
+
+
+def make_stack(emulator, unique, timeout_seconds):
     ddb, s3, sns, glue, sfn = (emulator.client(s) for s in ("dynamodb", "s3", "sns", "glue", "stepfunctions"))
     names = {"table": f"state-{unique}", "bucket": f"curated-{unique}", "job": f"convert-{unique}"}
     ddb.create_table(TableName=names["table"], BillingMode="PAY_PER_REQUEST",
@@ -29,20 +38,22 @@ def stack(emulator, unique):
     glue.create_job(Name=names["job"], Role=ROLE, ExecutionProperty={"MaxConcurrentRuns": 1},
                     Command={"Name": "glueetl", "ScriptLocation": str(FIXTURES / "contract_job.py")})
     definition = ASL.read_text()
+    if timeout_seconds is not None:
+        definition = json.dumps({**json.loads(definition), "TimeoutSeconds": timeout_seconds})
     for placeholder, value in {"StateTableName": names["table"], "GlueJobName": names["job"], "GlueDatabaseName": "",
                                "AlertTopicArn": topic_arn, "CuratedBucketName": names["bucket"],
                                "TargetFileMb": "128", "Region": REGION}.items():
         definition = definition.replace("${%s}" % placeholder, value)
     arn = sfn.create_state_machine(name=f"convert-{unique}", roleArn=ROLE, definition=definition)["stateMachineArn"]
 
-    def run(manifest_id: str) -> dict:
-        ddb.put_item(TableName=names["table"], Item={"pk": {"S": f"MANIFEST#{manifest_id}"}, "sk": {"S": "META"},
-                                                     "status": {"S": "SEALED"}})
+    def run(manifest_id: str, record: dict | None = None, name: str | None = None) -> dict:
+        ddb.put_item(TableName=names["table"], Item=record or {"pk": {"S": f"MANIFEST#{manifest_id}"},
+                                                               "sk": {"S": "META"}, "status": {"S": "SEALED"}})
         prefix = f"s3://{names['bucket']}/manifests/orders/{manifest_id}"
         execution_input = {"manifestId": manifest_id, "dataset": "orders", "manifestUri": f"{prefix}.json",
                            "resultUri": f"{prefix}.result.json", "ingestDate": "2026-11-23", "fileCount": 2,
                            "totalBytes": 2048}
-        execution_arn = sfn.start_execution(stateMachineArn=arn, name=manifest_id,
+        execution_arn = sfn.start_execution(stateMachineArn=arn, name=name or manifest_id,
                                             input=json.dumps(execution_input))["executionArn"]
         execution = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING"
                              and d, 150, what=f"execution {manifest_id}")
@@ -78,7 +89,7 @@ def test_a_failing_manifest_is_retried_recorded_and_alerted(stack, emulator) -> 
     assert outcome["execution"]["status"] == "FAILED"
     glue_runs = [e for e in outcome["history"] if e["type"] == "TaskSubmitted"
                  and e["taskSubmittedEventDetails"]["resourceType"] == "glue"]
-    assert len(glue_runs) >= 2, "the failed run is retried before the Catch"
+    assert len(glue_runs) == 3, "a failed run without [NotRetryable] is run twice more before the Catch"
     record = outcome["record"]
     assert (record["status"], record["error"], record["failedState"]) == ("FAILED", "States.TaskFailed", "Convert")
     assert json.loads(record["cause"])["ErrorMessage"].startswith("ndjson_to_parquet failed: cannot read manifest")
@@ -87,3 +98,87 @@ def test_a_failing_manifest_is_retried_recorded_and_alerted(stack, emulator) -> 
     body = alert.get_content()
     assert "orders-20261123-fail02" in alert["Subject"] and "orders-20261123-fail02" in body
     assert "cannot read manifest" in body
+
+
+def _glue_runs(history: list) -> list:
+    return [e for e in history if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resourceType"] == "glue"]
+
+
+def _alerts(emulator, email: str) -> list:
+    return [m for m in (message_from_bytes(p.read_bytes(), policy=policy.default)
+                        for p in sorted((emulator.state_dir / "outbox").glob("*.eml"))) if m["To"] == email]
+
+
+def test_a_failure_the_job_names_not_retryable_is_not_run_again(stack, emulator) -> None:
+    run, email = stack
+
+    outcome = run("orders-20261123-perm03")
+
+    assert outcome["execution"]["status"] == "FAILED"
+    assert len(_glue_runs(outcome["history"])) == 1
+    assert outcome["record"]["status"] == "FAILED"
+    assert "[NotRetryable]" in outcome["record"]["cause"]
+    assert len([m for m in _alerts(emulator, email) if "orders-20261123-perm03" in m["Subject"]]) == 1
+
+
+def test_unreadable_files_end_the_manifest_partial_with_one_alert_naming_them(stack, emulator) -> None:
+    run, email = stack
+
+    outcome = run("orders-20261123-partial04")
+
+    assert outcome["execution"]["status"] == "FAILED"
+    assert outcome["execution"]["error"] == "Pipeline.ManifestPartial"
+    record = outcome["record"]
+    assert (record["status"], record["rowsOut"], record["filesRead"], record["filesFailed"]) == ("PARTIAL", "8", "1", "1")
+    assert json.loads(record["failedFiles"])[0]["key"] == "incoming/orders/b.ndjson"
+    assert "runningPk" not in record
+    [alert] = [m for m in _alerts(emulator, email) if "orders-20261123-partial04" in m["Subject"]]
+    assert "incoming/orders/b.ndjson" in alert.get_content() and "missing" in alert.get_content()
+
+
+def test_a_result_file_without_its_counts_fails_the_manifest_through_its_catch_path(stack, emulator) -> None:
+    run, email = stack
+
+    outcome = run("orders-20261123-malformed05")
+
+    record = outcome["record"]
+    assert (record["status"], record["error"], record["failedState"]) == ("FAILED", "Pipeline.MalformedResult", "CheckResult")
+    assert len([m for m in _alerts(emulator, email) if "orders-20261123-malformed05" in m["Subject"]]) == 1
+
+
+def test_a_result_file_that_is_not_json_is_a_failure_of_read_result(stack) -> None:
+    run, _ = stack
+
+    outcome = run("orders-20261123-notjson06")
+
+    # The emulator raises the failed States.StringToJson as a catchable error of ReadResult; the service may end
+    # the execution with States.Runtime instead, which no Catch takes: then the record stays RUNNING in the
+    # running index, and the sweeper records it (test/integration/exactly-once.test.ts). Either way, not lost.
+    record = outcome["record"]
+    assert outcome["execution"]["status"] == "FAILED"
+    assert (record["status"], record["failedState"]) == ("FAILED", "ReadResult")
+    assert "runningPk" not in record
+
+
+def test_a_manifest_held_by_another_execution_is_not_claimed_nor_touched(stack) -> None:
+    run, _ = stack
+    manifest_id = "orders-20261123-000107"
+    held = {"pk": {"S": f"MANIFEST#{manifest_id}"}, "sk": {"S": "META"}, "status": {"S": "RUNNING"},
+            "executionArn": {"S": "arn:aws:states:us-east-1:123456789012:execution:convert:other"}}
+
+    outcome = run(manifest_id, record=held, name=f"{manifest_id}-r1")
+
+    assert outcome["execution"]["status"] == "FAILED"
+    assert outcome["execution"]["error"] == "Pipeline.ManifestBusy"
+    assert outcome["record"]["executionArn"].endswith(":other")
+    assert len(_glue_runs(outcome["history"])) == 0
+
+
+def test_an_execution_longer_than_its_timeout_times_out_with_the_record_left_to_the_sweeper(short_timeout_stack) -> None:
+    run, _ = short_timeout_stack
+
+    outcome = run("orders-20261123-slow08")
+
+    assert outcome["execution"]["status"] == "TIMED_OUT"
+    assert outcome["record"]["status"] == "RUNNING"
+    assert outcome["record"]["runningPk"] == "RUNNING"
