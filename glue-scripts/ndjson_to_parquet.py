@@ -61,10 +61,15 @@ import datetime as dt
 import json
 import math
 import os
+import random
+import re
 import sys
+import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -93,7 +98,7 @@ MIN_FILE_FRACTION = 0.25
 # MB, and about 30% less time in the Parquet write (glue-scripts/README.md).
 PARQUET_WRITE_OPTIONS = {"zstd": {"parquet.compression.codec.zstd.level": "1"}}
 
-ADDED_COLUMNS = ("_source_file", "_ingested_at")
+ADDED_COLUMNS = ("_source_file", "_source_version", "_ingested_at")
 PARTITION_COLUMNS = ("ingest_date", "manifest_id")
 # Parser options shared by the inference and the parse, so that both see the same JSON dialect.
 JSON_OPTIONS = {"mode": "PERMISSIVE"}
@@ -101,21 +106,48 @@ _CORRUPT = "_corrupt_record"
 
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
-OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix")
+OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path")
 # Under --schema_prefix, a dataset's pinned schema is the first of these that exists.
 SCHEMA_FILE_SUFFIXES = (".ddl", ".json")
+# The prefix of the job's failure line for a failure that another run of the same manifest would repeat; the state
+# machine matches it in the job run's ErrorMessage and does not retry such a run.
+NOT_RETRYABLE_MARKER = "[NotRetryable]"
+# Reasons a file of the manifest is not converted (result file, "failedFiles").
+MISSING, ACCESS_DENIED, UNREADABLE = "missing", "access_denied", "unreadable"
+FAILED_FILE_MESSAGE_MAX_CHARS = 300
+S3_SCHEMES = ("s3", "s3a", "s3n")
+# Objects checked (and pinned versions copied) at the same time.
+CHECK_THREADS = 16
+# Catalog: attempts of the read-merge-update of a table against concurrent runs, and the base backoff in seconds.
+CATALOG_ATTEMPTS = 8
+CATALOG_BACKOFF_SECONDS = 0.2
+# Root causes of a read failure that are transient: the run fails (and is retried) instead of the file.
+_TRANSIENT = re.compile(r"throttl|slow ?down|503|500 |internal ?error|timed? ?out|timeout|connection (reset|refused)|"
+                        r"unable to execute http request|service ?unavailable|too many requests", re.IGNORECASE)
 
 
 class JobError(Exception):
-    """A failure of the job with a message fit for the job run's ErrorMessage."""
+    """A failure of the job with a message fit for the job run's ErrorMessage; another run may succeed."""
+
+    retryable = True
 
 
-class ManifestError(JobError):
-    """The manifest file is missing, unreadable or malformed."""
+class NotRetryableError(JobError):
+    """A deterministic failure: another run of the same manifest would fail the same way (NOT_RETRYABLE_MARKER)."""
+
+    retryable = False
 
 
-class AccountingError(JobError):
+class ManifestError(NotRetryableError):
+    """The manifest file is missing or malformed."""
+
+
+class AccountingError(NotRetryableError):
     """The counts do not add up (I5); the run fails rather than record wrong figures."""
+
+
+class NoReadableFileError(NotRetryableError):
+    """Not one file of the manifest could be read."""
 
 
 @dataclass(frozen=True)
@@ -134,14 +166,48 @@ class JobParams:
     compression: str = PARQUET_COMPRESSION
     schema_uri: str = ""  # a pinned schema for the dataset (see load_schema); empty: see schema_prefix
     schema_prefix: str = ""  # where datasets' pinned schemas live: <prefix><dataset>.ddl or .json; none: inferred
+    staging_path: str = ""  # copies of pinned versions overwritten since; empty: default_staging_path(curated_path)
 
 
 @dataclass(frozen=True)
 class ManifestFile:
-    """One object listed by the manifest; size in bytes when the manifest gives it."""
+    """One object listed by the manifest: size in bytes when the manifest gives it, the pinned S3 version, and
+    where the job reads it from when that is not `uri` (a staged copy of the pinned version)."""
 
     uri: str
     size: Optional[int] = None
+    version_id: Optional[str] = None
+    bucket: Optional[str] = None
+    key: Optional[str] = None
+    read_uri: Optional[str] = None
+
+    @property
+    def source(self) -> str:
+        """The path Spark reads."""
+        return self.read_uri or self.uri
+
+    def s3_location(self) -> Optional[tuple[str, str]]:
+        """(bucket, key) of an s3:// (s3a://, s3n://) entry, from the manifest's fields when given; else None."""
+        scheme, sep, rest = self.uri.partition("://")
+        if not sep or scheme.lower() not in S3_SCHEMES:
+            return None
+        bucket, _, key = rest.partition("/")
+        return self.bucket or bucket, self.key or key
+
+
+@dataclass(frozen=True)
+class FailedFile:
+    """A file of the manifest that was not converted, and why (result file, "failedFiles")."""
+
+    file: ManifestFile
+    reason: str  # MISSING, ACCESS_DENIED or UNREADABLE
+    message: str
+
+    def as_result(self) -> dict[str, Any]:
+        location = self.file.s3_location()
+        key = location[1] if location else self.file.key or urllib.parse.urlparse(self.file.uri).path
+        return {"uri": self.file.uri, "key": key, "versionId": self.file.version_id, "reason": self.reason,
+                "message": _short(self.message)}
 
 
 # ---------------------------------------------------------------------------------------------------- arguments
@@ -172,7 +238,17 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         quarantine_path=values["quarantine_path"], result_uri=values["result_uri"],
         catalog_database=values.get("catalog_database") or "", target_file_mb=target_mb,
         schema_uri=values.get("schema_uri") or "", schema_prefix=values.get("schema_prefix") or "",
+        staging_path=values.get("staging_path") or "",
     )
+
+
+def default_staging_path(curated_path: str) -> str:
+    """The staging location when ``--staging_path`` is absent: ``staging/`` next to the curated prefix, in its
+    bucket (``s3://c/curated/`` gives ``s3://c/staging/``; a bucket's root gives ``<root>/staging/``)."""
+    scheme, sep, rest = curated_path.partition("://")
+    bucket, _, prefix = rest.partition("/")
+    parent = prefix.strip("/").rpartition("/")[0]
+    return f"{scheme}{sep}{bucket}/" + (parent + "/" if parent else "") + "staging/"
 
 
 # ------------------------------------------------------------------------------------ small files (Hadoop FS)
@@ -256,14 +332,221 @@ def _qualified(spark: SparkSession, uri: str) -> str:
     return fs.makeQualified(path).toUri().toString()
 
 
-def _with_sizes(spark: SparkSession, files: Sequence[ManifestFile]) -> list[ManifestFile]:
+# ------------------------------------------------------------------------------------------- the manifest's files
+# Missing and denied files are found before Spark reads anything: a pinned version by S3's HeadObject (and its copy
+# when the key was overwritten since), any other entry by Hadoop's getFileStatus. Files that Spark then fails to read
+# are found from the error of the Spark job, which names the file (`file_named_in`).
+
+def _short(text: str) -> str:
+    return " ".join(str(text).split())[:FAILED_FILE_MESSAGE_MAX_CHARS]
+
+
+def _java_chain(error: BaseException) -> list[tuple[str, str]]:
+    """(class name, message) of a Java exception and its causes, outermost first; empty for a Python error."""
+    java = getattr(error, "java_exception", None)
     out = []
-    for f in files:
-        if f.size is None:
-            fs, path = _fs_path(spark, f.uri)
-            f = ManifestFile(f.uri, int(fs.getFileStatus(path).getLen()))
-        out.append(f)
+    while java is not None and len(out) < 20:
+        out.append((str(java.getClass().getName()), str(java.getMessage() or "")))
+        java = java.getCause()
     return out
+
+
+def _root_message(error: BaseException) -> str:
+    chain = _java_chain(error)
+    if chain:
+        name, message = chain[-1]
+        first = message.strip().splitlines()[0] if message.strip() else ""
+        return f"{name}: {first}" if first else name
+    return f"{type(error).__name__}: {_java_message(error)}"
+
+
+def _hadoop_failure_reason(error: BaseException) -> Optional[str]:
+    """MISSING or ACCESS_DENIED for an error of Hadoop's FileSystem or Spark's read naming a file, UNREADABLE for
+    another deterministic read error, None for a transient one (the run fails and is retried)."""
+    chain = _java_chain(error)
+    names = " ".join(name for name, _ in chain)
+    text = " ".join(message for _, message in chain) or str(error)
+    if "FileNotFoundException" in names or "NoSuchKey" in text or "Path does not exist" in text:
+        return MISSING
+    root = " ".join(chain[-1]) if chain else str(error)
+    if "AccessDenied" in names or "AccessControlException" in names or re.search(
+            r"Status Code: 403|\bForbidden\b|Access Denied", root):
+        return ACCESS_DENIED
+    return None if _TRANSIENT.search(root) else UNREADABLE
+
+
+def _s3_failure_reason(error: BaseException) -> Optional[str]:
+    """MISSING (no such key or version) or ACCESS_DENIED for a boto3 error, None for any other (transient)."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = str(response.get("Error", {}).get("Code", ""))
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code in ("NoSuchKey", "NoSuchVersion", "NotFound", "404") or status == 404:
+        return MISSING
+    if code in ("InvalidArgument",) and "version" in str(response.get("Error", {}).get("Message", "")).lower():
+        return MISSING  # a version id S3 does not know the form of: no such version
+    if code in ("AccessDenied", "Forbidden", "403") or status == 403:
+        return ACCESS_DENIED
+    return None
+
+
+def _s3_message(error: BaseException) -> str:
+    response = getattr(error, "response", {}) or {}
+    detail = response.get("Error", {})
+    return f"{detail.get('Code', type(error).__name__)}: {detail.get('Message') or error}"
+
+
+class Staging:
+    """Where pinned versions whose key was overwritten since are copied for the run:
+    ``<staging_path><dataset>/<manifest_id>/<n>/<basename>``, n the file's position in the manifest (so that two
+    versions of one key do not meet), the basename kept for its suffix (``.gz``). Removed by `clean_up`."""
+
+    def __init__(self, staging_path: str, dataset: str, manifest_id: str, s3: Callable[[], Any]):
+        self.staging_path = staging_path
+        self.prefix_uri = _join(staging_path, dataset, manifest_id)
+        self._s3 = s3
+        self.used = False
+
+    def target(self, n: int, key: str) -> tuple[str, str, str]:
+        """(bucket, key, uri) of the copy of the manifest's n-th file."""
+        scheme, _, rest = self.prefix_uri.partition("://")
+        if scheme.lower() not in S3_SCHEMES:
+            raise JobError(f"--staging_path must be an s3:// location to copy pinned versions to, got "
+                           f"{self.staging_path!r}")
+        bucket, _, prefix = rest.partition("/")
+        staged_key = f"{prefix}{n}/{key.rsplit('/', 1)[-1] or 'object'}"
+        self.used = True
+        return bucket, staged_key, f"{scheme}://{bucket}/{staged_key}"
+
+    def clean_up(self) -> None:
+        """Deletes everything under the manifest's staging prefix (this run's copies and any an interrupted run
+        left). Best effort: a failure is printed, never raised; the copies are not part of any output."""
+        if not self.used:
+            return
+        try:
+            client = self._s3()
+            bucket, _, prefix = self.prefix_uri.partition("://")[2].partition("/")
+            for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        except Exception as error:  # noqa: BLE001 - the run's outcome does not depend on it
+            print(f"ndjson_to_parquet: staged copies under {self.prefix_uri} not removed: {_short(str(error))}",
+                  file=sys.stderr, flush=True)
+
+
+def _pin_version(s3: Any, f: ManifestFile, n: int, staging: Staging) -> ManifestFile | FailedFile:
+    """The entry to read for a pinned version: the key itself when its current version is the pinned one, else a
+    server-side copy of that version in `staging`; or why it cannot be read."""
+    bucket, key = f.s3_location()  # type: ignore[misc]
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except Exception as error:
+        if _s3_failure_reason(error) is None:
+            raise
+        head = None  # deleted or hidden since: the pinned version may still be there
+    if head is not None and head.get("VersionId") == f.version_id:
+        return replace(f, size=f.size if f.size is not None else int(head.get("ContentLength") or 0))
+    staged_bucket, staged_key, staged_uri = staging.target(n, key)
+    try:
+        s3.copy(CopySource={"Bucket": bucket, "Key": key, "VersionId": f.version_id}, Bucket=staged_bucket,
+                Key=staged_key)
+    except Exception as error:
+        reason = _s3_failure_reason(error)
+        if reason is None:
+            raise
+        return FailedFile(f, reason, f"version {f.version_id}: {_s3_message(error)}")
+    return replace(f, read_uri=staged_uri)
+
+
+def _check_file(spark: SparkSession, f: ManifestFile) -> ManifestFile | FailedFile:
+    try:
+        fs, path = _fs_path(spark, f.source)
+        status = fs.getFileStatus(path)
+    except Exception as error:  # py4j wraps FileNotFoundException, AccessDeniedException, ...
+        reason = _hadoop_failure_reason(error)
+        if reason in (MISSING, ACCESS_DENIED):
+            return FailedFile(f, reason, _root_message(error))
+        raise JobError(f"cannot check {f.uri}: {_java_message(error)}") from None
+    return replace(f, size=f.size if f.size is not None else int(status.getLen()))
+
+
+def check_files(spark: SparkSession, files: Sequence[ManifestFile], staging: Staging, s3: Callable[[], Any]
+                ) -> tuple[list[ManifestFile], list[FailedFile]]:
+    """The manifest's files to read (with their sizes, and a staged copy where a pinned version needs one) and
+    those found missing or denied. A pinned version (``versionId``) counts for s3:// entries only; others are read
+    as they are. An error that is neither missing nor denied (throttling, network) fails the run."""
+    def one(item: tuple[int, ManifestFile]) -> ManifestFile | FailedFile:
+        n, f = item
+        if f.s3_location() is None:
+            f = replace(f, version_id=None)
+        elif f.version_id:
+            return _pin_version(s3(), f, n, staging)
+        return _check_file(spark, f)
+
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+        outcomes = list(pool.map(one, enumerate(files)))
+    return ([o for o in outcomes if isinstance(o, ManifestFile)], [o for o in outcomes if isinstance(o, FailedFile)])
+
+
+def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[ManifestFile]
+                  ) -> Optional[FailedFile]:
+    """The file a failed Spark read names (Spark's messages carry the path, URL-encoded) and why it failed, when
+    that is a property of the file; None when the error names none of them or is transient."""
+    if isinstance(error, JobError):
+        return None
+    text = " ".join([str(error)] + [message for _, message in _java_chain(error)])
+    texts = (text, urllib.parse.unquote(text))
+    found: list[tuple[ManifestFile, set[str]]] = []
+    for f in files:
+        names = {f.source, _qualified(spark, f.source)}
+        names |= {urllib.parse.unquote(n) for n in list(names)}
+        matched = {name for name in names if name and any(name in t for t in texts)}
+        if matched:
+            found.append((f, matched))
+    # `.../a.ndjson.gz` in the message also contains `.../a.ndjson`: a name inside another file's name is no match.
+    named = [f for f, matched in found
+             if not any(m != o and m in o for m in matched for g, others in found if g is not f for o in others)]
+    reason = _hadoop_failure_reason(error)
+    if reason is None:
+        return None
+    if named:
+        return FailedFile(named[0], reason, _root_message(error))
+    if any(name == "org.apache.spark.SparkException" for name, _ in _java_chain(error)):
+        # A read error past an object's first bytes (a gzip stream cut short) reaches the driver without the path.
+        return find_unreadable(spark, files)
+    return None
+
+
+def _read_error(spark: SparkSession, files: Sequence[ManifestFile]) -> Optional[BaseException]:
+    """The error of reading every line of `files` (and decompressing them), or None when they read."""
+    try:
+        spark.read.option("lineSep", "\n").text([_glob_escaped(f.source) for f in files]).count()
+    except Exception as error:  # noqa: BLE001 - the caller decides what the error means
+        return error
+    return None
+
+
+def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile]) -> Optional[FailedFile]:
+    """A file of `files` that Spark fails to read, by halving: about 2 log2(n) reads of ever smaller subsets. None
+    when all of them read (the failure was not the files')."""
+    error = None
+    candidates = list(files)
+    while len(candidates) > 1:
+        half = len(candidates) // 2
+        for part in (candidates[:half], candidates[half:]):
+            error = _read_error(spark, part)
+            if error is not None:
+                candidates = part
+                break
+        else:
+            return None
+    error = error if error is not None and len(files) > 1 else _read_error(spark, candidates)
+    if error is None:
+        return None
+    reason = _hadoop_failure_reason(error)
+    return FailedFile(candidates[0], reason, _root_message(error)) if reason is not None else None
 
 
 # ----------------------------------------------------------------------------------------------------- manifest
@@ -278,13 +561,20 @@ def parse_manifest(text: str, manifest_id: str) -> list[ManifestFile]:
         raise ManifestError(f"manifest {manifest_id} has no files list")
     if doc.get("manifestId") not in (None, manifest_id):
         raise ManifestError(f"manifest file is for {doc.get('manifestId')}, not {manifest_id}")
-    seen: dict[str, ManifestFile] = {}
+    seen: dict[tuple[str, Optional[str]], ManifestFile] = {}
     for entry in doc["files"]:
         uri = entry.get("uri") if isinstance(entry, dict) else None
         if not isinstance(uri, str) or not uri:
             raise ManifestError(f"manifest {manifest_id} lists a file without a uri")
         size = entry.get("size")
-        seen.setdefault(uri, ManifestFile(uri, int(size) if isinstance(size, (int, float)) else None))
+        version = entry.get("versionId")
+        if version is not None and not isinstance(version, str):
+            raise ManifestError(f"manifest {manifest_id} lists {uri} with a versionId that is not a string")
+        text = {name: entry.get(name) if isinstance(entry.get(name), str) and entry.get(name) else None
+                for name in ("bucket", "key")}
+        # Two versions of one key are two objects; the same version listed twice is one.
+        seen.setdefault((uri, version or None), ManifestFile(
+            uri, int(size) if isinstance(size, (int, float)) else None, version or None, text["bucket"], text["key"]))
     return list(seen.values())
 
 
@@ -313,39 +603,50 @@ def plan_read_split_bytes(files: Sequence[ManifestFile], parallelism: int,
 def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
                numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES) -> DataFrame:
     """Reads the objects with Spark's line reader (lines end at ``\n``; gzip is decompressed by extension):
-    `_source_file` (the manifest's URI), `_row` (see `number_lines`), `_numbered` (whether the object is read
-    by a single task, so that `_row` numbers its lines) and `line`, cleaned of a leading BOM and a trailing CR.
+    `_source_file` (the manifest's URI, also for an object read from a staged copy), `_source_version` (its pinned
+    version, or null), `_row` (see `number_lines`), `_numbered` (whether the object is read by a single task, so
+    that `_row` numbers its lines) and `line`, cleaned of a leading BOM and a trailing CR.
 
     A plain object above ``numbered_file_max_bytes`` is split between tasks and its lines are not numbered; a gzip
     object is never split. Sets the session's read split size for the run (`plan_read_split_bytes`).
     """
-    schema = "_source_file string, _row bigint, _numbered boolean, line string"
+    schema = "_source_file string, _source_version string, _row bigint, _numbered boolean, line string"
     if not files:
         return spark.createDataFrame([], schema)
     split_bytes = plan_read_split_bytes(files, spark.sparkContext.defaultParallelism, numbered_file_max_bytes)
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
     spark.conf.set("spark.sql.files.minPartitionNum", "1")  # else Spark may split below maxPartitionBytes
-    by_spark_path: dict[str, str] = {_qualified(spark, f.uri): f.uri for f in files}
-    mapping = F.create_map(*[F.lit(x) for pair in by_spark_path.items() for x in pair])
-    source = F.coalesce(mapping[F.input_file_name()], F.input_file_name())
-    split = [f.uri for f in files if (f.size or 0) > split_bytes and not _is_gzip(f.uri)]
-    numbered = ~F.col("_source_file").isin(split) if split else F.lit(True)
-    raw = (spark.read.option("lineSep", "\n").text([_glob_escaped(f.uri) for f in files])
-           .select(source.alias("_source_file"), F.monotonically_increasing_id().alias("_row"),
+    spark_paths = {_qualified(spark, f.source): f for f in files}
+    by_path = F.create_map(*[F.lit(x) for path, f in spark_paths.items() for x in (path, f.uri)])
+    versions = F.create_map(*[F.lit(x) for path, f in spark_paths.items() for x in (path, f.version_id or "")])
+    path = F.input_file_name()
+    source = F.coalesce(by_path[path], path)
+    version = F.when(versions[path] != "", versions[path])
+    split = [p for p, f in spark_paths.items() if (f.size or 0) > split_bytes and not _is_gzip(f.source)]
+    numbered = ~path.isin(split) if split else F.lit(True)
+    raw = (spark.read.option("lineSep", "\n").text([_glob_escaped(f.source) for f in files])
+           .select(source.alias("_source_file"), version.cast("string").alias("_source_version"),
+                   F.monotonically_increasing_id().alias("_row"), numbered.alias("_numbered"),
                    F.col("value").alias("line")))
     line = F.col("line")
     no_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)")).otherwise(line)
     no_bom = F.when(no_cr.startswith("\ufeff"), no_cr.substr(F.lit(2), F.lit(2**31 - 1))).otherwise(no_cr)
-    return raw.select("_source_file", "_row", numbered.alias("_numbered"), no_bom.alias("line"))
+    return raw.select("_source_file", "_source_version", "_row", "_numbered", no_bom.alias("line"))
+
+
+def _object_key() -> Any:
+    # One object of the manifest: its URI and pinned version (two versions of one key are two objects).
+    return F.concat_ws("#", F.col("_source_file"), F.col("_source_version"))
 
 
 def number_lines(rows: DataFrame, lines: DataFrame) -> DataFrame:
-    """Adds `line_number` (from 1) to `rows`, a subset of `lines` (both with `_source_file`, `_row`,
-    `_numbered`). Spark's row ids increase by one from line to line within a task, and an object read by a single
-    task has its lines in one run of ids: a line's number is its id minus the object's first id, plus one. Null
-    for the lines of an object split between tasks."""
-    firsts = lines.filter("_numbered").groupBy("_source_file").agg(F.min("_row").alias("_first"))
-    return (rows.join(F.broadcast(firsts), "_source_file", "left")
+    """Adds `line_number` (from 1) to `rows`, a subset of `lines` (both with `_source_file`, `_source_version`,
+    `_row`, `_numbered`). Spark's row ids increase by one from line to line within a task, and an object read by a
+    single task has its lines in one run of ids: a line's number is its id minus the object's first id, plus one.
+    Null for the lines of an object split between tasks."""
+    firsts = (lines.filter("_numbered").groupBy(_object_key().alias("_object"))
+              .agg(F.min("_row").alias("_first")))
+    return (rows.withColumn("_object", _object_key()).join(F.broadcast(firsts), "_object", "left")
             .withColumn("line_number", F.when(F.col("_numbered"), F.col("_row") - F.col("_first") + 1)))
 
 
@@ -424,7 +725,8 @@ def load_schema(spark: SparkSession, text: str) -> T.StructType:
 
 
 def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
-    """Parses candidate lines with the schema, one row per line: `_source_file`, `_row`, `_numbered`, `_kind`,
+    """Parses candidate lines with the schema, one row per line: `_source_file`, `_source_version`, `_row`,
+    `_numbered`, `_kind`,
     `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason`, `_record` (rows only) and
     `line` (quarantined lines only, so that a persisted result does not hold the text of the rows twice)."""
     kind = F.col("_kind")
@@ -445,7 +747,8 @@ def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
               .when(kind != "candidate", kind)
               .when(F.coalesce(F.size(values) > 1, F.lit(False)), F.lit("multiple_values"))
               .otherwise(F.lit("invalid_json")))
-    return parsed.select("_source_file", "_row", "_numbered", kind, F.octet_length("line").alias("_bytes"),
+    return parsed.select("_source_file", "_source_version", "_row", "_numbered", kind,
+                         F.octet_length("line").alias("_bytes"),
                          status.alias("_status"), reason.alias("_reason"),
                          F.when(is_row, value["v"]).alias("_record"),
                          F.when(~is_row & (kind != "blank"), F.col("line")).alias("line"))
@@ -467,12 +770,14 @@ def output_column_names(schema: T.StructType) -> list[tuple[str, str]]:
 
 
 def curated_rows(parsed: DataFrame, schema: T.StructType, ingested_at: dt.datetime) -> DataFrame:
-    """The Parquet rows: record fields, `_source_file` and `_ingested_at`. The partition columns are not in the
-    files: every row of the manifest has the same values, which name its directory (see `write_partition`)."""
+    """The Parquet rows: record fields, `_source_file`, `_source_version` and `_ingested_at`. The partition columns
+    are not in the files: every row of the manifest has the same values, which name its directory (see
+    `write_partition`)."""
     record = F.col("_record")
     columns = [record.getField(field).alias(name) for field, name in output_column_names(schema)]
     return parsed.filter(F.col("_status") == "row").select(
-        *columns, F.col("_source_file"), F.lit(ingested_at).cast("timestamp").alias("_ingested_at"))
+        *columns, F.col("_source_file"), F.col("_source_version"),
+        F.lit(ingested_at).cast("timestamp").alias("_ingested_at"))
 
 
 def write_partition(rows: DataFrame, partition_dir: str, compression: str) -> None:
@@ -487,11 +792,11 @@ def write_partition(rows: DataFrame, partition_dir: str, compression: str) -> No
 
 
 def quarantine_rows(parsed: DataFrame) -> DataFrame:
-    """The quarantine records: source_file, line_number (absent for an object split between tasks), reason,
-    line."""
+    """The quarantine records: source_file, source_version (null when not pinned), line_number (absent for an
+    object split between tasks), reason, line."""
     bad = number_lines(parsed.filter(F.col("_status") == "quarantine"), parsed)
-    return bad.select(F.col("_source_file").alias("source_file"), "line_number", F.col("_reason").alias("reason"),
-                      "line")
+    return bad.select(F.col("_source_file").alias("source_file"), F.col("_source_version").alias("source_version"),
+                      "line_number", F.col("_reason").alias("reason"), "line")
 
 
 def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = PARQUET_COMPRESSION,
@@ -619,6 +924,16 @@ def _glue_client():
     return boto3.client("glue", region_name=region)  # honours AWS_ENDPOINT_URL in the local mode
 
 
+def _s3_client():
+    import boto3
+    from botocore.config import Config
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    # Path-style addressing against an emulator (AWS_ENDPOINT_URL, which boto3 honours), as the S3A reader uses.
+    config = Config(s3={"addressing_style": "path"}) if os.environ.get("AWS_ENDPOINT_URL") else None
+    return boto3.client("s3", region_name=region, config=config)
+
+
 # ---------------------------------------------------------------------------------------------------------- run
 
 def _join(base: str, *parts: str) -> str:
@@ -626,8 +941,8 @@ def _join(base: str, *parts: str) -> str:
 
 
 def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client,
-        numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: Optional[dict[str, float]] = None
-        ) -> dict[str, Any]:
+        numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: Optional[dict[str, float]] = None,
+        s3_client_factory=_s3_client) -> dict[str, Any]:
     """Converts the manifest, writes the result file and returns the result (docs/architecture.md).
 
     `stages`, when given, receives the seconds spent per stage (for the benchmark; not part of the result)."""
@@ -646,8 +961,11 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     try:
         text = read_small_file(spark, params.manifest_uri)
     except Exception as error:  # py4j wraps FileNotFoundException, AccessDenied, ...
-        raise ManifestError(f"cannot read manifest {params.manifest_uri}: {_java_message(error)}") from None
-    files = _with_sizes(spark, parse_manifest(text, params.manifest_id))
+        message = f"cannot read manifest {params.manifest_uri}: {_java_message(error)}"
+        if _hadoop_failure_reason(error) == MISSING:
+            raise ManifestError(message) from None
+        raise JobError(message) from None
+    listed = parse_manifest(text, params.manifest_id)
 
     table_root = _join(params.curated_path, params.dataset)
     partition_dir = _join(table_root, f"ingest_date={params.ingest_date}", f"manifest_id={params.manifest_id}")
@@ -663,6 +981,84 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         schema = load_schema(spark, schema_text)
     print(f"ndjson_to_parquet: schema {'pinned by ' + schema_uri if schema_uri else 'inferred'}", file=sys.stderr,
           flush=True)
+
+    s3 = _once(s3_client_factory)
+    staging = Staging(params.staging_path or default_staging_path(params.curated_path), params.dataset,
+                      params.manifest_id, s3)
+    try:
+        files, failed = check_files(spark, listed, staging, s3)
+        # A file Spark cannot read fails the Spark job, whose error names the file: the file is set aside and the
+        # rest read again. Each pass either converts or removes one file, so there are at most len(files) + 1.
+        while True:
+            if listed and not files:
+                raise NoReadableFileError(_no_file_message(params.manifest_id, failed))
+            try:
+                converted = _convert(spark, params, files, schema, ingested_at, partition_dir, quarantine_dir,
+                                     numbered_file_max_bytes, stage)
+                break
+            except Exception as error:
+                named = file_named_in(spark, error, files)
+                if named is None:
+                    raise
+                print(f"ndjson_to_parquet: {named.file.uri} not converted ({named.reason}): {named.message}",
+                      file=sys.stderr, flush=True)
+                files = [f for f in files if f is not named.file]
+                failed.append(named)
+    finally:
+        staging.clean_up()
+    lines_in, blank_lines, columns = converted
+
+    # Read back from what was written, not from the persisted result: the check covers the writes.
+    out_files, out_bytes = list_data_files(spark, partition_dir)
+    rows_out = spark.read.parquet(partition_dir).count() if out_files else 0  # from the Parquet footers
+    quarantine_files, _ = list_data_files(spark, quarantine_dir)
+    rows_quarantined = spark.read.text(quarantine_dir).count() if quarantine_files else 0
+
+    counts = {"linesIn": lines_in, "rowsOut": rows_out, "rowsQuarantined": rows_quarantined,
+              "blankLines": blank_lines}
+    if lines_in != rows_out + rows_quarantined + blank_lines:
+        raise AccountingError(f"manifest {params.manifest_id}: lines do not add up: {counts}")
+    stage("check")
+
+    if params.catalog_database and out_files:
+        register_partition(glue_client_factory(), params.catalog_database, params.dataset, columns, table_root,
+                           params.ingest_date, params.manifest_id, partition_dir)
+
+    result = {
+        "manifestId": params.manifest_id,
+        **counts,
+        "outputFiles": out_files, "outputBytes": out_bytes, "quarantineFiles": quarantine_files,
+        "filesRead": len(files), "filesFailed": len(failed), "failedFiles": [f.as_result() for f in failed],
+        "durationSeconds": round(time.monotonic() - started, 3),
+    }
+    write_small_file(spark, params.result_uri, json.dumps(result))
+    return result
+
+
+def _once(factory: Callable[[], Any]) -> Callable[[], Any]:
+    """`factory`'s value, made on first use (from any thread) and kept."""
+    made: list[Any] = []
+    lock = threading.Lock()
+
+    def get() -> Any:
+        with lock:
+            if not made:
+                made.append(factory())
+            return made[0]
+    return get
+
+
+def _no_file_message(manifest_id: str, failed: Sequence[FailedFile]) -> str:
+    shown = ", ".join(f"{f.file.uri} ({f.reason})" for f in failed[:3])
+    more = f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"manifest {manifest_id}: no file could be read: {shown}{more}"
+
+
+def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFile], schema: Optional[T.StructType],
+             ingested_at: dt.datetime, partition_dir: str, quarantine_dir: str, numbered_file_max_bytes: int,
+             stage: Callable[[str], None]) -> tuple[int, int, list[dict[str, str]]]:
+    """Reads `files`, writes the partition and the quarantine; returns linesIn, blankLines and the catalog
+    columns. Fails, naming the file, when Spark cannot read one of them."""
     classified = classify_lines(read_lines(spark, files, numbered_file_max_bytes))
     if schema is None:
         # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
@@ -680,12 +1076,12 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         rows_parsed, row_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "row") for i in (0, 1))
         bad_lines, bad_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "quarantine") for i in (0, 1))
 
+        rows = curated_rows(parsed, schema, ingested_at)
         if rows_parsed:
             parallelism = spark.sparkContext.defaultParallelism
             output_files = plan_output_files(row_bytes, params.target_file_mb, params.compression, parallelism)
-            rows = right_size(curated_rows(parsed, schema, ingested_at), output_files, parallelism,
-                              materialized=True)
-            write_partition(rows, partition_dir, params.compression)
+            write_partition(right_size(rows, output_files, parallelism, materialized=True), partition_dir,
+                            params.compression)
         else:
             delete_path(spark, partition_dir)  # a retry with no rows left: the partition goes
         stage("write")
@@ -698,31 +1094,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     finally:
         parsed.unpersist()
     stage("quarantine")
-    # Read back from what was written, not from the persisted result: the check covers the writes.
-    out_files, out_bytes = list_data_files(spark, partition_dir)
-    rows_out = spark.read.parquet(partition_dir).count() if out_files else 0  # from the Parquet footers
-    quarantine_files, _ = list_data_files(spark, quarantine_dir)
-    rows_quarantined = spark.read.text(quarantine_dir).count() if quarantine_files else 0
-
-    counts = {"linesIn": lines_in, "rowsOut": rows_out, "rowsQuarantined": rows_quarantined,
-              "blankLines": blank_lines}
-    if lines_in != rows_out + rows_quarantined + blank_lines:
-        raise AccountingError(f"manifest {params.manifest_id}: lines do not add up: {counts}")
-    stage("check")
-
-    if params.catalog_database and out_files:
-        columns = catalog_columns(rows.schema)
-        register_partition(glue_client_factory(), params.catalog_database, params.dataset, columns, table_root,
-                           params.ingest_date, params.manifest_id, partition_dir)
-
-    result = {
-        "manifestId": params.manifest_id,
-        **counts,
-        "outputFiles": out_files, "outputBytes": out_bytes, "quarantineFiles": quarantine_files,
-        "durationSeconds": round(time.monotonic() - started, 3),
-    }
-    write_small_file(spark, params.result_uri, json.dumps(result))
-    return result
+    return lines_in, blank_lines, catalog_columns(rows.schema)
 
 
 def _session() -> tuple[SparkSession, Any]:
@@ -732,6 +1104,14 @@ def _session() -> tuple[SparkSession, Any]:
         glue_context = GlueContext(SparkContext.getOrCreate())
         return glue_context.spark_session, glue_context
     return SparkSession.builder.appName("ndjson_to_parquet").getOrCreate(), None
+
+
+def failure_line(error: BaseException) -> str:
+    """The job's last stderr line, which becomes the run's ErrorMessage: ``ndjson_to_parquet failed: <reason>``,
+    with NOT_RETRYABLE_MARKER before the reason of a deterministic failure (the state machine does not retry it)."""
+    message = str(error) if isinstance(error, JobError) else f"{type(error).__name__}: {_java_message(error)}"
+    marker = f"{NOT_RETRYABLE_MARKER} " if isinstance(error, JobError) and not error.retryable else ""
+    return f"ndjson_to_parquet failed: {marker}{' '.join(message.split())[:1000]}"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -748,8 +1128,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if job is not None:
             job.commit()
     except Exception as error:  # the runner reports the last stderr line as the job run's ErrorMessage
-        message = str(error) if isinstance(error, JobError) else f"{type(error).__name__}: {_java_message(error)}"
-        print(f"ndjson_to_parquet failed: {' '.join(message.split())[:1000]}", file=sys.stderr, flush=True)
+        print(failure_line(error), file=sys.stderr, flush=True)
         return 1
     print(json.dumps(result), flush=True)
     return 0

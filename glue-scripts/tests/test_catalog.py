@@ -33,7 +33,8 @@ def test_first_run_creates_the_table_and_the_partition(spark, batch, glue):
 
     table = glue.get_table(DatabaseName=DB, Name="orders")["Table"]
     assert columns(glue) == [("customer", "struct<name:string>"), ("id", "bigint"), ("tags", "array<string>"),
-                             ("_source_file", "string"), ("_ingested_at", "timestamp")]
+                             ("_source_file", "string"), ("_source_version", "string"),
+                             ("_ingested_at", "timestamp")]
     assert [k["Name"] for k in table["PartitionKeys"]] == ["ingest_date", "manifest_id"]
     assert table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
     assert table["StorageDescriptor"]["Location"] == batch.params().curated_path + "orders/"

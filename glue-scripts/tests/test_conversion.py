@@ -36,7 +36,8 @@ def test_every_line_is_a_row_a_quarantined_line_or_blank(spark, batch):
 
     assert result | {"durationSeconds": 0} == {
         "manifestId": batch.manifest_id, "linesIn": 13, "rowsOut": 3, "rowsQuarantined": 8, "blankLines": 2,
-        "outputFiles": 1, "outputBytes": result["outputBytes"], "quarantineFiles": 1, "durationSeconds": 0}
+        "outputFiles": 1, "outputBytes": result["outputBytes"], "quarantineFiles": 1,
+        "filesRead": 1, "filesFailed": 0, "failedFiles": [], "durationSeconds": 0}
     assert result["outputBytes"] == sum(p.stat().st_size for p in batch.partition_dir.glob("*.parquet"))
     assert batch.result_file() == result
 
@@ -49,7 +50,7 @@ def test_every_line_is_a_row_a_quarantined_line_or_blank(spark, batch):
     assert rows[2]["note"] == "raw 😀 𝄞" and rows[2]["items"] == []
     assert rows[9]["note"] == "last line, no newline"
     for row in rows.values():
-        assert row["_source_file"] == source
+        assert row["_source_file"] == source and row["_source_version"] is None  # file:// entries pin no version
         assert row["_ingested_at"] is not None
         assert str(row["ingest_date"]) == "2026-11-23" and row["manifest_id"] == batch.manifest_id
 
@@ -194,10 +195,10 @@ def test_main_fails_with_one_line_when_the_manifest_is_missing(spark, batch, cap
 
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 1
-    assert last.startswith("ndjson_to_parquet failed: cannot read manifest") and "missing" in last
+    assert last.startswith("ndjson_to_parquet failed: [NotRetryable] cannot read manifest") and "missing" in last
 
 
-def test_main_fails_when_a_listed_object_is_missing(spark, batch, capsys):
+def test_main_fails_not_retryable_when_no_listed_object_can_be_read(spark, batch, capsys):
     batch.add("a.ndjson", '{"id":1}\n')
     params = batch.params()
     batch.files[0].unlink()
@@ -208,7 +209,8 @@ def test_main_fails_when_a_listed_object_is_missing(spark, batch, capsys):
     code = main(argv)
 
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert code == 1 and last.startswith("ndjson_to_parquet failed:") and "a.ndjson" in last
+    assert code == 1 and last.startswith("ndjson_to_parquet failed: [NotRetryable] manifest ") and "a.ndjson" in last
+    assert "no file could be read" in last and "(missing)" in last
 
 
 def test_main_prints_the_result_on_success(spark, batch, capsys):
@@ -298,3 +300,50 @@ def test_an_unreadable_pinned_schema_fails_the_run(spark, batch, tmp_path):
         run(spark, batch.params(schema_uri="file://" + str(bad)))
     with pytest.raises(JobError, match="cannot read schema"):
         run(spark, batch.params(schema_uri="file://" + str(tmp_path / "missing.schema")))
+
+
+def test_a_missing_and_a_corrupt_file_fail_as_files_and_the_others_are_converted(spark, batch):
+    good = batch.add("a good.ndjson", '{"id":1}\n\nbad\n')
+    missing = batch.add("b.ndjson", '{"id":2}\n')
+    whole = __import__("gzip").compress(b'{"id":3}\n' * 5000)
+    corrupt = batch.add("c [x].ndjson.gz", whole[: len(whole) // 2])  # a truncated gzip stream
+    also_good = batch.add("d.ndjson.gz", '{"id":4}\n{"id":5}', gzipped=True)
+    params = batch.params()
+    batch.files[1].unlink()
+
+    result = run(spark, params)
+
+    assert (result["filesRead"], result["filesFailed"]) == (2, 2)
+    failed = {f["uri"]: f for f in result["failedFiles"]}
+    assert set(failed) == {missing, corrupt}
+    assert (failed[missing]["reason"], failed[corrupt]["reason"]) == ("missing", "unreadable")
+    assert failed[corrupt]["key"].endswith("/incoming/c [x].ndjson.gz") and failed[corrupt]["versionId"] is None
+    assert all(0 < len(f["message"]) <= 300 and '{"id"' not in f["message"] for f in failed.values())
+    assert sorted(rows_by_id(spark, batch)) == [1, 4, 5]
+    assert {r["_source_file"] for r in rows_by_id(spark, batch).values()} == {good, also_good}
+    # I5 over the files read: 3 lines + 2 lines.
+    assert (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"]) == (5, 3, 1, 1)
+    assert batch.result_file() == result
+
+
+def test_a_manifest_whose_files_are_all_unreadable_fails_not_retryable(spark, batch):
+    from ndjson_to_parquet import NoReadableFileError, failure_line
+
+    batch.add("a.ndjson.gz", b"\x1f\x8b\x08\x00garbage")
+    params = batch.params()
+
+    with pytest.raises(NoReadableFileError) as raised:
+        run(spark, params)
+
+    assert failure_line(raised.value).startswith("ndjson_to_parquet failed: [NotRetryable] manifest ")
+    assert "a.ndjson.gz (unreadable)" in failure_line(raised.value)
+    assert not batch.partition_dir.exists()
+
+
+def test_transient_failures_carry_no_marker():
+    from ndjson_to_parquet import AccountingError, failure_line
+
+    assert failure_line(RuntimeError("SlowDown")) == "ndjson_to_parquet failed: RuntimeError: SlowDown"
+    assert failure_line(JobError("cannot read schema s3://x")) == "ndjson_to_parquet failed: cannot read schema s3://x"
+    assert failure_line(AccountingError("lines do not add up")) == (
+        "ndjson_to_parquet failed: [NotRetryable] lines do not add up")
