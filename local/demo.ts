@@ -1,11 +1,11 @@
 /**
- * `make demo`: the whole pipeline on this machine, on sample data, with one failure and its replay.
+ * `make demo`: the whole pipeline on this machine, on sample data, with one unreadable file and its replay.
  *
- * Starts the local mode, uploads sample NDJSON of two datasets (with bad and blank lines), removes one uploaded
- * file after it was written into its manifest (as a producer might), so that manifest's conversion fails,
- * waits for every manifest, shows the alert email, restores the file, replays the manifest, prints a summary
- * and checks that every line is accounted for. Exits 0 only if every manifest ended SUCCEEDED and the counts
- * reconcile.
+ * Starts the local mode, uploads sample NDJSON of two datasets (with bad and blank lines), deletes for good the
+ * version of one uploaded file after it was written into its manifest (as a producer with that right might), so
+ * that manifest converts its other files and ends PARTIAL, waits for every manifest, shows the alert email,
+ * uploads the same bytes again (a duplicate: not placed again), replays the manifest, prints a summary and checks
+ * that every line is accounted for. Exits 0 only if every manifest ended SUCCEEDED and the counts reconcile.
  *
  * Usage: npx tsx local/demo.ts [--keep] [--port 4566] [--batch-size 50] [--max-wait-seconds 60]
  *        [--retry-interval-scale 0.2]
@@ -35,7 +35,7 @@ const DATASETS = [
   { dataset: 'clicks', files: 80, seed: 23, keyColumn: 'click_id' },
 ] as const;
 
-const TERMINAL = new Set(['SUCCEEDED', 'FAILED']);
+const TERMINAL = new Set(['SUCCEEDED', 'PARTIAL', 'FAILED']);
 
 /** One reconciliation check: what was compared and whether it held. */
 interface Check {
@@ -104,27 +104,28 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
     say(`  ${d.dataset}: ${t.files} files, ${t.goodLines} good lines, ${t.badLines} bad lines, ${t.blankLines} blank lines`);
   }
 
-  // One file is uploaded first and removed once it is in its manifest: the Glue job then cannot read it.
+  // One file is uploaded first and its version deleted once it is in its manifest: the Glue job then cannot read it.
   heading('Uploading');
   const victim = byDataset[1].sample[0];
-  const { versionId: markerVersion, manifestId: failingManifest } = await uploadAndRemove(ctx, stack, victim);
-  say(`  ${victim.key} is in manifest ${failingManifest}; the producer then removed it (delete marker ${markerVersion.slice(0, 8)}...)`);
-  say('  so that manifest\'s conversion will fail: the pipeline itself never deletes ingest objects (I6)');
+  const { versionId: deletedVersion, manifestId: failingManifest } = await uploadAndDeleteVersion(ctx, stack, victim);
+  say(`  ${victim.key} is in manifest ${failingManifest}; the producer then deleted that version (${deletedVersion.slice(0, 8)}...) for good`);
+  say('  so that manifest will convert its other files and end PARTIAL: the pipeline itself never deletes ingest objects (I6)');
 
   const rest = interleave(byDataset.map((d) => d.sample.filter((f) => f !== victim)));
   await uploadAll(ctx, stack, rest);
 
   heading('Waiting for every manifest to be sealed and converted');
-  say('  (each conversion is a Spark job on this machine; the failing one is retried twice with backoff first)');
+  say('  (each conversion is a Spark job on this machine; a file that cannot be read fails as a file, not as its manifest)');
   const firstPass = await waitForManifests(ctx, startedAt, all.length);
   if (firstPass === undefined) return false;
 
-  const failed = firstPass.filter((m) => m.status === 'FAILED');
-  say(`  ${firstPass.length} manifests: ${firstPass.length - failed.length} SUCCEEDED, ${failed.length} FAILED`);
-  if (failed.length !== 1 || failed[0].manifestId !== failingManifest) {
-    say(`  expected exactly one failure, of ${failingManifest}; got: ${failed.map((m) => m.manifestId).join(', ') || 'none'}`);
+  const failed = firstPass.filter((m) => m.status !== 'SUCCEEDED');
+  say(`  ${firstPass.length} manifests: ${firstPass.length - failed.length} SUCCEEDED, ${failed.map((m) => `${m.manifestId} ${m.status}`).join(', ') || 'none other'}`);
+  if (failed.length !== 1 || failed[0].manifestId !== failingManifest || failed[0].status !== 'PARTIAL') {
+    say(`  expected exactly one PARTIAL manifest, ${failingManifest}; got: ${failed.map((m) => `${m.manifestId} ${m.status}`).join(', ') || 'none'}`);
     return false;
   }
+  say(`  ${failingManifest}: ${failed[0].filesRead} files converted, ${failed[0].filesFailed} not: ${String(failed[0].failedFiles)}`);
 
   heading(`The alert email (from ${path.relative(process.cwd(), stack.outboxDir) || stack.outboxDir}/)`);
   const email = await waitForEmail(stack.outboxDir, failingManifest);
@@ -135,9 +136,10 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   say(indent(email.text.trim(), '  | '));
 
   heading('Restoring the file and replaying the manifest');
-  // Removing the delete marker brings the object back without a new ObjectCreated notification.
-  await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: victim.key, VersionId: markerVersion }));
-  say(`  restored ${victim.key} (removed its delete marker)`);
+  // The same bytes again: a new version with the same eTag, so the builder counts it as a duplicate and places it
+  // nowhere; the replay reads that version in place of the deleted one, since it is the same content.
+  await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: victim.key, Body: victim.body }));
+  say(`  uploaded ${victim.key} again with the same bytes (a duplicate: no new manifest)`);
   const replay = await replayManifest(ctx, failingManifest);
   say(`  started ${replay.executionName}: same input as the original execution (from ${replay.inputFrom})`);
   const replayStatus = await waitForExecution(ctx, replay.executionArn);
@@ -192,8 +194,8 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   return checks.every((c) => c.ok);
 }
 
-/** Uploads one file, waits until the manifest builder wrote it into its manifest, then removes it. */
-async function uploadAndRemove(
+/** Uploads one file, waits until the manifest builder wrote it into its manifest, then deletes that version for good. */
+async function uploadAndDeleteVersion(
   ctx: CliContext,
   stack: LocalStack,
   file: SampleFile,
@@ -209,8 +211,8 @@ async function uploadAndRemove(
         new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key, contentTag), ConsistentRead: true }),
       );
       if (entry.Item !== undefined) {
-        const removed = await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: file.key }));
-        return { versionId: removed.VersionId!, manifestId };
+        await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, VersionId: put.VersionId }));
+        return { versionId: put.VersionId!, manifestId };
       }
     }
     await sleep(300);

@@ -19,6 +19,8 @@ export interface ParquetSummary {
   readonly columns: string[];
   /** Rows per `_source_file` value. */
   readonly rowsBySourceFile: Record<string, number>;
+  /** Rows per `<_source_file>#<_source_version>`: which version of each object the rows came from. */
+  readonly rowsBySourceVersion: Record<string, number>;
   /** Rows per `manifest_id` partition. */
   readonly rowsByManifest: Record<string, number>;
   /** Distinct values of the key column, when one was asked for. */
@@ -38,13 +40,14 @@ try:
 except FileNotFoundError:
     dataset, files = None, []
 if dataset is None or not files:
-    print(json.dumps({"rows": 0, "files": 0, "columns": [], "rowsBySourceFile": {}, "rowsByManifest": {}}))
+    print(json.dumps({"rows": 0, "files": 0, "columns": [], "rowsBySourceFile": {}, "rowsBySourceVersion": {}, "rowsByManifest": {}}))
     sys.exit(0)
 names = dataset.schema.names
-wanted = [c for c in ("_source_file", "manifest_id", key_column) if c and c in names]
+wanted = [c for c in ("_source_file", "_source_version", "manifest_id", key_column) if c and c in names]
 table = dataset.to_table(columns=wanted)
 out = {"rows": table.num_rows, "files": len(files), "columns": names}
 out["rowsBySourceFile"] = dict(Counter(table.column("_source_file").to_pylist())) if "_source_file" in names else {}
+out["rowsBySourceVersion"] = dict(Counter(f"{f}#{v}" for f, v in zip(table.column("_source_file").to_pylist(), table.column("_source_version").to_pylist()))) if "_source_version" in names else {}
 out["rowsByManifest"] = dict(Counter(str(v) for v in table.column("manifest_id").to_pylist())) if "manifest_id" in names else {}
 if key_column and key_column in names:
     out["distinctKeys"] = len(set(table.column(key_column).to_pylist()))

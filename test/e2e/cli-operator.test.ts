@@ -118,7 +118,7 @@ describe('pipeline upload, status and replay, against the local mode', () => {
   });
 
   it('shows a failed manifest with its files and its execution\'s retries and failure', async () => {
-    clicksId = await uploadIntoManifest(instance, clicks[0]);
+    clicksId = (await uploadIntoManifest(instance, clicks[0])).manifestId;
     marker = await removeObject(instance, clicks[0].key);
     await upload(instance, clicks.slice(1));
     await waitFor('the clicks manifest to fail', async () => ((await getManifest(instance.ctx, clicksId).catch(() => undefined))?.status === 'FAILED' ? true : undefined), 10 * 60_000, 2000);

@@ -1,18 +1,19 @@
 /**
- * End to end on the local mode: a manifest lists a file its producer removed, so the Glue job fails; the state
- * machine retries it, records the failure, sends the alert email; once the file is back, a replay converts it.
+ * End to end on the local mode: a manifest of 10 files, one of them deleted for good by its producer after it was
+ * listed. The Glue job converts the other 9 and the manifest ends PARTIAL with one alert naming the file; the
+ * producer uploads the same bytes again (a duplicate: not placed again), and a replay converts all 10.
  */
-import { readFileSync } from 'node:fs';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { getManifest } from '../../cli/ops/manifests';
 import { replayManifest } from '../../cli/ops/replay';
 import { readCuratedParquet } from '../../local/parquet-reader';
-import { ASL_FILE } from '../../local/provision';
 import { generateDataset, totals } from '../../local/sample-data';
 import {
+  deleteVersion,
+  manifestsOf,
   outboxEmails,
-  removeObject,
-  restoreObject,
+  putObject,
+  queueDepth,
   startInstance,
   upload,
   uploadIntoManifest,
@@ -22,13 +23,6 @@ import {
 } from './support/local-instance';
 
 jest.setTimeout(15 * 60_000);
-
-/** Attempts of the Convert state a failing Glue run gets: the first plus the ASL's retries of States.TaskFailed. */
-function convertAttempts(): number {
-  const asl = JSON.parse(readFileSync(ASL_FILE, 'utf8')) as { States: Record<string, { Retry?: { ErrorEquals: string[]; MaxAttempts?: number }[] }> };
-  const retrier = (asl.States.Convert.Retry ?? []).find((r) => r.ErrorEquals.includes('States.TaskFailed'));
-  return 1 + (retrier?.MaxAttempts ?? 0);
-}
 
 async function history(instance: LocalInstance, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
@@ -41,79 +35,89 @@ async function history(instance: LocalInstance, executionArn: string): Promise<H
   return events;
 }
 
-describe('local mode: a failing manifest, its alert and its replay', () => {
+describe('local mode: a file deleted after it was listed, the partial manifest, its alert and its replay', () => {
   let instance: LocalInstance;
-  const files = generateDataset({ dataset: 'clicks', files: 3, minLines: 5, maxLines: 10, badEvery: 2, blankEvery: 3, seed: 5 });
-  const removed = files[0];
+  const files = generateDataset({ dataset: 'clicks', files: 10, minLines: 5, maxLines: 10, badEvery: 2, blankEvery: 3, seed: 5 });
+  const [deleted, ...kept] = files;
+  let deletedVersion: string;
   let manifestId: string;
-  let markerVersionId: string;
+  const uri = (key: string) => `s3://${instance.stack.ingestBucket}/${key}`;
 
   beforeAll(async () => {
     // Retry waits scaled down: the ASL's minute-long backoff would make this test take several minutes more.
     instance = await startInstance({ batchSize: files.length, maxWaitSeconds: 60, retryIntervalScale: 0.05 });
-    manifestId = await uploadIntoManifest(instance, removed);
-    markerVersionId = await removeObject(instance, removed.key);
-    await upload(instance, files.slice(1));
+    ({ manifestId, versionId: deletedVersion } = await uploadIntoManifest(instance, deleted));
+    await deleteVersion(instance, deleted.key, deletedVersion);
+    await upload(instance, kept);
   });
 
   afterAll(async () => {
     await instance?.stop();
   });
 
-  it('retries the Glue job, then fails the execution and records the failure on the manifest', async () => {
-    const executionArn = `${instance.stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${manifestId}`;
-    const execution = await waitFor(
-      'the execution to start',
-      async () => (await getManifest(instance.ctx, manifestId)).executionArn ?? undefined,
-      5 * 60_000,
+  it('converts the 9 readable files once, records the manifest PARTIAL with the missing file, and runs the job once', async () => {
+    const record = await waitFor(
+      'the manifest to end',
+      async () => {
+        const m = await getManifest(instance.ctx, manifestId);
+        return ['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(m.status) ? m : undefined;
+      },
+      10 * 60_000,
+      2000,
     );
-    expect(execution).toBe(executionArn);
+    const events = await history(instance, record.executions![0]);
+    const glueRuns = events.filter((e) => e.type === 'TaskSubmitted' && e.taskSubmittedEventDetails?.resourceType === 'glue');
+    const failedFiles = JSON.parse(String(record.failedFiles)) as { key: string; versionId: string; reason: string }[];
+    const parquet = await readCuratedParquet(instance.stack, 'clicks');
 
-    const ended = await waitForExecution(instance, executionArn, 10 * 60_000);
-    const events = await history(instance, executionArn);
-    const glueFailures = events.filter((e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.resource === 'startJobRun.sync');
-    const record = await getManifest(instance.ctx, manifestId);
-
-    expect(ended.status).toBe('FAILED');
-    expect(glueFailures).toHaveLength(convertAttempts());
-    expect(glueFailures[0].taskFailedEventDetails?.cause).toContain(removed.key);
-    expect(record.status).toBe('FAILED');
-    expect(record.failedState).toBe('Convert');
-    expect(record.cause).toContain(removed.key);
+    expect(record.status).toBe('PARTIAL');
+    expect(Number(record.fileCount)).toBe(10);
+    expect([Number(record.filesRead), Number(record.filesFailed)]).toEqual([9, 1]);
+    expect(failedFiles).toEqual([expect.objectContaining({ key: deleted.key, versionId: deletedVersion, reason: 'missing' })]);
+    expect(Number(record.rowsOut)).toBe(totals(kept).goodLines);
+    expect(Number(record.linesIn)).toBe(totals(kept).lines);
+    expect(glueRuns).toHaveLength(1);
+    expect(parquet.rows).toBe(totals(kept).goodLines);
+    expect(parquet.rowsBySourceFile[uri(deleted.key)]).toBeUndefined();
   });
 
-  it('writes a readable alert email about the manifest to the outbox', async () => {
-    const email = await waitFor(
+  it('sends exactly one readable alert naming the file that was not converted', async () => {
+    const emails = await waitFor(
       'the alert email',
-      async () => outboxEmails(instance).find((e) => e.text.includes(manifestId)),
+      async () => {
+        const found = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
+        return found.length > 0 ? found : undefined;
+      },
       60_000,
     );
 
-    expect(email.text).toMatch(new RegExp(`^Subject: .*${manifestId}.*failed`, 'm'));
-    expect(email.text).toContain(`npx pipeline replay ${manifestId}`);
-    expect(email.text).toContain('Path does not exist');
+    expect(emails).toHaveLength(1);
+    expect(emails[0].text).toMatch(new RegExp(`^Subject: .*${manifestId}.*partly converted`, 'm'));
+    expect(emails[0].text).toContain(deleted.key);
+    expect(emails[0].text).toContain('missing');
+    expect(emails[0].text).toContain(`npx pipeline replay ${manifestId}`);
   });
 
-  it('converts the manifest with a replay once the file is back, recording both executions', async () => {
-    await restoreObject(instance, removed.key, markerVersionId);
+  it('after the producer uploads the same bytes again (a duplicate), a replay converts all 10 files exactly once', async () => {
+    const restored = await putObject(instance, deleted.key, deleted.body);
+    await waitFor('the re-upload notification to be handled', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
+    const manifestsBefore = (await manifestsOf(instance)).length;
 
     const replay = await replayManifest(instance.ctx, manifestId);
     const ended = await waitForExecution(instance, replay.executionArn, 10 * 60_000);
     const record = await getManifest(instance.ctx, manifestId);
     const parquet = await readCuratedParquet(instance.stack, 'clicks', 'click_id');
 
+    expect((await manifestsOf(instance)).length).toBe(manifestsBefore);
     expect(replay.executionName).toBe(`${manifestId}-r1`);
     expect(ended.status).toBe('SUCCEEDED');
-    expect(JSON.parse(ended.input ?? '{}')).toEqual(JSON.parse((await waitForExecution(instance, record.executions![0], 1000)).input ?? ''));
     expect(record.status).toBe('SUCCEEDED');
-    expect(record.executions).toEqual([
-      `${instance.stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${manifestId}`,
-      replay.executionArn,
-    ]);
-    expect(Number(record.replayCount)).toBe(1);
+    expect(Number(record.filesFailed)).toBe(0);
+    expect(record.executions).toEqual([record.executions![0], replay.executionArn]);
     expect(Number(record.rowsOut)).toBe(totals(files).goodLines);
-    expect(Number(record.rowsQuarantined)).toBe(totals(files).badLines);
     expect(parquet.rows).toBe(totals(files).goodLines);
     expect(parquet.distinctKeys).toBe(parquet.rows);
+    // The deleted version's content came back under a new version with the same eTag: the rows name the version read.
+    expect(parquet.rowsBySourceVersion[`${uri(deleted.key)}#${restored.versionId}`]).toBe(deleted.goodLines);
   });
 });

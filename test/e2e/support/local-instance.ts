@@ -12,10 +12,11 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createContext, type CliContext } from '../../../cli/context';
 import { listManifests, type ManifestRecord } from '../../../cli/ops/manifests';
 import { targetFromLocalStack } from '../../../cli/target';
-import { keys } from '../../../pipeline/table-schema';
+import { FINAL_STATUSES, keys } from '../../../pipeline/table-schema';
 import { localPaths, type LocalStack } from '../../../local/layout';
 import { freePort, sleep } from '../../../local/process-utils';
 import { startLocal, stopLocal, type StartOptions } from '../../../local/runtime';
+import { readCuratedParquet } from '../../../local/parquet-reader';
 import type { SampleFile } from '../../../local/sample-data';
 
 /** A running local mode and the CLI's clients pointed at it. */
@@ -76,13 +77,13 @@ export function manifestsOf(instance: LocalInstance): Promise<ManifestRecord[]> 
   return listManifests(instance.ctx, { since: new Date(instance.startedAt.getTime() - 60_000) });
 }
 
-/** Waits until manifests holding `fileCount` files in all have finished (SUCCEEDED or FAILED), and returns them all. */
+/** Waits until manifests holding `fileCount` files in all have finished (SUCCEEDED, PARTIAL or FAILED), and returns them all. */
 export function waitForConvertedFiles(instance: LocalInstance, fileCount: number, timeoutMs: number): Promise<ManifestRecord[]> {
   return waitFor(
     `${fileCount} files in finished manifests (see ${instance.stateDir}/logs)`,
     async () => {
       const manifests = await manifestsOf(instance);
-      const finished = manifests.filter((m) => m.status === 'SUCCEEDED' || m.status === 'FAILED');
+      const finished = manifests.filter((m) => (FINAL_STATUSES as readonly string[]).includes(m.status));
       const files = finished.reduce((n, m) => n + Number(m.fileCount ?? 0), 0);
       return files >= fileCount && finished.length === manifests.length ? manifests : undefined;
     },
@@ -104,25 +105,65 @@ export function waitForExecution(instance: LocalInstance, executionArn: string, 
   );
 }
 
-/** Uploads one file, waits until the manifest builder wrote it into its dataset's open manifest, and returns that manifest's id. */
-export async function uploadIntoManifest(instance: LocalInstance, file: SampleFile): Promise<string> {
+/**
+ * Uploads one file, waits until the manifest builder wrote it into its dataset's open manifest, and returns that
+ * manifest's id and the version uploaded.
+ */
+export async function uploadIntoManifest(instance: LocalInstance, file: SampleFile): Promise<{ manifestId: string; versionId: string }> {
   const { ctx, stack } = instance;
-  const put = await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
-  const contentTag = (put.ETag ?? '').replace(/"/g, '');
-  return waitFor(
+  const put = await putObject(instance, file.key, file.body);
+  const manifestId = await waitFor(
     `${file.key} in a manifest`,
     async () => {
       const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
-      const manifestId = open.Item?.manifestId as string | undefined;
-      if (manifestId === undefined) return undefined;
+      const id = open.Item?.manifestId as string | undefined;
+      if (id === undefined) return undefined;
       const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key, contentTag), ConsistentRead: true }),
+        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.eTag), ConsistentRead: true }),
       );
-      return entry.Item === undefined ? undefined : manifestId;
+      return entry.Item === undefined ? undefined : id;
     },
     60_000,
     300,
   );
+  return { manifestId, versionId: put.versionId };
+}
+
+/** Uploads `body` under `key` as a producer would; returns the new version and its eTag. */
+export async function putObject(instance: LocalInstance, key: string, body: string): Promise<{ versionId: string; eTag: string }> {
+  const out = await instance.ctx.s3.send(new PutObjectCommand({ Bucket: instance.stack.ingestBucket, Key: key, Body: body }));
+  return { versionId: out.VersionId!, eTag: (out.ETag ?? '').replace(/"/g, '') };
+}
+
+/** Deletes one version of an object for good, as a producer with that right can: it cannot be read any more. */
+export async function deleteVersion(instance: LocalInstance, key: string, versionId: string): Promise<void> {
+  await instance.ctx.s3.send(new DeleteObjectCommand({ Bucket: instance.stack.ingestBucket, Key: key, VersionId: versionId }));
+}
+
+/**
+ * The end-to-end checker of I7, once the pipeline is quiet: no manifest of the instance in a non-final status, and
+ * every uploaded content's rows in the Parquet exactly once (by `_source_file` and `_source_version`) unless a
+ * manifest lists it as failed. `expected` maps `s3://bucket/key#versionId` to the rows that version holds.
+ */
+export async function nothingLeftBehind(instance: LocalInstance, dataset: string, expected: Record<string, number>): Promise<string[]> {
+  const problems: string[] = [];
+  const manifests = await manifestsOf(instance);
+  for (const m of manifests) {
+    if (!(FINAL_STATUSES as readonly string[]).includes(m.status)) problems.push(`${m.manifestId} is ${m.status}`);
+  }
+  const failed = new Set(
+    manifests.flatMap((m) => (m.status === 'PARTIAL' && typeof m.failedFiles === 'string' ? (JSON.parse(m.failedFiles) as { uri: string; versionId?: string }[]) : []))
+      .map((f) => `${f.uri}#${f.versionId ?? ''}`),
+  );
+  const parquet = await readCuratedParquet(instance.stack, dataset);
+  for (const [version, rows] of Object.entries(expected)) {
+    const found = parquet.rowsBySourceVersion[version] ?? 0;
+    if (found !== rows && !(found === 0 && failed.has(version))) problems.push(`${version}: ${found} rows in Parquet, expected ${rows}`);
+  }
+  for (const version of Object.keys(parquet.rowsBySourceVersion)) {
+    if (!(version in expected)) problems.push(`${version}: rows of a version nobody uploaded`);
+  }
+  return problems;
 }
 
 /** Removes an object as a producer would (a delete marker in the versioned bucket); returns the marker's version id. */
