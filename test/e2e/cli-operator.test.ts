@@ -1,7 +1,8 @@
 /**
  * The operator CLI run as a process against the local mode: upload a folder with progress (one file large
- * enough for multipart), the manifests in a table and as JSON, a failed manifest shown with its execution
- * history, the refusal to replay a succeeded manifest, and the replay of the failed one to SUCCEEDED.
+ * enough for multipart), the manifests in a table and as JSON, a failed manifest (every file's version deleted
+ * for good) shown with its execution history, the refusal to replay a succeeded manifest, and the replay of the
+ * failed one to SUCCEEDED once the same bytes are uploaded again.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,10 +14,9 @@ import { getManifest } from '../../cli/ops/manifests';
 import { generateDataset } from '../../local/sample-data';
 import {
   manifestsOf,
-  removeObject,
-  restoreObject,
+  deleteVersion,
+  putObject,
   startInstance,
-  upload,
   uploadIntoManifest,
   waitFor,
   waitForExecution,
@@ -47,7 +47,6 @@ describe('pipeline upload, status and replay, against the local mode', () => {
   let folder: string;
   let ordersId: string;
   let clicksId: string;
-  let marker: string;
   const LARGE_LINES = 28_000;
   const clicks = generateDataset({ dataset: 'clicks', files: 2, minLines: 5, maxLines: 10, badEvery: 3, blankEvery: 4, seed: 11 });
   const smallLines = '{"order_id":"s-1","amount":3}\n{"order_id":"s-2","amount":4}\nnot json\n';
@@ -55,7 +54,7 @@ describe('pipeline upload, status and replay, against the local mode', () => {
   const stateDir = () => ['--state-dir', instance.stateDir];
 
   beforeAll(async () => {
-    // Two files per manifest; Retry waits scaled down so the failing manifest fails in seconds, not minutes.
+    // Two files per manifest; Retry waits scaled down so retries take seconds, not minutes.
     instance = await startInstance({ batchSize: 2, maxWaitSeconds: 60, retryIntervalScale: 0.05 });
     folder = mkdtempSync(path.join(os.tmpdir(), 'cli-upload-'));
     mkdirSync(path.join(folder, '2026', '11'), { recursive: true });
@@ -117,10 +116,12 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     expect(manifests[0].pk).toBeUndefined();
   });
 
-  it('shows a failed manifest with its files and its execution\'s retries and failure', async () => {
-    clicksId = (await uploadIntoManifest(instance, clicks[0])).manifestId;
-    marker = await removeObject(instance, clicks[0].key);
-    await upload(instance, clicks.slice(1));
+  it('shows a failed manifest with its files and its execution\'s failure, not retried since the job names it deterministic', async () => {
+    const first = await uploadIntoManifest(instance, clicks[0]);
+    clicksId = first.manifestId;
+    await deleteVersion(instance, clicks[0].key, first.versionId);
+    const second = await uploadIntoManifest(instance, clicks[1]);
+    await deleteVersion(instance, clicks[1].key, second.versionId);
     await waitFor('the clicks manifest to fail', async () => ((await getManifest(instance.ctx, clicksId).catch(() => undefined))?.status === 'FAILED' ? true : undefined), 10 * 60_000, 2000);
 
     const detail = await pipeline(['status', clicksId, ...stateDir()]);
@@ -128,12 +129,13 @@ describe('pipeline upload, status and replay, against the local mode', () => {
 
     expect(detail.code).toBe(0);
     expect(detail.stdout).toMatch(new RegExp(`^Manifest ${clicksId}\\n {2}status {8}FAILED`));
-    expect(detail.stdout).toMatch(/error {9}States\.TaskFailed in Convert: Glue job run FAILED: .*Path does not exist/);
+    expect(detail.stdout).toMatch(/error {9}States\.TaskFailed in Convert: Glue job run FAILED: .*\[NotRetryable\] manifest .*no file could be read/);
     expect(detail.stdout).toContain(clicks[0].key);
     expect(detail.stdout).toContain('Executions (1)');
     expect(detail.stdout).toMatch(new RegExp(`^ {2}${clicksId} {2}FAILED {2}started `, 'm'));
     expect(detail.stdout).toMatch(/^ {4}MarkRunning \[Task\].*: succeeded$/m);
-    expect(detail.stdout).toMatch(/^ {4}Convert \[Task\].*: caught; retried \d+x \(States\.TaskFailed\); States\.TaskFailed: Glue job run FAILED: .*Path does not exist/m);
+    expect(detail.stdout).toMatch(/^ {4}Convert \[Task\].*: caught; States\.TaskFailed: Glue job run FAILED: .*no file could be read/m);
+    expect(detail.stdout).not.toMatch(/^ {4}WaitBeforeConvertRetry/m);
     expect(detail.stdout).toMatch(/^ {4}Failed \[Fail\]: failed; /m);
     expect(detail.stdout).not.toContain('console:'); // no AWS console for the emulator
     expect(JSON.parse(failedOnly.stdout).manifests.map((m: { manifestId: string }) => m.manifestId)).toEqual([clicksId]);
@@ -150,7 +152,8 @@ describe('pipeline upload, status and replay, against the local mode', () => {
   });
 
   it('says --redrive is not available locally, then replays the failed manifest to SUCCEEDED', async () => {
-    await restoreObject(instance, clicks[0].key, marker);
+    // The same bytes again: duplicates for the builder, read by the replay in place of the deleted versions.
+    for (const file of clicks) await putObject(instance, file.key, file.body);
 
     const redrive = await pipeline(['replay', clicksId, '--redrive', ...stateDir()]);
     const replay = await pipeline(['replay', '--failed', '--since', '1h', ...stateDir()]);

@@ -166,17 +166,6 @@ export async function nothingLeftBehind(instance: LocalInstance, dataset: string
   return problems;
 }
 
-/** Removes an object as a producer would (a delete marker in the versioned bucket); returns the marker's version id. */
-export async function removeObject(instance: LocalInstance, key: string): Promise<string> {
-  const out = await instance.ctx.s3.send(new DeleteObjectCommand({ Bucket: instance.stack.ingestBucket, Key: key }));
-  return out.VersionId!;
-}
-
-/** Restores a removed object by deleting its delete marker: no new ObjectCreated notification. */
-export async function restoreObject(instance: LocalInstance, key: string, markerVersionId: string): Promise<void> {
-  await instance.ctx.s3.send(new DeleteObjectCommand({ Bucket: instance.stack.ingestBucket, Key: key, VersionId: markerVersionId }));
-}
-
 /** Messages in a queue: visible plus in flight. */
 export async function queueDepth(instance: LocalInstance, queueUrl: string): Promise<number> {
   const out = await instance.ctx.sqs.send(
