@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import types as T
 
-from ndjson_to_parquet import (JobError, ManifestFile, hive_type, parse_args, parse_manifest,
-                               plan_output_files, right_size)
+from ndjson_to_parquet import (JobError, ManifestFile, default_staging_path, hive_type, parse_args,
+                               parse_manifest, plan_output_files, right_size)
 
 MB = 1024 * 1024
 
@@ -24,8 +24,17 @@ def test_arguments_ignore_glue_extras_and_default_the_optional_ones():
     assert parse_args(argv + ["--schema_uri", "s3://c/schemas/orders.ddl"]).schema_uri == "s3://c/schemas/orders.ddl"
     assert params.schema_prefix == ""
     assert parse_args(argv + ["--schema_prefix", "s3://c/schemas/"]).schema_prefix == "s3://c/schemas/"
+    assert params.staging_path == ""
+    assert parse_args(argv + ["--staging_path", "s3://c/tmp/"]).staging_path == "s3://c/tmp/"
     with pytest.raises(JobError):
         parse_args(argv + ["--target_file_mb", "0"])
+
+
+@pytest.mark.parametrize("curated, staging", [
+    ("s3://c/curated/", "s3://c/staging/"), ("s3://c/curated", "s3://c/staging/"),
+    ("s3://c/data/curated/", "s3://c/data/staging/"), ("s3://c/", "s3://c/staging/")])
+def test_the_default_staging_path_is_next_to_the_curated_prefix(curated, staging):
+    assert default_staging_path(curated) == staging
 
 
 def test_manifest_files_are_listed_once_in_order():
@@ -33,6 +42,16 @@ def test_manifest_files_are_listed_once_in_order():
             ' {"uri": "s3://b/k2", "size": 10}]}')
 
     assert parse_manifest(text, "m") == [ManifestFile("s3://b/k2", 10), ManifestFile("s3://b/k1", None)]
+
+
+def test_two_versions_of_one_key_are_two_files_of_the_manifest():
+    text = ('{"files": [{"uri": "s3://b/k", "bucket": "b", "key": "k", "versionId": "v1"},'
+            ' {"uri": "s3://b/k", "versionId": "v2"}, {"uri": "s3://b/k", "versionId": "v1"}]}')
+
+    files = parse_manifest(text, "m")
+
+    assert [(f.uri, f.version_id, f.s3_location()) for f in files] == [("s3://b/k", "v1", ("b", "k")),
+                                                                        ("s3://b/k", "v2", ("b", "k"))]
 
 
 @pytest.mark.parametrize("text_mb, target_mb, compression, files", [
