@@ -873,12 +873,18 @@ def _storage(columns: list[dict[str, str]], location: str) -> dict[str, Any]:
 
 
 def register_partition(glue, database: str, table: str, columns: list[dict[str, str]], table_location: str,
-                       ingest_date: str, manifest_id: str, partition_location: str) -> None:
+                       ingest_date: str, manifest_id: str, partition_location: str,
+                       attempts: int = CATALOG_ATTEMPTS, backoff_seconds: float = CATALOG_BACKOFF_SECONDS) -> None:
     """Creates the dataset's table on first use, appends columns it has not seen, upserts the partition.
 
     Column policy: the table's columns only grow. A new column is appended; a column missing from this manifest
     stays (older partitions have it); a column whose type changed keeps the table's type and this partition
     records its own type, as each partition carries its own columns.
+
+    Concurrent runs of one dataset: the table is updated with the ``VersionId`` it was read at, so Glue refuses the
+    update (ConcurrentModificationException) when another run changed the table in between, as it refuses a second
+    create_table (AlreadyExistsException); the table is then read again and the columns merged again, after a
+    jittered backoff, up to `attempts` times. No run's column is lost.
     """
     table_location = _s3_scheme(table_location)
     partition_location = _s3_scheme(partition_location)
@@ -888,7 +894,9 @@ def register_partition(glue, database: str, table: str, columns: list[dict[str, 
         "PartitionKeys": [{"Name": name, "Type": "string"} for name in PARTITION_COLUMNS],
         "StorageDescriptor": _storage(columns, table_location),
     }
-    for _attempt in range(5):
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(random.uniform(0, min(5.0, backoff_seconds * 2 ** attempt)))  # full jitter
         try:
             existing = glue.get_table(DatabaseName=database, Name=table)["Table"]
         except glue.exceptions.EntityNotFoundException:
@@ -907,8 +915,15 @@ def register_partition(glue, database: str, table: str, columns: list[dict[str, 
         update = {k: existing[k] for k in ("Name", "Description", "Owner", "Retention", "TableType", "Parameters",
                                            "PartitionKeys") if k in existing}
         update["StorageDescriptor"] = sd
-        glue.update_table(DatabaseName=database, TableInput=update)
-        break
+        version = {"VersionId": existing["VersionId"]} if existing.get("VersionId") else {}
+        try:
+            glue.update_table(DatabaseName=database, TableInput=update, **version)
+            break
+        except glue.exceptions.ConcurrentModificationException:
+            continue  # another run changed the table since it was read: read and merge again
+    else:
+        raise JobError(f"catalog table {database}.{table} changed under every one of {attempts} attempts to add "
+                       f"columns")
     partition = {"Values": [ingest_date, manifest_id], "StorageDescriptor": _storage(columns, partition_location)}
     try:
         glue.create_partition(DatabaseName=database, TableName=table, PartitionInput=partition)

@@ -62,3 +62,67 @@ def test_new_columns_are_appended_and_the_partition_is_updated():
         assert len(partitions) == 1
         assert [c["Name"] for c in partitions[0]["StorageDescriptor"]["Columns"]] == ["id", "extra"]
         assert partitions[0]["StorageDescriptor"]["Location"].startswith("s3://c/curated/orders/ingest_date=")
+
+
+class _Interleaved:
+    """A Glue client whose first get_table in each of two threads waits for the other's: both runs read the same
+    table version before either writes, the lost-update race."""
+
+    def __init__(self, client, barrier):
+        self._client, self._barrier, self._local = client, barrier, __import__("threading").local()
+
+    def get_table(self, **kwargs):
+        try:
+            return self._client.get_table(**kwargs)
+        finally:
+            if not getattr(self._local, "waited", False):
+                self._local.waited = True
+                self._barrier.wait(timeout=30)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize("table_exists", [True, False])
+def test_concurrent_runs_adding_different_columns_keep_both(monkeypatch, table_exists):
+    import sys
+    import threading
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local" / "emulator"))
+    import glue_catalog  # moto's UpdateTable honours VersionId as Glue does
+
+    glue_catalog.install()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        glue = boto3.client("glue", region_name="us-east-1")
+        glue.create_database(DatabaseInput={"Name": DB})
+        location = "s3://c/curated/orders/"
+        if table_exists:
+            register_partition(glue, DB, "orders", [{"Name": "id", "Type": "bigint"}], location, "2026-11-23", "m0",
+                               location + "ingest_date=2026-11-23/manifest_id=m0/")
+        barrier = threading.Barrier(2)
+        errors = []
+
+        def one_run(manifest_id, column):
+            try:
+                register_partition(_Interleaved(glue, barrier), DB, "orders",
+                                   [{"Name": "id", "Type": "bigint"}, {"Name": column, "Type": "string"}], location,
+                                   "2026-11-23", manifest_id, f"{location}ingest_date=2026-11-23/manifest_id={manifest_id}/",
+                                   backoff_seconds=0.01)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        runs = [threading.Thread(target=one_run, args=("m1", "from_one")),
+                threading.Thread(target=one_run, args=("m2", "from_two"))]
+        for thread in runs:
+            thread.start()
+        for thread in runs:
+            thread.join()
+
+        assert errors == []
+        assert sorted(name for name, _ in columns(glue)) == ["from_one", "from_two", "id"]
+        partitions = glue.get_partitions(DatabaseName=DB, TableName="orders")["Partitions"]
+        assert {p["Values"][1] for p in partitions} >= {"m1", "m2"}

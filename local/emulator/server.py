@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     sfn_fixes.install(retry_interval_scale=args.retry_interval_scale)
     s3_events.install()
     dynamodb_isolation.install()
+    __import__("glue_catalog").install()  # UpdateTable refuses a stale VersionId, as Glue does
     sns_outbox.install(sns_outbox.Outbox(args.state_dir / "outbox"))
     runner = glue_runner.GlueRunner(
         endpoint=endpoint,
