@@ -25,7 +25,19 @@ different types in different files widens as Spark's inference does: integer and
 boolean or object against a string gives string, holding the value's JSON text. Fields that are only ever
 ``{}`` are dropped by the inference; fields only ever ``null`` become strings. Column names are case sensitive
 (``a`` and ``A`` are two columns; the catalog keeps the first of such a pair). A data field named like an added
-column (``_source_file``, ``_ingested_at``, ``ingest_date``, ``manifest_id``) is kept as ``<name>_data``.
+column (``_source_file``, ``_source_version``, ``_ingested_at``, ``ingest_date``, ``manifest_id``) is kept as
+``<name>_data``.
+
+Pinned versions. An s3:// entry with ``versionId`` is converted as that version: read at its key when it is still
+the current version (HeadObject), else from a server-side copy of it under the staging location (``Staging``),
+deleted at the end of the run, failed or not. Other entries (file://, or no ``versionId``) are read as they are.
+
+File-level failures. A file that is missing (no such key or version), denied, or that Spark cannot read (a corrupt
+gzip) is left out and listed in the result's ``failedFiles``; the others are converted and I5 holds over them.
+Missing and denied files are found before the read (``check_files``); an unreadable one from the failed Spark job,
+which names it or else is found by halving the files (``file_named_in``), after which the read runs again without
+it. With no file readable the run fails. Failures that another run would repeat (``NotRetryableError``: the
+manifest missing or invalid, no file readable, I5) carry ``[NotRetryable]`` in the failure line (``failure_line``).
 
 Pinned schema: ``--schema_uri``, or else ``<--schema_prefix><dataset>.ddl`` (or ``.json``) when that object
 exists; Spark's schema JSON or a DDL string, see ``load_schema``. Nothing is inferred, which saves a parse of every
@@ -33,7 +45,8 @@ line: fields the schema does not name are not written, and a line with a value t
 is quarantined as ``invalid_json`` rather than written with a null.
 
 Output (I4). Rows go to ``<curated_path>/<dataset>/ingest_date=<d>/manifest_id=<id>/`` with
-``_source_file`` (the manifest's URI of the object) and ``_ingested_at`` (the run's start time) added, written
+``_source_file`` (the manifest's URI of the object, never a staged copy's), ``_source_version`` (the pinned version
+or null) and ``_ingested_at`` (the run's start time) added, written
 straight into that directory with overwrite, which replaces the manifest's partition and no other, as dynamic
 partition overwrite would, without the sort Spark adds before a partitioned write (``write_partition``). Bad lines go
 to ``<quarantine_path>/<dataset>/manifest_id=<id>/`` as NDJSON, replaced on every run. The number of Parquet

@@ -347,3 +347,23 @@ def test_transient_failures_carry_no_marker():
     assert failure_line(JobError("cannot read schema s3://x")) == "ndjson_to_parquet failed: cannot read schema s3://x"
     assert failure_line(AccountingError("lines do not add up")) == (
         "ndjson_to_parquet failed: [NotRetryable] lines do not add up")
+
+
+def test_the_marker_reaches_the_job_runs_error_message(spark, batch, capsys):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local" / "emulator"))
+    from glue_runner import error_message_from_stderr
+
+    batch.add("a.ndjson", '{"id":1}\n')
+    params = batch.params()
+    batch.files[0].unlink()
+    argv = ["x", "--manifest_uri", params.manifest_uri, "--manifest_id", params.manifest_id, "--dataset", "orders",
+            "--ingest_date", params.ingest_date, "--curated_path", params.curated_path,
+            "--quarantine_path", params.quarantine_path, "--result_uri", params.result_uri]
+
+    assert main(argv) == 1
+    stderr = capsys.readouterr().err.splitlines(keepends=True)
+    stderr.append("26/11/23 12:00:00 INFO ShutdownHookManager: Shutdown hook called\n")  # the JVM may log after it
+    assert error_message_from_stderr(stderr, 1).startswith("ndjson_to_parquet failed: [NotRetryable] manifest ")
