@@ -1,4 +1,4 @@
-/** `pipeline replay`: new executions `<id>-r<n>` for failed manifests, or `--redrive` of the failed execution in place. */
+/** `pipeline replay`: new executions `<id>-r<n>` for failed or partial manifests, or `--redrive` of the failed execution in place. */
 import { Command } from 'commander';
 import { CliContext } from '../context';
 import { CliError, UsageError } from '../errors';
@@ -26,7 +26,7 @@ type Outcome =
 
 async function targets(ctx: CliContext, ids: string[], opts: ReplayCommandOptions): Promise<{ ids: string[]; since?: Date }> {
   if (opts.failed && ids.length > 0) throw new UsageError('give manifest ids or --failed, not both');
-  if (!opts.failed && ids.length === 0) throw new UsageError('give manifest ids to replay, or --failed to replay every failed manifest');
+  if (!opts.failed && ids.length === 0) throw new UsageError('give manifest ids to replay, or --failed to replay every FAILED or PARTIAL manifest');
   if (!opts.failed && (opts.since !== undefined || opts.dataset !== undefined)) {
     throw new UsageError('--since and --dataset select manifests for --failed; with ids, name the manifests');
   }
@@ -36,19 +36,30 @@ async function targets(ctx: CliContext, ids: string[], opts: ReplayCommandOption
   return { ids: failed.map((m) => m.manifestId), since };
 }
 
+/** What a replay did, in one line. */
+export function replayedLine(r: ReplayResult): string {
+  if (r.alreadyStarted && r.alreadyRecorded) {
+    return `${r.executionName} was already started and recorded by another replay of ${r.manifestId}: nothing new started`;
+  }
+  if (r.alreadyRecorded) return `started ${r.executionName} (recorded by another replay of ${r.manifestId} meanwhile)`;
+  if (r.alreadyStarted) return `recorded ${r.executionName} (it had been started already with the same input)`;
+  return `started ${r.executionName}`;
+}
+
 export function registerReplayCommand(program: Command, deps: CliDeps): void {
   const cmd = program
     .command('replay')
     .description(
-      'start a new execution <id>-r<n> with the same input for each manifest (refused for running or succeeded ones unless --force); ' +
+      'start a new execution <id>-r<n> with the same input for each FAILED or PARTIAL manifest (a SUCCEEDED one only with --force; ' +
+        'never one that is RUNNING or has an execution running, even with --force); ' +
         'or, with --redrive, resume the failed execution in place (cloud only)',
     )
     .argument('[manifestIds...]', 'manifests to replay')
-    .option('--failed', 'replay every FAILED manifest opened since --since')
+    .option('--failed', 'replay every FAILED or PARTIAL manifest opened since --since')
     .option('--since <time>', 'with --failed: opened since an age (30m, 24h, 7d) or an ISO date or time (default: 7d)')
     .option('--dataset <name>', 'with --failed: only this dataset')
     .option('-y, --yes', `replay more than ${CONFIRM_ABOVE} manifests without asking`)
-    .option('--force', 'replay a manifest that is RUNNING or already SUCCEEDED')
+    .option('--force', 'replay a manifest that already SUCCEEDED (never a RUNNING one); with --redrive, redrive past a caught failure')
     .option('--redrive', 'resume the latest failed execution with RedriveExecution instead of starting a new one (not in the local mode)')
     .option('--json', 'print the outcomes as JSON')
     .action(async (ids: string[], opts: ReplayCommandOptions, command: Command) => {
@@ -56,7 +67,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
       const ctx = await deps.makeContext(targetOptions(command));
       const chosen = await targets(ctx, ids, opts);
       if (chosen.ids.length === 0) {
-        const msg = `No FAILED manifests opened since ${formatTime(chosen.since)}${opts.dataset ? ` in ${opts.dataset}` : ''}: nothing to replay.`;
+        const msg = `No FAILED or PARTIAL manifests opened since ${formatTime(chosen.since)}${opts.dataset ? ` in ${opts.dataset}` : ''}: nothing to replay.`;
         if (opts.json) printJson(io, { outcomes: [] });
         else io.out(msg);
         return;
@@ -86,8 +97,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
             const result = await replayManifest(ctx, id, { force: opts.force });
             outcomes.push({ manifestId: id, outcome: 'replayed', result });
             if (!opts.json) {
-              const how = result.alreadyStarted ? 'recorded (it had been started already)' : 'started';
-              io.out(`${how} ${result.executionName}${result.note ? ` (${result.note})` : ''}`);
+              io.out(`${replayedLine(result)}${result.note ? ` (${result.note})` : ''}`);
               if (result.consoleUrl) io.out(`  console: ${result.consoleUrl}`);
             }
           }

@@ -47,7 +47,8 @@ export interface ManifestFile {
   readonly sequencer?: string;
 }
 
-export const MANIFEST_STATUSES: readonly ManifestStatus[] = ['OPEN', 'SEALED', 'RUNNING', 'SUCCEEDED', 'FAILED'];
+/** Every status, in the order a manifest moves through them (`PARTIAL`: some files could not be read). */
+export const MANIFEST_STATUSES: readonly ManifestStatus[] = ['OPEN', 'SEALED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED'];
 
 /** Filters of {@link listManifests}. */
 export interface ListManifestsOptions {
@@ -57,6 +58,8 @@ export interface ListManifestsOptions {
   readonly dataset?: string;
   /** Only manifests in this status. @default every status */
   readonly status?: ManifestStatus;
+  /** Only manifests in one of these statuses; with `status` too, only those in both. @default every status */
+  readonly statuses?: readonly ManifestStatus[];
 }
 
 /** Checks a `--state` value against the statuses a manifest can have. */
@@ -95,10 +98,17 @@ export async function listManifests(ctx: CliContext, opts: ListManifestsOptions)
     names['#dataset'] = 'dataset';
     values[':dataset'] = opts.dataset;
   }
-  if (opts.status !== undefined) {
+  const statuses = [...new Set(opts.statuses ?? [])].filter((st) => opts.status === undefined || st === opts.status);
+  if (opts.status !== undefined && opts.statuses === undefined) statuses.push(opts.status);
+  if (opts.statuses !== undefined && statuses.length === 0) return [];
+  if (statuses.length === 1) {
     filters.push('#status = :status');
     names['#status'] = 'status';
-    values[':status'] = opts.status;
+    values[':status'] = statuses[0];
+  } else if (statuses.length > 1) {
+    filters.push(`#status IN (${statuses.map((_, i) => `:status${i}`).join(', ')})`);
+    names['#status'] = 'status';
+    statuses.forEach((st, i) => (values[`:status${i}`] = st));
   }
   const out: ManifestRecord[] = [];
   const days = daysBetween(opts.since, ctx.now());

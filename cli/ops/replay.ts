@@ -4,18 +4,17 @@
  * A replay starts a new execution `<manifestId>-r<n>` with the input of the original execution, then records it
  * on the MANIFEST record, conditionally on `replayCount` so two operators cannot both record replay n. As with the
  * first start (I3), the execution is started before it is recorded and its name is a pure function of the
- * manifest id and n: a replay that crashed after starting finds its execution on the next try and records it.
+ * manifest id and n: a replay that crashed after starting finds its execution on the next try and records it, and
+ * two replays started at once compute the same name and input, so the second finds the first's execution instead
+ * of starting another. An execution of that name with another input is never taken as the replay's.
+ * A replay is never started while an execution of the manifest runs: one execution holds a manifest at a time (I7).
  * The Glue job writes to the manifest's own partition, so a replay replaces the output, never duplicates it (I4).
  */
-import {
-  DescribeExecutionCommand,
-  ExecutionStatus,
-  RedriveExecutionCommand,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ExecutionStatus, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ExecutionInput, executionArnOf, resultKeyOf } from '../../handlers/domain/manifest';
-import { keys } from '../../pipeline/table-schema';
+import { startNamedExecution } from '../../handlers/shared/execution-start';
+import { keys, ManifestStatus } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
@@ -27,7 +26,10 @@ export type StateMachineInput = ExecutionInput;
 
 /** Options of {@link replayManifest}. */
 export interface ReplayOptions {
-  /** Replay a manifest that is running or already succeeded. @default false */
+  /**
+   * Replay a manifest that already SUCCEEDED (never a RUNNING one); redrive an execution that ended in its Fail
+   * state after a caught error. @default false
+   */
   readonly force?: boolean;
 }
 
@@ -38,11 +40,16 @@ export interface ReplayResult {
   readonly replay: number;
   readonly executionName: string;
   readonly executionArn: string;
-  /** True when the execution already existed (a replay started earlier but not recorded) and was only recorded now. */
+  /**
+   * True when the execution already existed with the same input (started by an earlier try of this replay, or by
+   * another replay of the manifest at the same time): nothing new was started.
+   */
   readonly alreadyStarted: boolean;
+  /** True when the record already listed the execution as replay n (recorded by another replay at the same time). */
+  readonly alreadyRecorded: boolean;
   /** Where the input came from: the original execution, or rebuilt from the MANIFEST record. */
   readonly inputFrom: 'original-execution' | 'manifest-record';
-  /** Why a replay was allowed that would look refused (a RUNNING record whose execution had ended). */
+  /** Why a replay was allowed that would look refused (a SEALED record whose execution ended before claiming it). */
   readonly note?: string;
   readonly consoleUrl?: string;
 }
@@ -60,33 +67,67 @@ export function replayExecutionName(manifestId: string, n: number): string {
   return name;
 }
 
-/** The state of the manifest's latest execution, when the record alone cannot tell whether it still runs. */
+/** The state of an execution of the manifest, as DescribeExecution gives it; undefined when not described. */
 export type LatestExecutionStatus = ExecutionStatus | 'NOT_FOUND' | undefined;
 
+/** An execution of the manifest that may still run: the one holding it, and the latest recorded. */
+export interface LatestExecution {
+  readonly arn: string;
+  readonly status: LatestExecutionStatus;
+}
+
+/** Whether an execution may still be running (an execution not described counts as running). */
+export function mayRun(status: LatestExecutionStatus): boolean {
+  return status === undefined || status === 'RUNNING' || status === 'PENDING_REDRIVE';
+}
+
+function nameOf(arn: string): string {
+  return arn.split(':').pop() ?? arn;
+}
+
 /**
- * Why a manifest may not be replayed, or undefined when it may. Open and not-yet-started manifests are never
- * replayed (the sweeper starts them; a replay would race it); running and succeeded ones only with `force`.
- * A record still RUNNING whose latest execution has ended (timed out or aborted, so no Catch recorded the
- * failure) may be replayed without `force`.
+ * Why a manifest may not be replayed, or undefined when it may. `latest` are the executions that may hold or
+ * claim the manifest (see {@link latestExecutions}).
+ *
+ * - OPEN, and SEALED without an execution: never (the sweeper starts it; a replay would race it).
+ * - RUNNING: never, even with `force`: one execution holds a manifest at a time. A RUNNING record whose execution
+ *   has ended (timed out, aborted) is finished by the sweeper, FAILED, within a minute or two; replay it then.
+ * - Any status while an execution of the manifest still runs (a replay just started): never.
+ * - SEALED whose execution ended before claiming it: allowed.
+ * - PARTIAL and FAILED: allowed. SUCCEEDED: only with `force`.
  */
-export function replayRefusal(record: ManifestRecord, latest: LatestExecutionStatus, force: boolean): string | undefined {
+export function replayRefusal(record: ManifestRecord, latest: readonly LatestExecution[], force: boolean): string | undefined {
   const id = record.manifestId;
   const hasExecution = recordedExecutions(record).length > 0;
+  const running = latest.find((e) => mayRun(e.status));
+  const wait = `wait for it to finish (npx pipeline status ${id})`;
   switch (record.status) {
     case 'OPEN':
       return 'is still OPEN (collecting files): it has no execution to replay yet';
     case 'SEALED':
       if (!hasExecution) return 'is SEALED but not started yet: the sweeper starts it within a minute, nothing to replay';
-      return force ? undefined : `is starting (SEALED, execution recorded): wait for it, or pass --force`;
-    case 'RUNNING':
-      if (latest !== undefined && latest !== 'RUNNING' && latest !== 'PENDING_REDRIVE') return undefined;
-      return force ? undefined : `is RUNNING: wait for it to finish (npx pipeline status ${id}), or pass --force to start another execution alongside`;
-    case 'SUCCEEDED':
-      return force
-        ? undefined
-        : `already SUCCEEDED${record.finishedAt ? ` at ${record.finishedAt}` : ''}: pass --force to convert it again (its Parquet is replaced, not duplicated)`;
-    case 'FAILED':
+      if (running !== undefined) return `is starting: execution ${nameOf(running.arn)} is about to claim it; ${wait}`;
       return undefined;
+    case 'RUNNING': {
+      const holder = record.executionArn !== undefined ? latest.find((e) => e.arn === record.executionArn) : undefined;
+      const ended = running === undefined ? (holder ?? latest[0]) : undefined;
+      if (ended !== undefined) {
+        return (
+          `is RUNNING but its execution ${nameOf(ended.arn)} has ended (${ended.status}) without recording an outcome: ` +
+          `the sweeper records it FAILED within a minute or two; replay it then`
+        );
+      }
+      const name = running !== undefined ? ` under execution ${nameOf(running.arn)}` : '';
+      return `is RUNNING${name}: ${wait}; one execution holds a manifest at a time, so --force does not start another`;
+    }
+    case 'SUCCEEDED':
+    case 'PARTIAL':
+    case 'FAILED':
+      if (running !== undefined) {
+        return `execution ${nameOf(running.arn)} of it is ${running.status ?? 'RUNNING'} (a replay started meanwhile?): ${wait}`;
+      }
+      if (record.status !== 'SUCCEEDED' || force) return undefined;
+      return `already SUCCEEDED${record.finishedAt ? ` at ${record.finishedAt}` : ''}: pass --force to convert it again (its Parquet is replaced, not duplicated)`;
     default:
       return `has an unknown status ${JSON.stringify(record.status)}`;
   }
@@ -113,14 +154,25 @@ function originalExecutionArn(ctx: CliContext, record: ManifestRecord): string {
   return recordedExecutions(record)[0] ?? executionArnOf(ctx.target.stateMachineArn, record.manifestId);
 }
 
-async function statusOf(ctx: CliContext, executionArn: string | undefined): Promise<LatestExecutionStatus> {
-  if (executionArn === undefined) return undefined;
+async function statusOf(ctx: CliContext, executionArn: string): Promise<LatestExecutionStatus> {
   try {
     return (await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }))).status;
   } catch (err) {
     if ((err as Error).name === 'ExecutionDoesNotExist') return 'NOT_FOUND';
     throw err;
   }
+}
+
+/**
+ * The executions that may hold or claim the manifest, described: the holder the record names (`executionArn`)
+ * and the latest recorded one (a replay recorded but not yet claiming). None for OPEN and unstarted manifests.
+ */
+export async function latestExecutions(ctx: CliContext, record: ManifestRecord): Promise<LatestExecution[]> {
+  const recorded = recordedExecutions(record);
+  const arns = [...new Set([record.executionArn, recorded[recorded.length - 1]].filter((a): a is string => a !== undefined))];
+  const out: LatestExecution[] = [];
+  for (const arn of arns) out.push({ arn, status: await statusOf(ctx, arn) });
+  return out;
 }
 
 /** The input of the original execution, or the record's rebuild when that execution is gone (history expired). */
@@ -174,33 +226,41 @@ async function recordReplay(ctx: CliContext, record: ManifestRecord, n: number, 
 export async function replayManifest(ctx: CliContext, manifestId: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
   const record = await getManifest(ctx, manifestId);
   const id = record.manifestId;
-  const executions = recordedExecutions(record);
-  const latest = record.status === 'RUNNING' ? await statusOf(ctx, executions[executions.length - 1]) : undefined;
+  const latest = record.status === 'OPEN' ? [] : await latestExecutions(ctx, record);
   const refusal = replayRefusal(record, latest, opts.force === true);
   if (refusal !== undefined) throw new ReplayRefusedError(id, refusal);
   const note =
-    record.status === 'RUNNING' && latest !== undefined && latest !== 'RUNNING'
-      ? `the record says RUNNING but its latest execution is ${latest}`
+    record.status === 'SEALED'
+      ? `the record says SEALED but its execution ${latest.map((e) => `${nameOf(e.arn)} is ${e.status}`).join(', ')}`
       : undefined;
 
   const n = Number(record.replayCount ?? 0) + 1;
   const executionName = replayExecutionName(id, n);
   const { input, from } = await originalInput(ctx, record);
-  let executionArn: string;
-  let alreadyStarted = false;
+  let started: { executionArn: string; alreadyStarted: boolean };
   try {
-    const started = await ctx.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: ctx.target.stateMachineArn, name: executionName, input }),
-    );
-    executionArn = started.executionArn ?? executionArnOf(ctx.target.stateMachineArn, executionName);
+    // An execution of this name with the same input is this replay's, started by an earlier try or by another
+    // replay at the same time (the name and input are the same for both): it is recorded, never started twice.
+    started = await startNamedExecution(ctx.sfn, ctx.target.stateMachineArn, executionName, input);
   } catch (err) {
-    if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
-    // Started by an earlier replay that did not get to record it: record it now, as the builder does (I3).
-    executionArn = executionArnOf(ctx.target.stateMachineArn, executionName);
-    alreadyStarted = true;
+    if ((err as Error).name !== 'ExecutionNameConflictError') throw err;
+    throw new ReplayRefusedError(
+      id,
+      `an execution named ${executionName} already exists with another input, so it is not this manifest's replay ` +
+        '(was the manifest id used before, a restored state table?): nothing started, nothing recorded; ' +
+        'see docs/architecture.md, "Execution names"',
+    );
   }
+  const { executionArn, alreadyStarted } = started;
+  let alreadyRecorded = false;
   if (!(await recordReplay(ctx, record, n, executionArn))) {
-    throw new ReplayRefusedError(id, `replay ${n} was recorded by someone else meanwhile: see npx pipeline status ${id}`);
+    // Someone recorded replay n first. With the same name, that can only be this very execution, recorded by
+    // another replay of the manifest running at the same time: the record is consistent, nothing to do.
+    const now = await getManifest(ctx, id);
+    if (Number(now.replayCount ?? 0) < n || !recordedExecutions(now).includes(executionArn)) {
+      throw new ReplayRefusedError(id, `replay ${n} was recorded by someone else meanwhile: see npx pipeline status ${id}`);
+    }
+    alreadyRecorded = true;
   }
   return {
     manifestId: id,
@@ -208,6 +268,7 @@ export async function replayManifest(ctx: CliContext, manifestId: string, opts: 
     executionName,
     executionArn,
     alreadyStarted,
+    alreadyRecorded,
     inputFrom: from,
     note,
     consoleUrl: ctx.target.mode === 'cloud' ? executionConsoleUrl(executionArn) : undefined,
@@ -266,7 +327,10 @@ export async function redriveManifest(ctx: CliContext, manifestId: string, opts:
   };
 }
 
-/** Manifests that failed among those opened since a time (the `byDay` index, no scan). */
+/** The statuses `replay --failed` replays: FAILED, and PARTIAL (some files could not be read). */
+export const REPLAYABLE_FAILURES: readonly ManifestStatus[] = ['FAILED', 'PARTIAL'];
+
+/** Manifests FAILED or PARTIAL among those opened since a time (the `byDay` index, no scan), oldest first. */
 export async function findFailedManifests(ctx: CliContext, since: Date, dataset?: string): Promise<ManifestRecord[]> {
-  return listManifests(ctx, { since, status: 'FAILED', dataset });
+  return listManifests(ctx, { since, statuses: REPLAYABLE_FAILURES, dataset });
 }

@@ -54,6 +54,7 @@ describe('pipeline (command line)', () => {
 
   it('refuses to replay a succeeded manifest with a one-line reason and exit code 1', async () => {
     ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'SUCCEEDED', executions: [executionArn(ID)] } });
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'SUCCEEDED' });
 
     const result = await run(['replay', ID], ctx);
 
@@ -87,6 +88,55 @@ describe('pipeline (command line)', () => {
     expect(noTty.stderr).toBe('error: replay of 4 manifests needs confirmation: pass --yes (no terminal to ask on)');
     expect(declined.asked).toEqual(['Replay 4 manifests (orders-20261123-000001, orders-20261123-000002, orders-20261123-000003, ...)?']);
     expect(declined.code).toBe(1);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('replay --failed replays PARTIAL manifests as well as FAILED ones, never the others', async () => {
+    const day = [
+      { manifestId: 'orders-20261123-000001', status: 'FAILED' },
+      { manifestId: 'orders-20261123-000002', status: 'PARTIAL' },
+      { manifestId: 'orders-20261123-000003', status: 'SUCCEEDED' },
+      { manifestId: 'orders-20261123-000004', status: 'RUNNING' },
+    ].map((m) => ({ ...m, dataset: 'orders', sk: 'META', executions: [executionArn(m.manifestId)] }));
+    // The table's filter: only items whose status is one of the :status values asked for.
+    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues?: Record<string, unknown> }) => {
+      const values = input.ExpressionAttributeValues ?? {};
+      const wanted = Object.entries(values).filter(([k]) => k.startsWith(':status')).map(([, v]) => v);
+      return { Items: values[':day'] === 'DAY#2026-11-23' ? day.filter((m) => wanted.includes(m.status)) : [] };
+    });
+    ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: day.find((m) => `MANIFEST#${m.manifestId}` === input.Key.pk) }));
+    ddb.on(UpdateCommand).resolves({});
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'FAILED' });
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
+
+    const result = await run(['replay', '--failed', '--since', '1d'], ctx);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n').filter((l) => !l.startsWith('  console: '))).toEqual(['started orders-20261123-000001-r1', 'started orders-20261123-000002-r1']);
+    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual(['orders-20261123-000001-r1', 'orders-20261123-000002-r1']);
+  });
+
+  it('says so when a replay finds its execution started and recorded by another replay at the same time', async () => {
+    const before = { manifestId: ID, dataset: 'orders', status: 'PARTIAL', executions: [executionArn(ID)] };
+    ddb.on(GetCommand).resolvesOnce({ Item: before }).resolves({ Item: { ...before, replayCount: 1, executions: [executionArn(ID), executionArn(`${ID}-r1`)] } });
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'FAILED' });
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+
+    const result = await run(['replay', ID], ctx);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe(`${ID}-r1 was already started and recorded by another replay of ${ID}: nothing new started`);
+  });
+
+  it('refuses to replay a RUNNING manifest even with --force, with exit code 1', async () => {
+    ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'RUNNING', executionArn: executionArn(ID), executions: [executionArn(ID)] } });
+    sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'RUNNING' });
+
+    const result = await run(['replay', ID, '--force'], ctx);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`error: ${ID}: is RUNNING under execution ${ID}: wait for it to finish .*--force does not start another$`));
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
@@ -136,7 +186,7 @@ describe('pipeline (command line)', () => {
     const badState = await run(['status', '--state', 'broken'], ctx);
     const badDataset = await run(['upload', __filename, '--dataset', 'Bad-Name'], ctx);
 
-    expect(badState).toMatchObject({ code: 2, stderr: 'error: --state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, FAILED' });
+    expect(badState).toMatchObject({ code: 2, stderr: 'error: --state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, PARTIAL, FAILED' });
     expect(badDataset.code).toBe(2);
     expect(badDataset.stderr).toMatch(/^error: dataset "Bad-Name" is not valid/);
     expect(ddb.calls()).toHaveLength(0);

@@ -36,9 +36,38 @@ describe('listManifests', () => {
   });
 });
 
+describe('listManifests with several statuses', () => {
+  const ctx = testContext(undefined, new Date('2026-11-23T12:00:00Z'));
+  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+
+  beforeEach(() => ddb.reset());
+
+  it('filters on any of them in one query per day', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    await listManifests(ctx, { since: new Date('2026-11-23T00:00:00Z'), statuses: ['FAILED', 'PARTIAL'] });
+
+    const input = ddb.commandCalls(QueryCommand)[0].args[0].input;
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
+    expect(input.FilterExpression).toBe('#status IN (:status0, :status1)');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':status0': 'FAILED', ':status1': 'PARTIAL' });
+  });
+
+  it('with one status as well, asks for that one only, or for nothing when it is not among them', async () => {
+    ddb.on(QueryCommand).resolves({ Items: [] });
+
+    await listManifests(ctx, { since: new Date('2026-11-23T00:00:00Z'), statuses: ['FAILED', 'PARTIAL'], status: 'PARTIAL' });
+    const none = await listManifests(ctx, { since: new Date('2026-11-23T00:00:00Z'), statuses: ['FAILED', 'PARTIAL'], status: 'RUNNING' });
+
+    expect(ddb.commandCalls(QueryCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(QueryCommand)[0].args[0].input.FilterExpression).toBe('#status = :status');
+    expect(none).toEqual([]);
+  });
+});
+
 describe('parseStatus', () => {
   it('accepts a status in any case and names the allowed ones otherwise', () => {
     expect(parseStatus('failed')).toBe('FAILED');
-    expect(() => parseStatus('broken')).toThrow('--state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, FAILED');
+    expect(() => parseStatus('broken')).toThrow('--state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, PARTIAL, FAILED');
   });
 });

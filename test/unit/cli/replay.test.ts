@@ -49,26 +49,55 @@ describe('replayExecutionName', () => {
 });
 
 describe('replayRefusal', () => {
+  const ended = (status: 'FAILED' | 'SUCCEEDED' | 'TIMED_OUT' | 'ABORTED') => [{ arn: executionArn(ID), status }];
+  const running = [{ arn: executionArn(ID), status: 'RUNNING' as const }];
+
   it.each([
-    ['FAILED', undefined, false, undefined],
-    ['SUCCEEDED', undefined, false, /already SUCCEEDED.*pass --force/],
-    ['SUCCEEDED', undefined, true, undefined],
-    ['RUNNING', 'RUNNING', false, /is RUNNING.*or pass --force/],
-    ['RUNNING', 'RUNNING', true, undefined],
-    ['RUNNING', 'TIMED_OUT', false, undefined],
-    ['RUNNING', 'ABORTED', false, undefined],
-  ] as const)('status %s, latest execution %s, force %s', (status, latest, force, expected) => {
-    const reason = replayRefusal(record({ status }), latest, force);
+    ['FAILED', false, undefined],
+    ['PARTIAL', false, undefined],
+    ['SUCCEEDED', false, /already SUCCEEDED.*pass --force/],
+    ['SUCCEEDED', true, undefined],
+  ] as const)('status %s, force %s', (status, force, expected) => {
+    const reason = replayRefusal(record({ status }), ended(status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED'), force);
 
     if (expected === undefined) expect(reason).toBeUndefined();
     else expect(reason).toMatch(expected);
   });
 
+  it.each([false, true])('refuses a RUNNING manifest whose execution runs, force %s', (force) => {
+    expect(replayRefusal(record({ status: 'RUNNING' }), running, force)).toBe(
+      `is RUNNING under execution ${ID}: wait for it to finish (npx pipeline status ${ID}); one execution holds a manifest at a time, so --force does not start another`,
+    );
+  });
+
+  it.each(['TIMED_OUT', 'ABORTED'] as const)('refuses a RUNNING manifest whose execution %s, even with force, until the sweeper finishes it', (status) => {
+    for (const force of [false, true]) {
+      expect(replayRefusal(record({ status: 'RUNNING' }), ended(status), force)).toBe(
+        `is RUNNING but its execution ${ID} has ended (${status}) without recording an outcome: the sweeper records it FAILED within a minute or two; replay it then`,
+      );
+    }
+  });
+
+  it('refuses any manifest while a replay of it runs, even with force', () => {
+    const latest = [
+      { arn: executionArn(ID), status: 'FAILED' as const },
+      { arn: executionArn(`${ID}-r1`), status: 'RUNNING' as const },
+    ];
+    for (const status of ['FAILED', 'PARTIAL', 'SUCCEEDED'] as const) {
+      expect(replayRefusal(record({ status }), latest, true)).toMatch(new RegExp(`^execution ${ID}-r1 of it is RUNNING`));
+    }
+  });
+
   it('never replays an open manifest nor a sealed one not started yet, even with --force', () => {
-    expect(replayRefusal(record({ status: 'OPEN', executions: undefined, executionArn: undefined }), undefined, true)).toMatch(/still OPEN/);
-    expect(replayRefusal(record({ status: 'SEALED', executions: undefined, executionArn: undefined }), undefined, true)).toMatch(
+    expect(replayRefusal(record({ status: 'OPEN', executions: undefined, executionArn: undefined }), [], true)).toMatch(/still OPEN/);
+    expect(replayRefusal(record({ status: 'SEALED', executions: undefined, executionArn: undefined }), [], true)).toMatch(
       /not started yet: the sweeper starts it/,
     );
+  });
+
+  it('refuses a sealed manifest whose execution is about to claim it, and allows one whose execution ended before claiming', () => {
+    expect(replayRefusal(record({ status: 'SEALED' }), running, true)).toMatch(`is starting: execution ${ID} is about to claim it`);
+    expect(replayRefusal(record({ status: 'SEALED' }), ended('ABORTED'), false)).toBeUndefined();
   });
 });
 
@@ -123,6 +152,7 @@ describe('replayManifest', () => {
 
   it('refuses a succeeded manifest with the reason, starting nothing', async () => {
     ddb.on(GetCommand).resolves({ Item: record({ status: 'SUCCEEDED', finishedAt: '2026-11-23T10:00:00Z' }) });
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'SUCCEEDED' });
 
     await expect(replayManifest(ctx, ID)).rejects.toMatchObject({
       name: 'ReplayRefusedError',
@@ -140,16 +170,81 @@ describe('replayManifest', () => {
     await expect(replayManifest(ctx, ID, { force: true })).resolves.toMatchObject({ executionName: `${ID}-r1` });
   });
 
-  it('refuses a running manifest whose execution runs, and allows one whose execution timed out', async () => {
+  it.each([false, true])('refuses a RUNNING manifest, force %s, whether its execution runs or has ended, starting nothing', async (force) => {
     ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING' }) });
-    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING' });
-    await expect(replayManifest(ctx, ID)).rejects.toThrow(/is RUNNING/);
+    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING', input: JSON.stringify(INPUT) });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
+    await expect(replayManifest(ctx, ID, { force })).rejects.toMatchObject({
+      name: 'ReplayRefusedError',
+      message: `${ID}: is RUNNING under execution ${ID}: wait for it to finish (npx pipeline status ${ID}); one execution holds a manifest at a time, so --force does not start another`,
+    });
 
     sfn.on(DescribeExecutionCommand).resolves({ status: 'TIMED_OUT', input: JSON.stringify(INPUT) });
+    await expect(replayManifest(ctx, ID, { force })).rejects.toThrow(
+      `${ID}: is RUNNING but its execution ${ID} has ended (TIMED_OUT) without recording an outcome: the sweeper records it FAILED within a minute or two; replay it then`,
+    );
+
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('asks the holder of a RUNNING record, not only the latest recorded execution', async () => {
+    // The original holds the manifest again after a replay r1 ended: r1 is the latest recorded, the original runs.
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING', replayCount: 1, executionArn: executionArn(ID), executions: [executionArn(ID), executionArn(`${ID}-r1`)] }) });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ status: 'RUNNING', input: JSON.stringify(INPUT) });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).resolves({ status: 'FAILED', input: JSON.stringify(INPUT) });
+
+    await expect(replayManifest(ctx, ID, { force: true })).rejects.toThrow(`is RUNNING under execution ${ID}:`);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('replays a PARTIAL manifest without force', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', filesRead: 1, filesFailed: 1 }) });
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+
     const result = await replayManifest(ctx, ID);
 
-    expect(result.note).toBe('the record says RUNNING but its latest execution is TIMED_OUT');
+    expect(result).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: false, alreadyRecorded: false });
+    expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({ stateMachineArn: STATE_MACHINE_ARN, name: `${ID}-r1`, input: JSON.stringify(INPUT) });
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 1, ':arn': [executionArn(`${ID}-r1`)] });
+  });
+
+  it('refuses, without recording it, an existing execution of the replay name with another input', async () => {
+    const other = { ...INPUT, manifestUri: 's3://curated-bucket/manifests/orders/some-other.json' };
+    ddb.on(GetCommand).resolves({ Item: record() });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).resolves({ input: JSON.stringify(other), status: 'SUCCEEDED' });
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+
+    await expect(replayManifest(ctx, ID)).rejects.toMatchObject({
+      name: 'ReplayRefusedError',
+      message: expect.stringContaining(`${ID}: an execution named ${ID}-r1 already exists with another input, so it is not this manifest's replay`),
+    });
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('two replays at once start one execution; the second finds it started and recorded and says so', async () => {
+    // Both read the record before either recorded replay 1.
+    const before = record({ status: 'PARTIAL' });
+    const after = record({ status: 'PARTIAL', replayCount: 1, executions: [executionArn(ID), executionArn(`${ID}-r1`)] });
+    ddb.on(GetCommand).resolvesOnce({ Item: before }).resolvesOnce({ Item: before }).resolves({ Item: after });
+    ddb.on(UpdateCommand)
+      .resolvesOnce({})
+      .rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(StartExecutionCommand)
+      .resolvesOnce({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() })
+      .rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+
+    const [first, second] = await Promise.all([replayManifest(ctx, ID), replayManifest(ctx, ID)]);
+
+    expect(first).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: false, alreadyRecorded: false });
+    expect(second).toMatchObject({ executionName: `${ID}-r1`, executionArn: executionArn(`${ID}-r1`), alreadyStarted: true, alreadyRecorded: true });
+    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([`${ID}-r1`, `${ID}-r1`]);
+    // Both tried to record replay 1 on replayCount 0; the table's condition lets one through.
+    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':prev'])).toEqual([0, 0]);
   });
 
   it('records a replay that was started but not recorded (ExecutionAlreadyExists) instead of starting another', async () => {
