@@ -193,6 +193,8 @@ class ManifestFile:
     bucket: Optional[str] = None
     key: Optional[str] = None
     read_uri: Optional[str] = None
+    #: The content's identity (the manifest's eTag): another version with it holds the same bytes.
+    etag: Optional[str] = None
 
     @property
     def source(self) -> str:
@@ -469,8 +471,50 @@ def _pin_version(s3: Any, f: ManifestFile, n: int, staging: Staging) -> Manifest
         reason = _s3_failure_reason(error)
         if reason is None:
             raise
-        return FailedFile(f, reason, f"version {f.version_id}: {_s3_message(error)}")
+        same = _same_content_version(s3, bucket, key, f) if reason == MISSING else None
+        if same is None:
+            return FailedFile(f, reason, f"version {f.version_id}: {_s3_message(error)}")
+        # The pinned version is gone, but the producer uploaded the same bytes again (the same eTag): that version
+        # is the same content, and its rows say which version they were read from.
+        print(f"ndjson_to_parquet: {f.uri} version {f.version_id} is gone; reading version {same}, the same content",
+              file=sys.stderr, flush=True)
+        return _pin_version(s3, replace(f, version_id=same), n, staging)
     return replace(f, read_uri=staged_uri)
+
+
+def _same_content_version(s3: Any, bucket: str, key: str, f: ManifestFile) -> Optional[str]:
+    """The newest other version of the key with the manifest's eTag (the same bytes uploaded again), if any."""
+    if not f.etag:
+        return None
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
+            for version in page.get("Versions", []):
+                if (version.get("Key") == key and version.get("VersionId") != f.version_id
+                        and str(version.get("ETag", "")).strip('"') == f.etag):
+                    return str(version["VersionId"])
+    except Exception as error:
+        if _s3_failure_reason(error) is None:
+            raise
+    return None
+
+
+def verify_pins(s3_factory: Callable[[], Any], files: Sequence[ManifestFile]) -> None:
+    """Fails the run (retryable) when a key read in place, because its current version was the pinned one, was
+    overwritten before the read ended: the read may have seen the new bytes. The next run copies the pinned version."""
+    def moved(f: ManifestFile) -> bool:
+        bucket, key = f.s3_location()  # type: ignore[misc]
+        try:
+            return s3_factory().head_object(Bucket=bucket, Key=key).get("VersionId") != f.version_id
+        except Exception as error:
+            if _s3_failure_reason(error) is None:
+                raise
+            return True
+    in_place = [f for f in files if f.version_id and f.read_uri is None and f.s3_location() is not None]
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+        overwritten = [f.uri for f, m in zip(in_place, pool.map(moved, in_place)) if m]
+    if overwritten:
+        raise JobError(f"{len(overwritten)} key(s) overwritten while being read, e.g. {overwritten[0]}: "
+                       "run again to convert the pinned versions")
 
 
 def _check_file(spark: SparkSession, f: ManifestFile) -> ManifestFile | FailedFile:
@@ -584,10 +628,11 @@ def parse_manifest(text: str, manifest_id: str) -> list[ManifestFile]:
         if version is not None and not isinstance(version, str):
             raise ManifestError(f"manifest {manifest_id} lists {uri} with a versionId that is not a string")
         text = {name: entry.get(name) if isinstance(entry.get(name), str) and entry.get(name) else None
-                for name in ("bucket", "key")}
+                for name in ("bucket", "key", "eTag")}
         # Two versions of one key are two objects; the same version listed twice is one.
         seen.setdefault((uri, version or None), ManifestFile(
-            uri, int(size) if isinstance(size, (int, float)) else None, version or None, text["bucket"], text["key"]))
+            uri, int(size) if isinstance(size, (int, float)) else None, version or None, text["bucket"], text["key"],
+            etag=text["eTag"].strip('"') if text["eTag"] else None))
     return list(seen.values())
 
 
@@ -1023,6 +1068,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
             try:
                 converted = _convert(spark, params, files, schema, ingested_at, partition_dir, quarantine_dir,
                                      numbered_file_max_bytes, stage)
+                verify_pins(s3, files)
                 break
             except Exception as error:
                 named = file_named_in(spark, error, files)

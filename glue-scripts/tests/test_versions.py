@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from ndjson_to_parquet import NoReadableFileError, failure_line, run
+from ndjson_to_parquet import JobError, NoReadableFileError, failure_line, run
 
 
 class Recording:
@@ -38,8 +38,9 @@ def buckets(s3):
 
 def put(s3, bucket, key, body: bytes) -> dict:
     """Uploads and returns the manifest entry that pins this version, as the manifest builder writes it."""
-    version = s3.put_object(Bucket=bucket, Key=key, Body=body)["VersionId"]
-    return {"uri": f"s3://{bucket}/{key}", "bucket": bucket, "key": key, "size": len(body), "versionId": version}
+    out = s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return {"uri": f"s3://{bucket}/{key}", "bucket": bucket, "key": key, "size": len(body),
+            "versionId": out["VersionId"], "eTag": out["ETag"].strip('"')}
 
 
 def params_for(batch, entries, curated):
@@ -128,3 +129,45 @@ def test_two_versions_of_one_key_in_one_manifest_are_two_objects(spark, batch, s
     assert [(q["source_version"], q["line_number"], q["line"]) for q in batch.quarantined()] == sorted(
         [(older["versionId"], 2, "bad old"), (newer["versionId"], 1, "bad new")], key=lambda q: (q[1], q[2]))
     assert (result["filesRead"], result["linesIn"]) == (2, 4)
+
+
+def test_a_deleted_version_whose_bytes_were_uploaded_again_is_read_from_that_version(spark, batch, s3, buckets):
+    ingest, curated = buckets
+    body = b'{"id":1}\n{"id":2}\n'
+    pinned = put(s3, ingest, "incoming/orders/a.ndjson", body)
+    s3.delete_object(Bucket=ingest, Key=pinned["key"], VersionId=pinned["versionId"])
+    again = put(s3, ingest, "incoming/orders/a.ndjson", body)  # the same content: the same eTag
+    s3.put_object(Bucket=ingest, Key=pinned["key"], Body=b'{"id":3}\n')  # and newer, other content on top
+
+    result = run(spark, params_for(batch, [pinned], curated), s3_client_factory=lambda: s3)
+
+    rows = spark.read.parquet(str(batch.partition_dir)).collect()
+    assert sorted((r["id"], r["_source_version"]) for r in rows) == [(1, again["versionId"]), (2, again["versionId"])]
+    assert (result["filesRead"], result["filesFailed"]) == (1, 0)
+
+
+class OverwrittenDuringRead(Recording):
+    """S3 as it looks when the pinned version is current at the check and overwritten right after it."""
+
+    def __init__(self, client, pinned_version):
+        super().__init__(client)
+        self.pinned_version = pinned_version
+        self.heads = 0
+
+    def head_object(self, **kwargs):
+        self.heads += 1
+        head = self._client.head_object(**kwargs)
+        return {**head, "VersionId": self.pinned_version} if self.heads == 1 else head
+
+
+def test_a_key_overwritten_between_the_check_and_the_read_fails_the_run_for_another_try(spark, batch, s3, buckets):
+    ingest, curated = buckets
+    pinned = put(s3, ingest, "incoming/orders/a.ndjson", b'{"id":1}\n')
+    put(s3, ingest, "incoming/orders/a.ndjson", b'{"id":2}\n')
+
+    with pytest.raises(JobError) as raised:
+        run(spark, params_for(batch, [pinned], curated), s3_client_factory=lambda: OverwrittenDuringRead(s3, pinned["versionId"]))
+
+    assert not isinstance(raised.value, NoReadableFileError)
+    assert "overwritten while being read" in failure_line(raised.value)
+    assert "[NotRetryable]" not in failure_line(raised.value)
