@@ -420,48 +420,35 @@ export class StateStore {
 
   /** Every manifest without an execution yet, oldest first, from the sparse `pending` index (eventually consistent). */
   async listPending(): Promise<PendingEntry[]> {
-    const entries: PendingEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: STATE_TABLE.pendingIndex.name,
-          KeyConditionExpression: '#pk = :pending',
-          ExpressionAttributeNames: { '#pk': STATE_TABLE.pendingIndex.partitionKey },
-          ExpressionAttributeValues: { ':pending': keys.pending },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        entries.push({ manifestId: item.manifestId, dataset: item.dataset, openedAt: item.openedAt, status: item.status });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return entries;
+    const items = await this.#queryIndex(STATE_TABLE.pendingIndex, keys.pending);
+    return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, openedAt: item.openedAt, status: item.status }));
   }
 
   /** Every manifest an execution holds (status RUNNING), from the sparse `running` index (eventually consistent). */
   async listRunning(): Promise<RunningEntry[]> {
-    const entries: RunningEntry[] = [];
+    const items = await this.#queryIndex(STATE_TABLE.runningIndex, keys.running);
+    return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn }));
+  }
+
+  /** Every item of one partition of a sparse index, oldest first, every page. */
+  async #queryIndex(index: { name: string; partitionKey: string }, value: string): Promise<Record<string, any>[]> {
+    const items: Record<string, any>[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.#doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: STATE_TABLE.runningIndex.name,
-          KeyConditionExpression: '#pk = :running',
-          ExpressionAttributeNames: { '#pk': STATE_TABLE.runningIndex.partitionKey },
-          ExpressionAttributeValues: { ':running': keys.running },
+          IndexName: index.name,
+          KeyConditionExpression: '#pk = :value',
+          ExpressionAttributeNames: { '#pk': index.partitionKey },
+          ExpressionAttributeValues: { ':value': value },
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of out.Items ?? []) {
-        entries.push({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn });
-      }
+      items.push(...(out.Items ?? []));
       startKey = out.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return entries;
+    return items;
   }
 
   /**

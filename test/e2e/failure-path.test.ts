@@ -9,9 +9,9 @@ import { replayManifest } from '../../cli/ops/replay';
 import { readCuratedParquet } from '../../local/parquet-reader';
 import { generateDataset, totals } from '../../local/sample-data';
 import {
+  alertEmailsFor,
   deleteVersion,
   manifestsOf,
-  outboxEmails,
   putObject,
   queueDepth,
   startInstance,
@@ -82,14 +82,7 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
   });
 
   it('sends exactly one readable alert naming the file that was not converted', async () => {
-    const emails = await waitFor(
-      'the alert email',
-      async () => {
-        const found = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
-        return found.length > 0 ? found : undefined;
-      },
-      60_000,
-    );
+    const emails = await alertEmailsFor(instance, manifestId);
 
     expect(emails).toHaveLength(1);
     expect(emails[0].text).toMatch(new RegExp(`^Subject: .*${manifestId}.*partly converted`, 'm'));

@@ -4,7 +4,7 @@
  */
 import { getManifest } from '../../cli/ops/manifests';
 import { generateDataset } from '../../local/sample-data';
-import { outboxEmails, startInstance, upload, uploadIntoManifest, waitFor, waitForExecution, type LocalInstance } from './support/local-instance';
+import { alertEmailsFor, outboxEmails, startInstance, upload, uploadIntoManifest, waitFor, waitForExecution, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(10 * 60_000);
 
@@ -35,14 +35,7 @@ describe('local mode: an execution that times out', () => {
       },
       2 * 60_000,
     );
-    const emails = await waitFor(
-      'the alert email',
-      async () => {
-        const found = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
-        return found.length > 0 ? found : undefined;
-      },
-      60_000,
-    );
+    const emails = await alertEmailsFor(instance, manifestId);
     // Later sweeps find the record final: no second alert.
     await new Promise((resolve) => setTimeout(resolve, 8_000));
 

@@ -186,6 +186,18 @@ export function outboxEmails(instance: LocalInstance): { file: string; text: str
     .map((f) => ({ file: f, text: readFileSync(path.join(dir, f), 'utf8') }));
 }
 
+/** Waits for the alert emails that name `manifestId` (at least one) and returns them all. */
+export function alertEmailsFor(instance: LocalInstance, manifestId: string, timeoutMs = 60_000): Promise<{ file: string; text: string }[]> {
+  return waitFor(
+    `an alert email naming ${manifestId}`,
+    async () => {
+      const found = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
+      return found.length > 0 ? found : undefined;
+    },
+    timeoutMs,
+  );
+}
+
 /** Rows per source file expected from the sample: the good lines of each, by its `s3://` URI. */
 export function expectedRowsBySource(bucket: string, files: readonly SampleFile[]): Record<string, number> {
   return Object.fromEntries(files.map((f) => [`s3://${bucket}/${f.key}`, f.goodLines]));
