@@ -1,9 +1,28 @@
 /** Plain-text rendering of the CLI's output: tables, sizes, durations, times. */
 import { UsageError } from './errors';
 
-/** Renders rows as a left-aligned table with a header line; empty cells print as `-`. */
+/**
+ * Characters that would act on a terminal rather than print, or reorder or split what is printed: C0 and C1 controls,
+ * DEL, and the bidirectional and line-separator marks of Unicode.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * A text safe to print on a terminal: each control character is shown as an escape (`\x1b`, `\u202e`) instead, so
+ * an object key (which may hold any character) or an error cause cannot move the cursor, recolour nor rewrite
+ * the lines around it, and two keys differing only by such a character still print differently.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Renders rows as a left-aligned table with a header line; empty cells print as `-`, control characters escaped. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly (string | number | undefined)[])[]): string {
-  const cells = rows.map((r) => headers.map((_, i) => (r[i] === undefined || r[i] === '' ? '-' : String(r[i]))));
+  const cells = rows.map((r) => headers.map((_, i) => (r[i] === undefined || r[i] === '' ? '-' : printable(String(r[i])))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
   const line = (r: readonly string[]) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   return [line(headers), ...cells.map(line)].join('\n');
@@ -40,10 +59,10 @@ export function formatTime(iso: string | Date | undefined): string | undefined {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
 }
 
-/** Shortens a text for one table cell or line; the full text stays in `--json`. */
+/** Shortens a text for one table cell or line, control characters escaped; the full text stays in `--json`. */
 export function truncate(text: string | undefined, max: number): string | undefined {
   if (text === undefined) return undefined;
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = printable(text.replace(/\s+/g, ' ').trim());
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 

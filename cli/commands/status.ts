@@ -1,9 +1,9 @@
 /** `pipeline status`: manifests by day, or one manifest with its files and executions. */
 import { Command } from 'commander';
-import { formatBytes, formatDuration, formatTime, parseSince, readableCause, renderTable, truncate } from '../format';
-import { listManifests, ManifestRecord, parseStatus } from '../ops/manifests';
+import { formatBytes, formatDuration, formatTime, parseSince, printable, readableCause, renderTable, truncate } from '../format';
+import { listManifests, MANIFEST_STATUSES, ManifestRecord, parseStatus } from '../ops/manifests';
 import { ExecutionSummary, StateStep } from '../ops/executions';
-import { ManifestDetail, manifestDetail, publicRecord } from '../ops/status';
+import { FailedFile, ManifestDetail, manifestDetail, ManifestFileOutcome, publicRecord } from '../ops/status';
 import { CliDeps, withTargetOptions, CliIo, positiveInt, printJson, targetOptions, withExamples } from './shared';
 
 function duration(m: ManifestRecord, now: Date): string | undefined {
@@ -13,14 +13,18 @@ function duration(m: ManifestRecord, now: Date): string | undefined {
   return text !== undefined && m.finishedAt === undefined && m.status === 'RUNNING' ? `${text}…` : text;
 }
 
-/** The manifests table: one row per manifest. */
+function count(value: unknown): number | undefined {
+  return value === undefined || value === null || !Number.isFinite(Number(value)) ? undefined : Number(value);
+}
+
+/** The manifests table: one row per manifest; FILES of a PARTIAL one says how many could not be read. */
 export function manifestsTable(manifests: readonly ManifestRecord[], now: Date): string {
   return renderTable(
     ['MANIFEST', 'DATASET', 'FILES', 'STATUS', 'SEALED', 'DURATION', 'ROWS', 'QUARANTINED', 'REPLAYS'],
     manifests.map((m) => [
       m.manifestId,
       m.dataset,
-      m.fileCount,
+      m.status === 'PARTIAL' && count(m.filesFailed) !== undefined ? `${m.fileCount ?? '?'} (${count(m.filesFailed)} failed)` : m.fileCount,
       m.status,
       formatTime(m.sealedAt),
       duration(m, now),
@@ -37,7 +41,7 @@ function stepLine(s: StateStep): string {
     const errors = [...new Set(s.retries.map((r) => r.error ?? '?'))].join(', ');
     parts.push(`retried ${s.retries.length}x (${errors})`);
   }
-  if (s.failure) parts.push(`${s.failure.error ?? 'error'}: ${truncate(readableCause(s.failure.cause), 240) ?? 'no cause given'}`);
+  if (s.failure) parts.push(`${printable(s.failure.error ?? 'error')}: ${truncate(readableCause(s.failure.cause), 240) ?? 'no cause given'}`);
   const span = s.enteredAt ? formatDuration((s.exitedAt ? Date.parse(s.exitedAt) : Date.parse(s.enteredAt)) - Date.parse(s.enteredAt)) : undefined;
   return `${s.name} [${s.type}]${span && s.exitedAt ? ` ${span}` : ''}: ${parts.join('; ')}`;
 }
@@ -46,9 +50,42 @@ function printExecution(io: CliIo, e: ExecutionSummary): void {
   const ran = e.startDate && e.stopDate ? formatDuration(Date.parse(e.stopDate) - Date.parse(e.startDate)) : undefined;
   io.out(`  ${e.name}  ${e.status}  started ${formatTime(e.startDate) ?? '-'}${e.stopDate ? `  stopped ${formatTime(e.stopDate)} (${ran})` : ''}`);
   if (e.redriveCount) io.out(`    redriven ${e.redriveCount}x`);
-  if (e.error) io.out(`    error: ${e.error}: ${truncate(readableCause(e.cause), 200) ?? 'no cause given'}`);
+  if (e.error) io.out(`    error: ${printable(e.error)}: ${truncate(readableCause(e.cause), 200) ?? 'no cause given'}`);
   if (e.consoleUrl) io.out(`    console: ${e.consoleUrl}`);
   for (const s of e.steps) io.out(`    ${stepLine(s)}`);
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+function failureText(f: Pick<FailedFile, 'reason' | 'message'>, max: number): string {
+  return `failed (${printable(String(f.reason))})${f.message ? `: ${truncate(f.message, max)}` : ''}`;
+}
+
+function outcomeText(f: ManifestFileOutcome): string | undefined {
+  if (f.outcome === 'failed') return failureText({ reason: f.reason ?? 'unknown', message: f.message }, 120);
+  return f.outcome;
+}
+
+/** Every file a PARTIAL manifest could not read, whatever `--files` says, and how to convert them. */
+function printFailedFiles(io: CliIo, d: ManifestDetail): void {
+  const id = d.manifest.manifestId;
+  io.out('');
+  if (d.failedFiles === undefined) {
+    io.out(`Failed files: cannot tell which (${d.failedFilesProblem ?? 'the record does not list them'}); the manifest file lists every file`);
+    return;
+  }
+  io.out(`Failed files (${d.failedFiles.length})`);
+  const unmatched = new Set(d.unmatchedFailures ?? []);
+  for (const f of d.failedFiles) {
+    const version = f.versionId ? ` (version ${printable(f.versionId)})` : '';
+    io.out(`  ${printable(f.key)}${version}: ${failureText(f, 300)}${unmatched.has(f) ? ' [not among the manifest\'s files]' : ''}`);
+  }
+  io.out(`  The other files were converted. Replay to read every file again at its pinned version: npx pipeline replay ${id}`);
 }
 
 function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
@@ -61,7 +98,13 @@ function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
     ['started', formatTime(m.startedAt)],
     ['finished', formatTime(m.finishedAt)],
     ['files', m.fileCount !== undefined ? `${m.fileCount} (${formatBytes(m.totalBytes) ?? '?'})` : undefined],
-    ['manifest file', m.manifestUri],
+    ['manifest file', m.manifestUri !== undefined ? printable(m.manifestUri) : undefined],
+    [
+      'files read',
+      count(m.filesRead) !== undefined || count(m.filesFailed) !== undefined
+        ? `${count(m.filesRead) ?? '?'} read, ${count(m.filesFailed) ?? '?'} could not be read`
+        : undefined,
+    ],
     [
       'lines',
       m.linesIn !== undefined
@@ -69,21 +112,32 @@ function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
         : undefined,
     ],
     ['output', m.outputFiles !== undefined ? `${m.outputFiles} Parquet files (${formatBytes(m.outputBytes) ?? '?'})` : undefined],
-    ['error', m.error ? `${m.error}${m.failedState ? ` in ${m.failedState}` : ''}: ${truncate(readableCause(m.cause), 300) ?? 'no cause given'}` : undefined],
+    [
+      'error',
+      m.error
+        ? `${printable(m.error)}${m.failedState ? ` in ${printable(m.failedState)}` : ''}: ${truncate(readableCause(m.cause), 300) ?? 'no cause given'}`
+        : undefined,
+    ],
     ['replays', m.replayCount !== undefined ? String(m.replayCount) : undefined],
   ];
   io.out(`Manifest ${m.manifestId}`);
   for (const [label, value] of rows) if (value !== undefined) io.out(`  ${label.padEnd(14)}${value}`);
+  if (m.status === 'PARTIAL') printFailedFiles(io, d);
   io.out('');
   io.out(`Files (${d.files.length})`);
   const shown = d.files.slice(0, maxFiles);
   if (shown.length > 0) {
-    io.out(
-      renderTable(['KEY', 'SIZE'], shown.map((f) => [f.key, formatBytes(f.size)]))
-        .split('\n')
-        .map((l) => `  ${l}`)
-        .join('\n'),
-    );
+    const withOutcome = shown.some((f) => f.outcome !== undefined);
+    // Two contents of one key are two files: their pinned versions tell them apart.
+    const withVersion = new Set(d.files.map((f) => f.key)).size < d.files.length;
+    const headers = ['KEY', ...(withVersion ? ['VERSION'] : []), 'SIZE', ...(withOutcome ? ['OUTCOME'] : [])];
+    const row = (f: ManifestFileOutcome) => [
+      f.key,
+      ...(withVersion ? [f.versionId] : []),
+      formatBytes(f.size),
+      ...(withOutcome ? [outcomeText(f)] : []),
+    ];
+    io.out(indent(renderTable(headers, shown.map(row))));
   }
   if (d.files.length > shown.length) io.out(`  ... and ${d.files.length - shown.length} more (--files ${d.files.length} or --json)`);
   io.out('');
@@ -94,10 +148,10 @@ function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
 export function registerStatusCommand(program: Command, deps: CliDeps): void {
   const cmd = program
     .command('status')
-    .description('list manifests opened since a time, or show one manifest with its files and executions')
+    .description('list manifests opened since a time, or show one manifest with its files (and, once converted, what became of each) and executions')
     .argument('[manifestId]', 'a manifest id (or a replay\'s execution name) to show in detail')
     .option('--dataset <name>', 'only this dataset')
-    .option('--state <status>', 'only manifests in this status: OPEN, SEALED, RUNNING, SUCCEEDED, FAILED')
+    .option('--state <status>', `only manifests in this status: ${MANIFEST_STATUSES.join(', ')} (PARTIAL: some files could not be read)`)
     .option('--since <time>', 'opened since an age (30m, 24h, 7d) or an ISO date or time', '7d')
     .option('--files <n>', 'files listed for one manifest', positiveInt('--files'), 50)
     .option('--json', 'print the data as JSON')
@@ -131,14 +185,30 @@ export function registerStatusCommand(program: Command, deps: CliDeps): void {
         io.out(manifestsTable(manifests, now));
         const byStatus = new Map<string, number>();
         for (const m of manifests) byStatus.set(m.status, (byStatus.get(m.status) ?? 0) + 1);
-        const counts = [...byStatus.entries()].map(([s, n]) => `${n} ${s}`).join(', ');
+        // In the order a manifest moves through them; an unknown status last.
+        const rank = (st: string) => {
+          const i = (MANIFEST_STATUSES as readonly string[]).indexOf(st);
+          return i < 0 ? MANIFEST_STATUSES.length : i;
+        };
+        const counts = [...byStatus.entries()]
+          .sort(([a], [b]) => rank(a) - rank(b))
+          .map(([st, n]) => `${n} ${printable(st)}`)
+          .join(', ');
         io.out(`\n${manifests.length} manifests opened since ${formatTime(since)}${filters ? ` (${filters})` : ''}: ${counts}`);
+        const toReplay = (byStatus.get('FAILED') ?? 0) + (byStatus.get('PARTIAL') ?? 0);
+        if (toReplay > 0) {
+          io.out(
+            `${toReplay} FAILED or PARTIAL (PARTIAL: some files could not be read; npx pipeline status <manifestId> names them): ` +
+              `replay with npx pipeline replay --failed --since ${opts.since}${opts.dataset ? ` --dataset ${opts.dataset}` : ''}`,
+          );
+        }
       },
     );
   withTargetOptions(cmd);
   withExamples(
     cmd,
     'npx pipeline status --since 24h --state FAILED',
+    'npx pipeline status --state PARTIAL',
     'npx pipeline status orders-20261123-000042',
     'npx pipeline status --dataset orders --json',
   );

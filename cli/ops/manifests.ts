@@ -45,6 +45,8 @@ export interface ManifestFile {
   readonly size?: number;
   readonly eTag?: string;
   readonly sequencer?: string;
+  /** The version the manifest pins (absent for an unversioned bucket). */
+  readonly versionId?: string;
 }
 
 /** Every status, in the order a manifest moves through them (`PARTIAL`: some files could not be read). */
@@ -140,7 +142,7 @@ export async function getManifest(ctx: CliContext, manifestId: string): Promise<
   return original;
 }
 
-/** The manifest's files, sorted by key as in the manifest file. */
+/** The manifest's files, sorted by key (then sequencer) as in the manifest file. */
 export async function getManifestFiles(ctx: CliContext, manifestId: string): Promise<ManifestFile[]> {
   const { pk } = keys.manifest(manifestId);
   const items = await queryAll<ManifestFile & { sk: string }>(ctx, {
@@ -151,8 +153,8 @@ export async function getManifestFiles(ctx: CliContext, manifestId: string): Pro
     ConsistentRead: true,
   });
   return items
-    .map(({ bucket, key, size, eTag, sequencer }) => ({ bucket, key, size, eTag, sequencer }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    .map(({ bucket, key, size, eTag, sequencer, versionId }) => ({ bucket, key, size, eTag, sequencer, versionId }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : (a.sequencer ?? '') < (b.sequencer ?? '') ? -1 : (a.sequencer ?? '') > (b.sequencer ?? '') ? 1 : 0));
 }
 
 /** The ARNs of a manifest's executions, the original first: the recorded list, else the recorded ARN. */

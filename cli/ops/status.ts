@@ -4,11 +4,97 @@ import { executionArnOf } from '../../handlers/domain/manifest';
 import { describeExecution, ExecutionSummary } from './executions';
 import { getManifest, getManifestFiles, ManifestFile, ManifestRecord, recordedExecutions } from './manifests';
 
+/** Why the Glue job could not read a file (docs/architecture.md, "Result file"). */
+export type FileFailureReason = 'missing' | 'access_denied' | 'unreadable';
+
+/** One entry of a PARTIAL manifest's `failedFiles`. */
+export interface FailedFile {
+  readonly uri?: string;
+  readonly key: string;
+  readonly versionId?: string | null;
+  readonly reason: FileFailureReason | string;
+  readonly message?: string;
+}
+
+/** A file of the manifest with what its latest run made of it, when the record says (SUCCEEDED or PARTIAL). */
+export interface ManifestFileOutcome extends ManifestFile {
+  readonly outcome?: 'converted' | 'failed';
+  readonly reason?: FailedFile['reason'];
+  readonly message?: string;
+}
+
 /** A manifest with everything known about it. */
 export interface ManifestDetail {
   readonly manifest: ManifestRecord;
-  readonly files: ManifestFile[];
+  readonly files: ManifestFileOutcome[];
+  /** The record's `failedFiles`, read; absent unless the manifest is PARTIAL. */
+  readonly failedFiles?: FailedFile[];
+  /** Failed files the record names that are not among the manifest's `F#` items (should not happen). */
+  readonly unmatchedFailures?: FailedFile[];
+  /** Why `failedFiles` could not be read, when it could not. */
+  readonly failedFilesProblem?: string;
   readonly executions: ExecutionSummary[];
+}
+
+/** Reads the record's `failedFiles` (a JSON text of the result file's list; a list is taken as it is). */
+export function parseFailedFiles(value: unknown): { files: FailedFile[] } | { problem: string } {
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch {
+      return { problem: 'failedFiles is not JSON' };
+    }
+  }
+  if (!Array.isArray(list)) return { problem: 'failedFiles is not a list' };
+  const files: FailedFile[] = [];
+  for (const entry of list) {
+    const e = entry as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.key !== 'string') return { problem: 'an entry of failedFiles has no key' };
+    files.push({
+      uri: typeof e.uri === 'string' ? e.uri : undefined,
+      key: e.key,
+      versionId: typeof e.versionId === 'string' ? e.versionId : null,
+      reason: typeof e.reason === 'string' ? e.reason : 'unknown',
+      message: typeof e.message === 'string' ? e.message : undefined,
+    });
+  }
+  return { files };
+}
+
+/**
+ * What the latest run made of each file: for a SUCCEEDED manifest every file was converted; for a PARTIAL one,
+ * the files `failedFiles` names (by key and pinned version) failed and the others were converted. Otherwise
+ * (no outcome yet, or FAILED as a whole) nothing is said per file.
+ */
+export function fileOutcomes(
+  record: ManifestRecord,
+  files: readonly ManifestFile[],
+): Pick<ManifestDetail, 'files' | 'failedFiles' | 'unmatchedFailures' | 'failedFilesProblem'> {
+  if (record.status === 'SUCCEEDED') return { files: files.map((f) => ({ ...f, outcome: 'converted' as const })) };
+  if (record.status !== 'PARTIAL') return { files: [...files] };
+  const parsed = parseFailedFiles(record.failedFiles);
+  if ('problem' in parsed) return { files: [...files], failedFilesProblem: parsed.problem };
+  const failureOf = new Map<number, FailedFile>();
+  const unmatched: FailedFile[] = [];
+  for (const failure of parsed.files) {
+    const sameKey = (f: ManifestFile, i: number) => !failureOf.has(i) && f.key === failure.key;
+    // The pinned version tells two contents of one key apart; without one, the key is enough.
+    let index = files.findIndex((f, i) => sameKey(f, i) && failure.versionId != null && f.versionId === failure.versionId);
+    if (index < 0) index = files.findIndex((f, i) => sameKey(f, i) && (failure.versionId == null || f.versionId === undefined));
+    if (index < 0) unmatched.push(failure);
+    else failureOf.set(index, failure);
+  }
+  return {
+    files: files.map((f, i) => {
+      const failure = failureOf.get(i);
+      return failure === undefined
+        ? { ...f, outcome: 'converted' as const }
+        : { ...f, outcome: 'failed' as const, reason: failure.reason, message: failure.message };
+    }),
+    failedFiles: parsed.files,
+    unmatchedFailures: unmatched.length > 0 ? unmatched : undefined,
+  };
 }
 
 /** Attributes of the item that are keys, not facts about the manifest. */
@@ -48,5 +134,5 @@ export async function manifestDetail(ctx: CliContext, manifestId: string): Promi
     if (summary.status !== 'NOT_FOUND' || recorded) executions.push(summary);
   }
   executions.sort((a, b) => (a.startDate ?? '').localeCompare(b.startDate ?? ''));
-  return { manifest: publicRecord(record), files, executions };
+  return { manifest: publicRecord(record), ...fileOutcomes(record, files), executions };
 }

@@ -1,4 +1,4 @@
-import { daysBetween, formatBytes, formatDuration, parseSince, readableCause, renderTable } from '../../../cli/format';
+import { daysBetween, formatBytes, formatDuration, parseSince, printable, readableCause, renderTable, truncate } from '../../../cli/format';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 
@@ -55,5 +55,16 @@ describe('readableCause', () => {
     expect(readableCause('{not json')).toBe('{not json');
     expect(readableCause('{"errorMessage":"Task timed out"}')).toBe('Task timed out');
     expect(readableCause(undefined)).toBeUndefined();
+  });
+});
+
+describe('printable', () => {
+  it('escapes C0 and C1 controls, DEL and bidirectional marks, and keeps the rest', () => {
+    expect(printable('a\u001b[31mb\u0007\u007f\u009b\u202ec é/ü 日本')).toBe('a\\x1b[31mb\\x07\\x7f\\x9b\\u202ec é/ü 日本');
+  });
+
+  it('is applied to table cells and truncated lines', () => {
+    expect(renderTable(['KEY'], [['x\u001b[2Jy']])).toBe('KEY\nx\\x1b[2Jy');
+    expect(truncate('one\ntwo\u001b]0;t\u0007', 80)).toBe('one two\\x1b]0;t\\x07');
   });
 });
