@@ -5,7 +5,6 @@ import { UsageError } from './errors';
  * Characters that would act on a terminal rather than print, or reorder or split what is printed: C0 and C1 controls,
  * DEL, and the bidirectional and line-separator marks of Unicode.
  */
-// eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**

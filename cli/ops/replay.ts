@@ -285,7 +285,7 @@ export interface RedriveResult {
 
 /**
  * Resumes the manifest's latest execution in place with RedriveExecution (cloud only). Refused when the
- * execution cannot be redriven, and, unless forced, when it ended in its Fail state after a caught error: a
+ * execution cannot be redriven, for a PARTIAL manifest, while another execution of the manifest may run, and, unless forced, when it ended in its Fail state after a caught error: a
  * redrive resumes at the state that did not succeed, which is then that Fail state, so it would only fail again.
  */
 export async function redriveManifest(ctx: CliContext, manifestId: string, opts: ReplayOptions = {}): Promise<RedriveResult> {
@@ -296,6 +296,15 @@ export async function redriveManifest(ctx: CliContext, manifestId: string, opts:
   const id = record.manifestId;
   const executionArn = recordedExecutions(record).pop();
   if (executionArn === undefined) throw new ReplayRefusedError(id, `has no execution to redrive (status ${record.status})`);
+  if (record.status === 'PARTIAL') {
+    // Its execution ended in the Fail state that marks a partial outcome: a redrive would resume there and end again.
+    throw new ReplayRefusedError(id, `is PARTIAL: a redrive would only end in its Partial state again; replay it instead: npx pipeline replay ${id}`);
+  }
+  // A redrive resumes past the claim: while another execution may hold the manifest, two Glue runs would write it.
+  const running = (await latestExecutions(ctx, record)).find((e) => e.arn !== executionArn && mayRun(e.status));
+  if (running !== undefined) {
+    throw new ReplayRefusedError(id, `execution ${nameOf(running.arn)} of it is ${running.status ?? 'RUNNING'}: wait for it to finish (npx pipeline status ${id})`);
+  }
   const described = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
   if (described.status === 'RUNNING' || described.status === 'SUCCEEDED' || described.status === 'PENDING_REDRIVE') {
     throw new ReplayRefusedError(id, `execution ${described.name ?? executionArn} is ${described.status}: nothing to redrive`);

@@ -352,6 +352,23 @@ describe('redriveManifest', () => {
     await expect(redriveManifest(ctx, ID, { force: true })).resolves.toMatchObject({ executionArn: latest });
   });
 
+  it('refuses a PARTIAL manifest (it would end in its Partial state again), suggesting replay', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', replayCount: 1, executions: [executionArn(ID), latest] }) });
+    sfn.on(DescribeExecutionCommand).resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
+
+    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(`${ID}: is PARTIAL: a redrive would only end in its Partial state again; replay it instead`);
+    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses while another execution holds the manifest', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING', replayCount: 1, executionArn: executionArn(ID), executions: [executionArn(ID), latest] }) });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ name: ID, status: 'RUNNING' });
+    sfn.on(DescribeExecutionCommand, { executionArn: latest }).resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
+
+    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(`${ID}: execution ${ID} of it is RUNNING: wait for it to finish`);
+    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
+  });
+
   it('says RedriveExecution is not available in the local emulator and suggests replay', async () => {
     const local = testContext(localTarget);
 
