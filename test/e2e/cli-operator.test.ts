@@ -10,7 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getManifest } from '../../cli/ops/manifests';
+import { keys } from '../../pipeline/table-schema';
 import { generateDataset } from '../../local/sample-data';
 import {
   manifestsOf,
@@ -120,7 +122,17 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     const first = await uploadIntoManifest(instance, clicks[0]);
     clicksId = first.manifestId;
     await deleteVersion(instance, clicks[0].key, first.versionId);
-    const second = await uploadIntoManifest(instance, clicks[1]);
+    // The second file fills the manifest, which is sealed at once: wait for its entry there, not in the open one.
+    const second = await putObject(instance, clicks[1].key, clicks[1].body);
+    await waitFor(
+      `${clicks[1].key} in ${clicksId}`,
+      async () => {
+        const key = keys.manifestFile(clicksId, clicks[1].key, second.eTag);
+        return (await instance.ctx.ddb.send(new GetCommand({ TableName: instance.stack.stateTable, Key: key, ConsistentRead: true }))).Item ? true : undefined;
+      },
+      60_000,
+      100,
+    );
     await deleteVersion(instance, clicks[1].key, second.versionId);
     await waitFor('the clicks manifest to fail', async () => ((await getManifest(instance.ctx, clicksId).catch(() => undefined))?.status === 'FAILED' ? true : undefined), 10 * 60_000, 2000);
 
