@@ -128,12 +128,11 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
 
 /** The last state an execution entered, from the newest events of its history; undefined when none is found. */
 async function lastStateEntered(deps: SweeperDeps, executionArn: string): Promise<string | undefined> {
-  const history = await deps.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }));
-  for (const event of history.events ?? []) {
-    const name = event.stateEnteredEventDetails?.name;
-    if (name !== undefined) return name;
-  }
-  return undefined;
+  const history = await deps.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100 }));
+  // The newest by event id, whatever order the page came in.
+  const entered = (history.events ?? []).filter((e) => e.stateEnteredEventDetails?.name !== undefined);
+  entered.sort((a, b) => (b.id ?? 0) - (a.id ?? 0));
+  return entered[0]?.stateEnteredEventDetails?.name;
 }
 
 /**

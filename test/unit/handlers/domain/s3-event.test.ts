@@ -1,5 +1,5 @@
 import { MalformedNotificationError } from '../../../../handlers/shared/errors';
-import { decodeS3Key, fileVersionTag, parseNotification } from '../../../../handlers/domain/s3-event';
+import { contentTagOf, decodeS3Key, fileVersionTag, parseNotification } from '../../../../handlers/domain/s3-event';
 import { encodeS3Key, s3Record, s3TestEventBody, uploaded } from '../../../helpers/s3-events';
 
 // A notification as S3 delivers it to SQS for `incoming/orders/2026/11/23/Spring sale (été)=1.ndjson`.
@@ -99,5 +99,17 @@ describe('fileVersionTag', () => {
     expect(fileVersionTag({ sequencer: 's', versionId: 'v', eTag: 'e' })).toBe('s');
     expect(fileVersionTag({ sequencer: undefined, versionId: 'v', eTag: 'e' })).toBe('v');
     expect(fileVersionTag({ sequencer: undefined, versionId: undefined, eTag: 'e' })).toBe('e');
+  });
+});
+
+describe('contentTagOf', () => {
+  test('is the eTag: a retried PUT of the same bytes (new version, new sequencer) has the same identity', () => {
+    expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).toBe(contentTagOf({ eTag: 'e1', versionId: 'v2', sequencer: 's2' }));
+    expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).not.toBe(contentTagOf({ eTag: 'e2', versionId: 'v2', sequencer: 's2' }));
+  });
+
+  test('falls back to the version id, then the sequencer, when an event has no eTag', () => {
+    expect(contentTagOf({ eTag: '', versionId: 'v', sequencer: 's' })).toBe('v');
+    expect(contentTagOf({ eTag: '', sequencer: 's' })).toBe('s');
   });
 });
