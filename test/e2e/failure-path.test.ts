@@ -96,17 +96,24 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     await waitFor('the re-upload notification to be handled', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
     const manifestsBefore = (await manifestsOf(instance)).length;
 
-    const replay = await replayManifest(instance.ctx, manifestId);
+    // Two operators replay it at the same moment: one execution starts (the same name and input), the other
+    // finds it started; neither starts a second conversion of the manifest.
+    const outcomes = await Promise.allSettled([replayManifest(instance.ctx, manifestId), replayManifest(instance.ctx, manifestId)]);
+    const replays = outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value);
+    const replay = replays[0];
     const ended = await waitForExecution(instance, replay.executionArn, 10 * 60_000);
     const record = await getManifest(instance.ctx, manifestId);
     const parquet = await readCuratedParquet(instance.stack, 'clicks', 'click_id');
 
     expect((await manifestsOf(instance)).length).toBe(manifestsBefore);
-    expect(replay.executionName).toBe(`${manifestId}-r1`);
+    expect(replays.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(replays.map((r) => r.executionName))).toEqual(new Set([`${manifestId}-r1`]));
+    for (const o of outcomes) if (o.status === 'rejected') expect(String(o.reason)).toMatch(/running|already/i);
     expect(ended.status).toBe('SUCCEEDED');
     expect(record.status).toBe('SUCCEEDED');
     expect(Number(record.filesFailed)).toBe(0);
     expect(record.executions).toEqual([record.executions![0], replay.executionArn]);
+    expect(Number(record.replayCount)).toBe(1);
     expect(Number(record.rowsOut)).toBe(totals(files).goodLines);
     expect(parquet.rows).toBe(totals(files).goodLines);
     expect(parquet.distinctKeys).toBe(parquet.rows);
