@@ -40,6 +40,7 @@ export function lambdaEnvironment(
     ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
     BATCH_SIZE: String(stack.batchSize),
     MAX_WAIT_MINUTES: String(Math.max(1, Math.ceil(stack.maxWaitSeconds / 60))),
+    MAX_CONCURRENT_RUNS: String(stack.maxConcurrentRuns ?? config.glue.maxConcurrentRuns),
     IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: stack.region,

@@ -36,6 +36,8 @@ export interface LocalStack {
   readonly outboxDir: string;
   readonly batchSize: number;
   readonly maxWaitSeconds: number;
+  /** Glue runs, and so executions started, at once (absent in files of older instances: the config's). */
+  readonly maxConcurrentRuns?: number;
 }
 
 /** The files of one local mode instance, all under its state directory. */

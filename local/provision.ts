@@ -238,6 +238,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
       outboxDir: options.outboxDir,
       batchSize: config.batchSize,
       maxWaitSeconds: options.maxWaitSeconds,
+      maxConcurrentRuns: config.glue.maxConcurrentRuns,
     };
   } finally {
     for (const client of [s3, sqs, ddb, glue, sns, sfn]) client.destroy();

@@ -88,6 +88,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
     logger,
     tally,
     clock,
+    maxConcurrentRuns: settings.maxConcurrentRuns,
   };
   const rules = { ingestPrefix: settings.ingestPrefix, acceptedSuffixes: settings.acceptedSuffixes };
 

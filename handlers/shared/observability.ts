@@ -18,6 +18,7 @@ export const METRIC = {
   oldestOpenManifestAgeSeconds: 'OldestOpenManifestAgeSeconds',
   executionNameConflicts: 'ExecutionNameConflicts',
   endedExecutionsRecorded: 'EndedExecutionsRecorded',
+  manifestsQueued: 'ManifestsQueued',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

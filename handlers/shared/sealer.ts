@@ -7,7 +7,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { SFNClient } from '@aws-sdk/client-sfn';
+import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { buildManifestDocument, executionArnOf, executionInputOf, manifestKeyOf } from '../domain/manifest';
 import { ExecutionNameConflictError, ManifestStateError } from './errors';
 import { startNamedExecution } from './execution-start';
@@ -24,6 +24,21 @@ export interface SealerDeps {
   readonly logger: Logger;
   readonly tally: MetricTally;
   readonly clock: () => Date;
+  /**
+   * Executions allowed to run at once (the Glue job's `maxConcurrentRuns`): a manifest is started only while fewer
+   * run, else it waits in the pending index for the sweeper, so a backlog queues here instead of exhausting the
+   * state machine's retries of Glue's concurrency limit. Undefined: no limit.
+   */
+  readonly maxConcurrentRuns?: number;
+}
+
+/** True while fewer than `maxConcurrentRuns` executions of the state machine run. */
+async function hasCapacity(deps: SealerDeps): Promise<boolean> {
+  if (deps.maxConcurrentRuns === undefined) return true;
+  const out = await deps.sfn.send(
+    new ListExecutionsCommand({ stateMachineArn: deps.stateMachineArn, statusFilter: 'RUNNING', maxResults: deps.maxConcurrentRuns }),
+  );
+  return (out.executions?.length ?? 0) < deps.maxConcurrentRuns;
 }
 
 /** Attempts at a seal that meets transaction conflicts. */
@@ -51,9 +66,10 @@ export async function sealManifest(deps: SealerDeps, dataset: string, manifestId
 
 /**
  * Writes the manifest file, starts the execution named after the manifest and records it. Safe to call again
- * after a failure at any step, and by two callers at once. Returns the execution ARN.
+ * after a failure at any step, and by two callers at once. Returns the execution ARN, or undefined when the
+ * manifest waits for capacity (`maxConcurrentRuns` executions run): it stays pending, and the sweeper starts it.
  */
-export async function startSealedManifest(deps: SealerDeps, manifestId: string): Promise<string> {
+export async function startSealedManifest(deps: SealerDeps, manifestId: string): Promise<string | undefined> {
   const meta = await deps.store.getManifest(manifestId);
   if (meta === undefined) throw new ManifestStateError(manifestId, 'no META item');
   if (meta.status === 'OPEN') throw new ManifestStateError(manifestId, 'still open; seal it first');
@@ -70,6 +86,10 @@ export async function startSealedManifest(deps: SealerDeps, manifestId: string):
   );
 
   const input = executionInputOf(doc, deps.curatedBucket);
+  if (!(await hasCapacity(deps))) {
+    deps.logger.info('Manifest queued: as many executions run as Glue may run at once', { manifestId, maxConcurrentRuns: deps.maxConcurrentRuns });
+    return undefined;
+  }
   let executionArn: string;
   try {
     const started = await startNamedExecution(deps.sfn, deps.stateMachineArn, manifestId, JSON.stringify(input));

@@ -27,6 +27,8 @@ export interface HandlerSettings {
   readonly alertTopicArn?: string;
   /** Region of the console links in alerts (`AWS_REGION`, set by Lambda). @default 'us-east-1' */
   readonly region: string;
+  /** Executions started at once at most (`MAX_CONCURRENT_RUNS`): the Glue job's `maxConcurrentRuns`. @default DEFAULT_CONFIG.glue.maxConcurrentRuns */
+  readonly maxConcurrentRuns: number;
   /** Lifetime of idempotency records. @default DEFAULT_CONFIG.idempotencyTtlDays in seconds (`IDEMPOTENCY_TTL_SECONDS`) */
   readonly idempotencyTtlSeconds: number;
 }
@@ -48,10 +50,11 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
       acceptedSuffixes: env.ACCEPTED_SUFFIXES,
       batchSize: env.BATCH_SIZE,
       maxWaitMinutes: env.MAX_WAIT_MINUTES,
+      glue: { maxConcurrentRuns: env.MAX_CONCURRENT_RUNS },
     });
   } catch (err) {
     if (err instanceof ConfigError) {
-      const variable = { ingestPrefix: 'INGEST_PREFIX', acceptedSuffixes: 'ACCEPTED_SUFFIXES', batchSize: 'BATCH_SIZE', maxWaitMinutes: 'MAX_WAIT_MINUTES' }[err.setting] ?? err.setting;
+      const variable = { ingestPrefix: 'INGEST_PREFIX', acceptedSuffixes: 'ACCEPTED_SUFFIXES', batchSize: 'BATCH_SIZE', maxWaitMinutes: 'MAX_WAIT_MINUTES', 'glue.maxConcurrentRuns': 'MAX_CONCURRENT_RUNS' }[err.setting] ?? err.setting;
       throw new SettingsError(variable, err.message);
     }
     throw err;
@@ -69,6 +72,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     batchSize: config.batchSize,
     maxWaitMinutes: config.maxWaitMinutes,
     idempotencyTtlSeconds: ttl,
+    maxConcurrentRuns: config.glue.maxConcurrentRuns,
     alertTopicArn: env.ALERT_TOPIC_ARN?.trim() || undefined,
     region: env.AWS_REGION?.trim() || 'us-east-1',
   };

@@ -39,6 +39,8 @@ export interface SweepReport {
   readonly sealed: string[];
   /** Manifests whose execution this run started or recorded. */
   readonly started: string[];
+  /** Sealed manifests left waiting because `maxConcurrentRuns` executions run (a backlog); a later run starts them. */
+  readonly queued: string[];
   /** Open manifests removed because no file ever entered them. */
   readonly discarded: string[];
   /** Manifests recorded FAILED (and alerted) because their execution ended without recording an outcome. */
@@ -62,8 +64,9 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     logger,
     tally,
     clock: deps.clock ?? (() => new Date()),
+    maxConcurrentRuns: settings.maxConcurrentRuns,
   };
-  const report: SweepReport = { sealed: [], started: [], discarded: [], endedRecorded: [], failed: [], oldestOpenManifestAgeSeconds: 0 };
+  const report: SweepReport = { sealed: [], started: [], queued: [], discarded: [], endedRecorded: [], failed: [], oldestOpenManifestAgeSeconds: 0 };
   const stillPending: PendingEntry[] = [];
 
   for (const entry of await store.listPending()) {
@@ -107,7 +110,11 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
         stillPending.push(entry);
         continue;
       }
-      await startSealedManifest(sealer, meta.manifestId);
+      if ((await startSealedManifest(sealer, meta.manifestId)) === undefined) {
+        // Queued for capacity: not stuck, so not in the age gauge that alarms on stuck manifests.
+        report.queued.push(meta.manifestId);
+        continue;
+      }
       report.started.push(meta.manifestId);
     } catch (err) {
       stillPending.push(entry);
@@ -121,8 +128,9 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
   const oldest = stillPending.reduce<string | undefined>((min, e) => (min === undefined || e.openedAt < min ? e.openedAt : min), undefined);
   const age = oldest === undefined ? 0 : ageSeconds(oldest, now);
   tally.sample(METRIC.oldestOpenManifestAgeSeconds, MetricUnit.Seconds, age);
+  tally.sample(METRIC.manifestsQueued, MetricUnit.Count, report.queued.length);
   tally.flush(deps.metrics);
-  logger.info('Sweep done', { pending: stillPending.length, sealed: report.sealed.length, started: report.started.length, discarded: report.discarded.length, endedRecorded: report.endedRecorded.length, failed: report.failed.length, oldestOpenManifestAgeSeconds: age });
+  logger.info('Sweep done', { pending: stillPending.length, sealed: report.sealed.length, started: report.started.length, discarded: report.discarded.length, queued: report.queued.length, endedRecorded: report.endedRecorded.length, failed: report.failed.length, oldestOpenManifestAgeSeconds: age });
   return { ...report, oldestOpenManifestAgeSeconds: age };
 }
 

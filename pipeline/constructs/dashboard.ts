@@ -99,10 +99,31 @@ export class PipelineDashboard extends Construct {
         ],
       }),
       new cloudwatch.GraphWidget({
-        title: 'Oldest manifest without an execution (s)',
+        title: 'Oldest manifest without an execution (s), manifests queued for capacity',
         width: 12,
         left: [props.oldestOpenManifest],
         leftAnnotations: [{ value: config.maxWaitMinutes * 60 * 2, label: 'alarm', color: '#d62728' }],
+        right: [
+          new cloudwatch.Metric({
+            namespace: config.metricsNamespace,
+            metricName: 'ManifestsQueued',
+            dimensionsMap: { service: 'sweeper' },
+            statistic: 'Maximum',
+            period: PERIOD,
+            label: 'queued (waiting for a Glue run)',
+          }),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Executions ended without an outcome, execution names used twice',
+        width: 24,
+        left: [
+          pipelineMetric('EndedExecutionsRecorded', 'sweeper', 'recorded FAILED by the sweeper (timeout, abort, runtime error)'),
+          pipelineMetric('ExecutionNameConflicts', 'manifest-builder', 'name conflicts (builder)'),
+          pipelineMetric('ExecutionNameConflicts', 'sweeper', 'name conflicts (sweeper)'),
+        ],
       }),
     );
     this.dashboard.addWidgets(

@@ -80,6 +80,7 @@ export class ManifestBuilder extends Construct {
       ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
       BATCH_SIZE: String(config.batchSize),
       MAX_WAIT_MINUTES: String(config.maxWaitMinutes),
+      MAX_CONCURRENT_RUNS: String(config.glue.maxConcurrentRuns),
       IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
       NODE_OPTIONS: '--enable-source-maps',
     };
@@ -179,6 +180,8 @@ export class ManifestBuilder extends Construct {
       // ExecutionAlreadyExists is checked against the existing execution's input (I3); the sweeper also reads
       // how an execution ended that recorded no outcome (I7).
       props.stateMachine.grantExecution(fn, 'states:DescribeExecution', 'states:GetExecutionHistory');
+      // A manifest is started only while fewer than maxConcurrentRuns executions run (a backlog queues).
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [props.stateMachine.stateMachineArn] }));
     }
     props.alertTopic.grantPublish(this.sweeper);
     acknowledge(this.sweeper.role!.node.tryFindChild('DefaultPolicy')!, 'kms:GenerateDataKey* comes with grantPublish on the encrypted alerts topic, on its one key.',

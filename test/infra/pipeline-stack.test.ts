@@ -226,7 +226,7 @@ describe('manifest builder and sweeper', () => {
       expect(s3Writes).toHaveLength(1);
       expect(s3Writes[0].Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*']] });
       expect(text).not.toContain(ingestBucket);
-      expect(statements).toContainEqual(expect.objectContaining({ Action: 'states:StartExecution', Resource: { Ref: stateMachine } }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: ['states:ListExecutions', 'states:StartExecution'], Resource: { Ref: stateMachine } }));
       expect(statements.some((s) => asList(s.Action).includes('dynamodb:UpdateItem') && JSON.stringify(s.Resource).includes(stateTable))).toBe(true);
       expect(text.includes(idempotencyTable)).toBe(fn === builder);
       expect(text).not.toContain('"s3:*"');

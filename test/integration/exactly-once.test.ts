@@ -258,3 +258,27 @@ describe('an execution that ended without recording an outcome', () => {
     expect(running.Items?.map((i) => i.manifestId)).toEqual([manifestId]);
   });
 });
+
+test('a backlog waits in the table: a manifest starts only while fewer than maxConcurrentRuns executions run', async () => {
+  await freshPipeline({ batchSize: 1, maxConcurrentRuns: 1 });
+  const objects = [uploaded('ingest-test', 'incoming/orders/a.ndjson'), uploaded('ingest-test', 'incoming/orders/b.ndjson')];
+  const builder = builderOn(server.clients(), settings);
+  const metrics = new RecordingMetrics();
+
+  await deliverUntilDone(builder, objects.map(notificationOf));
+  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
+  const [first, second] = [1, 2].map((seq) => `orders-${pointer.day}-${String(seq).padStart(6, '0')}`);
+  const queuedWhileBusy = await sweepOn(server.clients(), settings, afterMaxWait(settings), metrics);
+  const waiting = await meta(second);
+  await inspector.sfn.send(new StopExecutionCommand({ executionArn: (await meta(first))!.executions[0] }));
+  const afterwards = await sweepOn(server.clients(), settings, afterMaxWait(settings));
+
+  expect((await meta(first))?.executions).toHaveLength(1);
+  expect(queuedWhileBusy.queued).toEqual([second]);
+  expect(queuedWhileBusy.oldestOpenManifestAgeSeconds).toBe(0);
+  expect(metrics.values.get('ManifestsQueued')).toEqual([1]);
+  expect(waiting).toMatchObject({ status: 'SEALED' });
+  expect(waiting?.executions).toBeUndefined();
+  expect(afterwards.started).toEqual([second]);
+  expect((await meta(second))?.executions).toHaveLength(1);
+});

@@ -20,6 +20,7 @@ const settings: HandlerSettings = {
   maxWaitMinutes: 15,
   idempotencyTtlSeconds: 3600,
   region: 'us-east-1',
+  maxConcurrentRuns: 5,
 };
 
 function setup() {

@@ -21,6 +21,7 @@ describe('loadSettings', () => {
       idempotencyTtlSeconds: DEFAULT_CONFIG.idempotencyTtlDays * 86_400,
       alertTopicArn: undefined,
       region: 'us-east-1',
+      maxConcurrentRuns: DEFAULT_CONFIG.glue.maxConcurrentRuns,
     });
   });
 
