@@ -1,6 +1,6 @@
 /**
  * End to end on the local mode: a backlog larger than what the state machine's retries of Glue's concurrency limit
- * can wait for. With one Glue run at a time and those retries scaled to about half a minute in all, manifests
+ * can wait for. With one Glue run at a time and those retries scaled to some 25 seconds in all, manifests
  * queue in the state table and each starts as the one before it ends: every manifest SUCCEEDED, no operator.
  */
 import { readCuratedParquet } from '../../local/parquet-reader';
@@ -14,9 +14,9 @@ describe('local mode: a backlog beyond the concurrency retries', () => {
   const files = generateDataset({ dataset: 'orders', files: 4, minLines: 3, maxLines: 6, badEvery: 100, blankEvery: 100, seed: 23 });
 
   beforeAll(async () => {
-    // One file per manifest, one Glue run at a time; Retry waits at a hundredth: about 27 s of concurrency retries
-    // in all, less than the backlog of four Spark runs.
-    instance = await startInstance({ batchSize: 1, maxWaitSeconds: 60, maxConcurrentRuns: 1, retryIntervalScale: 0.01, sweeperIntervalSeconds: 2 });
+    // One file per manifest, one Glue run at a time; Retry and Wait at 0.003: about 8 s of concurrency retries per
+    // run of Convert, three runs, so some 25 s in all: less than the backlog of four Spark runs (about 15 s each).
+    instance = await startInstance({ batchSize: 1, maxWaitSeconds: 60, maxConcurrentRuns: 1, retryIntervalScale: 0.003, sweeperIntervalSeconds: 2 });
     await upload(instance, files);
   });
 
