@@ -79,7 +79,7 @@ export class PipelineStack extends Stack {
     );
     alerting.alarmOnLambdaErrors('BuilderErrorsAlarm', builder.builder, 'manifest builder');
     alerting.alarmOnLambdaErrors('SweeperErrorsAlarm', builder.sweeper, 'sweeper');
-    alerting.alarmOnExecutions(workflow.stateMachine);
+    alerting.alarmOnFailureRate(workflow.stateMachine);
     alerting.alarmOnOldestOpenManifest();
     alerting.alarmOnExecutionNameConflicts();
 

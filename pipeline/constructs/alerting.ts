@@ -17,6 +17,9 @@ export const OLDEST_OPEN_MANIFEST_METRIC = { metricName: 'OldestOpenManifestAgeS
 /** The builder's and the sweeper's count of execution names found used by another input (docs/architecture.md, Metrics). */
 export const EXECUTION_NAME_CONFLICTS_METRIC = 'ExecutionNameConflicts';
 
+/** Executions ending failed, timed out or aborted within an hour that make the failure-rate alarm fire. */
+export const FAILURE_RATE_THRESHOLD = 5;
+
 /** Properties of {@link Alerting}. */
 export interface AlertingProps {
   /** The pipeline's settings (alert email, metrics namespace, max wait). */
@@ -102,24 +105,33 @@ export class Alerting extends Construct {
     });
   }
 
-  /** Alarms on failed, timed-out and aborted executions of the state machine. */
-  alarmOnExecutions(stateMachine: sfn.IStateMachine): cloudwatch.Alarm[] {
-    const period = { period: Duration.minutes(5), statistic: 'Sum' };
-    const outcomes: [string, cloudwatch.IMetric, string][] = [
-      ['ExecutionsFailedAlarm', stateMachine.metricFailed(period), 'failed'],
-      ['ExecutionsTimedOutAlarm', stateMachine.metricTimedOut(period), 'timed out'],
-      ['ExecutionsAbortedAlarm', stateMachine.metricAborted(period), 'were aborted'],
-    ];
-    return outcomes.map(([id, metric, what]) =>
-      this.add(id, {
-        alarmDescription: `Manifest conversions ${what}: replay them with \`npx pipeline replay\` once the cause is fixed.`,
-        metric,
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  /**
+   * Alarms when conversions fail at a rate that points at a systemic cause. Each failed or partial manifest already
+   * sends its own readable alert (the state machine's, or the sweeper's for an execution that timed out or was
+   * aborted), so a per-execution alarm would only send a second, less readable message for the same failure.
+   */
+  alarmOnFailureRate(stateMachine: sfn.IStateMachine): cloudwatch.Alarm {
+    const period = { period: Duration.hours(1), statistic: 'Sum' };
+    return this.add('ConversionFailureRateAlarm', {
+      alarmDescription:
+        `${FAILURE_RATE_THRESHOLD} or more conversions ended failed, timed out or aborted within an hour: the cause is likely ` +
+        'shared (the Glue job or its role, the source bucket, a schema). Each manifest\'s alert names its error; list them with ' +
+        '`npx pipeline status --state failed`, fix the cause, then `npx pipeline replay --failed --since 2h`.',
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+        usingMetrics: {
+          failed: stateMachine.metricFailed(period),
+          timedOut: stateMachine.metricTimedOut(period),
+          aborted: stateMachine.metricAborted(period),
+        },
+        period: Duration.hours(1),
+        label: 'conversions ended badly',
       }),
-    );
+      threshold: FAILURE_RATE_THRESHOLD,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   /** The sweeper's gauge of the oldest manifest with no execution yet. */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../../pipeline/config';
+import { FAILURE_RATE_THRESHOLD } from '../../pipeline/constructs/alerting';
 import { OUTPUT_KEYS } from '../../pipeline/pipeline-stack';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../../pipeline/table-schema';
 import { REPO_ROOT, SynthesizedPipeline, logicalIdAt, resourcesOf, synthPipeline } from './synth';
@@ -414,7 +415,7 @@ describe('alerting', () => {
     synthPipeline().template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  test('alarms on both DLQs, both Lambdas, failed/timed-out/aborted executions and the oldest open manifest, all to the topic', () => {
+  test('alarms on both DLQs, both Lambdas, the failure rate of executions and the oldest open manifest, all to the topic', () => {
     const { ingestDlq, sweeperDlq, builder, sweeper, stateMachine, topic } = ids();
     const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic }]);
@@ -428,9 +429,13 @@ describe('alerting', () => {
     for (const fn of [builder, sweeper]) {
       expect(find('Errors', { Ref: fn })).toHaveLength(1);
     }
-    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
-      expect(find(metric, { Ref: stateMachine })).toEqual([expect.objectContaining({ Threshold: 0, Namespace: 'AWS/States' })]);
-    }
+    // No alarm per failed execution: each failed manifest sends one readable alert of its own (I7).
+    expect(alarms.filter((a) => ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].includes(a.MetricName))).toEqual([]);
+    const [rate] = alarms.filter((a) => a.Metrics !== undefined);
+    expect(rate).toMatchObject({ Threshold: FAILURE_RATE_THRESHOLD, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const used = (rate.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } } }[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+    expect(used.map((m) => m.MetricName).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
+    for (const m of used) expect(JSON.stringify(m.Dimensions)).toContain(JSON.stringify({ Ref: stateMachine }));
     expect(alarms.filter((a) => a.MetricName === 'OldestOpenManifestAgeSeconds')).toEqual([
       expect.objectContaining({
         Namespace: DEFAULT_CONFIG.metricsNamespace,
@@ -440,7 +445,7 @@ describe('alerting', () => {
         TreatMissingData: 'breaching',
       }),
     ]);
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(8);
   });
 
   test('the oldest-manifest threshold follows maxWaitMinutes', () => {
