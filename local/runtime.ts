@@ -5,7 +5,7 @@
  * the demo can run an instance of its own in another state directory on another port.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../pipeline/config';
 import {
@@ -137,6 +137,7 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
     throw new PortInUseError(port);
   }
 
+  setAsidePreviousOutbox(paths);
   for (const dir of [paths.stateDir, paths.pidDir, paths.logsDir, paths.outboxDir]) mkdirSync(dir, { recursive: true });
   clearInstanceFiles(paths);
 
@@ -314,6 +315,17 @@ function readEndpoint(paths: LocalPaths): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Moves the alert emails of an earlier instance to `<outbox>-previous/` (replacing the one before): manifest ids
+ * restart with each instance, so an old alert would otherwise name a manifest of this one.
+ */
+function setAsidePreviousOutbox(paths: LocalPaths): void {
+  if (!existsSync(paths.outboxDir) || readdirSync(paths.outboxDir).length === 0) return;
+  const previous = `${paths.outboxDir}-previous`;
+  rmSync(previous, { recursive: true, force: true });
+  renameSync(paths.outboxDir, previous);
 }
 
 function clearInstanceFiles(paths: LocalPaths): void {

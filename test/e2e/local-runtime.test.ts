@@ -4,7 +4,7 @@
  * No Glue run happens here.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -99,5 +99,18 @@ describe('local mode: start and stop', () => {
     expect(pids.filter(isAlive)).toEqual([]);
     expect(existsSync(localPaths(instance.stateDir).stackFile)).toBe(false);
     await expect(stopLocal({ stateDir: instance.stateDir })).rejects.toBeInstanceOf(LocalModeNotRunningError);
+  });
+
+  it('sets the alert emails of the instance before aside when it starts again: ids restart, old alerts would mislead', async () => {
+    const { outboxDir } = localPaths(instance.stateDir);
+    writeFileSync(path.join(outboxDir, '20261130T000000Z-0001.eml'), 'Subject: Ingest pipeline: manifest orders-20261130-000001 failed\n');
+
+    await startLocal({ stateDir: instance.stateDir, port: Number(new URL(instance.stack.endpoint).port) });
+    try {
+      expect(readdirSync(outboxDir)).toEqual([]);
+      expect(readdirSync(`${outboxDir}-previous`)).toEqual(['20261130T000000Z-0001.eml']);
+    } finally {
+      await stopLocal({ stateDir: instance.stateDir });
+    }
   });
 });
