@@ -86,7 +86,8 @@ export async function startSealedManifest(deps: SealerDeps, manifestId: string):
   );
 
   const input = executionInputOf(doc, deps.curatedBucket);
-  if (!(await hasCapacity(deps))) {
+  // Only a manifest never started waits for capacity: past SEALED, its execution exists and only needs recording.
+  if (meta.status === 'SEALED' && !(await hasCapacity(deps))) {
     deps.logger.info('Manifest queued: as many executions run as Glue may run at once', { manifestId, maxConcurrentRuns: deps.maxConcurrentRuns });
     return undefined;
   }

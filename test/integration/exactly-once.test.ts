@@ -282,3 +282,39 @@ test('a backlog waits in the table: a manifest starts only while fewer than maxC
   expect(afterwards.started).toEqual([second]);
   expect((await meta(second))?.executions).toHaveLength(1);
 });
+
+test('a started manifest whose original execution was not recorded is recorded even while executions fill the capacity', async () => {
+  await freshPipeline({ batchSize: 1, maxConcurrentRuns: 1 });
+  const object = uploaded('ingest-test', 'incoming/orders/a.ndjson');
+  const clients = server.clients();
+  // The starter stops right after StartExecution: recordExecution never runs.
+  clients.dynamodb.middlewareStack.add(
+    (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
+      if (context.commandName === 'UpdateItemCommand' && String(args.input?.UpdateExpression ?? '').includes('executions = list_append')) {
+        throw Object.assign(new Error('injected crash after StartExecution'), { name: 'InjectedCrash' });
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'crashBeforeRecord' },
+  );
+  await deliver(builderOn(clients, settings), [notificationOf(object)]);
+  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
+  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  // What MarkRunning does when the execution starts: RUNNING, still in the pending index.
+  await doc.send(
+    new UpdateCommand({
+      TableName: resources.stateTable,
+      Key: keys.manifest(manifestId),
+      UpdateExpression: 'SET #status = :running',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':running': 'RUNNING' },
+    }),
+  );
+
+  const report = await sweepOn(server.clients(), settings, afterMaxWait(settings));
+
+  expect(report.queued).toEqual([]);
+  expect(report.started).toEqual([manifestId]);
+  expect((await meta(manifestId))?.executions).toHaveLength(1);
+  expect((await meta(manifestId))?.[STATE_TABLE.pendingIndex.partitionKey]).toBeUndefined();
+});
