@@ -14,8 +14,8 @@ describe('local mode: an execution that times out', () => {
   let manifestId: string;
 
   beforeAll(async () => {
-    // Ten seconds: a Glue run (a Spark JVM) takes longer than that to start here.
-    instance = await startInstance({ batchSize: files.length, maxWaitSeconds: 60, executionTimeoutSeconds: 10, sweeperIntervalSeconds: 3 });
+    // Five seconds: a Glue run (a Spark JVM) takes longer than that just to start.
+    instance = await startInstance({ batchSize: files.length, maxWaitSeconds: 60, executionTimeoutSeconds: 5, sweeperIntervalSeconds: 3 });
     ({ manifestId } = await uploadIntoManifest(instance, files[0]));
     await upload(instance, files.slice(1));
   });
