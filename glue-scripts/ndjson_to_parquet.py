@@ -74,6 +74,7 @@ import datetime as dt
 import json
 import math
 import os
+import posixpath
 import random
 import re
 import sys
@@ -126,7 +127,7 @@ SCHEMA_FILE_SUFFIXES = (".ddl", ".json")
 # machine matches it in the job run's ErrorMessage and does not retry such a run.
 NOT_RETRYABLE_MARKER = "[NotRetryable]"
 # Reasons a file of the manifest is not converted (result file, "failedFiles").
-MISSING, ACCESS_DENIED, UNREADABLE = "missing", "access_denied", "unreadable"
+MISSING, ACCESS_DENIED, UNREADABLE, UNSAFE_KEY = "missing", "access_denied", "unreadable", "unsafe_key"
 FAILED_FILE_MESSAGE_MAX_CHARS = 300
 S3_SCHEMES = ("s3", "s3a", "s3n")
 # Objects checked (and pinned versions copied) at the same time.
@@ -529,6 +530,21 @@ def _check_file(spark: SparkSession, f: ManifestFile) -> ManifestFile | FailedFi
     return replace(f, size=f.size if f.size is not None else int(status.getLen()))
 
 
+def unsafe_key_reason(f: ManifestFile) -> Optional[str]:
+    """Why an s3:// entry's key would be read as another object (Hadoop's Path resolves `.` and `..` and folds `//`),
+    or None. Such a key is refused, never read: it could name another dataset's object."""
+    location = f.s3_location()
+    if location is None:
+        return None
+    key = location[1]
+    segments = key.split("/")
+    if any(segment in ("", ".", "..") for segment in segments) or posixpath.normpath(key) != key:
+        return "the key has an empty, '.' or '..' path segment: its normalised path names another object"
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in key):
+        return "the key has a control character"
+    return None
+
+
 def check_files(spark: SparkSession, files: Sequence[ManifestFile], staging: Staging, s3: Callable[[], Any]
                 ) -> tuple[list[ManifestFile], list[FailedFile]]:
     """The manifest's files to read (with their sizes, and a staged copy where a pinned version needs one) and
@@ -536,6 +552,9 @@ def check_files(spark: SparkSession, files: Sequence[ManifestFile], staging: Sta
     as they are. An error that is neither missing nor denied (throttling, network) fails the run."""
     def one(item: tuple[int, ManifestFile]) -> ManifestFile | FailedFile:
         n, f = item
+        unsafe = unsafe_key_reason(f)
+        if unsafe is not None:
+            return FailedFile(f, UNSAFE_KEY, unsafe)
         if f.s3_location() is None:
             f = replace(f, version_id=None)
         elif f.version_id:

@@ -35,6 +35,7 @@ export function lambdaEnvironment(
     IDEMPOTENCY_TABLE: stack.idempotencyTable,
     STATE_MACHINE_ARN: stack.stateMachineArn,
     CURATED_BUCKET: stack.curatedBucket,
+    INGEST_BUCKET: stack.ingestBucket,
     ALERT_TOPIC_ARN: stack.alertTopicArn,
     INGEST_PREFIX: config.ingestPrefix,
     ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),

@@ -65,6 +65,7 @@ export class PipelineStack extends Stack {
       curatedBucket: storage.curatedBucket,
       stateMachine: workflow.stateMachine,
       alertTopic: alerting.topic,
+      ingestBucket: storage.ingestBucket,
     });
 
     alerting.alarmOnDeadLetterQueue(

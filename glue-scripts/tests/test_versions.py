@@ -171,3 +171,16 @@ def test_a_key_overwritten_between_the_check_and_the_read_fails_the_run_for_anot
     assert not isinstance(raised.value, NoReadableFileError)
     assert "overwritten while being read" in failure_line(raised.value)
     assert "[NotRetryable]" not in failure_line(raised.value)
+
+
+def test_a_key_whose_normalised_path_names_another_object_is_refused_as_a_file(spark, batch, s3, buckets):
+    ingest, curated = buckets
+    kept = put(s3, ingest, "incoming/orders/a.ndjson", b'{"id":1}\n')
+    elsewhere = put(s3, ingest, "incoming/payments/x.ndjson", b'{"id":2}\n')
+    traversal = {**elsewhere, "uri": f"s3://{ingest}/incoming/orders/../payments/x.ndjson",
+                 "key": "incoming/orders/../payments/x.ndjson"}
+
+    result = run(spark, params_for(batch, [kept, traversal], curated), s3_client_factory=lambda: s3)
+
+    assert sorted(r["id"] for r in spark.read.parquet(str(batch.partition_dir)).collect()) == [1]
+    assert [(f["key"], f["reason"]) for f in result["failedFiles"]] == [(traversal["key"], "unsafe_key")]

@@ -20,10 +20,19 @@ export interface KeyRules {
 }
 
 /** Why a record is ignored without a trace (counted as `FilesSkipped`). */
-export type SkipReason = 'not-object-created' | 'outside-prefix' | 'empty-object';
+export type SkipReason = 'not-object-created' | 'outside-prefix' | 'empty-object' | 'foreign-bucket';
 
 /** Why a file is refused and recorded as `REJECTED#` (counted as `FilesRejected`). */
-export type RejectReason = 'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix';
+export type RejectReason = 'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'key-too-long';
+
+/**
+ * Longest key (UTF-8 bytes) whose manifest item sort key `F#<key>#<eTag>` stays within DynamoDB's 1,024 bytes,
+ * whatever the eTag (a multipart eTag is at most 32 hex digits, `-` and 5 digits; 40 bytes are kept for it).
+ */
+export const MAX_KEY_BYTES = 1024 - 'F#'.length - '#'.length - 40;
+
+/** A control character: C0, DEL and C1. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** What to do with one created object. */
 export type KeyDecision =
@@ -40,6 +49,10 @@ export function describeRejection(reason: RejectReason, rules: KeyRules): string
       return 'the dataset folder is not a valid dataset name (lower-case letters, digits and _, starting with a letter, at most 40 characters)';
     case 'unaccepted-suffix':
       return `the key does not end with an accepted suffix (${rules.acceptedSuffixes.join(', ')})`;
+    case 'unsafe-key':
+      return 'the key has an empty, "." or ".." path segment or a control character: a path reader would resolve it to another object';
+    case 'key-too-long':
+      return `the key is longer than ${MAX_KEY_BYTES} bytes, too long for the state table's keys`;
   }
 }
 
@@ -50,6 +63,12 @@ export function classifyObject(key: string, size: number, eventName: string, rul
   // Zero-byte objects include the "folder" markers consoles create; neither holds a line to convert.
   if (size === 0) return { action: 'skip', reason: 'empty-object' };
   const rest = key.slice(rules.ingestPrefix.length);
+  // Hadoop's Path (the Glue job's reader) resolves `.` and `..` and folds `//`: such a key would be read as another
+  // object, possibly of another dataset. Control characters have no place in a key a person reads in an alert.
+  if (CONTROL.test(key) || rest.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    return { action: 'reject', reason: 'unsafe-key' };
+  }
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) return { action: 'reject', reason: 'key-too-long' };
   const slash = rest.indexOf('/');
   if (slash <= 0) return { action: 'reject', reason: 'no-dataset-segment' };
   const dataset = rest.slice(0, slash);

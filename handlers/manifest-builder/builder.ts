@@ -167,8 +167,14 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   });
 
   async function handleObject(messageId: string, event: S3ObjectEvent): Promise<void> {
-    const decision = classifyObject(event.key, event.size, event.eventName, rules);
     const where = { messageId, bucket: event.bucket, key: event.key };
+    if (settings.ingestBucket !== undefined && event.bucket !== settings.ingestBucket) {
+      // Not ours: nothing is recorded for it, so a stranger's events cannot fill the state table.
+      tally.count(METRIC.filesSkipped);
+      logger.warn('S3 record of another bucket skipped', { messageId, reason: 'foreign-bucket' });
+      return;
+    }
+    const decision = classifyObject(event.key, event.size, event.eventName, rules);
     if (decision.action === 'skip') {
       tally.count(METRIC.filesSkipped);
       logger.info('S3 record skipped', { ...where, reason: decision.reason });

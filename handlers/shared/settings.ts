@@ -13,6 +13,8 @@ export interface HandlerSettings {
   readonly idempotencyTable: string;
   /** Conversion state machine (`STATE_MACHINE_ARN`). */
   readonly stateMachineArn: string;
+  /** The ingest bucket (`INGEST_BUCKET`): records of any other bucket are skipped. Undefined: any bucket. */
+  readonly ingestBucket?: string;
   /** Bucket that receives manifest files (`CURATED_BUCKET`). */
   readonly curatedBucket: string;
   /** @default DEFAULT_CONFIG.ingestPrefix (`INGEST_PREFIX`) */
@@ -67,6 +69,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     idempotencyTable: required(env, 'IDEMPOTENCY_TABLE'),
     stateMachineArn: required(env, 'STATE_MACHINE_ARN'),
     curatedBucket: required(env, 'CURATED_BUCKET'),
+    ingestBucket: env.INGEST_BUCKET?.trim() || undefined,
     ingestPrefix: config.ingestPrefix,
     acceptedSuffixes: config.acceptedSuffixes,
     batchSize: config.batchSize,

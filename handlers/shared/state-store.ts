@@ -407,7 +407,13 @@ export class StateStore {
       await this.#doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.rejected(rejection.bucket, rejection.key), ...rejection, rejectedAt: now.toISOString() },
+          // Rejections expire as FILE# items do: a key that is never fixed does not grow the table forever.
+          Item: {
+            ...keys.rejected(rejection.bucket, rejection.key),
+            ...rejection,
+            rejectedAt: now.toISOString(),
+            [STATE_TABLE.ttlAttribute]: epochSeconds(now) + this.fileTtlSeconds,
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

@@ -45,6 +45,8 @@ export interface ManifestBuilderProps {
   readonly idempotencyTable: dynamodb.ITable;
   /** Bucket that receives manifest files under `manifests/`. */
   readonly curatedBucket: s3.IBucket;
+  /** The ingest bucket: the builder skips records of any other. */
+  readonly ingestBucket: s3.IBucket;
   /** The conversion state machine, started once per sealed manifest. */
   readonly stateMachine: sfn.IStateMachine;
   /** Where the sweeper announces manifests whose execution ended without recording an outcome. */
@@ -75,6 +77,7 @@ export class ManifestBuilder extends Construct {
       IDEMPOTENCY_TABLE: props.idempotencyTable.tableName,
       STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
       CURATED_BUCKET: props.curatedBucket.bucketName,
+      INGEST_BUCKET: props.ingestBucket.bucketName,
       ALERT_TOPIC_ARN: props.alertTopic.topicArn,
       INGEST_PREFIX: config.ingestPrefix,
       ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),

@@ -178,6 +178,7 @@ export function settingsFor(resources: PipelineResources, overrides: Partial<Han
     ingestPrefix: 'incoming/',
     acceptedSuffixes: ['.ndjson', '.jsonl', '.json', '.ndjson.gz', '.jsonl.gz', '.json.gz'],
     region: 'us-east-1',
+    ingestBucket: resources.ingestBucket,
     // The emulator here runs no execution, so every one stays RUNNING: no limit, unless a test sets one.
     maxConcurrentRuns: 1000,
     batchSize: 5,

@@ -4,6 +4,7 @@
  * version), execution names are verified, a seal survives contention, and an execution that ended without
  * recording its outcome is recorded FAILED with one alert.
  */
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CreateTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
@@ -317,4 +318,24 @@ test('a started manifest whose original execution was not recorded is recorded e
   expect(report.started).toEqual([manifestId]);
   expect((await meta(manifestId))?.executions).toHaveLength(1);
   expect((await meta(manifestId))?.[STATE_TABLE.pendingIndex.partitionKey]).toBeUndefined();
+});
+
+test('records of another bucket are skipped without a trace; a key a path reader would resolve elsewhere is rejected, and rejections expire', async () => {
+  await freshPipeline();
+  const metrics = new RecordingMetrics();
+  const builder = builderOn(server.clients(), settings, metrics);
+  const foreign = uploaded('someone-else', 'incoming/orders/a.ndjson');
+  const traversal = uploaded('ingest-test', 'incoming/orders/../payments/x.ndjson');
+
+  await deliverUntilDone(builder, [notificationOf(foreign), notificationOf(traversal)]);
+  const items = (await inspector.dynamodb.send(new ScanCommand({ TableName: resources.stateTable }))).Items ?? [];
+  const pks = items.map((i) => i.pk.S);
+  const rejected = await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.rejected('ingest-test', traversal.key), ConsistentRead: true }));
+
+  expect(pks.filter((pk) => pk?.includes('someone-else'))).toEqual([]);
+  expect(pks.filter((pk) => pk?.startsWith('FILE#') || pk?.startsWith('MANIFEST#'))).toEqual([]);
+  expect(rejected.Item).toMatchObject({ code: 'unsafe-key' });
+  expect(rejected.Item?.[STATE_TABLE.ttlAttribute]).toBeGreaterThan(Date.now() / 1000);
+  expect(metrics.total('FilesSkipped')).toBe(1);
+  expect(metrics.total('FilesRejected')).toBe(1);
 });

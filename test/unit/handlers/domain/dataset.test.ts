@@ -1,4 +1,4 @@
-import { classifyObject, describeRejection, isValidDataset } from '../../../../handlers/domain/dataset';
+import { MAX_KEY_BYTES, classifyObject, describeRejection, isValidDataset } from '../../../../handlers/domain/dataset';
 
 const rules = { ingestPrefix: 'incoming/', acceptedSuffixes: ['.ndjson', '.jsonl', '.json', '.ndjson.gz'] };
 
@@ -32,6 +32,13 @@ describe('classifyObject', () => {
     ['a 41-character dataset', `incoming/${'a'.repeat(41)}/a.ndjson`, 'invalid-dataset-name'],
     ['another suffix', 'incoming/orders/a.csv', 'unaccepted-suffix'],
     ['an upper-case suffix', 'incoming/orders/a.NDJSON', 'unaccepted-suffix'],
+    ['a parent segment into another dataset', 'incoming/orders/../payments/x.ndjson', 'unsafe-key'],
+    ['a current-folder segment', 'incoming/orders/./x.ndjson', 'unsafe-key'],
+    ['an empty segment', 'incoming/orders//x.ndjson', 'unsafe-key'],
+    ['an empty dataset segment', 'incoming//x.ndjson', 'unsafe-key'],
+    ['a control character', 'incoming/orders/x\u001b[2J.ndjson', 'unsafe-key'],
+    ['a C1 control character', 'incoming/orders/x\u009b.ndjson', 'unsafe-key'],
+    ['a key whose manifest item would pass 1,024 bytes of sort key', `incoming/orders/${'é'.repeat(490)}.ndjson`, 'key-too-long'],
   ])('%s is rejected', (_what, key, reason) => {
     expect(classifyObject(key, 10, 'ObjectCreated:Put', rules)).toMatchObject({ action: 'reject', reason });
   });
@@ -40,5 +47,15 @@ describe('classifyObject', () => {
     expect(describeRejection('unaccepted-suffix', rules)).toContain('.ndjson, .jsonl');
     expect(describeRejection('no-dataset-segment', rules)).toContain('incoming/');
     expect(describeRejection('invalid-dataset-name', rules)).toContain('40 characters');
+    expect(describeRejection('unsafe-key', rules)).toContain('".."');
+    expect(describeRejection('key-too-long', rules)).toContain(String(MAX_KEY_BYTES));
+  });
+
+  test('the longest key accepted keeps the manifest item sort key within 1,024 bytes with the longest eTag', () => {
+    const key = `incoming/orders/${'a'.repeat(MAX_KEY_BYTES - 'incoming/orders/.ndjson'.length)}.ndjson`;
+    const longestETag = `${'f'.repeat(32)}-10000`;
+
+    expect(classifyObject(key, 10, 'ObjectCreated:Put', rules)).toEqual({ action: 'accept', dataset: 'orders' });
+    expect(Buffer.byteLength(`F#${key}#${longestETag}`)).toBeLessThanOrEqual(1024);
   });
 });

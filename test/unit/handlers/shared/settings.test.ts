@@ -14,6 +14,7 @@ describe('loadSettings', () => {
       idempotencyTable: 'idem',
       stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m',
       curatedBucket: 'curated',
+      ingestBucket: undefined,
       ingestPrefix: DEFAULT_CONFIG.ingestPrefix,
       acceptedSuffixes: DEFAULT_CONFIG.acceptedSuffixes,
       batchSize: DEFAULT_CONFIG.batchSize,
