@@ -7,9 +7,10 @@ VENV := .venv
 NODE_STAMP := node_modules/.installed
 VENV_STAMP := $(VENV)/.installed
 # S3A connector matching the Hadoop 3.3.4 client bundled in pyspark 3.5.6: lets local Spark read and write
-# s3:// paths on the emulator, as Glue does on S3.
-MAVEN := https://repo1.maven.org/maven2
+# s3:// paths on the emulator, as Glue does on S3. Resolved by Maven coordinates with Maven's dependency plugin
+# (through the local repository ~/.m2), then copied here.
 JARS_DIR := $(VENV)/spark-jars
+MVN_COPY := mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy -DoutputDirectory=$(JARS_DIR)
 JARS := $(JARS_DIR)/hadoop-aws-3.3.4.jar $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar
 
 .PHONY: help install demo test test-ts test-py lint bench-builder bench-glue clean
@@ -28,12 +29,10 @@ $(VENV_STAMP): requirements.txt
 	@touch $@
 
 $(JARS_DIR)/hadoop-aws-3.3.4.jar:
-	@mkdir -p $(JARS_DIR)
-	curl -fsSL --retry 3 -o $@.part $(MAVEN)/org/apache/hadoop/hadoop-aws/3.3.4/hadoop-aws-3.3.4.jar && mv $@.part $@
+	$(MVN_COPY) -Dartifact=org.apache.hadoop:hadoop-aws:3.3.4:jar
 
 $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar:
-	@mkdir -p $(JARS_DIR)
-	curl -fsSL --retry 3 -o $@.part $(MAVEN)/com/amazonaws/aws-java-sdk-bundle/1.12.262/aws-java-sdk-bundle-1.12.262.jar && mv $@.part $@
+	$(MVN_COPY) -Dartifact=com.amazonaws:aws-java-sdk-bundle:1.12.262:jar
 
 install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) ## install npm packages, the Python venv and the Spark S3 connector
 
