@@ -25,12 +25,17 @@ export const MAX_CAUSE_CHARS = 1000;
 /** Statuses of an execution that is still going: nothing to record. */
 const NOT_ENDED = new Set(['RUNNING', 'PENDING_REDRIVE']);
 
+/** True once an execution of this status has ended (anything but RUNNING or PENDING_REDRIVE). */
+export function isEnded(status: string): boolean {
+  return !NOT_ENDED.has(status);
+}
+
 /**
  * The outcome to record for an execution that ended while its manifest's record still says RUNNING, or undefined
  * while it runs. `lastState` is the last state it entered (from its history), when known.
  */
 export function endedOutcome(execution: DescribedExecution, lastState: string | undefined, now: Date): EndedOutcome | undefined {
-  if (NOT_ENDED.has(execution.status)) return undefined;
+  if (!isEnded(execution.status)) return undefined;
   const failedState = lastState ?? 'unknown';
   const finishedAt = (execution.stopDate ?? now).toISOString();
   const cut = (text: string) => (text.length > MAX_CAUSE_CHARS ? `${text.slice(0, MAX_CAUSE_CHARS - 1)}…` : text);

@@ -13,7 +13,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { classifyObject, describeRejection } from '../domain/dataset';
+import { classifyObject, describeRejection, type KeyDecision } from '../domain/dataset';
 import { decideSlot, executionArnOf, nextOpening } from '../domain/manifest';
 import { contentTagOf, fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
 import type { AwsClients } from '../shared/aws-clients';
@@ -36,8 +36,6 @@ export interface FileNotification {
   readonly sequencer: string;
   /** The object version the manifest pins for the Glue job (absent when the bucket is not versioned). */
   readonly versionId?: string;
-  /** The eTag, else the version id, else the sequencer: what tells an identical re-upload from new content. */
-  readonly contentTag: string;
 }
 
 /** Where a file ended up. */
@@ -107,7 +105,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   }
 
   async function placeFile(file: FileNotification): Promise<Placement> {
-    const known = await store.getFile(file.bucket, file.key, file.contentTag);
+    const known = await store.getFile(file.bucket, file.key, contentTagOf(file));
     if (known !== undefined) {
       tally.count(METRIC.duplicatesSkipped);
       await finishStalled(file.dataset, known.manifestId);
@@ -141,7 +139,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
         // A concurrent delivery of the same content won, or this very commit went through and its response was
         // lost (a retry that DynamoDB did not recognise by its token). Either way the file is placed; finish its
         // manifest now if it is full, rather than leave it to the sweeper.
-        const winner = await store.getFile(file.bucket, file.key, file.contentTag);
+        const winner = await store.getFile(file.bucket, file.key, contentTagOf(file));
         tally.count(METRIC.duplicatesSkipped);
         const manifestId = winner?.manifestId ?? slot.manifestId;
         await finishStalled(file.dataset, manifestId);
@@ -168,13 +166,11 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
 
   async function handleObject(messageId: string, event: S3ObjectEvent): Promise<void> {
     const where = { messageId, bucket: event.bucket, key: event.key };
-    if (settings.ingestBucket !== undefined && event.bucket !== settings.ingestBucket) {
-      // Not ours: nothing is recorded for it, so a stranger's events cannot fill the state table.
-      tally.count(METRIC.filesSkipped);
-      logger.warn('S3 record of another bucket skipped', { messageId, reason: 'foreign-bucket' });
-      return;
-    }
-    const decision = classifyObject(event.key, event.size, event.eventName, rules);
+    // Another bucket's record is not ours: skipped, nothing recorded, so a stranger's events cannot fill the table.
+    const decision: KeyDecision =
+      settings.ingestBucket !== undefined && event.bucket !== settings.ingestBucket
+        ? { action: 'skip', reason: 'foreign-bucket' }
+        : classifyObject(event.key, event.size, event.eventName, rules);
     if (decision.action === 'skip') {
       tally.count(METRIC.filesSkipped);
       logger.info('S3 record skipped', { ...where, reason: decision.reason });
@@ -187,18 +183,15 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       logger.warn('File rejected', { ...where, reason: decision.reason, firstTime: recorded });
       return;
     }
-    const sequencer = fileVersionTag(event);
-    const contentTag = contentTagOf(event);
     const file: FileNotification = {
-      identity: `${event.bucket}/${event.key}#${contentTag}`,
+      identity: `${event.bucket}/${event.key}#${contentTagOf(event)}`,
       dataset: decision.dataset,
       bucket: event.bucket,
       key: event.key,
       size: event.size,
       eTag: event.eTag,
-      sequencer,
+      sequencer: fileVersionTag(event),
       versionId: event.versionId,
-      contentTag,
     };
     const placement = await placeFileOnce(file);
     logger.debug('File placed', { ...where, ...placement });

@@ -1,3 +1,8 @@
+/** True when `err` is an error (an AWS SDK exception, say) with this `name`. */
+export function hasErrorName(err: unknown, name: string): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === name;
+}
+
 /** Base class of the errors the handlers raise on purpose; anything else is a bug or an AWS failure. */
 export class PipelineError extends Error {
   constructor(message: string) {

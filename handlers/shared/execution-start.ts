@@ -5,17 +5,13 @@
  */
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { executionArnOf } from '../domain/manifest';
-import { ExecutionNameConflictError } from './errors';
+import { ExecutionNameConflictError, hasErrorName } from './errors';
 
 /** What a start did. */
 export interface StartedExecution {
   readonly executionArn: string;
   /** True when an execution of that name and the same input existed: started by an earlier attempt. */
   readonly alreadyStarted: boolean;
-}
-
-function isNamed(err: unknown, name: string): boolean {
-  return typeof err === 'object' && err !== null && (err as { name?: string }).name === name;
 }
 
 /** Deep equality of two JSON texts (key order ignored); false when either is not JSON. */
@@ -41,7 +37,7 @@ export async function startNamedExecution(sfn: SFNClient, stateMachineArn: strin
     const out = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input }));
     return { executionArn: out.executionArn ?? executionArnOf(stateMachineArn, name), alreadyStarted: false };
   } catch (err) {
-    if (!isNamed(err, 'ExecutionAlreadyExists')) throw err;
+    if (!hasErrorName(err, 'ExecutionAlreadyExists')) throw err;
   }
   const executionArn = executionArnOf(stateMachineArn, name);
   const existing = await sfn.send(new DescribeExecutionCommand({ executionArn }));

@@ -10,10 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { STATE_TABLE, keys, type ManifestStatus } from '../../pipeline/table-schema';
+import type { EndedOutcome } from '../domain/ended-execution';
 import type { ManifestFileEntry, OpenPointer } from '../domain/manifest';
 import { contentTagOf } from '../domain/s3-event';
+import { hasErrorName } from './errors';
 
 /** A file written into a manifest, as its `FILE#` item records it. */
 export interface FileRecord extends ManifestFileEntry {
@@ -36,9 +38,6 @@ export interface ManifestMeta {
   /** Present while the manifest has no recorded execution. */
   readonly pendingSk?: string;
   readonly fileCount?: number;
-  readonly startedAt?: string;
-  /** Present while an execution holds the manifest (status RUNNING). */
-  readonly runningSk?: string;
 }
 
 /** An entry of the sparse `running` index. */
@@ -49,12 +48,8 @@ export interface RunningEntry {
 }
 
 /** How an execution ended without recording its outcome, as the sweeper records it (I7). */
-export interface EndedExecution {
+export interface EndedExecution extends EndedOutcome {
   readonly executionArn: string;
-  readonly error: string;
-  readonly cause: string;
-  readonly failedState: string;
-  readonly finishedAt: string;
 }
 
 /** An entry of the sparse `pending` index. */
@@ -76,13 +71,13 @@ interface CancellationReason {
 }
 
 function cancellationCodes(err: unknown): string[] | undefined {
-  if (typeof err !== 'object' || err === null || (err as { name?: string }).name !== 'TransactionCanceledException') return undefined;
+  if (!hasErrorName(err, 'TransactionCanceledException')) return undefined;
   const reasons = (err as { CancellationReasons?: CancellationReason[] }).CancellationReasons ?? [];
   return reasons.map((r) => r.Code ?? 'None');
 }
 
 function isConditionFailure(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ConditionalCheckFailedException';
+  return hasErrorName(err, 'ConditionalCheckFailedException');
 }
 
 /** Seconds since the epoch, for the TTL attribute. */
@@ -138,50 +133,43 @@ export class StateStore {
             ExpressionAttributeValues: { ':prevDay': before.day, ':prevSeq': before.seq },
           };
     try {
-      await this.#doc.send(
-        new TransactWriteCommand({
-          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
-          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
-          ClientRequestToken: randomUUID(),
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.manifest(opening.manifestId),
-                  manifestId: opening.manifestId,
-                  dataset,
-                  status: 'OPEN' satisfies ManifestStatus,
-                  openedAt,
-                  ingestDate,
-                  [STATE_TABLE.byDayIndex.partitionKey]: keys.day(ingestDate),
-                  [STATE_TABLE.byDayIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
-                  [STATE_TABLE.pendingIndex.partitionKey]: keys.pending,
-                  [STATE_TABLE.pendingIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+      await this.#transact([
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...keys.manifest(opening.manifestId),
+              manifestId: opening.manifestId,
+              dataset,
+              status: 'OPEN' satisfies ManifestStatus,
+              openedAt,
+              ingestDate,
+              [STATE_TABLE.byDayIndex.partitionKey]: keys.day(ingestDate),
+              [STATE_TABLE.byDayIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
+              [STATE_TABLE.pendingIndex.partitionKey]: keys.pending,
+              [STATE_TABLE.pendingIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
             },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.open(dataset),
-                UpdateExpression: 'SET manifestId = :id, #count = :zero, totalBytes = :zero, openedAt = :openedAt, #day = :day, #seq = :seq',
-                ExpressionAttributeNames: { '#count': 'count', '#day': 'day', '#seq': 'seq' },
-                ExpressionAttributeValues: {
-                  ':id': opening.manifestId,
-                  ':zero': 0,
-                  ':openedAt': openedAt,
-                  ':day': opening.day,
-                  ':seq': opening.seq,
-                  ...(pointerCondition.ExpressionAttributeValues ?? {}),
-                },
-                ConditionExpression: pointerCondition.ConditionExpression,
-              },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.open(dataset),
+            UpdateExpression: 'SET manifestId = :id, #count = :zero, totalBytes = :zero, openedAt = :openedAt, #day = :day, #seq = :seq',
+            ExpressionAttributeNames: { '#count': 'count', '#day': 'day', '#seq': 'seq' },
+            ExpressionAttributeValues: {
+              ':id': opening.manifestId,
+              ':zero': 0,
+              ':openedAt': openedAt,
+              ':day': opening.day,
+              ':seq': opening.seq,
+              ...(pointerCondition.ExpressionAttributeValues ?? {}),
             },
-          ],
-        }),
-      );
+            ConditionExpression: pointerCondition.ConditionExpression,
+          },
+        },
+      ]);
       return 'done';
     } catch (err) {
       return this.#classify(err);
@@ -194,61 +182,46 @@ export class StateStore {
    * the `FILE#` item is created only if absent (I1 under concurrent duplicates), and the `F#` item lists the file.
    */
   async commitFile(dataset: string, manifestId: string, count: number, file: ManifestFileEntry, now: Date): Promise<CommitOutcome> {
+    const { bucket, key, size, eTag, sequencer, versionId } = file;
+    const fields = { bucket, key, size, eTag, sequencer, versionId };
     try {
-      await this.#doc.send(
-        new TransactWriteCommand({
-          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
-          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
-          ClientRequestToken: randomUUID(),
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.open(dataset),
-                UpdateExpression: 'SET #count = :next ADD totalBytes :size',
-                ConditionExpression: 'manifestId = :id AND #count = :count',
-                ExpressionAttributeNames: { '#count': 'count' },
-                ExpressionAttributeValues: { ':id': manifestId, ':count': count, ':next': count + 1, ':size': file.size },
-              },
+      await this.#transact([
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.open(dataset),
+            UpdateExpression: 'SET #count = :next ADD totalBytes :size',
+            ConditionExpression: 'manifestId = :id AND #count = :count',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: { ':id': manifestId, ':count': count, ':next': count + 1, ':size': file.size },
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...keys.file(file.bucket, file.key, contentTagOf(file)),
+              manifestId,
+              dataset,
+              ...fields,
+              recordedAt: now.toISOString(),
+              [STATE_TABLE.ttlAttribute]: epochSeconds(now) + this.fileTtlSeconds,
             },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.file(file.bucket, file.key, contentTagOf(file)),
-                  manifestId,
-                  dataset,
-                  bucket: file.bucket,
-                  key: file.key,
-                  size: file.size,
-                  eTag: file.eTag,
-                  sequencer: file.sequencer,
-                  versionId: file.versionId,
-                  recordedAt: now.toISOString(),
-                  [STATE_TABLE.ttlAttribute]: epochSeconds(now) + this.fileTtlSeconds,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        {
+          // One item per content of the key: a key overwritten with new bytes while the manifest is open is
+          // two files of it, each pinned to its version, each a slot (I7).
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...keys.manifestFile(manifestId, file.key, contentTagOf(file)),
+              ...fields,
             },
-            {
-              // One item per content of the key: a key overwritten with new bytes while the manifest is open is
-              // two files of it, each pinned to its version, each a slot (I7).
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...keys.manifestFile(manifestId, file.key, contentTagOf(file)),
-                  bucket: file.bucket,
-                  key: file.key,
-                  size: file.size,
-                  eTag: file.eTag,
-                  sequencer: file.sequencer,
-                  versionId: file.versionId,
-                },
-              },
-            },
-          ],
-        }),
-      );
+          },
+        },
+      ]);
       return 'written';
     } catch (err) {
       const codes = cancellationCodes(err);
@@ -265,34 +238,27 @@ export class StateStore {
    */
   async seal(dataset: string, manifestId: string, reason: 'full' | 'timeout', now: Date): Promise<WriteOutcome> {
     try {
-      await this.#doc.send(
-        new TransactWriteCommand({
-          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
-          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
-          ClientRequestToken: randomUUID(),
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.manifest(manifestId),
-                UpdateExpression: 'SET #status = :sealed, sealedAt = :now, sealReason = :reason',
-                ConditionExpression: '#status = :open',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':sealed': 'SEALED', ':open': 'OPEN', ':now': now.toISOString(), ':reason': reason },
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.open(dataset),
-                UpdateExpression: 'REMOVE manifestId',
-                ConditionExpression: 'manifestId = :id',
-                ExpressionAttributeValues: { ':id': manifestId },
-              },
-            },
-          ],
-        }),
-      );
+      await this.#transact([
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.manifest(manifestId),
+            UpdateExpression: 'SET #status = :sealed, sealedAt = :now, sealReason = :reason',
+            ConditionExpression: '#status = :open',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':sealed': 'SEALED', ':open': 'OPEN', ':now': now.toISOString(), ':reason': reason },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.open(dataset),
+            UpdateExpression: 'REMOVE manifestId',
+            ConditionExpression: 'manifestId = :id',
+            ExpressionAttributeValues: { ':id': manifestId },
+          },
+        },
+      ]);
       return 'done';
     } catch (err) {
       return this.#classify(err);
@@ -305,34 +271,27 @@ export class StateStore {
    */
   async discardEmpty(dataset: string, manifestId: string): Promise<WriteOutcome> {
     try {
-      await this.#doc.send(
-        new TransactWriteCommand({
-          // The SDK resends this same request on a retry: with the token, a retry of a commit that went through
-          // succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
-          ClientRequestToken: randomUUID(),
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: keys.manifest(manifestId),
-                ConditionExpression: '#status = :open',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':open': 'OPEN' },
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.open(dataset),
-                UpdateExpression: 'REMOVE manifestId',
-                ConditionExpression: 'manifestId = :id AND #count = :zero',
-                ExpressionAttributeNames: { '#count': 'count' },
-                ExpressionAttributeValues: { ':id': manifestId, ':zero': 0 },
-              },
-            },
-          ],
-        }),
-      );
+      await this.#transact([
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.manifest(manifestId),
+            ConditionExpression: '#status = :open',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':open': 'OPEN' },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.open(dataset),
+            UpdateExpression: 'REMOVE manifestId',
+            ConditionExpression: 'manifestId = :id AND #count = :zero',
+            ExpressionAttributeNames: { '#count': 'count' },
+            ExpressionAttributeValues: { ':id': manifestId, ':zero': 0 },
+          },
+        },
+      ]);
       return 'done';
     } catch (err) {
       return this.#classify(err);
@@ -489,6 +448,14 @@ export class StateStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * One transaction. The SDK resends this same request on a retry: with its token, a retry of a commit that went
+   * through succeeds again instead of failing on its own conditions (no seal skipped, no duplicate miscounted).
+   */
+  async #transact(items: NonNullable<TransactWriteCommandInput['TransactItems']>): Promise<void> {
+    await this.#doc.send(new TransactWriteCommand({ ClientRequestToken: randomUUID(), TransactItems: items }));
   }
 
   #classify(err: unknown): WriteOutcome {

@@ -9,7 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { endedOutcome, failureAlert } from '../domain/ended-execution';
+import { endedOutcome, failureAlert, isEnded } from '../domain/ended-execution';
 import { ageSeconds, isDue } from '../domain/manifest';
 import type { AwsClients } from '../shared/aws-clients';
 import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
@@ -157,7 +157,8 @@ async function recordEndedExecutions(deps: SweeperDeps, store: StateStore, now: 
       if (meta === undefined || meta.status !== 'RUNNING' || meta.executionArn === undefined) continue;
       const described = await deps.clients.sfn.send(new DescribeExecutionCommand({ executionArn: meta.executionArn }));
       const status = described.status ?? 'RUNNING';
-      if (status === 'RUNNING' || status === 'PENDING_REDRIVE') continue;
+      // Checked before the outcome, to spare the history read of every execution still running.
+      if (!isEnded(status)) continue;
       const outcome = endedOutcome({ status, error: described.error, cause: described.cause, stopDate: described.stopDate }, await lastStateEntered(deps, meta.executionArn), now);
       if (outcome === undefined) continue;
       if (!(await store.recordEndedExecution(meta.manifestId, { executionArn: meta.executionArn, ...outcome }))) continue;

@@ -39,12 +39,12 @@ export class PipelineDashboard extends Construct {
   constructor(scope: Construct, id: string, props: PipelineDashboardProps) {
     super(scope, id);
     const { config } = props;
-    const pipelineMetric = (metricName: string, service: string, label: string) =>
+    const pipelineMetric = (metricName: string, service: string, label: string, statistic = 'Sum') =>
       new cloudwatch.Metric({
         namespace: config.metricsNamespace,
         metricName,
         dimensionsMap: { service },
-        statistic: 'Sum',
+        statistic,
         period: PERIOD,
         label,
       });
@@ -103,16 +103,7 @@ export class PipelineDashboard extends Construct {
         width: 12,
         left: [props.oldestOpenManifest],
         leftAnnotations: [{ value: config.maxWaitMinutes * 60 * 2, label: 'alarm', color: '#d62728' }],
-        right: [
-          new cloudwatch.Metric({
-            namespace: config.metricsNamespace,
-            metricName: 'ManifestsQueued',
-            dimensionsMap: { service: 'sweeper' },
-            statistic: 'Maximum',
-            period: PERIOD,
-            label: 'queued (waiting for a Glue run)',
-          }),
-        ],
+        right: [pipelineMetric('ManifestsQueued', 'sweeper', 'queued (waiting for a Glue run)', 'Maximum')],
       }),
     );
     this.dashboard.addWidgets(
@@ -146,17 +137,7 @@ export class PipelineDashboard extends Construct {
           props.builder.metricErrors({ ...sum, label: 'builder errors' }),
           props.sweeper.metricErrors({ ...sum, label: 'sweeper errors' }),
         ],
-        right: ['manifest-builder', 'sweeper'].map(
-          (service) =>
-            new cloudwatch.Metric({
-              namespace: config.metricsNamespace,
-              metricName: 'SealToStartMs',
-              dimensionsMap: { service },
-              statistic: 'p90',
-              period: PERIOD,
-              label: `seal to start p90, ${service} (ms)`,
-            }),
-        ),
+        right: ['manifest-builder', 'sweeper'].map((service) => pipelineMetric('SealToStartMs', service, `seal to start p90, ${service} (ms)`, 'p90')),
       }),
     );
   }

@@ -189,7 +189,7 @@ test('a crash of the sweeper before any one of its AWS calls, then the next run'
 test('the same file placed by four writers at once, idempotency bypassed: the state table alone keeps it in one manifest', async () => {
   await freshPipeline();
   const [object] = uploads(2).filter((o) => o.key.includes('/orders/'));
-  const file = { identity: `${object.bucket}/${object.key}#${object.eTag!}`, dataset: 'orders', bucket: object.bucket, key: object.key, size: object.size, eTag: object.eTag!, sequencer: object.sequencer, contentTag: object.eTag! };
+  const file = { identity: `${object.bucket}/${object.key}#${object.eTag!}`, dataset: 'orders', bucket: object.bucket, key: object.key, size: object.size, eTag: object.eTag!, sequencer: object.sequencer };
   const writers = [1, 2, 3, 4].map(() => builderOn(server.clients(), settings));
 
   const placements = await Promise.all(writers.map((w) => w.placeFile(file)));
