@@ -7,6 +7,7 @@ import {
   convertManifestDefinition,
   fillPlaceholders,
 } from '../../pipeline/constructs/convert-manifest-definition';
+import { endedOutcome, failureAlert } from '../../handlers/domain/ended-execution';
 import { CONVERT_RETRIES } from '../../pipeline/config';
 import { REPO_ROOT } from './synth';
 
@@ -244,5 +245,18 @@ describe('convert-manifest.asl.json', () => {
     expect(template).toContain('npx pipeline replay {}');
     expect(template.split('\n').length).toBeGreaterThan(5);
     expect(states.NotifyFailure.Parameters.TopicArn).toBe(REALISTIC.AlertTopicArn);
+  });
+
+  test('the sweeper\'s alert for an execution that ended without an outcome has the layout of NotifyFailure\'s', () => {
+    const outcome = endedOutcome({ status: 'TIMED_OUT' }, 'Convert', new Date('2026-11-30T12:00:00Z'))!;
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:convert:orders-20261130-000001';
+    const values = ['orders-20261130-000001', 'orders', '12', outcome.failedState, outcome.error, outcome.cause, arn, 'orders-20261130-000001'];
+    let expected = states.ComposeAlert.Result.template as string;
+    for (const value of values) expected = expected.replace('{}', value);
+
+    const alert = failureAlert({ manifestId: values[0], dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: REALISTIC.Region });
+
+    expect(alert.message).toBe(expected);
+    expect(alert.subject).toBe(`Ingest pipeline: manifest ${values[0]} failed`);
   });
 });

@@ -12,6 +12,8 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsClients } from '../../handlers/shared/aws-clients';
 import type { HandlerSettings } from '../../handlers/shared/settings';
+import { manifestIdOf, parseManifestId } from '../../handlers/domain/manifest';
+import { StateStore } from '../../handlers/shared/state-store';
 import { keys, STATE_TABLE } from '../../pipeline/table-schema';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';
 import { RecordingMetrics, afterMaxWait, builderOn, deliver, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
@@ -43,6 +45,19 @@ async function meta(manifestId: string): Promise<Record<string, any> | undefined
   return (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.manifest(manifestId), ConsistentRead: true }))).Item;
 }
 
+/** The id of the last manifest opened for `dataset` (the dataset's pointer names it). */
+async function lastOpened(dataset: string): Promise<string> {
+  const pointer = await new StateStore(inspector.dynamodb, resources.stateTable).getPointer(dataset);
+  return manifestIdOf(dataset, pointer!.day, pointer!.seq);
+}
+
+/** Delivers two files of `orders` through a builder on `clients` (a manifest of two fills); returns its record. */
+async function fillManifestOfTwo(clients: AwsClients): Promise<Record<string, any> | undefined> {
+  const objects = [uploaded('ingest-test', 'incoming/orders/a.ndjson'), uploaded('ingest-test', 'incoming/orders/b.ndjson')];
+  await deliverUntilDone(builderOn(clients, settings), objects.map(notificationOf));
+  return meta(await lastOpened('orders'));
+}
+
 async function manifestFile(dataset: string, manifestId: string): Promise<{ files: Array<{ key: string; versionId?: string; eTag: string }> }> {
   const out = await inspector.s3.send(new GetObjectCommand({ Bucket: resources.curatedBucket, Key: `manifests/${dataset}/${manifestId}.json` }));
   return JSON.parse(await out.Body!.transformToString());
@@ -59,8 +74,7 @@ test('an identical re-upload (same eTag, new version) is a duplicate: counted, n
   await deliverUntilDone(builder, [notificationOf(retriedPut)]);
   await sweepOn(server.clients(), settings, afterMaxWait(settings));
 
-  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
-  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const manifestId = await lastOpened('orders');
   const document = await manifestFile('orders', manifestId);
   expect(document.files.map((f) => [f.key, f.versionId])).toEqual([['incoming/orders/a.ndjson', 'v1']]);
   expect(metrics.total('FilesAccepted')).toBe(1);
@@ -76,8 +90,7 @@ test('new content under a key is a new file, each content pinned to its own vers
   await deliverUntilDone(builder, [notificationOf(first)]);
   await deliverUntilDone(builder, [notificationOf(overwrite)]);
 
-  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
-  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const manifestId = await lastOpened('orders');
   const record = await meta(manifestId);
   const document = await manifestFile('orders', manifestId);
   // Two contents fill the manifest of two: it was sealed and started by the second write.
@@ -125,14 +138,7 @@ test('a seal that meets TransactionConflict is tried again at once: the full man
     },
     { step: 'initialize', name: 'sealConflict' },
   );
-  const builder = builderOn(clients, settings);
-  const objects = [uploaded('ingest-test', 'incoming/orders/a.ndjson'), uploaded('ingest-test', 'incoming/orders/b.ndjson')];
-
-  await deliverUntilDone(builder, objects.map(notificationOf));
-
-  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
-  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
-  const record = await meta(manifestId);
+  const record = await fillManifestOfTwo(clients);
   expect(conflicts).toBe(2);
   expect(record?.status).toBe('SEALED');
   expect(record?.executions).toHaveLength(1);
@@ -159,14 +165,7 @@ test('a commit whose response is lost and whose retry fails on its own condition
     },
     { step: 'deserialize', name: 'lostResponse' },
   );
-  const builder = builderOn(clients, settings);
-  const objects = [uploaded('ingest-test', 'incoming/orders/a.ndjson'), uploaded('ingest-test', 'incoming/orders/b.ndjson')];
-
-  await deliverUntilDone(builder, objects.map(notificationOf));
-
-  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
-  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
-  const record = await meta(manifestId);
+  const record = await fillManifestOfTwo(clients);
   expect(lost).toBe(1);
   expect(record?.status).toBe('SEALED');
   expect(record?.fileCount).toBe(2);
@@ -267,8 +266,8 @@ test('a backlog waits in the table: a manifest starts only while fewer than maxC
   const metrics = new RecordingMetrics();
 
   await deliverUntilDone(builder, objects.map(notificationOf));
-  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
-  const [first, second] = [1, 2].map((seq) => `orders-${pointer.day}-${String(seq).padStart(6, '0')}`);
+  const second = await lastOpened('orders');
+  const first = manifestIdOf('orders', parseManifestId(second)!.day, 1);
   const queuedWhileBusy = await sweepOn(server.clients(), settings, afterMaxWait(settings), metrics);
   const waiting = await meta(second);
   await inspector.sfn.send(new StopExecutionCommand({ executionArn: (await meta(first))!.executions[0] }));
@@ -299,8 +298,7 @@ test('a started manifest whose original execution was not recorded is recorded e
     { step: 'initialize', name: 'crashBeforeRecord' },
   );
   await deliver(builderOn(clients, settings), [notificationOf(object)]);
-  const pointer = (await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }))).Item!;
-  const manifestId = `orders-${pointer.day}-${String(pointer.seq).padStart(6, '0')}`;
+  const manifestId = await lastOpened('orders');
   // What MarkRunning does when the execution starts: RUNNING, still in the pending index.
   await doc.send(
     new UpdateCommand({
