@@ -13,7 +13,7 @@
 import { DescribeExecutionCommand, ExecutionStatus, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ExecutionInput, executionArnOf, resultKeyOf } from '../../handlers/domain/manifest';
-import { startNamedExecution } from '../../handlers/shared/execution-start';
+import { startNamedExecution } from '../../handlers/common/execution-start';
 import { keys, ManifestStatus } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';

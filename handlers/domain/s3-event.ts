@@ -3,7 +3,7 @@
  * (posted when the bucket notification is configured) or `{ Records: [...] }` with one or more records whose
  * object keys are URL-encoded (`+` for a space, `%XX` for other bytes, UTF-8).
  */
-import { MalformedNotificationError } from '../shared/errors';
+import { MalformedNotificationError } from '../common/errors';
 
 /** One object-created record, key decoded. */
 export interface S3ObjectEvent {

@@ -16,12 +16,12 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { classifyObject, describeRejection, type KeyDecision } from '../domain/dataset';
 import { decideSlot, executionArnOf, nextOpening } from '../domain/manifest';
 import { contentTagOf, fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
-import type { AwsClients } from '../shared/aws-clients';
-import { ContentionError, MalformedNotificationError } from '../shared/errors';
-import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
-import { isRecorded, sealManifest, startSealedManifest, type SealerDeps } from '../shared/sealer';
-import type { HandlerSettings } from '../shared/settings';
-import { StateStore } from '../shared/state-store';
+import type { AwsClients } from '../common/aws-clients';
+import { ContentionError, MalformedNotificationError } from '../common/errors';
+import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
+import { isRecorded, sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
+import type { HandlerSettings } from '../common/settings';
+import { StateStore } from '../common/state-store';
 
 /** One accepted object version: the payload of the idempotent unit. */
 export interface FileNotification {

@@ -1,9 +1,9 @@
 /** Entry point of the sweeper Lambda (scheduled every minute): wires the environment, runs one sweep. */
 import type { Context } from 'aws-lambda';
-import { PipelineError } from '../shared/errors';
-import { createAwsClients } from '../shared/aws-clients';
-import { createLogger, createMetrics } from '../shared/observability';
-import { loadSettings } from '../shared/settings';
+import { PipelineError } from '../common/errors';
+import { createAwsClients } from '../common/aws-clients';
+import { createLogger, createMetrics } from '../common/observability';
+import { loadSettings } from '../common/settings';
 import { sweep, type SweeperDeps } from './sweep';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'sweeper';

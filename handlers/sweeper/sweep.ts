@@ -11,11 +11,11 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/c
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { endedOutcome, failureAlert, isEnded } from '../domain/ended-execution';
 import { ageSeconds, isDue } from '../domain/manifest';
-import type { AwsClients } from '../shared/aws-clients';
-import { METRIC, MetricTally, type MetricsSink } from '../shared/observability';
-import { sealManifest, startSealedManifest, type SealerDeps } from '../shared/sealer';
-import type { HandlerSettings } from '../shared/settings';
-import { StateStore, type PendingEntry } from '../shared/state-store';
+import type { AwsClients } from '../common/aws-clients';
+import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
+import { sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
+import type { HandlerSettings } from '../common/settings';
+import { StateStore, type PendingEntry } from '../common/state-store';
 
 /**
  * A sealed manifest younger than this is left to the builder that sealed it, which is normally starting it

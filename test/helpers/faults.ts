@@ -2,7 +2,7 @@
  * Fault injection with SDK middleware, so production code carries no test hooks: a {@link CallCounter} numbers
  * every AWS call of a set of clients, and can make call #k and every later one fail as if the process died there.
  */
-import type { AwsClients } from '../../handlers/shared/aws-clients';
+import type { AwsClients } from '../../handlers/common/aws-clients';
 
 /** The error a "crashed" Lambda instance sees on every call from the crash on. */
 export class InjectedCrash extends Error {

@@ -6,7 +6,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AwsClients } from '../../handlers/shared/aws-clients';
+import type { AwsClients } from '../../handlers/common/aws-clients';
 import type { PipelineResources } from './moto';
 import { DEFAULT_ETAG, type UploadedObject } from './s3-events';
 

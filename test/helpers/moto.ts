@@ -10,8 +10,8 @@ import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { AwsClients } from '../../handlers/shared/aws-clients';
-import type { HandlerSettings } from '../../handlers/shared/settings';
+import type { AwsClients } from '../../handlers/common/aws-clients';
+import type { HandlerSettings } from '../../handlers/common/settings';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
 
 const ROOT = join(__dirname, '..', '..');

@@ -2,9 +2,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
 import { createManifestBuilder, type ManifestBuilder } from '../../handlers/manifest-builder/builder';
-import type { AwsClients } from '../../handlers/shared/aws-clients';
-import type { MetricsSink, Unit } from '../../handlers/shared/observability';
-import type { HandlerSettings } from '../../handlers/shared/settings';
+import type { AwsClients } from '../../handlers/common/aws-clients';
+import type { MetricsSink, Unit } from '../../handlers/common/observability';
+import type { HandlerSettings } from '../../handlers/common/settings';
 import { sweep, type SweepReport } from '../../handlers/sweeper/sweep';
 import { lambdaContext, sqsEvent } from './s3-events';
 

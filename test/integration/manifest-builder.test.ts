@@ -3,8 +3,8 @@
  * faults a deployment sees. Every test ends on the same check: invariantViolations() is empty.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { AwsClients } from '../../handlers/shared/aws-clients';
-import type { HandlerSettings } from '../../handlers/shared/settings';
+import type { AwsClients } from '../../handlers/common/aws-clients';
+import type { HandlerSettings } from '../../handlers/common/settings';
 import { CallCounter, failCommand } from '../helpers/faults';
 import { invariantViolations, readFinalState } from '../helpers/final-state';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';

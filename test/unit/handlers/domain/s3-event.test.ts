@@ -1,4 +1,4 @@
-import { MalformedNotificationError } from '../../../../handlers/shared/errors';
+import { MalformedNotificationError } from '../../../../handlers/common/errors';
 import { contentTagOf, decodeS3Key, fileVersionTag, parseNotification } from '../../../../handlers/domain/s3-event';
 import { encodeS3Key, s3Record, s3TestEventBody, uploaded } from '../../../helpers/s3-events';
 

@@ -1,6 +1,6 @@
-import { SettingsError } from '../../../../handlers/shared/errors';
-import { MetricTally } from '../../../../handlers/shared/observability';
-import { loadSettings } from '../../../../handlers/shared/settings';
+import { SettingsError } from '../../../../handlers/common/errors';
+import { MetricTally } from '../../../../handlers/common/observability';
+import { loadSettings } from '../../../../handlers/common/settings';
 import { DEFAULT_CONFIG } from '../../../../pipeline/config';
 import { RecordingMetrics } from '../../../helpers/pipeline-fixture';
 
