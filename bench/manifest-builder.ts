@@ -17,7 +17,7 @@ import { invariantViolations, readFinalState } from '../test/helpers/final-state
 import { MotoServer, settingsFor } from '../test/helpers/moto';
 import { RecordingMetrics, afterMaxWait, builderOn, deliverUntilDone, sweepOn } from '../test/helpers/pipeline-fixture';
 import { chunks, notificationOf, uploaded, type UploadedObject } from '../test/helpers/s3-events';
-import type { AwsClients } from '../handlers/shared/aws-clients';
+import type { AwsClients } from '../handlers/common/aws-clients';
 
 const FILES = Number(process.env.BENCH_FILES ?? 10_000);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 200);
