@@ -12,13 +12,27 @@ VENV_STAMP := $(VENV)/.installed
 JARS_DIR := $(VENV)/spark-jars
 MVN_COPY := mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy -DoutputDirectory=$(JARS_DIR)
 JARS := $(JARS_DIR)/hadoop-aws-3.3.4.jar $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar
+# Node 22, the Lambdas' runtime (nodejs22.x): every target runs node, npm, npx, jest and tsx with it. When the
+# machine's node is older, `make install` brings the official binary as the npm package node-<os>-<cpu>, pinned,
+# into $(NODE_DIR); its bin folder comes first on PATH for every recipe (and for .ci/run).
+NODE_VERSION := 22.23.5
+NODE_DIR := .tools/node-$(NODE_VERSION)
+NODE_BIN := $(CURDIR)/$(NODE_DIR)/node_modules/.bin
+NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
+export PATH := $(NODE_BIN):$(PATH)
+NODE22_STAMP := $(if $(filter true,$(shell node -p 'process.versions.node.split(".")[0] >= 22' 2>/dev/null)),,$(NODE_DIR)/.installed)
 
-.PHONY: help install demo test test-ts test-py lint bench-builder bench-glue clean
+.PHONY: help install demo test test-ts test-py bench-builder bench-glue clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-$(NODE_STAMP): package.json package-lock.json
+$(NODE_DIR)/.installed:
+	npm install --prefix $(NODE_DIR) --no-save --no-package-lock --no-audit --no-fund $(NODE_PACKAGE)@$(NODE_VERSION)
+	@test "$$(node --version)" = "v$(NODE_VERSION)" || { echo "node on PATH is $$(node --version), not v$(NODE_VERSION)" >&2; exit 1; }
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json | $(NODE22_STAMP)
 	npm ci --no-audit --no-fund
 	@touch $@
 
@@ -39,9 +53,13 @@ install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) ## install npm packages, the Python
 demo: install ## run the whole pipeline locally on sample data and show the result
 	npx tsx local/demo.ts
 
-test: install ## run every test suite (TypeScript, Python, end-to-end); fails if any fails
+test: test-ts test-py ## run every test suite (TypeScript, Python, end-to-end); fails if any fails
+
+test-ts: install ## the TypeScript half of `make test`: type check, then every Jest suite (unit, infra, integration, end-to-end)
 	npx tsc --noEmit
 	npx jest --runInBand
+
+test-py: install ## the Python half of `make test`: the Glue job's tests and the emulator's
 	$(VENV)/bin/python -m pytest -q glue-scripts/tests local/tests
 
 bench-builder: install ## benchmark: 10,000 notifications through the manifest builder against the emulator
@@ -51,4 +69,4 @@ bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (inferred, t
 	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --schema both --bare
 
 clean: ## remove installed dependencies and local state
-	rm -rf node_modules $(VENV) cdk.out .local .bench
+	rm -rf node_modules $(VENV) cdk.out .local .bench .tools
