@@ -2,6 +2,7 @@
  * Errors the CLI reports as a one-line reason with a non-zero exit code. Every failure an operator can act on
  * has its own class, so the operations (usable without the command line) can be tested on the error's name.
  */
+import { printable } from './format';
 
 /** Base class: the message is the one line printed after `error:`. */
 export class CliError extends Error {
@@ -51,9 +52,12 @@ export class NotAvailableLocallyError extends CliError {
   }
 }
 
-/** Reduces any thrown value to the one line printed to the operator. */
+/**
+ * Reduces any thrown value to the one line printed to the operator, control characters escaped: a message can
+ * quote an object key, a path or a service's text, none of which may act on the terminal or start another line.
+ */
 export function oneLineReason(err: unknown, endpoint?: string): string {
-  if (err instanceof CliError) return err.message;
+  if (err instanceof CliError) return printable(err.message);
   const e = err as { name?: string; message?: string; code?: string; $metadata?: unknown };
   const code = e?.code ?? (e?.message?.match(/ECONNREFUSED/) ? 'ECONNREFUSED' : undefined);
   if (code === 'ECONNREFUSED' && endpoint !== undefined) {
@@ -61,5 +65,5 @@ export function oneLineReason(err: unknown, endpoint?: string): string {
   }
   const message = (e?.message ?? String(err)).split('\n')[0];
   // AWS SDK errors carry the service's error code as the name: keep it, it is what AWS documents.
-  return e?.$metadata !== undefined && e.name && !message.startsWith(e.name) ? `${e.name}: ${message}` : message;
+  return printable(e?.$metadata !== undefined && e.name && !message.startsWith(e.name) ? `${e.name}: ${message}` : message);
 }

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { CliContext, createContext } from '../context';
+import { printableJson } from '../format';
 import { resolveTarget, TargetOptions } from '../target';
 
 /** Where a command writes and how it asks; tests pass their own. */
@@ -64,9 +65,9 @@ export function targetOptions(cmd: Command): TargetOptions {
   return { local: o.local, stateDir: o.stateDir, stackName: o.stackName, region: o.region };
 }
 
-/** Prints data as indented JSON. */
+/** Prints data as indented JSON, with every character that could act on a terminal written as a `\\u` escape. */
 export function printJson(io: CliIo, data: unknown): void {
-  io.out(JSON.stringify(data, null, 2));
+  io.out(printableJson(data));
 }
 
 /** Appends an example section to a command's help. */

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
 import { resolveConfig } from '../../pipeline/config';
 import { CliError } from '../errors';
-import { formatBytes } from '../format';
+import { formatBytes, printable } from '../format';
 import { planUpload, UploadProgress, uploadFiles } from '../ops/upload';
 import { CliDeps, withTargetOptions, positiveInt, printJson, targetOptions, withExamples } from './shared';
 
@@ -51,7 +51,12 @@ export function registerUploadCommand(program: Command, deps: CliDeps): void {
   const cmd = program
     .command('upload')
     .description('upload NDJSON files or folders to incoming/<dataset>/ in the ingest bucket, with progress and a summary')
-    .argument('<paths...>', 'files and folders; a folder keeps its files\' paths relative to it')
+    .argument(
+      '<paths...>',
+      'files and folders; a folder keeps its files\' paths relative to it. Symbolic links inside a folder are never followed: ' +
+        'one pointing outside it is skipped with a warning naming its target, one pointing inside it is skipped too (its target ' +
+        'is uploaded under its own path, so its rows go once). A file or folder named here is taken as named, even through a link',
+    )
     .requiredOption('-d, --dataset <name>', 'dataset: lower-case letters, digits and _, starting with a letter, at most 40 characters')
     .option('--concurrency <n>', 'files sent at once', positiveInt('--concurrency'), 4)
     .option('--part-size-mb <n>', 'multipart part size in MiB (at least 5); larger files go in parts', positiveInt('--part-size-mb'), 8)
@@ -61,7 +66,7 @@ export function registerUploadCommand(program: Command, deps: CliDeps): void {
       const { io } = deps;
       // Check the arguments before touching AWS: a bad name or path fails at once, with nothing sent.
       const plan = await planUpload(paths, opts.dataset, resolveConfig());
-      for (const s of plan.skipped) io.err(`skipped ${s.path}: ${s.reason}`);
+      for (const s of plan.skipped) io.err(`skipped ${printable(s.path)}: ${printable(s.reason)}`);
       if (plan.files.length === 0) {
         throw new CliError(`nothing to upload: no file in ${paths.join(', ')} ends with one of ${resolveConfig().acceptedSuffixes.join(' ')}`);
       }
@@ -77,7 +82,10 @@ export function registerUploadCommand(program: Command, deps: CliDeps): void {
           skipExisting: opts.skipExisting === true,
           onProgress: reporter.progress,
           onFile: (o, p) =>
-            reporter.file(o.status === 'failed' ? `failed ${o.path}: ${o.error}` : `${o.status === 'exists' ? 'already there' : 'uploaded'} ${o.key}`, p),
+            reporter.file(
+              printable(o.status === 'failed' ? `failed ${o.path}: ${o.error}` : `${o.status === 'exists' ? 'already there' : 'uploaded'} ${o.key}`),
+              p,
+            ),
         });
       } finally {
         reporter.stop();
@@ -92,7 +100,7 @@ export function registerUploadCommand(program: Command, deps: CliDeps): void {
           `Uploaded ${summary.uploaded} of ${plan.files.length} files (${formatBytes(summary.bytesUploaded)}) to ${destination} ` +
             `in ${summary.seconds.toFixed(1)}s${extra ? `; ${extra}` : ''}`,
         );
-        for (const f of summary.files.filter((o) => o.status === 'failed')) io.out(`  failed ${f.path}: ${f.error}`);
+        for (const f of summary.files.filter((o) => o.status === 'failed')) io.out(`  failed ${printable(`${f.path}: ${f.error}`)}`);
       }
       if (summary.failed > 0) {
         throw new CliError(`${summary.failed} of ${plan.files.length} files failed to upload; send the rest with the same command and --skip-existing (a new upload of a file already there is ingested again)`);
@@ -103,5 +111,6 @@ export function registerUploadCommand(program: Command, deps: CliDeps): void {
     cmd,
     'npx pipeline upload ./exports/2026-11-23 --dataset orders',
     'npx pipeline upload a.ndjson b.ndjson.gz --dataset clicks --json',
+    'npx pipeline upload ./exports --dataset orders --skip-existing   # finish an interrupted upload',
   );
 }

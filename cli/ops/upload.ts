@@ -3,8 +3,8 @@
  * which keys) is separate from the transfer, so the key mapping is tested without S3. A file counts as uploaded
  * only once S3 has completed it and reports the size it was sent; a failed multipart upload is aborted.
  */
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { type FileHandle, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -41,6 +41,11 @@ export interface PlannedFile {
   readonly path: string;
   readonly key: string;
   readonly size: number;
+  /**
+   * Found inside a folder argument: opened without following a symbolic link, so an entry replaced by a link after
+   * the plan is refused rather than read from wherever the link points. A file argument is opened as named.
+   */
+  readonly inFolder?: boolean;
 }
 
 /** A file left out, and why. */
@@ -57,7 +62,35 @@ export interface UploadPlan {
   readonly totalBytes: number;
 }
 
-async function walk(dir: string, base: string, out: { path: string; relative: string; size: number }[], skipped: SkippedFile[]) {
+/** A file found by the plan. */
+interface FoundFile {
+  readonly path: string;
+  readonly relative: string;
+  readonly size: number;
+  readonly inFolder: boolean;
+}
+
+/**
+ * Why a symbolic link inside a folder argument is not followed. Outside the folder: the operator named the
+ * folder, not whatever a link in it points at (another dataset, a home directory, a secret). Inside: its target is
+ * uploaded under its own path already, so following it would send the same rows twice under two keys (and a
+ * link to a folder above it would loop).
+ */
+async function symlinkReason(link: string, realBase: string): Promise<string> {
+  let target: string;
+  try {
+    target = await realpath(link);
+  } catch (err) {
+    return `broken symbolic link (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): not followed`;
+  }
+  const rel = path.relative(realBase, target);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    return `symbolic link to ${target}, outside the folder: not followed`;
+  }
+  return `symbolic link to ${rel === '' ? 'the folder itself' : rel.split(path.sep).join('/')}, inside the folder: not followed (the target is uploaded under its own path)`;
+}
+
+async function walk(dir: string, base: string, realBase: string, out: FoundFile[], skipped: SkippedFile[]) {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -74,20 +107,24 @@ async function walk(dir: string, base: string, out: { path: string; relative: st
     }
     let info;
     try {
-      info = await stat(full);
+      // lstat, not stat: a symbolic link is looked at as a link, never followed.
+      info = await lstat(full);
     } catch (err) {
       skipped.push({ path: full, reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       continue;
     }
-    if (info.isDirectory()) await walk(full, base, out, skipped);
-    else if (info.isFile()) out.push({ path: full, relative: path.relative(base, full), size: info.size });
+    if (info.isSymbolicLink()) skipped.push({ path: full, reason: await symlinkReason(full, realBase) });
+    else if (info.isDirectory()) await walk(full, base, realBase, out, skipped);
+    else if (info.isFile()) out.push({ path: full, relative: path.relative(base, full), size: info.size, inFolder: true });
+    else skipped.push({ path: full, reason: 'not a regular file' });
   }
 }
 
 /**
  * Lists the files to upload: each file argument keeps its name, each folder its files' paths relative to it.
  * An argument that does not exist or cannot be read fails the whole upload before anything is sent; files
- * without an accepted suffix are skipped with the reason; two files with one key fail it too.
+ * without an accepted suffix are skipped with the reason; two files with one key fail it too. Symbolic links inside a
+ * folder are never followed (see {@link symlinkReason}); an argument that is itself a link is taken as named.
  */
 export async function planUpload(
   paths: readonly string[],
@@ -96,7 +133,7 @@ export async function planUpload(
 ): Promise<UploadPlan> {
   validateDataset(dataset);
   if (paths.length === 0) throw new UsageError('name at least one file or folder to upload');
-  const found: { path: string; relative: string; size: number }[] = [];
+  const found: FoundFile[] = [];
   const skipped: SkippedFile[] = [];
   for (const arg of paths) {
     let info;
@@ -106,8 +143,8 @@ export async function planUpload(
       const code = (err as NodeJS.ErrnoException).code;
       throw new UsageError(`cannot read ${arg}: ${code === 'ENOENT' ? 'no such file or folder' : code ?? (err as Error).message}`);
     }
-    if (info.isDirectory()) await walk(path.resolve(arg), path.resolve(arg), found, skipped);
-    else if (info.isFile()) found.push({ path: path.resolve(arg), relative: path.basename(arg), size: info.size });
+    if (info.isDirectory()) await walk(path.resolve(arg), path.resolve(arg), await realpath(arg), found, skipped);
+    else if (info.isFile()) found.push({ path: path.resolve(arg), relative: path.basename(arg), size: info.size, inFolder: false });
     else throw new UsageError(`cannot upload ${arg}: not a regular file or folder`);
   }
   const files: PlannedFile[] = [];
@@ -126,7 +163,7 @@ export async function planUpload(
     const other = byKey.get(key);
     if (other !== undefined) throw new UsageError(`${other} and ${f.path} would both be uploaded as ${key}`);
     byKey.set(key, f.path);
-    files.push({ path: f.path, key, size: f.size });
+    files.push({ path: f.path, key, size: f.size, inFolder: f.inFolder });
   }
   return { dataset, files, skipped, totalBytes: files.reduce((sum, f) => sum + f.size, 0) };
 }
@@ -217,14 +254,17 @@ export async function uploadFiles(ctx: CliContext, plan: UploadPlan, opts: Uploa
   };
 
   const sendOne = async (file: PlannedFile): Promise<FileOutcome> => {
+    let handle: FileHandle | undefined;
     try {
       if (opts.skipExisting && (await existing(file))) {
         loaded.set(file.key, file.size);
         return { ...file, status: 'exists' };
       }
+      // O_NOFOLLOW: a file found in a folder and replaced by a symbolic link since the plan is refused (ELOOP).
+      handle = await open(file.path, file.inFolder ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : fsConstants.O_RDONLY);
       const upload = new Upload({
         client: ctx.s3,
-        params: { Bucket: bucket, Key: file.key, Body: createReadStream(file.path), ContentType: contentType(file.key) },
+        params: { Bucket: bucket, Key: file.key, Body: handle.createReadStream(), ContentType: contentType(file.key) },
         partSize,
         queueSize: opts.queueSize ?? 2,
         leavePartsOnError: false,
@@ -246,6 +286,9 @@ export async function uploadFiles(ctx: CliContext, plan: UploadPlan, opts: Uploa
       loaded.set(file.key, 0);
       const e = err as NodeJS.ErrnoException;
       return { ...file, status: 'failed', error: e.code && e.syscall ? `cannot read file: ${e.code}` : `${e.name}: ${e.message}` };
+    } finally {
+      // The stream closes it once read; a transfer that failed before reading it leaves it to close here.
+      await handle?.close().catch(() => undefined);
     }
   };
 

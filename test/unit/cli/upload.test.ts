@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -76,6 +76,42 @@ describe('planUpload', () => {
     await expect(planUpload([a], 'Orders', config)).rejects.toThrow('dataset "Orders" is not valid');
     await expect(planUpload([a, b], 'orders', config)).rejects.toThrow('would both be uploaded as incoming/orders/a.ndjson');
   });
+
+  it('never follows a symbolic link inside a folder: one out of it is skipped with its target, one inside it too (its target goes once)', async () => {
+    write('export/a.ndjson');
+    write('export/sub/b.ndjson');
+    const secret = write('elsewhere/secret.ndjson', '{"ssn":"123"}\n');
+    write('elsewhere/more/c.ndjson');
+    symlinkSync(secret, path.join(dir, 'export', 'leak.ndjson'));
+    symlinkSync(path.join(dir, 'elsewhere', 'more'), path.join(dir, 'export', 'more'));
+    symlinkSync(path.join(dir, 'export', 'sub', 'b.ndjson'), path.join(dir, 'export', 'again.ndjson'));
+    symlinkSync(path.join(dir, 'export'), path.join(dir, 'export', 'sub', 'loop'));
+    symlinkSync(path.join(dir, 'nowhere.ndjson'), path.join(dir, 'export', 'broken.ndjson'));
+
+    const plan = await planUpload([path.join(dir, 'export')], 'orders', config);
+    const reason = (name: string) => plan.skipped.find((s) => path.basename(s.path) === name)?.reason;
+
+    expect(plan.files.map((f) => f.key)).toEqual(['incoming/orders/a.ndjson', 'incoming/orders/sub/b.ndjson']);
+    expect(reason('leak.ndjson')).toBe(`symbolic link to ${secret}, outside the folder: not followed`);
+    expect(reason('more')).toBe(`symbolic link to ${path.join(dir, 'elsewhere', 'more')}, outside the folder: not followed`);
+    expect(reason('again.ndjson')).toBe('symbolic link to sub/b.ndjson, inside the folder: not followed (the target is uploaded under its own path)');
+    expect(reason('loop')).toBe('symbolic link to the folder itself, inside the folder: not followed (the target is uploaded under its own path)');
+    expect(reason('broken.ndjson')).toBe('broken symbolic link (ENOENT): not followed');
+  });
+
+  it('takes a file or folder named on the command line as named, even through a link', async () => {
+    const real = write('real/x.ndjson');
+    write('realdir/y.ndjson');
+    symlinkSync(real, path.join(dir, 'named.ndjson'));
+    symlinkSync(path.join(dir, 'realdir'), path.join(dir, 'linkdir'));
+
+    const plan = await planUpload([path.join(dir, 'named.ndjson'), path.join(dir, 'linkdir')], 'orders', config);
+
+    expect(plan.files.map((f) => [f.key, f.inFolder])).toEqual([
+      ['incoming/orders/named.ndjson', false],
+      ['incoming/orders/y.ndjson', true],
+    ]);
+  });
 });
 
 describe('uploadFiles', () => {
@@ -118,6 +154,20 @@ describe('uploadFiles', () => {
     expect(summary).toMatchObject({ uploaded: 1, failed: 2, bytesUploaded: good.size, bucket: 'ingest-bucket' });
     expect(progress.sort()).toEqual([1, 2, 3]);
     expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ Bucket: 'ingest-bucket', ContentType: 'application/x-ndjson' });
+  });
+
+  it('refuses to read a file of a folder that was replaced by a symbolic link after the plan', async () => {
+    const planned = { ...file('swapped.ndjson', '{"a":1}\n'), inFolder: true };
+    writeFileSync(path.join(dir, 'secret'), '{"ssn":"123"}\n');
+    unlinkSync(planned.path);
+    symlinkSync(path.join(dir, 'secret'), planned.path);
+    s3.on(PutObjectCommand).resolves({});
+    s3.on(HeadObjectCommand).resolves({ ContentLength: planned.size });
+
+    const summary = await uploadFiles(ctx, { dataset: 'orders', files: [planned], skipped: [], totalBytes: planned.size });
+
+    expect(summary.files.map((f) => [f.status, f.error])).toEqual([['failed', 'cannot read file: ELOOP']]);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
   it('leaves out files already there with the same size when asked to', async () => {
