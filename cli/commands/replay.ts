@@ -55,8 +55,8 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
         'or, with --redrive, resume the failed execution in place (cloud only)',
     )
     .argument('[manifestIds...]', 'manifests to replay')
-    .option('--failed', 'replay every FAILED or PARTIAL manifest opened since --since')
-    .option('--since <time>', 'with --failed: opened since an age (30m, 24h, 7d) or an ISO date or time (default: 7d)')
+    .option('--failed', 'replay every manifest that ended FAILED or PARTIAL since --since (and is still so)')
+    .option('--since <time>', 'with --failed: failed (its recorded end) since an age (30m, 24h, 7d) or an ISO date or time, whenever it opened (default: 7d)')
     .option('--dataset <name>', 'with --failed: only this dataset')
     .option('-y, --yes', `replay more than ${CONFIRM_ABOVE} manifests without asking`)
     .option('--force', 'replay a manifest that already SUCCEEDED (never a RUNNING one); with --redrive, redrive past a caught failure')
@@ -67,7 +67,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
       const ctx = await deps.makeContext(targetOptions(command));
       const chosen = await targets(ctx, ids, opts);
       if (chosen.ids.length === 0) {
-        const msg = `No FAILED or PARTIAL manifests opened since ${formatTime(chosen.since)}${opts.dataset ? ` in ${opts.dataset}` : ''}: nothing to replay.`;
+        const msg = `No manifests ended FAILED or PARTIAL since ${formatTime(chosen.since)}${opts.dataset ? ` in ${opts.dataset}` : ''}: nothing to replay.`;
         if (opts.json) printJson(io, { outcomes: [] });
         else io.out(msg);
         return;

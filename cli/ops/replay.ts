@@ -10,16 +10,16 @@
  * A replay is never started while an execution of the manifest runs: one execution holds a manifest at a time (I7).
  * The Glue job writes to the manifest's own partition, so a replay replaces the output, never duplicates it (I4).
  */
-import { DescribeExecutionCommand, ExecutionStatus, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, DescribeStateMachineCommand, ExecutionStatus, ListExecutionsCommand, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ExecutionInput, executionArnOf, resultKeyOf } from '../../handlers/domain/manifest';
+import { ExecutionInput, executionArnOf, parseManifestId, resultKeyOf } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
 import { keys, ManifestStatus } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
 import { describeExecution } from './executions';
-import { getManifest, listManifests, ManifestRecord, recordedExecutions } from './manifests';
+import { getManifest, ManifestRecord, recordedExecutions } from './manifests';
 
 /** The state machine input: the same for the original execution and every replay (docs/architecture.md). */
 export type StateMachineInput = ExecutionInput;
@@ -339,7 +339,75 @@ export async function redriveManifest(ctx: CliContext, manifestId: string, opts:
 /** The statuses `replay --failed` replays: FAILED, and PARTIAL (some files could not be read). */
 export const REPLAYABLE_FAILURES: readonly ManifestStatus[] = ['FAILED', 'PARTIAL'];
 
-/** Manifests FAILED or PARTIAL among those opened since a time (the `byDay` index, no scan), oldest first. */
+/** Step Functions' longest STANDARD execution: the bound when the definition sets no `TimeoutSeconds`. */
+const MAX_EXECUTION_SECONDS = 365 * 86_400;
+
+/** A failed execution can be redriven up to 14 days after it stopped; a redriven execution keeps its start date. */
+const REDRIVE_WINDOW_MS = 14 * 86_400_000;
+
+/** How an execution that recorded a manifest FAILED or PARTIAL ends: its Fail state, a timeout, an abort. */
+const FAILED_EXECUTION_STATUSES: readonly ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/** The manifest an execution name belongs to: the name itself, or `<id>` of a replay `<id>-r<n>`. */
+export function manifestIdOfExecution(name: string | undefined): string | undefined {
+  const m = /^(.+?)(?:-r\d+)?$/.exec(name ?? '');
+  return m !== null && parseManifestId(m[1]) !== undefined ? m[1] : undefined;
+}
+
+/** The execution timeout the deployed definition sets (`TimeoutSeconds`), else Step Functions' own limit. */
+async function executionTimeoutSeconds(ctx: CliContext): Promise<number> {
+  const described = await ctx.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: ctx.target.stateMachineArn }));
+  try {
+    const timeout = (JSON.parse(described.definition ?? '{}') as { TimeoutSeconds?: unknown }).TimeoutSeconds;
+    return typeof timeout === 'number' && timeout > 0 ? timeout : MAX_EXECUTION_SECONDS;
+  } catch {
+    return MAX_EXECUTION_SECONDS;
+  }
+}
+
+/**
+ * Manifests that ended FAILED or PARTIAL since a time (their recorded `finishedAt`: RecordFailure's and
+ * RecordPartial's time, or the stop of an execution the sweeper recorded), whenever they opened, oldest failure first.
+ * A manifest opened before `since` and failed after it (a backlog, or a replay that failed) is included; one opened
+ * after `since` and still failing from a failure before it cannot be, since it opened later.
+ *
+ * Every such outcome ends an execution FAILED, TIMED_OUT or ABORTED, and an execution stopped after `since` started
+ * at most the definition's timeout (plus the 14 days a redrive may come after) before it: the candidates are those
+ * executions (ListExecutions, newest first), and the state table decides, so a manifest replayed to SUCCEEDED since
+ * is left out. No table scan; the cost grows with the executions of the window.
+ */
 export async function findFailedManifests(ctx: CliContext, since: Date, dataset?: string): Promise<ManifestRecord[]> {
-  return listManifests(ctx, { since, statuses: REPLAYABLE_FAILURES, dataset });
+  const startedAfter = since.getTime() - (await executionTimeoutSeconds(ctx)) * 1000 - REDRIVE_WINDOW_MS;
+  const ids = new Set<string>();
+  for (const statusFilter of FAILED_EXECUTION_STATUSES) {
+    let nextToken: string | undefined;
+    pages: do {
+      const page = await ctx.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: ctx.target.stateMachineArn, statusFilter, maxResults: 1000, nextToken }),
+      );
+      for (const execution of page.executions ?? []) {
+        if (execution.startDate !== undefined && new Date(execution.startDate).getTime() < startedAfter) break pages;
+        // What an execution records ends at or before its stop.
+        if (execution.stopDate !== undefined && new Date(execution.stopDate).getTime() < since.getTime()) continue;
+        const id = manifestIdOfExecution(execution.name);
+        if (id !== undefined && (dataset === undefined || parseManifestId(id)?.dataset === dataset)) ids.add(id);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+  }
+  const records: ManifestRecord[] = [];
+  for (const id of ids) {
+    let record: ManifestRecord;
+    try {
+      record = await getManifest(ctx, id);
+    } catch (err) {
+      if ((err as Error).name === 'ManifestNotFoundError') continue; // an execution of a manifest id not in this table
+      throw err;
+    }
+    const finished = record.finishedAt === undefined ? NaN : new Date(record.finishedAt).getTime();
+    if (REPLAYABLE_FAILURES.includes(record.status) && record.manifestId === id && finished >= since.getTime()) records.push(record);
+  }
+  return records.sort((a, b) =>
+    a.finishedAt === b.finishedAt ? (a.manifestId < b.manifestId ? -1 : 1) : String(a.finishedAt) < String(b.finishedAt) ? -1 : 1,
+  );
 }

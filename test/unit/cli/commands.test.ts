@@ -1,12 +1,12 @@
 /** The command line as an operator meets it: exit codes, one-line reasons, help with examples, confirmation. */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../cli/main';
 import { CliIo } from '../../../cli/commands/shared';
 import { CliContext } from '../../../cli/context';
-import { cloudTarget, executionArn, localTarget, testContext } from './fixtures';
+import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
 
 const ID = 'orders-20261123-000042';
 
@@ -76,9 +76,15 @@ describe('pipeline (command line)', () => {
   });
 
   it('asks before replaying more than three manifests, and needs --yes without a terminal', async () => {
-    ddb.on(QueryCommand).resolves({ Items: [] });
-    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':day': 'DAY#2026-11-23' } }).resolves({
-      Items: [1, 2, 3, 4].map((n) => ({ manifestId: `orders-20261123-00000${n}`, dataset: 'orders', status: 'FAILED', sk: 'META' })),
+    const ids = [1, 2, 3, 4].map((n) => `orders-20261123-00000${n}`);
+    sfn.on(DescribeStateMachineCommand).resolves({ definition: '{"TimeoutSeconds":21600}' });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(ListExecutionsCommand, { statusFilter: 'FAILED' }).resolves({
+      executions: ids.map((id) => ({ executionArn: executionArn(id), name: id, stateMachineArn: STATE_MACHINE_ARN, status: 'FAILED', startDate: new Date('2026-11-23T10:00:00Z'), stopDate: new Date('2026-11-23T10:10:00Z') })),
+    });
+    ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => {
+      const id = input.Key.pk.replace('MANIFEST#', '');
+      return { Item: { manifestId: id, dataset: 'orders', status: 'FAILED', finishedAt: '2026-11-23T10:09:00.000Z', executions: [executionArn(id)] } };
     });
 
     const noTty = await run(['replay', '--failed', '--since', '1d'], ctx);
@@ -92,17 +98,17 @@ describe('pipeline (command line)', () => {
   });
 
   it('replay --failed replays PARTIAL manifests as well as FAILED ones, never the others', async () => {
+    // Each had a failed execution in the window; the table says what each manifest is now.
     const day = [
       { manifestId: 'orders-20261123-000001', status: 'FAILED' },
       { manifestId: 'orders-20261123-000002', status: 'PARTIAL' },
       { manifestId: 'orders-20261123-000003', status: 'SUCCEEDED' },
       { manifestId: 'orders-20261123-000004', status: 'RUNNING' },
-    ].map((m) => ({ ...m, dataset: 'orders', sk: 'META', executions: [executionArn(m.manifestId)] }));
-    // The table's filter: only items whose status is one of the :status values asked for.
-    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues?: Record<string, unknown> }) => {
-      const values = input.ExpressionAttributeValues ?? {};
-      const wanted = Object.entries(values).filter(([k]) => k.startsWith(':status')).map(([, v]) => v);
-      return { Items: values[':day'] === 'DAY#2026-11-23' ? day.filter((m) => wanted.includes(m.status)) : [] };
+    ].map((m, i) => ({ ...m, dataset: 'orders', sk: 'META', finishedAt: `2026-11-23T10:0${i}:00.000Z`, executions: [executionArn(m.manifestId)] }));
+    sfn.on(DescribeStateMachineCommand).resolves({ definition: '{"TimeoutSeconds":21600}' });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(ListExecutionsCommand, { statusFilter: 'FAILED' }).resolves({
+      executions: day.map((m) => ({ executionArn: executionArn(m.manifestId), name: m.manifestId, stateMachineArn: STATE_MACHINE_ARN, status: 'FAILED', startDate: new Date('2026-11-23T09:00:00Z'), stopDate: new Date('2026-11-23T09:30:00Z') })),
     });
     ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: day.find((m) => `MANIFEST#${m.manifestId}` === input.Key.pk) }));
     ddb.on(UpdateCommand).resolves({});

@@ -1,6 +1,8 @@
 import {
   DescribeExecutionCommand,
+  DescribeStateMachineCommand,
   GetExecutionHistoryCommand,
+  ListExecutionsCommand,
   RedriveExecutionCommand,
   SFNClient,
   StartExecutionCommand,
@@ -8,7 +10,8 @@ import {
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ManifestRecord } from '../../../cli/ops/manifests';
-import { redriveManifest, replayExecutionName, replayManifest, replayRefusal } from '../../../cli/ops/replay';
+import { findFailedManifests, manifestIdOfExecution, redriveManifest, replayExecutionName, replayManifest, replayRefusal } from '../../../cli/ops/replay';
+import { runCli } from '../../../cli/main';
 import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
 
 const ID = 'orders-20261123-000042';
@@ -376,5 +379,105 @@ describe('redriveManifest', () => {
       name: 'NotAvailableLocallyError',
       message: `RedriveExecution is not available in the local emulator; replay it instead: npx pipeline replay ${ID}`,
     });
+  });
+});
+
+describe('findFailedManifests (replay --failed --since)', () => {
+  // testContext's clock: 2026-11-23T12:00:00Z; --since 24h is 2026-11-22T12:00:00Z.
+  const ctx = testContext(cloudTarget);
+  const sfn = mockClient(ctx.sfn as SFNClient);
+  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const since = new Date('2026-11-22T12:00:00Z');
+  const at = (iso: string) => new Date(iso);
+
+  const execution = (name: string, status: string, startDate: string, stopDate: string) => ({
+    executionArn: executionArn(name),
+    stateMachineArn: STATE_MACHINE_ARN,
+    name,
+    status,
+    startDate: at(startDate),
+    stopDate: at(stopDate),
+  });
+
+  /** Records as the state machine (RecordFailure, RecordPartial) and the sweeper leave them: finishedAt is the end. */
+  const records: Record<string, Partial<ManifestRecord>> = {
+    // Opened 10 days ago, failed again yesterday evening in a replay: failed in the window.
+    'orders-20261113-000001': { status: 'FAILED', openedAt: '2026-11-13T08:00:00.000Z', finishedAt: '2026-11-22T20:00:00.000Z' },
+    // Opened in the window, PARTIAL in the window.
+    'orders-20261123-000002': { status: 'PARTIAL', openedAt: '2026-11-23T01:00:00.000Z', finishedAt: '2026-11-23T01:20:00.000Z' },
+    // Opened just before the window, timed out in it (recorded by the sweeper with the execution's stop).
+    'clicks-20261122-000003': { status: 'FAILED', openedAt: '2026-11-22T11:00:00.000Z', finishedAt: '2026-11-22T13:00:00.000Z' },
+    // Failed in the window, since replayed to SUCCEEDED: nothing to replay.
+    'orders-20261122-000004': { status: 'SUCCEEDED', openedAt: '2026-11-22T13:00:00.000Z', finishedAt: '2026-11-23T09:00:00.000Z' },
+    // Opened in the window but failed before it? Impossible; opened before and failed before: not in the window.
+    'orders-20261121-000005': { status: 'FAILED', openedAt: '2026-11-21T09:00:00.000Z', finishedAt: '2026-11-21T10:00:00.000Z' },
+  };
+
+  beforeEach(() => {
+    sfn.reset();
+    ddb.reset();
+    sfn.on(DescribeStateMachineCommand).resolves({ definition: JSON.stringify({ StartAt: 'A', TimeoutSeconds: 21_600, States: {} }) });
+    sfn.on(ListExecutionsCommand).resolves({ executions: [] });
+    sfn.on(ListExecutionsCommand, { statusFilter: 'FAILED' }).resolves({
+      executions: [
+        execution('orders-20261122-000004', 'FAILED', '2026-11-22T13:05:00Z', '2026-11-22T13:30:00Z'),
+        execution('orders-20261123-000002', 'FAILED', '2026-11-23T01:05:00Z', '2026-11-23T01:21:00Z'),
+        execution('orders-20261113-000001-r2', 'FAILED', '2026-11-22T19:00:00Z', '2026-11-22T20:00:01Z'),
+        execution('orders-20261113-000001-r1', 'FAILED', '2026-11-21T09:00:00Z', '2026-11-21T10:00:00Z'),
+        execution('orders-20261121-000005', 'FAILED', '2026-11-21T09:10:00Z', '2026-11-21T10:00:01Z'),
+        // Older than the definition's timeout and the redrive window before --since: the listing stops here.
+        execution('orders-20261101-000009', 'FAILED', '2026-11-01T00:00:00Z', '2026-11-01T01:00:00Z'),
+      ],
+    });
+    sfn.on(ListExecutionsCommand, { statusFilter: 'TIMED_OUT' }).resolves({
+      executions: [execution('clicks-20261122-000003', 'TIMED_OUT', '2026-11-22T11:30:00Z', '2026-11-22T13:00:00Z')],
+    });
+    ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => {
+      const id = input.Key.pk.replace('MANIFEST#', '');
+      const r = records[id];
+      return { Item: r ? { manifestId: id, dataset: id.split('-')[0], ...r } : undefined };
+    });
+  });
+
+  it('finds the manifests that ended FAILED or PARTIAL since the time, whenever they opened, oldest failure first', async () => {
+    const found = await findFailedManifests(ctx, since);
+
+    expect(found.map((m) => m.manifestId)).toEqual(['clicks-20261122-000003', 'orders-20261113-000001', 'orders-20261123-000002']);
+    expect(sfn.commandCalls(ListExecutionsCommand).map((c) => c.args[0].input.statusFilter)).toEqual(['FAILED', 'TIMED_OUT', 'ABORTED']);
+    // The manifest failed only before the window is never read; the one beyond the listing's bound neither.
+    const read = ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key?.pk);
+    expect(read).not.toContain('MANIFEST#orders-20261121-000005');
+    expect(read).not.toContain('MANIFEST#orders-20261101-000009');
+  });
+
+  it('keeps only one dataset when asked', async () => {
+    expect((await findFailedManifests(ctx, since, 'clicks')).map((m) => m.manifestId)).toEqual(['clicks-20261122-000003']);
+  });
+
+  it('replay --failed --since 24h replays the manifest that opened before the window and failed in it, not the one that failed before it', async () => {
+    ddb.on(UpdateCommand).resolves({});
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
+    const out: string[] = [];
+
+    const code = await runCli(['node', 'pipeline', 'replay', '--failed', '--since', '24h', '--yes'], {
+      makeContext: async () => ctx,
+      io: { out: (t) => out.push(t), err: () => undefined, stderrIsTTY: false },
+    });
+
+    expect(code).toBe(0);
+    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([
+      'clicks-20261122-000003-r1',
+      'orders-20261113-000001-r1',
+      'orders-20261123-000002-r1',
+    ]);
+  });
+});
+
+describe('manifestIdOfExecution', () => {
+  it('names the manifest of an original execution and of a replay, and nothing else', () => {
+    expect(manifestIdOfExecution('orders-20261123-000042')).toBe('orders-20261123-000042');
+    expect(manifestIdOfExecution('orders-20261123-000042-r12')).toBe('orders-20261123-000042');
+    expect(manifestIdOfExecution('some-other-execution')).toBeUndefined();
   });
 });
