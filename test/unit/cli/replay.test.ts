@@ -1,6 +1,7 @@
 import {
   DescribeExecutionCommand,
   DescribeStateMachineCommand,
+  ExecutionStatus,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   RedriveExecutionCommand,
@@ -390,7 +391,7 @@ describe('findFailedManifests (replay --failed --since)', () => {
   const since = new Date('2026-11-22T12:00:00Z');
   const at = (iso: string) => new Date(iso);
 
-  const execution = (name: string, status: string, startDate: string, stopDate: string) => ({
+  const execution = (name: string, status: ExecutionStatus, startDate: string, stopDate: string) => ({
     executionArn: executionArn(name),
     stateMachineArn: STATE_MACHINE_ARN,
     name,
