@@ -31,6 +31,13 @@ export interface GlueSettings {
   readonly maxConcurrentRuns: number;
   /** Target size of each Parquet output file, in MB. @default 128 */
   readonly targetFileMb: number;
+  /**
+   * Most bytes one gzip file may decompress to, in MB; a file beyond it fails as a file (its reason in the result)
+   * without failing the others, so one crafted archive cannot exhaust a worker. @default 2048
+   */
+  readonly maxDecompressedMb: number;
+  /** Longest line, in KB; a longer line is quarantined as `line_too_long` instead of parsed. @default 1024 */
+  readonly maxLineKb: number;
 }
 
 /** The pipeline's settings. */
@@ -62,8 +69,20 @@ export interface PipelineConfig {
   readonly maxReceiveCount: number;
   /** Days an idempotency record is kept. @default 7 */
   readonly idempotencyTtlDays: number;
-  /** Metrics namespace of the Lambdas and the dashboard. @default 'IngestPipeline' */
+  /** Metrics namespace of the Lambdas and the dashboard. @default 'IngestPipeline', or `IngestPipeline-<stage>` with a stage */
   readonly metricsNamespace: string;
+  /**
+   * Name of an independent copy of the pipeline in the same account and region (`-c stage=dev`): the stack name,
+   * the names of its resources, the metrics namespace, the alarm names and the alert sender carry it. Lower-case
+   * letters, digits and `-`, starting with a letter, at most 20 characters. @default undefined (today's names)
+   */
+  readonly stage?: string;
+  /** Largest object accepted, in MB; a larger one is recorded as `REJECTED#` with code `too-large`. @default 1024 */
+  readonly maxObjectMb: number;
+  /** Days a quarantined line file is kept before it expires. @default 90 */
+  readonly quarantineExpirationDays: number;
+  /** Days a replaced or deleted object of the curated bucket (a schema, a manifest, Parquet) stays recoverable. @default 30 */
+  readonly curatedNoncurrentDays: number;
 }
 
 /** Where the prefixes of derived objects live; fixed names shared by the builder, the Glue job and the CLI. */
@@ -96,6 +115,8 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     timeoutMinutes: 60,
     maxConcurrentRuns: 5,
     targetFileMb: 128,
+    maxDecompressedMb: 2048,
+    maxLineKb: 1024,
   },
   logLevel: 'INFO',
   logRetentionDays: 30,
@@ -104,7 +125,19 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   maxReceiveCount: 5,
   idempotencyTtlDays: 7,
   metricsNamespace: 'IngestPipeline',
+  stage: undefined,
+  maxObjectMb: 1024,
+  quarantineExpirationDays: 90,
+  curatedNoncurrentDays: 30,
 };
+
+/** Name of the stack without a stage; a stage's stack is `IngestPipeline-<stage>`. */
+export const BASE_STACK_NAME = 'IngestPipeline';
+
+/** The stack `cdk deploy` creates for these settings; the CLI reaches it with `--stack-name`. */
+export function stackName(config: Pick<PipelineConfig, 'stage'>): string {
+  return config.stage === undefined ? BASE_STACK_NAME : `${BASE_STACK_NAME}-${config.stage}`;
+}
 
 /**
  * The waits of the state machine's Convert state and its retry loop (state-machines/convert-manifest.asl.json;
@@ -148,6 +181,9 @@ export class ConfigError extends Error {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** A stage name: it ends up in stack, bucket, alarm and log group names, so only what all of them accept. */
+const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
+
 /** Overrides as they come from CDK context or the local mode: any subset, possibly as strings. */
 export type ConfigOverrides = { [K in keyof PipelineConfig]?: unknown } & { glue?: { [K in keyof GlueSettings]?: unknown } };
 
@@ -190,6 +226,10 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
   if (alertEmail !== undefined && !EMAIL.test(alertEmail)) {
     throw new ConfigError('alertEmail', `"${alertEmail}" is not an email address`);
   }
+  const stage = overrides.stage === undefined || overrides.stage === null || overrides.stage === '' ? undefined : String(overrides.stage);
+  if (stage !== undefined && (!STAGE.test(stage) || stage.endsWith('-'))) {
+    throw new ConfigError('stage', `expected lower-case letters, digits and "-", starting with a letter, at most 20 characters, got ${JSON.stringify(stage)}`);
+  }
   const config: PipelineConfig = {
     batchSize: int('batchSize', overrides.batchSize, d.batchSize, 1, 10000),
     maxWaitMinutes: int('maxWaitMinutes', overrides.maxWaitMinutes, d.maxWaitMinutes, 1, 24 * 60),
@@ -204,6 +244,9 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
       timeoutMinutes: int('glue.timeoutMinutes', g.timeoutMinutes, d.glue.timeoutMinutes, 1, 2880),
       maxConcurrentRuns: int('glue.maxConcurrentRuns', g.maxConcurrentRuns, d.glue.maxConcurrentRuns, 1, 1000),
       targetFileMb: int('glue.targetFileMb', g.targetFileMb, d.glue.targetFileMb, 1, 2048),
+      maxDecompressedMb: int('glue.maxDecompressedMb', g.maxDecompressedMb, d.glue.maxDecompressedMb, 1, 1024 * 1024),
+      // Spark holds a line in one string: beyond 512 MB a line cannot be read at all.
+      maxLineKb: int('glue.maxLineKb', g.maxLineKb, d.glue.maxLineKb, 1, 512 * 1024),
     },
     logLevel: oneOf('logLevel', overrides.logLevel, d.logLevel, ['DEBUG', 'INFO', 'WARN', 'ERROR']),
     logRetentionDays: int('logRetentionDays', overrides.logRetentionDays, d.logRetentionDays, 1, 3653),
@@ -211,7 +254,17 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 7 * 1440),
     maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
     idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
-    metricsNamespace: overrides.metricsNamespace === undefined ? d.metricsNamespace : String(overrides.metricsNamespace),
+    metricsNamespace:
+      overrides.metricsNamespace === undefined || overrides.metricsNamespace === ''
+        ? stage === undefined
+          ? d.metricsNamespace
+          : `${d.metricsNamespace}-${stage}`
+        : String(overrides.metricsNamespace),
+    stage,
+    // S3 caps one object at 5 TB (5,242,880 MB).
+    maxObjectMb: int('maxObjectMb', overrides.maxObjectMb, d.maxObjectMb, 1, 5 * 1024 * 1024),
+    quarantineExpirationDays: int('quarantineExpirationDays', overrides.quarantineExpirationDays, d.quarantineExpirationDays, 1, 3650),
+    curatedNoncurrentDays: int('curatedNoncurrentDays', overrides.curatedNoncurrentDays, d.curatedNoncurrentDays, 1, 3650),
   };
   const worstCase = convertWorstCaseMinutes(config.glue.timeoutMinutes);
   if (config.executionTimeoutMinutes < worstCase) {

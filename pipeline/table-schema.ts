@@ -38,17 +38,30 @@ export const IDEMPOTENCY_TABLE = {
   /** Powertools' default key and expiry attributes. */
   partitionKey: 'id',
   ttlAttribute: 'expiration',
+  /** The builder's keys are `<prefix>#<hash>`; its role may touch no other item (`dynamodb:LeadingKeys`). */
+  builderKeyPrefix: 'manifest-builder',
+} as const;
+
+/**
+ * The partition key prefixes of the state table's items. The stack grants each role the prefixes it touches
+ * (`dynamodb:LeadingKeys`), so a new kind of item needs its prefix here and a grant.
+ */
+export const STATE_TABLE_PREFIXES = {
+  open: 'OPEN#',
+  file: 'FILE#',
+  manifest: 'MANIFEST#',
+  rejected: 'REJECTED#',
 } as const;
 
 /** Key builders: the one place item keys are spelled. */
 export const keys = {
-  open: (dataset: string) => ({ pk: `OPEN#${dataset}`, sk: 'META' }),
+  open: (dataset: string) => ({ pk: `${STATE_TABLE_PREFIXES.open}${dataset}`, sk: 'META' }),
   /** One content of a key: `contentTag` is the eTag (an identical re-upload has the same one, so it is a duplicate). */
-  file: (bucket: string, key: string, contentTag: string) => ({ pk: `FILE#${bucket}/${key}#${contentTag}`, sk: 'META' }),
-  manifest: (manifestId: string) => ({ pk: `MANIFEST#${manifestId}`, sk: 'META' }),
+  file: (bucket: string, key: string, contentTag: string) => ({ pk: `${STATE_TABLE_PREFIXES.file}${bucket}/${key}#${contentTag}`, sk: 'META' }),
+  manifest: (manifestId: string) => ({ pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`, sk: 'META' }),
   /** One file (object version) of a manifest: two contents of one key in one manifest are two items. */
-  manifestFile: (manifestId: string, key: string, contentTag: string) => ({ pk: `MANIFEST#${manifestId}`, sk: `F#${key}#${contentTag}` }),
-  rejected: (bucket: string, key: string) => ({ pk: `REJECTED#${bucket}/${key}`, sk: 'META' }),
+  manifestFile: (manifestId: string, key: string, contentTag: string) => ({ pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`, sk: `F#${key}#${contentTag}` }),
+  rejected: (bucket: string, key: string) => ({ pk: `${STATE_TABLE_PREFIXES.rejected}${bucket}/${key}`, sk: 'META' }),
   day: (isoDay: string) => `DAY#${isoDay}`,
   pending: 'PENDING',
   running: 'RUNNING',

@@ -33,6 +33,8 @@ export interface HandlerSettings {
   readonly maxConcurrentRuns: number;
   /** Lifetime of idempotency records. @default DEFAULT_CONFIG.idempotencyTtlDays in seconds (`IDEMPOTENCY_TTL_SECONDS`) */
   readonly idempotencyTtlSeconds: number;
+  /** Largest object the builder accepts, in MB (`MAX_OBJECT_MB`). @default DEFAULT_CONFIG.maxObjectMb */
+  readonly maxObjectMb?: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -53,10 +55,11 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
       batchSize: env.BATCH_SIZE,
       maxWaitMinutes: env.MAX_WAIT_MINUTES,
       glue: { maxConcurrentRuns: env.MAX_CONCURRENT_RUNS },
+      maxObjectMb: env.MAX_OBJECT_MB,
     });
   } catch (err) {
     if (err instanceof ConfigError) {
-      const variable = { ingestPrefix: 'INGEST_PREFIX', acceptedSuffixes: 'ACCEPTED_SUFFIXES', batchSize: 'BATCH_SIZE', maxWaitMinutes: 'MAX_WAIT_MINUTES', 'glue.maxConcurrentRuns': 'MAX_CONCURRENT_RUNS' }[err.setting] ?? err.setting;
+      const variable = { ingestPrefix: 'INGEST_PREFIX', acceptedSuffixes: 'ACCEPTED_SUFFIXES', batchSize: 'BATCH_SIZE', maxWaitMinutes: 'MAX_WAIT_MINUTES', 'glue.maxConcurrentRuns': 'MAX_CONCURRENT_RUNS', maxObjectMb: 'MAX_OBJECT_MB' }[err.setting] ?? err.setting;
       throw new SettingsError(variable, err.message);
     }
     throw err;
@@ -76,6 +79,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     maxWaitMinutes: config.maxWaitMinutes,
     idempotencyTtlSeconds: ttl,
     maxConcurrentRuns: config.glue.maxConcurrentRuns,
+    maxObjectMb: config.maxObjectMb,
     alertTopicArn: env.ALERT_TOPIC_ARN?.trim() || undefined,
     region: env.AWS_REGION?.trim() || 'us-east-1',
   };

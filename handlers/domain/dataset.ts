@@ -17,13 +17,15 @@ export interface KeyRules {
   readonly ingestPrefix: string;
   /** Accepted key suffixes, each starting with `.`, compared case-sensitively. */
   readonly acceptedSuffixes: readonly string[];
+  /** Largest object accepted, in bytes (`maxObjectMb`); undefined: no cap. */
+  readonly maxObjectBytes?: number;
 }
 
 /** Why a record is ignored without a trace (counted as `FilesSkipped`). */
 export type SkipReason = 'not-object-created' | 'outside-prefix' | 'empty-object' | 'foreign-bucket';
 
 /** Why a file is refused and recorded as `REJECTED#` (counted as `FilesRejected`). */
-export type RejectReason = 'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'key-too-long';
+export type RejectReason = 'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'key-too-long' | 'too-large';
 
 /**
  * Longest key (UTF-8 bytes) whose manifest item sort key `F#<key>#<eTag>` stays within DynamoDB's 1,024 bytes,
@@ -53,7 +55,13 @@ export function describeRejection(reason: RejectReason, rules: KeyRules): string
       return 'the key has an empty, "." or ".." path segment or a control character: a path reader would resolve it to another object';
     case 'key-too-long':
       return `the key is longer than ${MAX_KEY_BYTES} bytes, too long for the state table's keys`;
+    case 'too-large':
+      return `the object is larger than the ${formatMb(rules.maxObjectBytes)} MB an object may have (maxObjectMb)`;
   }
+}
+
+function formatMb(bytes: number | undefined): string {
+  return bytes === undefined ? 'unlimited' : String(Math.round((bytes / (1024 * 1024)) * 100) / 100);
 }
 
 /** Decides what happens to a created object from its decoded key, its size and its event name. */
@@ -76,5 +84,7 @@ export function classifyObject(key: string, size: number, eventName: string, rul
   if (!rules.acceptedSuffixes.some((suffix) => key.endsWith(suffix))) {
     return { action: 'reject', reason: 'unaccepted-suffix', dataset };
   }
+  // The size the S3 event reports: refused before it is ever read, so one huge upload cannot hold a Glue run.
+  if (rules.maxObjectBytes !== undefined && size > rules.maxObjectBytes) return { action: 'reject', reason: 'too-large', dataset };
   return { action: 'accept', dataset };
 }

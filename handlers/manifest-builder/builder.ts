@@ -21,6 +21,8 @@ import { ContentionError, MalformedNotificationError } from '../common/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { isRecorded, sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
 import type { HandlerSettings } from '../common/settings';
+import { DEFAULT_CONFIG } from '../../pipeline/config';
+import { IDEMPOTENCY_TABLE } from '../../pipeline/table-schema';
 import { StateStore } from '../common/state-store';
 
 /** One accepted object version: the payload of the idempotent unit. */
@@ -54,7 +56,7 @@ export interface ManifestBuilderOptions {
   readonly clock?: () => Date;
   /** Attempts at placing one file while concurrent writers keep moving the dataset's pointer. @default 40 */
   readonly maxAttempts?: number;
-  /** Prefix of idempotency keys; stable across deployments. @default 'manifest-builder' */
+  /** Prefix of idempotency keys; stable across deployments, and the only keys the stack lets the builder touch. @default IDEMPOTENCY_TABLE.builderKeyPrefix */
   readonly idempotencyKeyPrefix?: string;
 }
 
@@ -88,7 +90,11 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
     clock,
     maxConcurrentRuns: settings.maxConcurrentRuns,
   };
-  const rules = { ingestPrefix: settings.ingestPrefix, acceptedSuffixes: settings.acceptedSuffixes };
+  const rules = {
+    ingestPrefix: settings.ingestPrefix,
+    acceptedSuffixes: settings.acceptedSuffixes,
+    maxObjectBytes: (settings.maxObjectMb ?? DEFAULT_CONFIG.maxObjectMb) * 1024 * 1024,
+  };
 
   /** A redelivered file whose manifest stalled (its writer stopped after the file, before the start) is finished here. */
   async function finishStalled(dataset: string, manifestId: string): Promise<void> {
@@ -161,7 +167,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   const placeFileOnce = makeIdempotent(placeFile, {
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: settings.idempotencyTable, awsSdkV3Client: clients.dynamodb }),
     config: idempotencyConfig,
-    keyPrefix: options.idempotencyKeyPrefix ?? 'manifest-builder',
+    keyPrefix: options.idempotencyKeyPrefix ?? IDEMPOTENCY_TABLE.builderKeyPrefix,
   });
 
   async function handleObject(messageId: string, event: S3ObjectEvent): Promise<void> {

@@ -51,6 +51,23 @@ describe('classifyObject', () => {
     expect(describeRejection('key-too-long', rules)).toContain(String(MAX_KEY_BYTES));
   });
 
+  test('an object larger than the cap is rejected as too-large in its dataset; one of exactly the cap is accepted', () => {
+    const capped = { ...rules, maxObjectBytes: 5 * 1024 * 1024 };
+
+    expect(classifyObject('incoming/orders/big.ndjson', 5 * 1024 * 1024 + 1, 'ObjectCreated:Put', capped)).toEqual({ action: 'reject', reason: 'too-large', dataset: 'orders' });
+    expect(classifyObject('incoming/orders/fits.ndjson', 5 * 1024 * 1024, 'ObjectCreated:Put', capped)).toEqual({ action: 'accept', dataset: 'orders' });
+    // Without a cap, size alone refuses nothing.
+    expect(classifyObject('incoming/orders/big.ndjson', 5 * 1024 ** 4, 'ObjectCreated:Put', rules)).toEqual({ action: 'accept', dataset: 'orders' });
+    expect(describeRejection('too-large', capped)).toContain('5 MB');
+    expect(describeRejection('too-large', capped)).toContain('maxObjectMb');
+  });
+
+  test('a key that is unsafe and too large is rejected for its key, which is the graver fault', () => {
+    const capped = { ...rules, maxObjectBytes: 1 };
+
+    expect(classifyObject('incoming/orders/../payments/x.ndjson', 2, 'ObjectCreated:Put', capped)).toMatchObject({ action: 'reject', reason: 'unsafe-key' });
+  });
+
   test('the longest key accepted keeps the manifest item sort key within 1,024 bytes with the longest eTag', () => {
     const key = `incoming/orders/${'a'.repeat(MAX_KEY_BYTES - 'incoming/orders/.ndjson'.length)}.ndjson`;
     const longestETag = `${'f'.repeat(32)}-10000`;

@@ -72,3 +72,23 @@ test('a bad dataset name or suffix is recorded as REJECTED# with its reason, and
   expect(puts[1].reason).toContain('.ndjson');
   expect(metrics.total('FilesRejected')).toBe(2);
 });
+
+test('an object over maxObjectMb, by the size its S3 event reports, is recorded as REJECTED# too-large and never placed', async () => {
+  const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  const metrics = new RecordingMetrics();
+  const clients = { dynamodb, s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }), sns: new SNSClient({ region: 'us-east-1' }) };
+  const builder = builderOn(clients, { ...settings, maxObjectMb: 2 }, metrics);
+  ddb.on(PutCommand).resolves({});
+  const big = s3Record(uploaded('ingest', 'incoming/orders/big.ndjson', 2 * 1024 * 1024 + 1));
+
+  const response = await builder.handler(sqsEvent([sqsRecord(body(big), 'm1')]), lambdaContext());
+
+  expect(response.batchItemFailures).toEqual([]);
+  const calls = ddb.calls().map((c) => c.args[0].constructor.name);
+  expect(calls).toEqual(['PutCommand']);
+  const item = ddb.commandCalls(PutCommand)[0].args[0].input.Item!;
+  expect(item).toMatchObject({ pk: 'REJECTED#ingest/incoming/orders/big.ndjson', code: 'too-large', size: 2 * 1024 * 1024 + 1 });
+  expect(item.reason).toContain('2 MB');
+  expect(metrics.total('FilesRejected')).toBe(1);
+  expect(metrics.total('FilesAccepted')).toBe(0);
+});

@@ -23,7 +23,14 @@ describe('loadSettings', () => {
       alertTopicArn: undefined,
       region: 'us-east-1',
       maxConcurrentRuns: DEFAULT_CONFIG.glue.maxConcurrentRuns,
+      maxObjectMb: DEFAULT_CONFIG.maxObjectMb,
     });
+  });
+
+  test('the object size cap comes from MAX_OBJECT_MB, and a bad one names the variable', () => {
+    expect(loadSettings({ ...required, MAX_OBJECT_MB: '64' }).maxObjectMb).toBe(64);
+    expect(() => loadSettings({ ...required, MAX_OBJECT_MB: 'lots' })).toThrow(SettingsError);
+    expect(() => loadSettings({ ...required, MAX_OBJECT_MB: '0' })).toThrow(/MAX_OBJECT_MB/);
   });
 
   test('the alerts topic and the region of console links', () => {

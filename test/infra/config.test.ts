@@ -1,0 +1,77 @@
+import { BASE_STACK_NAME, ConfigError, DEFAULT_CONFIG, configFromContext, resolveConfig, stackName } from '../../pipeline/config';
+
+describe('size caps', () => {
+  test('defaults: objects up to 1 GB, 2 GB decompressed per gzip file, lines up to 1 MB', () => {
+    const config = resolveConfig();
+
+    expect(config.maxObjectMb).toBe(1024);
+    expect(config.glue.maxDecompressedMb).toBe(2048);
+    expect(config.glue.maxLineKb).toBe(1024);
+  });
+
+  test('each is taken from overrides, as numbers or as the strings CDK context gives', () => {
+    const config = resolveConfig({ maxObjectMb: '64', glue: { maxDecompressedMb: 512, maxLineKb: '16' } });
+
+    expect(config.maxObjectMb).toBe(64);
+    expect(config.glue.maxDecompressedMb).toBe(512);
+    expect(config.glue.maxLineKb).toBe(16);
+  });
+
+  test.each([
+    ['maxObjectMb', { maxObjectMb: 0 }],
+    ['maxObjectMb', { maxObjectMb: 'big' }],
+    ['maxObjectMb', { maxObjectMb: 5 * 1024 * 1024 + 1 }],
+    ['glue.maxDecompressedMb', { glue: { maxDecompressedMb: 0 } }],
+    ['glue.maxDecompressedMb', { glue: { maxDecompressedMb: 1.5 } }],
+    ['glue.maxLineKb', { glue: { maxLineKb: -1 } }],
+    ['glue.maxLineKb', { glue: { maxLineKb: 512 * 1024 + 1 } }],
+  ])('%s refuses %j, naming the setting', (setting, overrides) => {
+    expect(() => resolveConfig(overrides)).toThrow(ConfigError);
+    expect(() => resolveConfig(overrides)).toThrow(`"${setting}"`);
+  });
+
+  test('CDK context reaches them: -c maxObjectMb=10 -c glue.maxLineKb=8', () => {
+    const context: Record<string, unknown> = { maxObjectMb: '10', 'glue.maxLineKb': '8' };
+    const config = configFromContext((key) => context[key]);
+
+    expect(config.maxObjectMb).toBe(10);
+    expect(config.glue.maxLineKb).toBe(8);
+    expect(config.glue.maxDecompressedMb).toBe(DEFAULT_CONFIG.glue.maxDecompressedMb);
+  });
+});
+
+describe('data retention settings', () => {
+  test('quarantine expires after 90 days and old curated versions after 30 by default; both configurable and validated', () => {
+    expect(resolveConfig()).toMatchObject({ quarantineExpirationDays: 90, curatedNoncurrentDays: 30 });
+    expect(resolveConfig({ quarantineExpirationDays: '7', curatedNoncurrentDays: 1 })).toMatchObject({ quarantineExpirationDays: 7, curatedNoncurrentDays: 1 });
+    expect(() => resolveConfig({ quarantineExpirationDays: 0 })).toThrow('"quarantineExpirationDays"');
+    expect(() => resolveConfig({ curatedNoncurrentDays: 'never' })).toThrow('"curatedNoncurrentDays"');
+  });
+});
+
+describe('stage', () => {
+  test('none by default: the stack and the metrics namespace keep their names', () => {
+    const config = resolveConfig();
+
+    expect(config.stage).toBeUndefined();
+    expect(stackName(config)).toBe(BASE_STACK_NAME);
+    expect(stackName(config)).toBe('IngestPipeline');
+    expect(config.metricsNamespace).toBe('IngestPipeline');
+  });
+
+  test('a stage names the stack and the metrics namespace; an explicit namespace still wins', () => {
+    const config = configFromContext((key) => ({ stage: 'dev' })[key as 'stage']);
+
+    expect(stackName(config)).toBe('IngestPipeline-dev');
+    expect(config.metricsNamespace).toBe('IngestPipeline-dev');
+    expect(resolveConfig({ stage: 'dev', metricsNamespace: 'Mine' }).metricsNamespace).toBe('Mine');
+  });
+
+  test.each(['Dev', '1dev', 'dev_1', 'dev-', 'a'.repeat(21), 'd e v', 'dev/x'])('refuses %j, which some resource name would not take', (stage) => {
+    expect(() => resolveConfig({ stage })).toThrow('"stage"');
+  });
+
+  test.each(['dev', 'prod', 'team-a', 'x1'])('accepts %j', (stage) => {
+    expect(resolveConfig({ stage }).stage).toBe(stage);
+  });
+});
