@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { oneLineReason } from './errors';
 import { registerDlqCommand } from './commands/dlq';
+import { registerReconcileCommand } from './commands/reconcile';
 import { registerReplayCommand } from './commands/replay';
 import { CliDeps, defaultMakeContext, processIo } from './commands/shared';
 import { registerStatusCommand } from './commands/status';
@@ -58,6 +59,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerStatusCommand(program, deps);
   registerReplayCommand(program, deps);
   registerDlqCommand(program, deps);
+  registerReconcileCommand(program, deps);
   registerLocal(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

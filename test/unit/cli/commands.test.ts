@@ -45,7 +45,7 @@ describe('pipeline (command line)', () => {
     ddb.reset();
   });
 
-  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive']])('%s --help shows an example and exits 0', async (...cmd) => {
+  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive'], ['reconcile']])('%s --help shows an example and exits 0', async (...cmd) => {
     const result = await run([...cmd, '--help'], ctx);
 
     expect(result.code).toBe(0);
