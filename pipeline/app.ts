@@ -1,13 +1,13 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, configFromContext, requireDeploySettings } from './config';
-import { PipelineStack, STACK_NAME } from './pipeline-stack';
+import { ConfigError, configFromContext, requireDeploySettings, stackName } from './config';
+import { PipelineStack } from './pipeline-stack';
 
 const app = new App();
 try {
   const config = configFromContext((key) => app.node.tryGetContext(key));
   requireDeploySettings(config);
-  new PipelineStack(app, STACK_NAME, {
+  new PipelineStack(app, stackName(config), {
     config,
     description: 'NDJSON ingest pipeline: manifests of files converted to Parquet by Glue under Step Functions',
   });

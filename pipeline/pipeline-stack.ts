@@ -1,16 +1,16 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PipelineConfig } from './config';
+import { BASE_STACK_NAME, PipelineConfig } from './config';
 import { Alerting } from './constructs/alerting';
 import { ConversionWorkflow } from './constructs/conversion-workflow';
 import { PipelineDashboard } from './constructs/dashboard';
 import { IngestQueue } from './constructs/ingest-queue';
-import { ManifestBuilder, ingestVisibilityTimeout } from './constructs/manifest-builder';
+import { BUILDER_TIMEOUT, ManifestBuilder, SWEEPER_TIMEOUT, ingestVisibilityTimeout } from './constructs/manifest-builder';
 import { StateTables } from './constructs/state-tables';
 import { Storage } from './constructs/storage';
 
-/** Name of the stack `cdk deploy` creates; the CLI reads its outputs. */
-export const STACK_NAME = 'IngestPipeline';
+/** Name of the stack `cdk deploy` creates without a stage (`stackName(config)` with one); the CLI reads its outputs. */
+export const STACK_NAME = BASE_STACK_NAME;
 
 /** Keys of the stack outputs, read by the CLI (docs/architecture.md, "Local mode"). */
 export const OUTPUT_KEYS = [
@@ -43,7 +43,7 @@ export class PipelineStack extends Stack {
 
     const storage = new Storage(this, 'Storage', { config });
     const tables = new StateTables(this, 'StateTables');
-    const alerting = new Alerting(this, 'Alerting', { config });
+    const alerting = new Alerting(this, 'Alerting', { config, stackName: this.stackName });
     const ingest = new IngestQueue(this, 'IngestQueue', {
       config,
       ingestBucket: storage.ingestBucket,
@@ -55,6 +55,8 @@ export class PipelineStack extends Stack {
       curatedBucket: storage.curatedBucket,
       stateTable: tables.stateTable,
       alertTopic: alerting.topic,
+      alertKey: alerting.key,
+      stackName: this.stackName,
       glueScriptPath: props.glueScriptPath,
     });
     const builder = new ManifestBuilder(this, 'ManifestBuilder', {
@@ -65,6 +67,7 @@ export class PipelineStack extends Stack {
       curatedBucket: storage.curatedBucket,
       stateMachine: workflow.stateMachine,
       alertTopic: alerting.topic,
+      alertKey: alerting.key,
       ingestBucket: storage.ingestBucket,
     });
 
@@ -78,8 +81,24 @@ export class PipelineStack extends Stack {
       builder.deadLetterQueue,
       'Sweeper runs failed (see the sweeper log group); each next run redoes the same work, so once the cause is fixed the messages can be purged.',
     );
-    alerting.alarmOnLambdaErrors('BuilderErrorsAlarm', builder.builder, 'manifest builder');
-    alerting.alarmOnLambdaErrors('SweeperErrorsAlarm', builder.sweeper, 'sweeper');
+    alerting.alarmOnLambdaErrors(
+      'BuilderErrorsAlarm',
+      builder.builder,
+      'manifest builder',
+      'Read its log group for level ERROR. The notifications it failed on are received again and reach the ingest DLQ after maxReceiveCount receives; ' +
+        'once the cause is fixed, `npx pipeline dlq redrive` sends them through again (files already in a manifest are skipped).',
+    );
+    alerting.alarmOnLambdaErrors(
+      'SweeperErrorsAlarm',
+      builder.sweeper,
+      'sweeper',
+      'Read its log group for level ERROR. Each run redoes the work of the failed one a minute later, so nothing needs replaying once the cause is fixed; ' +
+        'meanwhile manifests are not sealed on time (see the oldest-open-manifest alarm).',
+    );
+    alerting.alarmOnLambdaThrottles('BuilderThrottlesAlarm', builder.builder, 'manifest builder');
+    alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', builder.sweeper, 'sweeper');
+    alerting.alarmOnLambdaDuration('BuilderDurationAlarm', builder.builder, 'manifest builder', BUILDER_TIMEOUT);
+    alerting.alarmOnLambdaDuration('SweeperDurationAlarm', builder.sweeper, 'sweeper', SWEEPER_TIMEOUT);
     alerting.alarmOnFailureRate(workflow.stateMachine);
     alerting.alarmOnOldestOpenManifest();
     alerting.alarmOnExecutionNameConflicts();

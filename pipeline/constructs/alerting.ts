@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -20,60 +20,92 @@ export const EXECUTION_NAME_CONFLICTS_METRIC = 'ExecutionNameConflicts';
 /** Executions ending failed, timed out or aborted within an hour that make the failure-rate alarm fire. */
 export const FAILURE_RATE_THRESHOLD = 5;
 
+/** Share of a Lambda's timeout whose crossing by the longest invocation raises the duration alarm. */
+export const DURATION_ALARM_SHARE = 0.8;
+
 /** Properties of {@link Alerting}. */
 export interface AlertingProps {
-  /** The pipeline's settings (alert email, metrics namespace, max wait). */
+  /** The pipeline's settings (alert email, metrics namespace, max wait, stage). */
   readonly config: PipelineConfig;
+  /** The stack's name: every alarm's name starts with it, so two stages' alarms never share a name. */
+  readonly stackName: string;
+}
+
+/**
+ * Lets a role publish to the encrypted alerts topic: `sns:Publish` on the topic and a data key of its key, nothing
+ * more (`grantPublish` adds `kms:GenerateDataKey*`, every data-key variant).
+ */
+export function grantPublishTo(grantee: iam.IGrantable, topic: sns.ITopic, key: kms.IKey): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
+  );
 }
 
 /**
  * The alerts topic (KMS-encrypted, email subscription) and the alarms that publish to it. Other constructs add
- * their alarms through the `alarmOn...` methods, so every alarm has the same action.
+ * their alarms through the `alarmOn...` methods, so every alarm has the same action, a name that starts with the
+ * stack's, and is one of the sources the topic accepts.
+ *
+ * An alarm notifies when it enters ALARM and at no other transition: no OK action (a recovery is visible on the
+ * alarm and the dashboard; an email for it would double every incident) and no INSUFFICIENT_DATA action. CloudWatch
+ * runs an action once per state change, so an alarm that stays in ALARM sends one message, however long it lasts.
  */
 export class Alerting extends Construct {
-  /** Topic of every alert: alarms, the state machine's failure notice, execution status changes. */
+  /** Topic of every alert: alarms, the state machine's failure notice, the sweeper's notice of ended executions. */
   public readonly topic: sns.Topic;
-  /** Key of the topic; CloudWatch and EventBridge may use it to publish. */
+  /** Key of the topic; this stack's alarms may use it to publish. */
   public readonly key: kms.Key;
   private readonly action: cwActions.SnsAction;
   private readonly config: PipelineConfig;
+  private readonly stackName: string;
+  private readonly alarmArns: string[] = [];
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
     super(scope, id);
     this.config = props.config;
+    this.stackName = props.stackName;
     const account = Stack.of(this).account;
 
     this.key = new kms.Key(this, 'TopicKey', {
-      description: 'Encrypts the ingest pipeline alerts topic',
+      description: `Encrypts the ingest pipeline alerts topic of stack ${props.stackName}`,
       enableKeyRotation: true,
     });
     this.topic = new sns.Topic(this, 'Topic', {
-      displayName: 'Ingest pipeline alerts',
+      // The sender's name in every alert email: with a stage, the reader sees which copy is speaking.
+      displayName: props.config.stage === undefined ? 'Ingest pipeline alerts' : `Ingest pipeline ${props.config.stage} alerts`,
       masterKey: this.key,
       enforceSSL: true,
     });
 
-    // CloudWatch alarms and EventBridge rules publish as their service principals; an encrypted topic needs
-    // them allowed on both the topic and its key (the AWS-managed SNS key cannot be shared with them).
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      const principal = new iam.ServicePrincipal(service);
-      this.key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          principals: [principal],
-          resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': account } },
-        }),
-      );
-      this.topic.addToResourcePolicy(
-        new iam.PolicyStatement({
-          actions: ['sns:Publish'],
-          principals: [principal],
-          resources: [this.topic.topicArn],
-          conditions: { StringEquals: { 'aws:SourceAccount': account } },
-        }),
-      );
-    }
+    // CloudWatch alarms publish as the service principal; an encrypted topic needs it allowed on both the topic
+    // and its key. Only this stack's alarms, by ARN: any other alarm of the account (or of another stage) is
+    // refused. The ARNs are built from the alarms' names, which the stack sets, so the key's policy does not
+    // depend on the alarms (which depend on the topic, which depends on the key). No EventBridge rule publishes
+    // here, so events.amazonaws.com is not allowed at all.
+    const fromThisStacksAlarms = {
+      StringEquals: { 'aws:SourceAccount': account },
+      ArnEquals: { 'aws:SourceArn': Lazy.list({ produce: () => this.alarmArns }) },
+    };
+    const cloudwatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AlarmsOfThisStack',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        principals: [cloudwatch],
+        resources: ['*'],
+        conditions: fromThisStacksAlarms,
+      }),
+    );
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AlarmsOfThisStack',
+        actions: ['sns:Publish'],
+        principals: [cloudwatch],
+        resources: [this.topic.topicArn],
+        conditions: fromThisStacksAlarms,
+      }),
+    );
 
     if (props.config.alertEmail !== undefined) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.config.alertEmail));
@@ -93,12 +125,43 @@ export class Alerting extends Construct {
     });
   }
 
-  /** Alarms on any error of a Lambda function. */
-  alarmOnLambdaErrors(id: string, fn: lambda.IFunction, what: string): cloudwatch.Alarm {
+  /** Alarms on any error of a Lambda function; `advice` tells the operator what to do. */
+  alarmOnLambdaErrors(id: string, fn: lambda.IFunction, what: string, advice: string): cloudwatch.Alarm {
     return this.add(id, {
-      alarmDescription: `The ${what} Lambda reported errors: see its log group.`,
+      alarmDescription: `The ${what} Lambda reported errors. ${advice}`,
       metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Alarms when Lambda refused to run a function for lack of concurrency (account or function limit). */
+  alarmOnLambdaThrottles(id: string, fn: lambda.IFunction, what: string): cloudwatch.Alarm {
+    return this.add(id, {
+      alarmDescription:
+        `Lambda throttled the ${what}: the account's (or the function's) concurrency is used up, so its work waits or is retried. ` +
+        'Find what else uses the concurrency (Lambda console, ConcurrentExecutions of the account), raise the Regional quota or reserve concurrency for it; ' +
+        'nothing is lost meanwhile: notifications wait in the ingest queue and the sweeper runs again a minute later.',
+      metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Alarms when the longest invocation in five minutes took more than {@link DURATION_ALARM_SHARE} of the timeout. */
+  alarmOnLambdaDuration(id: string, fn: lambda.IFunction, what: string, timeout: Duration): cloudwatch.Alarm {
+    const threshold = Math.round(timeout.toMilliseconds() * DURATION_ALARM_SHARE);
+    return this.add(id, {
+      alarmDescription:
+        `An invocation of the ${what} took more than ${threshold / 1000} s of its ${timeout.toSeconds()} s timeout: next it may time out and redo its work. ` +
+        'Look at its log group and X-Ray traces for the slow call (DynamoDB throttling or contention on one dataset, a slow Step Functions API); ' +
+        'if the load grew, the timeout or the batch size in pipeline/constructs/manifest-builder.ts may need to change.',
+      metric: fn.metricDuration({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -187,8 +250,12 @@ export class Alerting extends Construct {
   }
 
   private add(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, id, props);
+    const alarmName = `${this.stackName}-${id}`;
+    const alarm = new cloudwatch.Alarm(this, id, { ...props, alarmName });
     alarm.addAlarmAction(this.action);
+    this.alarmArns.push(
+      Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
     return alarm;
   }
 }

@@ -6,12 +6,16 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PipelineConfig, PREFIXES } from '../config';
+import { glueJobArguments } from '../glue-arguments';
+import { STATE_TABLE_PREFIXES } from '../table-schema';
 import { ConvertManifestPlaceholders, convertManifestDefinition } from './convert-manifest-definition';
 import { retentionDays } from './log-retention';
+import { grantPublishTo } from './alerting';
 import { acknowledge, arnRef } from './nag';
 
 /** The Glue job's script; written and tested under `glue-scripts/`. */
@@ -19,6 +23,28 @@ export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts',
 
 /** Result files the Glue job writes and the state machine reads (docs/architecture.md, "Buckets and prefixes"). */
 const RESULT_KEYS = `${PREFIXES.manifests}*.result.json`;
+
+/**
+ * The job's script as one object of the CDK asset bucket, readable by its key only. `Code.fromAsset` and
+ * `Code.fromBucket` grant `grantRead(key)`, which adds `s3:List*` and `s3:GetBucket*` on the whole asset bucket:
+ * every asset of every stack of the account and region.
+ */
+class ScriptObject extends glue.Code {
+  constructor(private readonly asset: s3assets.Asset) {
+    super();
+  }
+
+  bind(_scope: Construct, grantable: iam.IGrantable): glue.CodeConfig {
+    grantable.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ItsOwnScript',
+        actions: ['s3:GetObject'],
+        resources: [this.asset.bucket.arnForObjects(this.asset.s3ObjectKey)],
+      }),
+    );
+    return { s3Location: { bucketName: this.asset.s3BucketName, objectKey: this.asset.s3ObjectKey } };
+  }
+}
 
 /** Properties of {@link ConversionWorkflow}. */
 export interface ConversionWorkflowProps {
@@ -32,6 +58,10 @@ export interface ConversionWorkflowProps {
   readonly stateTable: dynamodb.ITable;
   /** Where failures are announced. */
   readonly alertTopic: sns.ITopic;
+  /** The alerts topic's key: publishing to an encrypted topic needs a data key from it. */
+  readonly alertKey: kms.IKey;
+  /** Names the job's log groups apart from every other stack's (`IngestPipeline`, `IngestPipeline-dev`). */
+  readonly stackName: string;
   /** Path of the Glue job's script. @default {@link GLUE_SCRIPT_PATH} */
   readonly glueScriptPath?: string;
 }
@@ -50,6 +80,8 @@ export class ConversionWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** Encrypts the Glue job's logs and bookmarks. */
   public readonly key: kms.Key;
+  /** The job's log groups: its stdout/stderr (`output`), Glue's and Spark's own (`error`), continuous logging. */
+  public readonly logGroups: { readonly output: logs.LogGroup; readonly error: logs.LogGroup; readonly continuous: logs.LogGroup };
 
   constructor(scope: Construct, id: string, props: ConversionWorkflowProps) {
     super(scope, id);
@@ -63,24 +95,33 @@ export class ConversionWorkflow extends Construct {
       description: 'Encrypts the ingest pipeline Glue job logs and bookmarks',
       enableKeyRotation: true,
     });
-    // Glue's CloudWatch encryption associates this key with the job's log groups: the Logs service must use it.
+    // The job's log groups belong to the stack, so they have a retention and this key from the start instead of
+    // Glue creating account-wide ones (/aws-glue/jobs/output, /error) that keep every job's logs forever.
+    // Their prefix carries the stack name: two stages never share a log group.
+    const logPrefix = `/aws-glue/jobs/${props.stackName}`;
+    const logGroupArnPattern = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `${logPrefix}/*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    // CloudWatch Logs encrypts with this key only for this stack's Glue log groups.
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
         principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
         resources: ['*'],
-        conditions: {
-          ArnLike: {
-            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
-              service: 'logs',
-              resource: 'log-group',
-              resourceName: '/aws-glue/*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-        },
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': logGroupArnPattern } },
       }),
     );
+    const jobLogGroup = (name: string) =>
+      new logs.LogGroup(this, `JobLogs${name[0].toUpperCase()}${name.slice(1)}`, {
+        logGroupName: `${logPrefix}/${name}`,
+        retention: retentionDays(config.logRetentionDays),
+        encryptionKey: this.key,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+    this.logGroups = { output: jobLogGroup('output'), error: jobLogGroup('error'), continuous: jobLogGroup('continuous') };
 
     const securityConfiguration = new glue.SecurityConfiguration(this, 'SecurityConfiguration', {
       s3Encryption: glue.S3Encryption.s3Managed(),
@@ -99,10 +140,11 @@ export class ConversionWorkflow extends Construct {
     this.grantJobAccess(role, props);
     this.acknowledgeJobAccess(role, props);
 
+    const script = new s3assets.Asset(this, 'Script', { path: props.glueScriptPath ?? GLUE_SCRIPT_PATH });
     const jobProps: glue.PySparkEtlJobProps = {
       description: 'Converts the NDJSON files of one manifest to Parquet; bad lines go to quarantine',
       role,
-      script: glue.Code.fromAsset(props.glueScriptPath ?? GLUE_SCRIPT_PATH),
+      script: new ScriptObject(script),
       glueVersion: config.glue.version as glue.GlueVersion,
       workerConfiguration: {
         workerType: config.glue.workerType as glue.WorkerType,
@@ -114,19 +156,15 @@ export class ConversionWorkflow extends Construct {
       timeout: Duration.minutes(config.glue.timeoutMinutes),
       securityConfiguration,
       enableMetrics: true,
-      continuousLogging: { enabled: true },
+      // Glue versions before 5 log continuously to this group; 5 and later to `<prefix>/output` and `/error`.
+      continuousLogging: { enabled: true, logGroup: this.logGroups.continuous },
       defaultArguments: {
         // With auto scaling, numberOfWorkers is the upper bound: a small manifest uses few workers.
         '--enable-auto-scaling': 'true',
         '--enable-glue-datacatalog': 'true',
         '--job-bookmark-option': 'job-bookmark-disable',
-        '--catalog_database': this.database.databaseName,
-        '--target_file_mb': String(config.glue.targetFileMb),
-        '--curated_path': props.curatedBucket.s3UrlForObject(PREFIXES.curated),
-        '--quarantine_path': props.curatedBucket.s3UrlForObject(PREFIXES.quarantine),
-        // A dataset with a schema file here is parsed with it instead of an inferred one (glue-scripts/README.md).
-        '--schema_prefix': props.curatedBucket.s3UrlForObject(PREFIXES.schemas),
-        '--staging_path': props.curatedBucket.s3UrlForObject(PREFIXES.staging),
+        '--custom-logGroup-prefix': logPrefix,
+        ...glueJobArguments(config.glue, { curatedBucket: props.curatedBucket.bucketName, catalogDatabase: this.database.databaseName }),
       },
     };
     this.job =
@@ -143,6 +181,10 @@ export class ConversionWorkflow extends Construct {
       TargetFileMb: String(config.glue.targetFileMb),
       Region: stack.region,
     };
+    const definition = convertManifestDefinition(config.executionTimeoutMinutes);
+    // Only the placeholders the ASL uses: a value it no longer reads (a job argument moved to the job's defaults)
+    // is not passed along where nothing checks it.
+    const usedSubstitutions = Object.fromEntries(Object.entries(substitutions).filter(([name]) => definition.includes(`\${${name}}`)));
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       retention: retentionDays(config.logRetentionDays),
       removalPolicy: RemovalPolicy.DESTROY,
@@ -150,8 +192,8 @@ export class ConversionWorkflow extends Construct {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       comment: 'Converts one manifest of NDJSON files to Parquet and records the outcome',
       stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromString(convertManifestDefinition(config.executionTimeoutMinutes)),
-      definitionSubstitutions: { ...substitutions },
+      definitionBody: sfn.DefinitionBody.fromString(definition),
+      definitionSubstitutions: usedSubstitutions,
       tracingEnabled: true,
       // Every state's entry and exit, without inputs and outputs: those hold S3 locations and error causes that
       // may quote data lines; operators see them in the execution history, which IAM guards per user.
@@ -163,19 +205,32 @@ export class ConversionWorkflow extends Construct {
   /** Least privilege of the Glue job: raw data under the ingest prefix, its own prefixes, its catalog database. */
   private grantJobAccess(role: iam.Role, props: ConversionWorkflowProps): void {
     const stack = Stack.of(this);
-    props.ingestBucket.grantRead(role, `${props.config.ingestPrefix}*`);
-    props.curatedBucket.grantRead(role, `${PREFIXES.manifests}*`);
-    props.curatedBucket.grantRead(role, `${PREFIXES.schemas}*`);
-    props.curatedBucket.grantPut(role, RESULT_KEYS);
-    // A retry or replay deletes the files of the manifest's partition before it writes them again (I4).
-    props.curatedBucket.grantReadWrite(role, `${PREFIXES.curated}*`);
-    props.curatedBucket.grantDelete(role, `${PREFIXES.curated}*`);
-    props.curatedBucket.grantReadWrite(role, `${PREFIXES.quarantine}*`);
-    props.curatedBucket.grantDelete(role, `${PREFIXES.quarantine}*`);
-    // Copies of pinned versions whose key was overwritten since the seal, removed at the end of the run.
-    props.curatedBucket.grantReadWrite(role, `${PREFIXES.staging}*`);
-    props.curatedBucket.grantDelete(role, `${PREFIXES.staging}*`);
-    this.key.grantEncryptDecrypt(role);
+    const { ingestBucket, curatedBucket } = props;
+    const ingestKeys = `${props.config.ingestPrefix}*`;
+    const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+      role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources, conditions }));
+
+    // A manifest pins versions: the job reads a version (GetObjectVersion), or the current one when none is pinned.
+    allow('ReadRawFiles', ['s3:GetObject', 's3:GetObjectVersion'], [ingestBucket.arnForObjects(ingestKeys)]);
+    // Listing the versions of a manifest's key finds a copy with the pinned eTag; no listing outside the ingest
+    // prefix, so the job cannot enumerate what else the bucket holds.
+    allow('ListRawFilesOnly', ['s3:ListBucket', 's3:ListBucketVersions'], [ingestBucket.bucketArn], {
+      StringLike: { 's3:prefix': [ingestKeys] },
+    });
+    allow('ReadManifestsAndSchemas', ['s3:GetObject'], [curatedBucket.arnForObjects(`${PREFIXES.manifests}*`), curatedBucket.arnForObjects(`${PREFIXES.schemas}*`)]);
+    allow('WriteTheResultFile', ['s3:PutObject'], [curatedBucket.arnForObjects(RESULT_KEYS)]);
+    // A retry or replay deletes the files of the manifest's partition before it writes them again (I4); staged
+    // copies of pinned versions are removed at the end of the run. Large Parquet files go up in parts.
+    allow(
+      'OwnOutputPrefixes',
+      ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+      [PREFIXES.curated, PREFIXES.quarantine, PREFIXES.staging].map((prefix) => curatedBucket.arnForObjects(`${prefix}*`)),
+    );
+    // Spark lists its output directories and the committer's temporary ones while it writes.
+    allow('ListCuratedBucket', ['s3:ListBucket', 's3:ListBucketMultipartUploads'], [curatedBucket.bucketArn]);
+    allow('BucketRegion', ['s3:GetBucketLocation'], [ingestBucket.bucketArn, curatedBucket.bucketArn]);
+    // Logs and bookmarks encrypted with the job's key (security configuration).
+    allow('JobKey', ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], [this.key.keyArn]);
 
     const catalogArn = stack.formatArn({ service: 'glue', resource: 'catalog' });
     const databaseArn = stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.database.databaseName });
@@ -207,19 +262,11 @@ export class ConversionWorkflow extends Construct {
         resources: [catalogArn, stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' })],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ContinuousLogging',
-        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
-        resources: [
-          stack.formatArn({
-            service: 'logs',
-            resource: 'log-group',
-            resourceName: '/aws-glue/*',
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-      }),
+    // Only the stack's own log groups; Glue may still try to create or associate them, which then is a no-op.
+    allow(
+      'OwnLogGroups',
+      ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
+      Object.values(this.logGroups).map((group) => group.logGroupArn),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -237,18 +284,7 @@ export class ConversionWorkflow extends Construct {
     const curated = arnRef(props.curatedBucket);
     acknowledge(
       policy,
-      'Action wildcards of the CDK grant methods (grantRead, grantPut, grantReadWrite, grantDelete, grantEncryptDecrypt), each limited in its statement to the prefixes or the key below.',
-      'IAM5[Action::s3:GetBucket*]',
-      'IAM5[Action::s3:GetObject*]',
-      'IAM5[Action::s3:List*]',
-      'IAM5[Action::s3:Abort*]',
-      'IAM5[Action::s3:DeleteObject*]',
-      'IAM5[Action::kms:GenerateDataKey*]',
-      'IAM5[Action::kms:ReEncrypt*]',
-    );
-    acknowledge(
-      policy,
-      'The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files and the datasets\' pinned schemas (one per dataset, datasets are known only at run time), and owns the Parquet, quarantine and result objects under their prefixes; all keys are known only at run time.',
+      'The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files and the datasets\' pinned schemas (one per dataset, datasets are known only at run time), and owns the Parquet, quarantine, staging and result objects under their prefixes; all keys are known only at run time.',
       `IAM5[Resource::${arnRef(props.ingestBucket)}/${props.config.ingestPrefix}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.manifests}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.schemas}*]`,
@@ -259,18 +295,8 @@ export class ConversionWorkflow extends Construct {
     );
     acknowledge(
       policy,
-      'glue.Code grants the job read of its script in the CDK asset bucket; asset keys are content hashes.',
-      'IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
-    );
-    acknowledge(
-      policy,
       'One catalog table per dataset, created by the job when a dataset first arrives; limited to the pipeline database.',
       `IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/<${Stack.of(this).getLogicalId(this.database.node.defaultChild as CfnElement)}>/*]`,
-    );
-    acknowledge(
-      policy,
-      'Glue names the continuous-logging log groups itself, all under /aws-glue/.',
-      'IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws-glue/*]',
     );
     acknowledge(
       policy,
@@ -281,11 +307,13 @@ export class ConversionWorkflow extends Construct {
 
   /** What the ASL's tasks call: the MANIFEST record, the Glue job, the result file, the alerts topic. */
   private grantStateMachineAccess(props: ConversionWorkflowProps): void {
+    // Only MANIFEST# items: the state machine records outcomes, it never touches files, pointers or rejections.
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'RecordTheOutcome',
         actions: ['dynamodb:UpdateItem'],
         resources: [props.stateTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_TABLE_PREFIXES.manifest}*`] } },
       }),
     );
     this.stateMachine.addToRolePolicy(
@@ -311,7 +339,7 @@ export class ConversionWorkflow extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${PREFIXES.manifests}*`] } },
       }),
     );
-    props.alertTopic.grantPublish(this.stateMachine);
+    grantPublishTo(this.stateMachine.role, props.alertTopic, props.alertKey);
 
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')!;
     acknowledge(
@@ -319,7 +347,6 @@ export class ConversionWorkflow extends Construct {
       'Result files are one object per manifest (manifests/<dataset>/<id>.result.json), named at run time.',
       `IAM5[Resource::${arnRef(props.curatedBucket)}/${RESULT_KEYS}]`,
     );
-    acknowledge(policy, 'kms:GenerateDataKey* comes with grantPublish on the encrypted alerts topic, on its one key.', 'IAM5[Action::kms:GenerateDataKey*]');
     acknowledge(
       policy,
       'X-Ray (tracing) and CloudWatch Logs vended delivery (execution logging) actions support no resource-level permissions.',

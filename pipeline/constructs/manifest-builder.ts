@@ -3,6 +3,7 @@ import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -14,6 +15,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { PipelineConfig, PREFIXES } from '../config';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_PREFIXES } from '../table-schema';
+import { grantPublishTo } from './alerting';
 import { retentionDays } from './log-retention';
 import { acknowledge, arnRef } from './nag';
 
@@ -21,6 +24,8 @@ const REPO_ROOT = path.join(__dirname, '..', '..');
 
 /** Timeout of the manifest builder; the ingest queue's visibility timeout is derived from it. */
 export const BUILDER_TIMEOUT = Duration.seconds(60);
+/** Timeout of the sweeper: under the minute between its runs. */
+export const SWEEPER_TIMEOUT = Duration.seconds(50);
 /** How long the event source gathers notifications before invoking the builder. */
 export const BUILDER_BATCHING_WINDOW = Duration.seconds(5);
 /** Notifications per invocation: enough to amortise the cold path, few enough to finish well within the timeout. */
@@ -51,6 +56,8 @@ export interface ManifestBuilderProps {
   readonly stateMachine: sfn.IStateMachine;
   /** Where the sweeper announces manifests whose execution ended without recording an outcome. */
   readonly alertTopic: sns.ITopic;
+  /** The alerts topic's key. */
+  readonly alertKey: kms.IKey;
 }
 
 /**
@@ -85,6 +92,7 @@ export class ManifestBuilder extends Construct {
       MAX_WAIT_MINUTES: String(config.maxWaitMinutes),
       MAX_CONCURRENT_RUNS: String(config.glue.maxConcurrentRuns),
       IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
+      MAX_OBJECT_MB: String(config.maxObjectMb),
       NODE_OPTIONS: '--enable-source-maps',
     };
     const makeFunction = (
@@ -156,7 +164,7 @@ export class ManifestBuilder extends Construct {
       'Sweeper',
       'sweeper',
       'handlers/sweeper/index.ts',
-      Duration.seconds(50),
+      SWEEPER_TIMEOUT,
       'Seals manifests whose oldest file waited too long; resumes sealed manifests that have no execution',
       // The next run a minute later does the same work, so a failed run is not retried; it goes to the DLQ,
       // whose alarm tells the operator the sweeper is failing.
@@ -176,9 +184,60 @@ export class ManifestBuilder extends Construct {
     });
 
     const manifestKeys = `${PREFIXES.manifests}*`;
+    const table = props.stateTable.tableArn;
+    const onlyPrefixes = (...prefixes: string[]) => ({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
+    });
+    const { open, file, manifest, rejected } = STATE_TABLE_PREFIXES;
+    // The builder opens manifests, writes files into them (FILE#, MANIFEST#.../F#), records rejections, seals and
+    // starts: it reads and writes those items, never scans, deletes, or writes in batches.
+    this.builder.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PlaceFiles',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        resources: [table],
+        conditions: onlyPrefixes(open, file, manifest, rejected),
+      }),
+    );
+    // The sweeper seals, starts and records ended executions (OPEN#, MANIFEST#), and is the only one that deletes:
+    // a manifest opened and never written to.
+    this.sweeper.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'SealAndStart',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+        resources: [table],
+        conditions: onlyPrefixes(open, manifest),
+      }),
+    );
+    this.sweeper.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PendingAndRunning',
+        actions: ['dynamodb:Query'],
+        resources: [STATE_TABLE.pendingIndex.name, STATE_TABLE.runningIndex.name].map((index) => `${table}/index/${index}`),
+        // Whether the condition key is the index's partition key or absent for an index query, these pass.
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PENDING', 'RUNNING'] } },
+      }),
+    );
+    // Powertools deletes a record whose function failed, so the retry is not answered from it.
+    this.builder.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'IdempotencyRecords',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [props.idempotencyTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${IDEMPOTENCY_TABLE.builderKeyPrefix}#*`] } },
+      }),
+    );
     for (const fn of [this.builder, this.sweeper]) {
-      props.stateTable.grantReadWriteData(fn);
-      props.curatedBucket.grantPut(fn, manifestKeys);
+      fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'WriteManifestFiles', actions: ['s3:PutObject'], resources: [props.curatedBucket.arnForObjects(manifestKeys)] }));
+      // The result file beside a manifest is the Glue job's word on the conversion; the Lambdas must not forge it.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'NeverResultFiles',
+          effect: iam.Effect.DENY,
+          actions: ['s3:PutObject'],
+          resources: [props.curatedBucket.arnForObjects(`${PREFIXES.manifests}*.result.json`)],
+        }),
+      );
       props.stateMachine.grantStartExecution(fn);
       // ExecutionAlreadyExists is checked against the existing execution's input (I3); the sweeper also reads
       // how an execution ended that recorded no outcome (I7).
@@ -186,17 +245,12 @@ export class ManifestBuilder extends Construct {
       // A manifest is started only while fewer than maxConcurrentRuns executions run (a backlog queues).
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [props.stateMachine.stateMachineArn] }));
     }
-    props.alertTopic.grantPublish(this.sweeper);
-    acknowledge(this.sweeper.role!.node.tryFindChild('DefaultPolicy')!, 'kms:GenerateDataKey* comes with grantPublish on the encrypted alerts topic, on its one key.',
-      'IAM5[Action::kms:GenerateDataKey*]');
-    props.idempotencyTable.grantReadWriteData(this.builder);
+    grantPublishTo(this.sweeper, props.alertTopic, props.alertKey);
 
     for (const fn of [this.builder, this.sweeper]) {
       const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
-      acknowledge(policy, 'Manifest files are one object per manifest under manifests/, named at run time; s3:Abort* comes with grantPut, for its own multipart uploads there.',
-        `IAM5[Resource::${arnRef(props.curatedBucket)}/${manifestKeys}]`, 'IAM5[Action::s3:Abort*]');
-      acknowledge(policy, 'The byDay and pending indexes of the state table are queried (no scans); grantReadWriteData names them as index/*.',
-        `IAM5[Resource::${arnRef(props.stateTable)}/index/*]`);
+      acknowledge(policy, 'Manifest files are one object per manifest under manifests/, named at run time; the result files there are denied.',
+        `IAM5[Resource::${arnRef(props.curatedBucket)}/${manifestKeys}]`);
       acknowledge(policy, 'Executions are named after manifests at run time; DescribeExecution and GetExecutionHistory are limited to the executions of the conversion state machine.',
         `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(this).getLogicalId(props.stateMachine.node.defaultChild as CfnElement)}"}]}]}:*]`);
       acknowledge(policy, 'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',

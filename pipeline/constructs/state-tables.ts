@@ -26,8 +26,10 @@ export class StateTables extends Construct {
       partitionKey: { name: STATE_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: STATE_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: STATE_TABLE.ttlAttribute,
-      // The state table is the record of which file went into which manifest: keep it if the stack goes.
+      // The state table is the record of which file went into which manifest: keep it if the stack goes, and
+      // refuse a delete-table call until someone turns the protection off on purpose.
       removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
     });
     for (const index of STATE_TABLE_INDEXES) {
       this.stateTable.addGlobalSecondaryIndex({

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../config';
+import { PipelineConfig, PREFIXES } from '../config';
 
 /** Properties of {@link Storage}. */
 export interface StorageProps {
@@ -66,11 +66,22 @@ export class Storage extends Construct {
 
     this.curatedBucket = new s3.Bucket(this, 'Curated', {
       ...secure,
+      // Versioned: a pinned schema or a manifest overwritten or deleted by mistake can be brought back, for
+      // curatedNoncurrentDays; a replay's replaced Parquet stays recoverable as long.
+      versioned: true,
       removalPolicy: RemovalPolicy.RETAIN,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'curated/',
-      // A retry or replay rewrites a manifest's Parquet (I4); its multipart leftovers must not pile up.
-      lifecycleRules: [{ id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) }],
+      lifecycleRules: [
+        // A retry or replay rewrites a manifest's Parquet (I4); its multipart leftovers must not pile up.
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        { id: 'old-versions', noncurrentVersionExpiration: Duration.days(config.curatedNoncurrentDays) },
+        // Quarantined lines are copies of bad input, kept long enough to look at, not forever.
+        { id: 'quarantine', prefix: PREFIXES.quarantine, expiration: Duration.days(config.quarantineExpirationDays) },
+        // Staged copies of raw versions are deleted after each run; their old versions need not wait as long.
+        { id: 'staging-old-versions', prefix: PREFIXES.staging, noncurrentVersionExpiration: Duration.days(1) },
+        { id: 'expired-delete-markers', expiredObjectDeleteMarker: true },
+      ],
     });
   }
 }

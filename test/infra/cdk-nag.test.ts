@@ -1,6 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, NagPack } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { synthPipeline } from './synth';
 
@@ -62,5 +62,31 @@ describe('cdk-nag AwsSolutions pack', () => {
     // Resource wildcards are acknowledged one by one (never all IAM5 findings of a policy at once).
     const iam5 = entries.filter((e) => e.id.startsWith('AwsSolutions-IAM5'));
     for (const entry of iam5) expect(entry.id).toMatch(/^AwsSolutions-IAM5\[(Action|Resource)::.+\]$/);
+  });
+
+  test('every acknowledgment silences a finding the pack reports on its resource: none is left over from an older policy', () => {
+    // Arrange: record each finding the pack looks up and finds acknowledged (the rule id, and the resource it is on).
+    const { app, stack } = synthPipeline({ alertEmail: 'ops@example.com' });
+    const silenced: Array<{ id: string; path: string }> = [];
+    const prototype = NagPack.prototype as unknown as { isAcknowledged(resource: IConstruct, ruleId: string): boolean };
+    const original = prototype.isAcknowledged;
+    const spy = jest.spyOn(prototype, 'isAcknowledged').mockImplementation(function (this: unknown, resource: IConstruct, ruleId: string) {
+      const acknowledged = original.call(this, resource, ruleId);
+      if (acknowledged) silenced.push({ id: ruleId, path: resource.node.path });
+      return acknowledged;
+    });
+
+    // Act
+    try {
+      new AwsSolutionsChecks(app).validateScope(stack);
+    } finally {
+      spy.mockRestore();
+    }
+
+    // Assert: an acknowledgment on a construct is used by a finding on it or on a resource below it.
+    const unused = acknowledgments(stack).filter(
+      (entry) => !silenced.some((hit) => hit.id === entry.id && (hit.path === entry.path || hit.path.startsWith(`${entry.path}/`))),
+    );
+    expect(unused.map((entry) => `${entry.id} at ${entry.path}`)).toEqual([]);
   });
 });

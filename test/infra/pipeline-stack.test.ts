@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../../pipeline/config';
-import { FAILURE_RATE_THRESHOLD } from '../../pipeline/constructs/alerting';
+import { DURATION_ALARM_SHARE, FAILURE_RATE_THRESHOLD } from '../../pipeline/constructs/alerting';
 import { OUTPUT_KEYS } from '../../pipeline/pipeline-stack';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../../pipeline/table-schema';
 import { REPO_ROOT, SynthesizedPipeline, logicalIdAt, resourcesOf, synthPipeline } from './synth';
@@ -83,6 +83,63 @@ describe('storage', () => {
       expect(rule.ExpirationInDays).toBeUndefined();
       expect(rule.NoncurrentVersionExpiration).toBeUndefined();
     }
+  });
+});
+
+describe('data protection', () => {
+  test('the curated bucket is versioned; old versions expire after curatedNoncurrentDays, quarantine after quarantineExpirationDays', () => {
+    const custom = synthPipeline({ quarantineExpirationDays: 14, curatedNoncurrentDays: 10 });
+    for (const [t, quarantineDays, noncurrentDays] of [
+      [template, DEFAULT_CONFIG.quarantineExpirationDays, DEFAULT_CONFIG.curatedNoncurrentDays],
+      [custom.template, 14, 10],
+    ] as const) {
+      const props = t.toJSON().Resources[logicalIdAt(t === template ? pipeline.stack : custom.stack, 'Storage/Curated')].Properties;
+      expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+      const rules = props.LifecycleConfiguration.Rules as Array<Record<string, any>>;
+      expect(rules).toContainEqual(expect.objectContaining({ Prefix: 'quarantine/', ExpirationInDays: quarantineDays, Status: 'Enabled' }));
+      expect(rules).toContainEqual(
+        expect.objectContaining({ NoncurrentVersionExpiration: { NoncurrentDays: noncurrentDays }, Status: 'Enabled' }),
+      );
+      const whole = rules.filter((r) => r.NoncurrentVersionExpiration !== undefined && r.Prefix === undefined);
+      expect(whole).toHaveLength(1);
+      // Nothing but quarantine expires: Parquet, manifests and schemas stay current until someone replaces them.
+      expect(rules.filter((r) => r.ExpirationInDays !== undefined).map((r) => r.Prefix)).toEqual(['quarantine/']);
+    }
+  });
+
+  test('the state table refuses deletion; the idempotency table, which only deduplicates, does not need to', () => {
+    const { stateTable, idempotencyTable } = ids();
+    expect(template.toJSON().Resources[stateTable].Properties.DeletionProtectionEnabled).toBe(true);
+    expect(template.toJSON().Resources[stateTable].DeletionPolicy).toBe('Retain');
+    expect(template.toJSON().Resources[idempotencyTable].Properties.DeletionProtectionEnabled).toBeUndefined();
+  });
+
+  test('the Glue job logs to log groups of the stack, named after it, with the configured retention and the job key', () => {
+    const { job } = ids();
+    const glueKey = logicalIdAt(pipeline.stack, 'ConversionWorkflow/GlueKey');
+    const groups = Object.entries(resourcesOf(template, 'AWS::Logs::LogGroup')).filter(([, g]) => String(g.Properties.LogGroupName).startsWith('/aws-glue/'));
+    expect(groups.map(([, g]) => g.Properties.LogGroupName).sort()).toEqual([
+      '/aws-glue/jobs/IngestPipeline/continuous',
+      '/aws-glue/jobs/IngestPipeline/error',
+      '/aws-glue/jobs/IngestPipeline/output',
+    ]);
+    for (const [, group] of groups) {
+      expect(group.Properties.RetentionInDays).toBe(DEFAULT_CONFIG.logRetentionDays);
+      expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [glueKey, 'Arn'] });
+    }
+    const args = template.toJSON().Resources[job].Properties.DefaultArguments;
+    // Glue 5 writes <prefix>/output and <prefix>/error; earlier versions log continuously to the named group.
+    expect(args['--custom-logGroup-prefix']).toBe('/aws-glue/jobs/IngestPipeline');
+    expect(args['--continuous-log-logGroup']).toEqual({ Ref: groups.find(([, g]) => g.Properties.LogGroupName.endsWith('/continuous'))![0] });
+    // The job may write to those groups and no other.
+    const roleId = template.toJSON().Resources[job].Properties.Role['Fn::GetAtt'][0] as string;
+    const logStatements = statementsOfRole(roleId).filter((st) => asList(st.Action).some((a) => String(a).startsWith('logs:')));
+    const logResources = new Set(logStatements.flatMap((st) => asList(st.Resource)).map((r) => JSON.stringify(r)));
+    expect(logResources).toEqual(new Set(groups.map(([id]) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }))));
+    // CloudWatch Logs may use the job key only for this stack's Glue log groups.
+    const keyPolicy = JSON.stringify(template.toJSON().Resources[glueKey].Properties.KeyPolicy);
+    expect(keyPolicy).toContain(':log-group:/aws-glue/jobs/IngestPipeline/*');
+    expect(keyPolicy).not.toContain(':log-group:/aws-glue/*"');
   });
 });
 
@@ -223,7 +280,7 @@ describe('manifest builder and sweeper', () => {
     for (const fn of [builder, sweeper]) {
       const statements = statementsOfRole(roleOfFunction(fn));
       const text = JSON.stringify(statements);
-      const s3Writes = statements.filter((s) => asList(s.Action).includes('s3:PutObject'));
+      const s3Writes = statements.filter((s) => s.Effect === 'Allow' && asList(s.Action).includes('s3:PutObject'));
       expect(s3Writes).toHaveLength(1);
       expect(s3Writes[0].Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*']] });
       expect(text).not.toContain(ingestBucket);
@@ -265,6 +322,8 @@ describe('conversion workflow', () => {
         '--catalog_database': { Ref: database },
         '--target_file_mb': String(DEFAULT_CONFIG.glue.targetFileMb),
         '--schema_prefix': Match.anyValue(),
+        '--max_decompressed_bytes': String(DEFAULT_CONFIG.glue.maxDecompressedMb * 1024 * 1024),
+        '--max_line_bytes': String(DEFAULT_CONFIG.glue.maxLineKb * 1024),
       }),
     });
     template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {
@@ -325,7 +384,7 @@ describe('conversion workflow', () => {
     expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholders);
     expect(JSON.parse(machine.DefinitionString).TimeoutSeconds).toBe(400 * 60);
     const defaults = Object.values(resourcesOf(template, 'AWS::StepFunctions::StateMachine'))[0].Properties;
-    expect(defaults.DefinitionSubstitutions).toEqual({
+    const values: Record<string, unknown> = {
       StateTableName: { Ref: stateTable },
       GlueJobName: { Ref: job },
       GlueDatabaseName: { Ref: database },
@@ -333,7 +392,9 @@ describe('conversion workflow', () => {
       CuratedBucketName: { Ref: curatedBucket },
       TargetFileMb: String(DEFAULT_CONFIG.glue.targetFileMb),
       Region: { Ref: 'AWS::Region' },
-    });
+    };
+    // Exactly the placeholders the ASL uses, each with the stack's value.
+    expect(defaults.DefinitionSubstitutions).toEqual(Object.fromEntries([...placeholders].map((name) => [name, values[name]])));
     expect(JSON.parse(defaults.DefinitionString).TimeoutSeconds).toBe(DEFAULT_CONFIG.executionTimeoutMinutes * 60);
   });
 
@@ -389,7 +450,7 @@ describe('alerting', () => {
     }
   });
 
-  test('the topic is KMS-encrypted and SSL-only; CloudWatch and EventBridge may publish to it and use its key', () => {
+  test('the topic is KMS-encrypted and SSL-only; only this stack\'s alarms, by ARN, may publish to it and use its key; no EventBridge rule may', () => {
     const { topic, topicKey: key } = ids();
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
@@ -397,14 +458,29 @@ describe('alerting', () => {
     expect(policy.Topics).toEqual([{ Ref: topic }]);
     const statements = policy.PolicyDocument.Statement as Array<Record<string, any>>;
     const keyStatements = template.toJSON().Resources[key].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
-    const allows = (list: Array<Record<string, any>>, service: string, action: string) =>
-      list.some((s) => s.Effect === 'Allow' && asList(s.Principal?.Service).includes(service) && asList(s.Action).includes(action));
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      expect(allows(statements, service, 'sns:Publish')).toBe(true);
-      expect(allows(keyStatements, service, 'kms:GenerateDataKey*')).toBe(true);
-      expect(allows(keyStatements, service, 'kms:Decrypt')).toBe(true);
+    const byService = (list: Array<Record<string, any>>, service: string) =>
+      list.filter((s) => s.Effect === 'Allow' && asList(s.Principal?.Service).includes(service));
+    // The ARN of every alarm of the stack, spelled as the template spells it.
+    const alarmNames = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    const alarmArn = (name: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:alarm:${name}`]],
+    });
+    expect(alarmNames.length).toBeGreaterThan(0);
+    for (const [list, action] of [[statements, 'sns:Publish'], [keyStatements, 'kms:GenerateDataKey*']] as const) {
+      const fromCloudWatch = byService(list, 'cloudwatch.amazonaws.com');
+      expect(fromCloudWatch).toHaveLength(1);
+      expect(asList(fromCloudWatch[0].Action)).toContain(action);
+      expect(fromCloudWatch[0].Condition.StringEquals).toEqual({ 'aws:SourceAccount': { Ref: 'AWS::AccountId' } });
+      expect(fromCloudWatch[0].Condition.ArnEquals['aws:SourceArn']).toEqual(alarmNames.map(alarmArn));
+      expect(byService(list, 'events.amazonaws.com')).toEqual([]);
     }
-    expect(allows(statements, 'lambda.amazonaws.com', 'sns:Publish')).toBe(false);
+    // No topic or key of the stack lets EventBridge in: no rule publishes to the topic.
+    const resourcePolicies = [
+      ...Object.values(resourcesOf(template, 'AWS::SNS::TopicPolicy')).map((r) => r.Properties.PolicyDocument),
+      ...Object.values(resourcesOf(template, 'AWS::KMS::Key')).map((r) => r.Properties.KeyPolicy),
+    ];
+    expect(JSON.stringify(resourcePolicies)).not.toContain('events.amazonaws.com');
+    expect(byService(statements, 'lambda.amazonaws.com')).toEqual([]);
     expect(statements).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
     );
@@ -428,6 +504,12 @@ describe('alerting', () => {
     }
     for (const fn of [builder, sweeper]) {
       expect(find('Errors', { Ref: fn })).toHaveLength(1);
+      expect(find('Throttles', { Ref: fn })).toEqual([expect.objectContaining({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Sum' })]);
+      const timeoutMs = template.toJSON().Resources[fn].Properties.Timeout * 1000;
+      expect(find('Duration', { Ref: fn })).toEqual([
+        expect.objectContaining({ Threshold: Math.round(timeoutMs * DURATION_ALARM_SHARE), ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum' }),
+      ]);
+      expect(DURATION_ALARM_SHARE).toBeLessThan(1);
     }
     // No alarm per failed execution: each failed manifest sends one readable alert of its own (I7).
     expect(alarms.filter((a) => ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].includes(a.MetricName))).toEqual([]);
@@ -445,7 +527,21 @@ describe('alerting', () => {
         TreatMissingData: 'breaching',
       }),
     ]);
-    expect(alarms).toHaveLength(8);
+    expect(alarms).toHaveLength(12);
+  });
+
+  test('every alarm says what to do, is named after the stack, and sends one message: on entering ALARM, never on OK or missing data', () => {
+    const alarms = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    for (const alarm of alarms) {
+      expect(alarm.AlarmName).toMatch(/^IngestPipeline-[A-Za-z]+Alarm[A-Za-z]*$/);
+      expect(alarm.AlarmActions).toHaveLength(1);
+      expect(alarm.OKActions).toBeUndefined();
+      expect(alarm.InsufficientDataActions).toBeUndefined();
+      // A description long enough to tell the reader what happened and where to act.
+      expect(String(alarm.AlarmDescription).split(' ').length).toBeGreaterThanOrEqual(15);
+      expect(alarm.AlarmDescription).toMatch(/npx pipeline|log group|console|quota/);
+    }
+    expect(new Set(alarms.map((a) => a.AlarmName)).size).toBe(alarms.length);
   });
 
   test('the oldest-manifest threshold follows maxWaitMinutes', () => {

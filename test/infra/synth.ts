@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ConfigOverrides, PipelineConfig, resolveConfig } from '../../pipeline/config';
+import { ConfigOverrides, PipelineConfig, resolveConfig, stackName } from '../../pipeline/config';
 import { PipelineStack } from '../../pipeline/pipeline-stack';
 
 export const REPO_ROOT = path.join(__dirname, '..', '..');
@@ -25,7 +25,7 @@ export interface SynthesizedPipeline {
 export function synthPipeline(overrides: ConfigOverrides = {}): SynthesizedPipeline {
   const app = new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
   const config = resolveConfig(overrides);
-  const stack = new PipelineStack(app, 'IngestPipeline', { config });
+  const stack = new PipelineStack(app, stackName(config), { config });
   return { app, stack, template: Template.fromStack(stack), config };
 }
 
