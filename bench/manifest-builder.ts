@@ -9,8 +9,17 @@
  * to what was written: ceil(item size / 1 KB) per write, twice that for each item of a transaction, a failed
  * conditional write charged like a successful one; item sizes are measured on the items as they end up.
  *
+ * For the cost model (`pipeline cost`, docs/cost.md) it also measures what bounds one dataset's rate through its
+ * `OPEN#` pointer: the latency of the pointer's consistent read and of the commit transaction, and how often a commit
+ * lost the pointer to a concurrent writer (the conflict rate); read units per file; the bytes kept in the tables per
+ * file; the sweep's duration. It writes every figure to bench/results/manifest-builder.json (BENCH_RESULT_FILE to
+ * write elsewhere, `-` for none), with the date and the machine, which `pipeline cost` reads.
+ *
  * Settings (environment): BENCH_FILES (10000), BENCH_BATCH_SIZE (200), BENCH_CONCURRENCY (4), BENCH_DATASETS (3).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { invariantViolations, readFinalState } from '../test/helpers/final-state';
@@ -24,6 +33,19 @@ const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const DATASETS = Number(process.env.BENCH_DATASETS ?? 3);
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand']);
+const RESULT_FILE = process.env.BENCH_RESULT_FILE ?? path.join(__dirname, 'results', 'manifest-builder.json');
+
+/** What became of one transaction that writes a file into a manifest (`StateStore.commitFile`). */
+type CommitOutcome = 'written' | 'pointer-moved' | 'file-exists' | 'conflict' | 'error';
+
+/** Latency samples in milliseconds, summarised. */
+function summarise(samples: readonly number[]): { n: number; meanMs: number; p50Ms: number; p90Ms: number; p99Ms: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+  const mean = sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return { n: sorted.length, meanMs: round(mean), p50Ms: round(at(0.5)), p90Ms: round(at(0.9)), p99Ms: round(at(0.99)) };
+}
 
 /** One item a write touched: table, key, and whether inside a transaction. */
 interface WriteTarget {
@@ -37,6 +59,13 @@ class DynamoMeter {
   readonly requests = new Map<string, number>();
   readonly targets: WriteTarget[] = [];
   motoReportedWcu = 0;
+  /** Consistent reads of a dataset's `OPEN#` pointer, ms. */
+  readonly pointerReadMs: number[] = [];
+  /** Transactions writing a file into a manifest (the pointer's compare-and-set), ms, and their outcomes. */
+  readonly commitMs: number[] = [];
+  readonly commitOutcomes = new Map<CommitOutcome, number>();
+  /** Read units by DynamoDB's rules: per item read, ceil(size / 4 KB), halved when eventually consistent. */
+  readUnits = 0;
 
   attach(clients: AwsClients): void {
     clients.dynamodb.middlewareStack.add(
@@ -47,15 +76,31 @@ class DynamoMeter {
           args.input.ReturnConsumedCapacity = 'TOTAL';
           this.recordTargets(command, args.input);
         }
-        const result = await next(args).catch((err: any) => {
+        const commit = command === 'TransactWriteItemsCommand' && isCommit(args.input);
+        const pointerRead = command === 'GetItemCommand' && keyString(args.input.Key?.pk).startsWith('OPEN#');
+        const t0 = performance.now();
+        let result: any;
+        try {
+          result = await next(args);
+        } catch (err: any) {
+          if (commit) this.recordCommit(performance.now() - t0, commitOutcomeOf(err));
           throw err;
-        });
+        }
+        const elapsed = performance.now() - t0;
+        if (commit) this.recordCommit(elapsed, 'written');
+        if (pointerRead) this.pointerReadMs.push(elapsed);
+        this.readUnits += readUnitsOf(command, args.input, result.output);
         const consumed = result.output?.ConsumedCapacity;
         for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) this.motoReportedWcu += WRITE_COMMANDS.has(command) ? c.CapacityUnits ?? 0 : 0;
         return result;
       },
       { step: 'initialize', name: 'dynamoMeter' },
     );
+  }
+
+  private recordCommit(ms: number, outcome: CommitOutcome): void {
+    this.commitMs.push(ms);
+    this.commitOutcomes.set(outcome, (this.commitOutcomes.get(outcome) ?? 0) + 1);
   }
 
   private recordTargets(command: string, input: any): void {
@@ -74,6 +119,38 @@ class DynamoMeter {
       this.targets.push({ table: input.TableName, key: keyOf(input.TableName, input.Key ?? keyFromItem(input.Item)), transactional: false });
     }
   }
+}
+
+/** A key attribute's string, whether the request is marshalled yet (`{ S }`) or not (the document client's). */
+function keyString(value: any): string {
+  return String(value?.S ?? value ?? '');
+}
+
+/** A file's commit: the pointer's compare-and-set first, then the `FILE#` and `F#` puts (state-store.ts). */
+function isCommit(input: any): boolean {
+  const items = input?.TransactItems ?? [];
+  return items.length === 3 && keyString(items[0]?.Update?.Key?.pk).startsWith('OPEN#') && items[1]?.Put !== undefined;
+}
+
+/** How a commit failed, as `StateStore.commitFile` classifies it. */
+function commitOutcomeOf(err: any): CommitOutcome {
+  if (err?.name !== 'TransactionCanceledException') return 'error';
+  const codes: string[] = (err.CancellationReasons ?? []).map((r: any) => r.Code ?? 'None');
+  if (codes[1] === 'ConditionalCheckFailed') return 'file-exists';
+  if (codes[0] === 'ConditionalCheckFailed') return 'pointer-moved';
+  return 'conflict';
+}
+
+/**
+ * Read units of one request: ceil(bytes read / 4 KB), at least 1, halved for an eventually consistent read. Items are
+ * sized by their JSON text (marshalled or not), which is near DynamoDB's size and decides only the 4 KB steps.
+ */
+function readUnitsOf(command: string, input: any, output: any): number {
+  const factor = input?.ConsistentRead === true ? 1 : 0.5;
+  const bytes = (items: unknown[]) => items.reduce((sum: number, item) => sum + Buffer.byteLength(JSON.stringify(item)), 0);
+  if (command === 'GetItemCommand') return factor * Math.max(1, Math.ceil(bytes(output?.Item ? [output.Item] : []) / 4096));
+  if (command === 'QueryCommand' || command === 'ScanCommand') return factor * Math.max(1, Math.ceil(bytes(output?.Items ?? []) / 4096));
+  return 0;
 }
 
 /** DynamoDB's item size: attribute names plus values (strings in UTF-8 bytes, numbers about 1 byte per 2 digits + 1). */
@@ -104,6 +181,23 @@ async function itemSizes(clients: AwsClients, table: string, keyNames: string[])
     start = out.LastEvaluatedKey;
   } while (start !== undefined);
   return sizes;
+}
+
+/** Bytes kept per kind of item (pk prefix; `F#` items of manifests apart), from the scanned sizes. */
+function storedBytesByKind(sizes: Map<string, number>, stateTable: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, size] of sizes) {
+    const [table, rest] = [key.slice(0, key.indexOf('|')), key.slice(key.indexOf('|') + 1)];
+    let kind = 'idempotency';
+    if (table === stateTable) {
+      const [pk, sk] = (JSON.parse(rest) as AttributeValue[]).map((v) => v.S ?? '');
+      kind = `${pk.split('#')[0]}#${sk.startsWith('F#') ? ' F#' : ''}`;
+      if (kind === 'MANIFEST#') kind = 'MANIFEST# META';
+      if (kind === 'MANIFEST# F#') kind = 'MANIFEST# F#';
+    }
+    out[kind] = (out[kind] ?? 0) + size;
+  }
+  return out;
 }
 
 function estimateWcu(targets: readonly WriteTarget[], sizes: Map<string, number>): { total: number; byTable: Map<string, number> } {
@@ -175,7 +269,13 @@ async function main(): Promise<void> {
       },
       { step: 'initialize', name: 'startCounter' },
     );
+    const sweepStarted = performance.now();
     await sweepOn(sweeperClients, settings, afterMaxWait(settings));
+    const sweepSeconds = (performance.now() - sweepStarted) / 1000;
+    // A sweep with nothing to seal or start, as most sweeps are (one a minute).
+    const idleStarted = performance.now();
+    await sweepOn(sweeperClients, settings, afterMaxWait(settings));
+    const idleSweepSeconds = (performance.now() - idleStarted) / 1000;
 
     const inspector = server.clients();
     const state = await readFinalState(inspector, resources);
@@ -200,8 +300,65 @@ async function main(): Promise<void> {
     console.log(`      not counted: GSI writes of MANIFEST META items (byDay, pending), a few per manifest, ~${fmt((manifests * 6) / FILES, 3)}/file`);
     console.log(`  write units/file (moto) ${fmt(meter.motoReportedWcu / FILES)} as moto reports them (constants; transactions report none)`);
     console.log(`  StartExecution/manifest ${fmt(startExecutionCalls / Math.max(1, manifests))} (${startExecutionCalls} calls, ${manifests} manifests, ${executions} executions listed)`);
+    const commits = [...meter.commitOutcomes.values()].reduce((a, b) => a + b, 0);
+    const lost = (meter.commitOutcomes.get('pointer-moved') ?? 0) + (meter.commitOutcomes.get('conflict') ?? 0);
+    const commitLatency = summarise(meter.commitMs);
+    const pointerReadLatency = summarise(meter.pointerReadMs);
+    const stored = storedBytesByKind(sizes, resources.stateTable);
+    console.log(`  read units/file         ${fmt(meter.readUnits / FILES)} (DynamoDB's rules on the items read, the sweep included)`);
+    console.log(`  commit transaction      mean ${fmt(commitLatency.meanMs)} ms, p50 ${fmt(commitLatency.p50Ms)}, p90 ${fmt(commitLatency.p90Ms)}, p99 ${fmt(commitLatency.p99Ms)} (${commits} commits)`);
+    console.log(`  pointer read            mean ${fmt(pointerReadLatency.meanMs)} ms, p50 ${fmt(pointerReadLatency.p50Ms)}, p90 ${fmt(pointerReadLatency.p90Ms)} (consistent GetItem of OPEN#)`);
+    console.log(`  conflict rate           ${fmt((100 * lost) / Math.max(1, commits), 1)}% of commits lost the pointer to a concurrent writer (${lost} of ${commits}; ${fmt(commits / FILES, 3)} commits/file)`);
+    console.log(`  sweep                   ${fmt(sweepSeconds, 2)} s for the one sweep that sealed and started ${DATASETS} partial manifests, ${fmt(idleSweepSeconds, 2)} s for the next (nothing to do)`);
+    console.log(`  bytes kept/file         ${Object.entries(stored).map(([kind, bytes]) => `${kind} ${fmt(bytes / FILES, 0)}`).join(', ')}`);
     console.log(`  invariants I1-I3        ${violations.length === 0 ? 'hold' : `VIOLATED: ${violations.slice(0, 5).join('; ')}`}`);
     if (violations.length > 0) process.exitCode = 1;
+
+    const round = (n: number, digits = 4) => Math.round(n * 10 ** digits) / 10 ** digits;
+    const result = {
+      benchmark: 'manifest-builder',
+      command: 'make bench-builder',
+      date: new Date().toISOString(),
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGb: round(os.totalmem() / 1e9, 1),
+        platform: `${os.platform()} ${os.release()}`,
+        node: process.version,
+        loadAverage1m: round(os.loadavg()[0], 2),
+        target: 'moto emulator (test/helpers/moto_server.py), one process on this machine',
+      },
+      settings: { files: FILES, datasets: DATASETS, batchSize: BATCH_SIZE, concurrency: CONCURRENCY, sqsBatch: 10 },
+      filesPerSecond: round(FILES / builderSeconds, 2),
+      handlerSecondsPerFile: round((builderSeconds * CONCURRENCY) / FILES, 4),
+      requestsPerFile: {
+        builder: round(builderRequests / FILES),
+        withSweep: round(totalRequests / FILES),
+        byCommand: Object.fromEntries([...meter.requests].map(([command, n]) => [command.replace('Command', ''), round(n / FILES)])),
+      },
+      writeUnitsPerFile: {
+        builder: round(builderWcu.total / FILES),
+        withSweep: round(allWcu.total / FILES),
+        byTable: Object.fromEntries([...allWcu.byTable].map(([table, units]) => [table === resources.stateTable ? 'state' : 'idempotency', round(units / FILES)])),
+        notCounted: 'GSI writes of MANIFEST META items (byDay, pending, running) and the state machine\'s updates',
+      },
+      readUnitsPerFile: round(meter.readUnits / FILES),
+      commitTransaction: { ...commitLatency, perFile: round(commits / FILES), outcomes: Object.fromEntries(meter.commitOutcomes) },
+      pointerRead: pointerReadLatency,
+      conflictRate: round(lost / Math.max(1, commits)),
+      sweepSeconds: round(sweepSeconds, 3),
+      sweepSealedManifests: DATASETS,
+      idleSweepSeconds: round(idleSweepSeconds, 3),
+      storedBytesPerFile: Object.fromEntries(Object.entries(stored).map(([kind, bytes]) => [kind, round(bytes / FILES, 1)])),
+      manifests,
+      startExecutionPerManifest: round(startExecutionCalls / Math.max(1, manifests)),
+      invariantsHold: violations.length === 0,
+    };
+    if (RESULT_FILE !== '-') {
+      fs.mkdirSync(path.dirname(RESULT_FILE), { recursive: true });
+      fs.writeFileSync(RESULT_FILE, `${JSON.stringify(result, null, 2)}\n`);
+      console.log(`  written to              ${path.relative(process.cwd(), RESULT_FILE)}`);
+    }
   } finally {
     await server.stop();
   }
