@@ -59,6 +59,8 @@ export function buildProgram(deps: CliDeps): Command {
   registerStatusCommand(program, deps);
   registerReplayCommand(program, deps);
   registerDlqCommand(program, deps);
+  // The bill model's command, loaded with it (it reads files, never a stack's clients).
+  (require('./commands/cost') as typeof import('./commands/cost')).registerCostCommand(program, deps);
   registerReconcileCommand(program, deps);
   registerLocal(program);
   for (const cmd of program.commands) {
