@@ -51,4 +51,19 @@ describe('the CDK app (pipeline/app.ts)', () => {
     const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports.filter((r: { conclusion: string }) => r.conclusion !== 'success')).toEqual([]);
   });
+
+  test('-c stage=dev synthesizes the stack IngestPipeline-dev, beside the unstaged one', () => {
+    const result = runApp({ alertEmail: 'ops@example.com', stage: 'dev', 'aws:cdk:bundling-stacks': [] }, outdir);
+
+    expect(result.status).toBe(0);
+    expect(fs.existsSync(path.join(outdir, 'IngestPipeline-dev.template.json'))).toBe(true);
+    expect(fs.existsSync(path.join(outdir, 'IngestPipeline.template.json'))).toBe(false);
+  });
+
+  test('refuses a stage name some resource name would not take', () => {
+    const result = runApp({ alertEmail: 'ops@example.com', stage: 'Dev_1' }, outdir);
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Invalid setting "stage"');
+  });
 });
