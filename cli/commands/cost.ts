@@ -125,12 +125,12 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     .option('--files-per-day <n>', 'files uploaded a day, evenly', positiveNumber('--files-per-day'), reference.filesPerDay)
     .option('--mb-per-file <mb>', 'average file size in MB (10^6 bytes)', positiveNumber('--mb-per-file'), reference.mbPerFile)
     .option('--datasets <n>', 'datasets the files spread over evenly', positiveInt('--datasets'), reference.datasets)
-    .option('--batch-size <n>', 'most files in a manifest (default: the config\'s)', positiveInt('--batch-size'), defaults.batchSize)
-    .option('--max-wait-minutes <n>', 'seal a manifest after its oldest file waited this long (default: the config\'s)', positiveInt('--max-wait-minutes'), defaults.maxWaitMinutes)
+    .option('--batch-size <n>', 'most files in a manifest (the config\'s)', positiveInt('--batch-size'), defaults.batchSize)
+    .option('--max-wait-minutes <n>', 'seal a manifest once its oldest file waited this long (the config\'s)', positiveInt('--max-wait-minutes'), defaults.maxWaitMinutes)
     .option('--month <n>', 'month of operation to bill: storage accumulates, raw data moves to IA after 30 days', positiveInt('--month'), 1)
     .addOption(new Option('--execution-class <class>', 'Glue execution class to price (default: the stack\'s)').choices(['FLEX', 'STANDARD']))
     .option('--target <factor>', 'headroom each part is checked against', positiveNumber('--target'), REFERENCE_PLAN.headroomFactor)
-    .option('--benchmark <file>', 'the builder benchmark\'s result file', BUILDER_BENCHMARK_PATH)
+    .addOption(new Option('--benchmark <file>', 'the builder benchmark\'s result file').default(BUILDER_BENCHMARK_PATH, 'bench/results/manifest-builder.json'))
     .option('--json', 'print one JSON object: filesPerDay, manifestsPerDay, monthlyUsd, services, headroom, capacity and the inputs')
     .action(
       async (opts: {
