@@ -9,6 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clientConfig } from '../local/layout';
 import { PipelineConfig, resolveConfig } from '../pipeline/config';
+import { TargetNotFoundError } from './errors';
 import { PipelineTarget } from './target';
 
 /** What an operation needs: the target, its clients, the pipeline's settings and a clock. */
@@ -23,11 +24,12 @@ export interface CliContext {
   readonly now: () => Date;
 }
 
-/** Client settings for the target: the emulator's endpoint with dummy credentials, or the SDK's defaults. */
+/** Client settings for the target: the emulator's endpoint with the instance's key, or the SDK's defaults. */
 export function clientSettings(target: PipelineTarget) {
   if (target.mode === 'local' && target.endpoint !== undefined) {
+    if (target.credentials === undefined) throw new TargetNotFoundError('the local target has no access key: restart the local mode');
     // A stopped emulator should fail fast, not after the SDK's backoff.
-    return { ...clientConfig({ endpoint: target.endpoint, region: target.region }), maxAttempts: 2 };
+    return { ...clientConfig({ endpoint: target.endpoint, region: target.region, ...target.credentials }), maxAttempts: 2 };
   }
   return { region: target.region };
 }

@@ -19,6 +19,8 @@ export interface PipelineTarget {
   readonly stackName?: string;
   /** State directory of the local mode; undefined in the cloud. */
   readonly stateDir?: string;
+  /** The local mode instance's access key (the only one its emulator answers to); undefined in the cloud. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly ingestBucket: string;
   readonly curatedBucket: string;
   readonly ingestQueueUrl: string;
@@ -59,12 +61,12 @@ const FIELDS = [
   ['alertTopicArn', 'AlertTopicArn'],
 ] as const;
 
-type ResourceFields = Omit<PipelineTarget, 'mode' | 'region' | 'endpoint' | 'stackName' | 'stateDir' | 'builderDlqUrl'>;
+type ResourceFields = Omit<PipelineTarget, 'mode' | 'region' | 'endpoint' | 'stackName' | 'stateDir' | 'builderDlqUrl' | 'credentials'>;
 
 /** Builds the local target from the parsed content of `stack.json`. */
 export function targetFromLocalStack(stack: unknown, stackFile: string): PipelineTarget {
   const s = (stack ?? {}) as Record<string, unknown>;
-  const wanted = ['endpoint', 'region', ...FIELDS.map(([local]) => local)];
+  const wanted = ['endpoint', 'region', 'accessKeyId', 'secretAccessKey', ...FIELDS.map(([local]) => local)];
   const missing = wanted.filter((k) => typeof s[k] !== 'string' || s[k] === '');
   if (missing.length > 0) {
     throw new TargetNotFoundError(`${stackFile} lacks ${missing.join(', ')}: restart the local mode`);
@@ -75,6 +77,7 @@ export function targetFromLocalStack(stack: unknown, stackFile: string): Pipelin
     region: s.region as string,
     endpoint: s.endpoint as string,
     stateDir: path.dirname(stackFile),
+    credentials: { accessKeyId: s.accessKeyId as string, secretAccessKey: s.secretAccessKey as string },
     ...fields,
   };
 }

@@ -189,6 +189,8 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   say('  npx pipeline dlq                             # notifications the manifest builder gave up on');
   say(`  ${aws} s3 ls --recursive s3://${stack.curatedBucket}/${PREFIXES.curated}`);
   say(`  ${aws} stepfunctions list-executions --state-machine-arn ${stack.stateMachineArn}`);
+  say('  (the aws commands sign with the instance key in .local/stack.json: export AWS_ACCESS_KEY_ID and');
+  say('   AWS_SECRET_ACCESS_KEY from its accessKeyId and secretAccessKey first, as the README shows)');
   say('  logs: .local/logs/ (emulator, Glue runs, manifest-builder, sweeper); alert emails: .local/outbox/');
 
   return checks.every((c) => c.ok);

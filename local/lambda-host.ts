@@ -46,8 +46,8 @@ export function lambdaEnvironment(
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: stack.region,
     AWS_DEFAULT_REGION: stack.region,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ACCESS_KEY_ID: stack.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.secretAccessKey,
     AWS_LAMBDA_FUNCTION_NAME: `${fn}-local`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
   };

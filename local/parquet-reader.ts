@@ -28,12 +28,13 @@ export interface ParquetSummary {
 }
 
 const SCRIPT = `
-import json, sys
+import json, os, sys
 from collections import Counter
 import pyarrow.dataset as ds
 from pyarrow import fs
 endpoint, region, base, key_column = sys.argv[1:5]
-s3 = fs.S3FileSystem(access_key="test", secret_key="test", endpoint_override=endpoint, region=region, scheme="http")
+s3 = fs.S3FileSystem(access_key=os.environ["AWS_ACCESS_KEY_ID"], secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+                     endpoint_override=endpoint, region=region, scheme="http")
 try:
     dataset = ds.dataset(base, filesystem=s3, format="parquet", partitioning="hive")
     files = list(dataset.files)
@@ -61,6 +62,8 @@ export async function readCuratedParquet(stack: LocalStack, dataset: string, key
   const { stdout } = await run(python, ['-c', SCRIPT, stack.endpoint, stack.region, base, keyColumn], {
     cwd: REPO_ROOT,
     maxBuffer: 64 * 1024 * 1024,
+    // The instance's key through the environment, not the command line.
+    env: { ...process.env, AWS_ACCESS_KEY_ID: stack.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.secretAccessKey },
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ParquetSummary;
 }

@@ -19,7 +19,8 @@ import {
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PREFIXES, type PipelineConfig } from '../pipeline/config';
+import { type PipelineConfig } from '../pipeline/config';
+import { glueJobArguments } from '../pipeline/glue-arguments';
 import {
   CONVERT_MANIFEST_ASL_PATH,
   convertManifestDefinition,
@@ -27,7 +28,7 @@ import {
   type ConvertManifestPlaceholders,
 } from '../pipeline/constructs/convert-manifest-definition';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../pipeline/table-schema';
-import { clientConfig, LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
+import { clientConfig, LOCAL_ACCOUNT, REPO_ROOT, type LocalCredentials, type LocalStack } from './layout';
 
 /** The ASL file shared with the stack. */
 export const ASL_FILE = CONVERT_MANIFEST_ASL_PATH;
@@ -54,6 +55,8 @@ export interface ProvisionOptions {
   /** Emulator endpoint, e.g. `http://127.0.0.1:4566`. */
   readonly endpoint: string;
   readonly region: string;
+  /** The instance's access key, the only one the emulator answers to. */
+  readonly credentials: LocalCredentials;
   /** The resolved settings (batch size, suffixes, Glue settings, receive count). */
   readonly config: PipelineConfig;
   /** How long the oldest file of a manifest waits before the sweeper seals it, in seconds. */
@@ -87,7 +90,7 @@ export function aslSubstitutions(config: PipelineConfig, region: string, topicAr
 /** Creates every resource on the emulator and returns what `stack.json` records. */
 export async function provision(options: ProvisionOptions): Promise<LocalStack> {
   const { config, region } = options;
-  const aws = clientConfig(options);
+  const aws = clientConfig({ endpoint: options.endpoint, region, ...options.credentials });
   const s3 = new S3Client(aws);
   const sqs = new SQSClient(aws);
   const ddb = new DynamoDBClient(aws);
@@ -225,6 +228,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
     return {
       endpoint: options.endpoint,
       region,
+      ...options.credentials,
       ingestBucket: LOCAL_NAMES.ingestBucket,
       curatedBucket: LOCAL_NAMES.curatedBucket,
       ingestQueueUrl: queue.QueueUrl!,
@@ -245,16 +249,9 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
   }
 }
 
-/** Arguments every run of the job gets; the state machine adds the manifest's own. */
+/** Arguments every run of the job gets, from the same function as the stack's; the state machine adds the manifest's own. */
 export function glueDefaultArguments(config: PipelineConfig): Record<string, string> {
-  return {
-    '--curated_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.curated}`,
-    '--quarantine_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.quarantine}`,
-    '--schema_prefix': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.schemas}`,
-    '--staging_path': `s3://${LOCAL_NAMES.curatedBucket}/${PREFIXES.staging}`,
-    '--catalog_database': LOCAL_NAMES.glueDatabase,
-    '--target_file_mb': String(config.glue.targetFileMb),
-  };
+  return glueJobArguments(config.glue, { curatedBucket: LOCAL_NAMES.curatedBucket, catalogDatabase: LOCAL_NAMES.glueDatabase });
 }
 
 async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {

@@ -10,10 +10,14 @@ import * as path from 'node:path';
 import { resolveConfig } from '../pipeline/config';
 import {
   DEFAULT_PORT,
+  emulatorKeyEnvironment,
+  generateCredentials,
   LOCAL_REGION,
   LocalModeNotRunningError,
   localPaths,
   REPO_ROOT,
+  writeStackFile,
+  type LocalCredentials,
   type LocalPaths,
   type LocalStack,
 } from './layout';
@@ -153,25 +157,31 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
     glue: { maxConcurrentRuns: options.maxConcurrentRuns },
   });
 
+  // The handlers run on Node 22, as on Lambda (nodejs22.x): checked before anything starts.
+  const node = handlerNode();
+  // This instance's key: the emulator answers no request signed with another (local/emulator/sigv4_auth.py).
+  const credentials = generateCredentials();
+
   try {
     progress(`starting the emulator on 127.0.0.1:${port}`);
-    const endpoint = await startEmulator(paths, python, server, port, options.retryIntervalScale ?? 1);
+    const endpoint = await startEmulator(paths, python, server, port, options.retryIntervalScale ?? 1, credentials);
     progress(`provisioning the pipeline's resources on ${endpoint}`);
     const stack = await provision({
       endpoint,
       region: LOCAL_REGION,
+      credentials,
       config,
       maxWaitSeconds,
       outboxDir: paths.outboxDir,
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       executionTimeoutSeconds: options.executionTimeoutSeconds,
     });
-    writeFileSync(paths.stackFile, `${JSON.stringify(stack, null, 2)}\n`);
+    writeStackFile(paths.stackFile, stack);
 
     progress('starting the manifest builder poller and the sweeper timer');
     const sweeperArgs = ['--state-dir', paths.stateDir];
     if (options.sweeperIntervalSeconds !== undefined) sweeperArgs.push('--interval-seconds', String(options.sweeperIntervalSeconds));
-    startNodeProcess(paths, 'sweeper', path.join(REPO_ROOT, 'local', 'sweeper-timer.ts'), sweeperArgs);
+    startNodeProcess(paths, node, 'sweeper', path.join(REPO_ROOT, 'local', 'sweeper-timer.ts'), sweeperArgs);
     await Promise.all([
       waitReady(paths, 'sweeper'),
       options.poller === false ? Promise.resolve() : startPoller({ stateDir: paths.stateDir, pollerBatchSize: options.pollerBatchSize }),
@@ -191,7 +201,7 @@ export async function startPoller(options: { stateDir?: string; pollerBatchSize?
   if (runningProcesses(paths.stateDir).poller !== undefined) throw new LocalModeError('The SQS poller is already running.');
   const args = ['--state-dir', paths.stateDir];
   if (options.pollerBatchSize !== undefined) args.push('--batch-size', String(options.pollerBatchSize));
-  startNodeProcess(paths, 'poller', path.join(REPO_ROOT, 'local', 'poller.ts'), args);
+  startNodeProcess(paths, handlerNode(), 'poller', path.join(REPO_ROOT, 'local', 'poller.ts'), args);
   await waitReady(paths, 'poller');
 }
 
@@ -218,11 +228,39 @@ export async function waitForExit(stateDir?: string, pollMs = 1000): Promise<str
   }
 }
 
-async function startEmulator(paths: LocalPaths, python: string, server: string, port: number, retryIntervalScale: number): Promise<string> {
+/**
+ * The node that runs the handlers: Lambda runs them on nodejs22.x, so this one when it is Node 22 or later, else the
+ * Node 22 that `make install` brings into `.tools/` when the machine's is older.
+ */
+export function handlerNode(current: string = process.versions.node, execPath: string = process.execPath): string {
+  const major = (version: string) => Number(version.split('.')[0]);
+  if (major(current) >= 22) return execPath;
+  const tools = path.join(REPO_ROOT, '.tools');
+  const versions = existsSync(tools) ? readdirSync(tools).flatMap((name) => /^node-(22\.\d+\.\d+)$/.exec(name)?.[1] ?? []) : [];
+  const newest = versions
+    .map((v) => ({ v, parts: v.split('.').map(Number) }))
+    .sort((a, b) => a.parts[1] - b.parts[1] || a.parts[2] - b.parts[2])
+    .map(({ v }) => path.join(tools, `node-${v}`, 'node_modules', '.bin', 'node'))
+    .filter((binary) => existsSync(binary))
+    .pop();
+  if (newest === undefined) {
+    throw new LocalModeError(`The handlers run on Node 22, as on Lambda (nodejs22.x), and this is Node ${current}: run make install, which brings it.`);
+  }
+  return newest;
+}
+
+async function startEmulator(
+  paths: LocalPaths,
+  python: string,
+  server: string,
+  port: number,
+  retryIntervalScale: number,
+  credentials: LocalCredentials,
+): Promise<string> {
   const logFile = path.join(paths.logsDir, 'emulator.log');
   const offset = existsSync(logFile) ? statSync(logFile).size : 0;
   const args = [server, '--port', String(port), '--state-dir', paths.stateDir, '--retry-interval-scale', String(retryIntervalScale)];
-  const child = spawnDetached(paths, 'emulator', python, args, logFile);
+  const child = spawnDetached(paths, 'emulator', python, args, logFile, emulatorKeyEnvironment(credentials));
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const text = readFileSync(logFile, 'utf8').slice(offset);
@@ -238,16 +276,16 @@ async function startEmulator(paths: LocalPaths, python: string, server: string, 
   throw new LocalProcessFailedError('emulator', logFile, 'no READY line within 120 s');
 }
 
-function startNodeProcess(paths: LocalPaths, name: ProcessName, script: string, args: string[]): void {
+function startNodeProcess(paths: LocalPaths, node: string, name: ProcessName, script: string, args: string[]): void {
   const log = PROCESSES.find((p) => p.name === name)!.log;
-  spawnDetached(paths, name, process.execPath, ['--import', 'tsx', script, ...args], path.join(paths.logsDir, log));
+  spawnDetached(paths, name, node, ['--import', 'tsx', script, ...args], path.join(paths.logsDir, log));
 }
 
-function spawnDetached(paths: LocalPaths, name: ProcessName, command: string, args: string[], logFile: string) {
+function spawnDetached(paths: LocalPaths, name: ProcessName, command: string, args: string[], logFile: string, extraEnv: Record<string, string> = {}) {
   const fd = openSync(logFile, 'a');
   try {
     // Own process group: `stop` signals the group, which includes the Spark JVMs the emulator starts.
-    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    const env = { ...process.env, ...extraEnv };
     const child = spawn(command, args, { cwd: REPO_ROOT, detached: true, stdio: ['ignore', fd, fd], env });
     child.unref();
     writeFileSync(path.join(paths.pidDir, `${name}.pid`), String(child.pid));

@@ -6,6 +6,11 @@ process, with Spark pointed at the emulator's S3 through the S3A connector, and 
 real state: STARTING, RUNNING, then SUCCEEDED, FAILED (with the script's error as `ErrorMessage`), TIMEOUT or
 STOPPED. `ExecutionProperty.MaxConcurrentRuns` is enforced with `ConcurrentRunsExceededException`, so the
 state machine's Retry on that error runs for real.
+
+It runs only the scripts it was told to trust when started (the pipeline's own, unless the launcher's caller allows
+more): a job whose ScriptLocation is another file, or an `s3://` object whose bytes are not those of an allowed
+script, is refused at StartJobRun with `AccessDeniedException`, and so is `--extra-py-files`, which would put other
+code on the script's import path. Whoever can create a job must not be able to run code of their choosing.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from moto.core.utils import utcnow
 from moto.glue import models as glue_models
-from moto.glue.exceptions import ConcurrentRunsExceededException
+from moto.glue.exceptions import ConcurrentRunsExceededException, GlueClientError
 
 LOG = logging.getLogger("emulator.glue")
 
@@ -53,6 +58,13 @@ if os.getppid() != int(sys.argv[1]):
     sys.exit("the emulator ended before the job run started")
 os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
 """
+
+
+class ScriptNotAllowedException(GlueClientError):
+    """StartJobRun of a job whose script is not one the runner was told to run."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("AccessDeniedException", message)
 
 
 class RunSetupError(Exception):
@@ -117,9 +129,9 @@ def spark_submit_args(settings: SparkSettings, endpoint: str, region: str, wareh
         "spark.hadoop.fs.s3a.endpoint.region": region,
         "spark.hadoop.fs.s3a.path.style.access": "true",
         "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
-        "spark.hadoop.fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
-        "spark.hadoop.fs.s3a.access.key": "test",
-        "spark.hadoop.fs.s3a.secret.key": "test",
+        # The emulator's key from the driver's environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), which the
+        # JVM inherits: a key given with --conf would be on the JVM's command line, which every local user can read.
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
         # Fail fast on the emulator rather than retrying for minutes as against real S3.
         "spark.hadoop.fs.s3a.attempts.maximum": "3",
         "spark.hadoop.fs.s3a.retry.limit": "3",
@@ -142,6 +154,8 @@ class LocalJobRun(glue_models.FakeJobRun):
         self.modified_on = self.started_on
         self.job = job
         self.process: subprocess.Popen[bytes] | None = None
+        # What it runs: an allowed script's path, or the name and bytes of an allowed s3:// script.
+        self.script: Path | tuple[str, bytes] | None = None
         self.stop_requested = False
         self._monotonic_start = time.monotonic()
         self._monotonic_end: float | None = None
@@ -204,11 +218,15 @@ class GlueRunner:
         endpoint: str,
         state_dir: Path,
         spark: SparkSettings,
+        credentials: Any,
+        allowed_scripts: Sequence[Path],
         script_override: Path | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.state_dir = state_dir
         self.spark = spark
+        self.credentials = credentials
+        self.allowed_scripts = tuple(path.resolve() for path in allowed_scripts)
         self.script_override = script_override
         self.log_dir = state_dir / "logs" / "glue"
         self.work_dir = state_dir / "glue"
@@ -246,6 +264,7 @@ class GlueRunner:
             merged = dict(job.default_arguments or {})
             merged.update(arguments or {})
             merged.update(job.non_overridable_arguments or {})
+            script = self._allowed_script(job, merged)
             run = LocalJobRun(
                 job=job,
                 glue_version=job.glue_version,
@@ -260,6 +279,7 @@ class GlueRunner:
                 number_of_workers=run_options["number_of_workers"] or job.number_of_workers,
                 notification_property=run_options["notification_property"] or job.notification_property,
             )
+            run.script = script
             job.job_runs.append(run)
             self._runs.append(run)
         threading.Thread(target=self._run, args=(run,), name=f"glue-{run.job_run_id[:12]}", daemon=True).start()
@@ -299,10 +319,9 @@ class GlueRunner:
         timeout_minutes = int(run.timeout or DEFAULT_TIMEOUT_MINUTES)
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
-            script = self._resolve_script(job, run_dir)
-            python_path = self._extra_py_files(run.arguments or {}, run_dir)
+            script = self._materialize_script(run.script, run_dir)
             argv = [sys.executable, str(script), *glue_argv(job.name, run.job_run_id, run.arguments or {})]
-            env = self._child_env(region, python_path, run_dir)
+            env = self._child_env(region, run_dir)
             with open(log_path, "ab", buffering=0) as log:
                 log.write(f"job {job.name} run {run.job_run_id}: {shlex.join(argv)}\n".encode())
                 if run.stop_requested:
@@ -352,16 +371,17 @@ class GlueRunner:
             tail.append(raw.decode("utf-8", errors="replace"))
         process.stderr.close()
 
-    def _child_env(self, region: str, python_path: list[str], run_dir: Path) -> dict[str, str]:
-        # The child sees the emulator only: no credentials, profile or Spark install of the calling shell.
-        dropped = ("AWS_", "PYSPARK_", "SPARK_", "MOTO_")
+    def _child_env(self, region: str, run_dir: Path) -> dict[str, str]:
+        # The child sees the emulator only: no credentials, profile or Spark install of the calling shell; the
+        # emulator's key is given as the job's AWS credentials, which boto3 and the S3A connector both read.
+        dropped = ("AWS_", "PYSPARK_", "SPARK_", "MOTO_", "EMULATOR_")
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(dropped) and key not in ("PYTHONPATH", "PYTHONHOME")}
         env.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint,
-                "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_ACCESS_KEY_ID": self.credentials.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": self.credentials.secret_access_key,
                 "AWS_DEFAULT_REGION": region,
                 "AWS_REGION": region,
                 "AWS_EC2_METADATA_DISABLED": "true",
@@ -374,49 +394,57 @@ class GlueRunner:
                 "TZ": "UTC",
             }
         )
-        if python_path:
-            env["PYTHONPATH"] = os.pathsep.join(python_path)
         return env
 
-    def _resolve_script(self, job: Any, run_dir: Path) -> Path:
+    def _allowed_script(self, job: Any, arguments: dict[str, str]) -> Path | tuple[str, bytes]:
+        """The script a run of `job` may run: an allowed local file, or an `s3://` object's bytes equal to one.
+
+        Raises ScriptNotAllowedException for anything else. `--glue-script` (the launcher's own choice) runs in
+        place of any ScriptLocation.
+        """
         if self.script_override is not None:
             return self.script_override
-        location = (job.command or {}).get("ScriptLocation")
-        if not location:
-            raise RunSetupError(f"Job {job.name} has no Command.ScriptLocation")
-        return self._fetch(location, run_dir / "script", job.backend.region_name)
-
-    def _extra_py_files(self, arguments: dict[str, str], run_dir: Path) -> list[str]:
-        """Glue puts `--extra-py-files` (.py files and .zip archives) on the script's import path; so does this."""
-        value = arguments.get("--extra-py-files") or ""
-        entries: list[str] = []
-        for location in filter(None, (part.strip() for part in value.split(","))):
-            path = self._fetch(location, run_dir / "py-files", None)
-            entry = str(path if path.suffix in (".zip", ".egg", ".whl") else path.parent)
-            if entry not in entries:
-                entries.append(entry)
-        return entries
-
-    def _fetch(self, location: str, dest_dir: Path, region: str | None) -> Path:
-        """A local path for a script location: a local path or file:// URI as is, an s3:// object copied locally."""
+        allowed = ", ".join(str(path) for path in self.allowed_scripts) or "none"
+        if (arguments.get("--extra-py-files") or "").strip():
+            raise ScriptNotAllowedException(
+                f"Job {job.name}: --extra-py-files is refused: the local Glue runner runs only the pipeline's own "
+                f"script ({allowed})")
+        location = (job.command or {}).get("ScriptLocation") or ""
         if location.startswith(("s3://", "s3a://")):
-            import boto3  # noqa: PLC0415 - only runs that name an s3:// script need a client
+            content = self._s3_object(job, location)
+            if content is not None and any(path.is_file() and path.read_bytes() == content
+                                           for path in self.allowed_scripts):
+                return (Path(location.split("://", 1)[1]).name or "script.py", content)
+        elif location:
+            path = Path(urllib.parse.unquote(urllib.parse.urlparse(location).path)) if location.startswith("file://") \
+                else Path(location).expanduser()
+            if path.resolve() in self.allowed_scripts:
+                return path.resolve()
+        raise ScriptNotAllowedException(
+            f"Job {job.name}: the script {location or '(no Command.ScriptLocation)'} is not the pipeline's: the local "
+            f"Glue runner runs only {allowed}")
 
-            bucket, _, key = location.split("://", 1)[1].partition("/")
-            client = boto3.client("s3", endpoint_url=self.endpoint, region_name=region or "us-east-1",
-                                  aws_access_key_id="test", aws_secret_access_key="test")
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            path = dest_dir / (Path(key).name or "script.py")
-            try:
-                client.download_file(bucket, key, str(path))
-            except Exception as error:  # noqa: BLE001
-                raise RunSetupError(f"Cannot read the script {location}: {error}") from error
+    @staticmethod
+    def _s3_object(job: Any, location: str) -> bytes | None:
+        """The bytes of an object of the emulator's S3, read in-process; None when there is no such object."""
+        from moto.s3.models import s3_backends  # noqa: PLC0415
+
+        bucket, _, key = location.split("://", 1)[1].partition("/")
+        try:
+            found = s3_backends[job.backend.account_id][job.backend.partition].get_object(bucket, key)
+        except Exception:  # noqa: BLE001 - a missing bucket or key: nothing to run
+            return None
+        return None if found is None else bytes(found.value)
+
+    @staticmethod
+    def _materialize_script(script: Path | tuple[str, bytes], run_dir: Path) -> Path:
+        """A local path of the run's script: an allowed file as is; an s3:// one written into the run's folder."""
+        if isinstance(script, tuple):
+            name, content = script
+            path = run_dir / "script" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
             return path
-        if location.startswith("file://"):
-            path = Path(urllib.parse.unquote(urllib.parse.urlparse(location).path))
-        else:
-            path = Path(location).expanduser()
-        path = path.resolve()
-        if not path.is_file():
-            raise RunSetupError(f"Script not found: {location}")
-        return path
+        if not script.is_file():
+            raise RunSetupError(f"Script not found: {script}")
+        return script

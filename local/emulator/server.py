@@ -6,12 +6,17 @@ an email outbox for SNS and Step Functions executions switched on.
 Prints `READY http://127.0.0.1:<port>` on stdout once it serves; exits 2 if the port is taken. SIGTERM or
 SIGINT stops it, with any Glue run still going. Logs go to `<state-dir>/logs/emulator.log`, each Glue run's
 output to `<state-dir>/logs/glue/<run id>.log`, emails to `<state-dir>/outbox/`.
+
+It answers only requests signed (SigV4) with its own key: EMULATOR_ACCESS_KEY_ID and EMULATOR_SECRET_ACCESS_KEY
+from its environment, else a pair it generates and writes to `<state-dir>/credentials.json` (mode 0600). CORS is
+off, and its Glue runner runs only the pipeline's own script (plus any `--allow-glue-script`).
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import json
 import logging
 import os
 import signal
@@ -20,8 +25,13 @@ import sys
 import threading
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sigv4_auth  # noqa: E402 - the emulator's own modules live beside this file
+
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The one script the Glue runner runs unless told otherwise when started: the pipeline's own job.
+PIPELINE_GLUE_SCRIPT = REPO_ROOT / "glue-scripts" / "ndjson_to_parquet.py"
 EXIT_PORT_IN_USE = 2
 EXIT_BAD_ARGUMENTS = 64
 
@@ -35,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="folder for logs and the outbox (default .local)")
     parser.add_argument("--glue-script", type=Path, default=None,
                         help="run this script for every Glue job, whatever its Command.ScriptLocation")
+    parser.add_argument("--allow-glue-script", type=Path, action="append", default=[], metavar="PATH",
+                        help="also run jobs whose ScriptLocation is this script (repeatable; for tests: by default only "
+                             "the pipeline's glue-scripts/ndjson_to_parquet.py runs)")
     parser.add_argument("--spark-jars-dir", type=Path, default=REPO_ROOT / ".venv" / "spark-jars",
                         help="folder holding the S3A connector jars (default .venv/spark-jars)")
     parser.add_argument("--glue-master", default="local[2]", help="Spark master of Glue runs (default local[2])")
@@ -52,6 +65,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if not args.glue_script.is_file():
             print(f"emulator: --glue-script {args.glue_script} does not exist", file=sys.stderr)
             sys.exit(EXIT_BAD_ARGUMENTS)
+    for script in args.allow_glue_script:
+        if not script.is_file():
+            print(f"emulator: --allow-glue-script {script} does not exist", file=sys.stderr)
+            sys.exit(EXIT_BAD_ARGUMENTS)
+    args.allow_glue_script = [PIPELINE_GLUE_SCRIPT, *(script.resolve() for script in args.allow_glue_script)]
     args.state_dir = args.state_dir.resolve()
     args.spark_jars_dir = args.spark_jars_dir.resolve()
     return args
@@ -90,11 +108,32 @@ def port_in_use(port: int) -> int:
     return EXIT_PORT_IN_USE
 
 
+def instance_credentials(state_dir: Path) -> sigv4_auth.EmulatorCredentials:
+    """The key this instance answers to: the caller's (environment), else a new one written where only its owner
+    reads it. Either way it leaves the environment, so no child process inherits it by accident."""
+    credentials = sigv4_auth.credentials_from_environment()
+    for name in (sigv4_auth.ACCESS_KEY_ENV, sigv4_auth.SECRET_KEY_ENV):
+        os.environ.pop(name, None)
+    if credentials is not None:
+        return credentials
+    credentials = sigv4_auth.generate_credentials()
+    path = state_dir / "credentials.json"
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump({"accessKeyId": credentials.access_key_id, "secretAccessKey": credentials.secret_access_key}, out)
+    LOG.info("generated this instance's access key: %s (secret in %s)", credentials.access_key_id, path)
+    print(f"emulator: sign requests with the key in {path}", file=sys.stderr, flush=True)
+    return credentials
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     endpoint = f"http://{HOST}:{args.port}"
     # moto's Step Functions interpreter calls the other services at localhost:MOTO_PORT; set before moto loads.
     os.environ["MOTO_PORT"] = str(args.port)
+    # No CORS headers: a web page the user visits must not be able to call the emulator (read before moto loads).
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     log_path = configure_logging(args.state_dir, args.log_requests)
     (args.state_dir / "outbox").mkdir(parents=True, exist_ok=True)
     try:
@@ -103,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         if error.errno == errno.EADDRINUSE:
             return port_in_use(args.port)
         raise
+    credentials = instance_credentials(args.state_dir)
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
     from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
         DomainDispatcherApplication,
@@ -124,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def start(self) -> None:
             ensure_port_free(self._ip_address, self._port)
-            app = dynamodb_isolation.serialize_dynamodb(DomainDispatcherApplication(create_backend_app))
+            app = sigv4_auth.SigV4Verifier(
+                dynamodb_isolation.serialize_dynamodb(DomainDispatcherApplication(create_backend_app)), credentials)
             try:
                 self._server = make_server(self._ip_address, self._port, app, True,
                                            request_handler=MotoRequestHandler)
@@ -136,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Every patch is in place before the first request: no state machine can exist with executions off.
     sfn_fixes.install(retry_interval_scale=args.retry_interval_scale)
+    sigv4_auth.sign_internal_clients(credentials)  # the state machine's own calls to the other services
     s3_events.install()
     dynamodb_isolation.install()
     __import__("glue_catalog").install()  # UpdateTable refuses a stale VersionId, as Glue does
@@ -145,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         spark=glue_runner.SparkSettings(master=args.glue_master, driver_memory=args.glue_driver_memory,
                                         jars_dir=args.spark_jars_dir),
+        credentials=credentials,
+        allowed_scripts=args.allow_glue_script,
         script_override=args.glue_script,
     )
     runner.install()
@@ -168,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     LOG.info("serving %s (state %s, Glue script %s)", endpoint, args.state_dir,
-             args.glue_script or "from each job's ScriptLocation")
+             args.glue_script or "from each job's ScriptLocation, if one of " +
+             ", ".join(str(script) for script in args.allow_glue_script))
     print(f"READY {endpoint}", flush=True)
     print(f"emulator: logs in {log_path}", file=sys.stderr, flush=True)
 

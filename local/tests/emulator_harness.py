@@ -7,6 +7,8 @@ other for any `from conftest import ...`.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -29,6 +31,10 @@ REGION = "us-east-1"
 READY_TIMEOUT_SECONDS = 60
 
 sys.path.insert(0, str(REPO_ROOT / "local" / "emulator"))
+from sigv4_auth import ACCESS_KEY_ENV, SECRET_KEY_ENV, EmulatorCredentials, generate_credentials  # noqa: E402
+
+# The fixture jobs the tests run, allowed by the tests only: by default the runner runs just the pipeline's script.
+FIXTURE_SCRIPTS = ("plain_job.py", "spark_job.py", "contract_job.py")
 
 
 def free_port() -> int:
@@ -44,19 +50,22 @@ class Emulator:
     process: subprocess.Popen[str]
     port: int
     state_dir: Path
+    credentials: EmulatorCredentials
     stdout_lines: list[str] = field(default_factory=list)
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, credentials: EmulatorCredentials | None = None) -> Any:
+        """A boto3 client signing with the instance's key (or `credentials`, to see another key refused)."""
+        credentials = credentials or self.credentials
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
             config=Config(retries={"max_attempts": 1}),
         )
 
@@ -66,14 +75,26 @@ class Emulator:
         return self.process.wait(timeout=timeout)
 
 
-def launch(state_dir: Path, *extra_args: str, port: int | None = None) -> Emulator:
-    """Starts the launcher and waits for its READY line."""
+def launch(state_dir: Path, *extra_args: str, port: int | None = None, allow_fixtures: bool = True,
+           key_in_environment: bool = True) -> Emulator:
+    """Starts the launcher and waits for its READY line.
+
+    `allow_fixtures` lets its Glue runner run the fixture jobs besides the pipeline's script. With
+    `key_in_environment` the harness gives the launcher a new key, as the local mode does; without it the launcher
+    generates one and writes it to `<state_dir>/credentials.json`, which the harness then reads.
+    """
     port = port or free_port()
+    credentials = generate_credentials()
+    allow = [arg for name in FIXTURE_SCRIPTS for arg in ("--allow-glue-script", str(FIXTURES / name))] \
+        if allow_fixtures else []
+    env = {key: value for key, value in os.environ.items() if key not in (ACCESS_KEY_ENV, SECRET_KEY_ENV)}
+    if key_in_environment:
+        env.update({ACCESS_KEY_ENV: credentials.access_key_id, SECRET_KEY_ENV: credentials.secret_access_key})
     process = subprocess.Popen(
-        [sys.executable, str(SERVER), "--port", str(port), "--state-dir", str(state_dir), *extra_args],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT,
+        [sys.executable, str(SERVER), "--port", str(port), "--state-dir", str(state_dir), *allow, *extra_args],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT, env=env,
     )
-    emulator = Emulator(process=process, port=port, state_dir=state_dir)
+    emulator = Emulator(process=process, port=port, state_dir=state_dir, credentials=credentials)
     ready = threading.Event()
 
     def read_stdout() -> None:
@@ -89,6 +110,9 @@ def launch(state_dir: Path, *extra_args: str, port: int | None = None) -> Emulat
         if process.poll() is not None or time.monotonic() > deadline:
             emulator.stop(signal.SIGKILL)
             raise RuntimeError(f"the emulator did not become ready: {emulator.stdout_lines}")
+    if not key_in_environment:
+        written = json.loads((state_dir / "credentials.json").read_text())
+        emulator.credentials = EmulatorCredentials(written["accessKeyId"], written["secretAccessKey"])
     return emulator
 
 

@@ -142,12 +142,19 @@ def test_a_script_uploaded_to_s3_runs(emulator, unique) -> None:
     assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "RuntimeError: from s3")
 
 
-def test_a_missing_script_fails_the_run_with_a_clear_message(emulator, unique) -> None:
-    glue = emulator.client("glue")
-    job = f"missing-{unique}"
-    _create_job(glue, job, "/nonexistent/job.py")
+def test_a_script_the_runner_was_not_told_to_run_is_refused_with_a_clear_message(emulator, unique) -> None:
+    glue, s3 = emulator.client("glue"), emulator.client("s3")
+    bucket = f"scripts-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="glue/plain_job.py", Body=PLAIN_JOB.read_bytes() + b"\nprint('changed')\n")
+    refused = []
+    for name, location in (("missing", "/nonexistent/job.py"), ("changed", f"s3://{bucket}/glue/plain_job.py")):
+        _create_job(glue, f"{name}-{unique}", location)
+        with pytest.raises(ClientError) as error:
+            glue.start_job_run(JobName=f"{name}-{unique}")
+        refused.append(error.value.response["Error"])
 
-    run_id = glue.start_job_run(JobName=job)["JobRunId"]
-    run, _ = wait_for_job_run(glue, job, run_id, timeout=30)
-
-    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "Script not found: /nonexistent/job.py")
+    assert [e["Code"] for e in refused] == ["AccessDeniedException"] * 2
+    assert refused[0]["Message"].startswith(f"Job missing-{unique}: the script /nonexistent/job.py is not the "
+                                            "pipeline's: the local Glue runner runs only ")
+    assert glue.get_job_runs(JobName=f"changed-{unique}")["JobRuns"] == []

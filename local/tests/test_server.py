@@ -27,7 +27,10 @@ def _listening_addresses(port: int) -> set[str]:
 def _children(pid: int) -> set[int]:
     children = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
-        children |= {int(child) for child in (task / "children").read_text().split()}
+        try:
+            children |= {int(child) for child in (task / "children").read_text().split()}
+        except FileNotFoundError:  # a thread (a request's) that ended meanwhile
+            continue
     return children
 
 

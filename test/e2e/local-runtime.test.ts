@@ -4,7 +4,7 @@
  * No Glue run happens here.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -34,12 +34,17 @@ describe('local mode: start and stop', () => {
     await instance?.stop();
   });
 
-  it('writes stack.json with every name the CLI and the docs use', () => {
-    const stack = JSON.parse(readFileSync(localPaths(instance.stateDir).stackFile, 'utf8')) as Record<string, unknown>;
+  it('writes stack.json with every name the CLI and the docs use, and the key, for its owner only', () => {
+    const { stackFile } = localPaths(instance.stateDir);
+    const stack = JSON.parse(readFileSync(stackFile, 'utf8')) as Record<string, unknown>;
 
+    expect(statSync(stackFile).mode & 0o777).toBe(0o600);
+    expect(stack.accessKeyId).toMatch(/^LKIA[A-Z2-7]{16}$/);
+    expect(String(stack.secretAccessKey)).toHaveLength(40);
     for (const key of [
       'endpoint', 'region', 'ingestBucket', 'curatedBucket', 'ingestQueueUrl', 'ingestDlqUrl', 'stateTable',
       'idempotencyTable', 'stateMachineArn', 'glueJobName', 'glueDatabase', 'alertTopicArn', 'outboxDir',
+      'accessKeyId', 'secretAccessKey',
     ]) {
       expect(typeof stack[key]).toBe('string');
     }
@@ -47,9 +52,9 @@ describe('local mode: start and stop', () => {
     expect(pids).toHaveLength(3);
   });
 
-  it('serves the AWS CLI: upload to the ingest bucket, list the executions', async () => {
+  it('serves the AWS CLI with the instance key, as the README shows, and refuses it with another', async () => {
     const { stack } = instance;
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: stack.region };
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: stack.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.secretAccessKey, AWS_DEFAULT_REGION: stack.region };
     const file = path.join(instance.stateDir, 'readme.txt');
     writeFileSync(file, 'not NDJSON: no notification for this suffix\n');
     const key = 'incoming/cli_check/readme.txt';
@@ -61,6 +66,10 @@ describe('local mode: start and stop', () => {
 
     expect(listed).toContain('readme.txt');
     expect(executions).toEqual({ executions: [] });
+    const otherKey = { ...env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
+    await expect(run(AWS_CLI, ['--endpoint-url', stack.endpoint, 's3', 'ls', `s3://${stack.ingestBucket}/`], { env: otherKey })).rejects.toMatchObject({
+      stderr: expect.stringContaining('InvalidAccessKeyId'),
+    });
   });
 
   it('moves a notification the builder keeps failing on to the DLQ after maxReceiveCount receives', async () => {

@@ -2,8 +2,10 @@
  * A moto server for the handler tests and the builder benchmark: started on a free port from the project's
  * virtual environment (test/helpers/moto_server.py), with the pipeline's tables, curated bucket and a state
  * machine created as the stack creates them. Step Functions only records executions (moto's interpreter stays off).
+ * Like the local mode's emulator, it answers only requests signed with a key generated for it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
@@ -12,11 +14,11 @@ import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClients } from '../../handlers/common/aws-clients';
 import type { HandlerSettings } from '../../handlers/common/settings';
+import { emulatorKeyEnvironment, generateCredentials, type LocalCredentials } from '../../local/layout';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
 
 const ROOT = join(__dirname, '..', '..');
 const REGION = 'us-east-1';
-const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 /** Names of what {@link MotoServer.createPipelineResources} makes. */
 export interface PipelineResources {
@@ -41,6 +43,27 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+
+/** SigV4 headers for a body-less request to moto's own API (`/moto-api/...`), which no SDK client covers. */
+export function signedHeaders(credentials: LocalCredentials, method: string, url: string, now = new Date()): Record<string, string> {
+  const { host, pathname } = new URL(url);
+  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
+  const payload = sha256('');
+  const canonical = [method, pathname, '', `host:${host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n`, 'host;x-amz-content-sha256;x-amz-date', payload].join('\n');
+  const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
+  let key: Buffer = hmac(`AWS4${credentials.secretAccessKey}`, amzDate.slice(0, 8));
+  for (const part of [REGION, 's3', 'aws4_request']) key = hmac(key, part);
+  const signature = createHmac('sha256', key).update(toSign).digest('hex');
+  return {
+    'x-amz-date': amzDate,
+    'x-amz-content-sha256': payload,
+    authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${signature}`,
+  };
+}
+
 /** A running moto server. */
 export class MotoServer {
   private readonly made: Array<{ destroy(): void }> = [];
@@ -49,26 +72,30 @@ export class MotoServer {
     private readonly child: ChildProcess,
     /** `http://127.0.0.1:<port>` */
     readonly endpoint: string,
+    /** The key this server answers to, generated for it. */
+    readonly credentials: LocalCredentials,
   ) {}
 
-  /** Starts moto on a free port and waits until it answers. */
+  /** Starts moto on a free port with a key of its own and waits until it answers. */
   static async start(): Promise<MotoServer> {
     const port = await freePort();
     const python = join(ROOT, '.venv', 'bin', 'python');
+    const credentials = generateCredentials();
     const child = spawn(python, [join(__dirname, 'moto_server.py'), '127.0.0.1', String(port)], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, MOTO_PORT: String(port) },
+      env: { ...process.env, MOTO_PORT: String(port), ...emulatorKeyEnvironment(credentials) },
     });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
-    const server = new MotoServer(child, `http://127.0.0.1:${port}`);
+    const server = new MotoServer(child, `http://127.0.0.1:${port}`, credentials);
     for (let i = 0; i < 300; i++) {
       if (child.exitCode !== null) throw new Error(`moto server exited with ${child.exitCode}: ${stderr}`);
       try {
-        const res = await fetch(`${server.endpoint}/moto-api/data.json`);
+        const url = `${server.endpoint}/moto-api/data.json`;
+        const res = await fetch(url, { headers: signedHeaders(credentials, 'GET', url) });
         if (res.ok) return server;
       } catch {
         // not listening yet
@@ -93,13 +120,14 @@ export class MotoServer {
 
   /** Forgets every resource (moto's reset API). */
   async reset(): Promise<void> {
-    const res = await fetch(`${this.endpoint}/moto-api/reset`, { method: 'POST' });
+    const url = `${this.endpoint}/moto-api/reset`;
+    const res = await fetch(url, { method: 'POST', headers: signedHeaders(this.credentials, 'POST', url) });
     if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
   }
 
   /** Client configuration for this server. */
-  clientConfig(): { region: string; endpoint: string; credentials: typeof CREDENTIALS } {
-    return { region: REGION, endpoint: this.endpoint, credentials: CREDENTIALS };
+  clientConfig(): { region: string; endpoint: string; credentials: LocalCredentials } {
+    return { region: REGION, endpoint: this.endpoint, credentials: this.credentials };
   }
 
   /** Fresh SDK clients on this server, as one Lambda instance would hold them. */

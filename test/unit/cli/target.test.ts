@@ -23,6 +23,8 @@ const asOutputs = (o: Record<string, string>) => Object.entries(o).map(([OutputK
 const LOCAL_STACK = {
   endpoint: 'http://127.0.0.1:4599',
   region: 'us-east-1',
+  accessKeyId: 'LKIAAAAAAAAAAAAAAAAA',
+  secretAccessKey: 'secret-of-the-instance',
   ingestBucket: 'ingest-l',
   curatedBucket: 'curated-l',
   ingestQueueUrl: 'http://127.0.0.1:4599/123456789012/ingest',
@@ -85,6 +87,13 @@ describe('targetFromLocalStack', () => {
     const target = targetFromLocalStack(LOCAL_STACK, '/state/stack.json');
 
     expect(target).toMatchObject({ mode: 'local', endpoint: 'http://127.0.0.1:4599', region: 'us-east-1', stateDir: '/state', stateTable: 'state-l' });
+    expect(target.credentials).toEqual({ accessKeyId: 'LKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'secret-of-the-instance' });
+  });
+
+  it('refuses a stack.json without the instance key: the emulator answers no other', () => {
+    const { accessKeyId: _k, secretAccessKey: _s, ...rest } = LOCAL_STACK;
+
+    expect(() => targetFromLocalStack(rest, '/state/stack.json')).toThrow('/state/stack.json lacks accessKeyId, secretAccessKey: restart the local mode');
   });
 
   it('names the keys stack.json lacks', () => {

@@ -1,0 +1,64 @@
+/**
+ * What the local mode keeps to its owner (the instance key in stack.json, mode 0600) and the Node it runs the
+ * handlers on (22, Lambda's nodejs22.x).
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { clientConfig, generateCredentials, writeStackFile, type LocalStack } from '../../../local/layout';
+import { handlerNode } from '../../../local/runtime';
+
+const major = (version: string) => Number(version.replace(/^v/, '').split('.')[0]);
+
+describe('the instance key', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'stack-file-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is new for every instance, shaped as an AWS key', () => {
+    const keys = Array.from({ length: 20 }, generateCredentials);
+
+    expect(new Set(keys.map((k) => k.accessKeyId)).size).toBe(20);
+    expect(new Set(keys.map((k) => k.secretAccessKey)).size).toBe(20);
+    for (const k of keys) {
+      expect(k.accessKeyId).toMatch(/^LKIA[A-Z2-7]{16}$/);
+      expect(k.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    }
+  });
+
+  it('is written to stack.json readable by its owner only, even over a file another mode left', () => {
+    const stackFile = path.join(dir, 'stack.json');
+    writeFileSync(stackFile, '{}');
+    chmodSync(stackFile, 0o644);
+    const stack = { endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', ...generateCredentials() } as LocalStack;
+
+    writeStackFile(stackFile, stack);
+
+    expect(statSync(stackFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(stackFile, 'utf8'))).toEqual(stack);
+  });
+
+  it('is what the local clients sign with', () => {
+    const key = generateCredentials();
+
+    expect(clientConfig({ endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', ...key }).credentials).toEqual(key);
+  });
+});
+
+describe('the handlers run on Node 22', () => {
+  it('in these tests (run them through make, which puts Node 22 first on PATH)', () => {
+    expect(major(process.versions.node)).toBeGreaterThanOrEqual(22);
+  });
+
+  it('in the local mode: this node when it is 22 or later, else the Node 22 make install brought', () => {
+    expect(handlerNode('22.1.0', '/usr/bin/node-now')).toBe('/usr/bin/node-now');
+
+    const older = handlerNode('20.20.2', '/usr/bin/node-20');
+
+    expect(older).not.toBe('/usr/bin/node-20');
+    expect(major(execFileSync(older, ['--version'], { encoding: 'utf8' }).trim())).toBe(22);
+  });
+});
