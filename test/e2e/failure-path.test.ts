@@ -2,6 +2,8 @@
  * End to end on the local mode: a manifest of 10 files, one of them deleted for good by its producer after it was
  * listed. The Glue job converts the other 9 and the manifest ends PARTIAL with one alert naming the file; the
  * producer uploads the same bytes again (a duplicate: not placed again), and a replay converts all 10.
+ * Beside it, a manifest of one file whose only version is deleted fails (nothing readable): the alerts topic carries
+ * exactly one message for each of the two manifests, and nothing else, however many sweeps follow.
  */
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { getManifest } from '../../cli/ops/manifests';
@@ -12,6 +14,7 @@ import {
   alertEmailsFor,
   deleteVersion,
   manifestsOf,
+  outboxEmails,
   putObject,
   queueDepth,
   startInstance,
@@ -39,13 +42,19 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
   let instance: LocalInstance;
   const files = generateDataset({ dataset: 'clicks', files: 10, minLines: 5, maxLines: 10, badEvery: 2, blankEvery: 3, seed: 5 });
   const [deleted, ...kept] = files;
+  const [lost] = generateDataset({ dataset: 'orders', files: 1, minLines: 3, maxLines: 5, seed: 6 });
   let deletedVersion: string;
   let manifestId: string;
+  let failedId: string;
   const uri = (key: string) => `s3://${instance.stack.ingestBucket}/${key}`;
 
   beforeAll(async () => {
     // Retry waits scaled down: the ASL's minute-long backoff would make this test take several minutes more.
     instance = await startInstance({ batchSize: files.length, maxWaitSeconds: 60, retryIntervalScale: 0.05 });
+    // The orders manifest's one file is deleted for good once listed; the sweeper seals it after the wait.
+    const orders = await uploadIntoManifest(instance, lost);
+    failedId = orders.manifestId;
+    await deleteVersion(instance, lost.key, orders.versionId);
     ({ manifestId, versionId: deletedVersion } = await uploadIntoManifest(instance, deleted));
     await deleteVersion(instance, deleted.key, deletedVersion);
     await upload(instance, kept);
@@ -91,6 +100,32 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     expect(emails[0].text).toContain(`npx pipeline replay ${manifestId}`);
   });
 
+  it('a manifest that fails puts exactly one message on the alerts topic, and later sweeps add none', async () => {
+    const record = await waitFor(
+      `${failedId} to end`,
+      async () => {
+        const m = await getManifest(instance.ctx, failedId);
+        return ['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(m.status) ? m : undefined;
+      },
+      10 * 60_000,
+      2000,
+    );
+    await alertEmailsFor(instance, failedId);
+    // Several sweeps (every few seconds) look at the ended execution's record: none may alert again.
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+    const emails = outboxEmails(instance);
+
+    expect(record.status).toBe('FAILED');
+    expect(record.failedState).toBe('Convert');
+    // The whole topic: one message per manifest that did not succeed, the partial one's and this one's, nothing else.
+    expect(emails).toHaveLength(2);
+    expect(emails.filter((e) => e.text.includes(failedId))).toHaveLength(1);
+    expect(emails.filter((e) => e.text.includes(manifestId))).toHaveLength(1);
+    const failedEmail = emails.find((e) => e.text.includes(failedId))!.text;
+    expect(failedEmail).toMatch(new RegExp(`^Subject: .*${failedId}.*failed`, 'm'));
+    expect(failedEmail).toContain(`npx pipeline replay ${failedId}`);
+  });
+
   it('after the producer uploads the same bytes again (a duplicate), a replay converts all 10 files exactly once', async () => {
     const restored = await putObject(instance, deleted.key, deleted.body);
     await waitFor('the re-upload notification to be handled', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
@@ -119,5 +154,7 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     expect(parquet.distinctKeys).toBe(parquet.rows);
     // The deleted version's content came back under a new version with the same eTag: the rows name the version read.
     expect(parquet.rowsBySourceVersion[`${uri(deleted.key)}#${restored.versionId}`]).toBe(deleted.goodLines);
+    // A replay that succeeds sends nothing.
+    expect(outboxEmails(instance)).toHaveLength(2);
   });
 });
