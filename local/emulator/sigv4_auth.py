@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import io
 import json
+import logging
 import os
 import re
 import secrets
@@ -27,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Iterable
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 from botocore.auth import SigV4Auth
 from botocore.credentials import Credentials as BotocoreCredentials
@@ -43,6 +44,7 @@ _AUTHORIZATION = re.compile(
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
+LOG = logging.getLogger("emulator.auth")
 
 
 @dataclass(frozen=True)
@@ -121,14 +123,17 @@ def _uri_encode(text: str) -> str:
 
 
 def canonical_query(raw_query: str, exclude: Iterable[str] = ()) -> str:
-    """The query string in SigV4's canonical form: each name and value decoded, encoded again, sorted."""
+    """The query string in SigV4's canonical form: each name and value decoded, encoded again, sorted.
+
+    A `+` in the query is a space, as AWS reads it: the AWS SDK for Java sends spaces so and signs them as `%20`.
+    """
     excluded = set(exclude)
     pairs = []
     for part in raw_query.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")
-        name, value = unquote(name), unquote(value)
+        name, value = unquote_plus(name), unquote_plus(value)
         if name in excluded:
             continue
         pairs.append((_uri_encode(name), _uri_encode(value)))
@@ -160,6 +165,8 @@ class SigV4Verifier:
         try:
             self.verify(environ)
         except AuthError as refused:
+            LOG.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"),
+                        environ.get("RAW_URI") or environ.get("PATH_INFO"), refused.detail or refused.kind)
             return _refusal(environ, refused, start_response)
         return self.app(environ, start_response)
 
@@ -236,6 +243,7 @@ class SigV4Verifier:
             ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()])
         expected = _signature(self.credentials, date, region, service, string_to_sign)
         if not hmac.compare_digest(expected, signature):
+            LOG.debug("canonical request:\n%s", canonical_request)
             raise AuthError("bad-signature", "the signature does not match")
 
 

@@ -217,4 +217,6 @@ def test_a_request_dated_beyond_fifteen_minutes_is_refused() -> None:
 
 
 def test_the_canonical_query_sorts_and_encodes_as_sigv4_does() -> None:
-    assert canonical_query("prefix=a%2Fb&list-type=2&uploads&x=%7e+") == "list-type=2&prefix=a%2Fb&uploads=&x=~%2B"
+    assert canonical_query("prefix=a%2Fb&list-type=2&uploads&x=%7e%2B") == "list-type=2&prefix=a%2Fb&uploads=&x=~%2B"
+    # The AWS SDK for Java (the S3A connector) sends a space in a query value as `+` and signs it as `%20`.
+    assert canonical_query("prefix=late+batch%2Forders%2B1") == "prefix=late%20batch%2Forders%2B1"
