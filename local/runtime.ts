@@ -232,10 +232,13 @@ export async function waitForExit(stateDir?: string, pollMs = 1000): Promise<str
  * The node that runs the handlers: Lambda runs them on nodejs22.x, so this one when it is Node 22 or later, else the
  * Node 22 that `make install` brings into `.tools/` when the machine's is older.
  */
-export function handlerNode(current: string = process.versions.node, execPath: string = process.execPath): string {
+export function handlerNode(
+  current: string = process.versions.node,
+  execPath: string = process.execPath,
+  tools: string = path.join(REPO_ROOT, '.tools'),
+): string {
   const major = (version: string) => Number(version.split('.')[0]);
   if (major(current) >= 22) return execPath;
-  const tools = path.join(REPO_ROOT, '.tools');
   const versions = existsSync(tools) ? readdirSync(tools).flatMap((name) => /^node-(22\.\d+\.\d+)$/.exec(name)?.[1] ?? []) : [];
   const newest = versions
     .map((v) => ({ v, parts: v.split('.').map(Number) }))

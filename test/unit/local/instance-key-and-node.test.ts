@@ -3,7 +3,7 @@
  * handlers on (22, Lambda's nodejs22.x).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { clientConfig, generateCredentials, writeStackFile, type LocalStack } from '../../../local/layout';
@@ -53,12 +53,28 @@ describe('the handlers run on Node 22', () => {
     expect(major(process.versions.node)).toBeGreaterThanOrEqual(22);
   });
 
-  it('in the local mode: this node when it is 22 or later, else the Node 22 make install brought', () => {
+  it('in the local mode: this node when it is 22 or later', () => {
     expect(handlerNode('22.1.0', '/usr/bin/node-now')).toBe('/usr/bin/node-now');
+    expect(handlerNode('24.0.0', '/usr/bin/node-now')).toBe('/usr/bin/node-now');
+  });
 
-    const older = handlerNode('20.20.2', '/usr/bin/node-20');
+  it('in the local mode: else the newest Node 22 make install brought into .tools/, or a clear refusal', () => {
+    const tools = mkdtempSync(path.join(os.tmpdir(), 'tools-'));
+    try {
+      expect(() => handlerNode('20.20.2', '/usr/bin/node-20', tools)).toThrow(
+        'The handlers run on Node 22, as on Lambda (nodejs22.x), and this is Node 20.20.2: run make install, which brings it.',
+      );
+      for (const version of ['22.9.0', '22.23.5']) {
+        mkdirSync(path.join(tools, `node-${version}`, 'node_modules', '.bin'), { recursive: true });
+        symlinkSync(process.execPath, path.join(tools, `node-${version}`, 'node_modules', '.bin', 'node'));
+      }
 
-    expect(older).not.toBe('/usr/bin/node-20');
-    expect(major(execFileSync(older, ['--version'], { encoding: 'utf8' }).trim())).toBe(22);
+      const chosen = handlerNode('20.20.2', '/usr/bin/node-20', tools);
+
+      expect(chosen).toBe(path.join(tools, 'node-22.23.5', 'node_modules', '.bin', 'node'));
+      expect(major(execFileSync(chosen, ['--version'], { encoding: 'utf8' }).trim())).toBeGreaterThanOrEqual(22);
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+    }
   });
 });
