@@ -12,6 +12,10 @@ VENV_STAMP := $(VENV)/.installed
 JARS_DIR := $(VENV)/spark-jars
 MVN_COPY := mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy -DoutputDirectory=$(JARS_DIR)
 JARS := $(JARS_DIR)/hadoop-aws-3.3.4.jar $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar
+# The Glue job's line check (glue-scripts/jvm), compiled against the Spark and Jackson jars pyspark ships (the
+# versions Glue 5.1 runs); the stack deploys the jar with the job (--extra-jars), the local mode and the tests load it.
+LINE_CHECK_JAR := glue-scripts/jvm/build/pipeline-json.jar
+LINE_CHECK_SRC := $(wildcard glue-scripts/jvm/src/pipeline/json/*.java)
 # Node 22, the Lambdas' runtime (nodejs22.x): every target runs node, npm, npx, jest and tsx with it. When the
 # machine's node is older, `make install` brings the official binary as the npm package node-<os>-<cpu>, pinned,
 # into $(NODE_DIR); its bin folder comes first on PATH for every recipe (and for .ci/run).
@@ -48,7 +52,13 @@ $(JARS_DIR)/hadoop-aws-3.3.4.jar:
 $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar:
 	$(MVN_COPY) -Dartifact=com.amazonaws:aws-java-sdk-bundle:1.12.262:jar
 
-install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) ## install npm packages, the Python venv and the Spark S3 connector
+$(LINE_CHECK_JAR): $(LINE_CHECK_SRC) $(VENV_STAMP)
+	rm -rf glue-scripts/jvm/build/classes && mkdir -p glue-scripts/jvm/build/classes
+	javac --release 17 -nowarn -cp "$$($(VENV)/bin/python -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')/*" \
+		-d glue-scripts/jvm/build/classes $(LINE_CHECK_SRC)
+	jar cf $@ -C glue-scripts/jvm/build/classes .
+
+install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) $(LINE_CHECK_JAR) ## install npm packages, the Python venv, the Spark S3 connector and the Glue job's line check
 
 demo: install ## run the whole pipeline locally on sample data and show the result
 	npx tsx local/demo.ts
@@ -64,6 +74,9 @@ test-py: install ## the Python half of `make test`: the Glue job's tests and the
 
 bench-builder: install ## benchmark: 10,000 notifications through the manifest builder against the emulator
 	npx tsx bench/manifest-builder.ts
+
+cost: $(NODE_STAMP) ## the monthly bill and the headroom of the reference load (docs/cost.md), from the builder benchmark's figures
+	npx tsx cli/main.ts cost
 
 bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (inferred, then pinned schema), against DuckDB and bare Spark
 	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --schema both --bare

@@ -82,7 +82,7 @@ import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 from pyspark import StorageLevel
@@ -113,14 +113,31 @@ MIN_FILE_FRACTION = 0.25
 PARQUET_WRITE_OPTIONS = {"zstd": {"parquet.compression.codec.zstd.level": "1"}}
 
 ADDED_COLUMNS = ("_source_file", "_source_version", "_ingested_at")
+# The JVM check of each line (glue-scripts/jvm, CheckLine.java), on the job's classpath through --extra-jars.
+LINE_CHECK_CLASS = "pipeline.json.CheckLine"
+LINE_CHECK_FUNCTION = "pipeline_check_line"
+# Where the dataset's recorded schema lives: a parameter of its catalog table, or, without a catalog, a file.
+SCHEMA_PARAMETER = "pipeline.schema"
+SCHEMA_FILE = "_schema.json"
+EVOLVE, STRICT = "evolve", "strict"
+POLICIES = (EVOLVE, STRICT)
+# Longest output name: Glue's limit on a column name.
+MAX_COLUMN_NAME = 255
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+# Runs of the conversion with an evolved schema before the remaining unknown fields are quarantined.
+EVOLUTION_PASSES = 3
 PARTITION_COLUMNS = ("ingest_date", "manifest_id")
 # Parser options shared by the inference and the parse, so that both see the same JSON dialect.
 JSON_OPTIONS = {"mode": "PERMISSIVE"}
+# The inference skips fields that are only ever null, {} or []: they carry no type, as the line check reports no
+# such field as unknown; the field is recorded when a value arrives.
+INFER_OPTIONS = {**JSON_OPTIONS, "dropFieldIfAllNull": "true"}
 _CORRUPT = "_corrupt_record"
 
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
-OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path")
+OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes")
 # Under --schema_prefix, a dataset's pinned schema is the first of these that exists.
 SCHEMA_FILE_SUFFIXES = (".ddl", ".json")
 # The prefix of the job's failure line for a failure that another run of the same manifest would repeat; the state
@@ -181,6 +198,7 @@ class JobParams:
     schema_uri: str = ""  # a pinned schema for the dataset (see load_schema); empty: see schema_prefix
     schema_prefix: str = ""  # where datasets' pinned schemas live: <prefix><dataset>.ddl or .json; none: inferred
     staging_path: str = ""  # copies of pinned versions overwritten since; empty: default_staging_path(curated_path)
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is quarantined as line_too_long
 
 
 @dataclass(frozen=True)
@@ -241,21 +259,27 @@ def parse_args(argv: Sequence[str]) -> JobParams:
             parser.add_argument(f"--{name}", default=None)
         known, _unknown = parser.parse_known_args(list(argv[1:]))  # Glue-style extras such as --JOB_NAME
         values = vars(known)
-    target = values.get("target_file_mb")
-    try:
-        target_mb = int(target) if target not in (None, "") else DEFAULT_TARGET_FILE_MB
-    except ValueError:
-        raise JobError(f"--target_file_mb must be a whole number of MB, got {target!r}") from None
-    if target_mb < 1:
-        raise JobError(f"--target_file_mb must be at least 1, got {target_mb}")
+    target_mb = _whole(values, "target_file_mb", DEFAULT_TARGET_FILE_MB)
+    max_line_bytes = _whole(values, "max_line_bytes", DEFAULT_MAX_LINE_BYTES)
     return JobParams(
         manifest_uri=values["manifest_uri"], manifest_id=values["manifest_id"], dataset=values["dataset"],
         ingest_date=values["ingest_date"], curated_path=values["curated_path"],
         quarantine_path=values["quarantine_path"], result_uri=values["result_uri"],
         catalog_database=values.get("catalog_database") or "", target_file_mb=target_mb,
         schema_uri=values.get("schema_uri") or "", schema_prefix=values.get("schema_prefix") or "",
-        staging_path=values.get("staging_path") or "",
+        staging_path=values.get("staging_path") or "", max_line_bytes=max_line_bytes,
     )
+
+
+def _whole(values: dict[str, Any], name: str, default: int) -> int:
+    value = values.get(name)
+    try:
+        number = int(value) if value not in (None, "") else default
+    except ValueError:
+        raise NotRetryableError(f"--{name} must be a whole number, got {value!r}") from None
+    if number < 1:
+        raise NotRetryableError(f"--{name} must be at least 1, got {number}")
+    return number
 
 
 def default_staging_path(curated_path: str) -> str:
@@ -727,22 +751,27 @@ def number_lines(rows: DataFrame, lines: DataFrame) -> DataFrame:
             .withColumn("line_number", F.when(F.col("_numbered"), F.col("_row") - F.col("_first") + 1)))
 
 
-def classify_lines(lines: DataFrame) -> DataFrame:
-    """Adds `_kind`: blank, candidate (starts like an object), not_an_object, or invalid_json."""
-    line = F.col("line")
-    # Nearly every line starts with `{`: a prefix test settles it before any regex runs (same result).
-    kind = (F.when(line.startswith("{"), F.lit("candidate"))
-            .when(line.rlike(r"^\s*$"), F.lit("blank"))
-            .when(line.rlike(r"^\s*\{"), F.lit("candidate"))
-            .when(line.rlike(r'^\s*(\[|"|-|[0-9]|true\s*$|false\s*$|null\s*$)'), F.lit("not_an_object"))
-            .otherwise(F.lit("invalid_json")))
-    return lines.withColumn("_kind", kind)
+def register_line_check(spark: SparkSession) -> None:
+    """Registers the JVM line check (``CheckLine``) as ``LINE_CHECK_FUNCTION`` for this session."""
+    try:
+        spark.udf.registerJavaFunction(LINE_CHECK_FUNCTION, LINE_CHECK_CLASS, T.StringType())
+    except Exception as error:  # py4j's ClassNotFoundException
+        raise NotRetryableError(f"the line check {LINE_CHECK_CLASS} is not on the job's classpath (the job's "
+                                f"--extra-jars names pipeline-json.jar): {_java_message(error)}") from None
 
 
-def tally(parsed: DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
-    """Lines and their UTF-8 text bytes per (`_kind`, `_status`) of `parse_records`' output."""
-    totals = parsed.groupBy("_kind", "_status").agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b"))
-    return {(r["_kind"], r["_status"]): (int(r["n"]), int(r["b"] or 0)) for r in totals.collect()}
+def check_line(schema: T.StructType, max_line_bytes: int) -> Any:
+    """The reason a line is not a row under `schema` (see ``CheckLine``: blank, invalid_json, multiple_values,
+    not_an_object, duplicate_name, type_mismatch, unknown_field), ``line_too_long`` above `max_line_bytes`, or
+    null for a row."""
+    return (F.when(F.octet_length("line") > max_line_bytes, F.lit("line_too_long"))
+            .otherwise(F.call_udf(LINE_CHECK_FUNCTION, F.col("line"), F.lit(schema.json()))))
+
+
+def tally(parsed: DataFrame) -> dict[tuple[str, Optional[str]], tuple[int, int]]:
+    """Lines and their UTF-8 text bytes per (`_status`, `_reason`) of `parse_records`' output."""
+    totals = parsed.groupBy("_status", "_reason").agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b"))
+    return {(r["_status"], r["_reason"]): (int(r["n"]), int(r["b"] or 0)) for r in totals.collect()}
 
 
 def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
@@ -752,7 +781,7 @@ def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
         for f in dtype.fields:
             child = _drop_empty_structs(f.dataType)
             if child is not None:
-                fields.append(T.StructField(f.name, child, True))
+                fields.append(T.StructField(f.name, child, True, f.metadata))
         return T.StructType(fields) if fields else None
     if isinstance(dtype, T.ArrayType):
         child = _drop_empty_structs(dtype.elementType)
@@ -765,93 +794,179 @@ def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
     return dtype
 
 
-def infer_schema(spark: SparkSession, classified: DataFrame) -> tuple[T.StructType, bool]:
-    """Infers the records' schema from every candidate line (Spark's JSON inference, no sampling).
-
-    Also says whether any candidate line failed to parse, so the quarantine pass can be skipped when none did.
-    """
-    candidates = classified.filter(F.col("_kind") == "candidate").select("line")
-    as_strings = getattr(candidates._jdf, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
+def infer_schema(spark: SparkSession, lines: DataFrame) -> T.StructType:
+    """Spark's JSON inference over every line of `lines` (column `line`; no sampling), which the caller has
+    checked to be objects that the schema does not hold yet. Fields only ever null, ``{}`` or ``[]`` are left out."""
+    as_strings = getattr(lines.select("line")._jdf, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
     reader = spark._jsparkSession.read()
-    for key, value in JSON_OPTIONS.items():
+    for key, value in INFER_OPTIONS.items():
         reader = reader.option(key, value)
     inferred = T.StructType.fromJson(json.loads(reader.json(as_strings).schema().json()))
     fields = [f for f in inferred.fields if f.name != _CORRUPT]
-    return _drop_empty_structs(T.StructType(fields)) or T.StructType([]), len(fields) < len(inferred.fields)
+    return _drop_empty_structs(T.StructType(fields)) or T.StructType([])
 
 
 def load_schema(spark: SparkSession, text: str) -> T.StructType:
     """A pinned record schema: Spark's schema JSON (``StructType.json()``) or a DDL string such as
-    ``id bigint, order struct<total: double, items: array<struct<sku: string>>>``.
-
-    With a pinned schema nothing is inferred: fields the schema does not name are not written, and a line whose
-    value does not fit its field's type is quarantined as ``invalid_json`` (the parse fails as a whole).
-    """
-    stripped = text.strip()
-    try:
-        if stripped.startswith("{"):
-            schema = T.StructType.fromJson(json.loads(stripped))
-        else:
-            jvm_schema = spark._jvm.org.apache.spark.sql.types.StructType.fromDDL(stripped)
-            schema = T.StructType.fromJson(json.loads(jvm_schema.json()))
-    except Exception as error:  # ValueError, KeyError, py4j's ParseException
-        raise JobError(f"the pinned schema is not a Spark schema: {_java_message(error)}") from None
-    if not schema.fields:
-        raise JobError("the pinned schema has no fields")
+    ``id bigint, order struct<total: double, items: array<struct<sku: string>>>`` (see `load_pinned`)."""
+    schema, _ = load_pinned(spark, text)
+    if schema is None or not schema.fields:
+        raise NotRetryableError("the pinned schema has no fields")
     return schema
 
 
-def parse_records(classified: DataFrame, schema: T.StructType) -> DataFrame:
-    """Parses candidate lines with the schema, one row per line: `_source_file`, `_source_version`, `_row`,
-    `_numbered`, `_kind`,
-    `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason`, `_record` (rows only) and
-    `line` (quarantined lines only, so that a persisted result does not hold the text of the rows twice)."""
-    kind = F.col("_kind")
-    # `{"v":` + line + `}`: text after the object (a second object, garbage) makes the whole text invalid instead
-    # of being dropped, as from_json would do for the bare line; the corrupt-record column catches invalid JSON and,
-    # with a pinned schema, a value that does not fit its field's type (which would otherwise become null).
-    holder = T.StructType([T.StructField("v", schema, True), T.StructField(_CORRUPT, T.StringType(), True)])
-    wrapped = F.from_json(F.concat(F.lit('{"v":'), F.col("line"), F.lit("}")), holder,
-                          {**JSON_OPTIONS, "columnNameOfCorruptRecord": _CORRUPT})
-    parsed = classified.withColumn("_parsed", F.when(kind == "candidate", wrapped))
-    value = F.col("_parsed")
-    is_row = (kind == "candidate") & value.isNotNull() & value[_CORRUPT].isNull() & value["v"].isNotNull()
-    status = F.when(is_row, F.lit("row")).when(kind == "blank", F.lit("blank")).otherwise(F.lit("quarantine"))
-    # Only for the few quarantined candidates: `{...},{...}` parses as two values once put in an array.
-    values = F.from_json(F.concat(F.lit("["), F.col("line"), F.lit("]")), T.ArrayType(T.StringType(), True),
-                         JSON_OPTIONS)
-    reason = (F.when(is_row | (kind == "blank"), F.lit(None).cast("string"))
-              .when(kind != "candidate", kind)
-              .when(F.coalesce(F.size(values) > 1, F.lit(False)), F.lit("multiple_values"))
-              .otherwise(F.lit("invalid_json")))
-    return parsed.select("_source_file", "_source_version", "_row", "_numbered", kind,
-                         F.octet_length("line").alias("_bytes"),
-                         status.alias("_status"), reason.alias("_reason"),
-                         F.when(is_row, value["v"]).alias("_record"),
-                         F.when(~is_row & (kind != "blank"), F.col("line")).alias("line"))
+def load_pinned(spark: SparkSession, text: str) -> tuple[Optional[T.StructType], str]:
+    """A dataset's pinned schema file: the schema (None when the file only sets the policy) and the policy.
+
+    JSON: Spark's schema JSON, optionally with ``"policy": "strict"`` beside ``"fields"`` (``{"policy": "strict"}``
+    alone sets the policy of an inferred schema). DDL: the fields, after optional comment lines, among them
+    ``-- policy: strict``. The policy is ``evolve`` unless the file says otherwise."""
+    stripped = text.strip()
+    policy = EVOLVE
+    try:
+        if stripped.startswith("{"):
+            doc = json.loads(stripped)
+            policy = str(doc.get("policy") or EVOLVE)
+            schema = T.StructType.fromJson(doc) if "fields" in doc else None
+        else:
+            body = []
+            for line in stripped.splitlines():
+                comment = re.match(r"\s*--\s*(.*)$", line)
+                if comment is None:
+                    body.append(line)
+                elif re.match(r"policy\s*:", comment.group(1)):
+                    policy = comment.group(1).split(":", 1)[1].strip()
+            ddl = "\n".join(body).strip()
+            schema = None
+            if ddl:
+                jvm_schema = spark._jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)
+                schema = T.StructType.fromJson(json.loads(jvm_schema.json()))
+    except Exception as error:  # ValueError, KeyError, py4j's ParseException
+        raise NotRetryableError(f"the pinned schema is not a Spark schema: {_java_message(error)}") from None
+    if policy not in POLICIES:
+        raise NotRetryableError(f"the pinned schema's policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    return schema, policy
 
 
-def output_column_names(schema: T.StructType) -> list[tuple[str, str]]:
-    """Maps each record field to its output column name, renaming those that clash with added columns."""
-    reserved = {n.lower() for n in ADDED_COLUMNS + PARTITION_COLUMNS}
-    taken = {f.name for f in schema.fields}
-    out = []
-    for f in schema.fields:
-        name = f.name
-        if name.lower() in reserved:
-            name = f"{name}_data"
-            while name in taken or name.lower() in reserved:
-                name += "_"
-        out.append((f.name, name))
+def parse_records(lines: DataFrame, schema: T.StructType, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+                  ) -> DataFrame:
+    """Checks and parses the lines with the recorded schema, one row per line: `_source_file`, `_source_version`,
+    `_row`, `_numbered`, `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason` (null for
+    a row or a blank line; ``unknown_field`` also under the evolve policy, for the caller to evolve the schema),
+    `_record` (rows only) and `line` (quarantined lines only, so that a persisted result does not hold the text of
+    the rows twice).
+
+    Only lines the check passes are parsed, by Spark's parser with the same schema; a value that parser still
+    refuses (a date that is not one) makes the line ``type_mismatch``."""
+    reason = check_line(schema, max_line_bytes)
+    checked = lines.withColumn("_check", reason)
+    holder = T.StructType(list(schema.fields) + [T.StructField(_CORRUPT, T.StringType(), True)])
+    parsed = F.from_json(F.col("line"), holder, {**JSON_OPTIONS, "columnNameOfCorruptRecord": _CORRUPT})
+    checked = checked.withColumn("_parsed", F.when(F.col("_check").isNull(), parsed))
+    check, value = F.col("_check"), F.col("_parsed")
+    is_row = check.isNull() & value.isNotNull() & value[_CORRUPT].isNull()
+    blank = check == "blank"
+    status = F.when(is_row, F.lit("row")).when(blank, F.lit("blank")).otherwise(F.lit("quarantine"))
+    why = F.when(is_row | blank, F.lit(None).cast("string")).otherwise(F.coalesce(check, F.lit("type_mismatch")))
+    return checked.select("_source_file", "_source_version", "_row", "_numbered",
+                          F.octet_length("line").alias("_bytes"), status.alias("_status"), why.alias("_reason"),
+                          F.when(is_row, value).alias("_record"),
+                          F.when(~is_row & ~blank, F.col("line")).alias("line"))
+
+
+# ---------------------------------------------------------------------------------------------- schema and names
+# The recorded schema is a Spark StructType whose fields carry the names of the JSON (so that the check and the
+# parser find them) and, in each field's metadata, "column": the name of that field in the Parquet files and the
+# catalog (`name_columns`). It only grows (`merge_schemas`).
+
+def column_name(source: str, taken: set[str]) -> str:
+    """The output name of a JSON field: the name itself when it is an identifier (``[A-Za-z_][A-Za-z0-9_]*``) of at
+    most MAX_COLUMN_NAME characters whose lower case no sibling has taken; else every other character replaced by
+    ``_``, a leading digit prefixed with ``_``, cut to the limit, and ``_2``, ``_3``... appended until no sibling
+    has it, ignoring case (Hive, Athena and Glue fold case)."""
+    base = re.sub(r"[^A-Za-z0-9_]", "_", source) or "_"
+    if base[0].isdigit():
+        base = "_" + base
+    base = base[:MAX_COLUMN_NAME]
+    name, n = base, 2
+    while name.lower() in taken:
+        suffix = f"_{n}"
+        name, n = base[:MAX_COLUMN_NAME - len(suffix)] + suffix, n + 1
+    return name
+
+
+def name_columns(dtype: T.DataType, reserved: Iterable[str] = ()) -> Any:
+    """`dtype` with an output name in the metadata of every struct field at every depth: a field keeps the name it
+    was recorded with; a new one gets `column_name` among its siblings (and `reserved`, at the top level)."""
+    if isinstance(dtype, T.StructType):
+        taken = {n.lower() for n in reserved} | {f.metadata["column"].lower() for f in dtype.fields
+                                                 if f.metadata.get("column")}
+        fields = []
+        for f in dtype.fields:
+            column = f.metadata.get("column") or column_name(f.name, taken)
+            taken.add(column.lower())
+            fields.append(T.StructField(f.name, name_columns(f.dataType), True, {**f.metadata, "column": column}))
+        return T.StructType(fields)
+    if isinstance(dtype, T.ArrayType):
+        return T.ArrayType(name_columns(dtype.elementType), True)
+    if isinstance(dtype, T.MapType):
+        return T.MapType(dtype.keyType, name_columns(dtype.valueType), True)
+    return dtype
+
+
+def merge_schemas(recorded: T.DataType, additions: T.DataType) -> Any:
+    """`recorded` with the fields of `additions` it lacks, at every depth (in structs, arrays of structs, map values);
+    where both have a field, the recorded type stays (a value of another type is then a type_mismatch)."""
+    if isinstance(recorded, T.StructType) and isinstance(additions, T.StructType):
+        theirs = {f.name: f for f in additions.fields}
+        ours = {f.name for f in recorded.fields}
+        fields = [T.StructField(f.name, merge_schemas(f.dataType, theirs[f.name].dataType) if f.name in theirs
+                                else f.dataType, True, f.metadata) for f in recorded.fields]
+        return T.StructType(fields + [f for f in additions.fields if f.name not in ours])
+    if isinstance(recorded, T.ArrayType) and isinstance(additions, T.ArrayType):
+        return T.ArrayType(merge_schemas(recorded.elementType, additions.elementType), True)
+    if isinstance(recorded, T.MapType) and isinstance(additions, T.MapType):
+        return T.MapType(recorded.keyType, merge_schemas(recorded.valueType, additions.valueType), True)
+    return recorded
+
+
+def output_type(dtype: T.DataType) -> Any:
+    """The type of a recorded field as written: struct fields under their output names, without metadata."""
+    if isinstance(dtype, T.StructType):
+        return T.StructType([T.StructField(f.metadata.get("column", f.name), output_type(f.dataType), True)
+                             for f in dtype.fields])
+    if isinstance(dtype, T.ArrayType):
+        return T.ArrayType(output_type(dtype.elementType), True)
+    if isinstance(dtype, T.MapType):
+        return T.MapType(dtype.keyType, output_type(dtype.valueType), True)
+    return dtype
+
+
+def column_paths(dtype: T.DataType, prefix: str = "") -> set[str]:
+    """The dotted output paths of every struct field (``customer.address.city``; ``items[].sku`` in arrays)."""
+    out: set[str] = set()
+    if isinstance(dtype, T.StructType):
+        for f in dtype.fields:
+            path = prefix + f.metadata.get("column", f.name)
+            out.add(path)
+            out |= column_paths(f.dataType, path + ".")
+    elif isinstance(dtype, T.ArrayType):
+        out |= column_paths(dtype.elementType, prefix.rstrip(".") + "[].")
+    elif isinstance(dtype, T.MapType):
+        out |= column_paths(dtype.valueType, prefix.rstrip(".") + "{}.")
     return out
 
 
 def curated_rows(parsed: DataFrame, schema: T.StructType, ingested_at: dt.datetime) -> DataFrame:
-    """The Parquet rows: record fields, `_source_file`, `_source_version` and `_ingested_at`. The partition columns
-    are not in the files: every row of the manifest has the same values, which name its directory (see
-    `write_partition`)."""
+    """The Parquet rows: record fields under their output names, `_source_file`, `_source_version` and
+    `_ingested_at`. The partition columns are not in the files: every row of the manifest has the same values,
+    which name its directory (see `write_partition`)."""
     record = F.col("_record")
-    columns = [record.getField(field).alias(name) for field, name in output_column_names(schema)]
+    columns = []
+    for f in schema.fields:
+        value = record.getField(f.name)
+        written = output_type(f.dataType)
+        columns.append((value if written == f.dataType else value.cast(written)).alias(f.metadata["column"]))
     return parsed.filter(F.col("_status") == "row").select(
         *columns, F.col("_source_file"), F.col("_source_version"),
         F.lit(ingested_at).cast("timestamp").alias("_ingested_at"))
@@ -918,16 +1033,11 @@ def hive_type(dtype: T.DataType) -> str:
 
 
 def catalog_columns(schema: T.StructType) -> list[dict[str, str]]:
-    """Catalog columns of the Parquet schema without the partition columns; keeps the first of names equal
-    but for case, since the catalog is case-insensitive."""
-    seen: set[str] = set()
-    out = []
-    for f in schema.fields:
-        if f.name in PARTITION_COLUMNS or f.name.lower() in seen:
-            continue
-        seen.add(f.name.lower())
-        out.append({"Name": f.name, "Type": hive_type(f.dataType)})
-    return out
+    """The table's columns for a recorded schema: its fields under their output names with their Hive types, then
+    the columns the job adds (the partition columns are the table's partition keys)."""
+    added = {"_source_file": "string", "_source_version": "string", "_ingested_at": "timestamp"}
+    return ([{"Name": f.metadata["column"], "Type": hive_type(output_type(f.dataType))} for f in schema.fields]
+            + [{"Name": name, "Type": added[name]} for name in ADDED_COLUMNS])
 
 
 def _s3_scheme(uri: str) -> str:
@@ -949,59 +1059,124 @@ def _storage(columns: list[dict[str, str]], location: str) -> dict[str, Any]:
     }
 
 
-def register_partition(glue, database: str, table: str, columns: list[dict[str, str]], table_location: str,
-                       ingest_date: str, manifest_id: str, partition_location: str,
-                       attempts: int = CATALOG_ATTEMPTS, backoff_seconds: float = CATALOG_BACKOFF_SECONDS) -> None:
-    """Creates the dataset's table on first use, appends columns it has not seen, upserts the partition.
+@dataclass(frozen=True)
+class Recorded:
+    """A dataset's recorded schema and the version it was read at (for the next conditional write)."""
 
-    Column policy: the table's columns only grow. A new column is appended; a column missing from this manifest
-    stays (older partitions have it); a column whose type changed keeps the table's type and this partition
-    records its own type, as each partition carries its own columns.
+    schema: T.StructType
+    version: Optional[str]
+    table: Optional[dict[str, Any]] = None  # the catalog table it was read from
 
-    Concurrent runs of one dataset: the table is updated with the ``VersionId`` it was read at, so Glue refuses the
-    update (ConcurrentModificationException) when another run changed the table in between, as it refuses a second
-    create_table (AlreadyExistsException); the table is then read again and the columns merged again, after a
-    jittered backoff, up to `attempts` times. No run's column is lost.
-    """
-    table_location = _s3_scheme(table_location)
-    partition_location = _s3_scheme(partition_location)
-    table_input = {
-        "Name": table, "TableType": "EXTERNAL_TABLE",
-        "Parameters": {"classification": "parquet", "EXTERNAL": "TRUE", "parquet.compression": "ZSTD"},
-        "PartitionKeys": [{"Name": name, "Type": "string"} for name in PARTITION_COLUMNS],
-        "StorageDescriptor": _storage(columns, table_location),
-    }
+
+class SchemaConflict(Exception):
+    """The record changed since it was read: read it again and merge again."""
+
+
+class CatalogSchemaStore:
+    """The recorded schema as the dataset's catalog table: its columns (output names, Hive types) for readers, and
+    the schema with the JSON's names in the table parameter SCHEMA_PARAMETER, written together. Glue refuses an
+    UpdateTable whose VersionId is not the table's current one (ConcurrentModificationException) and a second
+    CreateTable (AlreadyExistsException): the optimistic concurrency of `settle_schema`."""
+
+    def __init__(self, glue: Any, database: str, table: str, location: str):
+        self.glue, self.database, self.table, self.location = glue, database, table, _s3_scheme(location)
+
+    def read(self) -> Optional[Recorded]:
+        try:
+            table = self.glue.get_table(DatabaseName=self.database, Name=self.table)["Table"]
+        except self.glue.exceptions.EntityNotFoundException:
+            return None
+        text = (table.get("Parameters") or {}).get(SCHEMA_PARAMETER)
+        if text:
+            schema = T.StructType.fromJson(json.loads(text))
+        else:  # a table registered before schemas were recorded: its columns are the record
+            columns = [c for c in table.get("StorageDescriptor", {}).get("Columns", [])
+                       if c["Name"] not in ADDED_COLUMNS]
+            schema = _schema_of_columns(columns)
+        return Recorded(schema, str(table.get("VersionId") or ""), table)
+
+    def commit(self, schema: T.StructType, previous: Optional[Recorded]) -> Recorded:
+        existing = previous.table if previous is not None else None
+        parameters = {**((existing or {}).get("Parameters") or {}), "classification": "parquet", "EXTERNAL": "TRUE",
+                      "parquet.compression": "ZSTD", SCHEMA_PARAMETER: json.dumps(schema.jsonValue())}
+        if existing is None:
+            table_input = {"Name": self.table, "TableType": "EXTERNAL_TABLE", "Parameters": parameters,
+                           "PartitionKeys": [{"Name": name, "Type": "string"} for name in PARTITION_COLUMNS],
+                           "StorageDescriptor": _storage(catalog_columns(schema), self.location)}
+            try:
+                self.glue.create_table(DatabaseName=self.database, TableInput=table_input)
+            except self.glue.exceptions.AlreadyExistsException:
+                raise SchemaConflict() from None
+        else:
+            table_input = {k: existing[k] for k in ("Name", "Description", "Owner", "Retention", "TableType",
+                                                    "PartitionKeys") if k in existing}
+            table_input["Parameters"] = parameters
+            table_input["StorageDescriptor"] = {**existing["StorageDescriptor"], "Columns": catalog_columns(schema)}
+            version = {"VersionId": previous.version} if previous.version else {}
+            try:
+                self.glue.update_table(DatabaseName=self.database, TableInput=table_input, **version)
+            except self.glue.exceptions.ConcurrentModificationException:
+                raise SchemaConflict() from None
+        return self.read() or Recorded(schema, None)
+
+
+class FileSchemaStore:
+    """The recorded schema as a file (SCHEMA_FILE under the dataset's curated prefix, which readers skip as they
+    skip every name starting with ``_``), for runs without a catalog (tests, the benchmark). Its check of the
+    version before a write is not atomic: one run at a time per dataset."""
+
+    def __init__(self, spark: SparkSession, uri: str):
+        self.spark, self.uri = spark, uri
+
+    def read(self) -> Optional[Recorded]:
+        fs, path = _fs_path(self.spark, self.uri)
+        if not fs.exists(path):
+            return None
+        doc = json.loads(read_small_file(self.spark, self.uri))
+        return Recorded(T.StructType.fromJson(doc["schema"]), str(doc["version"]))
+
+    def commit(self, schema: T.StructType, previous: Optional[Recorded]) -> Recorded:
+        current = self.read()
+        if (current.version if current else None) != (previous.version if previous else None):
+            raise SchemaConflict()
+        version = str(int(current.version) + 1 if current else 1)
+        write_small_file(self.spark, self.uri, json.dumps({"version": version, "schema": schema.jsonValue()}))
+        return Recorded(schema, version)
+
+
+def _schema_of_columns(columns: list[dict[str, str]]) -> T.StructType:
+    fields = []
+    for c in columns:
+        dtype = T._parse_datatype_string(c["Type"]) if c["Type"] else T.StringType()
+        fields.append(T.StructField(c["Name"], dtype, True, {"column": c["Name"]}))
+    return name_columns(T.StructType(fields), ADDED_COLUMNS + PARTITION_COLUMNS)
+
+
+def settle_schema(store: Any, additions: T.StructType, attempts: int = CATALOG_ATTEMPTS,
+                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS) -> Recorded:
+    """Records the dataset's schema merged with `additions` (`merge_schemas`, `name_columns`) and returns the
+    record; when another run changed the record in between, reads it again and merges again, after a jittered
+    backoff, so that no run's field is lost. A record that already holds every addition is not written."""
     for attempt in range(attempts):
         if attempt:
             time.sleep(random.uniform(0, min(5.0, backoff_seconds * 2 ** attempt)))  # full jitter
+        current = store.read()
+        base = current.schema if current is not None else T.StructType([])
+        merged = name_columns(merge_schemas(base, additions), ADDED_COLUMNS + PARTITION_COLUMNS)
+        if current is not None and merged == current.schema:
+            return current
         try:
-            existing = glue.get_table(DatabaseName=database, Name=table)["Table"]
-        except glue.exceptions.EntityNotFoundException:
-            try:
-                glue.create_table(DatabaseName=database, TableInput=table_input)
-                break
-            except glue.exceptions.AlreadyExistsException:
-                continue  # created by a concurrent run: merge into it
-        current = existing.get("StorageDescriptor", {}).get("Columns", [])
-        known = {c["Name"].lower() for c in current}
-        added = [c for c in columns if c["Name"].lower() not in known]
-        if not added:
-            break
-        sd = dict(existing["StorageDescriptor"])
-        sd["Columns"] = current + added
-        update = {k: existing[k] for k in ("Name", "Description", "Owner", "Retention", "TableType", "Parameters",
-                                           "PartitionKeys") if k in existing}
-        update["StorageDescriptor"] = sd
-        version = {"VersionId": existing["VersionId"]} if existing.get("VersionId") else {}
-        try:
-            glue.update_table(DatabaseName=database, TableInput=update, **version)
-            break
-        except glue.exceptions.ConcurrentModificationException:
-            continue  # another run changed the table since it was read: read and merge again
-    else:
-        raise JobError(f"catalog table {database}.{table} changed under every one of {attempts} attempts to add "
-                       f"columns")
-    partition = {"Values": [ingest_date, manifest_id], "StorageDescriptor": _storage(columns, partition_location)}
+            return store.commit(merged, current)
+        except SchemaConflict:
+            continue
+    raise JobError(f"the recorded schema changed under every one of {attempts} attempts to record it")
+
+
+def register_partition(glue: Any, database: str, table: str, columns: list[dict[str, str]], ingest_date: str,
+                       manifest_id: str, partition_location: str) -> None:
+    """Creates or replaces the manifest's partition, with the table's columns as the run wrote them."""
+    partition = {"Values": [ingest_date, manifest_id],
+                 "StorageDescriptor": _storage(columns, _s3_scheme(partition_location))}
     try:
         glue.create_partition(DatabaseName=database, TableName=table, PartitionInput=partition)
     except glue.exceptions.AlreadyExistsException:
@@ -1063,16 +1238,20 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     partition_dir = _join(table_root, f"ingest_date={params.ingest_date}", f"manifest_id={params.manifest_id}")
     quarantine_dir = _join(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
 
-    schema = None
+    pinned, policy = None, EVOLVE
     schema_uri = params.schema_uri or find_dataset_schema(spark, params.schema_prefix, params.dataset)
     if schema_uri:
         try:
             schema_text = read_small_file(spark, schema_uri)
         except Exception as error:
             raise JobError(f"cannot read schema {schema_uri}: {_java_message(error)}") from None
-        schema = load_schema(spark, schema_text)
-    print(f"ndjson_to_parquet: schema {'pinned by ' + schema_uri if schema_uri else 'inferred'}", file=sys.stderr,
-          flush=True)
+        pinned, policy = load_pinned(spark, schema_text)
+    register_line_check(spark)
+    if params.catalog_database:
+        store: Any = CatalogSchemaStore(glue_client_factory(), params.catalog_database, params.dataset, table_root)
+    else:
+        store = FileSchemaStore(spark, table_root + SCHEMA_FILE)
+    plan = SchemaPlan(store, pinned, policy)
 
     s3 = _once(s3_client_factory)
     staging = Staging(params.staging_path or default_staging_path(params.curated_path), params.dataset,
@@ -1085,7 +1264,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
             if listed and not files:
                 raise NoReadableFileError(_no_file_message(params.manifest_id, failed))
             try:
-                converted = _convert(spark, params, files, schema, ingested_at, partition_dir, quarantine_dir,
+                converted = _convert(spark, params, files, plan, ingested_at, partition_dir, quarantine_dir,
                                      numbered_file_max_bytes, stage)
                 verify_pins(s3, files)
                 break
@@ -1099,7 +1278,8 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
                 failed.append(named)
     finally:
         staging.clean_up()
-    lines_in, blank_lines, columns = converted
+    lines_in, blank_lines, reasons, schema = converted
+    columns = catalog_columns(schema)
 
     # Read back from what was written, not from the persisted result: the check covers the writes.
     out_files, out_bytes = list_data_files(spark, partition_dir)
@@ -1114,14 +1294,17 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     stage("check")
 
     if params.catalog_database and out_files:
-        register_partition(glue_client_factory(), params.catalog_database, params.dataset, columns, table_root,
-                           params.ingest_date, params.manifest_id, partition_dir)
+        register_partition(store.glue, params.catalog_database, params.dataset, columns, params.ingest_date,
+                           params.manifest_id, partition_dir)
 
     result = {
         "manifestId": params.manifest_id,
         **counts,
         "outputFiles": out_files, "outputBytes": out_bytes, "quarantineFiles": quarantine_files,
         "filesRead": len(files), "filesFailed": len(failed), "failedFiles": [f.as_result() for f in failed],
+        "quarantineReasons": reasons,
+        "schema": {"policy": policy, "columns": len(schema.fields),
+                   "added": sorted(column_paths(schema) - plan.paths_before)},
         "durationSeconds": round(time.monotonic() - started, 3),
     }
     write_small_file(spark, params.result_uri, json.dumps(result))
@@ -1147,27 +1330,68 @@ def _no_file_message(manifest_id: str, failed: Sequence[FailedFile]) -> str:
     return f"manifest {manifest_id}: no file could be read: {shown}{more}"
 
 
-def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFile], schema: Optional[T.StructType],
+@dataclass
+class SchemaPlan:
+    """Where the dataset's schema is recorded, the pinned schema and policy, and the output paths the record had
+    when the run began (the result lists those the run added)."""
+
+    store: Any
+    pinned: Optional[T.StructType]
+    policy: str
+    paths_before: set[str] = field(default_factory=set)
+
+
+def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFile], plan: SchemaPlan,
              ingested_at: dt.datetime, partition_dir: str, quarantine_dir: str, numbered_file_max_bytes: int,
-             stage: Callable[[str], None]) -> tuple[int, int, list[dict[str, str]]]:
-    """Reads `files`, writes the partition and the quarantine; returns linesIn, blankLines and the catalog
-    columns. Fails, naming the file, when Spark cannot read one of them."""
-    classified = classify_lines(read_lines(spark, files, numbered_file_max_bytes))
-    if schema is None:
+             stage: Callable[[str], None]) -> tuple[int, int, dict[str, int], T.StructType]:
+    """Reads `files`, records the dataset's schema as far as they need (I8), writes the partition and the
+    quarantine; returns linesIn, blankLines, the quarantined lines by reason and the schema written. Fails, naming
+    the file, when Spark cannot read one of them.
+
+    The schema: the record when there is one, merged with the pinned schema; for the dataset's first manifest
+    without a pinned schema, Spark's inference over the lines that are objects (a pass of its own). Under the
+    evolve policy, lines with fields the record lacks are inferred on their own, the record gains those fields
+    (`settle_schema`) and the lines are parsed again with it, before anything is written: every Parquet file holds
+    the table's types, and the table has every column a file holds."""
+    lines = read_lines(spark, files, numbered_file_max_bytes)
+    recorded = plan.store.read()
+    plan.paths_before = column_paths(recorded.schema) if recorded is not None else set()
+    if recorded is None and plan.pinned is None:
         # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
         # built at about the cost of reading and splitting again) and holds the whole text in memory.
-        schema, _ = infer_schema(spark, classified)  # parses every candidate line once
+        objects = (lines.withColumn("_check", check_line(T.StructType([]), params.max_line_bytes))
+                   .filter(F.col("_check").isNull() | (F.col("_check") == "unknown_field")))
+        recorded = settle_schema(plan.store, infer_schema(spark, objects))
+    elif recorded is None or plan.pinned is not None:
+        recorded = settle_schema(plan.store, plan.pinned or T.StructType([]))
+    schema = recorded.schema
     stage("schema")
     # The text is read and parsed once more, into a persisted result that the counts, the Parquet rows and the
     # quarantine records all come from; it holds the records and the quarantined lines, not the rows' text.
-    parsed = parse_records(classified, schema).persist(StorageLevel.MEMORY_AND_DISK)
+    parsed = None
     try:
-        tallies = tally(parsed)
+        for attempt in range(EVOLUTION_PASSES):
+            parsed = parse_records(lines, schema, params.max_line_bytes).persist(StorageLevel.MEMORY_AND_DISK)
+            tallies = tally(parsed)
+            unknown = tallies.get(("quarantine", "unknown_field"), (0, 0))[0]
+            if plan.policy == EVOLVE and unknown and attempt < EVOLUTION_PASSES - 1:
+                additions = infer_schema(spark, parsed.filter(F.col("_reason") == "unknown_field"))
+                evolved = settle_schema(plan.store, additions).schema
+                if evolved != schema:
+                    print(f"ndjson_to_parquet: schema evolved: added "
+                          f"{', '.join(sorted(column_paths(evolved) - column_paths(schema)))}",
+                          file=sys.stderr, flush=True)
+                    parsed.unpersist()
+                    schema = evolved
+                    continue
+            break
         stage("parse")
         lines_in = sum(n for n, _ in tallies.values())
-        blank_lines = sum(n for (_, status), (n, _) in tallies.items() if status == "blank")
-        rows_parsed, row_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "row") for i in (0, 1))
-        bad_lines, bad_bytes = (sum(v[i] for (_, st), v in tallies.items() if st == "quarantine") for i in (0, 1))
+        blank_lines = sum(n for (status, _), (n, _) in tallies.items() if status == "blank")
+        rows_parsed, row_bytes = (sum(v[i] for (st, _), v in tallies.items() if st == "row") for i in (0, 1))
+        bad_lines, bad_bytes = (sum(v[i] for (st, _), v in tallies.items() if st == "quarantine") for i in (0, 1))
+        reasons = {str(reason): n for (status, reason), (n, _) in sorted(tallies.items(), key=lambda kv: str(kv[0]))
+                   if status == "quarantine"}
 
         rows = curated_rows(parsed, schema, ingested_at)
         if rows_parsed:
@@ -1185,9 +1409,10 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
         else:
             delete_path(spark, quarantine_dir)
     finally:
-        parsed.unpersist()
+        if parsed is not None:
+            parsed.unpersist()
     stage("quarantine")
-    return lines_in, blank_lines, catalog_columns(rows.schema)
+    return lines_in, blank_lines, reasons, schema
 
 
 def _session() -> tuple[SparkSession, Any]:

@@ -75,14 +75,12 @@ export interface ProvisionOptions {
 }
 
 /** The values of the ASL placeholders (docs/architecture.md, "ASL placeholders"). */
-export function aslSubstitutions(config: PipelineConfig, region: string, topicArn: string): ConvertManifestPlaceholders {
+export function aslSubstitutions(region: string, topicArn: string): ConvertManifestPlaceholders {
   return {
     StateTableName: LOCAL_NAMES.stateTable,
     GlueJobName: LOCAL_NAMES.glueJob,
-    GlueDatabaseName: LOCAL_NAMES.glueDatabase,
     AlertTopicArn: topicArn,
     CuratedBucketName: LOCAL_NAMES.curatedBucket,
-    TargetFileMb: String(config.glue.targetFileMb),
     Region: region,
   };
 }
@@ -215,7 +213,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
     // The same text as the stack's: the ASL file with the configured execution timeout, placeholders filled.
     const definition = JSON.parse(convertManifestDefinition(config.executionTimeoutMinutes)) as { TimeoutSeconds: number };
     if (options.executionTimeoutSeconds !== undefined) definition.TimeoutSeconds = options.executionTimeoutSeconds;
-    const asl = fillPlaceholders(JSON.stringify(definition), aslSubstitutions(config, region, topic.TopicArn!));
+    const asl = fillPlaceholders(JSON.stringify(definition), aslSubstitutions(region, topic.TopicArn!));
     const machine = await sfn.send(
       new CreateStateMachineCommand({
         name: LOCAL_NAMES.stateMachine,

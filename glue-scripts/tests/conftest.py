@@ -18,14 +18,19 @@ S3A_JARS = [REPO_ROOT / ".venv" / "spark-jars" / name
             for name in ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")]
 
 
+# The job's JVM line check (`make install` builds it); the job cannot run without it.
+LINE_CHECK_JAR = REPO_ROOT / "glue-scripts" / "jvm" / "build" / "pipeline-json.jar"
+
+
 @pytest.fixture(scope="session")
 def spark():
     os.environ.pop("PYSPARK_SUBMIT_ARGS", None)  # the session is configured here, not by the caller's shell
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder
-    if all(jar.is_file() for jar in S3A_JARS):
-        builder = builder.config("spark.jars", ",".join(str(jar) for jar in S3A_JARS))
+    if not LINE_CHECK_JAR.is_file():
+        pytest.fail(f"{LINE_CHECK_JAR} is missing: run `make install`")
+    jars = [LINE_CHECK_JAR] + [jar for jar in S3A_JARS if jar.is_file()]
+    builder = SparkSession.builder.config("spark.jars", ",".join(str(jar) for jar in jars))
     session = (builder.master("local[2]").appName("glue-scripts-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")

@@ -5,7 +5,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from ndjson_to_parquet import register_partition, run
+from ndjson_to_parquet import CatalogSchemaStore, run, settle_schema
 
 DB = "ingest_pipeline"
 
@@ -43,25 +43,26 @@ def test_first_run_creates_the_table_and_the_partition(spark, batch, glue):
     assert partition["StorageDescriptor"]["Location"] == f"file://{batch.partition_dir}/"
 
 
-def test_new_columns_are_appended_and_the_partition_is_updated():
-    with mock_aws():
-        glue = boto3.client("glue", region_name="us-east-1")
-        glue.create_database(DatabaseInput={"Name": DB})
-        first = [{"Name": "id", "Type": "bigint"}, {"Name": "note", "Type": "string"}]
-        later = [{"Name": "id", "Type": "string"}, {"Name": "extra", "Type": "double"}]
+def test_a_later_manifest_adds_columns_and_each_partition_keeps_the_columns_it_was_written_with(spark, tmp_path,
+                                                                                                   glue):
+    from conftest import Batch
 
-        register_partition(glue, DB, "orders", first, "s3a://c/curated/orders/", "2026-11-23", "m1",
-                           "s3a://c/curated/orders/ingest_date=2026-11-23/manifest_id=m1/")
-        register_partition(glue, DB, "orders", later, "s3a://c/curated/orders/", "2026-11-23", "m1",
-                           "s3a://c/curated/orders/ingest_date=2026-11-23/manifest_id=m1/")
+    first = Batch(tmp_path, "orders-20261123-000001")
+    first.add("a.ndjson", '{"id":1,"note":"x"}\n')
+    run(spark, first.params(catalog_database=DB), glue_client_factory=lambda: glue)
+    later = Batch(tmp_path, "orders-20261123-000002")
+    later.add("b.ndjson", '{"id":"two"}\n{"id":3,"extra":2.5}\n')
 
-        assert columns(glue) == [("id", "bigint"), ("note", "string"), ("extra", "double")]
-        table = glue.get_table(DatabaseName=DB, Name="orders")["Table"]
-        assert table["StorageDescriptor"]["Location"] == "s3://c/curated/orders/"
-        partitions = glue.get_partitions(DatabaseName=DB, TableName="orders")["Partitions"]
-        assert len(partitions) == 1
-        assert [c["Name"] for c in partitions[0]["StorageDescriptor"]["Columns"]] == ["id", "extra"]
-        assert partitions[0]["StorageDescriptor"]["Location"].startswith("s3://c/curated/orders/ingest_date=")
+    result = run(spark, later.params(catalog_database=DB), glue_client_factory=lambda: glue)
+
+    assert columns(glue) == [("id", "bigint"), ("note", "string"), ("extra", "double"), ("_source_file", "string"),
+                             ("_source_version", "string"), ("_ingested_at", "timestamp")]
+    assert result["schema"] == {"policy": "evolve", "columns": 3, "added": ["extra"]}
+    assert result["quarantineReasons"] == {"type_mismatch": 1}  # the table's id is a bigint
+    partitions = {p["Values"][1]: [c["Name"] for c in p["StorageDescriptor"]["Columns"]]
+                  for p in glue.get_partitions(DatabaseName=DB, TableName="orders")["Partitions"]}
+    assert partitions[first.manifest_id] == ["id", "note", "_source_file", "_source_version", "_ingested_at"]
+    assert partitions[later.manifest_id] == [name for name, _ in columns(glue)]
 
 
 class _Interleaved:
@@ -84,10 +85,12 @@ class _Interleaved:
 
 
 @pytest.mark.parametrize("table_exists", [True, False])
-def test_concurrent_runs_adding_different_columns_keep_both(monkeypatch, table_exists):
+def test_concurrent_runs_adding_different_fields_keep_both(spark, monkeypatch, table_exists):
     import sys
     import threading
     from pathlib import Path
+
+    from pyspark.sql import types as T
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local" / "emulator"))
     import glue_catalog  # moto's UpdateTable honours VersionId as Glue does
@@ -100,29 +103,31 @@ def test_concurrent_runs_adding_different_columns_keep_both(monkeypatch, table_e
         glue = boto3.client("glue", region_name="us-east-1")
         glue.create_database(DatabaseInput={"Name": DB})
         location = "s3://c/curated/orders/"
+        ids = T.StructType([T.StructField("id", T.LongType())])
         if table_exists:
-            register_partition(glue, DB, "orders", [{"Name": "id", "Type": "bigint"}], location, "2026-11-23", "m0",
-                               location + "ingest_date=2026-11-23/manifest_id=m0/")
+            settle_schema(CatalogSchemaStore(glue, DB, "orders", location), ids)
         barrier = threading.Barrier(2)
-        errors = []
+        errors, settled = [], {}
 
-        def one_run(manifest_id, column):
+        def one_run(name):
             try:
-                register_partition(_Interleaved(glue, barrier), DB, "orders",
-                                   [{"Name": "id", "Type": "bigint"}, {"Name": column, "Type": "string"}], location,
-                                   "2026-11-23", manifest_id, f"{location}ingest_date=2026-11-23/manifest_id={manifest_id}/",
-                                   backoff_seconds=0.01)
+                store = CatalogSchemaStore(_Interleaved(glue, barrier), DB, "orders", location)
+                additions = T.StructType(ids.fields + [T.StructField(name, T.StringType())])
+                settled[name] = settle_schema(store, additions, backoff_seconds=0.01).schema
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
-        runs = [threading.Thread(target=one_run, args=("m1", "from_one")),
-                threading.Thread(target=one_run, args=("m2", "from_two"))]
+        runs = [threading.Thread(target=one_run, args=(name,)) for name in ("from_one", "from_two")]
         for thread in runs:
             thread.start()
         for thread in runs:
             thread.join()
 
         assert errors == []
-        assert sorted(name for name, _ in columns(glue)) == ["from_one", "from_two", "id"]
-        partitions = glue.get_partitions(DatabaseName=DB, TableName="orders")["Partitions"]
-        assert {p["Values"][1] for p in partitions} >= {"m1", "m2"}
+        assert sorted(name for name, _ in columns(glue)) == ["_ingested_at", "_source_file", "_source_version",
+                                                             "from_one", "from_two", "id"]
+        # Each run parses with a record that holds its own field: what it writes, the table has.
+        assert sorted(settled) == ["from_one", "from_two"]
+        assert all({"id", name} <= set(schema.fieldNames()) for name, schema in settled.items())
+        recorded = CatalogSchemaStore(glue, DB, "orders", location).read().schema
+        assert sorted(recorded.fieldNames()) == ["from_one", "from_two", "id"]

@@ -37,7 +37,11 @@ def test_every_line_is_a_row_a_quarantined_line_or_blank(spark, batch):
     assert result | {"durationSeconds": 0} == {
         "manifestId": batch.manifest_id, "linesIn": 13, "rowsOut": 3, "rowsQuarantined": 8, "blankLines": 2,
         "outputFiles": 1, "outputBytes": result["outputBytes"], "quarantineFiles": 1,
-        "filesRead": 1, "filesFailed": 0, "failedFiles": [], "durationSeconds": 0}
+        "filesRead": 1, "filesFailed": 0, "failedFiles": [], "durationSeconds": 0,
+        "quarantineReasons": {"invalid_json": 3, "multiple_values": 1, "not_an_object": 4},
+        "schema": {"policy": "evolve", "columns": 4,
+                   "added": ["customer", "customer.name", "customer.tags", "id", "items", "items[].qty",
+                             "items[].sku", "note"]}}
     assert result["outputBytes"] == sum(p.stat().st_size for p in batch.partition_dir.glob("*.parquet"))
     assert batch.result_file() == result
 
@@ -102,14 +106,22 @@ def test_a_retry_leaves_other_manifests_partitions_alone(spark, tmp_path):
         p.name for p in sorted(one.partition_dir.glob("part-*.parquet"))]  # data files only, no _SUCCESS marker
 
 
-def test_very_long_lines_are_rows(spark, batch):
+def test_very_long_lines_are_rows_up_to_the_cap_and_quarantined_above_it(spark, batch):
     long_text = "x" * (1024 * 1024)
-    batch.add("long.ndjson", json.dumps({"id": 1, "blob": long_text, "list": list(range(1000))}) + "\n{\"id\":2}\n")
+    long_line = json.dumps({"id": 1, "blob": long_text, "list": list(range(1000))})
+    batch.add("long.ndjson", long_line + "\n{\"id\":2}\n" + json.dumps({"id": 3, "blob": "y" * 100}) + "\n")
 
-    result = run(spark, batch.params())
+    result = run(spark, batch.params(max_line_bytes=len(long_line)))
 
     rows = rows_by_id(spark, batch)
-    assert result["rowsOut"] == 2 and len(rows[1]["blob"]) == len(long_text) and rows[1]["list"][-1] == 999
+    assert result["rowsOut"] == 3 and len(rows[1]["blob"]) == len(long_text) and rows[1]["list"][-1] == 999
+
+    result = run(spark, batch.params(max_line_bytes=100))
+
+    assert sorted(rows_by_id(spark, batch)) == [2]
+    assert result["quarantineReasons"] == {"line_too_long": 2}
+    assert [(q["line_number"], q["reason"]) for q in batch.quarantined()] == [(1, "line_too_long"),
+                                                                               (3, "line_too_long")]
 
 
 def test_a_field_with_different_types_in_different_files_widens(spark, batch):
@@ -171,8 +183,8 @@ def test_fields_named_like_added_columns_are_kept_under_another_name(spark, batc
     run(spark, batch.params())
 
     row = next(iter(rows_by_id(spark, batch).values()))
-    assert (row["manifest_id_data"], row["_source_file_data"]) == ("theirs", "s")
-    assert row["manifest_id"] == batch.manifest_id and (row["A"], row["a"]) == (1, 2)
+    assert (row["manifest_id_2"], row["_source_file_2"]) == ("theirs", "s")
+    assert row["manifest_id"] == batch.manifest_id and (row["A"], row["a_2"]) == (1, 2)
 
 
 def test_a_manifest_of_only_bad_lines_writes_no_parquet(spark, batch):
@@ -238,57 +250,90 @@ def test_malformed_manifests_are_refused(spark, batch, manifest):
 
 
 PINNED_DDL = "id bigint, customer struct<name: string>, n double"
-
-
-@pytest.mark.parametrize("schema_text", [
-    PINNED_DDL,
+PINNED_JSON = (
     '{"type": "struct", "fields": [{"name": "id", "type": "long", "nullable": true, "metadata": {}},'
     ' {"name": "customer", "type": {"type": "struct", "fields": [{"name": "name", "type": "string",'
     ' "nullable": true, "metadata": {}}]}, "nullable": true, "metadata": {}},'
-    ' {"name": "n", "type": "double", "nullable": true, "metadata": {}}]}',
+    ' {"name": "n", "type": "double", "nullable": true, "metadata": {}}]')
+PINNED_LINES = ('{"id":1,"customer":{"name":"Zoë"},"n":2}\n'
+                '{"id":"two","n":1}\n'
+                '{"id":3,"customer":"flat"}\n'
+                '{"id":4},{"id":5}\n'
+                '\n'
+                '{"id":6,"unlisted":"x"}\n'
+                '{"id":7,"customer":{"name":"A","extra":1}}\n'
+                '{"id":8,"unlisted":null,"more":{}}\n')
+
+
+@pytest.mark.parametrize("schema_text", [
+    "-- the orders feed, pinned by its owner\n-- policy: strict\n" + PINNED_DDL,
+    PINNED_JSON + ', "policy": "strict"}',
 ])
-def test_a_pinned_schema_is_used_instead_of_inferring_one(spark, batch, schema_text):
+def test_a_strict_pinned_schema_quarantines_unknown_fields_and_values_of_another_type(spark, batch, schema_text):
     schema_file = batch.root / "orders.schema"
     schema_file.write_text(schema_text)
-    batch.add("a.ndjson", '{"id":1,"customer":{"name":"Zoë","extra":1},"n":2,"unlisted":"x"}\n'
-                          '{"id":"two","n":1}\n'
-                          '{"id":3,"customer":"flat"}\n'
-                          '{"id":4},{"id":5}\n'
-                          '\n'
-                          '{"id":6}\n')
+    batch.add("a.ndjson", PINNED_LINES)
 
     result = run(spark, batch.params(schema_uri="file://" + str(schema_file)))
 
-    assert (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"]) == (6, 2, 3, 1)
+    assert (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"]) == (8, 2, 5, 1)
     written = spark.read.parquet(str(batch.partition_dir))
     assert written.columns[:3] == ["id", "customer", "n"] and "unlisted" not in written.columns
     rows = {r["id"]: r for r in written.collect()}
-    assert sorted(rows) == [1, 6]
-    assert (rows[1]["customer"]["name"], rows[1]["n"], rows[6]["customer"]) == ("Zoë", 2.0, None)
-    # A value that does not fit its field's type is quarantined, not written as null.
+    assert sorted(rows) == [1, 8]
+    assert (rows[1]["customer"]["name"], rows[1]["n"], rows[8]["customer"]) == ("Zoë", 2.0, None)
+    # A value that does not fit its field's type is quarantined, not written as null or as another type.
     assert [(q["line_number"], q["reason"]) for q in batch.quarantined()] == [
-        (2, "invalid_json"), (3, "invalid_json"), (4, "multiple_values")]
+        (2, "type_mismatch"), (3, "type_mismatch"), (4, "multiple_values"), (6, "unknown_field"),
+        (7, "unknown_field")]
+    assert result["schema"] == {"policy": "strict", "columns": 3, "added": ["customer", "customer.name", "id", "n"]}
 
 
-def test_a_datasets_schema_under_the_schema_prefix_is_pinned_and_its_absence_means_inference(spark, batch, tmp_path):
+@pytest.mark.parametrize("schema_text", [PINNED_DDL, PINNED_JSON + "}"])
+def test_a_pinned_schema_evolves_by_default(spark, batch, schema_text):
+    schema_file = batch.root / "orders.schema"
+    schema_file.write_text(schema_text)
+    batch.add("a.ndjson", PINNED_LINES)
+
+    result = run(spark, batch.params(schema_uri="file://" + str(schema_file)))
+
+    written = spark.read.parquet(str(batch.partition_dir))
+    assert written.columns[:4] == ["id", "customer", "n", "unlisted"]  # the pinned order, then the additions
+    rows = {r["id"]: r for r in written.collect()}
+    assert sorted(rows) == [1, 6, 7, 8]
+    assert (rows[6]["unlisted"], rows[7]["customer"]["extra"], rows[8]["unlisted"]) == ("x", 1, None)
+    assert [(q["line_number"], q["reason"]) for q in batch.quarantined()] == [
+        (2, "type_mismatch"), (3, "type_mismatch"), (4, "multiple_values")]
+    assert result["schema"]["added"] == ["customer", "customer.extra", "customer.name", "id", "n", "unlisted"]
+
+
+def test_a_datasets_schema_under_the_schema_prefix_is_pinned_and_its_absence_means_inference(spark, tmp_path):
+    from conftest import Batch
+
     schemas = tmp_path / "schemas"
     schemas.mkdir()
-    (schemas / "clicks.ddl").write_text("id bigint")  # another dataset's schema does not apply
-    batch.add("a.ndjson", '{"id":1,"extra":"x"}\n')
+    (schemas / "clicks.ddl").write_text("-- policy: strict\nid bigint")  # another dataset's schema does not apply
     prefix = "file://" + str(schemas) + "/"
+    line = '{"id":1,"extra":"x"}\n'
 
-    run(spark, batch.params(schema_prefix=prefix))
-    assert spark.read.parquet(str(batch.partition_dir)).columns[:2] == ["extra", "id"]  # inferred
+    orders = Batch(tmp_path / "orders", dataset="orders")
+    orders.add("a.ndjson", line)
+    run(spark, orders.params(schema_prefix=prefix))
+    assert spark.read.parquet(str(orders.partition_dir)).columns[:2] == ["extra", "id"]  # inferred
 
-    (schemas / "orders.ddl").write_text("id bigint")
-    run(spark, batch.params(schema_prefix=prefix))
-    assert "extra" not in spark.read.parquet(str(batch.partition_dir)).columns  # pinned
+    (schemas / "payments.ddl").write_text("-- policy: strict\nid bigint")
+    payments = Batch(tmp_path / "payments", dataset="payments")
+    payments.add("a.ndjson", line)
+    run(spark, payments.params(schema_prefix=prefix))
+    assert [q["reason"] for q in payments.quarantined()] == ["unknown_field"]  # pinned, DDL
 
-    (schemas / "orders.ddl").unlink()
-    (schemas / "orders.json").write_text('{"type":"struct","fields":[{"name":"extra","type":"string",'
-                                         '"nullable":true,"metadata":{}}]}')
-    run(spark, batch.params(schema_prefix=prefix))
-    assert "id" not in spark.read.parquet(str(batch.partition_dir)).columns  # pinned, Spark's schema JSON
+    (schemas / "refunds.json").write_text('{"policy": "strict", "type":"struct","fields":[{"name":"extra",'
+                                          '"type":"string","nullable":true,"metadata":{}}]}')
+    refunds = Batch(tmp_path / "refunds", dataset="refunds")
+    refunds.add("a.ndjson", line + '{"extra":"y"}\n')
+    run(spark, refunds.params(schema_prefix=prefix))
+    assert spark.read.parquet(str(refunds.partition_dir)).columns[:1] == ["extra"]  # pinned, Spark's schema JSON
+    assert [q["reason"] for q in refunds.quarantined()] == ["unknown_field"]
 
 
 def test_an_unreadable_pinned_schema_fails_the_run(spark, batch, tmp_path):

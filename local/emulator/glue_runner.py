@@ -45,6 +45,9 @@ MAX_ERROR_MESSAGE_CHARS = 2000
 # A log4j line as Spark prints it ("25/11/23 12:00:00 WARN NativeCodeLoader: ..."): never the script's error.
 _LOG4J_LINE = re.compile(r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (TRACE|DEBUG|INFO|WARN|ERROR)\b")
 _JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")
+# The pipeline job's JVM line check (the stack gives it to Glue with --extra-jars); `make install` builds it. Like the
+# S3A connector, it is the runner's own: a job cannot name another jar.
+LINE_CHECK_JAR = Path(__file__).resolve().parents[2] / "glue-scripts" / "jvm" / "build" / "pipeline-json.jar"
 # Runs the script in place of itself after asking Linux to SIGKILL it when the thread that launched it ends, so no
 # run outlives an emulator that is killed outright; the script's JVM exits when the script does (its gateway
 # watches its stdin). Elsewhere than Linux it only runs the script.
@@ -113,7 +116,7 @@ def glue_argv(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str
 
 def spark_submit_args(settings: SparkSettings, endpoint: str, region: str, warehouse_dir: Path) -> str:
     """PYSPARK_SUBMIT_ARGS that make a plain pyspark driver read and write `s3://` on the emulator as Glue does on S3."""
-    jars = ",".join(str(settings.jars_dir / name) for name in _JARS)
+    jars = ",".join([str(settings.jars_dir / name) for name in _JARS] + [str(LINE_CHECK_JAR)])
     conf = {
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
@@ -241,6 +244,9 @@ class GlueRunner:
         if missing:
             LOG.warning("Spark S3A connector missing in %s (%s): Glue runs cannot reach s3://; run `make install`",
                         self.spark.jars_dir, ", ".join(missing))
+        if not LINE_CHECK_JAR.is_file():
+            LOG.warning("the Glue job's line check %s is missing: runs of the pipeline's job fail; run `make install`",
+                        LINE_CHECK_JAR)
         runner = self
 
         def start_job_run(job: Any, allocated_capacity: Any = None, max_capacity: Any = None, timeout: Any = None,

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArnFormat, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -20,24 +21,29 @@ import { acknowledge, arnRef } from './nag';
 
 /** The Glue job's script; written and tested under `glue-scripts/`. */
 export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'ndjson_to_parquet.py');
+/** The job's JSON line check (glue-scripts/jvm), built by `make install`; on the job's classpath through `--extra-jars`. */
+export const LINE_CHECK_JAR_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'jvm', 'build', 'pipeline-json.jar');
 
 /** Result files the Glue job writes and the state machine reads (docs/architecture.md, "Buckets and prefixes"). */
 const RESULT_KEYS = `${PREFIXES.manifests}*.result.json`;
 
 /**
- * The job's script as one object of the CDK asset bucket, readable by its key only. `Code.fromAsset` and
+ * The job's script (or one of its jars) as one object of the CDK asset bucket, readable by its key only. `Code.fromAsset` and
  * `Code.fromBucket` grant `grantRead(key)`, which adds `s3:List*` and `s3:GetBucket*` on the whole asset bucket:
  * every asset of every stack of the account and region.
  */
 class ScriptObject extends glue.Code {
-  constructor(private readonly asset: s3assets.Asset) {
+  constructor(
+    private readonly asset: s3assets.Asset,
+    private readonly sid: string,
+  ) {
     super();
   }
 
   bind(_scope: Construct, grantable: iam.IGrantable): glue.CodeConfig {
     grantable.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ItsOwnScript',
+        sid: this.sid,
         actions: ['s3:GetObject'],
         resources: [this.asset.bucket.arnForObjects(this.asset.s3ObjectKey)],
       }),
@@ -141,10 +147,16 @@ export class ConversionWorkflow extends Construct {
     this.acknowledgeJobAccess(role, props);
 
     const script = new s3assets.Asset(this, 'Script', { path: props.glueScriptPath ?? GLUE_SCRIPT_PATH });
+    if (!fs.existsSync(LINE_CHECK_JAR_PATH)) {
+      throw new Error(`${path.relative(process.cwd(), LINE_CHECK_JAR_PATH)} is missing: run \`make install\`, which builds it`);
+    }
+    const lineCheck = new s3assets.Asset(this, 'LineCheckJar', { path: LINE_CHECK_JAR_PATH });
     const jobProps: glue.PySparkEtlJobProps = {
       description: 'Converts the NDJSON files of one manifest to Parquet; bad lines go to quarantine',
       role,
-      script: new ScriptObject(script),
+      script: new ScriptObject(script, 'ItsOwnScript'),
+      // `--extra-jars`, read by its key only as the script is.
+      extraJars: [new ScriptObject(lineCheck, 'ItsLineCheckJar')],
       glueVersion: config.glue.version as glue.GlueVersion,
       workerConfiguration: {
         workerType: config.glue.workerType as glue.WorkerType,
@@ -175,10 +187,8 @@ export class ConversionWorkflow extends Construct {
     const substitutions: ConvertManifestPlaceholders = {
       StateTableName: props.stateTable.tableName,
       GlueJobName: this.job.jobName,
-      GlueDatabaseName: this.database.databaseName,
       AlertTopicArn: props.alertTopic.topicArn,
       CuratedBucketName: props.curatedBucket.bucketName,
-      TargetFileMb: String(config.glue.targetFileMb),
       Region: stack.region,
     };
     const definition = convertManifestDefinition(config.executionTimeoutMinutes);

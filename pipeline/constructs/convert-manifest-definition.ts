@@ -10,14 +10,10 @@ export interface ConvertManifestPlaceholders {
   readonly StateTableName: string;
   /** Name of the Glue conversion job. */
   readonly GlueJobName: string;
-  /** Glue Data Catalog database of the datasets; empty to skip the catalog. */
-  readonly GlueDatabaseName: string;
   /** ARN of the alerts topic. */
   readonly AlertTopicArn: string;
   /** Name of the curated bucket (Parquet, quarantine, manifest and result files). */
   readonly CuratedBucketName: string;
-  /** Target size of a Parquet file, in MB. */
-  readonly TargetFileMb: string;
   /** Region, for the console URL of an execution. */
   readonly Region: string;
 }
@@ -26,10 +22,8 @@ export interface ConvertManifestPlaceholders {
 export const CONVERT_MANIFEST_PLACEHOLDERS: readonly (keyof ConvertManifestPlaceholders)[] = [
   'StateTableName',
   'GlueJobName',
-  'GlueDatabaseName',
   'AlertTopicArn',
   'CuratedBucketName',
-  'TargetFileMb',
   'Region',
 ];
 

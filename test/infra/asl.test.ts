@@ -8,7 +8,8 @@ import {
   fillPlaceholders,
 } from '../../pipeline/constructs/convert-manifest-definition';
 import { endedOutcome, failureAlert } from '../../handlers/domain/ended-execution';
-import { CONVERT_RETRIES } from '../../pipeline/config';
+import { CONVERT_RETRIES, DEFAULT_CONFIG } from '../../pipeline/config';
+import { glueJobArguments, PER_MANIFEST_ARGUMENTS } from '../../pipeline/glue-arguments';
 import { REPO_ROOT } from './synth';
 
 type Validator = (
@@ -23,10 +24,8 @@ const validateAsl = require('asl-validator') as Validator;
 const REALISTIC: ConvertManifestPlaceholders = {
   StateTableName: 'IngestPipeline-StateTablesStateTable2CE6F615-1A2B3C4D5E6F',
   GlueJobName: 'ConversionWorkflowJob6862B80F-AbCdEfGhIjKl',
-  GlueDatabaseName: 'ingestpipelineconversionworkflowdatabase1a2b3c4d',
   AlertTopicArn: 'arn:aws:sns:eu-west-1:123456789012:IngestPipeline-AlertingTopic08189029-AbCdEfGhIjKl',
   CuratedBucketName: 'ingestpipeline-storagecurated8783ddc7-abcdefghijkl',
-  TargetFileMb: '128',
   Region: 'eu-west-1',
 };
 
@@ -105,14 +104,14 @@ describe('convert-manifest.asl.json', () => {
     expect(JSON.parse(convertManifestDefinition(400)).TimeoutSeconds).toBe(400 * 60);
   });
 
-  test('Convert runs the Glue job synchronously with the documented arguments', () => {
+  test('Convert runs the Glue job synchronously with the per-manifest arguments; every argument of the job is documented', () => {
     const convert = states.Convert;
     expect(convert.Resource).toBe('arn:aws:states:::glue:startJobRun.sync');
-    const documented = [...sectionOf('Glue job arguments').matchAll(/`(--[a-z_]+)`/g)].map((m) => m[1]).filter((a) => a !== '--JOB_NAME');
+    const documented = new Set([...sectionOf('Glue job arguments').matchAll(/`(--[a-z_]+)`/g)].map((m) => m[1]));
     const passed = Object.keys(convert.Parameters.Arguments).map((k) => k.replace(/\.\$$/, ''));
-    expect(new Set(passed)).toEqual(new Set(documented));
-    expect(convert.Parameters.Arguments['--curated_path']).toBe(`s3://${REALISTIC.CuratedBucketName}/curated/`);
-    expect(convert.Parameters.Arguments['--quarantine_path']).toBe(`s3://${REALISTIC.CuratedBucketName}/quarantine/`);
+    expect(passed.sort()).toEqual([...PER_MANIFEST_ARGUMENTS].sort());
+    const defaults = Object.keys(glueJobArguments(DEFAULT_CONFIG.glue, { curatedBucket: 'c', catalogDatabase: 'd' }));
+    for (const argument of [...passed, ...defaults]) expect(documented).toContain(argument);
   });
 
   test('Convert retries throttling, concurrency and internal errors with backoff and jitter, as CONVERT_RETRIES says', () => {

@@ -66,10 +66,7 @@ describe('the local mode', () => {
 });
 
 describe('the state machine', () => {
-  // Fails until the Convert state stops passing job-level arguments (--curated_path, --quarantine_path,
-  // --staging_path, --catalog_database, --target_file_mb), which the job's defaults now carry; state-machines/ is
-  // changed apart from the stack. Once the ASL passes only the per-manifest ones, `test.failing` becomes `test`.
-  test.failing('passes only the per-manifest arguments to the job: everything else comes from its defaults', () => {
+  test('passes only the per-manifest arguments to the job: everything else comes from its defaults', () => {
     const asl = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8'));
     const passed = Object.keys(asl.States.Convert.Parameters.Arguments as Record<string, unknown>).map((name) => name.replace(/\.\$$/, ''));
 

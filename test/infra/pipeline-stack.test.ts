@@ -378,7 +378,7 @@ describe('conversion workflow', () => {
   test('the ASL file fills every placeholder from the stack, and the timeout comes from the config', () => {
     const asl = fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8');
     const placeholders = new Set([...asl.matchAll(/\$\{([A-Za-z0-9]+)\}/g)].map((m) => m[1]));
-    const { stateTable, job, database, topic, curatedBucket } = ids();
+    const { stateTable, job, topic, curatedBucket } = ids();
     const custom = synthPipeline({ executionTimeoutMinutes: 400 }).template;
     const machine = Object.values(resourcesOf(custom, 'AWS::StepFunctions::StateMachine'))[0].Properties;
     expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholders);
@@ -387,10 +387,8 @@ describe('conversion workflow', () => {
     const values: Record<string, unknown> = {
       StateTableName: { Ref: stateTable },
       GlueJobName: { Ref: job },
-      GlueDatabaseName: { Ref: database },
       AlertTopicArn: { Ref: topic },
       CuratedBucketName: { Ref: curatedBucket },
-      TargetFileMb: String(DEFAULT_CONFIG.glue.targetFileMb),
       Region: { Ref: 'AWS::Region' },
     };
     // Exactly the placeholders the ASL uses, each with the stack's value.

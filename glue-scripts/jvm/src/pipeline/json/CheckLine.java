@@ -1,0 +1,322 @@
+package pipeline.json;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BooleanType;
+import org.apache.spark.sql.types.ByteType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.DoubleType;
+import org.apache.spark.sql.types.FloatType;
+import org.apache.spark.sql.types.IntegerType;
+import org.apache.spark.sql.types.LongType;
+import org.apache.spark.sql.types.MapType;
+import org.apache.spark.sql.types.ShortType;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * The Glue job's check of one NDJSON line against the dataset's recorded schema, in one streaming pass of Jackson
+ * over the line (the parser Spark's own JSON reader uses, here with its RFC 8259 defaults, which Spark relaxes).
+ *
+ * <p>{@code call(line, schemaJson)} returns null when the line is one JSON object whose values fit the schema and
+ * which has no field the schema lacks, else the reason, first match wins:
+ * <ul>
+ *   <li>{@code blank}: only JSON whitespace;</li>
+ *   <li>{@code invalid_json}: not RFC 8259 JSON (single quotes, NaN, leading zeros, unquoted names, comments, a
+ *       control character in a string, text after the value, truncated);</li>
+ *   <li>{@code multiple_values}: several JSON values separated by commas ({@code {...},{...}});</li>
+ *   <li>{@code not_an_object}: valid JSON that is not an object;</li>
+ *   <li>{@code duplicate_name}: an object, at any depth, with the same name twice;</li>
+ *   <li>{@code empty_name}: a field named {@code ""} where a column would hold it (no column can have that name);
+ *       inside a map or a string field it is data like any other;</li>
+ *   <li>{@code type_mismatch}: a value whose JSON type the schema's type cannot hold (a string field holds any
+ *       value, as its JSON text; a double field any number; an integral field an integer in its range);</li>
+ *   <li>{@code unknown_field}: a field the schema does not have, at any depth (in a struct, in an array of structs),
+ *       whose value carries data: null, {@code {}}, {@code []} and objects or arrays of only those carry none and
+ *       are not reported.</li>
+ * </ul>
+ *
+ * <p>The schema is Spark's schema JSON ({@code StructType.json()}) with the fields' source names; it is parsed
+ * once per distinct string, per instance.
+ */
+public final class CheckLine implements UDF2<String, String, String> {
+  private static final long serialVersionUID = 1L;
+
+  /** Jackson's defaults are RFC 8259's grammar; names are checked for duplicates at every depth. */
+  private static final JsonFactory STRICT =
+      JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+  private static final JsonFactory PLAIN = JsonFactory.builder().build();
+
+  private transient String schemaJson;
+  private transient Node root;
+
+  @Override
+  public String call(String line, String schema) {
+    if (line == null) {
+      return "blank";
+    }
+    if (isBlank(line)) {
+      return "blank";
+    }
+    Node node = nodeFor(schema);
+    Flags flags = new Flags();
+    try (JsonParser parser = STRICT.createParser(line)) {
+      JsonToken first = parser.nextToken();
+      if (first != JsonToken.START_OBJECT) {
+        parser.skipChildren();
+        return parser.nextToken() == null ? "not_an_object" : afterValue(line);
+      }
+      check(parser, node, flags);
+      if (parser.nextToken() != null) {
+        return afterValue(line);
+      }
+    } catch (JsonParseException error) {
+      String message = error.getOriginalMessage();
+      if (message != null && message.startsWith("Duplicate field")) {
+        return isValidJson(line) ? "duplicate_name" : "invalid_json";
+      }
+      return afterValue(line);
+    } catch (IOException | RuntimeException error) {
+      return "invalid_json";
+    }
+    if (flags.emptyName) {
+      return "empty_name";
+    }
+    if (flags.mismatch) {
+      return "type_mismatch";
+    }
+    return flags.unknown ? "unknown_field" : null;
+  }
+
+  private Node nodeFor(String schema) {
+    if (schema != schemaJson && (schemaJson == null || !schemaJson.equals(schema))) {
+      root = Node.of(DataType.fromJson(schema));
+      schemaJson = schema;
+    }
+    return root;
+  }
+
+  private static boolean isBlank(String line) {
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The reason for a line that is not one valid value: several values separated by commas, or invalid. */
+  private static String afterValue(String line) {
+    try (JsonParser parser = PLAIN.createParser("[" + line + "]")) {
+      parser.nextToken();
+      parser.skipChildren();
+      return parser.nextToken() == null ? "multiple_values" : "invalid_json";
+    } catch (IOException | RuntimeException error) {
+      return "invalid_json";
+    }
+  }
+
+  private static boolean isValidJson(String line) {
+    try (JsonParser parser = PLAIN.createParser(line)) {
+      parser.nextToken();
+      parser.skipChildren();
+      return parser.nextToken() == null;
+    } catch (IOException | RuntimeException error) {
+      return false;
+    }
+  }
+
+  /** Checks the value at the parser's current token against `node`, leaving the parser on its last token. */
+  private static void check(JsonParser parser, Node node, Flags flags) throws IOException {
+    JsonToken token = parser.currentToken();
+    if (token == JsonToken.VALUE_NULL) {
+      return;
+    }
+    switch (node.kind) {
+      case ANY:
+        parser.skipChildren();
+        return;
+      case STRUCT:
+        if (token != JsonToken.START_OBJECT) {
+          flags.mismatch = true;
+          parser.skipChildren();
+          return;
+        }
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String name = parser.currentName();
+          Node child = node.fields.get(name);
+          parser.nextToken();
+          if (name.isEmpty()) {
+            flags.emptyName = true;
+            parser.skipChildren();
+          } else if (child == null) {
+            if (carriesData(parser, flags)) {
+              flags.unknown = true;
+            }
+          } else {
+            check(parser, child, flags);
+          }
+        }
+        return;
+      case MAP:
+        if (token != JsonToken.START_OBJECT) {
+          flags.mismatch = true;
+          parser.skipChildren();
+          return;
+        }
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          parser.nextToken();
+          check(parser, node.element, flags);
+        }
+        return;
+      case ARRAY:
+        if (token != JsonToken.START_ARRAY) {
+          flags.mismatch = true;
+          parser.skipChildren();
+          return;
+        }
+        while (parser.nextToken() != JsonToken.END_ARRAY) {
+          check(parser, node.element, flags);
+        }
+        return;
+      case BOOLEAN:
+        if (token != JsonToken.VALUE_TRUE && token != JsonToken.VALUE_FALSE) {
+          flags.mismatch = true;
+          parser.skipChildren();
+        }
+        return;
+      case FRACTIONAL:
+        if (token != JsonToken.VALUE_NUMBER_INT && token != JsonToken.VALUE_NUMBER_FLOAT) {
+          flags.mismatch = true;
+          parser.skipChildren();
+        }
+        return;
+      case INTEGRAL:
+        if (token != JsonToken.VALUE_NUMBER_INT) {
+          flags.mismatch = true;
+          parser.skipChildren();
+          return;
+        }
+        JsonParser.NumberType type = parser.getNumberType();
+        if (type == JsonParser.NumberType.BIG_INTEGER) {
+          flags.mismatch = true;
+        } else if (node.max < Long.MAX_VALUE) {
+          long value = parser.getLongValue();
+          if (value > node.max || value < -node.max - 1) {
+            flags.mismatch = true;
+          }
+        }
+        return;
+      default:
+        // Dates, timestamps, binary: Spark's own conversion decides (a failure is its corrupt record).
+        parser.skipChildren();
+    }
+  }
+
+  /**
+   * Whether the value at the current token holds a non-null scalar somewhere; consumes the value. An empty name in
+   * it sets the flag: no column could hold that field once the value is added to the schema.
+   */
+  private static boolean carriesData(JsonParser parser, Flags flags) throws IOException {
+    JsonToken token = parser.currentToken();
+    if (token == JsonToken.VALUE_NULL) {
+      return false;
+    }
+    if (token != JsonToken.START_OBJECT && token != JsonToken.START_ARRAY) {
+      return true;
+    }
+    int depth = 1;
+    boolean data = false;
+    while (depth > 0) {
+      JsonToken next = parser.nextToken();
+      if (next == null) {
+        throw new IOException("unexpected end of input");
+      }
+      if (next == JsonToken.START_OBJECT || next == JsonToken.START_ARRAY) {
+        depth++;
+      } else if (next == JsonToken.END_OBJECT || next == JsonToken.END_ARRAY) {
+        depth--;
+      } else if (next == JsonToken.FIELD_NAME) {
+        if (parser.currentName().isEmpty()) {
+          flags.emptyName = true;
+        }
+      } else if (next != JsonToken.VALUE_NULL) {
+        data = true;
+      }
+    }
+    return data;
+  }
+
+  private static final class Flags {
+    boolean mismatch;
+    boolean unknown;
+    boolean emptyName;
+  }
+
+  private enum Kind { ANY, STRUCT, MAP, ARRAY, BOOLEAN, FRACTIONAL, INTEGRAL, OTHER }
+
+  /** The schema as the check walks it: a kind per type, children by source name. */
+  private static final class Node {
+    final Kind kind;
+    final Map<String, Node> fields;
+    final Node element;
+    final long max;
+
+    private Node(Kind kind, Map<String, Node> fields, Node element, long max) {
+      this.kind = kind;
+      this.fields = fields;
+      this.element = element;
+      this.max = max;
+    }
+
+    static Node of(DataType type) {
+      if (type instanceof StructType) {
+        Map<String, Node> fields = new HashMap<>();
+        for (StructField field : ((StructType) type).fields()) {
+          fields.put(field.name(), of(field.dataType()));
+        }
+        return new Node(Kind.STRUCT, fields, null, 0);
+      }
+      if (type instanceof ArrayType) {
+        return new Node(Kind.ARRAY, null, of(((ArrayType) type).elementType()), 0);
+      }
+      if (type instanceof MapType) {
+        return new Node(Kind.MAP, null, of(((MapType) type).valueType()), 0);
+      }
+      if (type instanceof StringType) {
+        return new Node(Kind.ANY, null, null, 0);
+      }
+      if (type instanceof BooleanType) {
+        return new Node(Kind.BOOLEAN, null, null, 0);
+      }
+      if (type instanceof DoubleType || type instanceof FloatType || type instanceof DecimalType) {
+        return new Node(Kind.FRACTIONAL, null, null, 0);
+      }
+      if (type instanceof LongType) {
+        return new Node(Kind.INTEGRAL, null, null, Long.MAX_VALUE);
+      }
+      if (type instanceof IntegerType) {
+        return new Node(Kind.INTEGRAL, null, null, Integer.MAX_VALUE);
+      }
+      if (type instanceof ShortType) {
+        return new Node(Kind.INTEGRAL, null, null, Short.MAX_VALUE);
+      }
+      if (type instanceof ByteType) {
+        return new Node(Kind.INTEGRAL, null, null, Byte.MAX_VALUE);
+      }
+      return new Node(Kind.OTHER, null, null, 0);
+    }
+  }
+}
