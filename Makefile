@@ -78,8 +78,8 @@ bench-builder: install ## benchmark: 10,000 notifications through the manifest b
 cost: $(NODE_STAMP) ## the monthly bill and the headroom of the reference load (docs/cost.md), from the builder benchmark's figures
 	npx tsx cli/main.ts cost
 
-bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (inferred, then pinned schema), against DuckDB and bare Spark
-	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --schema both --bare
+bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (first manifest, steady state) as ratios to bare Spark; DuckDB
+	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py
 
 clean: ## remove installed dependencies and local state
 	rm -rf node_modules $(VENV) cdk.out .local .bench .tools

@@ -5,28 +5,20 @@ benchmark). Arguments: see ``JobParams`` and docs/architecture.md.
 
 How the lines are accounted for (I5). The listed objects are read with Spark's line reader (lines end at
 ``\\n``), each object up to ``NUMBERED_FILE_MAX_BYTES`` by a single task, which numbers its lines from Spark's row
-ids (see ``number_lines``). A line is then exactly one of:
+ids (see ``number_lines``). A line is then exactly one of: blank (only whitespace), counted in ``blankLines``; a
+row; or quarantined with a reason (``invalid_json``, ``multiple_values``, ``not_an_object``, ``duplicate_name``,
+``empty_name``, ``type_mismatch``, ``unknown_field``, ``line_too_long``: docs/architecture.md, "Quarantine
+reasons"), given by the JVM line check (glue-scripts/jvm, ``CheckLine``), which reads each line once with RFC 8259's
+grammar against the dataset's schema. A UTF-8 BOM at the start of a line and a trailing ``\\r`` (CRLF files) are
+removed first; a last line without a newline is a line; an empty file has no lines. Plain objects larger than
+``NUMBERED_FILE_MAX_BYTES`` are split between tasks, so their lines carry no number.
 
-* blank (only whitespace): counted in ``blankLines``, neither a row nor quarantined;
-* a row: a JSON object, parsed with the schema inferred over all candidate lines of the manifest;
-* quarantined with a reason: ``not_an_object`` (an array, a string, a number, a literal), ``invalid_json``
-  (not JSON, truncated, or text after the object such as two objects on one line) or ``multiple_values``
-  (``{...},{...}`` on one line).
-
-A UTF-8 BOM at the start of a line and a trailing ``\\r`` (CRLF files) are removed before parsing; a last line
-without a newline is a line; an empty file has no lines. Candidate lines are parsed as ``{"v":`` + line + ``}``
-so that text after the object makes the line invalid instead of being silently dropped, as Spark's JSON reader
-would do; only the lines that fail are parsed again as ``[`` + line + ``]`` to tell ``multiple_values`` apart.
-Plain objects larger than ``NUMBERED_FILE_MAX_BYTES`` are split between tasks, so their lines carry no number:
-their quarantine records omit ``line_number``.
-
-Schema. Inferred by Spark over every candidate line (no sampling, so no field is dropped). The same field with
-different types in different files widens as Spark's inference does: integer and double give double; a number,
-boolean or object against a string gives string, holding the value's JSON text. Fields that are only ever
-``{}`` are dropped by the inference; fields only ever ``null`` become strings. Column names are case sensitive
-(``a`` and ``A`` are two columns; the catalog keeps the first of such a pair). A data field named like an added
-column (``_source_file``, ``_source_version``, ``_ingested_at``, ``ingest_date``, ``manifest_id``) is kept as
-``<name>_data``.
+Schema (I8). A dataset's schema is recorded once and only grows (``settle_schema``): in its catalog table, or a
+file without a catalog. The first manifest infers it over every line that is an object; every later one is parsed
+with the record, and a line with a field the record lacks makes the record gain that field (``evolve``, the
+default) before anything is written, or is quarantined (``strict``). A value of another type than the record's is
+quarantined as ``type_mismatch``. Output names follow one rule (``column_name``). docs/architecture.md, "Dataset
+schema", says it all once.
 
 Pinned versions. An s3:// entry with ``versionId`` is converted as that version: read at its key when it is still
 the current version (HeadObject), else from a server-side copy of it under the staging location (``Staging``),
@@ -40,9 +32,7 @@ it. With no file readable the run fails. Failures that another run would repeat 
 manifest missing or invalid, no file readable, I5) carry ``[NotRetryable]`` in the failure line (``failure_line``).
 
 Pinned schema: ``--schema_uri``, or else ``<--schema_prefix><dataset>.ddl`` (or ``.json``) when that object
-exists; Spark's schema JSON or a DDL string, see ``load_schema``. Nothing is inferred, which saves a parse of every
-line: fields the schema does not name are not written, and a line with a value that does not fit its field's type
-is quarantined as ``invalid_json`` rather than written with a null.
+exists; Spark's schema JSON or a DDL string, with the policy (``load_pinned``). It is merged into the record.
 
 Output (I4). Rows go to ``<curated_path>/<dataset>/ingest_date=<d>/manifest_id=<id>/`` with
 ``_source_file`` (the manifest's URI of the object, never a staged copy's), ``_source_version`` (the pinned version
@@ -53,13 +43,13 @@ to ``<quarantine_path>/<dataset>/manifest_id=<id>/`` as NDJSON, replaced on ever
 files comes from the counted text bytes (``plan_output_files``): none above ``target_file_mb``, and up to one per
 core while each stays a quarter of the target, since each file is encoded by one core.
 
-Passes and counts. The text is read twice: once by the schema inference (not with a pinned schema), once by the
-parse, whose result (one row per line: the record, or the line's text when it is quarantined) is persisted
-(memory, spilling to disk) and then feeds the counts by kind, the Parquet write and the quarantine write, so that
-no line is parsed twice for them. ``linesIn`` and ``blankLines`` come from that result; ``rowsOut`` is read back
-from the written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the run fails
-(AccountingError) unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. The quarantine write is skipped
-when no line is bad. As the parse is done by then, the rows are merged into their files without a shuffle.
+Passes and counts. A dataset's first manifest reads the text twice (the inference, then the parse); every other
+manifest once, unless it adds fields (then the parse runs again with the evolved record). The parse's result (one
+row per line: the record, or the line's text when it is quarantined) is persisted (memory, spilling to disk) and
+feeds the counts, the Parquet write and the quarantine write. ``linesIn`` and ``blankLines`` come from that result;
+``rowsOut`` is read back from the written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the
+run fails (AccountingError) unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. A gzip object whose text
+passes ``--max_decompressed_bytes`` fails as a file (``too_large``) and the rest is converted again without it.
 
 Compression: zstd. On the benchmark batch (glue-scripts/bench) zstd output is about 30% smaller than snappy
 for the same write time, which also cuts what Athena scans; see glue-scripts/README.md for the figures.
@@ -125,6 +115,7 @@ POLICIES = (EVOLVE, STRICT)
 MAX_COLUMN_NAME = 255
 _COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DEFAULT_MAX_LINE_BYTES = 1024 * 1024
+DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 1024 * 1024
 # Runs of the conversion with an evolved schema before the remaining unknown fields are quarantined.
 EVOLUTION_PASSES = 3
 PARTITION_COLUMNS = ("ingest_date", "manifest_id")
@@ -137,14 +128,16 @@ _CORRUPT = "_corrupt_record"
 
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
-OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes")
+OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes",
+                 "max_decompressed_bytes")
 # Under --schema_prefix, a dataset's pinned schema is the first of these that exists.
 SCHEMA_FILE_SUFFIXES = (".ddl", ".json")
 # The prefix of the job's failure line for a failure that another run of the same manifest would repeat; the state
 # machine matches it in the job run's ErrorMessage and does not retry such a run.
 NOT_RETRYABLE_MARKER = "[NotRetryable]"
 # Reasons a file of the manifest is not converted (result file, "failedFiles").
-MISSING, ACCESS_DENIED, UNREADABLE, UNSAFE_KEY = "missing", "access_denied", "unreadable", "unsafe_key"
+MISSING, ACCESS_DENIED, UNREADABLE, UNSAFE_KEY, TOO_LARGE = "missing", "access_denied", "unreadable", "unsafe_key", \
+    "too_large"
 FAILED_FILE_MESSAGE_MAX_CHARS = 300
 S3_SCHEMES = ("s3", "s3a", "s3n")
 # Objects checked (and pinned versions copied) at the same time.
@@ -181,6 +174,14 @@ class NoReadableFileError(NotRetryableError):
     """Not one file of the manifest could be read."""
 
 
+class FilesTooLargeError(JobError):
+    """Gzip files of the manifest decompress to more than the cap: the run sets them aside and reads the rest."""
+
+    def __init__(self, failed: list["FailedFile"]):
+        super().__init__(f"{len(failed)} file(s) over the decompressed size cap")
+        self.failed = failed
+
+
 @dataclass(frozen=True)
 class JobParams:
     """The job's arguments (docs/architecture.md, "Glue job arguments")."""
@@ -199,6 +200,7 @@ class JobParams:
     schema_prefix: str = ""  # where datasets' pinned schemas live: <prefix><dataset>.ddl or .json; none: inferred
     staging_path: str = ""  # copies of pinned versions overwritten since; empty: default_staging_path(curated_path)
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is quarantined as line_too_long
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES  # a gzip file with more text fails as too_large
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,7 @@ class FailedFile:
     """A file of the manifest that was not converted, and why (result file, "failedFiles")."""
 
     file: ManifestFile
-    reason: str  # MISSING, ACCESS_DENIED or UNREADABLE
+    reason: str  # MISSING, ACCESS_DENIED, UNREADABLE, UNSAFE_KEY or TOO_LARGE
     message: str
 
     def as_result(self) -> dict[str, Any]:
@@ -261,6 +263,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         values = vars(known)
     target_mb = _whole(values, "target_file_mb", DEFAULT_TARGET_FILE_MB)
     max_line_bytes = _whole(values, "max_line_bytes", DEFAULT_MAX_LINE_BYTES)
+    max_decompressed_bytes = _whole(values, "max_decompressed_bytes", DEFAULT_MAX_DECOMPRESSED_BYTES)
     return JobParams(
         manifest_uri=values["manifest_uri"], manifest_id=values["manifest_id"], dataset=values["dataset"],
         ingest_date=values["ingest_date"], curated_path=values["curated_path"],
@@ -268,6 +271,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         catalog_database=values.get("catalog_database") or "", target_file_mb=target_mb,
         schema_uri=values.get("schema_uri") or "", schema_prefix=values.get("schema_prefix") or "",
         staging_path=values.get("staging_path") or "", max_line_bytes=max_line_bytes,
+        max_decompressed_bytes=max_decompressed_bytes,
     )
 
 
@@ -768,10 +772,20 @@ def check_line(schema: T.StructType, max_line_bytes: int) -> Any:
             .otherwise(F.call_udf(LINE_CHECK_FUNCTION, F.col("line"), F.lit(schema.json()))))
 
 
-def tally(parsed: DataFrame) -> dict[tuple[str, Optional[str]], tuple[int, int]]:
-    """Lines and their UTF-8 text bytes per (`_status`, `_reason`) of `parse_records`' output."""
-    totals = parsed.groupBy("_status", "_reason").agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b"))
-    return {(r["_status"], r["_reason"]): (int(r["n"]), int(r["b"] or 0)) for r in totals.collect()}
+def tally(parsed: DataFrame) -> tuple[dict[tuple[str, Optional[str]], tuple[int, int]],
+                                       dict[tuple[str, Optional[str]], int]]:
+    """Lines and their UTF-8 text bytes per (`_status`, `_reason`) of `parse_records`' output, and the text bytes
+    (lines and their line ends) per object (`_source_file`, `_source_version`)."""
+    totals = (parsed.groupBy("_source_file", "_source_version", "_status", "_reason")
+              .agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b")).collect())
+    kinds: dict[tuple[str, Optional[str]], tuple[int, int]] = {}
+    objects: dict[tuple[str, Optional[str]], int] = {}
+    for r in totals:
+        n, b = kinds.get((r["_status"], r["_reason"]), (0, 0))
+        kinds[(r["_status"], r["_reason"])] = (n + int(r["n"]), b + int(r["b"] or 0))
+        key = (r["_source_file"], r["_source_version"])
+        objects[key] = objects.get(key, 0) + int(r["b"] or 0) + int(r["n"])
+    return kinds, objects
 
 
 def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
@@ -1268,6 +1282,12 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
                                      numbered_file_max_bytes, stage)
                 verify_pins(s3, files)
                 break
+            except FilesTooLargeError as error:
+                for f in error.failed:
+                    print(f"ndjson_to_parquet: {f.file.uri} not converted ({f.reason}): {f.message}", file=sys.stderr,
+                          flush=True)
+                files = [f for f in files if all(f is not t.file for t in error.failed)]
+                failed += error.failed
             except Exception as error:
                 named = file_named_in(spark, error, files)
                 if named is None:
@@ -1372,7 +1392,12 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     try:
         for attempt in range(EVOLUTION_PASSES):
             parsed = parse_records(lines, schema, params.max_line_bytes).persist(StorageLevel.MEMORY_AND_DISK)
-            tallies = tally(parsed)
+            tallies, object_bytes = tally(parsed)
+            oversize = [f for f in files if _is_gzip(f.source)
+                        and object_bytes.get((f.uri, f.version_id), 0) > params.max_decompressed_bytes]
+            if oversize:
+                raise FilesTooLargeError([FailedFile(f, TOO_LARGE, f"decompresses to more than "
+                                                     f"{params.max_decompressed_bytes} bytes") for f in oversize])
             unknown = tallies.get(("quarantine", "unknown_field"), (0, 0))[0]
             if plan.policy == EVOLVE and unknown and attempt < EVOLUTION_PASSES - 1:
                 additions = infer_schema(spark, parsed.filter(F.col("_reason") == "unknown_field"))

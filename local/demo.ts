@@ -13,14 +13,16 @@
 import './quiet-warnings';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as cliProgress from 'cli-progress';
-import { createContext, type CliContext } from '../cli/context';
+import { clientSettings, createContext, type CliContext } from '../cli/context';
 import { renderTable } from '../cli/format';
 import { listManifests, recordedExecutions, type ManifestRecord } from '../cli/ops/manifests';
 import { replayManifest } from '../cli/ops/replay';
+import { resultKeyOf } from '../handlers/domain/manifest';
 import { targetFromLocalStack } from '../cli/target';
 import { PREFIXES } from '../pipeline/config';
 import { keys } from '../pipeline/table-schema';
@@ -172,6 +174,11 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
       ]),
     ),
   );
+  heading('One table per dataset: the schema as the manifests recorded it');
+  say('  (the second half of each dataset\'s files carry a field the first half lack: the table gains it, older');
+  say('   partitions simply lack it; a value of another type would be quarantined as type_mismatch)');
+  for (const line of await schemaEvolution(ctx, stack, sorted)) say(line);
+
   say('\nParquet:');
   for (const m of sorted) say(`  s3://${stack.curatedBucket}/${PREFIXES.curated}${m.dataset}/ingest_date=${m.ingestDate}/manifest_id=${m.manifestId}/`);
   say(`Quarantined lines: s3://${stack.curatedBucket}/${PREFIXES.quarantine}<dataset>/manifest_id=<id>/`);
@@ -194,6 +201,24 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   say('  logs: .local/logs/ (emulator, Glue runs, manifest-builder, sweeper); alert emails: .local/outbox/');
 
   return checks.every((c) => c.ok);
+}
+
+/** Per dataset: the catalog table's columns, and which manifest added which of them (its result file's schema.added). */
+async function schemaEvolution(ctx: CliContext, stack: LocalStack, manifests: readonly ManifestRecord[]): Promise<string[]> {
+  const glue = new GlueClient(clientSettings(ctx.target));
+  const lines: string[] = [];
+  for (const dataset of [...new Set(manifests.map((m) => m.dataset))].sort()) {
+    const table = await glue.send(new GetTableCommand({ DatabaseName: stack.glueDatabase, Name: dataset }));
+    const columns = (table.Table?.StorageDescriptor?.Columns ?? []).map((c) => `${c.Name} ${c.Type}`);
+    lines.push(`  ${stack.glueDatabase}.${dataset}: ${columns.join(', ')}`);
+    for (const m of manifests.filter((x) => x.dataset === dataset)) {
+      const object = await ctx.s3.send(new GetObjectCommand({ Bucket: stack.curatedBucket, Key: resultKeyOf(dataset, m.manifestId) }));
+      const result = JSON.parse(await object.Body!.transformToString()) as { schema?: { added?: string[] } };
+      const added = result.schema?.added ?? [];
+      lines.push(`    ${m.manifestId}: ${added.length === 0 ? 'no column added' : `added ${added.join(', ')}`}`);
+    }
+  }
+  return lines;
 }
 
 /** Uploads one file, waits until the manifest builder wrote it into its manifest, then deletes that version for good. */

@@ -37,6 +37,11 @@ export interface DatasetOptions {
   readonly seed?: number;
   /** Key part between the dataset and the file name. @default '2026/11/23' */
   readonly folder?: string;
+  /**
+   * Index of the first file whose records carry the dataset's newer field (orders gain `channel`, clicks
+   * `referrer`), as a producer that adds a field midway: the dataset's schema evolves. @default half of `files`
+   */
+  readonly newFieldFrom?: number;
 }
 
 /** A small deterministic generator (LCG), so sample data is the same on every run. */
@@ -65,6 +70,12 @@ const RECORD_MAKERS: Record<string, (i: number, rnd: () => number) => Record<str
   }),
 };
 
+/** The field each dataset gains midway (see {@link DatasetOptions.newFieldFrom}), from the record's number. */
+const NEW_FIELDS: Record<string, (i: number) => Record<string, unknown>> = {
+  orders: (i) => ({ channel: ['web', 'app', 'store'][i % 3] }),
+  clicks: (i) => ({ referrer: i % 2 === 0 ? 'search' : 'direct' }),
+};
+
 function genericRecord(i: number, rnd: () => number): Record<string, unknown> {
   return { id: `r-${i}`, value: Math.floor(rnd() * 1_000_000) };
 }
@@ -79,11 +90,16 @@ export function generateDataset(options: DatasetOptions): SampleFile[] {
   const prefix = options.ingestPrefix ?? 'incoming/';
   const folder = options.folder ?? '2026/11/23';
   const make = RECORD_MAKERS[options.dataset] ?? genericRecord;
+  const newField = NEW_FIELDS[options.dataset] ?? ((i: number) => ({ note: `n-${i}` }));
+  const newFieldFrom = options.newFieldFrom ?? Math.floor(options.files / 2);
   const files: SampleFile[] = [];
   let recordNo = 0;
   for (let f = 0; f < options.files; f++) {
     const count = minLines + Math.floor(rnd() * (maxLines - minLines + 1));
-    const lines = Array.from({ length: count }, () => JSON.stringify(make(recordNo++, rnd)));
+    const lines = Array.from({ length: count }, () => {
+      const i = recordNo++;
+      return JSON.stringify({ ...make(i, rnd), ...(f >= newFieldFrom ? newField(i) : {}) });
+    });
     let badLines = 0;
     let blankLines = 0;
     if (f % badEvery === badEvery - 1) {

@@ -1,34 +1,31 @@
-"""Benchmark: the Glue job on local Spark (2 cores) against DuckDB (2 threads) on the same NDJSON batch.
+"""Benchmark: the Glue job on local Spark (2 cores) against Spark's bare conversion and DuckDB (2 threads), on the
+same NDJSON batch.
 
-    .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py                    # 200 files x 3.5 MB
+    make bench-glue                                                                   # 200 files x 3.5 MB
     .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --files 20 --size 1  # a quick run
-    .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --compression zstd,snappy
-    .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --subset 40 --schema both  # stage profile
+    .venv/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py --subset 40         # the batch's first 40 files
 
 The batch is generated once (deterministic seed) under .bench/glue/ and reused. The job runs through the same
-`run()` the Glue entry point calls, on a fresh local[2] session (session start is reported apart); DuckDB
-converts the same files with the same compression as a single-node reference. Prints throughputs, their ratio,
-Spark core-seconds per GB and the Glue cost that follows, with the assumptions stated, and the load average
-before and after (the machine may be shared: compare runs only at similar loads).
+`run()` the Glue entry point calls, on one local[2] session (its start is reported apart), in this order:
 
-`--warmup-files N` first runs the job, unmeasured, on N files: the first run in a JVM pays for the JIT compiler
-and Spark's code generation (on 147 MB, 43 s cold against 13 s warm), which a Glue run pays too, since each
-starts a JVM; the default (no warm-up) gives the figure a Glue run sees.
+1. first manifest, cold JVM: the dataset has no recorded schema; the job infers it over every line (a pass of its
+   own), records it, then converts. A Glue run starts a JVM, so this is what a dataset's first Glue run sees.
+2. first manifest again, warm: the record removed, in the same (by then warm) JVM.
+3. Spark's bare conversion: its JSON reader with the recorded schema straight into Parquet, nothing else the job
+   does (no line check, line numbers, accounting, quarantine, catalog), in the same JVM.
+4. steady state: another manifest of the same files, the schema recorded: one pass, with the line check (RFC 8259
+   and unknown fields against the record) on every line.
+5. DuckDB (`--skip-duckdb` to leave it out), for reference.
 
-`--bare` also times Spark's bare conversion of the same files, last, in the same (by then warm) JVM: its JSON
-reader with the pinned schema straight into Parquet, without anything else the job does. It shows how much of
-the gap to DuckDB is Spark's own reader and writer on these cores.
-
-`--schema pinned` runs the job with the pinned schema `orders.schema.ddl` (beside this file, `--schema_uri` of the
-job) instead of inferring it; `both` runs the two one after the other and reports them apart. The Spark driver
-(local mode: the only JVM) gets `--driver-memory` (default 4g); the job persists the parsed records, which spill
-to disk when they do not fit.
+Each mode's time is given as a ratio to the bare conversion; the cold JVM's share is the difference between the
+first manifest cold and warm, reported apart. The last line reads `ratio to bare Spark: steady <r>x, first <r>x`
+(warm ratios). The machine may be shared: compare runs only at similar loads (printed at start and end).
 
 What DuckDB does, and does not do, compared with the job: it reads the same files with 2 threads and writes one
-Parquet file with the same codec (both at the codec's default level), with the file name as a column and a
-timestamp added like the job's `_source_file` and `_ingested_at`. It infers the schema from a sample
-(`read_json`'s default), not from every line; it does not separate bad lines (with `ignore_errors` they become
-rows of nulls, blank lines are skipped), does not number lines, checks no counts, writes no partition layout, no quarantine, no catalog.
+Parquet file with the same codec, with the file name as a column and a timestamp added like the job's
+`_source_file` and `_ingested_at`. It infers the schema from a sample (`read_json`'s default), not from every
+line; it does not separate bad lines (with `ignore_errors` they become rows of nulls, blank lines are skipped),
+does not number lines, checks no counts, writes no partition layout, no quarantine, no catalog.
 """
 from __future__ import annotations
 
@@ -49,7 +46,8 @@ sys.path.insert(0, str(HERE.parent))
 import datagen  # noqa: E402
 
 SPARK_CORES = 2
-PINNED_SCHEMA = HERE / "orders.schema.ddl"
+# The job's line check, built by `make install`.
+LINE_CHECK_JAR = ROOT / "glue-scripts" / "jvm" / "build" / "pipeline-json.jar"
 PRICES = {"STANDARD": 0.44, "FLEX": 0.29}  # USD per DPU-hour, G.1X, us-east-1
 MANIFESTS_PER_DAY = 40
 DAYS_PER_MONTH = 30
@@ -57,7 +55,8 @@ DAYS_PER_MONTH = 30
 
 def spark_session(driver_memory: str):
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS",
-                          f"--master local[{SPARK_CORES}] --driver-memory {driver_memory} pyspark-shell")
+                          f"--master local[{SPARK_CORES}] --driver-memory {driver_memory} --jars {LINE_CHECK_JAR} "
+                          "pyspark-shell")
     from pyspark.sql import SparkSession
 
     spark = (SparkSession.builder.appName("bench-ndjson-to-parquet")
@@ -87,21 +86,20 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def run_spark(spark, batch: dict, work: Path, compression: str, target_mb: int, schema_uri: str = "") -> dict:
+def run_job(spark, batch: dict, out: Path, manifest_id: str, compression: str, target_mb: int) -> dict:
+    """One run of the job on the batch as manifest `manifest_id` of the dataset under `out` (its recorded schema, if
+    any, stays there between runs); checks its counts against the generator's."""
     from ndjson_to_parquet import JobParams, run
 
-    out = work / f"spark-{compression}{'-pinned' if schema_uri else ''}"
-    shutil.rmtree(out, ignore_errors=True)
-    manifest_id = "orders-20261123-000001"
     manifest = out / "manifests" / f"{manifest_id}.json"
-    manifest.parent.mkdir(parents=True)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps({"manifestId": manifest_id, "dataset": "orders", "files": [
         {"uri": "file://" + p, "size": os.path.getsize(p)} for p in batch["paths"]]}))
     params = JobParams(
         manifest_uri=f"file://{manifest}", manifest_id=manifest_id, dataset="orders", ingest_date="2026-11-23",
         curated_path=f"file://{out}/curated/", quarantine_path=f"file://{out}/quarantine/",
         result_uri=f"file://{out}/manifests/{manifest_id}.result.json", target_file_mb=target_mb,
-        compression=compression, schema_uri=schema_uri)
+        compression=compression)
     stages: dict[str, float] = {}
     started = time.monotonic()
     result = run(spark, params, stages=stages)
@@ -111,16 +109,15 @@ def run_spark(spark, batch: dict, work: Path, compression: str, target_mb: int, 
     if got != expected:
         raise SystemExit(f"accounting mismatch: job {got}, generated {expected}")
     return {"seconds": seconds, "files": result["outputFiles"], "bytes": result["outputBytes"], "rows": got[1],
-            "stages": stages}
+            "stages": stages, "schema": result["schema"]}
 
 
-def run_spark_bare(spark, batch: dict, work: Path, compression: str) -> dict:
-    """Spark's own JSON-to-Parquet conversion of the same files, for reference: its JSON reader with the pinned
+def run_spark_bare(spark, batch: dict, work: Path, compression: str, schema) -> dict:
+    """Spark's own JSON-to-Parquet conversion of the same files, for reference: its JSON reader with the dataset's
     schema straight into Parquet (same codec and level as the job, 2 files), and nothing else the job does."""
-    from ndjson_to_parquet import PARQUET_WRITE_OPTIONS, load_schema
+    from ndjson_to_parquet import PARQUET_WRITE_OPTIONS
 
     out = work / f"spark-bare-{compression}"
-    schema = load_schema(spark, PINNED_SCHEMA.read_text())
     started = time.monotonic()
     (spark.read.schema(schema).json(batch["paths"]).coalesce(SPARK_CORES).write.mode("overwrite")
      .option("compression", compression).options(**PARQUET_WRITE_OPTIONS.get(compression, {})).parquet(str(out)))
@@ -162,21 +159,13 @@ def main() -> None:
     parser.add_argument("--size", type=float, default=3.5, help="MB per object (default 3.5)")
     parser.add_argument("--subset", type=int, default=0,
                         help="convert only the batch's first N files (the batch is still the cached one)")
-    parser.add_argument("--schema", choices=("inferred", "pinned", "both"), default="inferred",
-                        help="the job infers the schema (default), uses the pinned orders.schema.ddl, or both")
-    parser.add_argument("--compression", default="zstd", help="zstd, snappy, or both: zstd,snappy")
+    parser.add_argument("--compression", default="zstd", choices=("zstd", "snappy"))
     parser.add_argument("--target-file-mb", type=int, default=128)
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--glue-workers", type=int, default=2, help="G.1X workers assumed per run (default 2)")
     parser.add_argument("--glue-overhead", type=float, default=20.0,
                         help="seconds of billed time per run besides the conversion (default 20)")
     parser.add_argument("--skip-duckdb", action="store_true")
-    parser.add_argument("--bare", action="store_true",
-                        help="also time Spark's bare JSON-to-Parquet conversion of the same files (pinned schema, "
-                             "nothing else the job does), run last, as a reference for what Spark itself reaches")
-    parser.add_argument("--warmup-files", type=int, default=0,
-                        help="first run the job on the batch's first N files, unmeasured, so that the measured "
-                             "runs see a warm JVM (a Glue run starts cold: compare with 0, the default)")
     args = parser.parse_args()
 
     cache = ROOT / ".bench" / "glue"
@@ -187,61 +176,58 @@ def main() -> None:
     mb = batch["bytes"] / 1e6
     print(f"  {mb:.1f} MB, {batch['lines']} lines, {batch['bad']} bad, {batch['blank']} blank", flush=True)
     work = cache / "out"
+    shutil.rmtree(work, ignore_errors=True)
+    dataset = work / "dataset"
 
     print(f"load average (1, 5, 15 min) at start: {load_average()} on {os.cpu_count()} cores", flush=True)
     started = time.monotonic()
     spark = spark_session(args.driver_memory)
     print(f"spark session start: {time.monotonic() - started:.1f} s (not counted below)", flush=True)
 
-    if args.warmup_files:
-        warm = subset(batch, args.warmup_files, args.size)
-        w = run_spark(spark, warm, work, "zstd", args.target_file_mb)
-        print(f"warm-up run on {args.warmup_files} files ({warm['bytes'] / 1e6:.1f} MB): {w['seconds']:.1f} s "
-              f"(not counted)", flush=True)
-    duck: dict[str, dict] = {}
-    schemas = {"inferred": [""], "pinned": [PINNED_SCHEMA.as_uri()],
-               "both": ["", PINNED_SCHEMA.as_uri()]}[args.schema]
-    for compression, schema_uri in [(c.strip(), u) for c in args.compression.split(",") if c.strip()
-                                    for u in schemas]:
-        s = run_spark(spark, batch, work, compression, args.target_file_mb, schema_uri)
-        s_mbps = mb / s["seconds"]
-        label = f"{compression}, {'pinned' if schema_uri else 'inferred'} schema"
-        print(f"\n[{label}] spark local[{SPARK_CORES}]: {s['seconds']:.1f} s, {s_mbps:.1f} MB/s, "
-              f"{s['files']} file(s), {s['bytes'] / 1e6:.1f} MB Parquet ({s['bytes'] / batch['bytes']:.3f} of input)",
-              flush=True)
-        print(f"[{label}] spark stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in s["stages"].items()),
-              flush=True)
-        if not args.skip_duckdb:
-            if compression not in duck:
-                duck[compression] = run_duckdb(batch, work, compression)
-                d = duck[compression]
-                print(f"[{compression}] duckdb threads={SPARK_CORES}: {d['seconds']:.1f} s, "
-                      f"{mb / d['seconds']:.1f} MB/s, {d['bytes'] / 1e6:.1f} MB Parquet, {d['rows']} rows "
-                      f"(rows of nulls for bad lines: not separated)", flush=True)
-            d_mbps = mb / duck[compression]["seconds"]
-            print(f"[{label}] spark / duckdb throughput: {s_mbps / d_mbps:.2f}x (goal >= 0.30x)")
-        core_s_per_gb = s["seconds"] * SPARK_CORES / (batch["bytes"] / 1e9)
-        print(f"[{label}] spark core-seconds per GB: {core_s_per_gb:.0f}")
-        manifest_gb = 200 * 3.5e6 / 1e9
-        cost = glue_cost(core_s_per_gb, manifest_gb, args.glue_workers, args.glue_overhead)
-        print(f"[{label}] Glue per manifest of {manifest_gb * 1000:.0f} MB, {args.glue_workers} x G.1X "
-              f"({args.glue_workers} DPU), {args.glue_overhead:.0f} s overhead: {cost['seconds']:.0f} s, "
-              f"billed {cost['billed']:.0f} s -> STANDARD ${cost['per_run']['STANDARD']:.4f}, "
-              f"FLEX ${cost['per_run']['FLEX']:.4f}")
-        print(f"[{label}] per month at {MANIFESTS_PER_DAY} manifests/day: "
-              f"STANDARD ${cost['per_month']['STANDARD']:.2f}, FLEX ${cost['per_month']['FLEX']:.2f}")
-    if args.bare:
-        b = run_spark_bare(spark, batch, work, "zstd")
-        line = (f"\n[reference] Spark's bare conversion (pinned schema, JSON reader straight to Parquet, run after "
-                f"the job in the same JVM; no line numbers, accounting, quarantine or catalog): {b['seconds']:.1f} s, "
-                f"{mb / b['seconds']:.1f} MB/s, {b['bytes'] / 1e6:.1f} MB Parquet")
-        if "zstd" in duck:
-            line += f", {mb / b['seconds'] / (mb / duck['zstd']['seconds']):.2f}x DuckDB"
-        print(line, flush=True)
-    print(f"\nload average (1, 5, 15 min) at end: {load_average()}")
-    print("\nassumptions: G.1X = 1 DPU, 4 vCPU; $0.44 (STANDARD) / $0.29 (FLEX) per DPU-hour; Glue 5.x bills per "
+    def report(label: str, r: dict) -> None:
+        print(f"[{label}] {r['seconds']:.1f} s, {mb / r['seconds']:.1f} MB/s, {r['files']} file(s), "
+              f"{r['bytes'] / 1e6:.1f} MB Parquet; stages (s): "
+              + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items()), flush=True)
+
+    first_cold = run_job(spark, batch, dataset, "orders-20261123-000001", args.compression, args.target_file_mb)
+    report("first manifest, cold JVM (inference)", first_cold)
+    (dataset / "curated" / "orders" / "_schema.json").unlink()
+    first = run_job(spark, batch, dataset, "orders-20261123-000002", args.compression, args.target_file_mb)
+    report("first manifest, warm JVM (inference)", first)
+    from ndjson_to_parquet import output_type
+    from pyspark.sql import types as T
+
+    record = json.loads((dataset / "curated" / "orders" / "_schema.json").read_text())
+    bare = run_spark_bare(spark, batch, work, args.compression, output_type(T.StructType.fromJson(record["schema"])))
+    print(f"[Spark's bare conversion] {bare['seconds']:.1f} s, {mb / bare['seconds']:.1f} MB/s, "
+          f"{bare['bytes'] / 1e6:.1f} MB Parquet (JSON reader with the recorded schema straight to Parquet)",
+          flush=True)
+    steady = run_job(spark, batch, dataset, "orders-20261123-000003", args.compression, args.target_file_mb)
+    report("steady state (schema recorded)", steady)
+    if steady["schema"]["added"]:
+        raise SystemExit(f"the steady run added columns: {steady['schema']['added']}")
+    if not args.skip_duckdb:
+        d = run_duckdb(batch, work, args.compression)
+        print(f"[DuckDB threads={SPARK_CORES}] {d['seconds']:.1f} s, {mb / d['seconds']:.1f} MB/s, "
+              f"{d['bytes'] / 1e6:.1f} MB Parquet, {d['rows']} rows (rows of nulls for bad lines: not separated); "
+              f"{d['seconds'] / bare['seconds']:.2f}x bare Spark", flush=True)
+
+    core_s_per_gb = steady["seconds"] * SPARK_CORES / (batch["bytes"] / 1e9)
+    manifest_gb = 200 * 3.5e6 / 1e9
+    cost = glue_cost(core_s_per_gb, manifest_gb, args.glue_workers, args.glue_overhead)
+    print(f"\nsteady state: {core_s_per_gb:.0f} Spark core-seconds per GB; Glue per manifest of "
+          f"{manifest_gb * 1000:.0f} MB, {args.glue_workers} x G.1X, {args.glue_overhead:.0f} s overhead: "
+          f"{cost['seconds']:.0f} s, billed {cost['billed']:.0f} s -> STANDARD ${cost['per_run']['STANDARD']:.4f}, "
+          f"FLEX ${cost['per_run']['FLEX']:.4f} (at {MANIFESTS_PER_DAY} manifests/day: STANDARD "
+          f"${cost['per_month']['STANDARD']:.2f}, FLEX ${cost['per_month']['FLEX']:.2f} a month)")
+    print("assumptions: G.1X = 1 DPU, 4 vCPU; $0.44 (STANDARD) / $0.29 (FLEX) per DPU-hour; Glue 5.x bills per "
           "second with a 1-minute minimum; a Glue vCPU does the work of one local core; no auto scaling; "
           "MB = 10^6 bytes, GB = 10^9 bytes.")
+    print(f"load average (1, 5, 15 min) at end: {load_average()}")
+    print(f"cold JVM: the first manifest took {first_cold['seconds'] - first['seconds']:.1f} s more cold than warm "
+          f"({first_cold['seconds'] / bare['seconds']:.2f}x bare Spark cold)")
+    print(f"ratio to bare Spark: steady {steady['seconds'] / bare['seconds']:.2f}x, "
+          f"first {first['seconds'] / bare['seconds']:.2f}x", flush=True)
     spark.stop()
 
 

@@ -371,6 +371,20 @@ def test_a_missing_and_a_corrupt_file_fail_as_files_and_the_others_are_converted
     assert batch.result_file() == result
 
 
+def test_a_gzip_file_that_decompresses_past_the_cap_fails_as_a_file_and_the_others_are_converted(spark, batch):
+    small = batch.add("small.ndjson.gz", '{"id":1}\n', gzipped=True)
+    bomb = batch.add("bomb.ndjson.gz", '{"id":2}\n' + " " * 100_000 + "\n", gzipped=True)  # 100 kB from ~200 bytes
+    plain = batch.add("plain.ndjson", '{"id":3}\n' + " " * 2000 + "\n")  # the cap is for decompressed text only
+
+    result = run(spark, batch.params(max_decompressed_bytes=1000))
+
+    assert [(f["uri"], f["reason"]) for f in result["failedFiles"]] == [(bomb, "too_large")]
+    assert "1000 bytes" in result["failedFiles"][0]["message"]
+    assert sorted(rows_by_id(spark, batch)) == [1, 3]
+    assert {r["_source_file"] for r in rows_by_id(spark, batch).values()} == {small, plain}
+    assert (result["linesIn"], result["filesRead"], result["filesFailed"]) == (3, 2, 1)
+
+
 def test_a_manifest_whose_files_are_all_unreadable_fails_not_retryable(spark, batch):
     from ndjson_to_parquet import NoReadableFileError, failure_line
 

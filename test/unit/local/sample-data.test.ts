@@ -26,4 +26,15 @@ describe('generateDataset', () => {
     expect(again).toEqual(files);
     expect(files.every((f) => f.key.startsWith('incoming/orders/'))).toBe(true);
   });
+
+  it('gives the records of the second half of the files the newer field, as a producer adding one midway', () => {
+    const fieldsOf = (body: string) =>
+      body
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.endsWith('}'))
+        .map((l) => Object.keys(JSON.parse(l) as object));
+
+    expect(files.slice(0, 4).flatMap((f) => fieldsOf(f.body)).some((keys) => keys.includes('channel'))).toBe(false);
+    expect(files.slice(4).flatMap((f) => fieldsOf(f.body)).every((keys) => keys.includes('channel'))).toBe(true);
+  });
 });
