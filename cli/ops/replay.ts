@@ -12,7 +12,7 @@
  */
 import { DescribeExecutionCommand, DescribeStateMachineCommand, ExecutionStatus, ListExecutionsCommand, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ExecutionInput, executionArnOf, parseManifestId, resultKeyOf } from '../../handlers/domain/manifest';
+import { ExecutionInput, executionArnOf, executionInput, parseManifestId, withResultKey } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
 import { keys, ManifestStatus } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
@@ -139,15 +139,17 @@ export function inputFromRecord(record: ManifestRecord, curatedBucket: string): 
   if (missing.length > 0) {
     throw new ReplayRefusedError(record.manifestId, `cannot rebuild its input: the record lacks ${missing.join(', ')}`);
   }
-  return {
-    manifestId: record.manifestId,
-    dataset: record.dataset,
-    manifestUri: record.manifestUri as string,
-    resultUri: `s3://${curatedBucket}/${resultKeyOf(record.dataset, record.manifestId)}`,
-    ingestDate: record.ingestDate as string,
-    fileCount: Number(record.fileCount),
-    totalBytes: Number(record.totalBytes),
-  };
+  return executionInput(
+    {
+      manifestId: record.manifestId,
+      dataset: record.dataset,
+      manifestUri: record.manifestUri as string,
+      ingestDate: record.ingestDate as string,
+      fileCount: Number(record.fileCount),
+      totalBytes: Number(record.totalBytes),
+    },
+    curatedBucket,
+  );
 }
 
 function originalExecutionArn(ctx: CliContext, record: ManifestRecord): string {
@@ -175,11 +177,14 @@ export async function latestExecutions(ctx: CliContext, record: ManifestRecord):
   return out;
 }
 
-/** The input of the original execution, or the record's rebuild when that execution is gone (history expired). */
+/**
+ * The input of the original execution (with the result key added when it was started before inputs carried it),
+ * or the record's rebuild when that execution is gone (history expired).
+ */
 async function originalInput(ctx: CliContext, record: ManifestRecord): Promise<{ input: string; from: ReplayResult['inputFrom'] }> {
   try {
     const described = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn: originalExecutionArn(ctx, record) }));
-    if (described.input !== undefined) return { input: described.input, from: 'original-execution' };
+    if (described.input !== undefined) return { input: withResultKey(described.input), from: 'original-execution' };
   } catch (err) {
     if ((err as Error).name !== 'ExecutionDoesNotExist') throw err;
   }

@@ -154,20 +154,70 @@ export interface ExecutionInput {
   readonly dataset: string;
   readonly manifestUri: string;
   readonly resultUri: string;
+  /** The result file's key in the curated bucket (the object `resultUri` names), which the state machine reads. */
+  readonly resultKey: string;
   readonly ingestDate: string;
   readonly fileCount: number;
   readonly totalBytes: number;
 }
 
+/** What an execution input is made from: the manifest and where its file is. */
+export type ExecutionInputFields = Pick<ExecutionInput, 'manifestId' | 'dataset' | 'manifestUri' | 'ingestDate' | 'fileCount' | 'totalBytes'>;
+
+/**
+ * The execution input of a manifest whose result file goes to `curatedBucket`: the one place that builds it, for
+ * the builder's and the sweeper's starts and for `pipeline replay`'s rebuild from the record.
+ */
+export function executionInput(fields: ExecutionInputFields, curatedBucket: string): ExecutionInput {
+  const resultKey = resultKeyOf(fields.dataset, fields.manifestId);
+  return {
+    manifestId: fields.manifestId,
+    dataset: fields.dataset,
+    manifestUri: fields.manifestUri,
+    resultUri: `s3://${curatedBucket}/${resultKey}`,
+    resultKey,
+    ingestDate: fields.ingestDate,
+    fileCount: fields.fileCount,
+    totalBytes: fields.totalBytes,
+  };
+}
+
 /** The execution input of a manifest file written to `curatedBucket`. */
 export function executionInputOf(doc: ManifestDocument, curatedBucket: string): ExecutionInput {
-  return {
-    manifestId: doc.manifestId,
-    dataset: doc.dataset,
-    manifestUri: `s3://${curatedBucket}/${manifestKeyOf(doc.dataset, doc.manifestId)}`,
-    resultUri: `s3://${curatedBucket}/${resultKeyOf(doc.dataset, doc.manifestId)}`,
-    ingestDate: doc.ingestDate,
-    fileCount: doc.fileCount,
-    totalBytes: doc.totalBytes,
-  };
+  return executionInput(
+    {
+      manifestId: doc.manifestId,
+      dataset: doc.dataset,
+      manifestUri: `s3://${curatedBucket}/${manifestKeyOf(doc.dataset, doc.manifestId)}`,
+      ingestDate: doc.ingestDate,
+      fileCount: doc.fileCount,
+      totalBytes: doc.totalBytes,
+    },
+    curatedBucket,
+  );
+}
+
+/**
+ * An execution input text as the state machine reads it now: an input written before the result key was carried
+ * (no `resultKey`) gets the key its `dataset` and `manifestId` name, placed after `resultUri`; any other text is
+ * returned unchanged. So a replay of an execution started before still finds its result file, and a start that
+ * meets such an execution of its name still recognises it as its own (I3).
+ */
+export function withResultKey(input: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    return input;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return input;
+  const fields = parsed as Record<string, unknown>;
+  if ('resultKey' in fields || typeof fields.dataset !== 'string' || typeof fields.manifestId !== 'string') return input;
+  const resultKey = resultKeyOf(fields.dataset, fields.manifestId);
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    out[name] = value;
+    if (name === 'resultUri') out.resultKey = resultKey;
+  }
+  return JSON.stringify('resultKey' in out ? out : { ...out, resultKey });
 }

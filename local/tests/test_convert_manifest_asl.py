@@ -35,8 +35,12 @@ def make_stack(emulator, unique, timeout_seconds):
     s3.create_bucket(Bucket=names["bucket"])
     topic_arn = sns.create_topic(Name=f"alerts-{unique}")["TopicArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=f"ops-{unique}@example.com")
+    # The arguments that are the same for every run are the job's defaults, as the stack and the local mode set
+    # them; the state machine passes only the per-manifest ones.
     glue.create_job(Name=names["job"], Role=ROLE, ExecutionProperty={"MaxConcurrentRuns": 1},
-                    Command={"Name": "glueetl", "ScriptLocation": str(FIXTURES / "contract_job.py")})
+                    Command={"Name": "glueetl", "ScriptLocation": str(FIXTURES / "contract_job.py")},
+                    DefaultArguments={"--curated_path": f"s3://{names['bucket']}/curated/",
+                                      "--quarantine_path": f"s3://{names['bucket']}/quarantine/"})
     definition = ASL.read_text()
     if timeout_seconds is not None:
         definition = json.dumps({**json.loads(definition), "TimeoutSeconds": timeout_seconds})
@@ -51,8 +55,9 @@ def make_stack(emulator, unique, timeout_seconds):
                                                                "sk": {"S": "META"}, "status": {"S": "SEALED"}})
         prefix = f"s3://{names['bucket']}/manifests/orders/{manifest_id}"
         execution_input = {"manifestId": manifest_id, "dataset": "orders", "manifestUri": f"{prefix}.json",
-                           "resultUri": f"{prefix}.result.json", "ingestDate": "2026-11-23", "fileCount": 2,
-                           "totalBytes": 2048}
+                           "resultUri": f"{prefix}.result.json",
+                           "resultKey": f"manifests/orders/{manifest_id}.result.json", "ingestDate": "2026-11-23",
+                           "fileCount": 2, "totalBytes": 2048}
         execution_arn = sfn.start_execution(stateMachineArn=arn, name=name or manifest_id,
                                             input=json.dumps(execution_input))["executionArn"]
         execution = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING"

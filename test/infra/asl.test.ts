@@ -218,10 +218,10 @@ describe('convert-manifest.asl.json', () => {
     expect(states.NotifyPartial.Parameters['Message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
   });
 
-  test('ReadResult reads the result file named in the contract, in the curated bucket', () => {
+  test('ReadResult reads the result file the input names by its key, in the curated bucket', () => {
     expect(states.ReadResult.Parameters).toEqual({
       Bucket: REALISTIC.CuratedBucketName,
-      'Key.$': "States.Format('manifests/{}/{}.result.json', $.dataset, $.manifestId)",
+      'Key.$': '$.resultKey',
     });
   });
 

@@ -21,6 +21,7 @@ const INPUT = {
   dataset: 'orders',
   manifestUri: `s3://curated-bucket/manifests/orders/${ID}.json`,
   resultUri: `s3://curated-bucket/manifests/orders/${ID}.result.json`,
+  resultKey: `manifests/orders/${ID}.result.json`,
   ingestDate: '2026-11-23',
   fileCount: 2,
   totalBytes: 7340032,
@@ -213,6 +214,19 @@ describe('replayManifest', () => {
     expect(result).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: false, alreadyRecorded: false });
     expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({ stateMachineArn: STATE_MACHINE_ARN, name: `${ID}-r1`, input: JSON.stringify(INPUT) });
     expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 1, ':arn': [executionArn(`${ID}-r1`)] });
+  });
+
+  it('replays an execution started before inputs carried the result key with the key added, and takes a replay of it started so as its own', async () => {
+    const { resultKey: _key, ...older } = INPUT;
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', filesRead: 1, filesFailed: 1 }) });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(older), status: 'FAILED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).resolves({ input: JSON.stringify(older), status: 'SUCCEEDED' });
+    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+
+    const result = await replayManifest(ctx, ID);
+
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input ?? '')).toEqual(INPUT);
+    expect(result).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: true, inputFrom: 'original-execution' });
   });
 
   it('refuses, without recording it, an existing execution of the replay name with another input', async () => {
