@@ -61,6 +61,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import math
 import os
@@ -755,21 +756,27 @@ def number_lines(rows: DataFrame, lines: DataFrame) -> DataFrame:
             .withColumn("line_number", F.when(F.col("_numbered"), F.col("_row") - F.col("_first") + 1)))
 
 
-def register_line_check(spark: SparkSession) -> None:
-    """Registers the JVM line check (``CheckLine``) as ``LINE_CHECK_FUNCTION`` for this session."""
+def register_line_check(spark: SparkSession, schema: T.StructType) -> str:
+    """Registers the JVM line check (``CheckLine``) made with `schema` for this session; returns its name, one per
+    schema, so that no call of it compares or parses the schema again."""
+    text = schema.json()
+    name = f"{LINE_CHECK_FUNCTION}_{hashlib.sha1(text.encode('utf-8')).hexdigest()[:16]}"
     try:
-        spark.udf.registerJavaFunction(LINE_CHECK_FUNCTION, LINE_CHECK_CLASS, T.StringType())
-    except Exception as error:  # py4j's ClassNotFoundException
+        check = spark._jvm.pipeline.json.CheckLine(text)
+        spark._jsparkSession.udf().register(name, check, spark._jvm.org.apache.spark.sql.types.DataTypes.StringType)
+    except Exception as error:  # py4j: the class is a JavaPackage (not callable) when it is not on the classpath
         raise NotRetryableError(f"the line check {LINE_CHECK_CLASS} is not on the job's classpath (the job's "
                                 f"--extra-jars names pipeline-json.jar): {_java_message(error)}") from None
+    return name
 
 
-def check_line(schema: T.StructType, max_line_bytes: int) -> Any:
+def check_line(spark: SparkSession, schema: T.StructType, max_line_bytes: int) -> Any:
     """The reason a line is not a row under `schema` (see ``CheckLine``: blank, invalid_json, multiple_values,
-    not_an_object, duplicate_name, type_mismatch, unknown_field), ``line_too_long`` above `max_line_bytes`, or
-    null for a row."""
+    not_an_object, duplicate_name, empty_name, type_mismatch, unknown_field), ``line_too_long`` above
+    `max_line_bytes`, or null for a row."""
+    name = register_line_check(spark, schema)
     return (F.when(F.octet_length("line") > max_line_bytes, F.lit("line_too_long"))
-            .otherwise(F.call_udf(LINE_CHECK_FUNCTION, F.col("line"), F.lit(schema.json()))))
+            .otherwise(F.call_udf(name, F.col("line").cast("binary"))))
 
 
 def tally(parsed: DataFrame) -> tuple[dict[tuple[str, Optional[str]], tuple[int, int]],
@@ -862,8 +869,8 @@ def load_pinned(spark: SparkSession, text: str) -> tuple[Optional[T.StructType],
     return schema, policy
 
 
-def parse_records(lines: DataFrame, schema: T.StructType, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
-                  ) -> DataFrame:
+def parse_records(spark: SparkSession, lines: DataFrame, schema: T.StructType,
+                  max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> DataFrame:
     """Checks and parses the lines with the recorded schema, one row per line: `_source_file`, `_source_version`,
     `_row`, `_numbered`, `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason` (null for
     a row or a blank line; ``unknown_field`` also under the evolve policy, for the caller to evolve the schema),
@@ -872,7 +879,7 @@ def parse_records(lines: DataFrame, schema: T.StructType, max_line_bytes: int = 
 
     Only lines the check passes are parsed, by Spark's parser with the same schema; a value that parser still
     refuses (a date that is not one) makes the line ``type_mismatch``."""
-    reason = check_line(schema, max_line_bytes)
+    reason = check_line(spark, schema, max_line_bytes)
     checked = lines.withColumn("_check", reason)
     holder = T.StructType(list(schema.fields) + [T.StructField(_CORRUPT, T.StringType(), True)])
     parsed = F.from_json(F.col("line"), holder, {**JSON_OPTIONS, "columnNameOfCorruptRecord": _CORRUPT})
@@ -1260,7 +1267,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         except Exception as error:
             raise JobError(f"cannot read schema {schema_uri}: {_java_message(error)}") from None
         pinned, policy = load_pinned(spark, schema_text)
-    register_line_check(spark)
+    register_line_check(spark, T.StructType([]))  # fails the run at once when the check is not on the classpath
     if params.catalog_database:
         store: Any = CatalogSchemaStore(glue_client_factory(), params.catalog_database, params.dataset, table_root)
     else:
@@ -1379,7 +1386,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     if recorded is None and plan.pinned is None:
         # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
         # built at about the cost of reading and splitting again) and holds the whole text in memory.
-        objects = (lines.withColumn("_check", check_line(T.StructType([]), params.max_line_bytes))
+        objects = (lines.withColumn("_check", check_line(spark, T.StructType([]), params.max_line_bytes))
                    .filter(F.col("_check").isNull() | (F.col("_check") == "unknown_field")))
         recorded = settle_schema(plan.store, infer_schema(spark, objects))
     elif recorded is None or plan.pinned is not None:
@@ -1391,7 +1398,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     parsed = None
     try:
         for attempt in range(EVOLUTION_PASSES):
-            parsed = parse_records(lines, schema, params.max_line_bytes).persist(StorageLevel.MEMORY_AND_DISK)
+            parsed = parse_records(spark, lines, schema, params.max_line_bytes).persist(StorageLevel.MEMORY_AND_DISK)
             tallies, object_bytes = tally(parsed)
             oversize = [f for f in files if _is_gzip(f.source)
                         and object_bytes.get((f.uri, f.version_id), 0) > params.max_decompressed_bytes]

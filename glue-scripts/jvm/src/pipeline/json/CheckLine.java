@@ -8,7 +8,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
-import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.ByteType;
@@ -28,7 +28,8 @@ import org.apache.spark.sql.types.StructType;
  * The Glue job's check of one NDJSON line against the dataset's recorded schema, in one streaming pass of Jackson
  * over the line (the parser Spark's own JSON reader uses, here with its RFC 8259 defaults, which Spark relaxes).
  *
- * <p>{@code call(line, schemaJson)} returns null when the line is one JSON object whose values fit the schema and
+ * <p>{@code call(line)}, the line's UTF-8 bytes, returns null when the line is one JSON object whose values fit the
+ * schema the instance was made with and
  * which has no field the schema lacks, else the reason, first match wins:
  * <ul>
  *   <li>{@code blank}: only JSON whitespace;</li>
@@ -46,11 +47,12 @@ import org.apache.spark.sql.types.StructType;
  *       are not reported.</li>
  * </ul>
  *
- * <p>The schema is Spark's schema JSON ({@code StructType.json()}) with the fields' source names; it is parsed
- * once per distinct string, per instance.
+ * <p>The schema is Spark's schema JSON ({@code StructType.json()}) with the fields' source names, given to the
+ * constructor: the job registers one function per schema, so no call compares or parses it again. The line comes
+ * as bytes, which Jackson reads without decoding them to a string first.
  */
-public final class CheckLine implements UDF2<String, String, String> {
-  private static final long serialVersionUID = 1L;
+public final class CheckLine implements UDF1<byte[], String> {
+  private static final long serialVersionUID = 2L;
 
   /** Jackson's defaults are RFC 8259's grammar; names are checked for duplicates at every depth. */
   private static final JsonFactory STRICT =
@@ -58,18 +60,22 @@ public final class CheckLine implements UDF2<String, String, String> {
 
   private static final JsonFactory PLAIN = JsonFactory.builder().build();
 
-  private transient String schemaJson;
+  private final String schemaJson;
   private transient Node root;
 
+  public CheckLine(String schemaJson) {
+    this.schemaJson = schemaJson;
+  }
+
   @Override
-  public String call(String line, String schema) {
-    if (line == null) {
+  public String call(byte[] line) {
+    if (line == null || isBlank(line)) {
       return "blank";
     }
-    if (isBlank(line)) {
-      return "blank";
+    if (root == null) {
+      root = Node.of(DataType.fromJson(schemaJson));
     }
-    Node node = nodeFor(schema);
+    Node node = root;
     Flags flags = new Flags();
     try (JsonParser parser = STRICT.createParser(line)) {
       JsonToken first = parser.nextToken();
@@ -99,17 +105,8 @@ public final class CheckLine implements UDF2<String, String, String> {
     return flags.unknown ? "unknown_field" : null;
   }
 
-  private Node nodeFor(String schema) {
-    if (schema != schemaJson && (schemaJson == null || !schemaJson.equals(schema))) {
-      root = Node.of(DataType.fromJson(schema));
-      schemaJson = schema;
-    }
-    return root;
-  }
-
-  private static boolean isBlank(String line) {
-    for (int i = 0; i < line.length(); i++) {
-      char c = line.charAt(i);
+  private static boolean isBlank(byte[] line) {
+    for (byte c : line) {
       if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
         return false;
       }
@@ -118,8 +115,12 @@ public final class CheckLine implements UDF2<String, String, String> {
   }
 
   /** The reason for a line that is not one valid value: several values separated by commas, or invalid. */
-  private static String afterValue(String line) {
-    try (JsonParser parser = PLAIN.createParser("[" + line + "]")) {
+  private static String afterValue(byte[] line) {
+    byte[] wrapped = new byte[line.length + 2];
+    wrapped[0] = '[';
+    System.arraycopy(line, 0, wrapped, 1, line.length);
+    wrapped[line.length + 1] = ']';
+    try (JsonParser parser = PLAIN.createParser(wrapped)) {
       parser.nextToken();
       parser.skipChildren();
       return parser.nextToken() == null ? "multiple_values" : "invalid_json";
@@ -128,7 +129,7 @@ public final class CheckLine implements UDF2<String, String, String> {
     }
   }
 
-  private static boolean isValidJson(String line) {
+  private static boolean isValidJson(byte[] line) {
     try (JsonParser parser = PLAIN.createParser(line)) {
       parser.nextToken();
       parser.skipChildren();
