@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
+import { type LambdaService, type LambdaSettings, toEnvironment } from '../contracts/lambda-environment';
 import type { PipelineConfig } from '../pipeline/config';
 import { LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
 
 /** The two Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME`. */
-export type LocalFunction = 'manifest-builder' | 'sweeper';
+export type LocalFunction = LambdaService;
 
 /** Handler modules, relative to the repository root. */
 const HANDLER_MODULES: Record<LocalFunction, string> = {
@@ -20,29 +21,34 @@ const HANDLER_MODULES: Record<LocalFunction, string> = {
 /** Timeout given to each invocation: the stack's builder timeout (BUILDER_TIMEOUT). */
 export const LOCAL_TIMEOUT_MS = 60_000;
 
-/** The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment"), pointed at the emulator. */
+/**
+ * The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment", written by the same
+ * `toEnvironment`), plus what the Lambda service itself sets, pointed at the emulator.
+ */
 export function lambdaEnvironment(
   fn: LocalFunction,
   stack: LocalStack,
   config: PipelineConfig,
 ): Record<string, string> {
+  const settings: LambdaSettings = {
+    stateTable: stack.stateTable,
+    idempotencyTable: stack.idempotencyTable,
+    stateMachineArn: stack.stateMachineArn,
+    curatedBucket: stack.curatedBucket,
+    ingestBucket: stack.ingestBucket,
+    alertTopicArn: stack.alertTopicArn,
+    ingestPrefix: config.ingestPrefix,
+    acceptedSuffixes: config.acceptedSuffixes,
+    batchSize: stack.batchSize,
+    // The handlers count whole minutes; the local mode's wait is in seconds.
+    maxWaitMinutes: Math.max(1, Math.ceil(stack.maxWaitSeconds / 60)),
+    maxConcurrentRuns: stack.maxConcurrentRuns ?? config.glue.maxConcurrentRuns,
+    idempotencyTtlSeconds: config.idempotencyTtlDays * 24 * 3600,
+    maxObjectMb: config.maxObjectMb,
+  };
   return {
-    POWERTOOLS_SERVICE_NAME: fn,
-    POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
-    POWERTOOLS_LOG_LEVEL: config.logLevel,
+    ...toEnvironment(settings, { service: fn, metricsNamespace: config.metricsNamespace, logLevel: config.logLevel }),
     POWERTOOLS_TRACE_ENABLED: 'false',
-    STATE_TABLE: stack.stateTable,
-    IDEMPOTENCY_TABLE: stack.idempotencyTable,
-    STATE_MACHINE_ARN: stack.stateMachineArn,
-    CURATED_BUCKET: stack.curatedBucket,
-    INGEST_BUCKET: stack.ingestBucket,
-    ALERT_TOPIC_ARN: stack.alertTopicArn,
-    INGEST_PREFIX: config.ingestPrefix,
-    ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
-    BATCH_SIZE: String(stack.batchSize),
-    MAX_WAIT_MINUTES: String(Math.max(1, Math.ceil(stack.maxWaitSeconds / 60))),
-    MAX_CONCURRENT_RUNS: String(stack.maxConcurrentRuns ?? config.glue.maxConcurrentRuns),
-    IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: stack.region,
     AWS_DEFAULT_REGION: stack.region,

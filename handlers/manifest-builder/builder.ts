@@ -20,7 +20,7 @@ import type { AwsClients } from '../common/aws-clients';
 import { ContentionError, MalformedNotificationError } from '../common/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { isRecorded, sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
-import type { HandlerSettings } from '../common/settings';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG } from '../../pipeline/config';
 import { IDEMPOTENCY_TABLE } from '../../pipeline/table-schema';
 import { StateStore } from '../common/state-store';

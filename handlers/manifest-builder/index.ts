@@ -1,7 +1,7 @@
 /** Entry point of the manifest builder Lambda: wires the environment's settings and clients, nothing else. */
 import { createAwsClients } from '../common/aws-clients';
 import { createLogger, createMetrics } from '../common/observability';
-import { loadSettings } from '../common/settings';
+import { loadSettings } from '../../contracts/lambda-environment';
 import { createManifestBuilder } from './builder';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'manifest-builder';

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import { PipelineError } from '../common/errors';
 import { createAwsClients } from '../common/aws-clients';
 import { createLogger, createMetrics } from '../common/observability';
-import { loadSettings } from '../common/settings';
+import { loadSettings } from '../../contracts/lambda-environment';
 import { sweep, type SweeperDeps } from './sweep';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME || 'sweeper';

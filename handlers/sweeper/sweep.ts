@@ -14,7 +14,7 @@ import { ageSeconds, isDue } from '../domain/manifest';
 import type { AwsClients } from '../common/aws-clients';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
-import type { HandlerSettings } from '../common/settings';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { StateStore, type PendingEntry } from '../common/state-store';
 
 /**

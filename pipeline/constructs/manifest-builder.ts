@@ -14,6 +14,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
 import { PipelineConfig, PREFIXES } from '../config';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_PREFIXES } from '../table-schema';
 import { grantPublishTo } from './alerting';
@@ -77,27 +78,24 @@ export class ManifestBuilder extends Construct {
     super(scope, id);
     const { config } = props;
 
-    const environment: Record<string, string> = {
-      POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
-      POWERTOOLS_LOG_LEVEL: config.logLevel,
-      STATE_TABLE: props.stateTable.tableName,
-      IDEMPOTENCY_TABLE: props.idempotencyTable.tableName,
-      STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-      CURATED_BUCKET: props.curatedBucket.bucketName,
-      INGEST_BUCKET: props.ingestBucket.bucketName,
-      ALERT_TOPIC_ARN: props.alertTopic.topicArn,
-      INGEST_PREFIX: config.ingestPrefix,
-      ACCEPTED_SUFFIXES: config.acceptedSuffixes.join(','),
-      BATCH_SIZE: String(config.batchSize),
-      MAX_WAIT_MINUTES: String(config.maxWaitMinutes),
-      MAX_CONCURRENT_RUNS: String(config.glue.maxConcurrentRuns),
-      IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlDays * 24 * 3600),
-      MAX_OBJECT_MB: String(config.maxObjectMb),
-      NODE_OPTIONS: '--enable-source-maps',
+    const settings: LambdaSettings = {
+      stateTable: props.stateTable.tableName,
+      idempotencyTable: props.idempotencyTable.tableName,
+      stateMachineArn: props.stateMachine.stateMachineArn,
+      curatedBucket: props.curatedBucket.bucketName,
+      ingestBucket: props.ingestBucket.bucketName,
+      alertTopicArn: props.alertTopic.topicArn,
+      ingestPrefix: config.ingestPrefix,
+      acceptedSuffixes: config.acceptedSuffixes,
+      batchSize: config.batchSize,
+      maxWaitMinutes: config.maxWaitMinutes,
+      maxConcurrentRuns: config.glue.maxConcurrentRuns,
+      idempotencyTtlSeconds: config.idempotencyTtlDays * 24 * 3600,
+      maxObjectMb: config.maxObjectMb,
     };
     const makeFunction = (
       name: string,
-      service: string,
+      service: LambdaService,
       entry: string,
       timeout: Duration,
       description: string,
@@ -129,7 +127,10 @@ export class ManifestBuilder extends Construct {
         timeout,
         tracing: lambda.Tracing.ACTIVE,
         role,
-        environment: { ...environment, POWERTOOLS_SERVICE_NAME: service },
+        environment: {
+          ...toEnvironment(settings, { service, metricsNamespace: config.metricsNamespace, logLevel: config.logLevel }),
+          NODE_OPTIONS: '--enable-source-maps',
+        },
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
         bundling: { minify: true, sourceMap: true, target: 'node22' },

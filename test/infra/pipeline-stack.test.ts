@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { SETTING_VARIABLES } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG } from '../../pipeline/config';
 import { DURATION_ALARM_SHARE, FAILURE_RATE_THRESHOLD } from '../../pipeline/constructs/alerting';
 import { OUTPUT_KEYS } from '../../pipeline/pipeline-stack';
@@ -252,6 +253,8 @@ describe('manifest builder and sweeper', () => {
         MAX_WAIT_MINUTES: String(DEFAULT_CONFIG.maxWaitMinutes),
         IDEMPOTENCY_TTL_SECONDS: String(DEFAULT_CONFIG.idempotencyTtlDays * 86400),
       });
+      // Every variable comes from the one writer the handlers' reader pairs with, and nothing else but source maps.
+      expect(Object.keys(props.Environment.Variables).sort()).toEqual([...Object.values(SETTING_VARIABLES), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'].sort());
     }
   });
 

@@ -1,7 +1,10 @@
+import { type HandlerSettings, type LambdaSettings, SETTING_VARIABLES, toEnvironment } from '../../../../contracts/lambda-environment';
 import { SettingsError } from '../../../../handlers/common/errors';
 import { MetricTally } from '../../../../handlers/common/observability';
 import { loadSettings } from '../../../../handlers/common/settings';
-import { DEFAULT_CONFIG } from '../../../../pipeline/config';
+import { lambdaEnvironment } from '../../../../local/lambda-host';
+import type { LocalStack } from '../../../../local/layout';
+import { DEFAULT_CONFIG, resolveConfig } from '../../../../pipeline/config';
 import { RecordingMetrics } from '../../../helpers/pipeline-fixture';
 
 const required = { STATE_TABLE: 'state', IDEMPOTENCY_TABLE: 'idem', STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:m', CURATED_BUCKET: 'curated' };
@@ -54,6 +57,70 @@ describe('loadSettings', () => {
     const load = () => loadSettings({ ...required, ...override });
     expect(load).toThrow(SettingsError);
     expect(load).toThrow(variable);
+  });
+});
+
+describe('toEnvironment', () => {
+  const settings: LambdaSettings = {
+    stateTable: 'state',
+    idempotencyTable: 'idem',
+    stateMachineArn: 'arn:aws:states:eu-west-1:1:stateMachine:m',
+    curatedBucket: 'curated',
+    ingestBucket: 'ingest',
+    alertTopicArn: 'arn:aws:sns:eu-west-1:1:alerts',
+    ingestPrefix: 'drop/',
+    acceptedSuffixes: ['.ndjson', '.jsonl.gz'],
+    batchSize: 17,
+    maxWaitMinutes: 3,
+    maxConcurrentRuns: 2,
+    idempotencyTtlSeconds: 7200,
+    maxObjectMb: 64,
+  };
+  const powertools = { service: 'sweeper', metricsNamespace: 'Ns', logLevel: 'DEBUG' } as const;
+
+  test('what it writes, loadSettings reads back, with the region Lambda sets', () => {
+    const env = toEnvironment(settings, powertools);
+
+    expect(loadSettings({ ...env, AWS_REGION: 'eu-west-1' })).toEqual({ ...settings, region: 'eu-west-1' });
+  });
+
+  test('absent optional settings are left out, and read back absent or as their defaults', () => {
+    const { ingestBucket: _b, alertTopicArn: _a, maxObjectMb: _m, ...rest } = settings;
+    const env = toEnvironment(rest, powertools);
+
+    expect(Object.keys(env)).not.toEqual(expect.arrayContaining([SETTING_VARIABLES.ingestBucket]));
+    const read: HandlerSettings = loadSettings(env);
+    expect(read).toEqual({ ...rest, ingestBucket: undefined, alertTopicArn: undefined, maxObjectMb: DEFAULT_CONFIG.maxObjectMb, region: 'us-east-1' });
+  });
+
+  test('it names every setting but the region, and what Powertools reads', () => {
+    const env = toEnvironment(settings, powertools);
+
+    expect(Object.keys(env).sort()).toEqual(
+      [...Object.values(SETTING_VARIABLES), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'].sort(),
+    );
+    expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'sweeper', POWERTOOLS_METRICS_NAMESPACE: 'Ns', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+  });
+
+  test('the local mode\'s Lambda host gives the handlers the local stack\'s resources, its wait in whole minutes', () => {
+    const stack: LocalStack = {
+      endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', accessKeyId: 'LKIAEXAMPLE', secretAccessKey: 'secret',
+      ingestBucket: 'ingest', curatedBucket: 'curated', ingestQueueUrl: 'q', ingestDlqUrl: 'dlq', stateTable: 'state',
+      idempotencyTable: 'idem', stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:convert',
+      glueJobName: 'job', glueDatabase: 'db', alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
+      outboxDir: '/tmp/outbox', batchSize: 50, maxWaitSeconds: 61,
+    };
+    const config = resolveConfig();
+
+    const read = loadSettings(lambdaEnvironment('manifest-builder', stack, config));
+
+    expect(read).toEqual({
+      stateTable: 'state', idempotencyTable: 'idem', stateMachineArn: stack.stateMachineArn, curatedBucket: 'curated',
+      ingestBucket: 'ingest', alertTopicArn: stack.alertTopicArn, ingestPrefix: config.ingestPrefix,
+      acceptedSuffixes: config.acceptedSuffixes, batchSize: 50, maxWaitMinutes: 2,
+      maxConcurrentRuns: config.glue.maxConcurrentRuns, idempotencyTtlSeconds: config.idempotencyTtlDays * 86_400,
+      maxObjectMb: config.maxObjectMb, region: 'us-east-1',
+    });
   });
 });
 
