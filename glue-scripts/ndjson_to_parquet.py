@@ -109,6 +109,8 @@ LINE_CHECK_CLASS = "pipeline.json.CheckLine"
 LINE_CHECK_FUNCTION = "pipeline_check_line"
 # Where the dataset's recorded schema lives: a parameter of its catalog table, or, without a catalog, a file.
 SCHEMA_PARAMETER = "pipeline.schema"
+# The manifest whose run last changed the recorded schema: with Glue's table versions, the schema's history.
+CHANGED_BY_PARAMETER = "pipeline.schemaChangedBy"
 SCHEMA_FILE = "_schema.json"
 EVOLVE, STRICT = "evolve", "strict"
 POLICIES = (EVOLVE, STRICT)
@@ -1099,8 +1101,9 @@ class CatalogSchemaStore:
     UpdateTable whose VersionId is not the table's current one (ConcurrentModificationException) and a second
     CreateTable (AlreadyExistsException): the optimistic concurrency of `settle_schema`."""
 
-    def __init__(self, glue: Any, database: str, table: str, location: str):
+    def __init__(self, glue: Any, database: str, table: str, location: str, changed_by: str = ""):
         self.glue, self.database, self.table, self.location = glue, database, table, _s3_scheme(location)
+        self.changed_by = changed_by
 
     def read(self) -> Optional[Recorded]:
         try:
@@ -1119,7 +1122,8 @@ class CatalogSchemaStore:
     def commit(self, schema: T.StructType, previous: Optional[Recorded]) -> Recorded:
         existing = previous.table if previous is not None else None
         parameters = {**((existing or {}).get("Parameters") or {}), "classification": "parquet", "EXTERNAL": "TRUE",
-                      "parquet.compression": "ZSTD", SCHEMA_PARAMETER: json.dumps(schema.jsonValue())}
+                      "parquet.compression": "ZSTD", SCHEMA_PARAMETER: json.dumps(schema.jsonValue()),
+                      CHANGED_BY_PARAMETER: self.changed_by}
         if existing is None:
             table_input = {"Name": self.table, "TableType": "EXTERNAL_TABLE", "Parameters": parameters,
                            "PartitionKeys": [{"Name": name, "Type": "string"} for name in PARTITION_COLUMNS],
@@ -1174,10 +1178,11 @@ def _schema_of_columns(columns: list[dict[str, str]]) -> T.StructType:
 
 
 def settle_schema(store: Any, additions: T.StructType, attempts: int = CATALOG_ATTEMPTS,
-                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS) -> Recorded:
+                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS, added: Optional[set[str]] = None) -> Recorded:
     """Records the dataset's schema merged with `additions` (`merge_schemas`, `name_columns`) and returns the
     record; when another run changed the record in between, reads it again and merges again, after a jittered
-    backoff, so that no run's field is lost. A record that already holds every addition is not written."""
+    backoff, so that no run's field is lost. A record that already holds every addition is not written. `added`,
+    when given, receives the output paths this call added to the record (none when another run added them first)."""
     for attempt in range(attempts):
         if attempt:
             time.sleep(random.uniform(0, min(5.0, backoff_seconds * 2 ** attempt)))  # full jitter
@@ -1187,9 +1192,12 @@ def settle_schema(store: Any, additions: T.StructType, attempts: int = CATALOG_A
         if current is not None and merged == current.schema:
             return current
         try:
-            return store.commit(merged, current)
+            committed = store.commit(merged, current)
         except SchemaConflict:
             continue
+        if added is not None:
+            added |= column_paths(merged) - column_paths(base)
+        return committed
     raise JobError(f"the recorded schema changed under every one of {attempts} attempts to record it")
 
 
@@ -1269,7 +1277,8 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         pinned, policy = load_pinned(spark, schema_text)
     register_line_check(spark, T.StructType([]))  # fails the run at once when the check is not on the classpath
     if params.catalog_database:
-        store: Any = CatalogSchemaStore(glue_client_factory(), params.catalog_database, params.dataset, table_root)
+        store: Any = CatalogSchemaStore(glue_client_factory(), params.catalog_database, params.dataset, table_root,
+                                        params.manifest_id)
     else:
         store = FileSchemaStore(spark, table_root + SCHEMA_FILE)
     plan = SchemaPlan(store, pinned, policy)
@@ -1331,7 +1340,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         "filesRead": len(files), "filesFailed": len(failed), "failedFiles": [f.as_result() for f in failed],
         "quarantineReasons": reasons,
         "schema": {"policy": policy, "columns": len(schema.fields),
-                   "added": sorted(column_paths(schema) - plan.paths_before)},
+                   "added": sorted(plan.added)},
         "durationSeconds": round(time.monotonic() - started, 3),
     }
     write_small_file(spark, params.result_uri, json.dumps(result))
@@ -1359,13 +1368,13 @@ def _no_file_message(manifest_id: str, failed: Sequence[FailedFile]) -> str:
 
 @dataclass
 class SchemaPlan:
-    """Where the dataset's schema is recorded, the pinned schema and policy, and the output paths the record had
-    when the run began (the result lists those the run added)."""
+    """Where the dataset's schema is recorded, the pinned schema and policy, and the output paths this run added to
+    the record (the result lists them)."""
 
     store: Any
     pinned: Optional[T.StructType]
     policy: str
-    paths_before: set[str] = field(default_factory=set)
+    added: set[str] = field(default_factory=set)
 
 
 def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFile], plan: SchemaPlan,
@@ -1382,15 +1391,14 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     the table's types, and the table has every column a file holds."""
     lines = read_lines(spark, files, numbered_file_max_bytes)
     recorded = plan.store.read()
-    plan.paths_before = column_paths(recorded.schema) if recorded is not None else set()
     if recorded is None and plan.pinned is None:
         # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
         # built at about the cost of reading and splitting again) and holds the whole text in memory.
         objects = (lines.withColumn("_check", check_line(spark, T.StructType([]), params.max_line_bytes))
                    .filter(F.col("_check").isNull() | (F.col("_check") == "unknown_field")))
-        recorded = settle_schema(plan.store, infer_schema(spark, objects))
+        recorded = settle_schema(plan.store, infer_schema(spark, objects), added=plan.added)
     elif recorded is None or plan.pinned is not None:
-        recorded = settle_schema(plan.store, plan.pinned or T.StructType([]))
+        recorded = settle_schema(plan.store, plan.pinned or T.StructType([]), added=plan.added)
     schema = recorded.schema
     stage("schema")
     # The text is read and parsed once more, into a persisted result that the counts, the Parquet rows and the
@@ -1408,7 +1416,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
             unknown = tallies.get(("quarantine", "unknown_field"), (0, 0))[0]
             if plan.policy == EVOLVE and unknown and attempt < EVOLUTION_PASSES - 1:
                 additions = infer_schema(spark, parsed.filter(F.col("_reason") == "unknown_field"))
-                evolved = settle_schema(plan.store, additions).schema
+                evolved = settle_schema(plan.store, additions, added=plan.added).schema
                 if evolved != schema:
                     print(f"ndjson_to_parquet: schema evolved: added "
                           f"{', '.join(sorted(column_paths(evolved) - column_paths(schema)))}",

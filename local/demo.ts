@@ -13,8 +13,8 @@
 import './quiet-warnings';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetTableVersionsCommand, GlueClient } from '@aws-sdk/client-glue';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as cliProgress from 'cli-progress';
@@ -22,7 +22,6 @@ import { clientSettings, createContext, type CliContext } from '../cli/context';
 import { renderTable } from '../cli/format';
 import { listManifests, recordedExecutions, type ManifestRecord } from '../cli/ops/manifests';
 import { replayManifest } from '../cli/ops/replay';
-import { resultKeyOf } from '../handlers/domain/manifest';
 import { targetFromLocalStack } from '../cli/target';
 import { PREFIXES } from '../pipeline/config';
 import { keys } from '../pipeline/table-schema';
@@ -203,19 +202,30 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   return checks.every((c) => c.ok);
 }
 
-/** Per dataset: the catalog table's columns, and which manifest added which of them (its result file's schema.added). */
+/** The columns the Glue job adds to every row. */
+const JOB_COLUMNS = new Set(['_source_file', '_source_version', '_ingested_at']);
+
+/**
+ * Per dataset: the catalog table's columns, and its history: each version of the table names the manifest whose
+ * run changed the recorded schema (the table parameter `pipeline.schemaChangedBy`) and the columns it added.
+ */
 async function schemaEvolution(ctx: CliContext, stack: LocalStack, manifests: readonly ManifestRecord[]): Promise<string[]> {
   const glue = new GlueClient(clientSettings(ctx.target));
   const lines: string[] = [];
   for (const dataset of [...new Set(manifests.map((m) => m.dataset))].sort()) {
-    const table = await glue.send(new GetTableCommand({ DatabaseName: stack.glueDatabase, Name: dataset }));
-    const columns = (table.Table?.StorageDescriptor?.Columns ?? []).map((c) => `${c.Name} ${c.Type}`);
-    lines.push(`  ${stack.glueDatabase}.${dataset}: ${columns.join(', ')}`);
-    for (const m of manifests.filter((x) => x.dataset === dataset)) {
-      const object = await ctx.s3.send(new GetObjectCommand({ Bucket: stack.curatedBucket, Key: resultKeyOf(dataset, m.manifestId) }));
-      const result = JSON.parse(await object.Body!.transformToString()) as { schema?: { added?: string[] } };
-      const added = result.schema?.added ?? [];
-      lines.push(`    ${m.manifestId}: ${added.length === 0 ? 'no column added' : `added ${added.join(', ')}`}`);
+    const { TableVersions = [] } = await glue.send(new GetTableVersionsCommand({ DatabaseName: stack.glueDatabase, TableName: dataset }));
+    const versions = [...TableVersions].sort((a, b) => Number(a.VersionId) - Number(b.VersionId));
+    const columnsOf = (v: (typeof versions)[number]) => (v.Table?.StorageDescriptor?.Columns ?? []).map((c) => `${c.Name} ${c.Type}`);
+    const latest = versions.at(-1);
+    if (latest === undefined) continue;
+    lines.push(`  ${stack.glueDatabase}.${dataset}: ${columnsOf(latest).join(', ')}`);
+    let before: string[] = [];
+    for (const v of versions) {
+      const now = columnsOf(v);
+      const added = now.filter((c) => !before.includes(c) && !JOB_COLUMNS.has(c.split(' ')[0]));
+      const by = v.Table?.Parameters?.['pipeline.schemaChangedBy'] ?? '?';
+      lines.push(`    version ${v.VersionId}, by ${by}: ${before.length === 0 ? 'created with' : 'added'} ${added.map((c) => c.split(' ')[0]).join(', ')}`);
+      before = now;
     }
   }
   return lines;

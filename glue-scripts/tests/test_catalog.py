@@ -107,13 +107,14 @@ def test_concurrent_runs_adding_different_fields_keep_both(spark, monkeypatch, t
         if table_exists:
             settle_schema(CatalogSchemaStore(glue, DB, "orders", location), ids)
         barrier = threading.Barrier(2)
-        errors, settled = [], {}
+        errors, settled, added = [], {}, {}
 
         def one_run(name):
             try:
                 store = CatalogSchemaStore(_Interleaved(glue, barrier), DB, "orders", location)
                 additions = T.StructType(ids.fields + [T.StructField(name, T.StringType())])
-                settled[name] = settle_schema(store, additions, backoff_seconds=0.01).schema
+                added[name] = set()
+                settled[name] = settle_schema(store, additions, backoff_seconds=0.01, added=added[name]).schema
             except Exception as error:  # noqa: BLE001 - reported below
                 errors.append(error)
 
@@ -129,5 +130,7 @@ def test_concurrent_runs_adding_different_fields_keep_both(spark, monkeypatch, t
         # Each run parses with a record that holds its own field: what it writes, the table has.
         assert sorted(settled) == ["from_one", "from_two"]
         assert all({"id", name} <= set(schema.fieldNames()) for name, schema in settled.items())
+        # Each run reports the fields it added, and not the other's.
+        assert added["from_one"] - {"id"} == {"from_one"} and added["from_two"] - {"id"} == {"from_two"}
         recorded = CatalogSchemaStore(glue, DB, "orders", location).read().schema
         assert sorted(recorded.fieldNames()) == ["from_one", "from_two", "id"]

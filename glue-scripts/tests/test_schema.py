@@ -70,6 +70,11 @@ def test_a_dataset_over_several_manifests_is_one_table_that_spark_sql_and_duckdb
         ["customer", "customer.name", "id", "items", "items[].qty", "items[].sku"], ["channel"],
         ["customer.tier"], ["items[].discount"], []]
     assert [b.result["quarantineReasons"] for b in batches[4:]] == [{"type_mismatch": 1}]
+    # The table's versions say which manifest changed the schema, and how: the schema's history.
+    versions = sorted(glue.get_table_versions(DatabaseName=DB, TableName="orders")["TableVersions"],
+                      key=lambda v: int(v["VersionId"]))
+    assert [v["Table"]["Parameters"]["pipeline.schemaChangedBy"] for v in versions] == [
+        b.manifest_id for b in batches[:4]]
     assert [(q["reason"], q["line"]) for q in batches[4].quarantined()] == [
         ("type_mismatch", '{"id":"five","customer":{"name":"e"}}')]
     columns = [(c["Name"], c["Type"]) for c in table(glue)["StorageDescriptor"]["Columns"]]
