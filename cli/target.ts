@@ -26,7 +26,7 @@ export interface PipelineTarget {
   readonly ingestQueueUrl: string;
   readonly ingestDlqUrl: string;
   /** The DLQ of failed sweeper runs; only deployed stacks have one. */
-  readonly builderDlqUrl?: string;
+  readonly sweeperDlqUrl?: string;
   readonly stateTable: string;
   readonly idempotencyTable: string;
   readonly stateMachineArn: string;
@@ -61,7 +61,7 @@ const FIELDS = [
   ['alertTopicArn', 'AlertTopicArn'],
 ] as const;
 
-type ResourceFields = Omit<PipelineTarget, 'mode' | 'region' | 'endpoint' | 'stackName' | 'stateDir' | 'builderDlqUrl' | 'credentials'>;
+type ResourceFields = Omit<PipelineTarget, 'mode' | 'region' | 'endpoint' | 'stackName' | 'stateDir' | 'sweeperDlqUrl' | 'credentials'>;
 
 /** Builds the local target from the parsed content of `stack.json`. */
 export function targetFromLocalStack(stack: unknown, stackFile: string): PipelineTarget {
@@ -109,7 +109,8 @@ export function targetFromStackOutputs(stackName: string, region: string, output
     mode: 'cloud',
     region,
     stackName,
-    builderDlqUrl: findOutput(outputs, 'BuilderDlqUrl'),
+    // Stacks deployed before the sweeper was its own construct name the same queue BuilderDlqUrl.
+    sweeperDlqUrl: findOutput(outputs, 'SweeperDlqUrl') ?? findOutput(outputs, 'BuilderDlqUrl'),
     ...(values as unknown as ResourceFields),
   };
 }

@@ -4,10 +4,10 @@ import { BASE_STACK_NAME, PipelineConfig } from './config';
 import { Alerting } from './constructs/alerting';
 import { ConversionWorkflow } from './constructs/conversion-workflow';
 import { PipelineDashboard } from './constructs/dashboard';
-import { IngestQueue } from './constructs/ingest-queue';
-import { BUILDER_TIMEOUT, ManifestBuilder, SWEEPER_TIMEOUT, ingestVisibilityTimeout } from './constructs/manifest-builder';
+import { BUILDER_TIMEOUT, ManifestBuilder } from './constructs/manifest-builder';
 import { StateTables } from './constructs/state-tables';
 import { Storage } from './constructs/storage';
+import { Sweeper, SWEEPER_TIMEOUT } from './constructs/sweeper';
 
 /** Name of the stack `cdk deploy` creates without a stage (`stackName(config)` with one); the CLI reads its outputs. */
 export const STACK_NAME = BASE_STACK_NAME;
@@ -18,7 +18,7 @@ export const OUTPUT_KEYS = [
   'CuratedBucket',
   'IngestQueueUrl',
   'IngestDlqUrl',
-  'BuilderDlqUrl',
+  'SweeperDlqUrl',
   'StateTable',
   'IdempotencyTable',
   'StateMachineArn',
@@ -44,11 +44,6 @@ export class PipelineStack extends Stack {
     const storage = new Storage(this, 'Storage', { config });
     const tables = new StateTables(this, 'StateTables');
     const alerting = new Alerting(this, 'Alerting', { config, stackName: this.stackName });
-    const ingest = new IngestQueue(this, 'IngestQueue', {
-      config,
-      ingestBucket: storage.ingestBucket,
-      visibilityTimeout: ingestVisibilityTimeout(),
-    });
     const workflow = new ConversionWorkflow(this, 'ConversionWorkflow', {
       config,
       ingestBucket: storage.ingestBucket,
@@ -59,26 +54,26 @@ export class PipelineStack extends Stack {
       stackName: this.stackName,
       glueScriptPath: props.glueScriptPath,
     });
-    const builder = new ManifestBuilder(this, 'ManifestBuilder', {
+    const lambdaProps = {
       config,
-      ingestQueue: ingest.queue,
       stateTable: tables.stateTable,
       idempotencyTable: tables.idempotencyTable,
       curatedBucket: storage.curatedBucket,
+      ingestBucket: storage.ingestBucket,
       stateMachine: workflow.stateMachine,
       alertTopic: alerting.topic,
-      alertKey: alerting.key,
-      ingestBucket: storage.ingestBucket,
-    });
+    };
+    const builder = new ManifestBuilder(this, 'ManifestBuilder', lambdaProps);
+    const sweeper = new Sweeper(this, 'Sweeper', { ...lambdaProps, alertKey: alerting.key });
 
     alerting.alarmOnDeadLetterQueue(
       'IngestDlqAlarm',
-      ingest.deadLetterQueue,
+      builder.ingestDeadLetterQueue,
       'S3 notifications the manifest builder failed on reached the ingest DLQ: see them with `npx pipeline dlq`, fix the cause (builder logs), then `npx pipeline dlq redrive`.',
     );
     alerting.alarmOnDeadLetterQueue(
       'SweeperDlqAlarm',
-      builder.deadLetterQueue,
+      sweeper.deadLetterQueue,
       'Sweeper runs failed (see the sweeper log group); each next run redoes the same work, so once the cause is fixed the messages can be purged.',
     );
     alerting.alarmOnLambdaErrors(
@@ -90,15 +85,15 @@ export class PipelineStack extends Stack {
     );
     alerting.alarmOnLambdaErrors(
       'SweeperErrorsAlarm',
-      builder.sweeper,
+      sweeper.function,
       'sweeper',
       'Read its log group for level ERROR. Each run redoes the work of the failed one a minute later, so nothing needs replaying once the cause is fixed; ' +
         'meanwhile manifests are not sealed on time (see the oldest-open-manifest alarm).',
     );
     alerting.alarmOnLambdaThrottles('BuilderThrottlesAlarm', builder.builder, 'manifest builder');
-    alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', builder.sweeper, 'sweeper');
+    alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', sweeper.function, 'sweeper');
     alerting.alarmOnLambdaDuration('BuilderDurationAlarm', builder.builder, 'manifest builder', BUILDER_TIMEOUT);
-    alerting.alarmOnLambdaDuration('SweeperDurationAlarm', builder.sweeper, 'sweeper', SWEEPER_TIMEOUT);
+    alerting.alarmOnLambdaDuration('SweeperDurationAlarm', sweeper.function, 'sweeper', SWEEPER_TIMEOUT);
     alerting.alarmOnFailureRate(workflow.stateMachine);
     alerting.alarmOnOldestOpenManifest();
     alerting.alarmOnExecutionNameConflicts();
@@ -106,10 +101,10 @@ export class PipelineStack extends Stack {
     new PipelineDashboard(this, 'Dashboard', {
       config,
       builder: builder.builder,
-      sweeper: builder.sweeper,
-      ingestQueue: ingest.queue,
-      ingestDeadLetterQueue: ingest.deadLetterQueue,
-      sweeperDeadLetterQueue: builder.deadLetterQueue,
+      sweeper: sweeper.function,
+      ingestQueue: builder.ingestQueue,
+      ingestDeadLetterQueue: builder.ingestDeadLetterQueue,
+      sweeperDeadLetterQueue: sweeper.deadLetterQueue,
       stateMachine: workflow.stateMachine,
       job: workflow.job,
       oldestOpenManifest: alerting.oldestOpenManifestMetric(),
@@ -118,9 +113,9 @@ export class PipelineStack extends Stack {
     const outputs: Record<(typeof OUTPUT_KEYS)[number], [string, string]> = {
       IngestBucket: [storage.ingestBucket.bucketName, 'Bucket producers upload NDJSON to, under the ingest prefix'],
       CuratedBucket: [storage.curatedBucket.bucketName, 'Manifests, results, Parquet and quarantine'],
-      IngestQueueUrl: [ingest.queue.queueUrl, 'S3 notifications for the manifest builder'],
-      IngestDlqUrl: [ingest.deadLetterQueue.queueUrl, 'Notifications the builder failed on; `pipeline dlq redrive` moves them back'],
-      BuilderDlqUrl: [builder.deadLetterQueue.queueUrl, 'Failed sweeper invocations of the manifest builder construct'],
+      IngestQueueUrl: [builder.ingestQueue.queueUrl, 'S3 notifications for the manifest builder'],
+      IngestDlqUrl: [builder.ingestDeadLetterQueue.queueUrl, 'Notifications the builder failed on; `pipeline dlq redrive` moves them back'],
+      SweeperDlqUrl: [sweeper.deadLetterQueue.queueUrl, 'Sweeper runs that failed or could not be delivered; `pipeline dlq --queue sweeper` shows them'],
       StateTable: [tables.stateTable.tableName, 'State of manifests and files'],
       IdempotencyTable: [tables.idempotencyTable.tableName, 'Idempotency records of the manifest builder'],
       StateMachineArn: [workflow.stateMachine.stateMachineArn, 'Conversion state machine, one execution per manifest'],

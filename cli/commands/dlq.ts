@@ -7,7 +7,7 @@ import { CliDeps, withTargetOptions, positiveInt, printJson, targetOptions, with
 
 const QUEUE_LABEL: Record<DlqName, string> = {
   ingest: 'ingest DLQ (S3 notifications the manifest builder failed on)',
-  builder: 'sweeper DLQ (failed scheduled sweeper runs)',
+  sweeper: 'sweeper DLQ (failed scheduled sweeper runs)',
 };
 
 export function registerDlqCommand(program: Command, deps: CliDeps): void {
@@ -15,15 +15,17 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
     .command('dlq')
     .description('show the messages in the dead-letter queues (a summary of each, never its body); see also: dlq redrive')
     .option('--peek <n>', 'messages shown per queue', positiveInt('--peek'), 10)
-    .option('--queue <name>', 'only this DLQ: ingest or builder')
+    .option('--queue <name>', 'only this DLQ: ingest or sweeper')
     .option('--json', 'print the data as JSON')
     .action(async (opts: { peek: number; queue?: string; json?: boolean }, command: Command) => {
       const { io } = deps;
-      if (opts.queue !== undefined && opts.queue !== 'ingest' && opts.queue !== 'builder') {
-        throw new UsageError(`--queue "${opts.queue}" is neither ingest nor builder`);
+      // `builder`, the sweeper DLQ's name before the sweeper was its own construct, still names it.
+      const queue = opts.queue === 'builder' ? 'sweeper' : opts.queue;
+      if (queue !== undefined && queue !== 'ingest' && queue !== 'sweeper') {
+        throw new UsageError(`--queue "${opts.queue}" is neither ingest nor sweeper`);
       }
       const ctx = await deps.makeContext(targetOptions(command));
-      const peeks = await peekDlqs(ctx, opts.peek, opts.queue as DlqName | undefined);
+      const peeks = await peekDlqs(ctx, opts.peek, queue as DlqName | undefined);
       if (opts.json) {
         printJson(io, { queues: peeks });
         return;

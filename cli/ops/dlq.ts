@@ -15,8 +15,8 @@ import {
 import { CliContext } from '../context';
 import { CliError, UsageError } from '../errors';
 
-/** Which DLQ: `ingest` holds S3 notifications the manifest builder failed on; `builder` failed sweeper runs. */
-export type DlqName = 'ingest' | 'builder';
+/** Which DLQ: `ingest` holds S3 notifications the manifest builder failed on; `sweeper` failed sweeper runs. */
+export type DlqName = 'ingest' | 'sweeper';
 
 /** One message of a DLQ, summarised. */
 export interface DlqMessage {
@@ -41,7 +41,7 @@ export interface DlqPeek {
 /** The DLQs of the target: the ingest DLQ, and the sweeper's where the stack has one. */
 export function dlqsOf(ctx: CliContext): { queue: DlqName; url: string }[] {
   const list: { queue: DlqName; url: string }[] = [{ queue: 'ingest', url: ctx.target.ingestDlqUrl }];
-  if (ctx.target.builderDlqUrl) list.push({ queue: 'builder', url: ctx.target.builderDlqUrl });
+  if (ctx.target.sweeperDlqUrl) list.push({ queue: 'sweeper', url: ctx.target.sweeperDlqUrl });
   return list;
 }
 

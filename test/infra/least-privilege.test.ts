@@ -105,7 +105,7 @@ describe('the builder and the sweeper', () => {
   });
 
   test('the sweeper reads, updates and deletes OPEN# and MANIFEST# items and queries the pending and running indexes, nothing else', () => {
-    const statements = allowsOn(statementsOfRole(roleOf('ManifestBuilder/Sweeper')), stateTable());
+    const statements = allowsOn(statementsOfRole(roleOf('Sweeper/Function')), stateTable());
     const onTable = statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [stateTable(), 'Arn'] }));
     const onIndexes = statements.filter((s) => s !== onTable[0]);
 
@@ -121,7 +121,7 @@ describe('the builder and the sweeper', () => {
   test('only the sweeper may delete a state item; no role may scan or batch-write the state table', () => {
     for (const [roleId, statements] of Object.entries(everyRole())) {
       const actions = actionsOf(allowsOn(statements, stateTable()));
-      expect({ roleId, deletes: actions.has('dynamodb:DeleteItem') }).toEqual({ roleId, deletes: roleId === roleOf('ManifestBuilder/Sweeper') });
+      expect({ roleId, deletes: actions.has('dynamodb:DeleteItem') }).toEqual({ roleId, deletes: roleId === roleOf('Sweeper/Function') });
       for (const forbidden of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:*']) expect(actions.has(forbidden)).toBe(false);
     }
   });
@@ -147,8 +147,8 @@ describe('the builder and the sweeper', () => {
       expect({ pk, ok: matches(pk, granted('ManifestBuilder/Builder')) }).toEqual({ pk, ok: true });
     }
     // The sweeper's (seal, discardEmpty, recordExecution, recordEndedExecution, listManifestFiles).
-    for (const pk of [keys.open('orders').pk, keys.manifest('m').pk]) expect(matches(pk, granted('ManifestBuilder/Sweeper'))).toBe(true);
-    for (const pk of [keys.file('b', 'k', 'e').pk, keys.rejected('b', 'k').pk]) expect(matches(pk, granted('ManifestBuilder/Sweeper'))).toBe(false);
+    for (const pk of [keys.open('orders').pk, keys.manifest('m').pk]) expect(matches(pk, granted('Sweeper/Function'))).toBe(true);
+    for (const pk of [keys.file('b', 'k', 'e').pk, keys.rejected('b', 'k').pk]) expect(matches(pk, granted('Sweeper/Function'))).toBe(false);
     // The ASL's: every DynamoDB task builds its key as MANIFEST#<id>.
     const asl = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8'));
     const aslKeys = Object.values(asl.States as Record<string, any>)
@@ -174,7 +174,7 @@ describe('the builder and the sweeper', () => {
 
   test('both write manifest files with s3:PutObject alone, and neither may write a result file', () => {
     const curated = at('Storage/Curated');
-    for (const fn of ['ManifestBuilder/Builder', 'ManifestBuilder/Sweeper']) {
+    for (const fn of ['ManifestBuilder/Builder', 'Sweeper/Function']) {
       const statements = statementsOfRole(roleOf(fn));
       const onCurated = allowsOn(statements, curated);
       expect(onCurated).toEqual([
@@ -194,7 +194,7 @@ describe('the builder and the sweeper', () => {
 
   test('publishing alerts takes sns:Publish and a data key of the topic key, no data-key wildcard', () => {
     const topicKey = at('Alerting/TopicKey');
-    for (const resourcePath of ['ManifestBuilder/Sweeper', 'ConversionWorkflow/StateMachine']) {
+    for (const resourcePath of ['Sweeper/Function', 'ConversionWorkflow/StateMachine']) {
       const onKey = allowsOn(statementsOfRole(roleOf(resourcePath)), topicKey);
       expect(actionsOf(onKey)).toEqual(new Set(['kms:GenerateDataKey', 'kms:Decrypt']));
     }

@@ -22,11 +22,11 @@ const ids = () => {
     ingestBucket: at('Storage/Ingest'),
     curatedBucket: at('Storage/Curated'),
     logsBucket: at('Storage/AccessLogs'),
-    ingestQueue: at('IngestQueue/Queue'),
-    ingestDlq: at('IngestQueue/DeadLetterQueue'),
-    sweeperDlq: at('ManifestBuilder/SweeperDeadLetterQueue'),
+    ingestQueue: at('ManifestBuilder/IngestQueue/Queue'),
+    ingestDlq: at('ManifestBuilder/IngestQueue/DeadLetterQueue'),
+    sweeperDlq: at('Sweeper/DeadLetterQueue'),
     builder: at('ManifestBuilder/Builder'),
-    sweeper: at('ManifestBuilder/Sweeper'),
+    sweeper: at('Sweeper/Function'),
     stateTable: at('StateTables/StateTable'),
     idempotencyTable: at('StateTables/IdempotencyTable'),
     stateMachine: at('ConversionWorkflow/StateMachine'),
@@ -278,6 +278,17 @@ describe('manifest builder and sweeper', () => {
     expect(template.toJSON().Resources[sweeper].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } });
   });
 
+  test('the queues and the sweeper\'s log group keep the logical ids they were deployed with, so a deploy updates them in place', () => {
+    const resources = template.toJSON().Resources;
+    const { ingestQueue, ingestDlq, sweeperDlq } = ids();
+    expect([ingestQueue, ingestDlq, sweeperDlq]).toEqual(['IngestQueue88A12394', 'IngestQueueDeadLetterQueue769A6620', 'ManifestBuilderSweeperDeadLetterQueueE1A9520D']);
+    expect(resources[logicalIdAt(pipeline.stack, 'Sweeper/FunctionLogs')].Type).toBe('AWS::Logs::LogGroup');
+    expect(logicalIdAt(pipeline.stack, 'Sweeper/FunctionLogs')).toBe('ManifestBuilderSweeperLogsE7ACFA26');
+    for (const id of ['IngestQueue88A12394', 'IngestQueueDeadLetterQueue769A6620', 'ManifestBuilderSweeperDeadLetterQueueE1A9520D']) {
+      expect(resources[id].Type).toBe('AWS::SQS::Queue');
+    }
+  });
+
   test('least privilege: state table, manifest files only, start executions; the idempotency table for the builder only', () => {
     const { builder, sweeper, stateTable, idempotencyTable, stateMachine, curatedBucket, ingestBucket } = ids();
     for (const fn of [builder, sweeper]) {
@@ -429,13 +440,15 @@ describe('conversion workflow', () => {
     const policies = Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === 'AWS::IAM::Policy');
     const withDescribe = policies.filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('states:DescribeExecution'));
     const roles = withDescribe.flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
-    expect(roles.some((r: string) => r.includes('BuilderRole'))).toBe(true);
-    expect(roles.some((r: string) => r.includes('SweeperRole'))).toBe(true);
+    const builderRole = logicalIdAt(pipeline.stack, 'ManifestBuilder/BuilderRole');
+    const sweeperRole = logicalIdAt(pipeline.stack, 'Sweeper/FunctionRole');
+    expect(roles).toContain(builderRole);
+    expect(roles).toContain(sweeperRole);
     const publishers = policies
       .filter((p) => JSON.stringify(p.Properties.PolicyDocument).includes('sns:Publish'))
       .flatMap((p) => p.Properties.Roles.map((r: { Ref: string }) => r.Ref));
-    expect(publishers.some((r: string) => r.includes('SweeperRole'))).toBe(true);
-    expect(publishers.some((r: string) => r.includes('BuilderRole'))).toBe(false);
+    expect(publishers).toContain(sweeperRole);
+    expect(publishers).not.toContain(builderRole);
   });
 });
 

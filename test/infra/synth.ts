@@ -34,10 +34,10 @@ export function resourcesOf(template: Template, type: string): Record<string, { 
   return template.findResources(type) as Record<string, { Properties: Record<string, any> }>;
 }
 
-/** Logical id of the resource of the construct at `constructPath` under the stack (`IngestQueue/Queue`). */
+/** Logical id of the resource of the construct at `constructPath` under the stack (`Storage/Ingest`), as the template has it. */
 export function logicalIdAt(stack: Stack, constructPath: string): string {
   let node: IConstruct = stack;
   for (const id of constructPath.split('/')) node = node.node.findChild(id);
   const resource = (node.node.defaultChild ?? node) as CfnElement;
-  return stack.getLogicalId(resource);
+  return stack.resolve(resource.logicalId) as string;
 }

@@ -198,6 +198,20 @@ describe('pipeline (command line)', () => {
     expect(ddb.calls()).toHaveLength(0);
   });
 
+  it('dlq --queue sweeper shows the sweeper DLQ alone; builder, its older name, still names it; another name is a usage error', async () => {
+    const cloud = testContext(cloudTarget);
+    const sqs = mockClient(cloud.sqs as SQSClient);
+    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
+    sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
+
+    for (const name of ['sweeper', 'builder']) {
+      const result = await run(['dlq', '--queue', name], cloud);
+      expect(result).toMatchObject({ code: 0, stdout: 'sweeper DLQ (failed scheduled sweeper runs): about 0 waiting, 0 in flight' });
+    }
+    expect(new Set(sqs.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.QueueUrl))).toEqual(new Set([cloudTarget.sweeperDlqUrl]));
+    expect(await run(['dlq', '--queue', 'other'], cloud)).toMatchObject({ code: 2, stderr: 'error: --queue "other" is neither ingest nor sweeper' });
+  });
+
   it('prints dlq redrive as JSON when asked, though the parent dlq command has --json too', async () => {
     const local = testContext(localTarget);
     const sqs = mockClient(local.sqs as SQSClient);

@@ -57,14 +57,14 @@ describe('peekDlqs', () => {
         ],
       })
       .resolves({ Messages: [] });
-    sqs.on(ReceiveMessageCommand, { QueueUrl: cloudTarget.builderDlqUrl }).resolves({ Messages: [] });
+    sqs.on(ReceiveMessageCommand, { QueueUrl: cloudTarget.sweeperDlqUrl }).resolves({ Messages: [] });
     sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [] });
 
     const peeks = await peekDlqs(ctx, 5);
 
     expect(peeks.map((p) => [p.queue, p.messages.length])).toEqual([
       ['ingest', 2],
-      ['builder', 0],
+      ['sweeper', 0],
     ]);
     expect(peeks[0].messages[0]).toEqual({
       messageId: 'm1',

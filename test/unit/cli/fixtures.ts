@@ -18,7 +18,7 @@ export const cloudTarget: PipelineTarget = {
   curatedBucket: 'curated-bucket',
   ingestQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/ingest',
   ingestDlqUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/ingest-dlq',
-  builderDlqUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/sweeper-dlq',
+  sweeperDlqUrl: 'https://sqs.eu-west-1.amazonaws.com/111122223333/sweeper-dlq',
   stateTable: 'state',
   idempotencyTable: 'idempotency',
   stateMachineArn: STATE_MACHINE_ARN,
@@ -33,7 +33,7 @@ export const localTarget: PipelineTarget = {
   region: 'us-east-1',
   endpoint: 'http://127.0.0.1:4566',
   stackName: undefined,
-  builderDlqUrl: undefined,
+  sweeperDlqUrl: undefined,
   stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:ConvertManifest',
 };
 

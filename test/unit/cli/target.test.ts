@@ -10,7 +10,7 @@ const OUTPUTS = {
   CuratedBucket: 'curated-b',
   IngestQueueUrl: 'https://sqs/ingest',
   IngestDlqUrl: 'https://sqs/ingest-dlq',
-  BuilderDlqUrl: 'https://sqs/sweeper-dlq',
+  SweeperDlqUrl: 'https://sqs/sweeper-dlq',
   StateTable: 'state-t',
   IdempotencyTable: 'idem-t',
   StateMachineArn: 'arn:aws:states:eu-west-1:111122223333:stateMachine:Convert',
@@ -52,7 +52,7 @@ describe('targetFromStackOutputs', () => {
       curatedBucket: 'curated-b',
       ingestQueueUrl: 'https://sqs/ingest',
       ingestDlqUrl: 'https://sqs/ingest-dlq',
-      builderDlqUrl: 'https://sqs/sweeper-dlq',
+      sweeperDlqUrl: 'https://sqs/sweeper-dlq',
       stateTable: 'state-t',
       idempotencyTable: 'idem-t',
       stateMachineArn: OUTPUTS.StateMachineArn,
@@ -62,17 +62,25 @@ describe('targetFromStackOutputs', () => {
     });
   });
 
-  it('accepts outputs declared inside constructs (path in front, hash behind) and an absent BuilderDlqUrl', () => {
+  it('accepts outputs declared inside constructs (path in front, hash behind) and an absent SweeperDlqUrl', () => {
     const nested = Object.fromEntries(
       Object.entries(OUTPUTS)
-        .filter(([k]) => k !== 'BuilderDlqUrl')
+        .filter(([k]) => k !== 'SweeperDlqUrl')
         .map(([k, v]) => [`Storage${k}0A1B2C3D`, v]),
     );
 
     const target = targetFromStackOutputs('S', 'eu-west-1', asOutputs(nested));
 
     expect(target.stateTable).toBe('state-t');
-    expect(target.builderDlqUrl).toBeUndefined();
+    expect(target.sweeperDlqUrl).toBeUndefined();
+  });
+
+  it('finds the sweeper DLQ of a stack deployed when its output was named BuilderDlqUrl', () => {
+    const { SweeperDlqUrl, ...rest } = OUTPUTS;
+
+    const target = targetFromStackOutputs('S', 'eu-west-1', asOutputs({ ...rest, BuilderDlqUrl: SweeperDlqUrl }));
+
+    expect(target.sweeperDlqUrl).toBe('https://sqs/sweeper-dlq');
   });
 
   it('names the missing outputs', () => {

@@ -1,0 +1,156 @@
+/**
+ * What the manifest builder and the sweeper have in common: their environment (written by the one codec the
+ * handlers read, contracts/lambda-environment.ts), a function with its own log group and role, and the right to
+ * write manifest files and start, find and describe the conversion's executions.
+ */
+import * as path from 'node:path';
+import { CfnElement, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct, IConstruct } from 'constructs';
+import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
+import { PipelineConfig, PREFIXES } from '../config';
+import { retentionDays } from './log-retention';
+import { acknowledge, arnRef } from './nag';
+
+const REPO_ROOT = path.join(__dirname, '..', '..');
+
+/** The resources both Lambdas are told about and act on. */
+export interface PipelineLambdaProps {
+  /** The pipeline's settings. */
+  readonly config: PipelineConfig;
+  /** State table: open manifests, files, manifests. */
+  readonly stateTable: dynamodb.ITable;
+  /** Powertools idempotency records. */
+  readonly idempotencyTable: dynamodb.ITable;
+  /** Bucket that receives manifest files under `manifests/`. */
+  readonly curatedBucket: s3.IBucket;
+  /** The ingest bucket: the builder skips records of any other. */
+  readonly ingestBucket: s3.IBucket;
+  /** The conversion state machine, started once per sealed manifest. */
+  readonly stateMachine: sfn.IStateMachine;
+  /** Where the sweeper announces manifests whose execution ended without recording an outcome. */
+  readonly alertTopic: sns.ITopic;
+}
+
+/** The handlers' settings for these resources and this config (docs/architecture.md, "Lambda environment"). */
+export function lambdaSettingsOf(props: PipelineLambdaProps): LambdaSettings {
+  const { config } = props;
+  return {
+    stateTable: props.stateTable.tableName,
+    idempotencyTable: props.idempotencyTable.tableName,
+    stateMachineArn: props.stateMachine.stateMachineArn,
+    curatedBucket: props.curatedBucket.bucketName,
+    ingestBucket: props.ingestBucket.bucketName,
+    alertTopicArn: props.alertTopic.topicArn,
+    ingestPrefix: config.ingestPrefix,
+    acceptedSuffixes: config.acceptedSuffixes,
+    batchSize: config.batchSize,
+    maxWaitMinutes: config.maxWaitMinutes,
+    maxConcurrentRuns: config.glue.maxConcurrentRuns,
+    idempotencyTtlSeconds: config.idempotencyTtlDays * 24 * 3600,
+    maxObjectMb: config.maxObjectMb,
+  };
+}
+
+/** How one Lambda of the pipeline is made. */
+export interface PipelineFunctionOptions {
+  readonly service: LambdaService;
+  /** Handler module, relative to the repository root. */
+  readonly entry: string;
+  readonly timeout: Duration;
+  readonly description: string;
+  readonly extra?: Partial<nodejs.NodejsFunctionProps>;
+}
+
+/**
+ * A function named `name` in `scope`, with its log group (`<name>Logs`) and a role (`<name>Role`) allowed to
+ * write only to that log group (instead of AWSLambdaBasicExecutionRole's every log group of the account).
+ */
+export function pipelineFunction(scope: Construct, name: string, props: PipelineLambdaProps, options: PipelineFunctionOptions): nodejs.NodejsFunction {
+  const { config } = props;
+  const logGroup = new logs.LogGroup(scope, `${name}Logs`, { retention: retentionDays(config.logRetentionDays) });
+  const role = new iam.Role(scope, `${name}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: `Runs the ${options.service} Lambda`,
+  });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'OwnLogGroup',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  return new nodejs.NodejsFunction(scope, name, {
+    description: options.description,
+    entry: path.join(REPO_ROOT, options.entry),
+    handler: 'handler',
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 512,
+    timeout: options.timeout,
+    tracing: lambda.Tracing.ACTIVE,
+    role,
+    environment: {
+      ...toEnvironment(lambdaSettingsOf(props), { service: options.service, metricsNamespace: config.metricsNamespace, logLevel: config.logLevel }),
+      NODE_OPTIONS: '--enable-source-maps',
+    },
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    bundling: { minify: true, sourceMap: true, target: 'node22' },
+    ...options.extra,
+  });
+}
+
+/**
+ * Lets `fn` write manifest files (never result files), start executions of the conversion state machine, and
+ * list and describe them; with the reasons for the wildcards this needs.
+ */
+export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>): void {
+  const manifestKeys = `${PREFIXES.manifests}*`;
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'WriteManifestFiles', actions: ['s3:PutObject'], resources: [props.curatedBucket.arnForObjects(manifestKeys)] }));
+  // The result file beside a manifest is the Glue job's word on the conversion; the Lambdas must not forge it.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'NeverResultFiles',
+      effect: iam.Effect.DENY,
+      actions: ['s3:PutObject'],
+      resources: [props.curatedBucket.arnForObjects(`${PREFIXES.manifests}*.result.json`)],
+    }),
+  );
+  props.stateMachine.grantStartExecution(fn);
+  // ExecutionAlreadyExists is checked against the existing execution's input (I3); the sweeper also reads
+  // how an execution ended that recorded no outcome (I7).
+  props.stateMachine.grantExecution(fn, 'states:DescribeExecution', 'states:GetExecutionHistory');
+  // A manifest is started only while fewer than maxConcurrentRuns executions run (a backlog queues).
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [props.stateMachine.stateMachineArn] }));
+}
+
+/** The reasons a reviewer reads for the findings {@link grantManifestStarts} and the runtime raise. */
+export function acknowledgeManifestStarts(scope: Construct, fn: nodejs.NodejsFunction, props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>): void {
+  const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
+  acknowledge(policy, 'Manifest files are one object per manifest under manifests/, named at run time; the result files there are denied.',
+    `IAM5[Resource::${arnRef(props.curatedBucket)}/${PREFIXES.manifests}*]`);
+  acknowledge(policy, 'Executions are named after manifests at run time; DescribeExecution and GetExecutionHistory are limited to the executions of the conversion state machine.',
+    `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(scope).getLogicalId(props.stateMachine.node.defaultChild as CfnElement)}"}]}]}:*]`);
+  acknowledge(policy, 'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
+    'IAM5[Resource::*]');
+  acknowledge(fn, 'nodejs22.x is the runtime the design fixes (an LTS runtime supported by Lambda and Powertools); moving to a newer one is a deliberate upgrade, tested first.',
+    'L1');
+}
+
+/**
+ * Keeps the logical id a resource had before its construct moved, so a deploy updates it in place: a queue or a
+ * log group replaced would lose its messages or its logs.
+ */
+export function keepLogicalId(construct: IConstruct, logicalId: string): void {
+  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
+}
