@@ -124,6 +124,9 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     const failedEmail = emails.find((e) => e.text.includes(failedId))!.text;
     expect(failedEmail).toMatch(new RegExp(`^Subject: .*${failedId}.*failed`, 'm'));
     expect(failedEmail).toContain(`npx pipeline replay ${failedId}`);
+    // The cause is the Glue run's one-line error message, not the job run as JSON.
+    expect(failedEmail).toMatch(/^Cause: ndjson_to_parquet failed: \[NotRetryable\] manifest .*no file could be read/m);
+    expect(failedEmail).not.toContain('JobRunState');
   });
 
   it('after the producer uploads the same bytes again (a duplicate), a replay converts all 10 files exactly once', async () => {

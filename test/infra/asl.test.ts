@@ -150,7 +150,8 @@ describe('convert-manifest.asl.json', () => {
       const handler = states[all.Next];
       expect(handler).toEqual(expect.objectContaining({ Type: 'Pass', Result: name, ResultPath: '$.failedState', Next: 'RecordFailure' }));
     }
-    expect(reachable('RecordFailure')).toEqual(new Set(['RecordFailure', 'ComposeAlert', 'NotifyFailure', 'Failed', 'ClaimLost']));
+    const alertCause = ['AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause', 'PlainAlertCause'];
+    expect(reachable('RecordFailure')).toEqual(new Set(['RecordFailure', ...alertCause, 'ComposeAlert', 'NotifyFailure', 'Failed', 'ClaimLost']));
     expect(states.Failed.Type).toBe('Fail');
     expect(states[states.RecordSuccess.Next].Type).toBe('Succeed');
   });
@@ -213,7 +214,10 @@ describe('convert-manifest.asl.json', () => {
   test('a manifest with unreadable files ends PARTIAL, with one alert naming them', () => {
     expect(states.AnyFileFailed.Choices).toEqual([{ Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'RecordPartial' }]);
     expect(reachable('RecordPartial')).toEqual(
-      new Set(['RecordPartial', 'ComposePartialAlert', 'NotifyPartial', 'Partial', 'ClaimLost', 'RecordPartialFailed', 'RecordFailure', 'ComposeAlert', 'NotifyFailure', 'Failed']),
+      new Set([
+        ...['RecordPartial', 'ComposePartialAlert', 'NotifyPartial', 'Partial', 'ClaimLost', 'RecordPartialFailed', 'RecordFailure'],
+        ...['AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause', 'PlainAlertCause', 'ComposeAlert', 'NotifyFailure', 'Failed'],
+      ]),
     );
     expect(states.NotifyPartial.Parameters['Message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
   });
@@ -236,7 +240,10 @@ describe('convert-manifest.asl.json', () => {
     const template = states.ComposeAlert.Result.template as string;
     const message = states.NotifyFailure.Parameters['Message.$'] as string;
     const args = message.slice(message.indexOf(',') + 1, -1).split(',').map((a) => a.trim());
-    expect(args).toEqual(['$.manifestId', '$.dataset', '$.fileCount', '$.failedState', '$.error.Error', '$.error.Cause', '$$.Execution.Id', '$.manifestId']);
+    expect(args).toEqual(['$.manifestId', '$.dataset', '$.fileCount', '$.failedState', '$.error.Error', '$.alertCause.text', '$$.Execution.Id', '$.manifestId']);
+    // The cause is the Glue run's error message when the run failed, else the error's cause as it is.
+    expect(states.RunErrorAlertCause.Parameters).toEqual({ 'text.$': '$.glueRun.run.ErrorMessage' });
+    expect(states.PlainAlertCause.Parameters).toEqual({ 'text.$': '$.error.Cause' });
     expect(template.split('{}')).toHaveLength(args.length + 1);
     expect(template).toContain(
       `https://${REALISTIC.Region}.console.aws.amazon.com/states/home?region=${REALISTIC.Region}#/v2/executions/details/{}`,
