@@ -12,6 +12,7 @@ import {
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { decodeS3Key } from '../../handlers/domain/s3-event';
 import { CliContext } from '../context';
 import { CliError, UsageError } from '../errors';
 
@@ -45,9 +46,10 @@ export function dlqsOf(ctx: CliContext): { queue: DlqName; url: string }[] {
   return list;
 }
 
-function decodeS3Key(key: string): string {
+/** The key as S3 named it, by the builder's own decoder; a key that does not decode is shown as it came. */
+function readableKey(key: string): string {
   try {
-    return decodeURIComponent(key.replace(/\+/g, ' '));
+    return decodeS3Key(key);
   } catch {
     return key;
   }
@@ -77,7 +79,7 @@ export function summariseBody(body: string | undefined, attributes: Message['Mes
       const rec = r as { eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string } } };
       const bucket = rec.s3?.bucket?.name;
       const key = rec.s3?.object?.key;
-      return bucket && key ? `${bucket}/${decodeS3Key(key)}` : undefined;
+      return bucket && key ? `${bucket}/${readableKey(key)}` : undefined;
     });
     const known = objects.filter((o): o is string => o !== undefined);
     if (known.length === 0) return `event with ${obj.Records.length} record(s), none naming an S3 object (${size} bytes)${suffix}`;

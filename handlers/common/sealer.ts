@@ -8,11 +8,13 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { buildManifestDocument, executionArnOf, executionInputOf, manifestKeyOf } from '../domain/manifest';
+import type { AwsClients } from './aws-clients';
 import { ExecutionNameConflictError, ManifestStateError } from './errors';
 import { startNamedExecution } from './execution-start';
 import { METRIC, type MetricTally } from './observability';
-import type { ManifestMeta, StateStore } from './state-store';
+import { StateStore, type ManifestMeta } from './state-store';
 
 /** What sealing and starting needs. */
 export interface SealerDeps {
@@ -30,6 +32,31 @@ export interface SealerDeps {
    * state machine's retries of Glue's concurrency limit. Undefined: no limit.
    */
   readonly maxConcurrentRuns?: number;
+}
+
+/** What the builder and the sweeper each have, from which their sealer is made. */
+export interface SealerSources {
+  readonly clients: Pick<AwsClients, 'dynamodb' | 's3' | 'sfn'>;
+  readonly settings: Pick<HandlerSettings, 'stateTable' | 'curatedBucket' | 'stateMachineArn' | 'maxConcurrentRuns'>;
+  readonly logger: Logger;
+  readonly tally: MetricTally;
+  readonly clock: () => Date;
+}
+
+/** The sealer's dependencies, made the same way for the builder and the sweeper. */
+export function sealerDepsOf(sources: SealerSources): SealerDeps {
+  const { clients, settings } = sources;
+  return {
+    store: new StateStore(clients.dynamodb, settings.stateTable),
+    s3: clients.s3,
+    sfn: clients.sfn,
+    curatedBucket: settings.curatedBucket,
+    stateMachineArn: settings.stateMachineArn,
+    logger: sources.logger,
+    tally: sources.tally,
+    clock: sources.clock,
+    maxConcurrentRuns: settings.maxConcurrentRuns,
+  };
 }
 
 /** True while fewer than `maxConcurrentRuns` executions of the state machine run. */

@@ -19,11 +19,10 @@ import { contentTagOf, fileVersionTag, parseNotification, type S3ObjectEvent } f
 import type { AwsClients } from '../common/aws-clients';
 import { ContentionError, MalformedNotificationError } from '../common/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
-import { isRecorded, sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
+import { isRecorded, sealManifest, sealerDepsOf, startSealedManifest } from '../common/sealer';
 import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG } from '../../pipeline/config';
 import { IDEMPOTENCY_TABLE } from '../../pipeline/table-schema';
-import { StateStore } from '../common/state-store';
 
 /** One accepted object version: the payload of the idempotent unit. */
 export interface FileNotification {
@@ -78,18 +77,8 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   const clock = options.clock ?? (() => new Date());
   const maxAttempts = options.maxAttempts ?? 40;
   const tally = new MetricTally();
-  const store = new StateStore(clients.dynamodb, settings.stateTable);
-  const sealer: SealerDeps = {
-    store,
-    s3: clients.s3,
-    sfn: clients.sfn,
-    curatedBucket: settings.curatedBucket,
-    stateMachineArn: settings.stateMachineArn,
-    logger,
-    tally,
-    clock,
-    maxConcurrentRuns: settings.maxConcurrentRuns,
-  };
+  const sealer = sealerDepsOf({ clients, settings, logger, tally, clock });
+  const { store } = sealer;
   const rules = {
     ingestPrefix: settings.ingestPrefix,
     acceptedSuffixes: settings.acceptedSuffixes,

@@ -10,18 +10,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { endedOutcome, failureAlert, isEnded } from '../domain/ended-execution';
-import { ageSeconds, isDue } from '../domain/manifest';
+import { ageSeconds } from '../domain/manifest';
+import { decideAfterLostSeal, decidePending, needsPointer } from '../domain/sweep';
 import type { AwsClients } from '../common/aws-clients';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
-import { sealManifest, startSealedManifest, type SealerDeps } from '../common/sealer';
+import { sealManifest, sealerDepsOf, startSealedManifest } from '../common/sealer';
 import type { HandlerSettings } from '../../contracts/lambda-environment';
-import { StateStore, type PendingEntry } from '../common/state-store';
-
-/**
- * A sealed manifest younger than this is left to the builder that sealed it, which is normally starting it
- * at that moment; an older one lost its builder. Starting twice would be harmless (same name, same input), only wasteful.
- */
-export const RESUME_GRACE_MS = 60_000;
+import type { PendingEntry, StateStore } from '../common/state-store';
 
 /** What the sweeper is made of. */
 export interface SweeperDeps {
@@ -54,18 +49,8 @@ export interface SweepReport {
 export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> {
   const { settings, logger } = deps;
   const tally = new MetricTally();
-  const store = new StateStore(deps.clients.dynamodb, settings.stateTable);
-  const sealer: SealerDeps = {
-    store,
-    s3: deps.clients.s3,
-    sfn: deps.clients.sfn,
-    curatedBucket: settings.curatedBucket,
-    stateMachineArn: settings.stateMachineArn,
-    logger,
-    tally,
-    clock: deps.clock ?? (() => new Date()),
-    maxConcurrentRuns: settings.maxConcurrentRuns,
-  };
+  const sealer = sealerDepsOf({ clients: deps.clients, settings, logger, tally, clock: deps.clock ?? (() => new Date()) });
+  const { store } = sealer;
   const report: SweepReport = { sealed: [], started: [], queued: [], discarded: [], endedRecorded: [], failed: [], oldestOpenManifestAgeSeconds: 0 };
   const stillPending: PendingEntry[] = [];
 
@@ -73,49 +58,37 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     try {
       // The index is eventually consistent: decide on the item itself.
       const meta = await store.getManifest(entry.manifestId);
-      if (meta === undefined || meta.pendingSk === undefined) continue;
-      if (meta.status === 'OPEN') {
-        if (!isDue(meta.openedAt, now, settings.maxWaitMinutes)) {
-          stillPending.push(entry);
-          continue;
-        }
-        const pointer = await store.getPointer(meta.dataset);
-        if (pointer?.manifestId === meta.manifestId && pointer.count === 0) {
-          if ((await store.discardEmpty(meta.dataset, meta.manifestId)) === 'done') {
-            report.discarded.push(meta.manifestId);
-            logger.info('Empty manifest discarded', { manifestId: meta.manifestId, dataset: meta.dataset });
-          } else {
-            stillPending.push(entry);
-          }
-          continue;
-        }
-        const reason = pointer !== undefined && pointer.count >= settings.batchSize ? 'full' : 'timeout';
-        if (await sealManifest(sealer, meta.dataset, meta.manifestId, reason)) {
-          report.sealed.push(meta.manifestId);
-        } else {
-          const again = await store.getManifest(meta.manifestId);
-          if (again?.status === 'OPEN') {
-            // A file was being written at that instant; the next run seals it.
-            stillPending.push(entry);
-            continue;
-          }
-          if (again?.sealedAt !== undefined && now.getTime() - Date.parse(again.sealedAt) < RESUME_GRACE_MS) {
-            stillPending.push(entry);
-            continue;
-          }
-        }
-      } else if (meta.sealedAt !== undefined && now.getTime() - Date.parse(meta.sealedAt) < RESUME_GRACE_MS) {
-        // Sealed, or already started (MarkRunning does not leave the pending index: only the record of the original
-        // execution does, so a starter that stopped right after StartExecution is finished here).
+      const pointer = needsPointer(meta, now, settings) ? await store.getPointer(meta.dataset) : undefined;
+      const decision = decidePending(meta, pointer, now, settings);
+      if (decision.step === 'skip') continue;
+      if (decision.step === 'wait') {
         stillPending.push(entry);
         continue;
       }
-      if ((await startSealedManifest(sealer, meta.manifestId)) === undefined) {
-        // Queued for capacity: not stuck, so not in the age gauge that alarms on stuck manifests.
-        report.queued.push(meta.manifestId);
+      const { manifestId, dataset } = meta!;
+      if (decision.step === 'discard') {
+        if ((await store.discardEmpty(dataset, manifestId)) === 'done') {
+          report.discarded.push(manifestId);
+          logger.info('Empty manifest discarded', { manifestId, dataset });
+        } else {
+          stillPending.push(entry);
+        }
         continue;
       }
-      report.started.push(meta.manifestId);
+      if (decision.step === 'seal') {
+        if (await sealManifest(sealer, dataset, manifestId, decision.reason)) {
+          report.sealed.push(manifestId);
+        } else if (decideAfterLostSeal(await store.getManifest(manifestId), now) === 'wait') {
+          stillPending.push(entry);
+          continue;
+        }
+      }
+      if ((await startSealedManifest(sealer, manifestId)) === undefined) {
+        // Queued for capacity: not stuck, so not in the age gauge that alarms on stuck manifests.
+        report.queued.push(manifestId);
+        continue;
+      }
+      report.started.push(manifestId);
     } catch (err) {
       stillPending.push(entry);
       report.failed.push({ manifestId: entry.manifestId, error: (err as Error).message });

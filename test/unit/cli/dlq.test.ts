@@ -20,6 +20,8 @@ const s3Event = (keys: string[]) =>
 describe('summariseBody', () => {
   it('names the bucket and decoded keys of an S3 notification, at most three', () => {
     expect(summariseBody(s3Event(['incoming/orders/my+file%C3%A9.ndjson']))).toBe('ObjectCreated:Put: ingest-bucket/incoming/orders/my fileé.ndjson');
+    // A key that does not decode (a stray %) is shown as it came, not refused.
+    expect(summariseBody(s3Event(['incoming/orders/100%.ndjson']))).toBe('ObjectCreated:Put: ingest-bucket/incoming/orders/100%.ndjson');
     expect(summariseBody(s3Event(['a', 'b', 'c', 'd', 'e']))).toBe('ObjectCreated:Put: ingest-bucket/a, ingest-bucket/b, ingest-bucket/c and 2 more');
   });
 
