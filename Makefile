@@ -26,7 +26,7 @@ NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e s/
 export PATH := $(NODE_BIN):$(PATH)
 NODE22_STAMP := $(if $(filter true,$(shell node -p 'process.versions.node.split(".")[0] >= 22' 2>/dev/null)),,$(NODE_DIR)/.installed)
 
-.PHONY: help install demo test test-ts test-py bench-builder bench-glue clean
+.PHONY: help install demo lint test test-fast test-ts test-py bench-builder cost bench-glue clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -63,7 +63,27 @@ install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) $(LINE_CHECK_JAR) ## install npm pa
 demo: install ## run the whole pipeline locally on sample data and show the result
 	npx tsx local/demo.ts
 
+# What `make lint` reads: the TypeScript of these folders (ESLint with type information, Prettier), the Python of
+# pyproject.toml's paths (ruff, pyright).
+TS_DIRS := pipeline handlers cli local bench test
+
+lint: $(NODE_STAMP) $(VENV_STAMP) ## ESLint and Prettier on the TypeScript, ruff and pyright on the Python; every finding, then fails if any
+	@status=0; \
+	echo "eslint"; npx eslint --max-warnings 0 $(TS_DIRS) || status=1; \
+	echo "prettier --check"; npx prettier --check --log-level warn $(foreach d,$(TS_DIRS),'$(d)/**/*.ts') || status=1; \
+	echo "ruff check"; $(VENV)/bin/ruff check --quiet || status=1; \
+	echo "pyright"; npx pyright || status=1; \
+	exit $$status
+
 test: test-ts test-py ## run every test suite (TypeScript, Python, end-to-end); fails if any fails
+
+# Jest runs one worker on 2 cores, so the Glue job's Spark tests run beside it; Jest's report is printed after pytest's.
+test-fast: install ## the inner loop: type check, then unit and infrastructure tests beside the Glue job's tests (no emulator, no end-to-end)
+	npx tsc --noEmit
+	@jest_log=$$(mktemp); npx jest test/unit test/infra > $$jest_log 2>&1 & jest=$$!; \
+	$(VENV)/bin/python -m pytest -q glue-scripts/tests; py=$$?; \
+	wait $$jest; js=$$?; cat $$jest_log; rm -f $$jest_log; \
+	test $$py -eq 0 && test $$js -eq 0
 
 test-ts: install ## the TypeScript half of `make test`: type check, then every Jest suite (unit, infra, integration, end-to-end)
 	npx tsc --noEmit
