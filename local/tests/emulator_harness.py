@@ -1,8 +1,7 @@
 """The emulator tests' harness: the launcher runs as a child process on a free port, tests talk boto3 to it.
 
-The fixtures live here and test modules import them, rather than in a conftest.py: the Makefile runs this
-suite together with glue-scripts/tests in one pytest session, where two `conftest` modules would shadow each
-other for any `from conftest import ...`.
+The fixtures built on it are in this folder's conftest.py; test modules import from here only the helpers they call
+(pyproject.toml puts this folder and local/emulator on the import path).
 """
 
 from __future__ import annotations
@@ -15,13 +14,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +27,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REGION = "us-east-1"
 READY_TIMEOUT_SECONDS = 60
 
-sys.path.insert(0, str(REPO_ROOT / "local" / "emulator"))
-from sigv4_auth import ACCESS_KEY_ENV, SECRET_KEY_ENV, EmulatorCredentials, generate_credentials  # noqa: E402
+from sigv4_auth import ACCESS_KEY_ENV, SECRET_KEY_ENV, EmulatorCredentials, generate_credentials
 
 # The fixture jobs the tests run, allowed by the tests only: by default the runner runs just the pipeline's script.
 FIXTURE_SCRIPTS = ("plain_job.py", "spark_job.py", "contract_job.py")
@@ -114,27 +110,6 @@ def launch(state_dir: Path, *extra_args: str, port: int | None = None, allow_fix
         written = json.loads((state_dir / "credentials.json").read_text())
         emulator.credentials = EmulatorCredentials(written["accessKeyId"], written["secretAccessKey"])
     return emulator
-
-
-_SHARED: list[Emulator] = []
-
-
-@pytest.fixture(scope="session")
-def emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """One emulator shared by the session's tests, with Retry waits cut to a tenth.
-
-    Each importing module gets its own copy of this fixture; they all hand out the same emulator.
-    """
-    if not _SHARED:
-        _SHARED.append(launch(tmp_path_factory.mktemp("emulator-state"), "--retry-interval-scale", "0.1"))
-        request.addfinalizer(_SHARED[0].stop)
-    yield _SHARED[0]
-
-
-@pytest.fixture
-def unique() -> str:
-    """A short unique suffix for resource names, so tests sharing the emulator never collide."""
-    return uuid.uuid4().hex[:10]
 
 
 def wait_for(predicate: Any, timeout: float, interval: float = 0.5, what: str = "condition") -> Any:

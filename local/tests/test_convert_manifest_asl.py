@@ -9,7 +9,7 @@ import json
 from email import message_from_bytes, policy
 
 import pytest
-from emulator_harness import FIXTURES, REGION, REPO_ROOT, emulator, unique, wait_for  # noqa: F401 - fixtures
+from emulator_harness import FIXTURES, REGION, REPO_ROOT, wait_for
 
 ASL = REPO_ROOT / "state-machines" / "convert-manifest.asl.json"
 ROLE = "arn:aws:iam::123456789012:role/states"

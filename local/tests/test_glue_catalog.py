@@ -1,16 +1,11 @@
 """UpdateTable with a VersionId: a stale one is refused with ConcurrentModificationException, as Glue does."""
 
-import sys
-from pathlib import Path
-
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))
-
-import glue_catalog  # noqa: E402
+import glue_catalog
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
-from emulator_harness import FIXTURES, emulator, unique, wait_for_job_run  # noqa: F401 - fixtures
+from emulator_harness import FIXTURES, wait_for_job_run
 from glue_runner import error_message_from_stderr, glue_argv
 
 PLAIN_JOB = FIXTURES / "plain_job.py"

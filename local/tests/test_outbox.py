@@ -4,7 +4,7 @@ import json
 from email import message_from_bytes, policy
 from email.utils import parsedate_to_datetime
 
-from emulator_harness import emulator, unique, wait_for  # noqa: F401 - fixtures
+from emulator_harness import wait_for
 
 
 def _emails_to(emulator, address: str) -> list:

@@ -4,7 +4,6 @@ import json
 from urllib.parse import unquote_plus
 
 import pytest
-from emulator_harness import emulator, unique  # noqa: F401 - fixtures
 from s3_events import Sequencer, encode_event_key
 
 

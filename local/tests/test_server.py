@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from emulator_harness import FIXTURES, SERVER, emulator, launch, wait_for  # noqa: F401 - fixtures
+from emulator_harness import FIXTURES, SERVER, launch, wait_for
 
 
 def _listening_addresses(port: int) -> set[str]:

@@ -7,7 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from botocore.exceptions import ClientError
-from emulator_harness import FIXTURES, emulator, unique, wait_for  # noqa: F401 - fixtures
+from emulator_harness import FIXTURES, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/states"
 
