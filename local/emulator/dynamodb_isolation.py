@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 _lock = threading.Lock()
 
@@ -78,5 +79,5 @@ def install() -> None:
             raise
 
     transact_write_items._item_snapshots = True  # type: ignore[attr-defined]
-    dynamodb_models.copy = _TableKeepingCopy
+    dynamodb_models.copy = _TableKeepingCopy  # pyright: ignore[reportPrivateImportUsage] - the module's own `copy`, replaced
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items

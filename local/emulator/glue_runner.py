@@ -26,9 +26,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from moto.core.utils import utcnow
 from moto.glue import models as glue_models
@@ -93,7 +94,9 @@ def error_message_from_stderr(lines: list[str], returncode: int | None) -> str:
     message = text[-1] if text else None
     if message is not None and message[:1] in (" ", "\t"):
         tracebacks = [i for i, line in enumerate(text) if line.startswith("Traceback (most recent call last)")]
-        exception_lines = [line for line in text[tracebacks[-1] + 1:] if line[:1] not in (" ", "\t")] if tracebacks else []
+        exception_lines = (
+            [line for line in text[tracebacks[-1] + 1:] if line[:1] not in (" ", "\t")] if tracebacks else []
+        )
         message = " ".join(exception_lines) if exception_lines else message.strip()
     if message is None:
         if returncode is not None and returncode < 0:
@@ -115,7 +118,8 @@ def glue_argv(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str
 
 
 def spark_submit_args(settings: SparkSettings, endpoint: str, region: str, warehouse_dir: Path) -> str:
-    """PYSPARK_SUBMIT_ARGS that make a plain pyspark driver read and write `s3://` on the emulator as Glue does on S3."""
+    """PYSPARK_SUBMIT_ARGS that make a plain pyspark driver read and write `s3://` on the emulator as Glue does on
+    S3."""
     jars = ",".join([str(settings.jars_dir / name) for name in _JARS] + [str(LINE_CHECK_JAR)])
     conf = {
         "spark.ui.enabled": "false",
@@ -325,6 +329,7 @@ class GlueRunner:
         timeout_minutes = int(run.timeout or DEFAULT_TIMEOUT_MINUTES)
         try:
             run_dir.mkdir(parents=True, exist_ok=True)
+            assert run.script is not None, "start_job_run sets the script before the run's thread starts"
             script = self._materialize_script(run.script, run_dir)
             argv = [sys.executable, str(script), *glue_argv(job.name, run.job_run_id, run.arguments or {})]
             env = self._child_env(region, run_dir)

@@ -39,15 +39,15 @@ LOG = logging.getLogger("emulator")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--port", type=int, default=4566, help="port on 127.0.0.1 (default 4566)")
     parser.add_argument("--state-dir", type=Path, default=Path(".local"),
                         help="folder for logs and the outbox (default .local)")
     parser.add_argument("--glue-script", type=Path, default=None,
                         help="run this script for every Glue job, whatever its Command.ScriptLocation")
     parser.add_argument("--allow-glue-script", type=Path, action="append", default=[], metavar="PATH",
-                        help="also run jobs whose ScriptLocation is this script (repeatable; for tests: by default only "
-                             "the pipeline's glue-scripts/ndjson_to_parquet.py runs)")
+                        help="also run jobs whose ScriptLocation is this script (repeatable; for tests: by default "
+                             "only the pipeline's glue-scripts/ndjson_to_parquet.py runs)")
     parser.add_argument("--spark-jars-dir", type=Path, default=REPO_ROOT / ".venv" / "spark-jars",
                         help="folder holding the S3A connector jars (default .venv/spark-jars)")
     parser.add_argument("--glue-master", default="local[2]", help="Spark master of Glue runs (default local[2])")
@@ -88,7 +88,7 @@ def configure_logging(state_dir: Path, log_requests: bool) -> Path:
 
     def log_thread_exception(hook_args: threading.ExceptHookArgs) -> None:
         LOG.error("uncaught error in thread %s", hook_args.thread.name if hook_args.thread else "?",
-                  exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
+                  exc_info=hook_args.exc_value)
 
     threading.excepthook = log_thread_exception
     return log_path

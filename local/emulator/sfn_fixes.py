@@ -23,22 +23,22 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timezone
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 from botocore.response import StreamingBody
 from moto.core.config import default_user_config
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.backend import execution_worker
 from moto.stepfunctions.parser.asl.component.state import state as state_module
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
     state_task_service_callback,
     state_task_service_glue,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
 from moto.stepfunctions.parser.asl.eval.callback.callback import (
     CallbackOutcomeFailure,
     CallbackOutcomeFailureError,
@@ -49,6 +49,7 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import (
     HeartbeatTimeoutError,
 )
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+from moto.stepfunctions.parser.backend import execution_worker
 
 
 def switch_on_executions() -> None:
@@ -92,7 +93,7 @@ def integration_result(value: Any) -> Any:
 
 
 def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _patch_aws_sdk_task() -> None:
@@ -174,7 +175,7 @@ class _StepFunctionsTimestamp(datetime):
 
 
 def _sfn_timestamp(value: datetime) -> str:
-    return _StepFunctionsTimestamp.fromtimestamp(_as_utc(value).timestamp(), tz=timezone.utc).isoformat()
+    return _StepFunctionsTimestamp.fromtimestamp(_as_utc(value).timestamp(), tz=UTC).isoformat()
 
 
 def _patch_execution_start_time() -> None:
@@ -184,8 +185,9 @@ def _patch_execution_start_time() -> None:
     def get_evaluation_environment(self: Any) -> Any:
         env = original(self)
         execution = env.states.context_object.context_object_data["Execution"]
-        if isinstance(execution.get("StartTime"), datetime):
-            execution["StartTime"] = _sfn_timestamp(execution["StartTime"])
+        start_time = execution.get("StartTime")
+        if isinstance(start_time, datetime):
+            execution["StartTime"] = _sfn_timestamp(start_time)
         return env
 
     worker_class._get_evaluation_environment = get_evaluation_environment  # type: ignore[method-assign]

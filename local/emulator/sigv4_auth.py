@@ -25,9 +25,10 @@ import secrets
 import string
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable, Iterable
+from typing import Any, cast
 from urllib.parse import quote, unquote, unquote_plus
 
 from botocore.auth import SigV4Auth
@@ -149,7 +150,7 @@ def canonical_path(raw_path: str, service: str) -> str:
 
 
 def _parse_amz_date(value: str) -> float:
-    return dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    return dt.datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC).timestamp()
 
 
 class SigV4Verifier:
@@ -172,61 +173,14 @@ class SigV4Verifier:
 
     def verify(self, environ: dict[str, Any]) -> None:
         """Raises AuthError unless the request is signed with this instance's key; leaves the body readable."""
-        raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "/"))
-        raw_path, _, raw_query = raw_uri.partition("?")
-        if not raw_query:
-            raw_query = environ.get("QUERY_STRING", "")
-        if "://" in raw_path:  # an absolute-form request target: the path is what follows the authority
-            raw_path = "/" + raw_path.split("://", 1)[1].partition("/")[2]
-        query_names = {unquote(part.partition("=")[0]) for part in raw_query.split("&") if part}
-        authorization = _header(environ, "Authorization")
-        if authorization is not None:
-            match = _AUTHORIZATION.match(authorization.strip())
-            if match is None:
-                raise AuthError("bad-signature" if authorization.startswith(ALGORITHM) else "missing",
-                                "the Authorization header is not AWS Signature Version 4")
-            credential, signed, signature = match["credential"], match["signed"], match["signature"]
-            amz_date = _header(environ, "X-Amz-Date") or ""
-            payload_hash = _header(environ, "X-Amz-Content-SHA256")
-            query_exclude: tuple[str, ...] = ()
-            expires = None
-        elif "X-Amz-Signature" in query_names and "X-Amz-Credential" in query_names:
-            params = {unquote(name): unquote(value) for name, _, value in
-                      (part.partition("=") for part in raw_query.split("&") if part)}
-            if params.get("X-Amz-Algorithm") != ALGORITHM:
-                raise AuthError("bad-signature", "only AWS4-HMAC-SHA256 presigned URLs are accepted")
-            credential, signed, signature = params["X-Amz-Credential"], params.get("X-Amz-SignedHeaders", ""), \
-                params["X-Amz-Signature"]
-            amz_date = params.get("X-Amz-Date", "")
-            payload_hash = "UNSIGNED-PAYLOAD"
-            query_exclude = ("X-Amz-Signature",)
-            expires = params.get("X-Amz-Expires")
-        else:
-            raise AuthError("missing", "the request is not signed")
+        raw_path, raw_query = _request_target(environ)
+        claim = _signature_claim(environ, raw_query)
+        date, region, service = self._check_scope_and_time(claim)
 
-        key_id, _, scope = credential.partition("/")
-        scope_parts = scope.split("/")
-        if not hmac.compare_digest(key_id.encode(), self.credentials.access_key_id.encode()):
-            raise AuthError("unknown-key", f"access key id {key_id!r} is not this emulator's")
-        if len(scope_parts) != 4 or scope_parts[3] != "aws4_request":
-            raise AuthError("bad-signature", f"malformed credential scope {scope!r}")
-        date, region, service, _ = scope_parts
-        try:
-            signed_at = _parse_amz_date(amz_date)
-        except ValueError:
-            raise AuthError("bad-signature", "no valid X-Amz-Date") from None
-        if amz_date[:8] != date:
-            raise AuthError("bad-signature", "the credential scope's date is not the request's")
-        now = self.clock()
-        if expires is not None:
-            if not expires.isdigit() or now > signed_at + int(expires) or signed_at > now + MAX_SKEW_SECONDS:
-                raise AuthError("expired", "the presigned URL has expired")
-        elif abs(now - signed_at) > MAX_SKEW_SECONDS:
-            raise AuthError("expired", "the request is dated more than 15 minutes away from now")
-
-        signed_headers = signed.split(";")
+        signed_headers = claim.signed.split(";")
         if "host" not in signed_headers:
             raise AuthError("bad-signature", "the Host header is not signed")
+        payload_hash = claim.payload_hash
         if payload_hash is None:
             payload_hash = hashlib.sha256(_buffer_body(environ)).hexdigest()
         canonical_headers = "".join(
@@ -234,24 +188,105 @@ class SigV4Verifier:
         canonical_request = "\n".join([
             environ.get("REQUEST_METHOD", "GET").upper(),
             canonical_path(_wsgi_text(raw_path), service),
-            canonical_query(raw_query, query_exclude),
+            canonical_query(raw_query, claim.query_exclude),
             canonical_headers,
-            signed,
+            claim.signed,
             payload_hash,
         ])
         string_to_sign = "\n".join([
-            ALGORITHM, amz_date, scope, hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()])
+            ALGORITHM, claim.amz_date, claim.scope, hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()])
         expected = _signature(self.credentials, date, region, service, string_to_sign)
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected, claim.signature):
             LOG.debug("canonical request:\n%s", canonical_request)
             raise AuthError("bad-signature", "the signature does not match")
+
+    def _check_scope_and_time(self, claim: _SignatureClaim) -> tuple[str, str, str]:
+        """The claim's key is this instance's, its scope well formed and its date within the allowed skew (or its
+        presigned URL unexpired); returns the scope's date, region and service."""
+        if not hmac.compare_digest(claim.key_id.encode(), self.credentials.access_key_id.encode()):
+            raise AuthError("unknown-key", f"access key id {claim.key_id!r} is not this emulator's")
+        scope_parts = claim.scope.split("/")
+        if len(scope_parts) != 4 or scope_parts[3] != "aws4_request":
+            raise AuthError("bad-signature", f"malformed credential scope {claim.scope!r}")
+        date, region, service, _ = scope_parts
+        try:
+            signed_at = _parse_amz_date(claim.amz_date)
+        except ValueError:
+            raise AuthError("bad-signature", "no valid X-Amz-Date") from None
+        if claim.amz_date[:8] != date:
+            raise AuthError("bad-signature", "the credential scope's date is not the request's")
+        now = self.clock()
+        expires = claim.expires
+        if expires is not None:
+            if not expires.isdigit() or now > signed_at + int(expires) or signed_at > now + MAX_SKEW_SECONDS:
+                raise AuthError("expired", "the presigned URL has expired")
+        elif abs(now - signed_at) > MAX_SKEW_SECONDS:
+            raise AuthError("expired", "the request is dated more than 15 minutes away from now")
+        return date, region, service
+
+
+@dataclass(frozen=True)
+class _SignatureClaim:
+    """What a request says about its signature, from its Authorization header or its presigned URL's query."""
+
+    credential: str
+    signed: str
+    signature: str
+    amz_date: str
+    payload_hash: str | None  # None: the body's hash, computed from the body
+    query_exclude: tuple[str, ...]
+    expires: str | None  # a presigned URL's X-Amz-Expires
+
+    @property
+    def key_id(self) -> str:
+        return self.credential.partition("/")[0]
+
+    @property
+    def scope(self) -> str:
+        return self.credential.partition("/")[2]
+
+
+def _request_target(environ: dict[str, Any]) -> tuple[str, str]:
+    """The request's path and query as the client sent them (before any decoding)."""
+    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "/"))
+    raw_path, _, raw_query = raw_uri.partition("?")
+    if not raw_query:
+        raw_query = environ.get("QUERY_STRING", "")
+    if "://" in raw_path:  # an absolute-form request target: the path is what follows the authority
+        raw_path = "/" + raw_path.split("://", 1)[1].partition("/")[2]
+    return raw_path, raw_query
+
+
+def _signature_claim(environ: dict[str, Any], raw_query: str) -> _SignatureClaim:
+    """The signature a request carries in its Authorization header or, presigned, in its query; AuthError if none."""
+    query_names = {unquote(part.partition("=")[0]) for part in raw_query.split("&") if part}
+    authorization = _header(environ, "Authorization")
+    if authorization is not None:
+        match = _AUTHORIZATION.match(authorization.strip())
+        if match is None:
+            raise AuthError("bad-signature" if authorization.startswith(ALGORITHM) else "missing",
+                            "the Authorization header is not AWS Signature Version 4")
+        return _SignatureClaim(
+            credential=match["credential"], signed=match["signed"], signature=match["signature"],
+            amz_date=_header(environ, "X-Amz-Date") or "", payload_hash=_header(environ, "X-Amz-Content-SHA256"),
+            query_exclude=(), expires=None)
+    if "X-Amz-Signature" in query_names and "X-Amz-Credential" in query_names:
+        params = {unquote(name): unquote(value) for name, _, value in
+                  (part.partition("=") for part in raw_query.split("&") if part)}
+        if params.get("X-Amz-Algorithm") != ALGORITHM:
+            raise AuthError("bad-signature", "only AWS4-HMAC-SHA256 presigned URLs are accepted")
+        return _SignatureClaim(
+            credential=params["X-Amz-Credential"], signed=params.get("X-Amz-SignedHeaders", ""),
+            signature=params["X-Amz-Signature"], amz_date=params.get("X-Amz-Date", ""),
+            payload_hash="UNSIGNED-PAYLOAD", query_exclude=("X-Amz-Signature",), expires=params.get("X-Amz-Expires"))
+    raise AuthError("missing", "the request is not signed")
 
 
 def _signature(credentials: EmulatorCredentials, date: str, region: str, service: str, string_to_sign: str) -> str:
     """botocore's SigV4 signing key derivation and HMAC, for the scope the client named."""
     signer = SigV4Auth(BotocoreCredentials(credentials.access_key_id, credentials.secret_access_key), service, region)
     # SigV4Auth.signature reads only the date of the request's timestamp, from its context.
-    return signer.signature(string_to_sign, SimpleNamespace(context={"timestamp": f"{date}T000000Z"}))
+    return cast(str, signer.signature(string_to_sign, SimpleNamespace(context={"timestamp": f"{date}T000000Z"})))
 
 
 def _buffer_body(environ: dict[str, Any]) -> bytes:

@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -42,7 +42,7 @@ class Outbox:
 
     def write(self, *, subscription: Any, message: str, message_id: str, subject: str | None) -> Path:
         """Writes the email for one message to one subscription; the file appears complete or not at all."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self._lock:
             sequence = next(self._counter)
         topic_name = subscription.topic_arn.rsplit(":", 1)[-1]

@@ -21,13 +21,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from sigv4_auth import ACCESS_KEY_ENV, SECRET_KEY_ENV, EmulatorCredentials, generate_credentials
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVER = REPO_ROOT / "local" / "emulator" / "server.py"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REGION = "us-east-1"
 READY_TIMEOUT_SECONDS = 60
-
-from sigv4_auth import ACCESS_KEY_ENV, SECRET_KEY_ENV, EmulatorCredentials, generate_credentials
 
 # The fixture jobs the tests run, allowed by the tests only: by default the runner runs just the pipeline's script.
 FIXTURE_SCRIPTS = ("plain_job.py", "spark_job.py", "contract_job.py")

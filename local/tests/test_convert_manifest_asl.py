@@ -9,6 +9,7 @@ import json
 from email import message_from_bytes, policy
 
 import pytest
+
 from emulator_harness import FIXTURES, REGION, REPO_ROOT, wait_for
 
 ASL = REPO_ROOT / "state-machines" / "convert-manifest.asl.json"
@@ -29,7 +30,8 @@ def make_stack(emulator, unique, timeout_seconds):
     ddb, s3, sns, glue, sfn = (emulator.client(s) for s in ("dynamodb", "s3", "sns", "glue", "stepfunctions"))
     names = {"table": f"state-{unique}", "bucket": f"curated-{unique}", "job": f"convert-{unique}"}
     ddb.create_table(TableName=names["table"], BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                            {"AttributeName": "sk", "AttributeType": "S"}])
     s3.create_bucket(Bucket=names["bucket"])
@@ -47,7 +49,7 @@ def make_stack(emulator, unique, timeout_seconds):
     for placeholder, value in {"StateTableName": names["table"], "GlueJobName": names["job"], "GlueDatabaseName": "",
                                "AlertTopicArn": topic_arn, "CuratedBucketName": names["bucket"],
                                "TargetFileMb": "128", "Region": REGION}.items():
-        definition = definition.replace("${%s}" % placeholder, value)
+        definition = definition.replace(f"${{{placeholder}}}", value)
     arn = sfn.create_state_machine(name=f"convert-{unique}", roleArn=ROLE, definition=definition)["stateMachineArn"]
 
     def run(manifest_id: str, record: dict | None = None, name: str | None = None) -> dict:
@@ -62,10 +64,10 @@ def make_stack(emulator, unique, timeout_seconds):
                                             input=json.dumps(execution_input))["executionArn"]
         execution = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING"
                              and d, 150, what=f"execution {manifest_id}")
-        record = ddb.get_item(TableName=names["table"], ConsistentRead=True,
-                              Key={"pk": {"S": f"MANIFEST#{manifest_id}"}, "sk": {"S": "META"}})["Item"]
+        item = ddb.get_item(TableName=names["table"], ConsistentRead=True,
+                            Key={"pk": {"S": f"MANIFEST#{manifest_id}"}, "sk": {"S": "META"}})["Item"]
         history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
-        return {"execution": execution, "record": {k: next(iter(v.values())) for k, v in record.items()},
+        return {"execution": execution, "record": {k: next(iter(v.values())) for k, v in item.items()},
                 "history": history}
 
     return run, f"ops-{unique}@example.com"
@@ -80,7 +82,8 @@ def test_a_manifest_converts_and_its_counts_are_recorded(stack) -> None:
     assert outcome["execution"]["status"] == "SUCCEEDED", outcome["execution"].get("cause")
     record = outcome["record"]
     assert record["status"] == "SUCCEEDED"
-    assert (record["linesIn"], record["rowsOut"], record["rowsQuarantined"], record["blankLines"]) == ("10", "8", "1", "1")
+    counts = (record["linesIn"], record["rowsOut"], record["rowsQuarantined"], record["blankLines"])
+    assert counts == ("10", "8", "1", "1")
     assert record["executionArn"] == outcome["execution"]["executionArn"]
     assert record["glueJobRunId"].startswith("jr_")
 
@@ -106,7 +109,8 @@ def test_a_failing_manifest_is_retried_recorded_and_alerted(stack, emulator) -> 
 
 
 def _glue_runs(history: list) -> list:
-    return [e for e in history if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resourceType"] == "glue"]
+    return [e for e in history
+            if e["type"] == "TaskSubmitted" and e["taskSubmittedEventDetails"]["resourceType"] == "glue"]
 
 
 def _alerts(emulator, email: str) -> list:
@@ -134,7 +138,8 @@ def test_unreadable_files_end_the_manifest_partial_with_one_alert_naming_them(st
     assert outcome["execution"]["status"] == "FAILED"
     assert outcome["execution"]["error"] == "Pipeline.ManifestPartial"
     record = outcome["record"]
-    assert (record["status"], record["rowsOut"], record["filesRead"], record["filesFailed"]) == ("PARTIAL", "8", "1", "1")
+    outcome = (record["status"], record["rowsOut"], record["filesRead"], record["filesFailed"])
+    assert outcome == ("PARTIAL", "8", "1", "1")
     assert json.loads(record["failedFiles"])[0]["key"] == "incoming/orders/b.ndjson"
     assert "runningPk" not in record
     [alert] = [m for m in _alerts(emulator, email) if "orders-20261123-partial04" in m["Subject"]]
@@ -147,7 +152,8 @@ def test_a_result_file_without_its_counts_fails_the_manifest_through_its_catch_p
     outcome = run("orders-20261123-malformed05")
 
     record = outcome["record"]
-    assert (record["status"], record["error"], record["failedState"]) == ("FAILED", "Pipeline.MalformedResult", "CheckResult")
+    outcome = (record["status"], record["error"], record["failedState"])
+    assert outcome == ("FAILED", "Pipeline.MalformedResult", "CheckResult")
     assert len([m for m in _alerts(emulator, email) if "orders-20261123-malformed05" in m["Subject"]]) == 1
 
 
@@ -179,7 +185,8 @@ def test_a_manifest_held_by_another_execution_is_not_claimed_nor_touched(stack) 
     assert len(_glue_runs(outcome["history"])) == 0
 
 
-def test_an_execution_longer_than_its_timeout_times_out_with_the_record_left_to_the_sweeper(short_timeout_stack) -> None:
+def test_an_execution_longer_than_its_timeout_times_out_with_the_record_left_to_the_sweeper(
+        short_timeout_stack) -> None:
     run, _ = short_timeout_stack
 
     outcome = run("orders-20261123-slow08")

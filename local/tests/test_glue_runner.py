@@ -7,6 +7,7 @@ from datetime import datetime
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
+
 from emulator_harness import FIXTURES, wait_for_job_run
 from glue_runner import error_message_from_stderr, glue_argv
 
@@ -58,7 +59,8 @@ def test_error_message_skips_a_trailing_java_stack() -> None:
 
 
 def test_error_message_without_traceback_is_the_last_stderr_line() -> None:
-    assert error_message_from_stderr(["starting\n", "manifest missing: m.json\n", "\n"], 2) == "manifest missing: m.json"
+    stderr = ["starting\n", "manifest missing: m.json\n", "\n"]
+    assert error_message_from_stderr(stderr, 2) == "manifest missing: m.json"
     assert error_message_from_stderr([], 3) == "The job run process exited with code 3"
     assert error_message_from_stderr([], -9) == "The job run process was killed by signal SIGKILL"
 
@@ -75,7 +77,8 @@ def test_a_spark_run_writes_parquet_to_s3_and_succeeds(emulator, unique) -> None
     s3.create_bucket(Bucket=bucket)
     # A space and a `+` in the keys: the S3A connector sends them in ways the emulator's signature check must read
     # as AWS does (a space in a query value as `+`).
-    s3.put_object(Bucket=bucket, Key="in/late batch/a+1.ndjson", Body=b'{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n')
+    s3.put_object(Bucket=bucket, Key="in/late batch/a+1.ndjson",
+                  Body=b'{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n')
     s3.put_object(Bucket=bucket, Key="in/late batch/b.ndjson", Body=b'{"id": 3, "name": "c"}\n')
     _create_job(glue, job, str(SPARK_JOB), default_arguments={"--input_uri": f"s3://{bucket}/in/late batch/"})
 
@@ -87,9 +90,12 @@ def test_a_spark_run_writes_parquet_to_s3_and_succeeds(emulator, unique) -> None
     assert seen[-2:] == ["RUNNING", "SUCCEEDED"]
     assert isinstance(run["StartedOn"], datetime) and run["CompletedOn"] >= run["StartedOn"]
     assert run["ExecutionTime"] >= 1 and "ErrorMessage" not in run
-    assert run["Arguments"]["--input_uri"] == f"s3://{bucket}/in/late batch/", "DefaultArguments are merged with the run's"
-    parts = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="out/")["Contents"] if o["Key"].endswith(".parquet")]
-    table = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=parts[0])["Body"].read())) if len(parts) == 1 else None
+    assert run["Arguments"]["--input_uri"] == f"s3://{bucket}/in/late batch/", \
+        "DefaultArguments are merged with the run's"
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix="out/")["Contents"]
+    parts = [o["Key"] for o in listed if o["Key"].endswith(".parquet")]
+    body = s3.get_object(Bucket=bucket, Key=parts[0])["Body"].read() if len(parts) == 1 else None
+    table = pq.read_table(io.BytesIO(body)) if body is not None else None
     rows = table.num_rows if table is not None else sum(
         pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=k)["Body"].read())).num_rows for k in parts)
     assert rows == 3

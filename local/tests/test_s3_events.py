@@ -4,6 +4,7 @@ import json
 from urllib.parse import unquote_plus
 
 import pytest
+
 from s3_events import Sequencer, encode_event_key
 
 
@@ -49,7 +50,8 @@ def _notified_records(emulator, unique: str, *, versioned: bool, writes: list[tu
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     bodies = []
     while True:
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        messages = received.get("Messages", [])
         if not messages:
             break
         bodies += [json.loads(message["Body"]) for message in messages]
@@ -79,7 +81,8 @@ def test_notifications_carry_encoded_keys_and_sequencers(emulator, unique) -> No
         assert record["s3"]["bucket"]["name"] == f"ingest-{unique}"
         int(obj["sequencer"], 16)
         assert len(obj["eTag"]) == 32 and "versionId" not in obj
-    by_size = {r["s3"]["object"]["size"]: r["s3"]["object"] for r in records if r["s3"]["object"]["key"] == "incoming/orders/a+b.ndjson"}
+    by_size = {r["s3"]["object"]["size"]: r["s3"]["object"]
+               for r in records if r["s3"]["object"]["key"] == "incoming/orders/a+b.ndjson"}
     first, rewrite = by_size[9], by_size[18]
     assert rewrite["sequencer"] > first["sequencer"], "a later write of a key has a greater sequencer"
     assert rewrite["eTag"] != first["eTag"]

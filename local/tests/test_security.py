@@ -12,7 +12,8 @@ import stat
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -22,9 +23,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from werkzeug.test import EnvironBuilder
+
 from emulator_harness import FIXTURES, REPO_ROOT, Emulator, launch
 from sigv4_auth import EmulatorCredentials, SigV4Verifier, canonical_query, generate_credentials
-from werkzeug.test import EnvironBuilder
 
 PIPELINE_SCRIPT = REPO_ROOT / "glue-scripts" / "ndjson_to_parquet.py"
 
@@ -121,8 +123,8 @@ def test_a_body_changed_after_signing_is_refused(locked) -> None:
     request = _signed(locked.credentials, "dynamodb", "POST", f"{locked.endpoint}/", body, headers)
     assert "X-Amz-Content-SHA256" not in request.headers, "botocore signs DynamoDB bodies without it: hashed here"
 
-    status, _, answer = _send("POST", request.url, body.replace(b"tampered", b"tampere2"), dict(request.headers))
-    intact, _, _ = _send("POST", request.url, body, dict(request.headers))
+    status, _, answer = _send("POST", str(request.url), body.replace(b"tampered", b"tampere2"), dict(request.headers))
+    intact, _, _ = _send("POST", str(request.url), body, dict(request.headers))
 
     assert status == 403 and json.loads(answer)["__type"] == "InvalidSignatureException"
     assert intact == 200
@@ -147,7 +149,7 @@ def test_no_cors_preflight_is_answered_and_no_response_allows_any_origin(locked)
     preflight = _send("OPTIONS", f"{locked.endpoint}/", headers={
         **origin, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization"})
     request = _signed(locked.credentials, "s3", "GET", f"{locked.endpoint}/", headers=origin)
-    signed = _send("GET", request.url, headers=dict(request.headers))
+    signed = _send("GET", str(request.url), headers=dict(request.headers))
 
     assert preflight[0] == 403
     assert signed[0] == 200, signed[2]
@@ -187,11 +189,11 @@ def test_a_job_of_another_script_is_refused_and_runs_nothing(locked, tmp_path) -
 # --- the verifier in-process: what a live server cannot easily show ---------------------------------------------------
 
 def _environ_of(request: AWSRequest, body: bytes | None = None) -> dict[str, Any]:
-    url = request.url
+    url = str(request.url)
     path_and_query = url.split("://", 1)[1].partition("/")[2]
     path, _, query = path_and_query.partition("?")
-    environ = EnvironBuilder(method=request.method, path="/" + path, query_string=query,
-                             headers=dict(request.headers), data=request.body if body is None else body,
+    environ = EnvironBuilder(method=str(request.method), path="/" + path, query_string=query,
+                             headers=list(request.headers.items()), data=request.body if body is None else body,
                              base_url="http://127.0.0.1:4566").get_environ()
     environ["RAW_URI"] = "/" + path_and_query
     return environ

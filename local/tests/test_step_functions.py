@@ -7,6 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 from botocore.exceptions import ClientError
+
 from emulator_harness import FIXTURES, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/states"
@@ -90,7 +91,8 @@ def pipeline(emulator, unique):
     ddb, s3, sns, glue, sfn = (emulator.client(s) for s in ("dynamodb", "s3", "sns", "glue", "stepfunctions"))
     table, bucket, job = f"state-{unique}", f"curated-{unique}", f"convert-{unique}"
     ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
     s3.create_bucket(Bucket=bucket)
     topic_arn = sns.create_topic(Name=f"alerts-{unique}")["TopicArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=f"ops-{unique}@example.com")
@@ -180,7 +182,8 @@ def test_get_object_errors_are_named_as_step_functions_names_them(emulator, uniq
                  "Catch": [{"ErrorEquals": ["S3.NoSuchKeyException"], "ResultPath": "$.error", "Next": "Missing"}],
                  "End": True},
         "Missing": {"Type": "Pass", "End": True}}}
-    arn = sfn.create_state_machine(name=f"read-{unique}", roleArn=ROLE, definition=json.dumps(definition))["stateMachineArn"]
+    created = sfn.create_state_machine(name=f"read-{unique}", roleArn=ROLE, definition=json.dumps(definition))
+    arn = created["stateMachineArn"]
 
     execution_arn = sfn.start_execution(stateMachineArn=arn, name="read-1", input="{}")["executionArn"]
     execution = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d,
@@ -206,7 +209,8 @@ def test_context_timestamps_are_in_the_services_format(emulator, unique) -> None
     definition = {"StartAt": "Stamp", "States": {"Stamp": {
         "Type": "Pass", "Parameters": {"started.$": "$$.Execution.StartTime", "entered.$": "$$.State.EnteredTime"},
         "End": True}}}
-    arn = sfn.create_state_machine(name=f"stamp-{unique}", roleArn=ROLE, definition=json.dumps(definition))["stateMachineArn"]
+    created = sfn.create_state_machine(name=f"stamp-{unique}", roleArn=ROLE, definition=json.dumps(definition))
+    arn = created["stateMachineArn"]
 
     execution_arn = sfn.start_execution(stateMachineArn=arn, name="stamp-1", input="{}")["executionArn"]
     execution = wait_for(lambda: (d := sfn.describe_execution(executionArn=execution_arn))["status"] != "RUNNING" and d,

@@ -16,10 +16,10 @@ from werkzeug.serving import run_simple
 
 os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # read when moto loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local" / "emulator"))
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app  # noqa: E402
+
 import dynamodb_isolation  # noqa: E402
 import sigv4_auth  # noqa: E402
-
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app  # noqa: E402
 
 dynamodb_isolation.install()
 
