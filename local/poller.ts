@@ -44,25 +44,23 @@ export interface InvocationSummary {
 /** Turns received SQS messages into the event Lambda delivers to an SQS-triggered function. */
 export function toSqsEvent(messages: readonly Message[], queueArn: string, region: string): SQSEvent {
   return {
-    Records: messages.map(
-      (m): SQSRecord => ({
-        messageId: m.MessageId!,
-        receiptHandle: m.ReceiptHandle!,
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-          SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-          SenderId: m.Attributes?.SenderId ?? 'AIDAIENQZJOLO23YVJ4VO',
-          ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-          ...(m.Attributes?.AWSTraceHeader ? { AWSTraceHeader: m.Attributes.AWSTraceHeader } : {}),
-        },
-        messageAttributes: toLambdaAttributes(m.MessageAttributes),
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: queueArn,
-        awsRegion: region,
-      }),
-    ),
+    Records: messages.map((m): SQSRecord => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+        SenderId: m.Attributes?.SenderId ?? 'AIDAIENQZJOLO23YVJ4VO',
+        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        ...(m.Attributes?.AWSTraceHeader ? { AWSTraceHeader: m.Attributes.AWSTraceHeader } : {}),
+      },
+      messageAttributes: toLambdaAttributes(m.MessageAttributes),
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: region,
+    })),
   };
 }
 
@@ -160,7 +158,13 @@ export class SqsPoller {
       response = await this.handler(event, lambdaContext('manifest-builder', this.stack.region));
     } catch (err) {
       // As in Lambda: a handler that throws fails the whole batch; every record comes back.
-      return { records: event.Records.length, failed: event.Records.length, deleted: 0, durationMs: Date.now() - started, error: errorName(err) };
+      return {
+        records: event.Records.length,
+        failed: event.Records.length,
+        deleted: 0,
+        durationMs: Date.now() - started,
+        error: errorName(err),
+      };
     }
     const done = processedReceipts(event, response);
     for (let i = 0; i < done.length; i += 10) {
@@ -181,9 +185,7 @@ export class SqsPoller {
   }
 
   private async queueArn(): Promise<string> {
-    const out = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.stack.ingestQueueUrl, AttributeNames: ['QueueArn'] }),
-    );
+    const out = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.stack.ingestQueueUrl, AttributeNames: ['QueueArn'] }));
     return out.Attributes!.QueueArn!;
   }
 }

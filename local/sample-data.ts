@@ -125,7 +125,13 @@ export function generateDataset(options: DatasetOptions): SampleFile[] {
 }
 
 /** Totals of a set of sample files. */
-export function totals(files: readonly SampleFile[]): { files: number; goodLines: number; badLines: number; blankLines: number; lines: number } {
+export function totals(files: readonly SampleFile[]): {
+  files: number;
+  goodLines: number;
+  badLines: number;
+  blankLines: number;
+  lines: number;
+} {
   const sum = (pick: (f: SampleFile) => number) => files.reduce((n, f) => n + pick(f), 0);
   const goodLines = sum((f) => f.goodLines);
   const badLines = sum((f) => f.badLines);

@@ -51,7 +51,11 @@ async function main(): Promise<void> {
       logLine({ message: 'invocation', durationMs: Date.now() - started });
     } catch (err) {
       // As in Lambda: a failed run is logged and the next one comes at the next tick.
-      logLine({ message: 'invocation failed', durationMs: Date.now() - started, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      logLine({
+        message: 'invocation failed',
+        durationMs: Date.now() - started,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      });
     }
     const until = started + intervalMs;
     while (!stopping && Date.now() < until) await sleep(Math.min(250, until - Date.now()));

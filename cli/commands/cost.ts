@@ -27,7 +27,8 @@ import { CliDeps, positiveInt, printJson, withExamples } from './shared';
 function positiveNumber(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} takes a positive number, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} takes a positive number, got "${value}"`);
     return n;
   };
 }
@@ -59,7 +60,9 @@ export function renderCostReport(report: CostReport, inventory: StackInventory, 
     `Storage accumulates (raw data is kept): each further month adds about $${usd(report.storageGrowthUsdPerMonth)}; see --month.`,
   );
   out.push('');
-  out.push(`Capacity: the load at which each part reaches its limit (the reference plan claims ${target}x = ${num(load.filesPerDay * target)} files a day)`);
+  out.push(
+    `Capacity: the load at which each part reaches its limit (the reference plan claims ${target}x = ${num(load.filesPerDay * target)} files a day)`,
+  );
   out.push(
     renderTable(
       ['PART', 'LIMIT', 'USED NOW', 'REACHED AT', 'FILES/DAY THEN', `HOLDS ${target}x`],
@@ -104,7 +107,9 @@ export function renderCostReport(report: CostReport, inventory: StackInventory, 
       `Glue ${inventory.glue.executionClass} ${inventory.glue.workerType} up to ${inventory.glue.maxWorkers} workers, ${inventory.glue.maxConcurrentRuns} runs at once; ` +
       `${inventory.alarms} alarms, ${inventory.dashboards} dashboard, ${inventory.kmsKeys} KMS keys, ${inventory.tables} tables`,
   );
-  out.push(`Prices: ${PRICES.region}, on-demand, as of ${PRICES.asOf}; free tiers left out; a month is 30 days. Assumptions: docs/cost.md.`);
+  out.push(
+    `Prices: ${PRICES.region}, on-demand, as of ${PRICES.asOf}; free tiers left out; a month is 30 days. Assumptions: docs/cost.md.`,
+  );
   return out.join('\n');
 }
 
@@ -120,20 +125,32 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     .command('cost')
     .description(
       'print the monthly bill model of a load (every service of the stack, beside the reference plan) and the load at which each part reaches its limit; ' +
-        'reads the builder benchmark\'s figures (make bench-builder), the ASL and the synthesized stack; needs no deployed stack',
+        "reads the builder benchmark's figures (make bench-builder), the ASL and the synthesized stack; needs no deployed stack",
     )
     .option('--files-per-day <n>', 'files uploaded a day, evenly', positiveNumber('--files-per-day'), reference.filesPerDay)
     .option('--mb-per-file <mb>', 'average file size in MB (10^6 bytes)', positiveNumber('--mb-per-file'), reference.mbPerFile)
     .option('--datasets <n>', 'datasets the files spread over evenly', positiveInt('--datasets'), reference.datasets)
-    .option('--batch-size <n>', 'most files in a manifest (the config\'s)', positiveInt('--batch-size'), defaults.batchSize)
-    .option('--max-wait-minutes <n>', 'seal a manifest once its oldest file waited this long (the config\'s)', positiveInt('--max-wait-minutes'), defaults.maxWaitMinutes)
+    .option('--batch-size <n>', "most files in a manifest (the config's)", positiveInt('--batch-size'), defaults.batchSize)
+    .option(
+      '--max-wait-minutes <n>',
+      "seal a manifest once its oldest file waited this long (the config's)",
+      positiveInt('--max-wait-minutes'),
+      defaults.maxWaitMinutes,
+    )
     .option('--month <n>', 'month of operation to bill: storage accumulates, raw data moves to IA after 30 days', positiveInt('--month'), 1)
-    .addOption(new Option('--execution-class <class>', 'Glue execution class to price (default: the stack\'s)').choices(['FLEX', 'STANDARD']))
+    .addOption(
+      new Option('--execution-class <class>', "Glue execution class to price (default: the stack's)").choices(['FLEX', 'STANDARD']),
+    )
     .option('--target <factor>', 'headroom each part is checked against', positiveNumber('--target'), REFERENCE_PLAN.headroomFactor)
-    .addOption(new Option('--benchmark <file>', 'the builder benchmark\'s result file').default(BUILDER_BENCHMARK_PATH, 'bench/results/manifest-builder.json'))
+    .addOption(
+      new Option('--benchmark <file>', "the builder benchmark's result file").default(
+        BUILDER_BENCHMARK_PATH,
+        'bench/results/manifest-builder.json',
+      ),
+    )
     .option('--json', 'print one JSON object: filesPerDay, manifestsPerDay, monthlyUsd, services, headroom, capacity and the inputs')
     .action(
-      async (opts: {
+      (opts: {
         filesPerDay: number;
         mbPerFile: number;
         datasets: number;
@@ -150,7 +167,9 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
         try {
           inventory = synthesizeInventory(config);
         } catch (err) {
-          deps.io.err(`warning: the stack did not synthesize (${(err as Error).message.split('\n')[0]}); using the inventory written in cli/ops/cost.ts`);
+          deps.io.err(
+            `warning: the stack did not synthesize (${(err as Error).message.split('\n')[0]}); using the inventory written in cli/ops/cost.ts`,
+          );
           inventory = fallbackInventory(config);
         }
         const measured: Measured = {
@@ -158,8 +177,21 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
           builderSource: path.relative(process.cwd(), opts.benchmark) || opts.benchmark,
           successPath: readSuccessPath(),
         };
-        const load = { filesPerDay: opts.filesPerDay, mbPerFile: opts.mbPerFile, datasets: opts.datasets, batchSize: opts.batchSize, maxWaitMinutes: opts.maxWaitMinutes };
-        const report = costReport({ load, inventory, measured, month: opts.month, executionClass: opts.executionClass, targetFactor: opts.target });
+        const load = {
+          filesPerDay: opts.filesPerDay,
+          mbPerFile: opts.mbPerFile,
+          datasets: opts.datasets,
+          batchSize: opts.batchSize,
+          maxWaitMinutes: opts.maxWaitMinutes,
+        };
+        const report = costReport({
+          load,
+          inventory,
+          measured,
+          month: opts.month,
+          executionClass: opts.executionClass,
+          targetFactor: opts.target,
+        });
         if (opts.json) printJson(deps.io, costJson(report, inventory, measured));
         else deps.io.out(renderCostReport(report, inventory, measured, opts.target));
       },

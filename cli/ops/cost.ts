@@ -167,7 +167,10 @@ export function referenceLoad(config: Pick<PipelineConfig, 'batchSize' | 'maxWai
 export const REFERENCE_PLAN = {
   load: '8,000 files a day of 3.5 MB, one dataset',
   totalUsd: 270,
-  lines: { Glue: 220, DynamoDB: 10, Lambda: 5, 'S3 storage': 20, 'S3 requests': 5, 'Step Functions': 1, 'CloudWatch Logs': 5 } as Record<string, number>,
+  lines: { Glue: 220, DynamoDB: 10, Lambda: 5, 'S3 storage': 20, 'S3 requests': 5, 'Step Functions': 1, 'CloudWatch Logs': 5 } as Record<
+    string,
+    number
+  >,
   headroomFactor: 600,
 } as const;
 
@@ -192,26 +195,36 @@ export interface BuilderBenchmark {
 
 /** Reads and checks the builder benchmark's result file; the error says how to make it. */
 export function readBuilderBenchmark(file = BUILDER_BENCHMARK_PATH): BuilderBenchmark {
-  let data: any;
+  let data: unknown;
   try {
     data = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read the builder benchmark's figures from ${file} (${(err as Error).message}): run \`make bench-builder\``);
+    throw new Error(`cannot read the builder benchmark's figures from ${file} (${(err as Error).message}): run \`make bench-builder\``, {
+      cause: err,
+    });
   }
-  const numbers: [string, unknown][] = [
-    ['handlerSecondsPerFile', data?.handlerSecondsPerFile],
-    ['writeUnitsPerFile.withSweep', data?.writeUnitsPerFile?.withSweep],
-    ['readUnitsPerFile', data?.readUnitsPerFile],
-    ['commitTransaction.meanMs', data?.commitTransaction?.meanMs],
-    ['commitTransaction.perFile', data?.commitTransaction?.perFile],
-    ['pointerRead.meanMs', data?.pointerRead?.meanMs],
-    ['conflictRate', data?.conflictRate],
-    ['sweepSeconds', data?.sweepSeconds],
-    ['sweepSealedManifests', data?.sweepSealedManifests],
-    ['idleSweepSeconds', data?.idleSweepSeconds],
-  ];
-  const bad = numbers.filter(([, v]) => typeof v !== 'number' || !Number.isFinite(v) || v < 0).map(([k]) => k);
-  if (bad.length > 0 || typeof data.storedBytesPerFile !== 'object') {
+  // The value at a dotted path of the parsed file, or undefined where the file lacks it.
+  const at = (dotted: string): unknown =>
+    dotted
+      .split('.')
+      .reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
+  const bad = [
+    'handlerSecondsPerFile',
+    'writeUnitsPerFile.withSweep',
+    'readUnitsPerFile',
+    'commitTransaction.meanMs',
+    'commitTransaction.perFile',
+    'pointerRead.meanMs',
+    'conflictRate',
+    'sweepSeconds',
+    'sweepSealedManifests',
+    'idleSweepSeconds',
+  ].filter((k) => {
+    const v = at(k);
+    return typeof v !== 'number' || !Number.isFinite(v) || v < 0;
+  });
+  const stored = at('storedBytesPerFile');
+  if (bad.length > 0 || typeof stored !== 'object' || stored === null) {
     throw new Error(`${file} lacks ${bad.join(', ') || 'storedBytesPerFile'}: run \`make bench-builder\` again`);
   }
   return data as BuilderBenchmark;
@@ -311,9 +324,27 @@ export function readSuccessPath(file = ASL_PATH): SuccessPath {
 export interface StackInventory {
   /** Where the figures come from: the synthesized template, or the fallback written here. */
   readonly source: string;
-  readonly builder: { readonly memoryMb: number; readonly arch: 'arm64' | 'x86_64'; readonly tracing: boolean; readonly batchSize: number; readonly batchingWindowSeconds: number; readonly maxConcurrency: number };
-  readonly sweeper: { readonly memoryMb: number; readonly arch: 'arm64' | 'x86_64'; readonly tracing: boolean; readonly everyMinutes: number };
-  readonly glue: { readonly workerType: string; readonly maxWorkers: number; readonly executionClass: 'FLEX' | 'STANDARD'; readonly maxConcurrentRuns: number; readonly continuousLogging: boolean };
+  readonly builder: {
+    readonly memoryMb: number;
+    readonly arch: 'arm64' | 'x86_64';
+    readonly tracing: boolean;
+    readonly batchSize: number;
+    readonly batchingWindowSeconds: number;
+    readonly maxConcurrency: number;
+  };
+  readonly sweeper: {
+    readonly memoryMb: number;
+    readonly arch: 'arm64' | 'x86_64';
+    readonly tracing: boolean;
+    readonly everyMinutes: number;
+  };
+  readonly glue: {
+    readonly workerType: string;
+    readonly maxWorkers: number;
+    readonly executionClass: 'FLEX' | 'STANDARD';
+    readonly maxConcurrentRuns: number;
+    readonly continuousLogging: boolean;
+  };
   readonly stateMachine: { readonly logLevel: string; readonly tracing: boolean };
   readonly alarms: number;
   /** Metrics the alarms read (a math expression's metrics each count). */
@@ -338,6 +369,9 @@ export const GLUE_WORKERS: Readonly<Record<string, { dpu: number; vcpu: number }
   'G.8X': { dpu: 8, vcpu: 32 },
 };
 
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access,
+   @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+   the inventory walks a synthesized CloudFormation template, untyped JSON whose every property is optional */
 type Resources = Record<string, { Type: string; Properties?: any }>;
 
 function refId(value: any): string | undefined {
@@ -358,14 +392,20 @@ export function rateMinutes(expression: string): number {
 export function inventoryFromTemplate(template: { Resources: Resources }, source: string): StackInventory {
   const entries = Object.entries(template.Resources);
   const ofType = (type: string) => entries.filter(([, r]) => r.Type === type);
-  const fn = (id: string | undefined) => {
+  const fn = (id: string | undefined): Pick<StackInventory['builder'], 'memoryMb' | 'arch' | 'tracing'> => {
     const p = entries.find(([k, r]) => k === id && r.Type === 'AWS::Lambda::Function')?.[1].Properties;
     if (p === undefined) throw new Error(`no Lambda function ${id} in the template`);
-    return { memoryMb: Number(p.MemorySize ?? 128), arch: (p.Architectures?.[0] === 'arm64' ? 'arm64' : 'x86_64') as 'arm64' | 'x86_64', tracing: p.TracingConfig?.Mode === 'Active' };
+    return {
+      memoryMb: Number(p.MemorySize ?? 128),
+      arch: p.Architectures?.[0] === 'arm64' ? 'arm64' : 'x86_64',
+      tracing: p.TracingConfig?.Mode === 'Active',
+    };
   };
   const [esm] = ofType('AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
   if (esm === undefined) throw new Error('no event source mapping (the builder) in the template');
-  const schedule = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).find((p) => typeof p?.ScheduleExpression === 'string');
+  const schedule = ofType('AWS::Events::Rule')
+    .map(([, r]) => r.Properties)
+    .find((p) => typeof p?.ScheduleExpression === 'string');
   if (schedule === undefined) throw new Error('no scheduled rule (the sweeper) in the template');
   const [job] = ofType('AWS::Glue::Job').map(([, r]) => r.Properties);
   if (job === undefined) throw new Error('no Glue job in the template');
@@ -376,7 +416,9 @@ export function inventoryFromTemplate(template: { Resources: Resources }, source
   const ingest = buckets.find((b) => b?.VersioningConfiguration?.Status === 'Enabled');
   const transitions = (ingest?.LifecycleConfiguration?.Rules ?? []).flatMap((r: any) => r.Transitions ?? []);
   const ia = transitions.find((t: any) => t.StorageClass === 'STANDARD_IA');
-  const expirations = buckets.flatMap((b) => (b?.LifecycleConfiguration?.Rules ?? []).map((r: any) => r.ExpirationInDays)).filter((d: unknown) => typeof d === 'number');
+  const expirations = buckets
+    .flatMap((b) => (b?.LifecycleConfiguration?.Rules ?? []).map((r: any) => r.ExpirationInDays))
+    .filter((d: unknown) => typeof d === 'number');
   const retention = ofType('AWS::Logs::LogGroup').map(([, r]) => Number(r.Properties?.RetentionInDays ?? 3653));
   return {
     source,
@@ -394,9 +436,15 @@ export function inventoryFromTemplate(template: { Resources: Resources }, source
       maxConcurrentRuns: Number(job.ExecutionProperty?.MaxConcurrentRuns ?? 1),
       continuousLogging: job.DefaultArguments?.['--enable-continuous-cloudwatch-log'] === 'true',
     },
-    stateMachine: { logLevel: String(machine?.LoggingConfiguration?.Level ?? 'OFF'), tracing: machine?.TracingConfiguration?.Enabled === true },
+    stateMachine: {
+      logLevel: String(machine?.LoggingConfiguration?.Level ?? 'OFF'),
+      tracing: machine?.TracingConfiguration?.Enabled === true,
+    },
     alarms: alarms.length,
-    alarmMetrics: alarms.reduce((sum, a) => sum + (Array.isArray(a?.Metrics) ? a.Metrics.filter((m: any) => m.MetricStat !== undefined).length : 1), 0),
+    alarmMetrics: alarms.reduce(
+      (sum, a) => sum + (Array.isArray(a?.Metrics) ? a.Metrics.filter((m: any) => m.MetricStat !== undefined).length : 1),
+      0,
+    ),
     dashboards: ofType('AWS::CloudWatch::Dashboard').length,
     kmsKeys: ofType('AWS::KMS::Key').length,
     tables: tables.length,
@@ -407,6 +455,8 @@ export function inventoryFromTemplate(template: { Resources: Resources }, source
     accessLogRetentionDays: Math.max(0, ...expirations),
   };
 }
+/* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access,
+   @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
 
 /**
  * The inventory of the stack for these settings: the stack is synthesized (without bundling, as the infra tests do)
@@ -536,7 +586,15 @@ export function glueRun(files: number, manifestMb: number, glue: StackInventory[
   const billedSeconds = Math.max(PRICES.glueMinimumBilledSeconds, Math.ceil(seconds));
   const dpus = workers * worker.dpu;
   const dpuHours = (dpus * billedSeconds) / 3600;
-  return { tasks, workers, dpus, seconds, billedSeconds, dpuHours, usd: { FLEX: dpuHours * PRICES.glueDpuHour.FLEX, STANDARD: dpuHours * PRICES.glueDpuHour.STANDARD } };
+  return {
+    tasks,
+    workers,
+    dpus,
+    seconds,
+    billedSeconds,
+    dpuHours,
+    usd: { FLEX: dpuHours * PRICES.glueDpuHour.FLEX, STANDARD: dpuHours * PRICES.glueDpuHour.STANDARD },
+  };
 }
 
 /** The measured figures the model uses, named in its output. */
@@ -605,7 +663,9 @@ function averageOverMonth(month: number, f: (day: number) => number): number {
 
 /** X-Ray traces a day for invocations at `perSecond`: the reservoir, then the sampling rate. */
 function tracesPerDay(perSecond: number): number {
-  const sampled = Math.min(perSecond, ASSUMPTIONS.xrayReservoirPerSecond) + ASSUMPTIONS.xrayRate * Math.max(0, perSecond - ASSUMPTIONS.xrayReservoirPerSecond);
+  const sampled =
+    Math.min(perSecond, ASSUMPTIONS.xrayReservoirPerSecond) +
+    ASSUMPTIONS.xrayRate * Math.max(0, perSecond - ASSUMPTIONS.xrayReservoirPerSecond);
   return sampled * SECONDS_PER_DAY;
 }
 
@@ -631,19 +691,28 @@ export function monthlyBill(input: ModelInput): Omit<CostReport, 'capacity' | 'h
   const n = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
   // Glue: one run per manifest.
-  line('Glue', runsPerMonth * run.usd[cls],
+  line(
+    'Glue',
+    runsPerMonth * run.usd[cls],
     `${n(runsPerMonth)} runs x ${run.workers} ${inventory.glue.workerType} (${run.dpus} DPU) x ${run.billedSeconds} s billed ` +
       `(${n(run.seconds, 1)} s, 1-min minimum) at $${PRICES.glueDpuHour[cls]}/DPU-h ${cls}; ` +
-      `${cls === 'FLEX' ? 'STANDARD' : 'FLEX'} would be $${n(runsPerMonth * run.usd[cls === 'FLEX' ? 'STANDARD' : 'FLEX'], 2)}`);
+      `${cls === 'FLEX' ? 'STANDARD' : 'FLEX'} would be $${n(runsPerMonth * run.usd[cls === 'FLEX' ? 'STANDARD' : 'FLEX'], 2)}`,
+  );
   const catalogObjects = load.datasets + b.manifestsPerDay * DAYS_PER_MONTH * (month - 0.5);
   const catalogRequests = runsPerMonth * ASSUMPTIONS.glueCatalogRequestsPerRun;
-  line('Glue Data Catalog', (catalogRequests / 1e6) * PRICES.glueCatalogPerMillionRequests + (catalogObjects / 1e5) * PRICES.glueCatalogPer100kObjectMonth,
-    `${n(catalogRequests)} requests; ${n(catalogObjects)} objects on average (a table per dataset, a partition per manifest)`);
+  line(
+    'Glue Data Catalog',
+    (catalogRequests / 1e6) * PRICES.glueCatalogPerMillionRequests + (catalogObjects / 1e5) * PRICES.glueCatalogPer100kObjectMonth,
+    `${n(catalogRequests)} requests; ${n(catalogObjects)} objects on average (a table per dataset, a partition per manifest)`,
+  );
 
   // Step Functions: the success path's transitions per execution.
   const transitions = runsPerMonth * path.transitions;
-  line('Step Functions', (transitions / 1000) * PRICES.stepFunctionsPerThousandTransitions,
-    `${n(runsPerMonth)} executions x ${path.transitions} transitions (success path of the ASL)`);
+  line(
+    'Step Functions',
+    (transitions / 1000) * PRICES.stepFunctionsPerThousandTransitions,
+    `${n(runsPerMonth)} executions x ${path.transitions} transitions (success path of the ASL)`,
+  );
 
   // Lambda: the builder per batch of notifications, the sweeper on its schedule.
   const perInvocation = filesPerBuilderInvocation(filesPerSecond, inventory);
@@ -661,14 +730,19 @@ export function monthlyBill(input: ModelInput): Omit<CostReport, 'capacity' | 'h
     ((builderInvocations + sweeperInvocations) / 1e6) * PRICES.lambdaPerMillionRequests +
     gbSeconds.builder * PRICES.lambdaGbSecond[inventory.builder.arch] +
     gbSeconds.sweeper * PRICES.lambdaGbSecond[inventory.sweeper.arch];
-  line('Lambda', lambdaUsd,
+  line(
+    'Lambda',
+    lambdaUsd,
     `builder ${n(builderInvocations)} invocations (${n(perInvocation, 2)} files each) x ${n(builderSeconds * 1000)} ms x ${inventory.builder.memoryMb} MB; ` +
       `sweeper ${n(sweeperInvocations)} (every ${inventory.sweeper.everyMinutes} min) x ${n(bench.idleSweepSeconds * 1000)} ms` +
-      `${b.sealedBy === 'timeout' ? ` + ${n(sealSeconds * 1000)} ms a manifest sealed` : ''} x ${inventory.sweeper.memoryMb} MB; ${n(gbSeconds.builder + gbSeconds.sweeper)} GB-s`);
+      `${b.sealedBy === 'timeout' ? ` + ${n(sealSeconds * 1000)} ms a manifest sealed` : ''} x ${inventory.sweeper.memoryMb} MB; ${n(gbSeconds.builder + gbSeconds.sweeper)} GB-s`,
+  );
 
   // DynamoDB: measured units per file, plus the MANIFEST META writes the benchmark does not see.
   const metaWrites = ASSUMPTIONS.metaWritesByHandlers + (path.tasksByService.dynamodb ?? 0);
-  const metaUnitsPerManifest = metaWrites * ASSUMPTIONS.metaItemWriteUnits * (1 + ASSUMPTIONS.gsisPerMetaWrite) - ASSUMPTIONS.metaWritesByHandlers * ASSUMPTIONS.metaItemWriteUnits;
+  const metaUnitsPerManifest =
+    metaWrites * ASSUMPTIONS.metaItemWriteUnits * (1 + ASSUMPTIONS.gsisPerMetaWrite) -
+    ASSUMPTIONS.metaWritesByHandlers * ASSUMPTIONS.metaItemWriteUnits;
   const writeUnits = filesPerMonth * bench.writeUnitsPerFile.withSweep + runsPerMonth * metaUnitsPerManifest;
   const readUnits = filesPerMonth * bench.readUnitsPerFile + sweeperInvocations * ASSUMPTIONS.sweepReadUnits;
   const stored = bench.storedBytesPerFile;
@@ -676,73 +750,108 @@ export function monthlyBill(input: ModelInput): Omit<CostReport, 'capacity' | 'h
   const kept = (kind: string) => (stored[kind] ?? 0) + (stored[kind] !== undefined ? overhead : 0);
   const bytesAtDay = (day: number) =>
     load.filesPerDay *
-    (day * (kept('MANIFEST# F#') + kept('MANIFEST# META') * (1 + inventory.stateTableGsis)) + Math.min(day, 90) * kept('FILE#') + Math.min(day, 7) * kept('idempotency'));
+    (day * (kept('MANIFEST# F#') + kept('MANIFEST# META') * (1 + inventory.stateTableGsis)) +
+      Math.min(day, 90) * kept('FILE#') +
+      Math.min(day, 7) * kept('idempotency'));
   const tableGb = averageOverMonth(month, bytesAtDay) / GB;
   const dynamoUsd =
     (writeUnits / 1e6) * PRICES.dynamoPerMillionWrites +
     (readUnits / 1e6) * PRICES.dynamoPerMillionReads +
     tableGb * (PRICES.dynamoGbMonth + (inventory.pitrTables > 0 ? PRICES.dynamoPitrGbMonth : 0));
-  line('DynamoDB', dynamoUsd,
+  line(
+    'DynamoDB',
+    dynamoUsd,
     `${n(bench.writeUnitsPerFile.withSweep, 2)} write units/file (measured) + ${n(metaUnitsPerManifest)}/manifest (META and its GSIs) = ${n(writeUnits / 1e6, 2)} M; ` +
-      `${n(readUnits / 1e6, 2)} M read units; ${n(tableGb, 2)} GB stored with PITR`);
+      `${n(readUnits / 1e6, 2)} M read units; ${n(tableGb, 2)} GB stored with PITR`,
+  );
 
   // SQS: S3's sends, the pollers' receives (empty ones included), the deletes.
   const pollsPerMonth = ASSUMPTIONS.sqsPollers * ((DAYS_PER_MONTH * SECONDS_PER_DAY) / ASSUMPTIONS.sqsLongPollSeconds);
   const sqsRequests = filesPerMonth + pollsPerMonth + 2 * builderInvocations;
-  line('SQS', (sqsRequests / 1e6) * PRICES.sqsPerMillionRequests,
-    `${n(filesPerMonth)} sends + ${n(pollsPerMonth)} long polls + ${n(2 * builderInvocations)} receives and deletes`);
+  line(
+    'SQS',
+    (sqsRequests / 1e6) * PRICES.sqsPerMillionRequests,
+    `${n(filesPerMonth)} sends + ${n(pollsPerMonth)} long polls + ${n(2 * builderInvocations)} receives and deletes`,
+  );
 
   // S3 requests.
-  const parquetFilesPerRun = Math.max(1, Math.ceil((b.filesPerManifest * load.mbPerFile * (GLUE_MEASURED.parquetMb / GLUE_MEASURED.batchMb)) / 32));
+  const parquetFilesPerRun = Math.max(
+    1,
+    Math.ceil((b.filesPerManifest * load.mbPerFile * (GLUE_MEASURED.parquetMb / GLUE_MEASURED.batchMb)) / 32),
+  );
   const puts = filesPerMonth + runsPerMonth * (1 + ASSUMPTIONS.glueS3PutsPerRun + parquetFilesPerRun);
-  const gets = filesPerMonth * ASSUMPTIONS.glueS3GetsPerFile + runsPerMonth * (ASSUMPTIONS.glueS3GetsPerRun + (path.tasksByService.s3 ?? 0));
+  const gets =
+    filesPerMonth * ASSUMPTIONS.glueS3GetsPerFile + runsPerMonth * (ASSUMPTIONS.glueS3GetsPerRun + (path.tasksByService.s3 ?? 0));
   const transitionsToIa = month * DAYS_PER_MONTH > inventory.ingestTransitionDays ? filesPerMonth : 0;
-  line('S3 requests', (puts / 1000) * PRICES.s3PutPerThousand + (gets / 1000) * PRICES.s3GetPerThousand + (transitionsToIa / 1000) * PRICES.s3TransitionPerThousand,
-    `${n(puts)} PUT/LIST (uploads, manifests, Parquet, committer), ${n(gets)} GET, ${n(transitionsToIa)} lifecycle transitions to IA`);
+  line(
+    'S3 requests',
+    (puts / 1000) * PRICES.s3PutPerThousand +
+      (gets / 1000) * PRICES.s3GetPerThousand +
+      (transitionsToIa / 1000) * PRICES.s3TransitionPerThousand,
+    `${n(puts)} PUT/LIST (uploads, manifests, Parquet, committer), ${n(gets)} GET, ${n(transitionsToIa)} lifecycle transitions to IA`,
+  );
 
   // S3 storage: raw kept (Standard, then IA), Parquet, quarantine, manifests, access logs.
   const rawGbPerDay = (load.filesPerDay * load.mbPerFile * MB) / GB;
   const parquetGbPerDay = rawGbPerDay * (GLUE_MEASURED.parquetMb / GLUE_MEASURED.batchMb);
   const quarantineGbPerDay = rawGbPerDay * GLUE_MEASURED.quarantinedLineShare * 1.5;
   const manifestGbPerDay = (load.filesPerDay * ASSUMPTIONS.manifestBytesPerFile + b.manifestsPerDay * ASSUMPTIONS.resultFileBytes) / GB;
-  const accessLogGbPerDay = ((puts + gets) / DAYS_PER_MONTH) * ASSUMPTIONS.accessLogBytesPerRequest / GB;
+  const accessLogGbPerDay = (((puts + gets) / DAYS_PER_MONTH) * ASSUMPTIONS.accessLogBytesPerRequest) / GB;
   const t = inventory.ingestTransitionDays;
   const storageAt = (m: number) =>
-    averageOverMonth(m, (day) =>
-      rawGbPerDay * Math.min(day, t) * PRICES.s3StandardGbMonth +
-      rawGbPerDay * Math.max(0, day - t) * PRICES.s3InfrequentGbMonth +
-      (parquetGbPerDay + quarantineGbPerDay + manifestGbPerDay) * day * PRICES.s3StandardGbMonth +
-      accessLogGbPerDay * Math.min(day, inventory.accessLogRetentionDays || day) * PRICES.s3StandardGbMonth,
+    averageOverMonth(
+      m,
+      (day) =>
+        rawGbPerDay * Math.min(day, t) * PRICES.s3StandardGbMonth +
+        rawGbPerDay * Math.max(0, day - t) * PRICES.s3InfrequentGbMonth +
+        (parquetGbPerDay + quarantineGbPerDay + manifestGbPerDay) * day * PRICES.s3StandardGbMonth +
+        accessLogGbPerDay * Math.min(day, inventory.accessLogRetentionDays || day) * PRICES.s3StandardGbMonth,
     );
   const storageUsd = storageAt(month);
-  line('S3 storage', storageUsd,
+  line(
+    'S3 storage',
+    storageUsd,
     `raw ${n(rawGbPerDay * DAYS_PER_MONTH)} GB a month kept (Standard ${Number.isFinite(t) ? `${t} days, then IA` : 'always'}), ` +
-      `Parquet ${n(parquetGbPerDay * DAYS_PER_MONTH, 1)} GB, quarantine ${n(quarantineGbPerDay * DAYS_PER_MONTH, 2)} GB, manifests and access logs ${n((manifestGbPerDay + accessLogGbPerDay) * DAYS_PER_MONTH, 2)} GB; average held in month ${month}`);
+      `Parquet ${n(parquetGbPerDay * DAYS_PER_MONTH, 1)} GB, quarantine ${n(quarantineGbPerDay * DAYS_PER_MONTH, 2)} GB, manifests and access logs ${n((manifestGbPerDay + accessLogGbPerDay) * DAYS_PER_MONTH, 2)} GB; average held in month ${month}`,
+  );
 
   // CloudWatch Logs: the Lambdas, the state machine, Glue's continuous logging.
   const lambdaLogGb = ((builderInvocations + sweeperInvocations) * ASSUMPTIONS.lambdaLogBytesPerInvocation) / GB;
-  const sfnLogGb = inventory.stateMachine.logLevel === 'ALL' ? (runsPerMonth * (2 * path.transitions + 2) * ASSUMPTIONS.sfnLogBytesPerEvent) / GB : 0;
+  const sfnLogGb =
+    inventory.stateMachine.logLevel === 'ALL' ? (runsPerMonth * (2 * path.transitions + 2) * ASSUMPTIONS.sfnLogBytesPerEvent) / GB : 0;
   const glueLogGb = inventory.glue.continuousLogging ? (runsPerMonth * ASSUMPTIONS.glueLogBytesPerRun) / GB : 0;
   const logGb = lambdaLogGb + sfnLogGb + glueLogGb;
   const logStoredGb = logGb * Math.min(month, inventory.logRetentionDays / DAYS_PER_MONTH);
-  line('CloudWatch Logs', logGb * PRICES.logsIngestGb + logStoredGb * PRICES.logsStoreGbMonth,
-    `${n(logGb, 2)} GB ingested (Lambda ${n(lambdaLogGb, 2)}, state machine ${n(sfnLogGb, 2)}, Glue ${n(glueLogGb, 2)}), ${n(logStoredGb, 2)} GB held (${inventory.logRetentionDays}-day retention)`);
+  line(
+    'CloudWatch Logs',
+    logGb * PRICES.logsIngestGb + logStoredGb * PRICES.logsStoreGbMonth,
+    `${n(logGb, 2)} GB ingested (Lambda ${n(lambdaLogGb, 2)}, state machine ${n(sfnLogGb, 2)}, Glue ${n(glueLogGb, 2)}), ${n(logStoredGb, 2)} GB held (${inventory.logRetentionDays}-day retention)`,
+  );
 
   // CloudWatch metrics, alarms, dashboards.
   const customMetrics = EMITTED_METRICS.reduce((sum, m) => sum + m.services.length, 0);
-  line('CloudWatch metrics, alarms, dashboard',
+  line(
+    'CloudWatch metrics, alarms, dashboard',
     customMetrics * PRICES.metricMonth + inventory.alarmMetrics * PRICES.alarmMetricMonth + inventory.dashboards * PRICES.dashboardMonth,
-    `${customMetrics} custom metrics (EMF, upper bound: each counted every hour), ${inventory.alarms} alarms reading ${inventory.alarmMetrics} metrics, ${inventory.dashboards} dashboard`);
+    `${customMetrics} custom metrics (EMF, upper bound: each counted every hour), ${inventory.alarms} alarms reading ${inventory.alarmMetrics} metrics, ${inventory.dashboards} dashboard`,
+  );
 
   // KMS: the customer managed keys and their requests.
-  const kmsRequests = runsPerMonth * ASSUMPTIONS.glueKmsRequestsPerRun + inventory.tables * ASSUMPTIONS.dynamoKmsRequestsPerTableHour * 24 * DAYS_PER_MONTH;
-  line('KMS', inventory.kmsKeys * PRICES.kmsKeyMonth + (kmsRequests / 1e4) * PRICES.kmsPer10kRequests,
-    `${inventory.kmsKeys} keys (Glue logs, alerts topic), ${n(kmsRequests)} requests`);
+  const kmsRequests =
+    runsPerMonth * ASSUMPTIONS.glueKmsRequestsPerRun + inventory.tables * ASSUMPTIONS.dynamoKmsRequestsPerTableHour * 24 * DAYS_PER_MONTH;
+  line(
+    'KMS',
+    inventory.kmsKeys * PRICES.kmsKeyMonth + (kmsRequests / 1e4) * PRICES.kmsPer10kRequests,
+    `${inventory.kmsKeys} keys (Glue logs, alerts topic), ${n(kmsRequests)} requests`,
+  );
 
   // SNS: one email per failed or partial manifest, and the alarms'.
   const messages = runsPerMonth * ASSUMPTIONS.alertShare + ASSUMPTIONS.alarmMessagesPerMonth;
-  line('SNS', (messages / 1e6) * PRICES.snsPerMillionPublishes + (messages / 1e5) * PRICES.snsPer100kEmails,
-    `${n(messages)} alert emails (${ASSUMPTIONS.alertShare * 100}% of manifests fail or end partial, ${ASSUMPTIONS.alarmMessagesPerMonth} alarm changes)`);
+  line(
+    'SNS',
+    (messages / 1e6) * PRICES.snsPerMillionPublishes + (messages / 1e5) * PRICES.snsPer100kEmails,
+    `${n(messages)} alert emails (${ASSUMPTIONS.alertShare * 100}% of manifests fail or end partial, ${ASSUMPTIONS.alarmMessagesPerMonth} alarm changes)`,
+  );
 
   // X-Ray: active tracing of both Lambdas and the state machine.
   const traces =
@@ -797,7 +906,14 @@ export function capacity(input: ModelInput): { parts: CapacityPart[]; headroom: 
   const parts: CapacityPart[] = [];
   const add = (part: string, limit: string, utilization: (f: number) => number, remedy: (factor: number) => string) => {
     const factor = factorAtLimit(utilization);
-    parts.push({ part, limit, utilization: utilization(1), factor, filesPerDayAtLimit: load.filesPerDay * factor, remedy: factor >= target ? '' : remedy(factor) });
+    parts.push({
+      part,
+      limit,
+      utilization: utilization(1),
+      factor,
+      filesPerDayAtLimit: load.filesPerDay * factor,
+      remedy: factor >= target ? '' : remedy(factor),
+    });
   };
 
   // One dataset's OPEN# pointer: every file is a read of the pointer and a compare-and-set commit on it, one after
@@ -806,17 +922,23 @@ export function capacity(input: ModelInput): { parts: CapacityPart[]; headroom: 
   const byLatency = (1 - bench.conflictRate) / cycleSeconds;
   const byItemWrites = (LIMITS.dynamoItemWritesPerSecond * (1 - bench.conflictRate)) / 2;
   const pointerRate = Math.min(byLatency, byItemWrites);
-  add(`OPEN# pointer of a dataset (files/s per dataset)`,
+  add(
+    `OPEN# pointer of a dataset (files/s per dataset)`,
     `${n(pointerRate, 1)} files/s: (1 - ${n(bench.conflictRate * 100, 1)}% conflicts) / (${n(bench.pointerRead.meanMs, 1)} ms read + ${n(bench.commitTransaction.meanMs, 1)} ms commit)`,
     (f) => batching(scaled(load, f)).filesPerSecondPerDataset / pointerRate,
-    (factor) => `shard the pointer: ${Math.ceil(target / factor)} OPEN#<dataset>#<shard> pointers per dataset, each with its own manifests (or more datasets)`);
+    (factor) =>
+      `shard the pointer: ${Math.ceil(target / factor)} OPEN#<dataset>#<shard> pointers per dataset, each with its own manifests (or more datasets)`,
+  );
 
   // The builder Lambda: the event source's maximum concurrency, each invocation placing its files one by one.
   const builderRate = inventory.builder.maxConcurrency / bench.handlerSecondsPerFile;
-  add(`builder Lambda concurrency (${inventory.builder.maxConcurrency} at once)`,
+  add(
+    `builder Lambda concurrency (${inventory.builder.maxConcurrency} at once)`,
     `${n(builderRate, 1)} files/s: ${inventory.builder.maxConcurrency} invocations / ${n(bench.handlerSecondsPerFile * 1000)} ms a file`,
     (f) => (load.filesPerDay * f) / SECONDS_PER_DAY / builderRate,
-    (factor) => `raise BUILDER_MAX_CONCURRENCY to ${Math.ceil((inventory.builder.maxConcurrency * target) / factor)} (account concurrency allowing), with pointers that take it`);
+    (factor) =>
+      `raise BUILDER_MAX_CONCURRENCY to ${Math.ceil((inventory.builder.maxConcurrency * target) / factor)} (account concurrency allowing), with pointers that take it`,
+  );
 
   // Glue: concurrent runs of the job, each holding its slot for the run.
   const runsAtOnce = (f: number) => {
@@ -825,31 +947,50 @@ export function capacity(input: ModelInput): { parts: CapacityPart[]; headroom: 
     const run = glueRun(bt.filesPerManifest, bt.filesPerManifest * l.mbPerFile, inventory.glue);
     return { runs: (bt.manifestsPerDay / SECONDS_PER_DAY) * run.seconds, run };
   };
-  add(`Glue concurrent runs (glue.maxConcurrentRuns = ${inventory.glue.maxConcurrentRuns})`,
+  add(
+    `Glue concurrent runs (glue.maxConcurrentRuns = ${inventory.glue.maxConcurrentRuns})`,
     `${inventory.glue.maxConcurrentRuns} runs of ${n(runsAtOnce(1).run.seconds, 0)} s each (full manifests: ${n(glueRun(load.batchSize, load.batchSize * load.mbPerFile, inventory.glue).seconds)} s, ${glueRun(load.batchSize, load.batchSize * load.mbPerFile, inventory.glue).dpus} DPU)`,
     (f) => runsAtOnce(f).runs / inventory.glue.maxConcurrentRuns,
     (factor) => {
       const needed = Math.ceil(runsAtOnce(target).runs);
       return `raise glue.maxConcurrentRuns to ${needed} (${needed * runsAtOnce(target).run.dpus} DPUs at once at ${target}x; the account's Glue quotas must allow it); factor now ${n(factor, 0)}x`;
-    });
+    },
+  );
 
   // Step Functions: StartExecution, the backlog check's ListExecutions, state transitions.
   const startsPerSecond = (f: number) => batching(scaled(load, f)).manifestsPerDay / SECONDS_PER_DAY;
-  add(`Step Functions StartExecution (${LIMITS.sfnStartExecutionPerSecond}/s)`, `${LIMITS.sfnStartExecutionPerSecond} starts/s`,
-    (f) => startsPerSecond(f) / LIMITS.sfnStartExecutionPerSecond, () => 'ask for a higher StartExecution quota');
-  add(`Step Functions ListExecutions before each start (${LIMITS.sfnListExecutionsPerSecond}/s)`, `${LIMITS.sfnListExecutionsPerSecond} calls/s`,
+  add(
+    `Step Functions StartExecution (${LIMITS.sfnStartExecutionPerSecond}/s)`,
+    `${LIMITS.sfnStartExecutionPerSecond} starts/s`,
+    (f) => startsPerSecond(f) / LIMITS.sfnStartExecutionPerSecond,
+    () => 'ask for a higher StartExecution quota',
+  );
+  add(
+    `Step Functions ListExecutions before each start (${LIMITS.sfnListExecutionsPerSecond}/s)`,
+    `${LIMITS.sfnListExecutionsPerSecond} calls/s`,
     (f) => (startsPerSecond(f) + 1 / (60 * inventory.sweeper.everyMinutes)) / LIMITS.sfnListExecutionsPerSecond,
-    () => 'count running executions in the state table instead of listing them');
-  add(`Step Functions state transitions (${LIMITS.sfnTransitionsPerSecond}/s)`, `${LIMITS.sfnTransitionsPerSecond} transitions/s`,
-    (f) => (startsPerSecond(f) * measured.successPath.transitions) / LIMITS.sfnTransitionsPerSecond, () => 'ask for a higher state transition quota');
+    () => 'count running executions in the state table instead of listing them',
+  );
+  add(
+    `Step Functions state transitions (${LIMITS.sfnTransitionsPerSecond}/s)`,
+    `${LIMITS.sfnTransitionsPerSecond} transitions/s`,
+    (f) => (startsPerSecond(f) * measured.successPath.transitions) / LIMITS.sfnTransitionsPerSecond,
+    () => 'ask for a higher state transition quota',
+  );
 
   // DynamoDB table and S3 prefixes.
-  add(`DynamoDB table writes (${n(LIMITS.dynamoTableWritesPerSecond)} units/s)`, `${n(LIMITS.dynamoTableWritesPerSecond)} write units/s`,
-    (f) => ((load.filesPerDay * f) / SECONDS_PER_DAY) * bench.writeUnitsPerFile.withSweep / LIMITS.dynamoTableWritesPerSecond,
-    () => 'ask for a higher table throughput quota');
-  add(`S3 PUTs per dataset prefix (${n(LIMITS.s3PutsPerPrefixPerSecond)}/s)`, `${n(LIMITS.s3PutsPerPrefixPerSecond)} PUTs/s`,
+  add(
+    `DynamoDB table writes (${n(LIMITS.dynamoTableWritesPerSecond)} units/s)`,
+    `${n(LIMITS.dynamoTableWritesPerSecond)} write units/s`,
+    (f) => (((load.filesPerDay * f) / SECONDS_PER_DAY) * bench.writeUnitsPerFile.withSweep) / LIMITS.dynamoTableWritesPerSecond,
+    () => 'ask for a higher table throughput quota',
+  );
+  add(
+    `S3 PUTs per dataset prefix (${n(LIMITS.s3PutsPerPrefixPerSecond)}/s)`,
+    `${n(LIMITS.s3PutsPerPrefixPerSecond)} PUTs/s`,
     (f) => batching(scaled(load, f)).filesPerSecondPerDataset / LIMITS.s3PutsPerPrefixPerSecond,
-    () => 'spread uploads over more prefixes (a date or hash segment under the dataset)');
+    () => 'spread uploads over more prefixes (a date or hash segment under the dataset)',
+  );
 
   const first = parts.reduce((a, p) => (p.factor < a.factor ? p : a));
   return { parts, headroom: { factor: first.factor, part: first.part } };

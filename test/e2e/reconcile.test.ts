@@ -8,11 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import {
-  GetBucketNotificationConfigurationCommand,
-  PutBucketNotificationConfigurationCommand,
-  type NotificationConfiguration,
-} from '@aws-sdk/client-s3';
+import { GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigurationCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getManifestFiles } from '../../cli/ops/manifests';
 import { generateDataset } from '../../local/sample-data';
@@ -65,9 +61,13 @@ describe('pipeline reconcile against the local mode: uploads whose notifications
     await putObject(instance, early.key, early.body); // a retried PUT: a new version of content already in a manifest
     await putObject(instance, refusedKey, 'not for the pipeline\n');
     await putObject(instance, 'incoming/orders/2026/', ''); // a console's folder marker
-    await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: configuration as NotificationConfiguration }));
+    await s3.send(new PutBucketNotificationConfigurationCommand({ Bucket, NotificationConfiguration: configuration }));
     // Setting it posts an s3:TestEvent, which the builder skips: let it go before counting what is in the queue.
-    await waitFor('the ingest queue to drain', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
+    await waitFor(
+      'the ingest queue to drain',
+      async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined),
+      60_000,
+    );
   });
 
   afterAll(async () => {
@@ -83,7 +83,7 @@ describe('pipeline reconcile against the local mode: uploads whose notifications
     expect((await manifestsOf(instance)).map((m) => [m.status, m.fileCount])).toEqual([['OPEN', undefined]]);
   });
 
-  it('sends them through the builder\'s path: each file placed once, in the one manifest it fills, the refused one recorded', async () => {
+  it("sends them through the builder's path: each file placed once, in the one manifest it fills, the refused one recorded", async () => {
     const run = await pipeline(['reconcile', ...stateDir()]);
 
     expect(run.code).toBe(0);
@@ -103,18 +103,27 @@ describe('pipeline reconcile against the local mode: uploads whose notifications
     const refused = await waitFor(
       `${refusedKey} recorded as rejected`,
       async () =>
-        (await instance.ctx.ddb.send(new GetCommand({ TableName: instance.stack.stateTable, Key: keys.rejected(instance.stack.ingestBucket, refusedKey), ConsistentRead: true })))
-          .Item,
+        (
+          await instance.ctx.ddb.send(
+            new GetCommand({
+              TableName: instance.stack.stateTable,
+              Key: keys.rejected(instance.stack.ingestBucket, refusedKey),
+              ConsistentRead: true,
+            }),
+          )
+        ).Item,
       60_000,
     );
 
     expect([manifest.sealReason, Number(manifest.fileCount)]).toEqual(['full', 6]);
     // One F# item per file, each the version uploaded (the first upload of the retried file, as notified then).
-    expect(entries.map((f) => [f.key, f.versionId])).toEqual(files.map((f) => [f.key, versions.get(f.key)]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)));
+    expect(entries.map((f) => [f.key, f.versionId])).toEqual(
+      files.map((f) => [f.key, versions.get(f.key)]).sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)),
+    );
     expect(refused.code).toBe('unaccepted-suffix');
   });
 
-  it('converts every file\'s rows exactly once', async () => {
+  it("converts every file's rows exactly once", async () => {
     const manifests = await waitForConvertedFiles(instance, files.length, 10 * 60_000);
     const expected = Object.fromEntries(files.map((f) => [`${uri(f.key)}#${versions.get(f.key)}`, f.goodLines]));
 
@@ -123,7 +132,11 @@ describe('pipeline reconcile against the local mode: uploads whose notifications
   });
 
   it('finds nothing to send the second time', async () => {
-    await waitFor('the ingest queue to drain', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
+    await waitFor(
+      'the ingest queue to drain',
+      async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined),
+      60_000,
+    );
 
     const again = await pipeline(['reconcile', '--json', ...stateDir()]);
 

@@ -4,6 +4,9 @@
  */
 import type { AwsClients } from '../../handlers/common/aws-clients';
 
+/** An AWS SDK client, as far as these helpers touch it: its middleware stack. */
+type MiddlewareHost = { middlewareStack: { add: (...args: any[]) => unknown } };
+
 /** The error a "crashed" Lambda instance sees on every call from the crash on. */
 export class InjectedCrash extends Error {
   constructor(readonly call: number) {
@@ -21,7 +24,7 @@ export class CallCounter {
 
   /** Attaches to every client of `clients`; returns them. */
   attach(clients: AwsClients): AwsClients {
-    for (const [service, client] of Object.entries(clients) as Array<[string, { middlewareStack: { add: Function } }]>) {
+    for (const [service, client] of Object.entries(clients) as Array<[string, MiddlewareHost]>) {
       client.middlewareStack.add(
         (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
           this.calls.push(`${service}:${context.commandName}`);
@@ -36,7 +39,12 @@ export class CallCounter {
 }
 
 /** Makes the first `times` calls of command `commandName` on `client` fail with an error named `errorName`. */
-export function failCommand(client: { middlewareStack: { add: Function } }, commandName: string, times: number, errorName = 'ServiceUnavailable'): { failures: number } {
+export function failCommand(
+  client: MiddlewareHost,
+  commandName: string,
+  times: number,
+  errorName = 'ServiceUnavailable',
+): { failures: number } {
   const state = { failures: 0 };
   client.middlewareStack.add(
     (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {

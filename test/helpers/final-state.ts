@@ -46,7 +46,9 @@ export async function readFinalState(clients: AwsClients, resources: PipelineRes
     const keys = items.filter((i) => i.pk === meta.pk && i.sk.startsWith('F#')).map((i) => i.key as string);
     let document: FoundManifest['document'];
     try {
-      const out = await clients.s3.send(new GetObjectCommand({ Bucket: resources.curatedBucket, Key: `manifests/${meta.dataset}/${meta.manifestId}.json` }));
+      const out = await clients.s3.send(
+        new GetObjectCommand({ Bucket: resources.curatedBucket, Key: `manifests/${meta.dataset}/${meta.manifestId}.json` }),
+      );
       document = JSON.parse(await out.Body!.transformToString());
     } catch (err) {
       if ((err as Error).name !== 'NoSuchKey') throw err;
@@ -72,7 +74,12 @@ function datasetOf(key: string): string {
  * most `batchSize` files of one dataset (I2), exactly one execution per manifest, recorded (I3), and the
  * manifest file listing exactly the manifest's files, sorted by key.
  */
-export function invariantViolations(state: FinalState, objects: readonly UploadedObject[], batchSize: number, stateMachineArn: string): string[] {
+export function invariantViolations(
+  state: FinalState,
+  objects: readonly UploadedObject[],
+  batchSize: number,
+  stateMachineArn: string,
+): string[] {
   const problems: string[] = [];
   const holders = new Map<string, string[]>();
   for (const [id, m] of state.manifests) for (const key of m.keys) holders.set(key, [...(holders.get(key) ?? []), id]);
@@ -85,24 +92,28 @@ export function invariantViolations(state: FinalState, objects: readonly Uploade
   for (const o of objects) {
     const file = state.items.find((i) => i.pk === `FILE#${o.bucket}/${o.key}#${o.eTag ?? DEFAULT_ETAG}`);
     if (file === undefined) problems.push(`I1: no FILE# item for ${o.key}`);
-    else if (!(holders.get(o.key) ?? []).includes(file.manifestId)) problems.push(`I1: FILE# of ${o.key} names ${file.manifestId}, which does not list it`);
+    else if (!(holders.get(o.key) ?? []).includes(file.manifestId))
+      problems.push(`I1: FILE# of ${o.key} names ${file.manifestId}, which does not list it`);
   }
   const executionPrefix = stateMachineArn.replace(':stateMachine:', ':execution:');
   for (const [id, m] of state.manifests) {
     if (m.keys.length > batchSize) problems.push(`I2: ${id} holds ${m.keys.length} files > ${batchSize}`);
     const datasets = new Set(m.keys.map(datasetOf));
-    if (datasets.size > 1 || (datasets.size === 1 && !datasets.has(m.meta.dataset))) problems.push(`I2: ${id} mixes datasets ${[...datasets].join(', ')}`);
+    if (datasets.size > 1 || (datasets.size === 1 && !datasets.has(m.meta.dataset)))
+      problems.push(`I2: ${id} mixes datasets ${[...datasets].join(', ')}`);
     if (m.meta.status === 'OPEN') problems.push(`${id} is still OPEN with ${m.keys.length} files`);
     if (m.keys.length === 0) problems.push(`${id} has no file`);
     const runs = state.executions.get(id) ?? 0;
     if (runs !== 1) problems.push(`I3: ${id} has ${runs} executions`);
     const arn = `${executionPrefix}:${id}`;
-    if (m.meta.executionArn !== arn || JSON.stringify(m.meta.executions) !== JSON.stringify([arn])) problems.push(`I3: ${id} execution not recorded once (${JSON.stringify(m.meta.executions)})`);
+    if (m.meta.executionArn !== arn || JSON.stringify(m.meta.executions) !== JSON.stringify([arn]))
+      problems.push(`I3: ${id} execution not recorded once (${JSON.stringify(m.meta.executions)})`);
     if (m.meta.pendingPk !== undefined || m.meta.pendingSk !== undefined) problems.push(`${id} still in the pending index`);
     if (m.meta.fileCount !== m.keys.length) problems.push(`${id} records fileCount ${m.meta.fileCount} for ${m.keys.length} files`);
     const listed = m.document?.files.map((f) => f.key) ?? [];
     const sorted = [...m.keys].sort();
-    if (JSON.stringify(listed) !== JSON.stringify(sorted)) problems.push(`${id} manifest file lists ${JSON.stringify(listed)}, state has ${JSON.stringify(sorted)}`);
+    if (JSON.stringify(listed) !== JSON.stringify(sorted))
+      problems.push(`${id} manifest file lists ${JSON.stringify(listed)}, state has ${JSON.stringify(sorted)}`);
   }
   for (const name of state.executions.keys()) if (!state.manifests.has(name)) problems.push(`I3: execution ${name} has no manifest`);
   return problems;

@@ -49,10 +49,20 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
 /** SigV4 headers for a body-less request to moto's own API (`/moto-api/...`), which no SDK client covers. */
 export function signedHeaders(credentials: LocalCredentials, method: string, url: string, now = new Date()): Record<string, string> {
   const { host, pathname } = new URL(url);
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  const amzDate = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
   const scope = `${amzDate.slice(0, 8)}/${REGION}/s3/aws4_request`;
   const payload = sha256('');
-  const canonical = [method, pathname, '', `host:${host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n`, 'host;x-amz-content-sha256;x-amz-date', payload].join('\n');
+  const canonical = [
+    method,
+    pathname,
+    '',
+    `host:${host}\nx-amz-content-sha256:${payload}\nx-amz-date:${amzDate}\n`,
+    'host;x-amz-content-sha256;x-amz-date',
+    payload,
+  ].join('\n');
   const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   let key: Buffer = hmac(`AWS4${credentials.secretAccessKey}`, amzDate.slice(0, 8));
   for (const part of [REGION, 's3', 'aws4_request']) key = hmac(key, part);

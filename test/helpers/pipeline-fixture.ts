@@ -33,12 +33,23 @@ export function silentLogger(): Logger {
 }
 
 /** A manifest builder on `clients`. */
-export function builderOn(clients: AwsClients, settings: HandlerSettings, metrics = new RecordingMetrics(), clock?: () => Date): ManifestBuilder {
+export function builderOn(
+  clients: AwsClients,
+  settings: HandlerSettings,
+  metrics = new RecordingMetrics(),
+  clock?: () => Date,
+): ManifestBuilder {
   return createManifestBuilder({ clients, settings, logger: silentLogger(), metrics, clock });
 }
 
 /** Runs one sweep on `clients` at `now`. */
-export function sweepOn(clients: AwsClients, settings: HandlerSettings, now: Date, metrics = new RecordingMetrics(), clock?: () => Date): Promise<SweepReport> {
+export function sweepOn(
+  clients: AwsClients,
+  settings: HandlerSettings,
+  now: Date,
+  metrics = new RecordingMetrics(),
+  clock?: () => Date,
+): Promise<SweepReport> {
   return sweep({ clients, settings, logger: silentLogger(), metrics, clock }, now);
 }
 

@@ -27,7 +27,13 @@ let sequence = 0x1000;
 /** An uploaded object with a fresh sequencer. */
 export function uploaded(bucket: string, key: string, size = 1024): UploadedObject {
   sequence += 1;
-  return { bucket, key, size, sequencer: `0062E99A88DC407${sequence.toString(16).toUpperCase().padStart(6, '0')}`, eTag: `etag${sequence}` };
+  return {
+    bucket,
+    key,
+    size,
+    sequencer: `0062E99A88DC407${sequence.toString(16).toUpperCase().padStart(6, '0')}`,
+    eTag: `etag${sequence}`,
+  };
 }
 
 /** A later upload of the same key: a new version and sequencer; the same eTag when `sameContent`, else a new one. */
@@ -52,7 +58,10 @@ export function s3Record(object: UploadedObject, eventName = 'ObjectCreated:Put'
     eventName,
     userIdentity: { principalId: 'AWS:AIDAEXAMPLE' },
     requestParameters: { sourceIPAddress: '203.0.113.10' },
-    responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+    responseElements: {
+      'x-amz-request-id': 'C3D13FE58DE4C810',
+      'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+    },
     s3: {
       s3SchemaVersion: '1.0',
       configurationId: 'ingest-notification',
@@ -70,7 +79,14 @@ export function s3Record(object: UploadedObject, eventName = 'ObjectCreated:Put'
 
 /** The body S3 posts when a notification is configured. */
 export function s3TestEventBody(bucket: string): string {
-  return JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-11-23T10:00:00.000Z', Bucket: bucket, RequestId: 'A1B2C3', HostId: 'h0st' });
+  return JSON.stringify({
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: '2026-11-23T10:00:00.000Z',
+    Bucket: bucket,
+    RequestId: 'A1B2C3',
+    HostId: 'h0st',
+  });
 }
 
 /** An SQS record as Lambda receives it. */
@@ -79,7 +95,12 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
     messageId,
     receiptHandle: `rh-${messageId}`,
     body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1795000000000', SenderId: 'AIDAEXAMPLE', ApproximateFirstReceiveTimestamp: '1795000000000' },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1795000000000',
+      SenderId: 'AIDAEXAMPLE',
+      ApproximateFirstReceiveTimestamp: '1795000000000',
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -91,7 +112,6 @@ export function sqsRecord(body: string, messageId: string = randomUUID()): SQSRe
 /** One SQS message per object, each with one S3 record; the message id is stable per object. */
 export function notificationOf(object: UploadedObject): SQSRecord {
   return sqsRecord(JSON.stringify({ Records: [s3Record(object)] }), `msg-${object.bucket}/${object.key}#${object.sequencer}`);
-
 }
 
 /** A Lambda SQS event. */

@@ -152,7 +152,12 @@ export async function nothingLeftBehind(instance: LocalInstance, dataset: string
     if (!(FINAL_STATUSES as readonly string[]).includes(m.status)) problems.push(`${m.manifestId} is ${m.status}`);
   }
   const failed = new Set(
-    manifests.flatMap((m) => (m.status === 'PARTIAL' && typeof m.failedFiles === 'string' ? (JSON.parse(m.failedFiles) as { uri: string; versionId?: string }[]) : []))
+    manifests
+      .flatMap((m) =>
+        m.status === 'PARTIAL' && typeof m.failedFiles === 'string'
+          ? (JSON.parse(m.failedFiles) as { uri: string; versionId?: string }[])
+          : [],
+      )
       .map((f) => `${f.uri}#${f.versionId ?? ''}`),
   );
   const parquet = await readCuratedParquet(instance.stack, dataset);
@@ -190,9 +195,9 @@ export function outboxEmails(instance: LocalInstance): { file: string; text: str
 export function alertEmailsFor(instance: LocalInstance, manifestId: string, timeoutMs = 60_000): Promise<{ file: string; text: string }[]> {
   return waitFor(
     `an alert email naming ${manifestId}`,
-    async () => {
+    () => {
       const found = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
-      return found.length > 0 ? found : undefined;
+      return Promise.resolve(found.length > 0 ? found : undefined);
     },
     timeoutMs,
   );

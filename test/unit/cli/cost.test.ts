@@ -64,9 +64,19 @@ const bench: BuilderBenchmark = {
 const FIXTURE_ASL: AslMachine = {
   StartAt: 'Claim',
   States: {
-    Claim: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:updateItem', Next: 'Ready', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }] },
+    Claim: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::dynamodb:updateItem',
+      Next: 'Ready',
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }],
+    },
     Ready: { Type: 'Choice', Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Convert' }], Default: 'Failed' },
-    Convert: { Type: 'Task', Resource: 'arn:aws:states:::glue:startJobRun.sync', Next: 'Both', Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }] },
+    Convert: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::glue:startJobRun.sync',
+      Next: 'Both',
+      Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }],
+    },
     Both: {
       Type: 'Parallel',
       Branches: [
@@ -165,7 +175,7 @@ describe('glueRun', () => {
 });
 
 describe('successPath', () => {
-  it('walks Next and Choice edges to the Succeed state, never a Catch, and adds a Parallel\'s branches', () => {
+  it("walks Next and Choice edges to the Succeed state, never a Catch, and adds a Parallel's branches", () => {
     const p = successPath(FIXTURE_ASL);
 
     expect(p.states).toEqual(['Claim', 'Ready', 'Convert', 'Both', 'Record', 'Done']);
@@ -249,7 +259,7 @@ describe('monthlyBill', () => {
     const m12 = monthlyBill({ load, inventory, measured: measured(), month: 12 });
     const storage = (b: typeof m1) => b.lines.find((l) => l.service === 'S3 storage')!.usd;
     // Month 1: 28 GB a day, 14 GB on average per day elapsed: 840 GB / 2 on average, at Standard.
-    const rawMonth1 = (28 * 30) / 2 * 0.023;
+    const rawMonth1 = ((28 * 30) / 2) * 0.023;
 
     expect(storage(m1)).toBeGreaterThan(rawMonth1);
     expect(storage(m1)).toBeLessThan(rawMonth1 * 1.2);
@@ -262,7 +272,7 @@ describe('monthlyBill', () => {
 });
 
 describe('capacity', () => {
-  it('limits a dataset\'s OPEN# pointer at (1 - conflicts) / (read + commit): 0.8 / 25 ms = 32 files/s', () => {
+  it("limits a dataset's OPEN# pointer at (1 - conflicts) / (read + commit): 0.8 / 25 ms = 32 files/s", () => {
     // 86,400 files a day on one dataset is 1 file/s: the pointer holds 32x.
     const { parts } = capacity({ load: { ...load, filesPerDay: 86_400 }, inventory, measured: measured() });
     const pointer = parts.find((p) => p.part.startsWith('OPEN# pointer'))!;
@@ -273,7 +283,9 @@ describe('capacity', () => {
 
   it('holds more per dataset with more datasets: three datasets, three times the files', () => {
     const one = capacity({ load, inventory, measured: measured() }).parts.find((p) => p.part.startsWith('OPEN#'))!;
-    const three = capacity({ load: { ...load, datasets: 3 }, inventory, measured: measured() }).parts.find((p) => p.part.startsWith('OPEN#'))!;
+    const three = capacity({ load: { ...load, datasets: 3 }, inventory, measured: measured() }).parts.find((p) =>
+      p.part.startsWith('OPEN#'),
+    )!;
 
     expect(three.factor).toBeCloseTo(3 * one.factor, 6);
   });
@@ -303,7 +315,20 @@ describe('costJson', () => {
     expect(typeof json.monthlyUsd).toBe('number');
     const sum = Object.values(json.services as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(sum).toBeCloseTo(json.monthlyUsd, 9);
-    expect(Object.keys(json.services)).toEqual(expect.arrayContaining(['Glue', 'Step Functions', 'Lambda', 'DynamoDB', 'SQS', 'S3 requests', 'S3 storage', 'CloudWatch Logs', 'KMS', 'SNS']));
+    expect(Object.keys(json.services)).toEqual(
+      expect.arrayContaining([
+        'Glue',
+        'Step Functions',
+        'Lambda',
+        'DynamoDB',
+        'SQS',
+        'S3 requests',
+        'S3 storage',
+        'CloudWatch Logs',
+        'KMS',
+        'SNS',
+      ]),
+    );
     expect(json.headroom).toEqual({ factor: report.headroom.factor, part: report.headroom.part });
     expect(JSON.parse(JSON.stringify(json)).services).toEqual(json.services);
   });
@@ -313,11 +338,34 @@ describe('the inventory and the measured inputs', () => {
   it('reads memory, the event source, the schedule, the Glue job and alarm metrics from a template', () => {
     const template = {
       Resources: {
-        Builder: { Type: 'AWS::Lambda::Function', Properties: { MemorySize: 768, Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } } },
+        Builder: {
+          Type: 'AWS::Lambda::Function',
+          Properties: { MemorySize: 768, Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } },
+        },
         Sweeper: { Type: 'AWS::Lambda::Function', Properties: { MemorySize: 256 } },
-        Esm: { Type: 'AWS::Lambda::EventSourceMapping', Properties: { FunctionName: { Ref: 'Builder' }, BatchSize: 25, MaximumBatchingWindowInSeconds: 3, ScalingConfig: { MaximumConcurrency: 7 } } },
-        Rule: { Type: 'AWS::Events::Rule', Properties: { ScheduleExpression: 'rate(5 minutes)', Targets: [{ Arn: { 'Fn::GetAtt': ['Sweeper', 'Arn'] } }] } },
-        Job: { Type: 'AWS::Glue::Job', Properties: { WorkerType: 'G.2X', NumberOfWorkers: 4, ExecutionClass: 'FLEX', ExecutionProperty: { MaxConcurrentRuns: 3 }, DefaultArguments: {} } },
+        Esm: {
+          Type: 'AWS::Lambda::EventSourceMapping',
+          Properties: {
+            FunctionName: { Ref: 'Builder' },
+            BatchSize: 25,
+            MaximumBatchingWindowInSeconds: 3,
+            ScalingConfig: { MaximumConcurrency: 7 },
+          },
+        },
+        Rule: {
+          Type: 'AWS::Events::Rule',
+          Properties: { ScheduleExpression: 'rate(5 minutes)', Targets: [{ Arn: { 'Fn::GetAtt': ['Sweeper', 'Arn'] } }] },
+        },
+        Job: {
+          Type: 'AWS::Glue::Job',
+          Properties: {
+            WorkerType: 'G.2X',
+            NumberOfWorkers: 4,
+            ExecutionClass: 'FLEX',
+            ExecutionProperty: { MaxConcurrentRuns: 3 },
+            DefaultArguments: {},
+          },
+        },
         A1: { Type: 'AWS::CloudWatch::Alarm', Properties: { MetricName: 'Errors' } },
         A2: { Type: 'AWS::CloudWatch::Alarm', Properties: { Metrics: [{ Expression: 'a+b' }, { MetricStat: {} }, { MetricStat: {} }] } },
         D: { Type: 'AWS::CloudWatch::Dashboard', Properties: {} },
@@ -326,7 +374,14 @@ describe('the inventory and the measured inputs', () => {
     };
     const inv = inventoryFromTemplate(template, 'fixture');
 
-    expect(inv.builder).toEqual({ memoryMb: 768, arch: 'arm64', tracing: true, batchSize: 25, batchingWindowSeconds: 3, maxConcurrency: 7 });
+    expect(inv.builder).toEqual({
+      memoryMb: 768,
+      arch: 'arm64',
+      tracing: true,
+      batchSize: 25,
+      batchingWindowSeconds: 3,
+      maxConcurrency: 7,
+    });
     expect(inv.sweeper).toEqual({ memoryMb: 256, arch: 'x86_64', tracing: false, everyMinutes: 5 });
     expect(inv.glue).toEqual({ workerType: 'G.2X', maxWorkers: 4, executionClass: 'FLEX', maxConcurrentRuns: 3, continuousLogging: false });
     expect(inv.alarms).toBe(2);

@@ -10,7 +10,12 @@ function message(id: string, receiveCount = '1'): Message {
     ReceiptHandle: `rh-${id}`,
     Body: `{"Records":[]}`,
     MD5OfBody: 'md5',
-    Attributes: { ApproximateReceiveCount: receiveCount, SentTimestamp: '1700000000000', SenderId: 'S3', ApproximateFirstReceiveTimestamp: '1700000000001' },
+    Attributes: {
+      ApproximateReceiveCount: receiveCount,
+      SentTimestamp: '1700000000000',
+      SenderId: 'S3',
+      ApproximateFirstReceiveTimestamp: '1700000000001',
+    },
     MessageAttributes: { origin: { DataType: 'String', StringValue: 'test' } },
   };
 }
@@ -24,8 +29,15 @@ describe('toSqsEvent', () => {
         messageId: 'a',
         receiptHandle: 'rh-a',
         body: '{"Records":[]}',
-        attributes: { ApproximateReceiveCount: '3', SentTimestamp: '1700000000000', SenderId: 'S3', ApproximateFirstReceiveTimestamp: '1700000000001' },
-        messageAttributes: { origin: { dataType: 'String', stringValue: 'test', binaryValue: undefined, stringListValues: [], binaryListValues: [] } },
+        attributes: {
+          ApproximateReceiveCount: '3',
+          SentTimestamp: '1700000000000',
+          SenderId: 'S3',
+          ApproximateFirstReceiveTimestamp: '1700000000001',
+        },
+        messageAttributes: {
+          origin: { dataType: 'String', stringValue: 'test', binaryValue: undefined, stringListValues: [], binaryListValues: [] },
+        },
         md5OfBody: 'md5',
         eventSource: 'aws:sqs',
         eventSourceARN: QUEUE_ARN,
@@ -53,6 +65,12 @@ describe('scheduledEvent', () => {
   it('has the shape of an EventBridge schedule event', () => {
     const event = scheduledEvent('us-east-1', new Date('2026-11-23T10:00:00.123Z'));
 
-    expect(event).toMatchObject({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-23T10:00:00Z', region: 'us-east-1', detail: {} });
+    expect(event).toMatchObject({
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      time: '2026-11-23T10:00:00Z',
+      region: 'us-east-1',
+      detail: {},
+    });
   });
 });

@@ -6,13 +6,15 @@ describe('generateDataset', () => {
   it('holds the numbers of good, bad and blank lines it reports', () => {
     for (const file of files) {
       const lines = file.body.replace(/\n$/, '').split('\n');
-      const parsed = lines.filter((l) => l !== '').map((l) => {
-        try {
-          return JSON.parse(l) as unknown;
-        } catch {
-          return undefined;
-        }
-      });
+      const parsed = lines
+        .filter((l) => l !== '')
+        .map((l) => {
+          try {
+            return JSON.parse(l) as unknown;
+          } catch {
+            return undefined;
+          }
+        });
       expect(lines.filter((l) => l === '')).toHaveLength(file.blankLines);
       expect(parsed.filter((p) => p === undefined)).toHaveLength(file.badLines);
       expect(parsed.filter((p) => p !== undefined)).toHaveLength(file.goodLines);
@@ -34,7 +36,17 @@ describe('generateDataset', () => {
         .filter((l) => l.startsWith('{') && l.endsWith('}'))
         .map((l) => Object.keys(JSON.parse(l) as object));
 
-    expect(files.slice(0, 4).flatMap((f) => fieldsOf(f.body)).some((keys) => keys.includes('channel'))).toBe(false);
-    expect(files.slice(4).flatMap((f) => fieldsOf(f.body)).every((keys) => keys.includes('channel'))).toBe(true);
+    expect(
+      files
+        .slice(0, 4)
+        .flatMap((f) => fieldsOf(f.body))
+        .some((keys) => keys.includes('channel')),
+    ).toBe(false);
+    expect(
+      files
+        .slice(4)
+        .flatMap((f) => fieldsOf(f.body))
+        .every((keys) => keys.includes('channel')),
+    ).toBe(true);
   });
 });
