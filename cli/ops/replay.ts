@@ -11,15 +11,14 @@
  * The Glue job writes to the manifest's own partition, so a replay replaces the output, never duplicates it (I4).
  */
 import { DescribeExecutionCommand, DescribeStateMachineCommand, ExecutionStatus, ListExecutionsCommand, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ExecutionInput, executionArnOf, executionInput, parseManifestId, withResultKey } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
-import { keys, ManifestStatus } from '../../pipeline/table-schema';
+import { ManifestStatus } from '../../pipeline/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
 import { describeExecution } from './executions';
-import { getManifest, ManifestRecord, recordedExecutions } from './manifests';
+import { getManifest, ManifestRecord, recordedExecutions, stateStoreOf } from './manifests';
 
 /** The state machine input: the same for the original execution and every replay (docs/architecture.md). */
 export type StateMachineInput = ExecutionInput;
@@ -193,38 +192,8 @@ async function originalInput(ctx: CliContext, record: ManifestRecord): Promise<{
 
 /** Records replay n on the MANIFEST record, only if no one recorded it first. */
 async function recordReplay(ctx: CliContext, record: ManifestRecord, n: number, executionArn: string): Promise<boolean> {
-  const original = recordedExecutions(record);
-  try {
-    await ctx.ddb.send(
-      new UpdateCommand({
-        TableName: ctx.target.stateTable,
-        Key: keys.manifest(record.manifestId),
-        UpdateExpression:
-          'SET #replayCount = :n, #executions = list_append(if_not_exists(#executions, :known), :arn), #lastReplayAt = :now',
-        ConditionExpression:
-          n === 1
-            ? 'attribute_exists(#pk) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)'
-            : 'attribute_exists(#pk) AND #replayCount = :prev',
-        ExpressionAttributeNames: {
-          '#pk': 'pk',
-          '#replayCount': 'replayCount',
-          '#executions': 'executions',
-          '#lastReplayAt': 'lastReplayAt',
-        },
-        ExpressionAttributeValues: {
-          ':n': n,
-          ':prev': n - 1,
-          ':known': original.filter((arn) => arn !== executionArn),
-          ':arn': [executionArn],
-          ':now': ctx.now().toISOString(),
-        },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if ((err as Error).name === 'ConditionalCheckFailedException') return false;
-    throw err;
-  }
+  const known = recordedExecutions(record).filter((arn) => arn !== executionArn);
+  return stateStoreOf(ctx).recordReplay(record.manifestId, n, executionArn, known, ctx.now());
 }
 
 /** Starts replay `<id>-r<n>` of a manifest and records it; throws {@link ReplayRefusedError} with the reason when refused. */

@@ -1,6 +1,7 @@
 /** What `pipeline status <manifestId>` shows: the record, its files and its executions with their histories. */
 import { CliContext } from '../context';
 import { executionArnOf } from '../../handlers/domain/manifest';
+import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
 import { describeExecution, ExecutionSummary } from './executions';
 import { getManifest, getManifestFiles, ManifestFile, ManifestRecord, recordedExecutions } from './manifests';
 
@@ -97,8 +98,8 @@ export function fileOutcomes(
   };
 }
 
-/** Attributes of the item that are keys, not facts about the manifest. */
-const KEY_ATTRIBUTES = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'pendingPk', 'pendingSk', 'expiresAt']);
+/** Attributes of the item that are the table's and its indexes' keys, or its expiry, not facts about the manifest. */
+const KEY_ATTRIBUTES = new Set([...STATE_TABLE_KEY_ATTRIBUTES, STATE_TABLE.ttlAttribute]);
 
 /** The record without its table and index keys. */
 export function publicRecord(record: ManifestRecord): ManifestRecord {

@@ -1,5 +1,6 @@
 /**
- * The state table adapter (pipeline/table-schema.ts, docs/architecture.md "State table"). Every write that
+ * The state table adapter (pipeline/table-schema.ts, docs/architecture.md "State table"), for the handlers and
+ * the operator CLI alike: the manifest record, the reads (every page), and the conditional writes. Every write that
  * moves a file or a manifest is conditional; the conditions are what keep I1 and I2, so they live here, each
  * next to the reason it exists.
  *
@@ -10,7 +11,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { STATE_TABLE, keys, type ManifestStatus } from '../../pipeline/table-schema';
 import type { EndedOutcome } from '../domain/ended-execution';
 import type { ManifestFileEntry, OpenPointer } from '../domain/manifest';
@@ -23,21 +33,72 @@ export interface FileRecord extends ManifestFileEntry {
   readonly dataset: string;
 }
 
-/** The `MANIFEST#<id>/META` item, as far as the builder and the sweeper read it. */
-export interface ManifestMeta {
+/** The `MANIFEST#<id>/META` item (docs/architecture.md, "State table"), with every attribute it may carry. */
+export interface ManifestRecord {
   readonly manifestId: string;
   readonly dataset: string;
   readonly status: ManifestStatus;
-  readonly openedAt: string;
-  readonly ingestDate: string;
+  readonly openedAt?: string;
+  readonly ingestDate?: string;
   readonly sealedAt?: string;
   readonly sealReason?: 'full' | 'timeout';
+  readonly manifestUri?: string;
+  readonly fileCount?: number;
+  readonly totalBytes?: number;
+  /** The execution holding, or last holding, the manifest. */
   readonly executionArn?: string;
-  /** Execution ARNs, the original first (replays are appended by the CLI). */
+  /** Execution ARNs, the original first, then each replay (appended by `pipeline replay`). */
   readonly executions?: string[];
+  readonly replayCount?: number;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly linesIn?: number;
+  readonly rowsOut?: number;
+  readonly rowsQuarantined?: number;
+  readonly blankLines?: number;
+  readonly outputFiles?: number;
+  readonly outputBytes?: number;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly failedState?: string;
   /** Present while the manifest has no recorded execution. */
   readonly pendingSk?: string;
-  readonly fileCount?: number;
+  readonly [attribute: string]: unknown;
+}
+
+/** The record as the builder and the sweeper read it: every META item has its opening time and day. */
+export type ManifestMeta = ManifestRecord & { readonly openedAt: string; readonly ingestDate: string };
+
+/** One `MANIFEST#<id>/F#<key>#<contentTag>` item as stored: a file of the manifest. */
+export interface ManifestFileItem {
+  readonly bucket: string;
+  readonly key: string;
+  readonly size?: number;
+  readonly eTag?: string;
+  readonly sequencer?: string;
+  /** The version the manifest pins (absent for an unversioned bucket). */
+  readonly versionId?: string;
+}
+
+/** Filters of {@link StateStore.listManifestsOfDay}. */
+export interface DayFilter {
+  /** Only manifests opened at or after this ISO time. @default the whole day */
+  readonly since?: string;
+  readonly dataset?: string;
+  /** Only manifests in one of these statuses. @default every status */
+  readonly statuses?: readonly ManifestStatus[];
+}
+
+/** Runs a query to its last page. */
+export async function queryAllPages(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  return items;
 }
 
 /** An entry of the sparse `running` index. */
@@ -90,12 +151,13 @@ export class StateStore {
   readonly #doc: DynamoDBDocumentClient;
 
   constructor(
-    client: DynamoDBClient,
+    /** A client (the handlers'), or a document client made with `removeUndefinedValues` (the CLI's). */
+    client: DynamoDBClient | DynamoDBDocumentClient,
     readonly tableName: string,
     /** How long `FILE#` items are kept: far beyond any redelivery. @default 90 days */
     readonly fileTtlSeconds = 90 * 86_400,
   ) {
-    this.#doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.#doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
   /** The file's record when some manifest already holds this content of the key (`contentTag`: see `contentTagOf`). */
@@ -298,33 +360,103 @@ export class StateStore {
     }
   }
 
-  /** The `F#` items of a manifest: consistent, every page. */
+  /** The `F#` items of a manifest as stored: consistent, every page, in the table's order. */
+  async listManifestFileItems(manifestId: string): Promise<ManifestFileItem[]> {
+    const items = await queryAllPages(this.#doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :f)',
+      ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey, '#sk': STATE_TABLE.sortKey },
+      ExpressionAttributeValues: { ':pk': keys.manifest(manifestId).pk, ':f': 'F#' },
+      ConsistentRead: true,
+    });
+    return items.map(({ bucket, key, size, eTag, sequencer, versionId }) => ({ bucket, key, size, eTag, sequencer, versionId }));
+  }
+
+  /** The files of a manifest as its manifest file lists them (a missing eTag or sequencer is empty). */
   async listManifestFiles(manifestId: string): Promise<ManifestFileEntry[]> {
-    const files: ManifestFileEntry[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#doc.send(
-        new QueryCommand({
+    return (await this.listManifestFileItems(manifestId)).map((item) => ({
+      bucket: item.bucket,
+      key: item.key,
+      size: Number(item.size),
+      eTag: item.eTag ?? '',
+      sequencer: item.sequencer ?? '',
+      ...(typeof item.versionId === 'string' && item.versionId !== '' ? { versionId: item.versionId } : {}),
+    }));
+  }
+
+  /**
+   * The manifests opened on one UTC day (`YYYY-MM-DD`), oldest first, from the `byDay` index (never a scan),
+   * filtered on opening time, dataset and status by DynamoDB; every page.
+   */
+  async listManifestsOfDay(day: string, filter: DayFilter = {}): Promise<ManifestRecord[]> {
+    const index = STATE_TABLE.byDayIndex;
+    const filters: string[] = [];
+    const names: Record<string, string> = { '#pk': index.partitionKey };
+    const values: Record<string, unknown> = {};
+    if (filter.dataset !== undefined) {
+      filters.push('#dataset = :dataset');
+      names['#dataset'] = 'dataset';
+      values[':dataset'] = filter.dataset;
+    }
+    const statuses = filter.statuses ?? [];
+    if (statuses.length === 1) {
+      filters.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = statuses[0];
+    } else if (statuses.length > 1) {
+      filters.push(`#status IN (${statuses.map((_, i) => `:status${i}`).join(', ')})`);
+      names['#status'] = 'status';
+      statuses.forEach((st, i) => (values[`:status${i}`] = st));
+    }
+    const bounded = filter.since !== undefined;
+    const items = await queryAllPages(this.#doc, {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: bounded ? '#pk = :day AND #sk >= :since' : '#pk = :day',
+      FilterExpression: filters.length > 0 ? filters.join(' AND ') : undefined,
+      ExpressionAttributeNames: bounded ? { ...names, '#sk': index.sortKey } : names,
+      ExpressionAttributeValues: { ...values, ':day': keys.day(day), ...(bounded ? { ':since': filter.since } : {}) },
+    });
+    return items.filter((item) => item[STATE_TABLE.sortKey] === undefined || item[STATE_TABLE.sortKey] === 'META') as ManifestRecord[];
+  }
+
+  /**
+   * Records replay `n` (execution `executionArn`) of a manifest, only if no one recorded it first: conditional on
+   * `replayCount` being `n - 1`, so two operators cannot both record replay n. `known` are the executions recorded
+   * before it, kept at the head of the list when the record has none. False when the condition did not hold.
+   */
+  async recordReplay(manifestId: string, n: number, executionArn: string, known: readonly string[], now: Date): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :f)',
-          ExpressionAttributeValues: { ':pk': keys.manifest(manifestId).pk, ':f': 'F#' },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
+          Key: keys.manifest(manifestId),
+          UpdateExpression:
+            'SET #replayCount = :n, #executions = list_append(if_not_exists(#executions, :known), :arn), #lastReplayAt = :now',
+          ConditionExpression:
+            n === 1
+              ? 'attribute_exists(#pk) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)'
+              : 'attribute_exists(#pk) AND #replayCount = :prev',
+          ExpressionAttributeNames: {
+            '#pk': STATE_TABLE.partitionKey,
+            '#replayCount': 'replayCount',
+            '#executions': 'executions',
+            '#lastReplayAt': 'lastReplayAt',
+          },
+          ExpressionAttributeValues: {
+            ':n': n,
+            ':prev': n - 1,
+            ':known': [...known],
+            ':arn': [executionArn],
+            ':now': now.toISOString(),
+          },
         }),
       );
-      for (const item of out.Items ?? []) {
-        files.push({
-          bucket: item.bucket,
-          key: item.key,
-          size: Number(item.size),
-          eTag: item.eTag ?? '',
-          sequencer: item.sequencer ?? '',
-          ...(typeof item.versionId === 'string' && item.versionId !== '' ? { versionId: item.versionId } : {}),
-        });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return files;
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   /**
@@ -397,23 +529,13 @@ export class StateStore {
 
   /** Every item of one partition of a sparse index, oldest first, every page. */
   async #queryIndex(index: { name: string; partitionKey: string }, value: string): Promise<Record<string, any>[]> {
-    const items: Record<string, any>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#pk = :value',
-          ExpressionAttributeNames: { '#pk': index.partitionKey },
-          ExpressionAttributeValues: { ':value': value },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey !== undefined);
-    return items;
+    return queryAllPages(this.#doc, {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :value',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':value': value },
+    });
   }
 
   /**

@@ -5,7 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../cli/main';
 import { CliContext } from '../../../cli/context';
 import { ManifestFile } from '../../../cli/ops/manifests';
-import { fileOutcomes, manifestDetail, parseFailedFiles } from '../../../cli/ops/status';
+import { fileOutcomes, manifestDetail, parseFailedFiles, publicRecord } from '../../../cli/ops/status';
+import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../../pipeline/table-schema';
 import { cloudTarget, executionArn, testContext } from './fixtures';
 
 const ID = 'orders-20261123-000042';
@@ -198,5 +199,15 @@ describe('status list', () => {
     expect(lines[lines.length - 1]).toBe(
       '3 FAILED or PARTIAL (PARTIAL: some files could not be read; npx pipeline status <manifestId> names them): replay with npx pipeline replay --failed --since 1d',
     );
+  });
+});
+
+describe('publicRecord', () => {
+  test('leaves out the table\'s and every index\'s keys and the expiry, whatever index is added, and keeps the facts', () => {
+    const keyAttributes = Object.fromEntries([...STATE_TABLE_KEY_ATTRIBUTES, STATE_TABLE.ttlAttribute].map((name) => [name, 'k']));
+    const record = { ...keyAttributes, manifestId: ID, dataset: 'orders', status: 'RUNNING' as const, startedAt: '2026-11-23T10:00:00.000Z' };
+
+    expect(publicRecord(record)).toEqual({ manifestId: ID, dataset: 'orders', status: 'RUNNING', startedAt: '2026-11-23T10:00:00.000Z' });
+    expect(STATE_TABLE_KEY_ATTRIBUTES).toEqual(expect.arrayContaining(['runningPk', 'runningSk', 'pendingPk', 'gsi1pk']));
   });
 });
