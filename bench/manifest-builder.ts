@@ -20,7 +20,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-dynamodb';
+import type { ServiceInputTypes as SfnInput, ServiceOutputTypes as SfnOutput } from '@aws-sdk/client-sfn';
+import type { InitializeMiddleware } from '@smithy/types';
 import type { SQSRecord } from 'aws-lambda';
 import { invariantViolations, readFinalState } from '../test/helpers/final-state';
 import { MotoServer, settingsFor } from '../test/helpers/moto';
@@ -37,6 +39,32 @@ const RESULT_FILE = process.env.BENCH_RESULT_FILE ?? path.join(__dirname, 'resul
 
 /** What became of one transaction that writes a file into a manifest (`StateStore.commitFile`). */
 type CommitOutcome = 'written' | 'pointer-moved' | 'file-exists' | 'conflict' | 'error';
+
+/** An item or key as a request carries it: marshalled (`{ S }`) from the low-level client, plain from the document client. */
+type Attributes = Record<string, unknown>;
+/** One write of a request, or of a transaction's entry. */
+interface WriteOperation {
+  readonly TableName: string;
+  readonly Key?: Attributes;
+  readonly Item?: Attributes;
+}
+/** The fields of any DynamoDB request that the meter reads or sets. */
+interface MeteredInput extends Partial<WriteOperation> {
+  ReturnConsumedCapacity?: string;
+  readonly ConsistentRead?: boolean;
+  readonly TransactItems?: readonly {
+    readonly Put?: WriteOperation;
+    readonly Update?: WriteOperation;
+    readonly Delete?: WriteOperation;
+    readonly ConditionCheck?: WriteOperation;
+  }[];
+}
+/** The fields of any DynamoDB response that the meter reads. */
+interface MeteredOutput {
+  readonly Item?: unknown;
+  readonly Items?: readonly unknown[];
+  readonly ConsumedCapacity?: { readonly CapacityUnits?: number } | { readonly CapacityUnits?: number }[];
+}
 
 /** Latency samples in milliseconds, summarised. */
 function summarise(samples: readonly number[]): { n: number; meanMs: number; p50Ms: number; p90Ms: number; p99Ms: number } {
@@ -68,34 +96,35 @@ class DynamoMeter {
   readUnits = 0;
 
   attach(clients: AwsClients): void {
-    clients.dynamodb.middlewareStack.add(
-      (next: any, context: any) => async (args: any) => {
-        const command: string = context.commandName;
-        this.requests.set(command, (this.requests.get(command) ?? 0) + 1);
-        if (WRITE_COMMANDS.has(command)) {
-          args.input.ReturnConsumedCapacity = 'TOTAL';
-          this.recordTargets(command, args.input);
-        }
-        const commit = command === 'TransactWriteItemsCommand' && isCommit(args.input);
-        const pointerRead = command === 'GetItemCommand' && keyString(args.input.Key?.pk).startsWith('OPEN#');
-        const t0 = performance.now();
-        let result: any;
-        try {
-          result = await next(args);
-        } catch (err: any) {
-          if (commit) this.recordCommit(performance.now() - t0, commitOutcomeOf(err));
-          throw err;
-        }
-        const elapsed = performance.now() - t0;
-        if (commit) this.recordCommit(elapsed, 'written');
-        if (pointerRead) this.pointerReadMs.push(elapsed);
-        this.readUnits += readUnitsOf(command, args.input, result.output);
-        const consumed = result.output?.ConsumedCapacity;
-        for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) this.motoReportedWcu += WRITE_COMMANDS.has(command) ? c.CapacityUnits ?? 0 : 0;
-        return result;
-      },
-      { step: 'initialize', name: 'dynamoMeter' },
-    );
+    const meter: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next, context) => async (args) => {
+      const command = context.commandName ?? '';
+      const input = args.input as MeteredInput;
+      this.requests.set(command, (this.requests.get(command) ?? 0) + 1);
+      if (WRITE_COMMANDS.has(command)) {
+        input.ReturnConsumedCapacity = 'TOTAL';
+        this.recordTargets(command, input);
+      }
+      const commit = command === 'TransactWriteItemsCommand' && isCommit(input);
+      const pointerRead = command === 'GetItemCommand' && keyString(input.Key?.pk).startsWith('OPEN#');
+      const t0 = performance.now();
+      let result: Awaited<ReturnType<typeof next>>;
+      try {
+        result = await next(args);
+      } catch (err) {
+        if (commit) this.recordCommit(performance.now() - t0, commitOutcomeOf(err));
+        throw err;
+      }
+      const elapsed = performance.now() - t0;
+      if (commit) this.recordCommit(elapsed, 'written');
+      if (pointerRead) this.pointerReadMs.push(elapsed);
+      const output = result.output as MeteredOutput;
+      this.readUnits += readUnitsOf(command, input, output);
+      const consumed = output.ConsumedCapacity;
+      for (const c of Array.isArray(consumed) ? consumed : consumed ? [consumed] : [])
+        this.motoReportedWcu += WRITE_COMMANDS.has(command) ? (c.CapacityUnits ?? 0) : 0;
+      return result;
+    };
+    clients.dynamodb.middlewareStack.add(meter, { step: 'initialize', name: 'dynamoMeter' });
   }
 
   private recordCommit(ms: number, outcome: CommitOutcome): void {
@@ -103,39 +132,48 @@ class DynamoMeter {
     this.commitOutcomes.set(outcome, (this.commitOutcomes.get(outcome) ?? 0) + 1);
   }
 
-  private recordTargets(command: string, input: any): void {
-    const keyOf = (table: string, key: Record<string, AttributeValue>) => `${table}|${JSON.stringify(Object.keys(key).sort().map((k) => key[k]))}`;
-    const keyFromItem = (item: Record<string, AttributeValue>) => {
-      const key: Record<string, AttributeValue> = {};
+  private recordTargets(command: string, input: MeteredInput): void {
+    const keyOf = (table: string, key: Attributes) =>
+      `${table}|${JSON.stringify(
+        Object.keys(key)
+          .sort()
+          .map((k) => key[k]),
+      )}`;
+    const keyFromItem = (item: Attributes = {}) => {
+      const key: Attributes = {};
       for (const name of ['pk', 'sk', 'id']) if (item[name] !== undefined) key[name] = item[name];
       return key;
     };
     if (command === 'TransactWriteItemsCommand') {
-      for (const entry of input.TransactItems) {
+      for (const entry of input.TransactItems ?? []) {
         const op = entry.Put ?? entry.Update ?? entry.Delete ?? entry.ConditionCheck;
+        if (op === undefined) continue;
         this.targets.push({ table: op.TableName, key: keyOf(op.TableName, op.Key ?? keyFromItem(op.Item)), transactional: true });
       }
     } else {
-      this.targets.push({ table: input.TableName, key: keyOf(input.TableName, input.Key ?? keyFromItem(input.Item)), transactional: false });
+      const table = input.TableName ?? '';
+      this.targets.push({ table, key: keyOf(table, input.Key ?? keyFromItem(input.Item)), transactional: false });
     }
   }
 }
 
 /** A key attribute's string, whether the request is marshalled yet (`{ S }`) or not (the document client's). */
-function keyString(value: any): string {
-  return String(value?.S ?? value ?? '');
+function keyString(value: unknown): string {
+  const text = typeof value === 'object' && value !== null ? (value as { S?: unknown }).S : value;
+  return typeof text === 'string' ? text : '';
 }
 
 /** A file's commit: the pointer's compare-and-set first, then the `FILE#` and `F#` puts (state-store.ts). */
-function isCommit(input: any): boolean {
-  const items = input?.TransactItems ?? [];
+function isCommit(input: MeteredInput): boolean {
+  const items = input.TransactItems ?? [];
   return items.length === 3 && keyString(items[0]?.Update?.Key?.pk).startsWith('OPEN#') && items[1]?.Put !== undefined;
 }
 
 /** How a commit failed, as `StateStore.commitFile` classifies it. */
-function commitOutcomeOf(err: any): CommitOutcome {
-  if (err?.name !== 'TransactionCanceledException') return 'error';
-  const codes: string[] = (err.CancellationReasons ?? []).map((r: any) => r.Code ?? 'None');
+function commitOutcomeOf(err: unknown): CommitOutcome {
+  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return 'error';
+  const reasons = (err as { CancellationReasons?: readonly { Code?: string }[] }).CancellationReasons ?? [];
+  const codes = reasons.map((r) => r.Code ?? 'None');
   if (codes[1] === 'ConditionalCheckFailed') return 'file-exists';
   if (codes[0] === 'ConditionalCheckFailed') return 'pointer-moved';
   return 'conflict';
@@ -145,11 +183,12 @@ function commitOutcomeOf(err: any): CommitOutcome {
  * Read units of one request: ceil(bytes read / 4 KB), at least 1, halved for an eventually consistent read. Items are
  * sized by their JSON text (marshalled or not), which is near DynamoDB's size and decides only the 4 KB steps.
  */
-function readUnitsOf(command: string, input: any, output: any): number {
-  const factor = input?.ConsistentRead === true ? 1 : 0.5;
+function readUnitsOf(command: string, input: MeteredInput, output: MeteredOutput): number {
+  const factor = input.ConsistentRead === true ? 1 : 0.5;
   const bytes = (items: unknown[]) => items.reduce((sum: number, item) => sum + Buffer.byteLength(JSON.stringify(item)), 0);
-  if (command === 'GetItemCommand') return factor * Math.max(1, Math.ceil(bytes(output?.Item ? [output.Item] : []) / 4096));
-  if (command === 'QueryCommand' || command === 'ScanCommand') return factor * Math.max(1, Math.ceil(bytes(output?.Items ?? []) / 4096));
+  if (command === 'GetItemCommand') return factor * Math.max(1, Math.ceil(bytes(output.Item ? [output.Item] : []) / 4096));
+  if (command === 'QueryCommand' || command === 'ScanCommand')
+    return factor * Math.max(1, Math.ceil(bytes([...(output.Items ?? [])]) / 4096));
   return 0;
 }
 
@@ -159,7 +198,8 @@ function attributeSize(value: AttributeValue): number {
   if (value.N !== undefined) return Math.ceil(value.N.replace(/^-/, '').replace('.', '').length / 2) + 1;
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
   if (value.L !== undefined) return 3 + value.L.reduce((sum, v) => sum + 1 + attributeSize(v), 0);
-  if (value.M !== undefined) return 3 + Object.entries(value.M).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + attributeSize(v), 0);
+  if (value.M !== undefined)
+    return 3 + Object.entries(value.M).reduce((sum, [k, v]) => sum + 1 + Buffer.byteLength(k) + attributeSize(v), 0);
   if (value.SS !== undefined) return value.SS.reduce((sum, s) => sum + Buffer.byteLength(s), 0);
   return 8;
 }
@@ -176,7 +216,14 @@ async function itemSizes(clients: AwsClients, table: string, keyNames: string[])
     for (const item of out.Items ?? []) {
       const key: Record<string, AttributeValue> = {};
       for (const k of keyNames) key[k] = item[k];
-      sizes.set(`${table}|${JSON.stringify(Object.keys(key).sort().map((k) => key[k]))}`, itemSize(item));
+      sizes.set(
+        `${table}|${JSON.stringify(
+          Object.keys(key)
+            .sort()
+            .map((k) => key[k]),
+        )}`,
+        itemSize(item),
+      );
     }
     start = out.LastEvaluatedKey;
   } while (start !== undefined);
@@ -219,22 +266,24 @@ async function main(): Promise<void> {
     const settings = settingsFor(resources, { batchSize: BATCH_SIZE });
     const datasets = Array.from({ length: DATASETS }, (_, i) => `dataset_${i + 1}`);
     const objects: UploadedObject[] = Array.from({ length: FILES }, (_, i) =>
-      uploaded(resources.ingestBucket, `incoming/${datasets[i % DATASETS]}/2026/11/23/part-${String(i).padStart(6, '0')}.ndjson`, 3_500_000),
+      uploaded(
+        resources.ingestBucket,
+        `incoming/${datasets[i % DATASETS]}/2026/11/23/part-${String(i).padStart(6, '0')}.ndjson`,
+        3_500_000,
+      ),
     );
     const messages = objects.map(notificationOf);
 
     const meter = new DynamoMeter();
     let startExecutionCalls = 0;
+    const countStarts: InitializeMiddleware<SfnInput, SfnOutput> = (next, context) => (args) => {
+      if (context.commandName === 'StartExecutionCommand') startExecutionCalls += 1;
+      return next(args);
+    };
     const lambdas = Array.from({ length: CONCURRENCY }, () => {
       const clients = server.clients();
       meter.attach(clients);
-      clients.sfn.middlewareStack.add(
-        (next: any, context: any) => async (args: any) => {
-          if (context.commandName === 'StartExecutionCommand') startExecutionCalls += 1;
-          return next(args);
-        },
-        { step: 'initialize', name: 'startCounter' },
-      );
+      clients.sfn.middlewareStack.add(countStarts, { step: 'initialize', name: 'startCounter' });
       return { clients, builder: builderOn(clients, settings, new RecordingMetrics()) };
     });
 
@@ -262,13 +311,7 @@ async function main(): Promise<void> {
     // One sweep flushes the partial manifest of each dataset, as it would after maxWaitMinutes.
     const sweeperClients = server.clients();
     meter.attach(sweeperClients);
-    sweeperClients.sfn.middlewareStack.add(
-      (next: any, context: any) => async (args: any) => {
-        if (context.commandName === 'StartExecutionCommand') startExecutionCalls += 1;
-        return next(args);
-      },
-      { step: 'initialize', name: 'startCounter' },
-    );
+    sweeperClients.sfn.middlewareStack.add(countStarts, { step: 'initialize', name: 'startCounter' });
     const sweepStarted = performance.now();
     await sweepOn(sweeperClients, settings, afterMaxWait(settings));
     const sweepSeconds = (performance.now() - sweepStarted) / 1000;
@@ -291,26 +334,51 @@ async function main(): Promise<void> {
     const executions = [...state.executions.values()].reduce((a, b) => a + b, 0);
     const fmt = (n: number, digits = 2) => n.toFixed(digits);
 
-    console.log(`manifest builder benchmark: ${FILES} files, ${DATASETS} datasets, batch size ${BATCH_SIZE}, ${CONCURRENCY} concurrent invocations, SQS batches of 10, moto ${server.endpoint}`);
-    console.log(`  throughput              ${fmt(FILES / builderSeconds, 1)} files/s (${fmt(builderSeconds, 1)} s through the handler; the emulator serves one request at a time)`);
+    console.log(
+      `manifest builder benchmark: ${FILES} files, ${DATASETS} datasets, batch size ${BATCH_SIZE}, ${CONCURRENCY} concurrent invocations, SQS batches of 10, moto ${server.endpoint}`,
+    );
+    console.log(
+      `  throughput              ${fmt(FILES / builderSeconds, 1)} files/s (${fmt(builderSeconds, 1)} s through the handler; the emulator serves one request at a time)`,
+    );
     console.log(`  DynamoDB requests/file  ${fmt(builderRequests / FILES)} builder, ${fmt(totalRequests / FILES)} with the sweep`);
-    for (const [command, n] of [...meter.requests].sort((a, b) => b[1] - a[1])) console.log(`      ${command.replace('Command', '').padEnd(20)} ${fmt(n / FILES, 3)}/file`);
-    console.log(`  write units/file        ${fmt(builderWcu.total / FILES)} builder, ${fmt(allWcu.total / FILES)} with the sweep (DynamoDB's rules on the items written; goal <= 8 at batch 200)`);
+    for (const [command, n] of [...meter.requests].sort((a, b) => b[1] - a[1]))
+      console.log(`      ${command.replace('Command', '').padEnd(20)} ${fmt(n / FILES, 3)}/file`);
+    console.log(
+      `  write units/file        ${fmt(builderWcu.total / FILES)} builder, ${fmt(allWcu.total / FILES)} with the sweep (DynamoDB's rules on the items written; goal <= 8 at batch 200)`,
+    );
     for (const [table, units] of allWcu.byTable) console.log(`      ${table.padEnd(20)} ${fmt(units / FILES, 3)}/file`);
-    console.log(`      not counted: GSI writes of MANIFEST META items (byDay, pending), a few per manifest, ~${fmt((manifests * 6) / FILES, 3)}/file`);
-    console.log(`  write units/file (moto) ${fmt(meter.motoReportedWcu / FILES)} as moto reports them (constants; transactions report none)`);
-    console.log(`  StartExecution/manifest ${fmt(startExecutionCalls / Math.max(1, manifests))} (${startExecutionCalls} calls, ${manifests} manifests, ${executions} executions listed)`);
+    console.log(
+      `      not counted: GSI writes of MANIFEST META items (byDay, pending), a few per manifest, ~${fmt((manifests * 6) / FILES, 3)}/file`,
+    );
+    console.log(
+      `  write units/file (moto) ${fmt(meter.motoReportedWcu / FILES)} as moto reports them (constants; transactions report none)`,
+    );
+    console.log(
+      `  StartExecution/manifest ${fmt(startExecutionCalls / Math.max(1, manifests))} (${startExecutionCalls} calls, ${manifests} manifests, ${executions} executions listed)`,
+    );
     const commits = [...meter.commitOutcomes.values()].reduce((a, b) => a + b, 0);
     const lost = (meter.commitOutcomes.get('pointer-moved') ?? 0) + (meter.commitOutcomes.get('conflict') ?? 0);
     const commitLatency = summarise(meter.commitMs);
     const pointerReadLatency = summarise(meter.pointerReadMs);
     const stored = storedBytesByKind(sizes, resources.stateTable);
     console.log(`  read units/file         ${fmt(meter.readUnits / FILES)} (DynamoDB's rules on the items read, the sweep included)`);
-    console.log(`  commit transaction      mean ${fmt(commitLatency.meanMs)} ms, p50 ${fmt(commitLatency.p50Ms)}, p90 ${fmt(commitLatency.p90Ms)}, p99 ${fmt(commitLatency.p99Ms)} (${commits} commits)`);
-    console.log(`  pointer read            mean ${fmt(pointerReadLatency.meanMs)} ms, p50 ${fmt(pointerReadLatency.p50Ms)}, p90 ${fmt(pointerReadLatency.p90Ms)} (consistent GetItem of OPEN#)`);
-    console.log(`  conflict rate           ${fmt((100 * lost) / Math.max(1, commits), 1)}% of commits lost the pointer to a concurrent writer (${lost} of ${commits}; ${fmt(commits / FILES, 3)} commits/file)`);
-    console.log(`  sweep                   ${fmt(sweepSeconds, 2)} s for the one sweep that sealed and started ${DATASETS} partial manifests, ${fmt(idleSweepSeconds, 2)} s for the next (nothing to do)`);
-    console.log(`  bytes kept/file         ${Object.entries(stored).map(([kind, bytes]) => `${kind} ${fmt(bytes / FILES, 0)}`).join(', ')}`);
+    console.log(
+      `  commit transaction      mean ${fmt(commitLatency.meanMs)} ms, p50 ${fmt(commitLatency.p50Ms)}, p90 ${fmt(commitLatency.p90Ms)}, p99 ${fmt(commitLatency.p99Ms)} (${commits} commits)`,
+    );
+    console.log(
+      `  pointer read            mean ${fmt(pointerReadLatency.meanMs)} ms, p50 ${fmt(pointerReadLatency.p50Ms)}, p90 ${fmt(pointerReadLatency.p90Ms)} (consistent GetItem of OPEN#)`,
+    );
+    console.log(
+      `  conflict rate           ${fmt((100 * lost) / Math.max(1, commits), 1)}% of commits lost the pointer to a concurrent writer (${lost} of ${commits}; ${fmt(commits / FILES, 3)} commits/file)`,
+    );
+    console.log(
+      `  sweep                   ${fmt(sweepSeconds, 2)} s for the one sweep that sealed and started ${DATASETS} partial manifests, ${fmt(idleSweepSeconds, 2)} s for the next (nothing to do)`,
+    );
+    console.log(
+      `  bytes kept/file         ${Object.entries(stored)
+        .map(([kind, bytes]) => `${kind} ${fmt(bytes / FILES, 0)}`)
+        .join(', ')}`,
+    );
     console.log(`  invariants I1-I3        ${violations.length === 0 ? 'hold' : `VIOLATED: ${violations.slice(0, 5).join('; ')}`}`);
     if (violations.length > 0) process.exitCode = 1;
 
@@ -339,8 +407,10 @@ async function main(): Promise<void> {
       writeUnitsPerFile: {
         builder: round(builderWcu.total / FILES),
         withSweep: round(allWcu.total / FILES),
-        byTable: Object.fromEntries([...allWcu.byTable].map(([table, units]) => [table === resources.stateTable ? 'state' : 'idempotency', round(units / FILES)])),
-        notCounted: 'GSI writes of MANIFEST META items (byDay, pending, running) and the state machine\'s updates',
+        byTable: Object.fromEntries(
+          [...allWcu.byTable].map(([table, units]) => [table === resources.stateTable ? 'state' : 'idempotency', round(units / FILES)]),
+        ),
+        notCounted: "GSI writes of MANIFEST META items (byDay, pending, running) and the state machine's updates",
       },
       readUnitsPerFile: round(meter.readUnits / FILES),
       commitTransaction: { ...commitLatency, perFile: round(commits / FILES), outcomes: Object.fromEntries(meter.commitOutcomes) },
