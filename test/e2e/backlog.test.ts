@@ -16,7 +16,13 @@ describe('local mode: a backlog beyond the concurrency retries', () => {
   beforeAll(async () => {
     // One file per manifest, one Glue run at a time; Retry and Wait at 0.003: about 8 s of concurrency retries per
     // run of Convert, three runs, so some 25 s in all: less than the backlog of four Spark runs (about 15 s each).
-    instance = await startInstance({ batchSize: 1, maxWaitSeconds: 60, maxConcurrentRuns: 1, retryIntervalScale: 0.003, sweeperIntervalSeconds: 2 });
+    instance = await startInstance({
+      batchSize: 1,
+      maxWaitSeconds: 60,
+      maxConcurrentRuns: 1,
+      retryIntervalScale: 0.003,
+      sweeperIntervalSeconds: 2,
+    });
     await upload(instance, files);
   });
 

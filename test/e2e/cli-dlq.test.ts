@@ -22,7 +22,9 @@ function pipeline(args: string[]): Promise<{ code: number; stdout: string; stder
 }
 
 async function visible(instance: LocalInstance, queueUrl: string): Promise<number> {
-  const out = await instance.ctx.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+  const out = await instance.ctx.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+  );
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0);
 }
 
@@ -34,7 +36,11 @@ describe('pipeline dlq, against the local mode', () => {
     // A one-second visibility timeout: the builder's failures reach the DLQ after maxReceiveCount receives in seconds.
     instance = await startInstance({ visibilityTimeoutSeconds: 1 });
     await instance.ctx.sqs.send(new SendMessageCommand({ QueueUrl: instance.stack.ingestQueueUrl, MessageBody: body }));
-    await waitFor('the malformed notification in the DLQ', async () => ((await visible(instance, instance.stack.ingestDlqUrl)) > 0 ? true : undefined), 120_000);
+    await waitFor(
+      'the malformed notification in the DLQ',
+      async () => ((await visible(instance, instance.stack.ingestDlqUrl)) > 0 ? true : undefined),
+      120_000,
+    );
   });
 
   afterAll(async () => {

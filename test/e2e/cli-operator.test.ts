@@ -88,9 +88,15 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     expect(result.stderr).toContain(`skipped ${path.join(folder, 'notes.txt')}: not an accepted suffix`);
     expect(result.stderr).toMatch(/\[1\/2 files, .* of 6\.\d MiB\] uploaded incoming\/orders\//);
     expect(result.stderr).toMatch(/\[2\/2 files, 6\.\d MiB of 6\.\d MiB\] uploaded incoming\/orders\//);
-    expect(result.stdout).toMatch(new RegExp(`^Uploaded 2 of 2 files \\(6\\.\\d MiB\\) to s3://${instance.stack.ingestBucket}/incoming/orders/ in [\\d.]+s; 1 skipped`));
-    const large = await instance.ctx.s3.send(new HeadObjectCommand({ Bucket: instance.stack.ingestBucket, Key: 'incoming/orders/2026/11/large.ndjson' }));
-    const small = await instance.ctx.s3.send(new HeadObjectCommand({ Bucket: instance.stack.ingestBucket, Key: 'incoming/orders/small.jsonl' }));
+    expect(result.stdout).toMatch(
+      new RegExp(`^Uploaded 2 of 2 files \\(6\\.\\d MiB\\) to s3://${instance.stack.ingestBucket}/incoming/orders/ in [\\d.]+s; 1 skipped`),
+    );
+    const large = await instance.ctx.s3.send(
+      new HeadObjectCommand({ Bucket: instance.stack.ingestBucket, Key: 'incoming/orders/2026/11/large.ndjson' }),
+    );
+    const small = await instance.ctx.s3.send(
+      new HeadObjectCommand({ Bucket: instance.stack.ingestBucket, Key: 'incoming/orders/small.jsonl' }),
+    );
     expect(large.ETag).toMatch(/-2"$/); // a multipart upload's ETag ends with its number of parts
     expect(small.ContentLength).toBe(Buffer.byteLength(smallLines));
   });
@@ -110,15 +116,26 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     expect(converted.status).toBe('SUCCEEDED');
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^MANIFEST\s+DATASET\s+FILES\s+STATUS\s+SEALED\s+DURATION\s+ROWS\s+QUARANTINED\s+REPLAYS$/m);
-    expect(table.stdout).toMatch(new RegExp(`^${ordersId}\\s+orders\\s+2\\s+SUCCEEDED\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+[\\dhms.]+\\s+${LARGE_LINES + 2}\\s+1\\s+-$`, 'm'));
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `^${ordersId}\\s+orders\\s+2\\s+SUCCEEDED\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ\\s+[\\dhms.]+\\s+${LARGE_LINES + 2}\\s+1\\s+-$`,
+        'm',
+      ),
+    );
     expect(json.code).toBe(0);
     const { manifests } = JSON.parse(json.stdout);
     expect(manifests).toHaveLength(1);
-    expect(manifests[0]).toMatchObject({ manifestId: ordersId, status: 'SUCCEEDED', fileCount: 2, rowsOut: LARGE_LINES + 2, rowsQuarantined: 1 });
+    expect(manifests[0]).toMatchObject({
+      manifestId: ordersId,
+      status: 'SUCCEEDED',
+      fileCount: 2,
+      rowsOut: LARGE_LINES + 2,
+      rowsQuarantined: 1,
+    });
     expect(manifests[0].pk).toBeUndefined();
   });
 
-  it('shows a failed manifest with its files and its execution\'s failure, not retried since the job names it deterministic', async () => {
+  it("shows a failed manifest with its files and its execution's failure, not retried since the job names it deterministic", async () => {
     const first = await uploadIntoManifest(instance, clicks[0]);
     clicksId = first.manifestId;
     await deleteVersion(instance, clicks[0].key, first.versionId);
@@ -128,20 +145,29 @@ describe('pipeline upload, status and replay, against the local mode', () => {
       `${clicks[1].key} in ${clicksId}`,
       async () => {
         const key = keys.manifestFile(clicksId, clicks[1].key, second.eTag);
-        return (await instance.ctx.ddb.send(new GetCommand({ TableName: instance.stack.stateTable, Key: key, ConsistentRead: true }))).Item ? true : undefined;
+        return (await instance.ctx.ddb.send(new GetCommand({ TableName: instance.stack.stateTable, Key: key, ConsistentRead: true }))).Item
+          ? true
+          : undefined;
       },
       60_000,
       100,
     );
     await deleteVersion(instance, clicks[1].key, second.versionId);
-    await waitFor('the clicks manifest to fail', async () => ((await getManifest(instance.ctx, clicksId).catch(() => undefined))?.status === 'FAILED' ? true : undefined), 10 * 60_000, 2000);
+    await waitFor(
+      'the clicks manifest to fail',
+      async () => ((await getManifest(instance.ctx, clicksId).catch(() => undefined))?.status === 'FAILED' ? true : undefined),
+      10 * 60_000,
+      2000,
+    );
 
     const detail = await pipeline(['status', clicksId, ...stateDir()]);
     const failedOnly = await pipeline(['status', '--state', 'failed', '--json', ...stateDir()]);
 
     expect(detail.code).toBe(0);
     expect(detail.stdout).toMatch(new RegExp(`^Manifest ${clicksId}\\n {2}status {8}FAILED`));
-    expect(detail.stdout).toMatch(/error {9}States\.TaskFailed in Convert: Glue job run FAILED: .*\[NotRetryable\] manifest .*no file could be read/);
+    expect(detail.stdout).toMatch(
+      /error {9}States\.TaskFailed in Convert: Glue job run FAILED: .*\[NotRetryable\] manifest .*no file could be read/,
+    );
     expect(detail.stdout).toContain(clicks[0].key);
     expect(detail.stdout).toContain('Executions (1)');
     expect(detail.stdout).toMatch(new RegExp(`^ {2}${clicksId} {2}FAILED {2}started `, 'm'));
@@ -157,9 +183,13 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     const result = await pipeline(['replay', ordersId, ...stateDir()]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n').pop()).toMatch(new RegExp(`^error: ${ordersId}: already SUCCEEDED at .*: pass --force to convert it again`));
+    expect(result.stderr.trim().split('\n').pop()).toMatch(
+      new RegExp(`^error: ${ordersId}: already SUCCEEDED at .*: pass --force to convert it again`),
+    );
     const replay = `${instance.stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${ordersId}-r1`;
-    await expect(instance.ctx.sfn.send(new DescribeExecutionCommand({ executionArn: replay }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+    await expect(instance.ctx.sfn.send(new DescribeExecutionCommand({ executionArn: replay }))).rejects.toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
     expect((await getManifest(instance.ctx, ordersId)).replayCount).toBeUndefined();
   });
 
@@ -171,7 +201,9 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     const replay = await pipeline(['replay', '--failed', '--since', '1h', ...stateDir()]);
 
     expect(redrive.code).toBe(1);
-    expect(redrive.stderr.trim()).toBe(`error: RedriveExecution is not available in the local emulator; replay instead: npx pipeline replay ${clicksId}`);
+    expect(redrive.stderr.trim()).toBe(
+      `error: RedriveExecution is not available in the local emulator; replay instead: npx pipeline replay ${clicksId}`,
+    );
     expect(replay.code).toBe(0);
     expect(replay.stdout.trim()).toBe(`started ${clicksId}-r1`);
     const record = await getManifest(instance.ctx, clicksId);

@@ -2,12 +2,7 @@
  * End to end on the local mode: S3 notifications delivered more than once (in the same batch, in later batches,
  * after the manifest was sealed) never put a file in two manifests nor a row twice in the Parquet (I1, I4).
  */
-import {
-  ChangeMessageVisibilityBatchCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message } from '@aws-sdk/client-sqs';
 import { getManifestFiles } from '../../cli/ops/manifests';
 import { readCuratedParquet } from '../../local/parquet-reader';
 import { startPoller } from '../../local/runtime';
@@ -52,7 +47,12 @@ describe('local mode: duplicate notifications', () => {
       `the ${files.length} notifications in the queue`,
       async () => {
         const out = await instance.ctx.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: instance.stack.ingestQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 1 }),
+          new ReceiveMessageCommand({
+            QueueUrl: instance.stack.ingestQueueUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 60,
+            WaitTimeSeconds: 1,
+          }),
         );
         received.push(...(out.Messages ?? []));
         const records = received.filter((m) => (m.Body ?? '').includes('"Records"'));
@@ -91,7 +91,11 @@ describe('local mode: duplicate notifications', () => {
     const before = (await manifestsOf(instance)).map((m) => m.manifestId).sort();
 
     await resend(instance, notifications, 1);
-    await waitFor('the queue to drain', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
+    await waitFor(
+      'the queue to drain',
+      async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined),
+      60_000,
+    );
     const after = await manifestsOf(instance);
 
     expect(after.map((m) => m.manifestId).sort()).toEqual(before);

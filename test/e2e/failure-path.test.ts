@@ -131,7 +131,11 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
 
   it('after the producer uploads the same bytes again (a duplicate), a replay converts all 10 files exactly once', async () => {
     const restored = await putObject(instance, deleted.key, deleted.body);
-    await waitFor('the re-upload notification to be handled', async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined), 60_000);
+    await waitFor(
+      'the re-upload notification to be handled',
+      async () => ((await queueDepth(instance, instance.stack.ingestQueueUrl)) === 0 ? true : undefined),
+      60_000,
+    );
     const manifestsBefore = (await manifestsOf(instance)).length;
 
     // Two operators replay it at the same moment: one execution starts (the same name and input), the other

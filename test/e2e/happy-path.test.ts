@@ -69,7 +69,9 @@ describe('local mode: the happy path', () => {
     expect(parquet.distinctKeys).toBe(parquet.rows);
     expect(parquet.rowsBySourceFile).toEqual(expectedRowsBySource(instance.stack.ingestBucket, files));
     expect(Object.keys(parquet.rowsByManifest).sort()).toEqual(manifests.map((m) => m.manifestId).sort());
-    expect(parquet.columns).toEqual(expect.arrayContaining(['order_id', 'amount', '_source_file', '_ingested_at', 'ingest_date', 'manifest_id']));
+    expect(parquet.columns).toEqual(
+      expect.arrayContaining(['order_id', 'amount', '_source_file', '_ingested_at', 'ingest_date', 'manifest_id']),
+    );
   });
 
   it('quarantines the bad lines under the manifest that held them', async () => {
@@ -81,6 +83,11 @@ describe('local mode: the happy path', () => {
     );
     const manifests = await waitForConvertedFiles(instance, files.length, 60_000);
 
-    expect([...withBadLines].sort()).toEqual(manifests.filter((m) => Number(m.rowsQuarantined) > 0).map((m) => m.manifestId).sort());
+    expect([...withBadLines].sort()).toEqual(
+      manifests
+        .filter((m) => Number(m.rowsQuarantined) > 0)
+        .map((m) => m.manifestId)
+        .sort(),
+    );
   });
 });

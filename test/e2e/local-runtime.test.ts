@@ -42,9 +42,21 @@ describe('local mode: start and stop', () => {
     expect(stack.accessKeyId).toMatch(/^LKIA[A-Z2-7]{16}$/);
     expect(String(stack.secretAccessKey)).toHaveLength(40);
     for (const key of [
-      'endpoint', 'region', 'ingestBucket', 'curatedBucket', 'ingestQueueUrl', 'ingestDlqUrl', 'stateTable',
-      'idempotencyTable', 'stateMachineArn', 'glueJobName', 'glueDatabase', 'alertTopicArn', 'outboxDir',
-      'accessKeyId', 'secretAccessKey',
+      'endpoint',
+      'region',
+      'ingestBucket',
+      'curatedBucket',
+      'ingestQueueUrl',
+      'ingestDlqUrl',
+      'stateTable',
+      'idempotencyTable',
+      'stateMachineArn',
+      'glueJobName',
+      'glueDatabase',
+      'alertTopicArn',
+      'outboxDir',
+      'accessKeyId',
+      'secretAccessKey',
     ]) {
       expect(typeof stack[key]).toBe('string');
     }
@@ -54,7 +66,12 @@ describe('local mode: start and stop', () => {
 
   it('serves the AWS CLI with the instance key, as the README shows, and refuses it with another', async () => {
     const { stack } = instance;
-    const env = { ...process.env, AWS_ACCESS_KEY_ID: stack.accessKeyId, AWS_SECRET_ACCESS_KEY: stack.secretAccessKey, AWS_DEFAULT_REGION: stack.region };
+    const env = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: stack.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: stack.secretAccessKey,
+      AWS_DEFAULT_REGION: stack.region,
+    };
     const file = path.join(instance.stateDir, 'readme.txt');
     writeFileSync(file, 'not NDJSON: no notification for this suffix\n');
     const key = 'incoming/cli_check/readme.txt';
@@ -67,7 +84,9 @@ describe('local mode: start and stop', () => {
     expect(listed).toContain('readme.txt');
     expect(executions).toEqual({ executions: [] });
     const otherKey = { ...env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
-    await expect(run(AWS_CLI, ['--endpoint-url', stack.endpoint, 's3', 'ls', `s3://${stack.ingestBucket}/`], { env: otherKey })).rejects.toMatchObject({
+    await expect(
+      run(AWS_CLI, ['--endpoint-url', stack.endpoint, 's3', 'ls', `s3://${stack.ingestBucket}/`], { env: otherKey }),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('InvalidAccessKeyId'),
     });
   });

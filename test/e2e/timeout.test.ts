@@ -4,7 +4,16 @@
  */
 import { getManifest } from '../../cli/ops/manifests';
 import { generateDataset } from '../../local/sample-data';
-import { alertEmailsFor, outboxEmails, startInstance, upload, uploadIntoManifest, waitFor, waitForExecution, type LocalInstance } from './support/local-instance';
+import {
+  alertEmailsFor,
+  outboxEmails,
+  startInstance,
+  upload,
+  uploadIntoManifest,
+  waitFor,
+  waitForExecution,
+  type LocalInstance,
+} from './support/local-instance';
 
 jest.setTimeout(10 * 60_000);
 
@@ -25,7 +34,11 @@ describe('local mode: an execution that times out', () => {
   });
 
   it('is recorded FAILED with States.Timeout by the sweeper, with exactly one alert', async () => {
-    const executionArn = await waitFor('the execution to start', async () => (await getManifest(instance.ctx, manifestId)).executions?.[0], 60_000);
+    const executionArn = await waitFor(
+      'the execution to start',
+      async () => (await getManifest(instance.ctx, manifestId)).executions?.[0],
+      60_000,
+    );
     const ended = await waitForExecution(instance, executionArn, 2 * 60_000);
     const record = await waitFor(
       'the sweeper to record the timeout',

@@ -18,7 +18,15 @@ jest.setTimeout(15 * 60_000);
 
 describe('local mode: overwrites and identical re-uploads', () => {
   let instance: LocalInstance;
-  const [a, b, c, other] = generateDataset({ dataset: 'orders', files: 4, minLines: 4, maxLines: 9, badEvery: 100, blankEvery: 100, seed: 11 });
+  const [a, b, c, other] = generateDataset({
+    dataset: 'orders',
+    files: 4,
+    minLines: 4,
+    maxLines: 9,
+    badEvery: 100,
+    blankEvery: 100,
+    seed: 11,
+  });
   const uri = (key: string) => `s3://${instance.stack.ingestBucket}/${key}`;
   const expected: Record<string, number> = {};
 
