@@ -143,3 +143,21 @@ def s3(spark, s3_endpoint, monkeypatch):
                        }.items():
         conf.set(key, value)
     return boto3.client("s3", region_name="us-east-1", endpoint_url=s3_endpoint)
+
+
+CATALOG_DB = "ingest_pipeline"
+
+
+@pytest.fixture
+def glue(monkeypatch):
+    """moto's in-process Glue with the catalog database the job writes to."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("glue", region_name="us-east-1")
+        client.create_database(DatabaseInput={"Name": CATALOG_DB})
+        yield client

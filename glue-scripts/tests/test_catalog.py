@@ -5,20 +5,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from conftest import CATALOG_DB
 from ndjson_to_parquet import CatalogSchemaStore, run, settle_schema
 
-DB = "ingest_pipeline"
-
-
-@pytest.fixture
-def glue(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("glue", region_name="us-east-1")
-        client.create_database(DatabaseInput={"Name": DB})
-        yield client
+DB = CATALOG_DB
 
 
 def columns(glue, table="orders"):
