@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-
 from conftest import CATALOG_DB, Batch
 from ndjson_to_parquet import run
 
