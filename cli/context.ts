@@ -7,8 +7,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { clientConfig } from '../local/layout';
-import { PipelineConfig, resolveConfig } from '../pipeline/config';
+import { clientConfig } from '../contracts/local-stack';
+import { PipelineConfig, resolveConfig } from '../contracts/config';
 import { TargetNotFoundError } from './errors';
 import { PipelineTarget } from './target';
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, Output } from '@aws-sdk/client-cloudformation';
-import { DEFAULT_STATE_DIR, localPaths } from '../local/layout';
+import { DEFAULT_STATE_DIR, localPaths } from '../contracts/local-stack';
 import { TargetNotFoundError, UsageError } from './errors';
 
 /** The resources of one pipeline, as the CLI uses them. */

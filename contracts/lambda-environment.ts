@@ -3,7 +3,7 @@
  * The stack and the local mode write it with {@link toEnvironment}; the handlers read it with {@link loadSettings},
  * with the defaults and validation of pipeline/config.ts. No CDK, no AWS SDK.
  */
-import { ConfigError, DEFAULT_CONFIG, resolveConfig } from '../pipeline/config';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig } from './config';
 
 /** Everything the manifest builder and the sweeper need to know. */
 export interface HandlerSettings {

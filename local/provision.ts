@@ -19,15 +19,15 @@ import {
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type PipelineConfig } from '../pipeline/config';
+import { type PipelineConfig } from '../contracts/config';
 import { glueJobArguments } from '../pipeline/glue-arguments';
 import {
   CONVERT_MANIFEST_ASL_PATH,
   convertManifestDefinition,
   fillPlaceholders,
   type ConvertManifestPlaceholders,
-} from '../pipeline/constructs/convert-manifest-definition';
-import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../pipeline/table-schema';
+} from '../contracts/convert-manifest-asl';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../contracts/table-schema';
 import { clientConfig, LOCAL_ACCOUNT, REPO_ROOT, type LocalCredentials, type LocalStack } from './layout';
 
 /** The ASL file shared with the stack. */

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { resolveConfig } from '../pipeline/config';
+import { resolveConfig } from '../contracts/config';
 import {
   DEFAULT_PORT,
   emulatorKeyEnvironment,

@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, configFromContext, requireDeploySettings, stackName } from './config';
+import { ConfigError, configFromContext, requireDeploySettings, stackName } from '../contracts/config';
 import { PipelineStack } from './pipeline-stack';
 
 const app = new App();

@@ -5,7 +5,7 @@
  *
  * Free of the CDK: the local mode imports it without loading aws-cdk-lib. Values may be CDK tokens (strings).
  */
-import { PREFIXES, type GlueSettings } from './config';
+import { PREFIXES, type GlueSettings } from '../contracts/config';
 
 /** Where the job's outputs and inputs live, as the stack or the emulator names them. */
 export interface GlueJobLocations {

@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { BASE_STACK_NAME, PipelineConfig } from './config';
+import { BASE_STACK_NAME, PipelineConfig } from '../contracts/config';
 import { Alerting } from './constructs/alerting';
 import { ConversionWorkflow } from './constructs/conversion-workflow';
 import { PipelineDashboard } from './constructs/dashboard';

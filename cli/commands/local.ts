@@ -3,7 +3,7 @@
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { LocalModeNotRunningError, DEFAULT_PORT, DEFAULT_STATE_DIR, type LocalStack } from '../../local/layout';
+import { LocalModeNotRunningError, DEFAULT_PORT, DEFAULT_STATE_DIR, type LocalStack } from '../../contracts/local-stack';
 import { LocalModeError, startLocal, stopLocal, waitForExit } from '../../local/runtime';
 import { CliError, UsageError } from '../errors';
 

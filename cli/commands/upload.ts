@@ -1,7 +1,7 @@
 /** `pipeline upload`: NDJSON files and folders to `incoming/<dataset>/...`, with progress by files and bytes. */
 import { Command } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
-import { resolveConfig } from '../../pipeline/config';
+import { resolveConfig } from '../../contracts/config';
 import { CliError } from '../errors';
 import { formatBytes, printable } from '../format';
 import { planUpload, UploadProgress, uploadFiles } from '../ops/upload';

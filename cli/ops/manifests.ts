@@ -3,7 +3,7 @@
  * manifest's files.
  */
 import { StateStore, type ManifestFileItem, type ManifestRecord } from '../../handlers/common/state-store';
-import { ManifestStatus } from '../../pipeline/table-schema';
+import { ManifestStatus } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { ManifestNotFoundError, UsageError } from '../errors';
 import { daysBetween } from '../format';

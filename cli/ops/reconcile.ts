@@ -25,7 +25,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyObject } from '../../handlers/domain/dataset';
 import { contentTagOf } from '../../handlers/domain/s3-event';
-import { keys, STATE_TABLE } from '../../pipeline/table-schema';
+import { keys, STATE_TABLE } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { CliError, UsageError } from '../errors';
 import { formatTime } from '../format';

@@ -13,7 +13,7 @@
 import { DescribeExecutionCommand, DescribeStateMachineCommand, ExecutionStatus, ListExecutionsCommand, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
 import { ExecutionInput, executionArnOf, executionInput, parseManifestId, withResultKey } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
-import { ManifestStatus } from '../../pipeline/table-schema';
+import { ManifestStatus } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';

@@ -1,7 +1,7 @@
 /** What `pipeline status <manifestId>` shows: the record, its files and its executions with their histories. */
 import { CliContext } from '../context';
 import { executionArnOf } from '../../handlers/domain/manifest';
-import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
+import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../contracts/table-schema';
 import { describeExecution, ExecutionSummary } from './executions';
 import { getManifest, getManifestFiles, ManifestFile, ManifestRecord, recordedExecutions } from './manifests';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DATASET_PATTERN } from '../../handlers/domain/dataset';
-import { PipelineConfig } from '../../pipeline/config';
+import { PipelineConfig } from '../../contracts/config';
 import { CliContext } from '../context';
 import { UsageError } from '../errors';
 

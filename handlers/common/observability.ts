@@ -1,7 +1,7 @@
 /** Logger and metrics of the Lambdas (Powertools), and the per-invocation tally the handlers publish once. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
-import { DEFAULT_CONFIG } from '../../pipeline/config';
+import { DEFAULT_CONFIG } from '../../contracts/config';
 
 /** A Powertools metric unit (`MetricUnit.Count`, ...). */
 export type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];

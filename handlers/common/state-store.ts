@@ -21,7 +21,7 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { STATE_TABLE, keys, type ManifestStatus } from '../../pipeline/table-schema';
+import { STATE_TABLE, keys, type ManifestStatus } from '../../contracts/table-schema';
 import type { EndedOutcome } from '../domain/ended-execution';
 import type { ManifestFileEntry, OpenPointer } from '../domain/manifest';
 import { contentTagOf } from '../domain/s3-event';

@@ -1,7 +1,7 @@
 /**
  * Manifest ids, object locations, grouping decisions and the manifest file: pure functions, no AWS.
  */
-import { PREFIXES } from '../../pipeline/config';
+import { PREFIXES } from '../../contracts/config';
 
 /** `yyyymmdd` of a UTC instant. */
 export function compactDay(at: Date): string {

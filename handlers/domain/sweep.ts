@@ -3,7 +3,7 @@
  * eventually consistent) and the dataset's pointer, no AWS. The sweeper carries them out (handlers/sweeper).
  */
 import { isDue, type OpenPointer } from './manifest';
-import type { ManifestStatus } from '../../pipeline/table-schema';
+import type { ManifestStatus } from '../../contracts/table-schema';
 
 /**
  * A sealed manifest younger than this is left to the builder that sealed it, which is normally starting it

@@ -21,8 +21,8 @@ import { ContentionError, MalformedNotificationError } from '../common/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { isRecorded, sealManifest, sealerDepsOf, startSealedManifest } from '../common/sealer';
 import type { HandlerSettings } from '../../contracts/lambda-environment';
-import { DEFAULT_CONFIG } from '../../pipeline/config';
-import { IDEMPOTENCY_TABLE } from '../../pipeline/table-schema';
+import { DEFAULT_CONFIG } from '../../contracts/config';
+import { IDEMPOTENCY_TABLE } from '../../contracts/table-schema';
 
 /** One accepted object version: the payload of the idempotent unit. */
 export interface FileNotification {

@@ -9,7 +9,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../config';
+import { PipelineConfig } from '../../contracts/config';
 
 /** Name and dimensions of the sweeper's gauge of the oldest manifest that has no execution yet (docs/architecture.md, Metrics). */
 export const OLDEST_OPEN_MANIFEST_METRIC = { metricName: 'OldestOpenManifestAgeSeconds', service: 'sweeper' } as const;

@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../config';
+import { PipelineConfig } from '../../contracts/config';
 
 /** Properties of {@link PipelineDashboard}. */
 export interface PipelineDashboardProps {

@@ -3,7 +3,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../config';
+import { PipelineConfig } from '../../contracts/config';
 import { acknowledge } from './nag';
 
 /** Properties of {@link IngestQueue}. */

@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { IDEMPOTENCY_TABLE, STATE_TABLE_PREFIXES } from '../table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { IngestQueue } from './ingest-queue';
 import { acknowledgeManifestStarts, grantManifestStarts, keepLogicalId, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
 

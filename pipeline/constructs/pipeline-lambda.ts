@@ -15,7 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
-import { PipelineConfig, PREFIXES } from '../config';
+import { PipelineConfig, PREFIXES } from '../../contracts/config';
 import { retentionDays } from './log-retention';
 import { acknowledge, arnRef } from './nag';
 

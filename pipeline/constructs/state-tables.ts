@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../../contracts/table-schema';
 
 /**
  * The state table (open manifests, files, manifests and their files; keys from `table-schema.ts`) and the

@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PipelineConfig, PREFIXES } from '../config';
+import { PipelineConfig, PREFIXES } from '../../contracts/config';
 
 /** Properties of {@link Storage}. */
 export interface StorageProps {

@@ -6,7 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { STATE_TABLE, STATE_TABLE_PREFIXES } from '../table-schema';
+import { STATE_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { grantPublishTo } from './alerting';
 import { acknowledgeManifestStarts, grantManifestStarts, keepLogicalId, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
 

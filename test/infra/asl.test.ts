@@ -6,7 +6,7 @@ import {
   ConvertManifestPlaceholders,
   convertManifestDefinition,
   fillPlaceholders,
-} from '../../pipeline/constructs/convert-manifest-definition';
+} from '../../contracts/convert-manifest-asl';
 import { endedOutcome, failureAlert } from '../../handlers/domain/ended-execution';
 import { CONVERT_RETRIES, DEFAULT_CONFIG } from '../../pipeline/config';
 import { glueJobArguments, PER_MANIFEST_ARGUMENTS } from '../../pipeline/glue-arguments';

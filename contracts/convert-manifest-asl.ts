@@ -1,8 +1,12 @@
+/**
+ * The conversion state machine's ASL file and its placeholders: the contract between the stack, which fills them
+ * with `definitionSubstitutions`, and the local mode's provisioner, which fills them itself. No CDK.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** The conversion state machine's ASL, the one source for the stack and the local mode. */
-export const CONVERT_MANIFEST_ASL_PATH = path.join(__dirname, '..', '..', 'state-machines', 'convert-manifest.asl.json');
+export const CONVERT_MANIFEST_ASL_PATH = path.join(__dirname, '..', 'state-machines', 'convert-manifest.asl.json');
 
 /** Values of the ASL's `${Placeholders}` (docs/architecture.md, "ASL placeholders"). */
 export interface ConvertManifestPlaceholders {

@@ -1,0 +1,301 @@
+/**
+ * The pipeline's typed settings: the one module read by the CDK stack, the handlers, the local mode and the CLI.
+ * Part of the contracts layer: no CDK, no AWS SDK.
+ *
+ * Every setting has a default. In the cloud, each can be overridden with CDK context
+ * (`npx cdk deploy -c alertEmail=ops@example.com -c batchSize=100`); the local mode passes overrides
+ * directly to {@link resolveConfig}.
+ */
+
+/** Glue worker types that suit a Spark ETL job of this size. */
+export type GlueWorkerType = 'G.1X' | 'G.2X' | 'G.4X' | 'G.8X';
+
+/** FLEX runs on spare capacity (cheaper, may start later); STANDARD starts at once. */
+export type GlueExecutionClass = 'FLEX' | 'STANDARD';
+
+/** Lambda and Powertools log levels. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Settings of the Glue conversion job. */
+export interface GlueSettings {
+  /** Glue version; 5.1 is Spark 3.5.6, Python 3.11, Java 17. @default '5.1' */
+  readonly version: string;
+  /** Worker type. @default 'G.1X' */
+  readonly workerType: GlueWorkerType;
+  /** Upper bound of workers; Glue auto scaling uses fewer when the manifest is small. @default 10 */
+  readonly maxWorkers: number;
+  /** Execution class. @default 'FLEX' */
+  readonly executionClass: GlueExecutionClass;
+  /** Job run timeout in minutes. @default 60 */
+  readonly timeoutMinutes: number;
+  /** Runs of the job allowed at once; more are refused with ConcurrentRunsExceededException and retried. @default 5 */
+  readonly maxConcurrentRuns: number;
+  /** Target size of each Parquet output file, in MB. @default 128 */
+  readonly targetFileMb: number;
+  /**
+   * Most bytes one gzip file may decompress to, in MB; a file beyond it fails as a file (its reason in the result)
+   * without failing the others, so one crafted archive cannot exhaust a worker. @default 2048
+   */
+  readonly maxDecompressedMb: number;
+  /** Longest line, in KB; a longer line is quarantined as `line_too_long` instead of parsed. @default 1024 */
+  readonly maxLineKb: number;
+}
+
+/** The pipeline's settings. */
+export interface PipelineConfig {
+  /** Most files in one manifest. @default 200 */
+  readonly batchSize: number;
+  /** A manifest is sealed when its oldest file has waited this long. @default 15 */
+  readonly maxWaitMinutes: number;
+  /** Key prefix under which producers upload; the next path segment is the dataset. @default 'incoming/' */
+  readonly ingestPrefix: string;
+  /** Key suffixes accepted as NDJSON input. @default ['.ndjson', '.jsonl', '.json', '.ndjson.gz', '.jsonl.gz', '.json.gz'] */
+  readonly acceptedSuffixes: readonly string[];
+  /** Address that receives alert emails; required by `cdk deploy`, optional for synth in tests. @default undefined */
+  readonly alertEmail?: string;
+  /** Glue job settings. */
+  readonly glue: GlueSettings;
+  /** Log level of the Lambdas and the state machine's log group detail. @default 'INFO' */
+  readonly logLevel: LogLevel;
+  /** Retention of CloudWatch log groups, in days. @default 30 */
+  readonly logRetentionDays: number;
+  /** Days before raw ingest objects move to Infrequent Access. @default 30 */
+  readonly ingestTransitionDays: number;
+  /**
+   * Execution timeout of the conversion state machine, in minutes; at least {@link convertWorstCaseMinutes} of the
+   * Glue settings, so that the state machine's own retries always end before the timeout does. @default 360
+   */
+  readonly executionTimeoutMinutes: number;
+  /** SQS receives before a notification moves to the DLQ. @default 5 */
+  readonly maxReceiveCount: number;
+  /** Days an idempotency record is kept. @default 7 */
+  readonly idempotencyTtlDays: number;
+  /** Metrics namespace of the Lambdas and the dashboard. @default 'IngestPipeline', or `IngestPipeline-<stage>` with a stage */
+  readonly metricsNamespace: string;
+  /**
+   * Name of an independent copy of the pipeline in the same account and region (`-c stage=dev`): the stack name,
+   * the names of its resources, the metrics namespace, the alarm names and the alert sender carry it. Lower-case
+   * letters, digits and `-`, starting with a letter, at most 20 characters. @default undefined (today's names)
+   */
+  readonly stage?: string;
+  /** Largest object accepted, in MB; a larger one is recorded as `REJECTED#` with code `too-large`. @default 1024 */
+  readonly maxObjectMb: number;
+  /** Days a quarantined line file is kept before it expires. @default 90 */
+  readonly quarantineExpirationDays: number;
+  /** Days a replaced or deleted object of the curated bucket (a schema, a manifest, Parquet) stays recoverable. @default 30 */
+  readonly curatedNoncurrentDays: number;
+}
+
+/** Where the prefixes of derived objects live; fixed names shared by the builder, the Glue job and the CLI. */
+export const PREFIXES = {
+  /** Manifest files written by the builder: `manifests/<dataset>/<manifestId>.json`. */
+  manifests: 'manifests/',
+  /** The Glue job's result file sits beside its manifest: `manifests/<dataset>/<manifestId>.result.json`. */
+  /** Parquet output: `curated/<dataset>/ingest_date=YYYY-MM-DD/manifest_id=<id>/`. */
+  curated: 'curated/',
+  /** Bad lines: `quarantine/<dataset>/manifest_id=<id>/`. */
+  quarantine: 'quarantine/',
+  /** Optional pinned schemas of datasets, uploaded by their owners: `schemas/<dataset>.ddl` (or `.json`). */
+  schemas: 'schemas/',
+  /** The Glue job's copies of pinned object versions overwritten since the seal: `staging/<dataset>/<id>/`, removed after each run. */
+  staging: 'staging/',
+} as const;
+
+/** The defaults of every setting. */
+export const DEFAULT_CONFIG: PipelineConfig = {
+  batchSize: 200,
+  maxWaitMinutes: 15,
+  ingestPrefix: 'incoming/',
+  acceptedSuffixes: ['.ndjson', '.jsonl', '.json', '.ndjson.gz', '.jsonl.gz', '.json.gz'],
+  alertEmail: undefined,
+  glue: {
+    version: '5.1',
+    workerType: 'G.1X',
+    maxWorkers: 10,
+    executionClass: 'FLEX',
+    timeoutMinutes: 60,
+    maxConcurrentRuns: 5,
+    targetFileMb: 128,
+    maxDecompressedMb: 2048,
+    maxLineKb: 1024,
+  },
+  logLevel: 'INFO',
+  logRetentionDays: 30,
+  ingestTransitionDays: 30,
+  executionTimeoutMinutes: 360,
+  maxReceiveCount: 5,
+  idempotencyTtlDays: 7,
+  metricsNamespace: 'IngestPipeline',
+  stage: undefined,
+  maxObjectMb: 1024,
+  quarantineExpirationDays: 90,
+  curatedNoncurrentDays: 30,
+};
+
+/** Name of the stack without a stage; a stage's stack is `IngestPipeline-<stage>`. */
+export const BASE_STACK_NAME = 'IngestPipeline';
+
+/** The stack `cdk deploy` creates for these settings; the CLI reaches it with `--stack-name`. */
+export function stackName(config: Pick<PipelineConfig, 'stage'>): string {
+  return config.stage === undefined ? BASE_STACK_NAME : `${BASE_STACK_NAME}-${config.stage}`;
+}
+
+/**
+ * The waits of the state machine's Convert state and its retry loop (state-machines/convert-manifest.asl.json;
+ * an infra test holds them equal): what {@link convertWorstCaseMinutes} adds up.
+ */
+export const CONVERT_RETRIES = {
+  /** Retry of Glue's service errors (concurrency, throttling, internal), on every entry into Convert. */
+  serviceErrors: { intervalSeconds: 30, backoffRate: 2, maxAttempts: 8, maxDelaySeconds: 600 },
+  /** Runs of the job after a failed run that was not [NotRetryable], and the wait before the first (doubling). */
+  failedRuns: { retries: 2, firstWaitSeconds: 60 },
+  /** Allowance for every other state: the DynamoDB and S3 tasks with their retries, the alert. */
+  otherStatesSeconds: 600,
+} as const;
+
+/**
+ * The longest a Convert can take before the state machine records its outcome, in whole minutes: every run of the
+ * job up to the Glue timeout, each preceded by the longest wait of the service-error retries, plus the waits
+ * between runs and the other states. An execution timeout below it would end executions the state machine itself
+ * was still retrying, leaving the outcome to the sweeper.
+ */
+export function convertWorstCaseMinutes(glueTimeoutMinutes: number): number {
+  const { serviceErrors, failedRuns, otherStatesSeconds } = CONVERT_RETRIES;
+  let serviceWaits = 0;
+  for (let i = 0; i < serviceErrors.maxAttempts; i++) {
+    serviceWaits += Math.min(serviceErrors.intervalSeconds * serviceErrors.backoffRate ** i, serviceErrors.maxDelaySeconds);
+  }
+  const runs = 1 + failedRuns.retries;
+  let runWaits = 0;
+  for (let i = 0; i < failedRuns.retries; i++) runWaits += failedRuns.firstWaitSeconds * 2 ** i;
+  const seconds = runs * (glueTimeoutMinutes * 60 + serviceWaits) + runWaits + otherStatesSeconds;
+  return Math.ceil(seconds / 60);
+}
+
+/** A setting with a value the pipeline cannot run with. */
+export class ConfigError extends Error {
+  constructor(readonly setting: string, reason: string) {
+    super(`Invalid setting "${setting}": ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** A stage name: it ends up in stack, bucket, alarm and log group names, so only what all of them accept. */
+const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
+
+/** Overrides as they come from CDK context or the local mode: any subset, possibly as strings. */
+export type ConfigOverrides = { [K in keyof PipelineConfig]?: unknown } & { glue?: { [K in keyof GlueSettings]?: unknown } };
+
+function int(setting: string, value: unknown, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(String(value));
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(setting, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(setting: string, value: unknown, fallback: T, allowed: readonly T[]): T {
+  if (value === undefined || value === null || value === '') return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new ConfigError(setting, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function suffixes(value: unknown, fallback: readonly string[]): readonly string[] {
+  if (value === undefined || value === null || value === '') return fallback;
+  const list = Array.isArray(value) ? value : String(value).split(',');
+  const clean = list.map((s) => String(s).trim()).filter((s) => s.length > 0);
+  if (clean.length === 0 || clean.some((s) => !s.startsWith('.'))) {
+    throw new ConfigError('acceptedSuffixes', `expected suffixes starting with ".", got ${JSON.stringify(value)}`);
+  }
+  return clean;
+}
+
+/** Merges overrides into the defaults and validates every value. */
+export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
+  const d = DEFAULT_CONFIG;
+  const g = overrides.glue ?? {};
+  const ingestPrefix = overrides.ingestPrefix === undefined ? d.ingestPrefix : String(overrides.ingestPrefix);
+  if (!/^[A-Za-z0-9_\-./]+\/$/.test(ingestPrefix) || ingestPrefix.startsWith('/')) {
+    throw new ConfigError('ingestPrefix', `expected a key prefix ending with "/", got ${JSON.stringify(ingestPrefix)}`);
+  }
+  const alertEmail = overrides.alertEmail === undefined || overrides.alertEmail === '' ? undefined : String(overrides.alertEmail);
+  if (alertEmail !== undefined && !EMAIL.test(alertEmail)) {
+    throw new ConfigError('alertEmail', `"${alertEmail}" is not an email address`);
+  }
+  const stage = overrides.stage === undefined || overrides.stage === null || overrides.stage === '' ? undefined : String(overrides.stage);
+  if (stage !== undefined && (!STAGE.test(stage) || stage.endsWith('-'))) {
+    throw new ConfigError('stage', `expected lower-case letters, digits and "-", starting with a letter, at most 20 characters, got ${JSON.stringify(stage)}`);
+  }
+  const config: PipelineConfig = {
+    batchSize: int('batchSize', overrides.batchSize, d.batchSize, 1, 10000),
+    maxWaitMinutes: int('maxWaitMinutes', overrides.maxWaitMinutes, d.maxWaitMinutes, 1, 24 * 60),
+    ingestPrefix,
+    acceptedSuffixes: suffixes(overrides.acceptedSuffixes, d.acceptedSuffixes),
+    alertEmail,
+    glue: {
+      version: g.version === undefined ? d.glue.version : String(g.version),
+      workerType: oneOf('glue.workerType', g.workerType, d.glue.workerType, ['G.1X', 'G.2X', 'G.4X', 'G.8X']),
+      maxWorkers: int('glue.maxWorkers', g.maxWorkers, d.glue.maxWorkers, 2, 1000),
+      executionClass: oneOf('glue.executionClass', g.executionClass, d.glue.executionClass, ['FLEX', 'STANDARD']),
+      timeoutMinutes: int('glue.timeoutMinutes', g.timeoutMinutes, d.glue.timeoutMinutes, 1, 2880),
+      maxConcurrentRuns: int('glue.maxConcurrentRuns', g.maxConcurrentRuns, d.glue.maxConcurrentRuns, 1, 1000),
+      targetFileMb: int('glue.targetFileMb', g.targetFileMb, d.glue.targetFileMb, 1, 2048),
+      maxDecompressedMb: int('glue.maxDecompressedMb', g.maxDecompressedMb, d.glue.maxDecompressedMb, 1, 1024 * 1024),
+      // Spark holds a line in one string: beyond 512 MB a line cannot be read at all.
+      maxLineKb: int('glue.maxLineKb', g.maxLineKb, d.glue.maxLineKb, 1, 512 * 1024),
+    },
+    logLevel: oneOf('logLevel', overrides.logLevel, d.logLevel, ['DEBUG', 'INFO', 'WARN', 'ERROR']),
+    logRetentionDays: int('logRetentionDays', overrides.logRetentionDays, d.logRetentionDays, 1, 3653),
+    ingestTransitionDays: int('ingestTransitionDays', overrides.ingestTransitionDays, d.ingestTransitionDays, 30, 3650),
+    executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 7 * 1440),
+    maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
+    idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
+    metricsNamespace:
+      overrides.metricsNamespace === undefined || overrides.metricsNamespace === ''
+        ? stage === undefined
+          ? d.metricsNamespace
+          : `${d.metricsNamespace}-${stage}`
+        : String(overrides.metricsNamespace),
+    stage,
+    // S3 caps one object at 5 TB (5,242,880 MB).
+    maxObjectMb: int('maxObjectMb', overrides.maxObjectMb, d.maxObjectMb, 1, 5 * 1024 * 1024),
+    quarantineExpirationDays: int('quarantineExpirationDays', overrides.quarantineExpirationDays, d.quarantineExpirationDays, 1, 3650),
+    curatedNoncurrentDays: int('curatedNoncurrentDays', overrides.curatedNoncurrentDays, d.curatedNoncurrentDays, 1, 3650),
+  };
+  const worstCase = convertWorstCaseMinutes(config.glue.timeoutMinutes);
+  if (config.executionTimeoutMinutes < worstCase) {
+    throw new ConfigError(
+      'executionTimeoutMinutes',
+      `${config.executionTimeoutMinutes} minutes is shorter than the Convert state's worst case of ${worstCase} minutes ` +
+        `(${1 + CONVERT_RETRIES.failedRuns.retries} runs of glue.timeoutMinutes = ${config.glue.timeoutMinutes} with their retry waits): ` +
+        `raise executionTimeoutMinutes to at least ${worstCase} or lower glue.timeoutMinutes`,
+    );
+  }
+  return config;
+}
+
+/** Reads overrides from CDK context: flat keys (`batchSize`) and `glue.<name>` keys (`-c glue.maxWorkers=20`). */
+export function configFromContext(tryGetContext: (key: string) => unknown): PipelineConfig {
+  const flat: Record<string, unknown> = {};
+  for (const key of Object.keys(DEFAULT_CONFIG) as (keyof PipelineConfig)[]) {
+    if (key !== 'glue') flat[key] = tryGetContext(key);
+  }
+  const glue: Record<string, unknown> = {};
+  const glueCtx = (tryGetContext('glue') ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(DEFAULT_CONFIG.glue)) {
+    glue[key] = tryGetContext(`glue.${key}`) ?? glueCtx[key];
+  }
+  return resolveConfig({ ...flat, glue } as ConfigOverrides);
+}
+
+/** Ensures the settings that only a deployment needs are present; `cdk deploy` calls this, `cdk synth` in tests does not. */
+export function requireDeploySettings(config: PipelineConfig): void {
+  if (config.alertEmail === undefined) {
+    throw new ConfigError('alertEmail', 'required to deploy: pass it with `npx cdk deploy -c alertEmail=you@example.com`');
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Key layout of the state table and the idempotency table: read by the stack (to create them), the handlers,
+ * the local mode's provisioner and the CLI. See docs/architecture.md for what each item holds. Part of the
+ * contracts layer: no CDK, no AWS SDK.
+ */
+export const STATE_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Items that expire (FILE# records, long after any redelivery could arrive) carry epoch seconds here. */
+  ttlAttribute: 'expiresAt',
+  /** Manifests by the UTC day they opened: `gsi1pk = DAY#YYYY-MM-DD`, `gsi1sk = <openedAt ISO>#<manifestId>`. */
+  byDayIndex: { name: 'byDay', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /**
+   * Sparse index of manifests that have no execution yet (OPEN, or SEALED and not started):
+   * `pendingPk = PENDING`, `pendingSk = <openedAt ISO>#<manifestId>`. The sweeper queries it instead of scanning;
+   * the attribute is removed once the execution is recorded, so the index stays as small as the open manifests.
+   */
+  pendingIndex: { name: 'pending', partitionKey: 'pendingPk', sortKey: 'pendingSk' },
+  /**
+   * Sparse index of manifests an execution holds (status RUNNING): `runningPk = RUNNING`,
+   * `runningSk = <startedAt ISO>#<manifestId>`. Set by the state machine's MarkRunning, removed by whatever records
+   * the outcome; the sweeper reads it to find executions that ended without recording one (timeout, abort,
+   * runtime error), so no manifest stays RUNNING (I7). As small as the executions in flight.
+   */
+  runningIndex: { name: 'running', partitionKey: 'runningPk', sortKey: 'runningSk' },
+} as const;
+
+/** Every global secondary index of the state table: the stack, the local mode and the tests create exactly these. */
+export const STATE_TABLE_INDEXES = [STATE_TABLE.byDayIndex, STATE_TABLE.pendingIndex, STATE_TABLE.runningIndex] as const;
+
+/** The attribute names the state table's key schema and indexes declare (all strings). */
+export const STATE_TABLE_KEY_ATTRIBUTES: readonly string[] = [
+  STATE_TABLE.partitionKey,
+  STATE_TABLE.sortKey,
+  ...STATE_TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey]),
+];
+
+export const IDEMPOTENCY_TABLE = {
+  /** Powertools' default key and expiry attributes. */
+  partitionKey: 'id',
+  ttlAttribute: 'expiration',
+  /** The builder's keys are `<prefix>#<hash>`; its role may touch no other item (`dynamodb:LeadingKeys`). */
+  builderKeyPrefix: 'manifest-builder',
+} as const;
+
+/**
+ * The partition key prefixes of the state table's items. The stack grants each role the prefixes it touches
+ * (`dynamodb:LeadingKeys`), so a new kind of item needs its prefix here and a grant.
+ */
+export const STATE_TABLE_PREFIXES = {
+  open: 'OPEN#',
+  file: 'FILE#',
+  manifest: 'MANIFEST#',
+  rejected: 'REJECTED#',
+} as const;
+
+/** Key builders: the one place item keys are spelled. */
+export const keys = {
+  open: (dataset: string) => ({ pk: `${STATE_TABLE_PREFIXES.open}${dataset}`, sk: 'META' }),
+  /** One content of a key: `contentTag` is the eTag (an identical re-upload has the same one, so it is a duplicate). */
+  file: (bucket: string, key: string, contentTag: string) => ({ pk: `${STATE_TABLE_PREFIXES.file}${bucket}/${key}#${contentTag}`, sk: 'META' }),
+  manifest: (manifestId: string) => ({ pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`, sk: 'META' }),
+  /** One file (object version) of a manifest: two contents of one key in one manifest are two items. */
+  manifestFile: (manifestId: string, key: string, contentTag: string) => ({ pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`, sk: `F#${key}#${contentTag}` }),
+  rejected: (bucket: string, key: string) => ({ pk: `${STATE_TABLE_PREFIXES.rejected}${bucket}/${key}`, sk: 'META' }),
+  day: (isoDay: string) => `DAY#${isoDay}`,
+  pending: 'PENDING',
+  running: 'RUNNING',
+} as const;
+
+/** Status of a manifest, in the order it moves through them; the last three are final (I7). */
+export type ManifestStatus = 'OPEN' | 'SEALED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+
+/** The final statuses: every manifest ends in one of them, whatever ended its execution (I7). */
+export const FINAL_STATUSES: readonly ManifestStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED'];
