@@ -65,7 +65,7 @@ demo: install ## run the whole pipeline locally on sample data and show the resu
 
 # What `make lint` reads: the TypeScript of these folders (ESLint with type information, Prettier), the Python of
 # pyproject.toml's paths (ruff, pyright).
-TS_DIRS := pipeline handlers cli local bench test
+TS_DIRS := contracts pipeline handlers cli local bench test
 
 lint: $(NODE_STAMP) $(VENV_STAMP) ## ESLint and Prettier on the TypeScript, ruff and pyright on the Python; every finding, then fails if any
 	@status=0; \
