@@ -132,6 +132,11 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   curatedNoncurrentDays: 30,
 };
 
+/** The start of every alert's subject: `Ingest pipeline`, or `Ingest pipeline <stage>` with a stage. */
+export function alertSubjectPrefix(stage: string | undefined): string {
+  return stage === undefined ? 'Ingest pipeline' : `Ingest pipeline ${stage}`;
+}
+
 /** Name of the stack without a stage; a stage's stack is `IngestPipeline-<stage>`. */
 export const BASE_STACK_NAME = 'IngestPipeline';
 

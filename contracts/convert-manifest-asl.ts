@@ -20,6 +20,8 @@ export interface ConvertManifestPlaceholders {
   readonly CuratedBucketName: string;
   /** Region, for the console URL of an execution. */
   readonly Region: string;
+  /** Start of the alerts' subject, which names the stage: `alertSubjectPrefix` of contracts/config.ts. */
+  readonly AlertSubjectPrefix: string;
 }
 
 /** Names of the placeholders, in the order the contract lists them. */
@@ -29,6 +31,7 @@ export const CONVERT_MANIFEST_PLACEHOLDERS: readonly (keyof ConvertManifestPlace
   'AlertTopicArn',
   'CuratedBucketName',
   'Region',
+  'AlertSubjectPrefix',
 ];
 
 /**

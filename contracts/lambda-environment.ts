@@ -3,7 +3,7 @@
  * The stack and the local mode write it with {@link toEnvironment}; the handlers read it with {@link loadSettings},
  * with the defaults and validation of pipeline/config.ts. No CDK, no AWS SDK.
  */
-import { ConfigError, DEFAULT_CONFIG, resolveConfig } from './config';
+import { ConfigError, DEFAULT_CONFIG, alertSubjectPrefix, resolveConfig } from './config';
 
 /** Everything the manifest builder and the sweeper need to know. */
 export interface HandlerSettings {
@@ -27,6 +27,8 @@ export interface HandlerSettings {
   readonly maxWaitMinutes: number;
   /** Alerts topic (`ALERT_TOPIC_ARN`): where the sweeper announces executions that ended without recording an outcome. */
   readonly alertTopicArn?: string;
+  /** Start of the alerts' subject, naming the stage (`ALERT_SUBJECT_PREFIX`). @default 'Ingest pipeline' */
+  readonly alertSubjectPrefix: string;
   /** Region of the console links in alerts (`AWS_REGION`, set by Lambda). @default 'us-east-1' */
   readonly region: string;
   /** Executions started at once at most (`MAX_CONCURRENT_RUNS`): the Glue job's `maxConcurrentRuns`. @default DEFAULT_CONFIG.glue.maxConcurrentRuns */
@@ -45,6 +47,7 @@ export const SETTING_VARIABLES = {
   curatedBucket: 'CURATED_BUCKET',
   ingestBucket: 'INGEST_BUCKET',
   alertTopicArn: 'ALERT_TOPIC_ARN',
+  alertSubjectPrefix: 'ALERT_SUBJECT_PREFIX',
   ingestPrefix: 'INGEST_PREFIX',
   acceptedSuffixes: 'ACCEPTED_SUFFIXES',
   batchSize: 'BATCH_SIZE',
@@ -88,6 +91,7 @@ export function toEnvironment(settings: LambdaSettings, powertools: PowertoolsSe
   };
   if (settings.ingestBucket !== undefined) environment[v.ingestBucket] = settings.ingestBucket;
   if (settings.alertTopicArn !== undefined) environment[v.alertTopicArn] = settings.alertTopicArn;
+  environment[v.alertSubjectPrefix] = settings.alertSubjectPrefix;
   Object.assign(environment, {
     [v.ingestPrefix]: settings.ingestPrefix,
     [v.acceptedSuffixes]: settings.acceptedSuffixes.join(','),
@@ -153,6 +157,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     maxConcurrentRuns: config.glue.maxConcurrentRuns,
     maxObjectMb: config.maxObjectMb,
     alertTopicArn: env[v.alertTopicArn]?.trim() || undefined,
+    alertSubjectPrefix: env[v.alertSubjectPrefix]?.trim() || alertSubjectPrefix(undefined),
     region: env.AWS_REGION?.trim() || 'us-east-1',
   };
 }

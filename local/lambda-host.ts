@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../contracts/lambda-environment';
-import type { PipelineConfig } from '../contracts/config';
+import { alertSubjectPrefix, type PipelineConfig } from '../contracts/config';
 import { LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
 
 /** The two Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME`. */
@@ -37,6 +37,7 @@ export function lambdaEnvironment(
     curatedBucket: stack.curatedBucket,
     ingestBucket: stack.ingestBucket,
     alertTopicArn: stack.alertTopicArn,
+    alertSubjectPrefix: alertSubjectPrefix(config.stage),
     ingestPrefix: config.ingestPrefix,
     acceptedSuffixes: config.acceptedSuffixes,
     batchSize: stack.batchSize,

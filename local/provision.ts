@@ -19,7 +19,7 @@ import {
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type PipelineConfig } from '../contracts/config';
+import { alertSubjectPrefix, type PipelineConfig } from '../contracts/config';
 import { glueJobArguments } from '../pipeline/glue-arguments';
 import {
   CONVERT_MANIFEST_ASL_PATH,
@@ -75,13 +75,14 @@ export interface ProvisionOptions {
 }
 
 /** The values of the ASL placeholders (docs/architecture.md, "ASL placeholders"). */
-export function aslSubstitutions(region: string, topicArn: string): ConvertManifestPlaceholders {
+export function aslSubstitutions(config: PipelineConfig, region: string, topicArn: string): ConvertManifestPlaceholders {
   return {
     StateTableName: LOCAL_NAMES.stateTable,
     GlueJobName: LOCAL_NAMES.glueJob,
     AlertTopicArn: topicArn,
     CuratedBucketName: LOCAL_NAMES.curatedBucket,
     Region: region,
+    AlertSubjectPrefix: alertSubjectPrefix(config.stage),
   };
 }
 
@@ -213,7 +214,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
     // The same text as the stack's: the ASL file with the configured execution timeout, placeholders filled.
     const definition = JSON.parse(convertManifestDefinition(config.executionTimeoutMinutes)) as { TimeoutSeconds: number };
     if (options.executionTimeoutSeconds !== undefined) definition.TimeoutSeconds = options.executionTimeoutSeconds;
-    const asl = fillPlaceholders(JSON.stringify(definition), aslSubstitutions(region, topic.TopicArn!));
+    const asl = fillPlaceholders(JSON.stringify(definition), aslSubstitutions(config, region, topic.TopicArn!));
     const machine = await sfn.send(
       new CreateStateMachineCommand({
         name: LOCAL_NAMES.stateMachine,

@@ -69,12 +69,14 @@ export interface FailureAlertFields {
   readonly outcome: EndedOutcome;
   readonly executionArn: string;
   readonly region: string;
+  /** Start of the subject, naming the stage (`alertSubjectPrefix`). */
+  readonly subjectPrefix: string;
 }
 
 /** The alert's subject and text: the same layout as the state machine's own (ComposeAlert in the ASL). */
 export function failureAlert(f: FailureAlertFields): { subject: string; message: string } {
   return {
-    subject: `Ingest pipeline: manifest ${f.manifestId} failed`,
+    subject: `${f.subjectPrefix}: manifest ${f.manifestId} failed`,
     message:
       `Manifest ${f.manifestId} of dataset ${f.dataset} (${f.fileCount ?? '?'} files) was not converted.\n\n` +
       `Failed state: ${f.outcome.failedState}\nError: ${f.outcome.error}\nCause: ${f.outcome.cause}\n\n` +

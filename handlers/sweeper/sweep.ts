@@ -142,7 +142,7 @@ async function recordEndedExecutions(deps: SweeperDeps, store: StateStore, now: 
         logger.error('No alerts topic configured (ALERT_TOPIC_ARN): the failure is recorded but not announced', { manifestId: meta.manifestId });
         continue;
       }
-      const alert = failureAlert({ manifestId: meta.manifestId, dataset: meta.dataset, fileCount: meta.fileCount, outcome, executionArn: meta.executionArn, region: settings.region });
+      const alert = failureAlert({ manifestId: meta.manifestId, dataset: meta.dataset, fileCount: meta.fileCount, outcome, executionArn: meta.executionArn, region: settings.region, subjectPrefix: settings.alertSubjectPrefix });
       await deps.clients.sns.send(new PublishCommand({ TopicArn: settings.alertTopicArn, Subject: alert.subject, Message: alert.message }));
     } catch (err) {
       report.failed.push({ manifestId: entry.manifestId, error: (err as Error).message });

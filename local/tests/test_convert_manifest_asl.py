@@ -46,10 +46,11 @@ def make_stack(emulator, unique, timeout_seconds):
     definition = ASL.read_text()
     if timeout_seconds is not None:
         definition = json.dumps({**json.loads(definition), "TimeoutSeconds": timeout_seconds})
-    for placeholder, value in {"StateTableName": names["table"], "GlueJobName": names["job"], "GlueDatabaseName": "",
-                               "AlertTopicArn": topic_arn, "CuratedBucketName": names["bucket"],
-                               "TargetFileMb": "128", "Region": REGION}.items():
+    for placeholder, value in {"StateTableName": names["table"], "GlueJobName": names["job"],
+                               "AlertTopicArn": topic_arn, "CuratedBucketName": names["bucket"], "Region": REGION,
+                               "AlertSubjectPrefix": "Ingest pipeline"}.items():
         definition = definition.replace(f"${{{placeholder}}}", value)
+    assert "${" not in definition, "every placeholder of the ASL is filled"
     arn = sfn.create_state_machine(name=f"convert-{unique}", roleArn=ROLE, definition=definition)["stateMachineArn"]
 
     def run(manifest_id: str, record: dict | None = None, name: str | None = None) -> dict:

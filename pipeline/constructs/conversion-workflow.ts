@@ -11,7 +11,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PipelineConfig, PREFIXES } from '../../contracts/config';
+import { PipelineConfig, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
 import { glueJobArguments } from '../glue-arguments';
 import { STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { ConvertManifestPlaceholders, convertManifestDefinition } from '../../contracts/convert-manifest-asl';
@@ -190,6 +190,7 @@ export class ConversionWorkflow extends Construct {
       AlertTopicArn: props.alertTopic.topicArn,
       CuratedBucketName: props.curatedBucket.bucketName,
       Region: stack.region,
+      AlertSubjectPrefix: alertSubjectPrefix(config.stage),
     };
     const definition = convertManifestDefinition(config.executionTimeoutMinutes);
     // Only the placeholders the ASL uses: a value it no longer reads (a job argument moved to the job's defaults)

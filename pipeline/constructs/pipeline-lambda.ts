@@ -15,7 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
-import { PipelineConfig, PREFIXES } from '../../contracts/config';
+import { PipelineConfig, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
 import { retentionDays } from './log-retention';
 import { acknowledge, arnRef } from './nag';
 
@@ -49,6 +49,7 @@ export function lambdaSettingsOf(props: PipelineLambdaProps): LambdaSettings {
     curatedBucket: props.curatedBucket.bucketName,
     ingestBucket: props.ingestBucket.bucketName,
     alertTopicArn: props.alertTopic.topicArn,
+    alertSubjectPrefix: alertSubjectPrefix(config.stage),
     ingestPrefix: config.ingestPrefix,
     acceptedSuffixes: config.acceptedSuffixes,
     batchSize: config.batchSize,

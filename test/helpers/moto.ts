@@ -222,6 +222,7 @@ export function settingsFor(resources: PipelineResources, overrides: Partial<Han
     batchSize: 5,
     maxWaitMinutes: 15,
     idempotencyTtlSeconds: 3600,
+    alertSubjectPrefix: 'Ingest pipeline',
     ...overrides,
   };
 }

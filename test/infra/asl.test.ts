@@ -27,6 +27,7 @@ const REALISTIC: ConvertManifestPlaceholders = {
   AlertTopicArn: 'arn:aws:sns:eu-west-1:123456789012:IngestPipeline-AlertingTopic08189029-AbCdEfGhIjKl',
   CuratedBucketName: 'ingestpipeline-storagecurated8783ddc7-abcdefghijkl',
   Region: 'eu-west-1',
+  AlertSubjectPrefix: 'Ingest pipeline',
 };
 
 const STATE_MACHINES_DIR = path.join(REPO_ROOT, 'state-machines');
@@ -260,7 +261,7 @@ describe('convert-manifest.asl.json', () => {
     let expected = states.ComposeAlert.Result.template as string;
     for (const value of values) expected = expected.replace('{}', value);
 
-    const alert = failureAlert({ manifestId: values[0], dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: REALISTIC.Region });
+    const alert = failureAlert({ manifestId: values[0], dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: REALISTIC.Region, subjectPrefix: REALISTIC.AlertSubjectPrefix });
 
     expect(alert.message).toBe(expected);
     expect(alert.subject).toBe(`Ingest pipeline: manifest ${values[0]} failed`);

@@ -404,6 +404,7 @@ describe('conversion workflow', () => {
       AlertTopicArn: { Ref: topic },
       CuratedBucketName: { Ref: curatedBucket },
       Region: { Ref: 'AWS::Region' },
+      AlertSubjectPrefix: 'Ingest pipeline',
     };
     // Exactly the placeholders the ASL uses, each with the stack's value.
     expect(defaults.DefinitionSubstitutions).toEqual(Object.fromEntries([...placeholders].map((name) => [name, values[name]])));

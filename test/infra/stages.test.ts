@@ -84,7 +84,7 @@ describe('stages', () => {
     }
   });
 
-  test('alarm names, the Glue log groups, the metrics namespace and the alert sender carry the stage', () => {
+  test('alarm names, the Glue log groups, the metrics namespace, the alert sender and the alert subjects carry the stage', () => {
     const names = physicalNames(dev.template, dev.stack.stackName);
     for (const alarm of names.filter((n) => n.type === 'AWS::CloudWatch::Alarm')) expect(alarm.name).toMatch(/^IngestPipeline-dev-/);
     for (const group of names.filter((n) => n.type === 'AWS::Logs::LogGroup')) expect(group.name).toMatch(/^\/aws-glue\/jobs\/IngestPipeline-dev\//);
@@ -95,6 +95,14 @@ describe('stages', () => {
     expect(custom.length).toBeGreaterThanOrEqual(3); // the oldest-open-manifest and both name-conflict alarms
     dev.template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Ingest pipeline dev alerts' });
     none.template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Ingest pipeline alerts' });
+    // The state machine's alerts (its definition's substitution) and the sweeper's (its environment).
+    const machine = (t: typeof dev.template) => Object.values(resourcesOf(t, 'AWS::StepFunctions::StateMachine'))[0].Properties;
+    expect(machine(dev.template).DefinitionSubstitutions.AlertSubjectPrefix).toBe('Ingest pipeline dev');
+    expect(machine(none.template).DefinitionSubstitutions.AlertSubjectPrefix).toBe('Ingest pipeline');
+    const prefixes = (t: typeof dev.template) =>
+      Object.values(resourcesOf(t, 'AWS::Lambda::Function')).map((f) => f.Properties.Environment?.Variables?.ALERT_SUBJECT_PREFIX).filter((p) => p !== undefined);
+    expect(new Set(prefixes(dev.template))).toEqual(new Set(['Ingest pipeline dev']));
+    expect(new Set(prefixes(none.template))).toEqual(new Set(['Ingest pipeline']));
     expect(JSON.stringify(dev.template.toJSON().Resources)).toContain('IngestPipeline-dev');
   });
 

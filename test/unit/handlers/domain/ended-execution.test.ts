@@ -36,9 +36,9 @@ describe('failureAlert', () => {
     const outcome = endedOutcome({ status: 'TIMED_OUT', stopDate }, 'Convert', now)!;
     const arn = 'arn:aws:states:eu-west-1:1:execution:convert:orders-20261130-000001';
 
-    const alert = failureAlert({ manifestId: 'orders-20261130-000001', dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: 'eu-west-1' });
+    const alert = failureAlert({ manifestId: 'orders-20261130-000001', dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: 'eu-west-1', subjectPrefix: 'Ingest pipeline dev' });
 
-    expect(alert.subject).toBe('Ingest pipeline: manifest orders-20261130-000001 failed');
+    expect(alert.subject).toBe('Ingest pipeline dev: manifest orders-20261130-000001 failed');
     expect(alert.message).toContain('Manifest orders-20261130-000001 of dataset orders (12 files) was not converted.');
     expect(alert.message).toContain('Failed state: Convert\nError: States.Timeout\n');
     expect(alert.message).toContain(`https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${arn}`);

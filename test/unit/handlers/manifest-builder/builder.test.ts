@@ -21,6 +21,7 @@ const settings: HandlerSettings = {
   idempotencyTtlSeconds: 3600,
   region: 'us-east-1',
   maxConcurrentRuns: 5,
+  alertSubjectPrefix: 'Ingest pipeline',
 };
 
 function setup() {

@@ -18,6 +18,7 @@ describe('loadSettings', () => {
       stateMachineArn: 'arn:aws:states:us-east-1:1:stateMachine:m',
       curatedBucket: 'curated',
       ingestBucket: undefined,
+      alertSubjectPrefix: 'Ingest pipeline',
       ingestPrefix: DEFAULT_CONFIG.ingestPrefix,
       acceptedSuffixes: DEFAULT_CONFIG.acceptedSuffixes,
       batchSize: DEFAULT_CONFIG.batchSize,
@@ -75,6 +76,7 @@ describe('toEnvironment', () => {
     maxConcurrentRuns: 2,
     idempotencyTtlSeconds: 7200,
     maxObjectMb: 64,
+    alertSubjectPrefix: 'Ingest pipeline dev',
   };
   const powertools = { service: 'sweeper', metricsNamespace: 'Ns', logLevel: 'DEBUG' } as const;
 
@@ -119,7 +121,7 @@ describe('toEnvironment', () => {
       ingestBucket: 'ingest', alertTopicArn: stack.alertTopicArn, ingestPrefix: config.ingestPrefix,
       acceptedSuffixes: config.acceptedSuffixes, batchSize: 50, maxWaitMinutes: 2,
       maxConcurrentRuns: config.glue.maxConcurrentRuns, idempotencyTtlSeconds: config.idempotencyTtlDays * 86_400,
-      maxObjectMb: config.maxObjectMb, region: 'us-east-1',
+      maxObjectMb: config.maxObjectMb, region: 'us-east-1', alertSubjectPrefix: 'Ingest pipeline',
     });
   });
 });
