@@ -12,30 +12,6 @@ import { CliDeps, defaultMakeContext, processIo } from './commands/shared';
 import { registerStatusCommand } from './commands/status';
 import { registerUploadCommand } from './commands/upload';
 
-/** Adds `pipeline local start/stop` from the local mode's module, or a command that says it is missing. */
-function registerLocal(program: Command): void {
-  let mod: { registerLocalCommands?: (p: Command) => void } | undefined;
-  try {
-    // Loaded lazily: the local mode is optional for an operator of a deployed stack.
-    mod = require('./commands/local');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code !== 'MODULE_NOT_FOUND' || !/commands[\\/]local/.test(e.message)) throw err;
-  }
-  if (mod?.registerLocalCommands) {
-    mod.registerLocalCommands(program);
-    return;
-  }
-  program
-    .command('local')
-    .description('start or stop the local mode (not available: cli/commands/local.ts is missing from this checkout)')
-    .allowUnknownOption()
-    .argument('[args...]')
-    .action(() => {
-      throw new Error('the local mode commands are not in this checkout (cli/commands/local.ts is missing)');
-    });
-}
-
 /** Builds the program with its commands; tests pass their own context factory and I/O. */
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('pipeline')
@@ -62,7 +38,7 @@ export function buildProgram(deps: CliDeps): Command {
   // The bill model's command, loaded with it (it reads files, never a stack's clients).
   (require('./commands/cost') as typeof import('./commands/cost')).registerCostCommand(program, deps);
   registerReconcileCommand(program, deps);
-  registerLocal(program);
+  for (const add of deps.extraCommands ?? []) add(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
@@ -82,6 +58,7 @@ export async function runCli(argv: readonly string[], deps: Partial<CliDeps> = {
       return ctx;
     },
     io: deps.io ?? processIo(),
+    extraCommands: deps.extraCommands,
   };
   const program = buildProgram(full);
   try {

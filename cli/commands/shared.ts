@@ -21,6 +21,11 @@ export interface CliIo {
 export interface CliDeps {
   readonly makeContext: (opts: TargetOptions) => Promise<CliContext>;
   readonly io: CliIo;
+  /**
+   * Commands added by the launcher (`bin/pipeline.js` adds `local start/stop` from local/cli-commands.ts), so that
+   * the CLI never imports the local mode, which imports the CLI. @default none
+   */
+  readonly extraCommands?: readonly ((program: Command) => void)[];
 }
 
 /** The context factory of the real command line: resolve the target, make its clients. */

@@ -3,9 +3,9 @@
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { LocalModeNotRunningError, DEFAULT_PORT, DEFAULT_STATE_DIR, type LocalStack } from '../../contracts/local-stack';
-import { LocalModeError, startLocal, stopLocal, waitForExit } from '../../local/runtime';
-import { CliError, UsageError } from '../errors';
+import { LocalModeNotRunningError, DEFAULT_PORT, DEFAULT_STATE_DIR, type LocalStack } from '../contracts/local-stack';
+import { CliError, UsageError } from '../cli/errors';
+import { LocalModeError, startLocal, stopLocal, waitForExit } from './runtime';
 
 /** Parses a whole number option within bounds, or fails with a usage error naming the option. */
 function wholeNumber(option: string, min: number, max: number): (value: string) => number {
