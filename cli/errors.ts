@@ -2,7 +2,7 @@
  * Errors the CLI reports as a one-line reason with a non-zero exit code. Every failure an operator can act on
  * has its own class, so the operations (usable without the command line) can be tested on the error's name.
  */
-import { printable } from './format';
+import { printable } from './printable';
 
 /** Base class: the message is the one line printed after `error:`. */
 export class CliError extends Error {
