@@ -11,12 +11,10 @@
  *        [--retry-interval-scale 0.2]
  */
 import './quiet-warnings';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { GetTableVersionsCommand, GlueClient } from '@aws-sdk/client-glue';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as cliProgress from 'cli-progress';
 import { clientSettings, createContext, type CliContext } from '../cli/context';
 import { renderTable } from '../cli/format';
@@ -24,19 +22,19 @@ import { listManifests, recordedExecutions, type ManifestRecord } from '../cli/o
 import { replayManifest } from '../cli/ops/replay';
 import { targetFromLocalStack } from '../cli/target';
 import { PREFIXES } from '../pipeline/config';
-import { keys } from '../pipeline/table-schema';
 import { DEFAULT_STATE_DIR, localPaths, type LocalStack } from './layout';
 import { readCuratedParquet } from './parquet-reader';
-import { parseArgs, sleep } from './process-utils';
+import { parseArgs } from './process-utils';
 import { isRunning, startLocal, stopLocal } from './runtime';
+import { alertEmailsFor, deleteVersion, type Scene, uploadFiles, uploadIntoManifest, waitForConvertedFiles, waitForExecution } from './scenario';
 import { generateDataset, totals, type SampleFile } from './sample-data';
 
 const DATASETS = [
-  { dataset: 'orders', files: 120, seed: 11, keyColumn: 'order_id' },
-  { dataset: 'clicks', files: 80, seed: 23, keyColumn: 'click_id' },
+  // From the 61st file on, each dataset's records carry a newer field: in the default manifests of 50 files, a later
+  // manifest than the one that recorded the schema adds it.
+  { dataset: 'orders', files: 120, seed: 11, keyColumn: 'order_id', newFieldFrom: 60 },
+  { dataset: 'clicks', files: 80, seed: 23, keyColumn: 'click_id', newFieldFrom: 60 },
 ] as const;
-
-const TERMINAL = new Set(['SUCCEEDED', 'PARTIAL', 'FAILED']);
 
 /** One reconciliation check: what was compared and whether it held. */
 interface Check {
@@ -96,9 +94,10 @@ async function main(): Promise<number> {
 async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   const target = targetFromLocalStack(stack, localPaths(DEFAULT_STATE_DIR).stackFile);
   const ctx = createContext(target);
+  const scene: Scene = { stack, ctx };
 
   heading('Generating sample data');
-  const byDataset = DATASETS.map((d) => ({ ...d, sample: generateDataset({ dataset: d.dataset, files: d.files, seed: d.seed }) }));
+  const byDataset = DATASETS.map((d) => ({ ...d, sample: generateDataset({ dataset: d.dataset, files: d.files, seed: d.seed, newFieldFrom: d.newFieldFrom }) }));
   const all = byDataset.flatMap((d) => d.sample);
   for (const d of byDataset) {
     const t = totals(d.sample);
@@ -108,16 +107,16 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   // One file is uploaded first and its version deleted once it is in its manifest: the Glue job then cannot read it.
   heading('Uploading');
   const victim = byDataset[1].sample[0];
-  const { versionId: deletedVersion, manifestId: failingManifest } = await uploadAndDeleteVersion(ctx, stack, victim);
+  const { versionId: deletedVersion, manifestId: failingManifest } = await uploadAndDeleteVersion(scene, victim);
   say(`  ${victim.key} is in manifest ${failingManifest}; the producer then deleted that version (${deletedVersion.slice(0, 8)}...) for good`);
   say('  so that manifest will convert its other files and end PARTIAL: the pipeline itself never deletes ingest objects (I6)');
 
   const rest = interleave(byDataset.map((d) => d.sample.filter((f) => f !== victim)));
-  await uploadAll(ctx, stack, rest);
+  await uploadAll(scene, rest);
 
   heading('Waiting for every manifest to be sealed and converted');
   say('  (each conversion is a Spark job on this machine; a file that cannot be read fails as a file, not as its manifest)');
-  const firstPass = await waitForManifests(ctx, startedAt, all.length);
+  const firstPass = await waitForManifests(scene, startedAt, all.length);
   if (firstPass === undefined) return false;
 
   const failed = firstPass.filter((m) => m.status !== 'SUCCEEDED');
@@ -143,7 +142,7 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   say(`  uploaded ${victim.key} again with the same bytes (a duplicate: no new manifest)`);
   const replay = await replayManifest(ctx, failingManifest);
   say(`  started ${replay.executionName}: same input as the original execution (from ${replay.inputFrom})`);
-  const replayStatus = await waitForExecution(ctx, replay.executionArn);
+  const replayStatus = await waitForReplay(scene, replay.executionArn);
   say(`  ${replay.executionName}: ${replayStatus}`);
 
   const manifests = await listManifests(ctx, { since: new Date(startedAt.getTime() - 60_000) });
@@ -232,52 +231,23 @@ async function schemaEvolution(ctx: CliContext, stack: LocalStack, manifests: re
 }
 
 /** Uploads one file, waits until the manifest builder wrote it into its manifest, then deletes that version for good. */
-async function uploadAndDeleteVersion(
-  ctx: CliContext,
-  stack: LocalStack,
-  file: SampleFile,
-): Promise<{ versionId: string; manifestId: string }> {
-  const put = await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
-  const contentTag = (put.ETag ?? '').replace(/"/g, '');
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
-    const manifestId = open.Item?.manifestId as string | undefined;
-    if (manifestId !== undefined) {
-      const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(manifestId, file.key, contentTag), ConsistentRead: true }),
-      );
-      if (entry.Item !== undefined) {
-        await ctx.s3.send(new DeleteObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, VersionId: put.VersionId }));
-        return { versionId: put.VersionId!, manifestId };
-      }
-    }
-    await sleep(300);
-  }
-  throw new Error(`${file.key} was not written into a manifest within 60 s: see .local/logs/manifest-builder.log`);
+async function uploadAndDeleteVersion(scene: Scene, file: SampleFile): Promise<{ versionId: string; manifestId: string }> {
+  const placed = await uploadIntoManifest(scene, file);
+  await deleteVersion(scene, file.key, placed.versionId);
+  return placed;
 }
 
-/** Uploads files with a few requests in flight, with a progress bar. */
-async function uploadAll(ctx: CliContext, stack: LocalStack, files: readonly SampleFile[]): Promise<void> {
+async function uploadAll(scene: Scene, files: readonly SampleFile[]): Promise<void> {
   const bar = new cliProgress.SingleBar(
     { format: '  uploading  [{bar}] {value}/{total} files', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5000 },
     cliProgress.Presets.shades_classic,
   );
   bar.start(files.length, 0);
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const file = files[next++];
-      await ctx.s3.send(new PutObjectCommand({ Bucket: stack.ingestBucket, Key: file.key, Body: file.body }));
-      bar.increment();
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  await uploadFiles(scene, files, 8, () => bar.increment());
   bar.stop();
 }
 
-/** Waits until every uploaded file is in a manifest that finished; shows the progress. */
-async function waitForManifests(ctx: CliContext, since: Date, totalFiles: number, timeoutMs = 20 * 60_000): Promise<ManifestRecord[] | undefined> {
+async function waitForManifests(scene: Scene, since: Date, totalFiles: number, timeoutMs = 20 * 60_000): Promise<ManifestRecord[] | undefined> {
   const bar = new cliProgress.SingleBar(
     {
       format: '  converting [{bar}] {value}/{total} files in finished manifests | {states} | {elapsed}s',
@@ -290,56 +260,36 @@ async function waitForManifests(ctx: CliContext, since: Date, totalFiles: number
   const started = Date.now();
   bar.start(totalFiles, 0, { states: '', elapsed: 0 });
   try {
-    while (Date.now() - started < timeoutMs) {
-      const manifests = await listManifests(ctx, { since: new Date(since.getTime() - 60_000) });
-      const done = manifests.filter((m) => TERMINAL.has(m.status));
-      const filesDone = done.reduce((n, m) => n + Number(m.fileCount ?? 0), 0);
-      const counts = new Map<string, number>();
-      for (const m of manifests) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
-      const states = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
-      bar.update(filesDone, { states, elapsed: Math.round((Date.now() - started) / 1000) });
-      if (filesDone >= totalFiles && done.length === manifests.length) return manifests;
-      await sleep(2000);
-    }
+    return await waitForConvertedFiles(scene, since, totalFiles, timeoutMs, (p) =>
+      bar.update(p.filesDone, { states: p.states, elapsed: Math.round((Date.now() - started) / 1000) }),
+    );
+  } catch {
+    say(`  not every manifest finished within ${timeoutMs / 60_000} minutes: see .local/logs/`);
+    return undefined;
   } finally {
     bar.stop();
   }
-  say(`  not every manifest finished within ${timeoutMs / 60_000} minutes: see .local/logs/`);
-  return undefined;
 }
 
-/** Waits for an execution to end and returns its status. */
-async function waitForExecution(ctx: CliContext, executionArn: string, timeoutMs = 10 * 60_000): Promise<string> {
+async function waitForReplay(scene: Scene, executionArn: string, timeoutMs = 10 * 60_000): Promise<string> {
   const started = Date.now();
-  while (Date.now() - started < timeoutMs) {
-    const d = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const tick = () => {
     const elapsed = Math.round((Date.now() - started) / 1000);
-    if (d.status !== 'RUNNING') {
-      if (process.stdout.isTTY) process.stdout.write('\n');
-      return d.status ?? 'UNKNOWN';
-    }
     if (process.stdout.isTTY) process.stdout.write(`\r  waiting for the replay: ${elapsed}s`);
     else if (elapsed % 10 < 2) say(`  waiting for the replay: ${elapsed}s`);
-    await sleep(2000);
+  };
+  try {
+    const d = await waitForExecution(scene, executionArn, timeoutMs, tick);
+    if (process.stdout.isTTY) process.stdout.write('\n');
+    return d.status ?? 'UNKNOWN';
+  } catch {
+    return 'RUNNING (timed out waiting)';
   }
-  return 'RUNNING (timed out waiting)';
 }
 
-/** The alert email about a manifest in the outbox, waiting a little for the emulator to write it. */
 async function waitForEmail(outboxDir: string, manifestId: string): Promise<{ file: string; text: string } | undefined> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const files = readdirSync(outboxDir)
-      .filter((f) => f.endsWith('.eml'))
-      .map((f) => path.join(outboxDir, f))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-    for (const file of files) {
-      const text = readFileSync(file, 'utf8');
-      if (text.includes(manifestId)) return { file, text };
-    }
-    await sleep(1000);
-  }
-  return undefined;
+  const emails = await alertEmailsFor(outboxDir, manifestId, 30_000).catch(() => undefined);
+  return emails?.at(-1);
 }
 
 /** Compares what the pipeline recorded, and what the Parquet holds, with the sample data generated. */

@@ -1,23 +1,23 @@
 /**
  * An instance of the local mode for one end-to-end test file: its own state directory and a free port, so tests
- * do not collide with a running demo nor with each other. Waits are polls with deadlines, never fixed sleeps.
+ * do not collide with a running demo nor with each other. What the tests do against it (upload, wait, read alerts)
+ * is the demo's too: local/scenario.ts.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createContext, type CliContext } from '../../../cli/context';
-import { listManifests, type ManifestRecord } from '../../../cli/ops/manifests';
+import { type ManifestRecord } from '../../../cli/ops/manifests';
 import { targetFromLocalStack } from '../../../cli/target';
-import { FINAL_STATUSES, keys } from '../../../pipeline/table-schema';
+import { FINAL_STATUSES } from '../../../pipeline/table-schema';
 import { localPaths, type LocalStack } from '../../../local/layout';
-import { freePort, sleep } from '../../../local/process-utils';
+import { freePort } from '../../../local/process-utils';
 import { startLocal, stopLocal, type StartOptions } from '../../../local/runtime';
 import { readCuratedParquet } from '../../../local/parquet-reader';
 import type { SampleFile } from '../../../local/sample-data';
+import * as scenario from '../../../local/scenario';
+import { manifestsSince, uploadFiles } from '../../../local/scenario';
 
 /** A running local mode and the CLI's clients pointed at it. */
 export interface LocalInstance {
@@ -49,96 +49,31 @@ export async function startInstance(options: Omit<StartOptions, 'stateDir' | 'po
   };
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 1000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
+export { waitFor } from '../../../local/scenario';
 
 /** Uploads sample files to the ingest bucket, a few at a time. */
-export async function upload(instance: LocalInstance, files: readonly SampleFile[]): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const file = files[next++];
-      await instance.ctx.s3.send(new PutObjectCommand({ Bucket: instance.stack.ingestBucket, Key: file.key, Body: file.body }));
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
+export function upload(instance: LocalInstance, files: readonly SampleFile[]): Promise<void> {
+  return uploadFiles(instance, files);
 }
 
 /** The manifests opened since the instance started. */
 export function manifestsOf(instance: LocalInstance): Promise<ManifestRecord[]> {
-  return listManifests(instance.ctx, { since: new Date(instance.startedAt.getTime() - 60_000) });
+  return manifestsSince(instance, instance.startedAt);
 }
 
 /** Waits until manifests holding `fileCount` files in all have finished (SUCCEEDED, PARTIAL or FAILED), and returns them all. */
 export function waitForConvertedFiles(instance: LocalInstance, fileCount: number, timeoutMs: number): Promise<ManifestRecord[]> {
-  return waitFor(
-    `${fileCount} files in finished manifests (see ${instance.stateDir}/logs)`,
-    async () => {
-      const manifests = await manifestsOf(instance);
-      const finished = manifests.filter((m) => (FINAL_STATUSES as readonly string[]).includes(m.status));
-      const files = finished.reduce((n, m) => n + Number(m.fileCount ?? 0), 0);
-      return files >= fileCount && finished.length === manifests.length ? manifests : undefined;
-    },
-    timeoutMs,
-    2000,
-  );
+  return scenario.waitForConvertedFiles(instance, instance.startedAt, fileCount, timeoutMs);
 }
 
 /** Waits for an execution to end; returns its final description. */
 export function waitForExecution(instance: LocalInstance, executionArn: string, timeoutMs: number) {
-  return waitFor(
-    `execution ${executionArn} to end`,
-    async () => {
-      const d = await instance.ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      return d.status === 'RUNNING' ? undefined : d;
-    },
-    timeoutMs,
-    2000,
-  );
+  return scenario.waitForExecution(instance, executionArn, timeoutMs);
 }
 
-/**
- * Uploads one file, waits until the manifest builder wrote it into its dataset's open manifest, and returns that
- * manifest's id and the version uploaded.
- */
-export async function uploadIntoManifest(instance: LocalInstance, file: SampleFile): Promise<{ manifestId: string; versionId: string }> {
-  const { ctx, stack } = instance;
-  const put = await putObject(instance, file.key, file.body);
-  const manifestId = await waitFor(
-    `${file.key} in a manifest`,
-    async () => {
-      const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
-      const id = open.Item?.manifestId as string | undefined;
-      if (id === undefined) return undefined;
-      const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.eTag), ConsistentRead: true }),
-      );
-      return entry.Item === undefined ? undefined : id;
-    },
-    60_000,
-    300,
-  );
-  return { manifestId, versionId: put.versionId };
-}
+export { uploadIntoManifest, putObject, deleteVersion } from '../../../local/scenario';
 
-/** Uploads `body` under `key` as a producer would; returns the new version and its eTag. */
-export async function putObject(instance: LocalInstance, key: string, body: string): Promise<{ versionId: string; eTag: string }> {
-  const out = await instance.ctx.s3.send(new PutObjectCommand({ Bucket: instance.stack.ingestBucket, Key: key, Body: body }));
-  return { versionId: out.VersionId!, eTag: (out.ETag ?? '').replace(/"/g, '') };
-}
 
-/** Deletes one version of an object for good, as a producer with that right can: it cannot be read any more. */
-export async function deleteVersion(instance: LocalInstance, key: string, versionId: string): Promise<void> {
-  await instance.ctx.s3.send(new DeleteObjectCommand({ Bucket: instance.stack.ingestBucket, Key: key, VersionId: versionId }));
-}
 
 /**
  * The end-to-end checker of I7, once the pipeline is quiet: no manifest of the instance in a non-final status, and
@@ -182,25 +117,14 @@ export async function queueDepth(instance: LocalInstance, queueUrl: string): Pro
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-/** The alert emails in the outbox, as text. */
+/** The alert emails of the instance's outbox, oldest first. */
 export function outboxEmails(instance: LocalInstance): { file: string; text: string }[] {
-  const dir = instance.stack.outboxDir;
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.eml'))
-    .sort()
-    .map((f) => ({ file: f, text: readFileSync(path.join(dir, f), 'utf8') }));
+  return scenario.outboxEmails(instance.stack.outboxDir);
 }
 
 /** Waits for the alert emails that name `manifestId` (at least one) and returns them all. */
 export function alertEmailsFor(instance: LocalInstance, manifestId: string, timeoutMs = 60_000): Promise<{ file: string; text: string }[]> {
-  return waitFor(
-    `an alert email naming ${manifestId}`,
-    () => {
-      const found = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
-      return Promise.resolve(found.length > 0 ? found : undefined);
-    },
-    timeoutMs,
-  );
+  return scenario.alertEmailsFor(instance.stack.outboxDir, manifestId, timeoutMs);
 }
 
 /** Rows per source file expected from the sample: the good lines of each, by its `s3://` URI. */
