@@ -72,9 +72,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -82,9 +83,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 try:  # present on Glue only
-    from awsglue.context import GlueContext
-    from awsglue.job import Job
-    from awsglue.utils import getResolvedOptions
+    from awsglue.context import GlueContext  # pyright: ignore[reportMissingImports]
+    from awsglue.job import Job  # pyright: ignore[reportMissingImports]
+    from awsglue.utils import getResolvedOptions  # pyright: ignore[reportMissingImports]
 except ImportError:  # plain pyspark: local mode, tests, benchmark
     GlueContext = None
     Job = None
@@ -180,7 +181,7 @@ class NoReadableFileError(NotRetryableError):
 class FilesTooLargeError(JobError):
     """Gzip files of the manifest decompress to more than the cap: the run sets them aside and reads the rest."""
 
-    def __init__(self, failed: list["FailedFile"]):
+    def __init__(self, failed: list[FailedFile]):
         super().__init__(f"{len(failed)} file(s) over the decompressed size cap")
         self.failed = failed
 
@@ -212,20 +213,20 @@ class ManifestFile:
     where the job reads it from when that is not `uri` (a staged copy of the pinned version)."""
 
     uri: str
-    size: Optional[int] = None
-    version_id: Optional[str] = None
-    bucket: Optional[str] = None
-    key: Optional[str] = None
-    read_uri: Optional[str] = None
+    size: int | None = None
+    version_id: str | None = None
+    bucket: str | None = None
+    key: str | None = None
+    read_uri: str | None = None
     #: The content's identity (the manifest's eTag): another version with it holds the same bytes.
-    etag: Optional[str] = None
+    etag: str | None = None
 
     @property
     def source(self) -> str:
         """The path Spark reads."""
         return self.read_uri or self.uri
 
-    def s3_location(self) -> Optional[tuple[str, str]]:
+    def s3_location(self) -> tuple[str, str] | None:
         """(bucket, key) of an s3:// (s3a://, s3n://) entry, from the manifest's fields when given; else None."""
         scheme, sep, rest = self.uri.partition("://")
         if not sep or scheme.lower() not in S3_SCHEMES:
@@ -301,12 +302,22 @@ def default_staging_path(curated_path: str) -> str:
 # ------------------------------------------------------------------------------------ small files (Hadoop FS)
 # Through Hadoop's FileSystem so one code path serves s3:// on Glue (EMRFS), s3a locally and file:// in tests.
 
+def _java(spark: SparkSession) -> Any:
+    """The session as py4j exposes it (`_jsc`, `_jsparkSession`): dynamic, so untyped."""
+    return spark
+
+
+def _jvm(spark: SparkSession) -> Any:
+    """The JVM's classes through py4j: dynamic, so untyped."""
+    return _java(spark)._jvm
+
+
 def _fs_path(spark: SparkSession, uri: str):
-    path = spark._jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(spark._jsc.hadoopConfiguration()), path
+    path = _jvm(spark).org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(_java(spark)._jsc.hadoopConfiguration()), path
 
 
-def _java_message(error: Exception) -> str:
+def _java_message(error: BaseException) -> str:
     java = getattr(error, "java_exception", None)
     text = java.toString() if java is not None else str(error)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
@@ -317,7 +328,7 @@ def read_small_file(spark: SparkSession, uri: str) -> str:
     fs, path = _fs_path(spark, uri)
     stream = fs.open(path)
     try:
-        data = spark._jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+        data = _jvm(spark).org.apache.commons.io.IOUtils.toByteArray(stream)
     finally:
         stream.close()
     return bytes(data).decode("utf-8")
@@ -407,7 +418,7 @@ def _root_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {_java_message(error)}"
 
 
-def _hadoop_failure_reason(error: BaseException) -> Optional[str]:
+def _hadoop_failure_reason(error: BaseException) -> str | None:
     """MISSING or ACCESS_DENIED for an error of Hadoop's FileSystem or Spark's read naming a file, UNREADABLE for
     another deterministic read error, None for a transient one (the run fails and is retried)."""
     chain = _java_chain(error)
@@ -422,7 +433,7 @@ def _hadoop_failure_reason(error: BaseException) -> Optional[str]:
     return None if _TRANSIENT.search(root) else UNREADABLE
 
 
-def _s3_failure_reason(error: BaseException) -> Optional[str]:
+def _s3_failure_reason(error: BaseException) -> str | None:
     """MISSING (no such key or version) or ACCESS_DENIED for a boto3 error, None for any other (transient)."""
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
@@ -514,7 +525,7 @@ def _pin_version(s3: Any, f: ManifestFile, n: int, staging: Staging) -> Manifest
     return replace(f, read_uri=staged_uri)
 
 
-def _same_content_version(s3: Any, bucket: str, key: str, f: ManifestFile) -> Optional[str]:
+def _same_content_version(s3: Any, bucket: str, key: str, f: ManifestFile) -> str | None:
     """The newest other version of the key with the manifest's eTag (the same bytes uploaded again), if any."""
     if not f.etag:
         return None
@@ -543,7 +554,7 @@ def verify_pins(s3_factory: Callable[[], Any], files: Sequence[ManifestFile]) ->
             return True
     in_place = [f for f in files if f.version_id and f.read_uri is None and f.s3_location() is not None]
     with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
-        overwritten = [f.uri for f, m in zip(in_place, pool.map(moved, in_place)) if m]
+        overwritten = [f.uri for f, m in zip(in_place, pool.map(moved, in_place), strict=True) if m]
     if overwritten:
         raise JobError(f"{len(overwritten)} key(s) overwritten while being read, e.g. {overwritten[0]}: "
                        "run again to convert the pinned versions")
@@ -561,7 +572,7 @@ def _check_file(spark: SparkSession, f: ManifestFile) -> ManifestFile | FailedFi
     return replace(f, size=f.size if f.size is not None else int(status.getLen()))
 
 
-def unsafe_key_reason(f: ManifestFile) -> Optional[str]:
+def unsafe_key_reason(f: ManifestFile) -> str | None:
     """Why an s3:// entry's key would be read as another object (Hadoop's Path resolves `.` and `..` and folds `//`),
     or None. Such a key is refused, never read: it could name another dataset's object."""
     location = f.s3_location()
@@ -598,7 +609,7 @@ def check_files(spark: SparkSession, files: Sequence[ManifestFile], staging: Sta
 
 
 def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[ManifestFile]
-                  ) -> Optional[FailedFile]:
+                  ) -> FailedFile | None:
     """The file a failed Spark read names (Spark's messages carry the path, URL-encoded) and why it failed, when
     that is a property of the file; None when the error names none of them or is transient."""
     if isinstance(error, JobError):
@@ -626,7 +637,7 @@ def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[Man
     return None
 
 
-def _read_error(spark: SparkSession, files: Sequence[ManifestFile]) -> Optional[BaseException]:
+def _read_error(spark: SparkSession, files: Sequence[ManifestFile]) -> BaseException | None:
     """The error of reading every line of `files` (and decompressing them), or None when they read."""
     try:
         spark.read.option("lineSep", "\n").text([_glob_escaped(f.source) for f in files]).count()
@@ -635,7 +646,7 @@ def _read_error(spark: SparkSession, files: Sequence[ManifestFile]) -> Optional[
     return None
 
 
-def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile]) -> Optional[FailedFile]:
+def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile]) -> FailedFile | None:
     """A file of `files` that Spark fails to read, by halving: about 2 log2(n) reads of ever smaller subsets. None
     when all of them read (the failure was not the files')."""
     error = None
@@ -668,7 +679,7 @@ def parse_manifest(text: str, manifest_id: str) -> list[ManifestFile]:
         raise ManifestError(f"manifest {manifest_id} has no files list")
     if doc.get("manifestId") not in (None, manifest_id):
         raise ManifestError(f"manifest file is for {doc.get('manifestId')}, not {manifest_id}")
-    seen: dict[tuple[str, Optional[str]], ManifestFile] = {}
+    seen: dict[tuple[str, str | None], ManifestFile] = {}
     for entry in doc["files"]:
         uri = entry.get("uri") if isinstance(entry, dict) else None
         if not isinstance(uri, str) or not uri:
@@ -677,12 +688,13 @@ def parse_manifest(text: str, manifest_id: str) -> list[ManifestFile]:
         version = entry.get("versionId")
         if version is not None and not isinstance(version, str):
             raise ManifestError(f"manifest {manifest_id} lists {uri} with a versionId that is not a string")
-        text = {name: entry.get(name) if isinstance(entry.get(name), str) and entry.get(name) else None
-                for name in ("bucket", "key", "eTag")}
+        fields: dict[str, str | None] = {name: value if isinstance(value := entry.get(name), str) and value else None
+                                             for name in ("bucket", "key", "eTag")}
         # Two versions of one key are two objects; the same version listed twice is one.
         seen.setdefault((uri, version or None), ManifestFile(
-            uri, int(size) if isinstance(size, (int, float)) else None, version or None, text["bucket"], text["key"],
-            etag=text["eTag"].strip('"') if text["eTag"] else None))
+            uri, int(size) if isinstance(size, (int, float)) else None, version or None, fields["bucket"],
+            fields["key"],
+            etag=(fields["eTag"] or "").strip('"') or None))
     return list(seen.values())
 
 
@@ -764,8 +776,9 @@ def register_line_check(spark: SparkSession, schema: T.StructType) -> str:
     text = schema.json()
     name = f"{LINE_CHECK_FUNCTION}_{hashlib.sha1(text.encode('utf-8')).hexdigest()[:16]}"
     try:
-        check = spark._jvm.pipeline.json.CheckLine(text)
-        spark._jsparkSession.udf().register(name, check, spark._jvm.org.apache.spark.sql.types.DataTypes.StringType)
+        check = _jvm(spark).pipeline.json.CheckLine(text)
+        string = _jvm(spark).org.apache.spark.sql.types.DataTypes.StringType
+        _java(spark)._jsparkSession.udf().register(name, check, string)
     except Exception as error:  # py4j: the class is a JavaPackage (not callable) when it is not on the classpath
         raise NotRetryableError(f"the line check {LINE_CHECK_CLASS} is not on the job's classpath (the job's "
                                 f"--extra-jars names pipeline-json.jar): {_java_message(error)}") from None
@@ -781,14 +794,14 @@ def check_line(spark: SparkSession, schema: T.StructType, max_line_bytes: int) -
             .otherwise(F.call_udf(name, F.col("line").cast("binary"))))
 
 
-def tally(parsed: DataFrame) -> tuple[dict[tuple[str, Optional[str]], tuple[int, int]],
-                                       dict[tuple[str, Optional[str]], int]]:
+def tally(parsed: DataFrame) -> tuple[dict[tuple[str, str | None], tuple[int, int]],
+                                       dict[tuple[str, str | None], int]]:
     """Lines and their UTF-8 text bytes per (`_status`, `_reason`) of `parse_records`' output, and the text bytes
     (lines and their line ends) per object (`_source_file`, `_source_version`)."""
     totals = (parsed.groupBy("_source_file", "_source_version", "_status", "_reason")
               .agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b")).collect())
-    kinds: dict[tuple[str, Optional[str]], tuple[int, int]] = {}
-    objects: dict[tuple[str, Optional[str]], int] = {}
+    kinds: dict[tuple[str, str | None], tuple[int, int]] = {}
+    objects: dict[tuple[str, str | None], int] = {}
     for r in totals:
         n, b = kinds.get((r["_status"], r["_reason"]), (0, 0))
         kinds[(r["_status"], r["_reason"])] = (n + int(r["n"]), b + int(r["b"] or 0))
@@ -797,7 +810,7 @@ def tally(parsed: DataFrame) -> tuple[dict[tuple[str, Optional[str]], tuple[int,
     return kinds, objects
 
 
-def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
+def _drop_empty_structs(dtype: T.DataType) -> T.DataType | None:
     # Parquet cannot store a struct without fields.
     if isinstance(dtype, T.StructType):
         fields = []
@@ -820,13 +833,14 @@ def _drop_empty_structs(dtype: T.DataType) -> Optional[T.DataType]:
 def infer_schema(spark: SparkSession, lines: DataFrame) -> T.StructType:
     """Spark's JSON inference over every line of `lines` (column `line`; no sampling), which the caller has
     checked to be objects that the schema does not hold yet. Fields only ever null, ``{}`` or ``[]`` are left out."""
-    as_strings = getattr(lines.select("line")._jdf, "as")(spark._jvm.org.apache.spark.sql.Encoders.STRING())
-    reader = spark._jsparkSession.read()
+    as_strings = getattr(lines.select("line")._jdf, "as")(_jvm(spark).org.apache.spark.sql.Encoders.STRING())
+    reader = _java(spark)._jsparkSession.read()
     for key, value in INFER_OPTIONS.items():
         reader = reader.option(key, value)
     inferred = T.StructType.fromJson(json.loads(reader.json(as_strings).schema().json()))
     fields = [f for f in inferred.fields if f.name != _CORRUPT]
-    return _drop_empty_structs(T.StructType(fields)) or T.StructType([])
+    kept = _drop_empty_structs(T.StructType(fields))
+    return kept if isinstance(kept, T.StructType) else T.StructType([])
 
 
 def load_schema(spark: SparkSession, text: str) -> T.StructType:
@@ -838,7 +852,7 @@ def load_schema(spark: SparkSession, text: str) -> T.StructType:
     return schema
 
 
-def load_pinned(spark: SparkSession, text: str) -> tuple[Optional[T.StructType], str]:
+def load_pinned(spark: SparkSession, text: str) -> tuple[T.StructType | None, str]:
     """A dataset's pinned schema file: the schema (None when the file only sets the policy) and the policy.
 
     JSON: Spark's schema JSON, optionally with ``"policy": "strict"`` beside ``"fields"`` (``{"policy": "strict"}``
@@ -862,7 +876,7 @@ def load_pinned(spark: SparkSession, text: str) -> tuple[Optional[T.StructType],
             ddl = "\n".join(body).strip()
             schema = None
             if ddl:
-                jvm_schema = spark._jvm.org.apache.spark.sql.types.StructType.fromDDL(ddl)
+                jvm_schema = _jvm(spark).org.apache.spark.sql.types.StructType.fromDDL(ddl)
                 schema = T.StructType.fromJson(json.loads(jvm_schema.json()))
     except Exception as error:  # ValueError, KeyError, py4j's ParseException
         raise NotRetryableError(f"the pinned schema is not a Spark schema: {_java_message(error)}") from None
@@ -1087,8 +1101,8 @@ class Recorded:
     """A dataset's recorded schema and the version it was read at (for the next conditional write)."""
 
     schema: T.StructType
-    version: Optional[str]
-    table: Optional[dict[str, Any]] = None  # the catalog table it was read from
+    version: str | None
+    table: dict[str, Any] | None = None  # the catalog table it was read from
 
 
 class SchemaConflict(Exception):
@@ -1105,7 +1119,7 @@ class CatalogSchemaStore:
         self.glue, self.database, self.table, self.location = glue, database, table, _s3_scheme(location)
         self.changed_by = changed_by
 
-    def read(self) -> Optional[Recorded]:
+    def read(self) -> Recorded | None:
         try:
             table = self.glue.get_table(DatabaseName=self.database, Name=self.table)["Table"]
         except self.glue.exceptions.EntityNotFoundException:
@@ -1119,7 +1133,7 @@ class CatalogSchemaStore:
             schema = _schema_of_columns(columns)
         return Recorded(schema, str(table.get("VersionId") or ""), table)
 
-    def commit(self, schema: T.StructType, previous: Optional[Recorded]) -> Recorded:
+    def commit(self, schema: T.StructType, previous: Recorded | None) -> Recorded:
         existing = previous.table if previous is not None else None
         parameters = {**((existing or {}).get("Parameters") or {}), "classification": "parquet", "EXTERNAL": "TRUE",
                       "parquet.compression": "ZSTD", SCHEMA_PARAMETER: json.dumps(schema.jsonValue()),
@@ -1137,7 +1151,7 @@ class CatalogSchemaStore:
                                                     "PartitionKeys") if k in existing}
             table_input["Parameters"] = parameters
             table_input["StorageDescriptor"] = {**existing["StorageDescriptor"], "Columns": catalog_columns(schema)}
-            version = {"VersionId": previous.version} if previous.version else {}
+            version = {"VersionId": previous.version} if previous is not None and previous.version else {}
             try:
                 self.glue.update_table(DatabaseName=self.database, TableInput=table_input, **version)
             except self.glue.exceptions.ConcurrentModificationException:
@@ -1153,18 +1167,18 @@ class FileSchemaStore:
     def __init__(self, spark: SparkSession, uri: str):
         self.spark, self.uri = spark, uri
 
-    def read(self) -> Optional[Recorded]:
+    def read(self) -> Recorded | None:
         fs, path = _fs_path(self.spark, self.uri)
         if not fs.exists(path):
             return None
         doc = json.loads(read_small_file(self.spark, self.uri))
         return Recorded(T.StructType.fromJson(doc["schema"]), str(doc["version"]))
 
-    def commit(self, schema: T.StructType, previous: Optional[Recorded]) -> Recorded:
+    def commit(self, schema: T.StructType, previous: Recorded | None) -> Recorded:
         current = self.read()
         if (current.version if current else None) != (previous.version if previous else None):
             raise SchemaConflict()
-        version = str(int(current.version) + 1 if current else 1)
+        version = str(int(current.version or 0) + 1 if current else 1)
         write_small_file(self.spark, self.uri, json.dumps({"version": version, "schema": schema.jsonValue()}))
         return Recorded(schema, version)
 
@@ -1178,7 +1192,7 @@ def _schema_of_columns(columns: list[dict[str, str]]) -> T.StructType:
 
 
 def settle_schema(store: Any, additions: T.StructType, attempts: int = CATALOG_ATTEMPTS,
-                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS, added: Optional[set[str]] = None) -> Recorded:
+                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS, added: set[str] | None = None) -> Recorded:
     """Records the dataset's schema merged with `additions` (`merge_schemas`, `name_columns`) and returns the
     record; when another run changed the record in between, reads it again and merges again, after a jittered
     backoff, so that no run's field is lost. A record that already holds every addition is not written. `added`,
@@ -1237,7 +1251,7 @@ def _join(base: str, *parts: str) -> str:
 
 
 def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client,
-        numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: Optional[dict[str, float]] = None,
+        numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: dict[str, float] | None = None,
         s3_client_factory=_s3_client) -> dict[str, Any]:
     """Converts the manifest, writes the result file and returns the result (docs/architecture.md).
 
@@ -1251,7 +1265,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
         stages[name] = round(now - mark[0], 3)
         mark[0] = now
 
-    ingested_at = dt.datetime.now(dt.timezone.utc)
+    ingested_at = dt.datetime.now(dt.UTC)
     spark.conf.set("spark.sql.caseSensitive", "true")  # JSON keys are; `a` and `A` would otherwise clash
 
     try:
@@ -1288,30 +1302,10 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
                       params.manifest_id, s3)
     try:
         files, failed = check_files(spark, listed, staging, s3)
-        # A file Spark cannot read fails the Spark job, whose error names the file: the file is set aside and the
-        # rest read again. Each pass either converts or removes one file, so there are at most len(files) + 1.
-        while True:
-            if listed and not files:
-                raise NoReadableFileError(_no_file_message(params.manifest_id, failed))
-            try:
-                converted = _convert(spark, params, files, plan, ingested_at, partition_dir, quarantine_dir,
-                                     numbered_file_max_bytes, stage)
-                verify_pins(s3, files)
-                break
-            except FilesTooLargeError as error:
-                for f in error.failed:
-                    print(f"ndjson_to_parquet: {f.file.uri} not converted ({f.reason}): {f.message}", file=sys.stderr,
-                          flush=True)
-                files = [f for f in files if all(f is not t.file for t in error.failed)]
-                failed += error.failed
-            except Exception as error:
-                named = file_named_in(spark, error, files)
-                if named is None:
-                    raise
-                print(f"ndjson_to_parquet: {named.file.uri} not converted ({named.reason}): {named.message}",
-                      file=sys.stderr, flush=True)
-                files = [f for f in files if f is not named.file]
-                failed.append(named)
+        files, converted = _convert_readable(
+            spark, params, listed, files, failed, s3,
+            lambda readable: _convert(spark, params, readable, plan, ingested_at, partition_dir, quarantine_dir,
+                                      numbered_file_max_bytes, stage))
     finally:
         staging.clean_up()
     lines_in, blank_lines, reasons, schema = converted
@@ -1347,6 +1341,34 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     return result
 
 
+def _convert_readable(spark: SparkSession, params: JobParams, listed: Sequence[ManifestFile],
+                      files: list[ManifestFile], failed: list[FailedFile], s3: Callable[[], Any],
+                      convert: Callable[[list[ManifestFile]], Any]) -> tuple[list[ManifestFile], Any]:
+    """Runs `convert` on the files, setting aside (into `failed`) each one that turns out unreadable or too large,
+    and returns the files converted and what `convert` returned. A file Spark cannot read fails the Spark job, whose
+    error names the file: it is set aside and the rest read again. Each pass either converts or removes at least
+    one file, so there are at most len(files) + 1."""
+    while True:
+        if listed and not files:
+            raise NoReadableFileError(_no_file_message(params.manifest_id, failed))
+        try:
+            converted = convert(files)
+            verify_pins(s3, files)
+            return files, converted
+        except FilesTooLargeError as error:
+            set_aside = error.failed
+        except Exception as error:
+            named = file_named_in(spark, error, files)
+            if named is None:
+                raise
+            set_aside = [named]
+        for f in set_aside:
+            print(f"ndjson_to_parquet: {f.file.uri} not converted ({f.reason}): {f.message}", file=sys.stderr,
+                  flush=True)
+        files = [f for f in files if all(f is not t.file for t in set_aside)]
+        failed += set_aside
+
+
 def _once(factory: Callable[[], Any]) -> Callable[[], Any]:
     """`factory`'s value, made on first use (from any thread) and kept."""
     made: list[Any] = []
@@ -1372,7 +1394,7 @@ class SchemaPlan:
     the record (the result lists them)."""
 
     store: Any
-    pinned: Optional[T.StructType]
+    pinned: T.StructType | None
     policy: str
     added: set[str] = field(default_factory=set)
 
@@ -1403,7 +1425,8 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     stage("schema")
     # The text is read and parsed once more, into a persisted result that the counts, the Parquet rows and the
     # quarantine records all come from; it holds the records and the quarantined lines, not the rows' text.
-    parsed = None
+    parsed: DataFrame | None = None
+    tallies: dict[tuple[str, str | None], tuple[int, int]] = {}
     try:
         for attempt in range(EVOLUTION_PASSES):
             parsed = parse_records(spark, lines, schema, params.max_line_bytes).persist(StorageLevel.MEMORY_AND_DISK)
@@ -1426,6 +1449,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
                     continue
             break
         stage("parse")
+        assert parsed is not None  # the loop runs at least once
         lines_in = sum(n for n, _ in tallies.values())
         blank_lines = sum(n for (status, _), (n, _) in tallies.items() if status == "blank")
         rows_parsed, row_bytes = (sum(v[i] for (st, _), v in tallies.items() if st == "row") for i in (0, 1))
@@ -1461,7 +1485,8 @@ def _session() -> tuple[SparkSession, Any]:
 
         glue_context = GlueContext(SparkContext.getOrCreate())
         return glue_context.spark_session, glue_context
-    return SparkSession.builder.appName("ndjson_to_parquet").getOrCreate(), None
+    builder: Any = SparkSession.builder
+    return builder.appName("ndjson_to_parquet").getOrCreate(), None
 
 
 def failure_line(error: BaseException) -> str:
@@ -1472,14 +1497,14 @@ def failure_line(error: BaseException) -> str:
     return f"ndjson_to_parquet failed: {marker}{' '.join(message.split())[:1000]}"
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: exit 0 with the counts on stdout, or 1 with a one-line reason as the last line of stderr."""
     argv = list(sys.argv if argv is None else argv)
     try:
         params = parse_args(argv)
         spark, glue_context = _session()
         job = None
-        if glue_context is not None and Job is not None and "--JOB_NAME" in argv:
+        if glue_context is not None and Job is not None and getResolvedOptions is not None and "--JOB_NAME" in argv:
             job = Job(glue_context)
             job.init(getResolvedOptions(argv, ["JOB_NAME"])["JOB_NAME"], {})
         result = run(spark, params)

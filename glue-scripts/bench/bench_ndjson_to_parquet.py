@@ -37,6 +37,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -59,7 +60,8 @@ def spark_session(driver_memory: str):
                           "pyspark-shell")
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.appName("bench-ndjson-to-parquet")
+    builder: Any = SparkSession.builder
+    spark = (builder.appName("bench-ndjson-to-parquet")
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", str(SPARK_CORES * 4)).getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
@@ -139,7 +141,8 @@ def run_duckdb(batch: dict, work: Path, compression: str) -> dict:
                 f"TO '{out}' (FORMAT parquet, COMPRESSION {compression})",
                 [batch["paths"]])
     seconds = time.monotonic() - started
-    rows = con.execute(f"SELECT count(*) FROM '{out}'").fetchone()[0]
+    counted = con.execute(f"SELECT count(*) FROM '{out}'").fetchone()
+    rows = counted[0] if counted else 0
     return {"seconds": seconds, "files": 1, "bytes": out.stat().st_size, "rows": rows}
 
 
@@ -194,8 +197,9 @@ def main() -> None:
     (dataset / "curated" / "orders" / "_schema.json").unlink()
     first = run_job(spark, batch, dataset, "orders-20261123-000002", args.compression, args.target_file_mb)
     report("first manifest, warm JVM (inference)", first)
-    from ndjson_to_parquet import output_type
     from pyspark.sql import types as T
+
+    from ndjson_to_parquet import output_type
 
     record = json.loads((dataset / "curated" / "orders" / "_schema.json").read_text())
     bare = run_spark_bare(spark, batch, work, args.compression, output_type(T.StructType.fromJson(record["schema"])))

@@ -61,7 +61,8 @@ def _record(rng: random.Random, file_index: int, n: int) -> dict:
         "tags": rng.sample(TAGS, rng.randint(0, 3)),
         "source": {"app": rng.choice(CHANNELS), "version": f"3.{rng.randint(0, 9)}.{rng.randint(0, 20)}",
                    "ip": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}"},
-        "notes": None if rng.random() < 0.8 else rng.choice(["leave at door \u00e9", "call first \U0001F4DE", "fragile"]),
+        "notes": None if rng.random() < 0.8
+        else rng.choice(["leave at door \u00e9", "call first \U0001F4DE", "fragile"]),
     }
 
 

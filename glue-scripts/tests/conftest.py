@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,8 @@ def spark():
     if not LINE_CHECK_JAR.is_file():
         pytest.fail(f"{LINE_CHECK_JAR} is missing: run `make install`")
     jars = [LINE_CHECK_JAR] + [jar for jar in S3A_JARS if jar.is_file()]
-    builder = SparkSession.builder.config("spark.jars", ",".join(str(jar) for jar in jars))
+    builder: Any = SparkSession.builder
+    builder = builder.config("spark.jars", ",".join(str(jar) for jar in jars))
     session = (builder.master("local[2]").appName("glue-scripts-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
@@ -56,6 +58,7 @@ class Batch:
         self.manifest_id = manifest_id
         self.dataset = dataset
         self.files: list[Path] = []
+        self.result: dict[str, Any] = {}  # the last run's result, where a test keeps it
         (root / "incoming").mkdir(parents=True, exist_ok=True)
 
     def add(self, name: str, content: str | bytes, gzipped: bool = False) -> str:
@@ -74,7 +77,7 @@ class Batch:
             "manifestId": self.manifest_id, "dataset": self.dataset, "ingestDate": "2026-11-23",
             "files": [{"uri": uri(p), "size": p.stat().st_size} for p in self.files],
         }))
-        values = dict(
+        values: dict[str, Any] = dict(
             manifest_uri=uri(manifest), manifest_id=self.manifest_id, dataset=self.dataset,
             ingest_date="2026-11-23", curated_path=uri(self.root / "curated") + "/",
             quarantine_path=uri(self.root / "quarantine") + "/",

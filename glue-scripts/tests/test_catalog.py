@@ -122,5 +122,5 @@ def test_concurrent_runs_adding_different_fields_keep_both(spark, monkeypatch, t
         assert all({"id", name} <= set(schema.fieldNames()) for name, schema in settled.items())
         # Each run reports the fields it added, and not the other's.
         assert added["from_one"] - {"id"} == {"from_one"} and added["from_two"] - {"id"} == {"from_two"}
-        recorded = CatalogSchemaStore(glue, DB, "orders", location).read().schema
-        assert sorted(recorded.fieldNames()) == ["from_one", "from_two", "id"]
+        recorded = CatalogSchemaStore(glue, DB, "orders", location).read()
+        assert recorded is not None and sorted(recorded.schema.fieldNames()) == ["from_one", "from_two", "id"]

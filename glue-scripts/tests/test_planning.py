@@ -1,14 +1,30 @@
 """Pure decisions of the job: arguments, manifest parsing, output sizing, catalog types."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pyspark.sql import types as T
 
-from ndjson_to_parquet import (JobError, ManifestFile, default_staging_path, hive_type, parse_args,
-                               parse_manifest, plan_output_files, right_size)
+from ndjson_to_parquet import (
+    JobError,
+    ManifestFile,
+    default_staging_path,
+    hive_type,
+    parse_args,
+    parse_manifest,
+    plan_output_files,
+    right_size,
+)
 
 MB = 1024 * 1024
 
+
+
+def executed_plan(df) -> str:
+    """The physical plan Spark runs for `df`, as text (through py4j, untyped)."""
+    java: Any = df._jdf
+    return str(java.queryExecution().executedPlan().toString())
 
 def test_arguments_ignore_glue_extras_and_default_the_optional_ones():
     argv = ["job.py", "--JOB_NAME", "convert", "--job-bookmark-option", "job-bookmark-disable",
@@ -82,8 +98,8 @@ def test_right_size_merges_without_shuffle_only_when_cores_stay_busy(spark):
     merged, shuffled = right_size(df, 4, parallelism=2), right_size(df, 1, parallelism=2)
 
     assert merged.rdd.getNumPartitions() == 4 and shuffled.rdd.getNumPartitions() == 1
-    assert "Coalesce" in merged._jdf.queryExecution().executedPlan().toString()
-    assert shuffled._jdf.queryExecution().executedPlan().toString().count("Exchange") == 2
+    assert "Coalesce" in executed_plan(merged)
+    assert executed_plan(shuffled).count("Exchange") == 2
 
 
 def test_right_size_merges_a_materialized_result_without_shuffle(spark):
@@ -93,7 +109,7 @@ def test_right_size_merges_a_materialized_result_without_shuffle(spark):
         merged = right_size(df, 1, parallelism=2, materialized=True)
 
         assert merged.rdd.getNumPartitions() == 1
-        plan = merged._jdf.queryExecution().executedPlan().toString()
+        plan = executed_plan(merged)
         assert "Coalesce" in plan and "InMemoryTableScan" in plan
     finally:
         df.unpersist()

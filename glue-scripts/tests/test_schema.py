@@ -10,7 +10,7 @@ from ndjson_to_parquet import run
 DB = CATALOG_DB
 
 
-def convert(spark, glue, root, n: int, lines: list[str], dataset: str = "orders") -> dict:
+def convert(spark, glue, root, n: int, lines: list[str], dataset: str = "orders") -> Batch:
     batch = Batch(root, f"{dataset}-20261123-{n:06d}", dataset)
     batch.add(f"part-{n}.ndjson", "\n".join(lines) + "\n")
     batch.result = run(spark, batch.params(catalog_database=DB), glue_client_factory=lambda: glue)
@@ -30,7 +30,7 @@ def spark_sql_table(spark, glue, name="orders"):
     spark.sql(f"CREATE TABLE {name} ({columns}, {keys}) USING parquet PARTITIONED BY "
               f"({', '.join(k['Name'] for k in t['PartitionKeys'])}) LOCATION '{t['StorageDescriptor']['Location']}'")
     for p in glue.get_partitions(DatabaseName=DB, TableName=name)["Partitions"]:
-        spec = ", ".join(f"{k['Name']}='{v}'" for k, v in zip(t["PartitionKeys"], p["Values"]))
+        spec = ", ".join(f"{k['Name']}='{v}'" for k, v in zip(t["PartitionKeys"], p["Values"], strict=True))
         spark.sql(f"ALTER TABLE {name} ADD PARTITION ({spec}) LOCATION '{p['StorageDescriptor']['Location']}'")
     return spark.table(name)
 
@@ -71,8 +71,9 @@ def test_a_dataset_over_several_manifests_is_one_table_that_spark_sql_and_duckdb
 
     # Spark SQL, with the catalog's table as the schema: every row, every type the table's.
     df = spark_sql_table(spark, glue)
-    assert {f.name: f.dataType.simpleString() for f in df.schema.fields if f.name not in ("ingest_date",
-                                                                                         "manifest_id")} == dict(columns)
+    partition_keys = ("ingest_date", "manifest_id")
+    types = {f.name: f.dataType.simpleString() for f in df.schema.fields if f.name not in partition_keys}
+    assert types == dict(columns)
     rows = {r["id"]: r for r in df.collect()}
     assert sorted(rows) == [1, 2, 3, 4, 6]
     assert (rows[1]["customer"]["tier"], rows[3]["customer"]["tier"], rows[6]["customer"]["tier"]) == (

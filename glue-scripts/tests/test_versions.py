@@ -166,7 +166,8 @@ def test_a_key_overwritten_between_the_check_and_the_read_fails_the_run_for_anot
     put(s3, ingest, "incoming/orders/a.ndjson", b'{"id":2}\n')
 
     with pytest.raises(JobError) as raised:
-        run(spark, params_for(batch, [pinned], curated), s3_client_factory=lambda: OverwrittenDuringRead(s3, pinned["versionId"]))
+        run(spark, params_for(batch, [pinned], curated),
+            s3_client_factory=lambda: OverwrittenDuringRead(s3, pinned["versionId"]))
 
     assert not isinstance(raised.value, NoReadableFileError)
     assert "overwritten while being read" in failure_line(raised.value)
