@@ -179,7 +179,10 @@ export function convertWorstCaseMinutes(glueTimeoutMinutes: number): number {
 
 /** A setting with a value the pipeline cannot run with. */
 export class ConfigError extends Error {
-  constructor(readonly setting: string, reason: string) {
+  constructor(
+    readonly setting: string,
+    reason: string,
+  ) {
     super(`Invalid setting "${setting}": ${reason}`);
     this.name = 'ConfigError';
   }
@@ -193,9 +196,15 @@ const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
 /** Overrides as they come from CDK context or the local mode: any subset, possibly as strings. */
 export type ConfigOverrides = { [K in keyof PipelineConfig]?: unknown } & { glue?: { [K in keyof GlueSettings]?: unknown } };
 
+/** A setting given as text: CDK context passes strings, numbers or booleans; an object or array is refused. */
+function text(setting: string, value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  throw new ConfigError(setting, `expected a string, got ${JSON.stringify(value)}`);
+}
+
 function int(setting: string, value: unknown, fallback: number, min: number, max: number): number {
   if (value === undefined || value === null || value === '') return fallback;
-  const n = typeof value === 'number' ? value : Number(String(value));
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(setting, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
@@ -212,8 +221,8 @@ function oneOf<T extends string>(setting: string, value: unknown, fallback: T, a
 
 function suffixes(value: unknown, fallback: readonly string[]): readonly string[] {
   if (value === undefined || value === null || value === '') return fallback;
-  const list = Array.isArray(value) ? value : String(value).split(',');
-  const clean = list.map((s) => String(s).trim()).filter((s) => s.length > 0);
+  const list: unknown[] = Array.isArray(value) ? value : text('acceptedSuffixes', value).split(',');
+  const clean = list.map((s) => text('acceptedSuffixes', s).trim()).filter((s) => s.length > 0);
   if (clean.length === 0 || clean.some((s) => !s.startsWith('.'))) {
     throw new ConfigError('acceptedSuffixes', `expected suffixes starting with ".", got ${JSON.stringify(value)}`);
   }
@@ -224,17 +233,22 @@ function suffixes(value: unknown, fallback: readonly string[]): readonly string[
 export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
   const d = DEFAULT_CONFIG;
   const g = overrides.glue ?? {};
-  const ingestPrefix = overrides.ingestPrefix === undefined ? d.ingestPrefix : String(overrides.ingestPrefix);
+  const ingestPrefix = overrides.ingestPrefix === undefined ? d.ingestPrefix : text('ingestPrefix', overrides.ingestPrefix);
   if (!/^[A-Za-z0-9_\-./]+\/$/.test(ingestPrefix) || ingestPrefix.startsWith('/')) {
     throw new ConfigError('ingestPrefix', `expected a key prefix ending with "/", got ${JSON.stringify(ingestPrefix)}`);
   }
-  const alertEmail = overrides.alertEmail === undefined || overrides.alertEmail === '' ? undefined : String(overrides.alertEmail);
+  const alertEmail =
+    overrides.alertEmail === undefined || overrides.alertEmail === '' ? undefined : text('alertEmail', overrides.alertEmail);
   if (alertEmail !== undefined && !EMAIL.test(alertEmail)) {
     throw new ConfigError('alertEmail', `"${alertEmail}" is not an email address`);
   }
-  const stage = overrides.stage === undefined || overrides.stage === null || overrides.stage === '' ? undefined : String(overrides.stage);
+  const stage =
+    overrides.stage === undefined || overrides.stage === null || overrides.stage === '' ? undefined : text('stage', overrides.stage);
   if (stage !== undefined && (!STAGE.test(stage) || stage.endsWith('-'))) {
-    throw new ConfigError('stage', `expected lower-case letters, digits and "-", starting with a letter, at most 20 characters, got ${JSON.stringify(stage)}`);
+    throw new ConfigError(
+      'stage',
+      `expected lower-case letters, digits and "-", starting with a letter, at most 20 characters, got ${JSON.stringify(stage)}`,
+    );
   }
   const config: PipelineConfig = {
     batchSize: int('batchSize', overrides.batchSize, d.batchSize, 1, 10000),
@@ -243,7 +257,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     acceptedSuffixes: suffixes(overrides.acceptedSuffixes, d.acceptedSuffixes),
     alertEmail,
     glue: {
-      version: g.version === undefined ? d.glue.version : String(g.version),
+      version: g.version === undefined ? d.glue.version : text('glue.version', g.version),
       workerType: oneOf('glue.workerType', g.workerType, d.glue.workerType, ['G.1X', 'G.2X', 'G.4X', 'G.8X']),
       maxWorkers: int('glue.maxWorkers', g.maxWorkers, d.glue.maxWorkers, 2, 1000),
       executionClass: oneOf('glue.executionClass', g.executionClass, d.glue.executionClass, ['FLEX', 'STANDARD']),
@@ -265,7 +279,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
         ? stage === undefined
           ? d.metricsNamespace
           : `${d.metricsNamespace}-${stage}`
-        : String(overrides.metricsNamespace),
+        : text('metricsNamespace', overrides.metricsNamespace),
     stage,
     // S3 caps one object at 5 TB (5,242,880 MB).
     maxObjectMb: int('maxObjectMb', overrides.maxObjectMb, d.maxObjectMb, 1, 5 * 1024 * 1024),
@@ -295,7 +309,7 @@ export function configFromContext(tryGetContext: (key: string) => unknown): Pipe
   for (const key of Object.keys(DEFAULT_CONFIG.glue)) {
     glue[key] = tryGetContext(`glue.${key}`) ?? glueCtx[key];
   }
-  return resolveConfig({ ...flat, glue } as ConfigOverrides);
+  return resolveConfig({ ...flat, glue });
 }
 
 /** Ensures the settings that only a deployment needs are present; `cdk deploy` calls this, `cdk synth` in tests does not. */

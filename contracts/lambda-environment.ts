@@ -106,7 +106,10 @@ export function toEnvironment(settings: LambdaSettings, powertools: PowertoolsSe
 
 /** A required environment variable is missing or invalid. */
 export class SettingsError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`Environment variable ${variable}: ${reason}`);
     this.name = 'SettingsError';
   }
@@ -142,7 +145,8 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
   }
   const ttlText = env[v.idempotencyTtlSeconds];
   const ttl = ttlText === undefined || ttlText === '' ? DEFAULT_CONFIG.idempotencyTtlDays * 86_400 : Number(ttlText);
-  if (!Number.isInteger(ttl) || ttl < 60) throw new SettingsError(v.idempotencyTtlSeconds, `expected an integer of at least 60, got ${JSON.stringify(ttlText)}`);
+  if (!Number.isInteger(ttl) || ttl < 60)
+    throw new SettingsError(v.idempotencyTtlSeconds, `expected an integer of at least 60, got ${JSON.stringify(ttlText)}`);
   return {
     stateTable: required(env, v.stateTable),
     idempotencyTable: required(env, v.idempotencyTable),

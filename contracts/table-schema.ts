@@ -58,10 +58,16 @@ export const STATE_TABLE_PREFIXES = {
 export const keys = {
   open: (dataset: string) => ({ pk: `${STATE_TABLE_PREFIXES.open}${dataset}`, sk: 'META' }),
   /** One content of a key: `contentTag` is the eTag (an identical re-upload has the same one, so it is a duplicate). */
-  file: (bucket: string, key: string, contentTag: string) => ({ pk: `${STATE_TABLE_PREFIXES.file}${bucket}/${key}#${contentTag}`, sk: 'META' }),
+  file: (bucket: string, key: string, contentTag: string) => ({
+    pk: `${STATE_TABLE_PREFIXES.file}${bucket}/${key}#${contentTag}`,
+    sk: 'META',
+  }),
   manifest: (manifestId: string) => ({ pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`, sk: 'META' }),
   /** One file (object version) of a manifest: two contents of one key in one manifest are two items. */
-  manifestFile: (manifestId: string, key: string, contentTag: string) => ({ pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`, sk: `F#${key}#${contentTag}` }),
+  manifestFile: (manifestId: string, key: string, contentTag: string) => ({
+    pk: `${STATE_TABLE_PREFIXES.manifest}${manifestId}`,
+    sk: `F#${key}#${contentTag}`,
+  }),
   rejected: (bucket: string, key: string) => ({ pk: `${STATE_TABLE_PREFIXES.rejected}${bucket}/${key}`, sk: 'META' }),
   day: (isoDay: string) => `DAY#${isoDay}`,
   pending: 'PENDING',

@@ -115,7 +115,10 @@ export class PipelineStack extends Stack {
       CuratedBucket: [storage.curatedBucket.bucketName, 'Manifests, results, Parquet and quarantine'],
       IngestQueueUrl: [builder.ingestQueue.queueUrl, 'S3 notifications for the manifest builder'],
       IngestDlqUrl: [builder.ingestDeadLetterQueue.queueUrl, 'Notifications the builder failed on; `pipeline dlq redrive` moves them back'],
-      SweeperDlqUrl: [sweeper.deadLetterQueue.queueUrl, 'Sweeper runs that failed or could not be delivered; `pipeline dlq --queue sweeper` shows them'],
+      SweeperDlqUrl: [
+        sweeper.deadLetterQueue.queueUrl,
+        'Sweeper runs that failed or could not be delivered; `pipeline dlq --queue sweeper` shows them',
+      ],
       StateTable: [tables.stateTable.tableName, 'State of manifests and files'],
       IdempotencyTable: [tables.idempotencyTable.tableName, 'Idempotency records of the manifest builder'],
       StateMachineArn: [workflow.stateMachine.stateMachineArn, 'Conversion state machine, one execution per manifest'],

@@ -36,7 +36,9 @@ export interface AlertingProps {
  * more (`grantPublish` adds `kms:GenerateDataKey*`, every data-key variant).
  */
 export function grantPublishTo(grantee: iam.IGrantable, topic: sns.ITopic, key: kms.IKey): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }),
+  );
   grantee.grantPrincipal.addToPrincipalPolicy(
     new iam.PolicyStatement({ sid: 'EncryptAlerts', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
   );
@@ -178,7 +180,7 @@ export class Alerting extends Construct {
     return this.add('ConversionFailureRateAlarm', {
       alarmDescription:
         `${FAILURE_RATE_THRESHOLD} or more conversions ended failed, timed out or aborted within an hour: the cause is likely ` +
-        'shared (the Glue job or its role, the source bucket, a schema). Each manifest\'s alert names its error; list them with ' +
+        "shared (the Glue job or its role, the source bucket, a schema). Each manifest's alert names its error; list them with " +
         '`npx pipeline status --state failed`, fix the cause, then `npx pipeline replay --failed --since 2h`.',
       metric: new cloudwatch.MathExpression({
         expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
@@ -254,7 +256,12 @@ export class Alerting extends Construct {
     const alarm = new cloudwatch.Alarm(this, id, { ...props, alarmName });
     alarm.addAlarmAction(this.action);
     this.alarmArns.push(
-      Stack.of(this).formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      Stack.of(this).formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: alarmName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     );
     return alarm;
   }

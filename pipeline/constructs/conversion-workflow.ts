@@ -228,7 +228,11 @@ export class ConversionWorkflow extends Construct {
     allow('ListRawFilesOnly', ['s3:ListBucket', 's3:ListBucketVersions'], [ingestBucket.bucketArn], {
       StringLike: { 's3:prefix': [ingestKeys] },
     });
-    allow('ReadManifestsAndSchemas', ['s3:GetObject'], [curatedBucket.arnForObjects(`${PREFIXES.manifests}*`), curatedBucket.arnForObjects(`${PREFIXES.schemas}*`)]);
+    allow(
+      'ReadManifestsAndSchemas',
+      ['s3:GetObject'],
+      [curatedBucket.arnForObjects(`${PREFIXES.manifests}*`), curatedBucket.arnForObjects(`${PREFIXES.schemas}*`)],
+    );
     allow('WriteTheResultFile', ['s3:PutObject'], [curatedBucket.arnForObjects(RESULT_KEYS)]);
     // A retry or replay deletes the files of the manifest's partition before it writes them again (I4); staged
     // copies of pinned versions are removed at the end of the run. Large Parquet files go up in parts.
@@ -295,7 +299,7 @@ export class ConversionWorkflow extends Construct {
     const curated = arnRef(props.curatedBucket);
     acknowledge(
       policy,
-      'The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files and the datasets\' pinned schemas (one per dataset, datasets are known only at run time), and owns the Parquet, quarantine, staging and result objects under their prefixes; all keys are known only at run time.',
+      "The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files and the datasets' pinned schemas (one per dataset, datasets are known only at run time), and owns the Parquet, quarantine, staging and result objects under their prefixes; all keys are known only at run time.",
       `IAM5[Resource::${arnRef(props.ingestBucket)}/${props.config.ingestPrefix}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.manifests}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.schemas}*]`,

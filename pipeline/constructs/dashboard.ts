@@ -91,8 +91,16 @@ export class PipelineDashboard extends Construct {
         width: 12,
         left: [
           props.ingestQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD, label: 'ingest queue' }),
-          props.ingestDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD, label: 'ingest DLQ' }),
-          props.sweeperDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: PERIOD, label: 'sweeper DLQ' }),
+          props.ingestDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            statistic: 'Maximum',
+            period: PERIOD,
+            label: 'ingest DLQ',
+          }),
+          props.sweeperDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            statistic: 'Maximum',
+            period: PERIOD,
+            label: 'sweeper DLQ',
+          }),
         ],
         right: [
           props.ingestQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: PERIOD, label: 'oldest notification (s)' }),
@@ -137,7 +145,9 @@ export class PipelineDashboard extends Construct {
           props.builder.metricErrors({ ...sum, label: 'builder errors' }),
           props.sweeper.metricErrors({ ...sum, label: 'sweeper errors' }),
         ],
-        right: ['manifest-builder', 'sweeper'].map((service) => pipelineMetric('SealToStartMs', service, `seal to start p90, ${service} (ms)`, 'p90')),
+        right: ['manifest-builder', 'sweeper'].map((service) =>
+          pipelineMetric('SealToStartMs', service, `seal to start p90, ${service} (ms)`, 'p90'),
+        ),
       }),
     );
   }

@@ -81,7 +81,9 @@ export class ManifestBuilder extends Construct {
         sid: 'PlaceFiles',
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
         resources: [table],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [open, file, manifest, rejected].map((prefix) => `${prefix}*`) } },
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [open, file, manifest, rejected].map((prefix) => `${prefix}*`) },
+        },
       }),
     );
     // Powertools deletes a record whose function failed, so the retry is not answered from it.

@@ -74,7 +74,12 @@ export interface PipelineFunctionOptions {
  * A function named `name` in `scope`, with its log group (`<name>Logs`) and a role (`<name>Role`) allowed to
  * write only to that log group (instead of AWSLambdaBasicExecutionRole's every log group of the account).
  */
-export function pipelineFunction(scope: Construct, name: string, props: PipelineLambdaProps, options: PipelineFunctionOptions): nodejs.NodejsFunction {
+export function pipelineFunction(
+  scope: Construct,
+  name: string,
+  props: PipelineLambdaProps,
+  options: PipelineFunctionOptions,
+): nodejs.NodejsFunction {
   const { config } = props;
   const logGroup = new logs.LogGroup(scope, `${name}Logs`, { retention: retentionDays(config.logRetentionDays) });
   const role = new iam.Role(scope, `${name}Role`, {
@@ -101,7 +106,11 @@ export function pipelineFunction(scope: Construct, name: string, props: Pipeline
     tracing: lambda.Tracing.ACTIVE,
     role,
     environment: {
-      ...toEnvironment(lambdaSettingsOf(props), { service: options.service, metricsNamespace: config.metricsNamespace, logLevel: config.logLevel }),
+      ...toEnvironment(lambdaSettingsOf(props), {
+        service: options.service,
+        metricsNamespace: config.metricsNamespace,
+        logLevel: config.logLevel,
+      }),
       NODE_OPTIONS: '--enable-source-maps',
     },
     logGroup,
@@ -117,7 +126,13 @@ export function pipelineFunction(scope: Construct, name: string, props: Pipeline
  */
 export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>): void {
   const manifestKeys = `${PREFIXES.manifests}*`;
-  fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'WriteManifestFiles', actions: ['s3:PutObject'], resources: [props.curatedBucket.arnForObjects(manifestKeys)] }));
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteManifestFiles',
+      actions: ['s3:PutObject'],
+      resources: [props.curatedBucket.arnForObjects(manifestKeys)],
+    }),
+  );
   // The result file beside a manifest is the Glue job's word on the conversion; the Lambdas must not forge it.
   fn.addToRolePolicy(
     new iam.PolicyStatement({
@@ -136,16 +151,32 @@ export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<Pipel
 }
 
 /** The reasons a reviewer reads for the findings {@link grantManifestStarts} and the runtime raise. */
-export function acknowledgeManifestStarts(scope: Construct, fn: nodejs.NodejsFunction, props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>): void {
+export function acknowledgeManifestStarts(
+  scope: Construct,
+  fn: nodejs.NodejsFunction,
+  props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>,
+): void {
   const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
-  acknowledge(policy, 'Manifest files are one object per manifest under manifests/, named at run time; the result files there are denied.',
-    `IAM5[Resource::${arnRef(props.curatedBucket)}/${PREFIXES.manifests}*]`);
-  acknowledge(policy, 'Executions are named after manifests at run time; DescribeExecution and GetExecutionHistory are limited to the executions of the conversion state machine.',
-    `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(scope).getLogicalId(props.stateMachine.node.defaultChild as CfnElement)}"}]}]}:*]`);
-  acknowledge(policy, 'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
-    'IAM5[Resource::*]');
-  acknowledge(fn, 'nodejs22.x is the runtime the design fixes (an LTS runtime supported by Lambda and Powertools); moving to a newer one is a deliberate upgrade, tested first.',
-    'L1');
+  acknowledge(
+    policy,
+    'Manifest files are one object per manifest under manifests/, named at run time; the result files there are denied.',
+    `IAM5[Resource::${arnRef(props.curatedBucket)}/${PREFIXES.manifests}*]`,
+  );
+  acknowledge(
+    policy,
+    'Executions are named after manifests at run time; DescribeExecution and GetExecutionHistory are limited to the executions of the conversion state machine.',
+    `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${Stack.of(scope).getLogicalId(props.stateMachine.node.defaultChild as CfnElement)}"}]}]}:*]`,
+  );
+  acknowledge(
+    policy,
+    'X-Ray PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions.',
+    'IAM5[Resource::*]',
+  );
+  acknowledge(
+    fn,
+    'nodejs22.x is the runtime the design fixes (an LTS runtime supported by Lambda and Powertools); moving to a newer one is a deliberate upgrade, tested first.',
+    'L1',
+  );
 }
 
 /**

@@ -17,7 +17,10 @@ export const SWEEPER_TIMEOUT = Duration.seconds(50);
  * Logical ids of the sweeper's log group and dead-letter queue from when they were part of the ManifestBuilder
  * construct: kept, so its logs and undelivered runs stay where they are.
  */
-const SWEEPER_LOGICAL_IDS = { logGroup: 'ManifestBuilderSweeperLogsE7ACFA26', deadLetterQueue: 'ManifestBuilderSweeperDeadLetterQueueE1A9520D' } as const;
+const SWEEPER_LOGICAL_IDS = {
+  logGroup: 'ManifestBuilderSweeperLogsE7ACFA26',
+  deadLetterQueue: 'ManifestBuilderSweeperDeadLetterQueueE1A9520D',
+} as const;
 
 /** Properties of {@link Sweeper}. */
 export interface SweeperProps extends PipelineLambdaProps {
