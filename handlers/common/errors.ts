@@ -13,7 +13,10 @@ export class PipelineError extends Error {
 
 /** An SQS message body that is not an S3 event notification; fails that message only. */
 export class MalformedNotificationError extends PipelineError {
-  constructor(readonly messageId: string, reason: string) {
+  constructor(
+    readonly messageId: string,
+    reason: string,
+  ) {
     super(`SQS message ${messageId} is not an S3 event notification: ${reason}`);
     this.name = 'MalformedNotificationError';
   }
@@ -24,7 +27,10 @@ export { SettingsError } from '../../contracts/lambda-environment';
 
 /** Concurrent writers kept winning the same item; the record is retried by SQS redelivery. */
 export class ContentionError extends PipelineError {
-  constructor(readonly dataset: string, attempts: number) {
+  constructor(
+    readonly dataset: string,
+    attempts: number,
+  ) {
     super(`Gave up placing a file of dataset "${dataset}" after ${attempts} contended attempts`);
     this.name = 'ContentionError';
   }
@@ -32,7 +38,10 @@ export class ContentionError extends PipelineError {
 
 /** The state table holds something the pipeline never writes (a bug, or a hand edit). */
 export class ManifestStateError extends PipelineError {
-  constructor(readonly manifestId: string, reason: string) {
+  constructor(
+    readonly manifestId: string,
+    reason: string,
+  ) {
     super(`Manifest ${manifestId}: ${reason}`);
     this.name = 'ManifestStateError';
   }
@@ -43,7 +52,10 @@ export class ManifestStateError extends PipelineError {
  * table or a reset pointer made a manifest id be used twice. Never taken as "already started".
  */
 export class ExecutionNameConflictError extends PipelineError {
-  constructor(readonly executionName: string, readonly existingInput: string | undefined) {
+  constructor(
+    readonly executionName: string,
+    readonly existingInput: string | undefined,
+  ) {
     super(
       `An execution named ${executionName} already exists with another input: the manifest id was used before ` +
         '(a restored state table or a reset OPEN# pointer?). The manifest is not started; see docs/architecture.md, "Execution names".',

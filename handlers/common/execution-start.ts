@@ -20,7 +20,11 @@ export function sameJson(a: string | undefined, b: string | undefined): boolean 
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(canonical);
     if (typeof value === 'object' && value !== null) {
-      return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(value)
+          .sort()
+          .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+      );
     }
     return value;
   };
@@ -42,6 +46,7 @@ export async function startNamedExecution(sfn: SFNClient, stateMachineArn: strin
   const executionArn = executionArnOf(stateMachineArn, name);
   const existing = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   // An execution started before inputs carried the result key is compared as the state machine now reads it.
-  if (!sameJson(existing.input === undefined ? undefined : withResultKey(existing.input), input)) throw new ExecutionNameConflictError(name, existing.input);
+  if (!sameJson(existing.input === undefined ? undefined : withResultKey(existing.input), input))
+    throw new ExecutionNameConflictError(name, existing.input);
   return { executionArn, alreadyStarted: true };
 }

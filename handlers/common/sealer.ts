@@ -109,13 +109,21 @@ export async function startSealedManifest(deps: SealerDeps, manifestId: string):
   const doc = buildManifestDocument(sealed, files);
   const manifestKey = manifestKeyOf(doc.dataset, doc.manifestId);
   await deps.s3.send(
-    new PutObjectCommand({ Bucket: deps.curatedBucket, Key: manifestKey, Body: `${JSON.stringify(doc, null, 2)}\n`, ContentType: 'application/json' }),
+    new PutObjectCommand({
+      Bucket: deps.curatedBucket,
+      Key: manifestKey,
+      Body: `${JSON.stringify(doc, null, 2)}\n`,
+      ContentType: 'application/json',
+    }),
   );
 
   const input = executionInputOf(doc, deps.curatedBucket);
   // Only a manifest never started waits for capacity: past SEALED, its execution exists and only needs recording.
   if (meta.status === 'SEALED' && !(await hasCapacity(deps))) {
-    deps.logger.info('Manifest queued: as many executions run as Glue may run at once', { manifestId, maxConcurrentRuns: deps.maxConcurrentRuns });
+    deps.logger.info('Manifest queued: as many executions run as Glue may run at once', {
+      manifestId,
+      maxConcurrentRuns: deps.maxConcurrentRuns,
+    });
     return undefined;
   }
   let executionArn: string;

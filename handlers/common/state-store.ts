@@ -90,12 +90,12 @@ export interface DayFilter {
 }
 
 /** Runs a query to its last page. */
-export async function queryAllPages(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
+export async function queryAllPages<T = Record<string, unknown>>(doc: DynamoDBDocumentClient, input: QueryCommandInput): Promise<T[]> {
+  const items: T[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-    items.push(...(page.Items ?? []));
+    items.push(...((page.Items ?? []) as T[]));
     startKey = page.LastEvaluatedKey;
   } while (startKey !== undefined);
   return items;
@@ -157,12 +157,17 @@ export class StateStore {
     /** How long `FILE#` items are kept: far beyond any redelivery. @default 90 days */
     readonly fileTtlSeconds = 90 * 86_400,
   ) {
-    this.#doc = client instanceof DynamoDBDocumentClient ? client : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    this.#doc =
+      client instanceof DynamoDBDocumentClient
+        ? client
+        : DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
   /** The file's record when some manifest already holds this content of the key (`contentTag`: see `contentTagOf`). */
   async getFile(bucket: string, key: string, contentTag: string): Promise<FileRecord | undefined> {
-    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.file(bucket, key, contentTag), ConsistentRead: true }));
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.file(bucket, key, contentTag), ConsistentRead: true }),
+    );
     return out.Item as FileRecord | undefined;
   }
 
@@ -170,8 +175,14 @@ export class StateStore {
   async getPointer(dataset: string): Promise<OpenPointer | undefined> {
     const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.open(dataset), ConsistentRead: true }));
     if (out.Item === undefined) return undefined;
-    const item = out.Item;
-    return { manifestId: item.manifestId, count: Number(item.count ?? 0), openedAt: item.openedAt, day: String(item.day), seq: Number(item.seq) };
+    const item = out.Item as { manifestId?: string; count?: number; openedAt?: string; day?: unknown; seq?: unknown };
+    return {
+      manifestId: item.manifestId,
+      count: Number(item.count ?? 0),
+      openedAt: item.openedAt,
+      day: String(item.day),
+      seq: Number(item.seq),
+    };
   }
 
   /** A manifest's META item. */
@@ -184,7 +195,12 @@ export class StateStore {
    * Opens manifest `opening.manifestId` and points the dataset at it, provided the pointer is still `before`
    * (no concurrent opening won) and the id was never used.
    */
-  async openManifest(dataset: string, before: OpenPointer | undefined, opening: { manifestId: string; day: string; seq: number }, now: Date): Promise<WriteOutcome> {
+  async openManifest(
+    dataset: string,
+    before: OpenPointer | undefined,
+    opening: { manifestId: string; day: string; seq: number },
+    now: Date,
+  ): Promise<WriteOutcome> {
     const openedAt = now.toISOString();
     const ingestDate = `${opening.day.slice(0, 4)}-${opening.day.slice(4, 6)}-${opening.day.slice(6, 8)}`;
     const pointerCondition =
@@ -362,7 +378,7 @@ export class StateStore {
 
   /** The `F#` items of a manifest as stored: consistent, every page, in the table's order. */
   async listManifestFileItems(manifestId: string): Promise<ManifestFileItem[]> {
-    const items = await queryAllPages(this.#doc, {
+    const items = await queryAllPages<ManifestFileItem>(this.#doc, {
       TableName: this.tableName,
       KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :f)',
       ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey, '#sk': STATE_TABLE.sortKey },
@@ -464,7 +480,10 @@ export class StateStore {
    * may already have written are left alone: `status` is not touched, the first ARN is kept, and the ARN enters
    * `executions` once, at the head. Leaving the `pending` index happens in the same write.
    */
-  async recordExecution(manifestId: string, record: { executionArn: string; manifestUri: string; fileCount: number; totalBytes: number; startedAt: Date }): Promise<void> {
+  async recordExecution(
+    manifestId: string,
+    record: { executionArn: string; manifestUri: string; fileCount: number; totalBytes: number; startedAt: Date },
+  ): Promise<void> {
     try {
       await this.#doc.send(
         new UpdateCommand({
@@ -517,19 +536,19 @@ export class StateStore {
 
   /** Every manifest without an execution yet, oldest first, from the sparse `pending` index (eventually consistent). */
   async listPending(): Promise<PendingEntry[]> {
-    const items = await this.#queryIndex(STATE_TABLE.pendingIndex, keys.pending);
+    const items = await this.#queryIndex<PendingEntry>(STATE_TABLE.pendingIndex, keys.pending);
     return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, openedAt: item.openedAt, status: item.status }));
   }
 
   /** Every manifest an execution holds (status RUNNING), from the sparse `running` index (eventually consistent). */
   async listRunning(): Promise<RunningEntry[]> {
-    const items = await this.#queryIndex(STATE_TABLE.runningIndex, keys.running);
+    const items = await this.#queryIndex<RunningEntry>(STATE_TABLE.runningIndex, keys.running);
     return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn }));
   }
 
   /** Every item of one partition of a sparse index, oldest first, every page. */
-  async #queryIndex(index: { name: string; partitionKey: string }, value: string): Promise<Record<string, any>[]> {
-    return queryAllPages(this.#doc, {
+  async #queryIndex<T>(index: { name: string; partitionKey: string }, value: string): Promise<T[]> {
+    return queryAllPages<T>(this.#doc, {
       TableName: this.tableName,
       IndexName: index.name,
       KeyConditionExpression: '#pk = :value',

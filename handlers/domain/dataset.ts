@@ -25,7 +25,8 @@ export interface KeyRules {
 export type SkipReason = 'not-object-created' | 'outside-prefix' | 'empty-object' | 'foreign-bucket';
 
 /** Why a file is refused and recorded as `REJECTED#` (counted as `FilesRejected`). */
-export type RejectReason = 'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'key-too-long' | 'too-large';
+export type RejectReason =
+  'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'key-too-long' | 'too-large';
 
 /**
  * Longest key (UTF-8 bytes) whose manifest item sort key `F#<key>#<eTag>` stays within DynamoDB's 1,024 bytes,

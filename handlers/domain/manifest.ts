@@ -57,7 +57,11 @@ export interface OpenPointer {
 }
 
 /** The next manifest to open after `pointer` (undefined: the dataset never had one). */
-export function nextOpening(dataset: string, pointer: OpenPointer | undefined, now: Date): { manifestId: string; day: string; seq: number } {
+export function nextOpening(
+  dataset: string,
+  pointer: OpenPointer | undefined,
+  now: Date,
+): { manifestId: string; day: string; seq: number } {
   const today = compactDay(now);
   // A Lambda whose clock lags behind the one that opened the last manifest keeps the later day: ids never repeat.
   const day = pointer !== undefined && pointer.day > today ? pointer.day : today;
@@ -162,7 +166,10 @@ export interface ExecutionInput {
 }
 
 /** What an execution input is made from: the manifest and where its file is. */
-export type ExecutionInputFields = Pick<ExecutionInput, 'manifestId' | 'dataset' | 'manifestUri' | 'ingestDate' | 'fileCount' | 'totalBytes'>;
+export type ExecutionInputFields = Pick<
+  ExecutionInput,
+  'manifestId' | 'dataset' | 'manifestUri' | 'ingestDate' | 'fileCount' | 'totalBytes'
+>;
 
 /**
  * The execution input of a manifest whose result file goes to `curatedBucket`: the one place that builds it, for

@@ -21,9 +21,7 @@ export interface S3ObjectEvent {
 }
 
 /** What one SQS message carries. */
-export type Notification =
-  | { readonly kind: 'test' }
-  | { readonly kind: 'records'; readonly records: readonly S3ObjectEvent[] };
+export type Notification = { readonly kind: 'test' } | { readonly kind: 'records'; readonly records: readonly S3ObjectEvent[] };
 
 /** Decodes an S3 event key: `+` is a space, then percent-decoding as UTF-8. */
 export function decodeS3Key(raw: string): string {

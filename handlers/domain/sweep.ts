@@ -40,7 +40,11 @@ function sealedMomentsAgo(meta: Pick<PendingManifest, 'sealedAt'>, now: Date): b
 }
 
 /** Whether {@link decidePending} needs the dataset's pointer: only for an open manifest that is due. */
-export function needsPointer(meta: PendingManifest | undefined, now: Date, settings: { readonly maxWaitMinutes: number }): meta is PendingManifest {
+export function needsPointer(
+  meta: PendingManifest | undefined,
+  now: Date,
+  settings: { readonly maxWaitMinutes: number },
+): meta is PendingManifest {
   return meta?.status === 'OPEN' && meta.pendingSk !== undefined && isDue(meta.openedAt, now, settings.maxWaitMinutes);
 }
 

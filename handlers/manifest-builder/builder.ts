@@ -62,7 +62,7 @@ export interface ManifestBuilderOptions {
 /** The builder: the Lambda handler plus its parts, exposed for the local mode and tests. */
 export interface ManifestBuilder {
   /** The SQS-triggered Lambda handler; returns the failed message ids. */
-  handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse>;
+  readonly handler: (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
   /** The batch processor, for inspection of the last batch. */
   readonly processor: BatchProcessor;
   /** Places one file (not idempotency-wrapped). */
@@ -106,7 +106,14 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       await finishStalled(file.dataset, known.manifestId);
       return { outcome: 'duplicate', manifestId: known.manifestId };
     }
-    const entry = { bucket: file.bucket, key: file.key, size: file.size, eTag: file.eTag, sequencer: file.sequencer, versionId: file.versionId };
+    const entry = {
+      bucket: file.bucket,
+      key: file.key,
+      size: file.size,
+      eTag: file.eTag,
+      sequencer: file.sequencer,
+      versionId: file.versionId,
+    };
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const pointer = await store.getPointer(file.dataset);
       const slot = decideSlot(pointer, settings.batchSize);
@@ -173,7 +180,10 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
     }
     if (decision.action === 'reject') {
       const reason = describeRejection(decision.reason, rules);
-      const recorded = await store.putRejected({ bucket: event.bucket, key: event.key, size: event.size, reason, code: decision.reason }, clock());
+      const recorded = await store.putRejected(
+        { bucket: event.bucket, key: event.key, size: event.size, reason, code: decision.reason },
+        clock(),
+      );
       if (recorded) tally.count(METRIC.filesRejected);
       logger.warn('File rejected', { ...where, reason: decision.reason, firstTime: recorded });
       return;
@@ -204,7 +214,10 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       for (const event of notification.records) await handleObject(record.messageId, event);
     } catch (err) {
       if (err instanceof MalformedNotificationError) {
-        logger.error('Malformed notification; it goes to the DLQ after maxReceiveCount receives', { messageId: record.messageId, reason: err.message });
+        logger.error('Malformed notification; it goes to the DLQ after maxReceiveCount receives', {
+          messageId: record.messageId,
+          reason: err.message,
+        });
       } else {
         logger.error('Notification failed; SQS redelivers it', { messageId: record.messageId, error: err as Error });
       }

@@ -51,7 +51,15 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
   const tally = new MetricTally();
   const sealer = sealerDepsOf({ clients: deps.clients, settings, logger, tally, clock: deps.clock ?? (() => new Date()) });
   const { store } = sealer;
-  const report: SweepReport = { sealed: [], started: [], queued: [], discarded: [], endedRecorded: [], failed: [], oldestOpenManifestAgeSeconds: 0 };
+  const report: SweepReport = {
+    sealed: [],
+    started: [],
+    queued: [],
+    discarded: [],
+    endedRecorded: [],
+    failed: [],
+    oldestOpenManifestAgeSeconds: 0,
+  };
   const stillPending: PendingEntry[] = [];
 
   for (const entry of await store.listPending()) {
@@ -103,7 +111,16 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
   tally.sample(METRIC.oldestOpenManifestAgeSeconds, MetricUnit.Seconds, age);
   tally.sample(METRIC.manifestsQueued, MetricUnit.Count, report.queued.length);
   tally.flush(deps.metrics);
-  logger.info('Sweep done', { pending: stillPending.length, sealed: report.sealed.length, started: report.started.length, discarded: report.discarded.length, queued: report.queued.length, endedRecorded: report.endedRecorded.length, failed: report.failed.length, oldestOpenManifestAgeSeconds: age });
+  logger.info('Sweep done', {
+    pending: stillPending.length,
+    sealed: report.sealed.length,
+    started: report.started.length,
+    discarded: report.discarded.length,
+    queued: report.queued.length,
+    endedRecorded: report.endedRecorded.length,
+    failed: report.failed.length,
+    oldestOpenManifestAgeSeconds: age,
+  });
   return { ...report, oldestOpenManifestAgeSeconds: age };
 }
 
@@ -122,7 +139,13 @@ async function lastStateEntered(deps: SweeperDeps, executionArn: string): Promis
  * then announced once. The write is conditional on the record still naming that execution as RUNNING, so a later
  * execution's record is never touched and two sweeps alert once.
  */
-async function recordEndedExecutions(deps: SweeperDeps, store: StateStore, now: Date, tally: MetricTally, report: SweepReport): Promise<void> {
+async function recordEndedExecutions(
+  deps: SweeperDeps,
+  store: StateStore,
+  now: Date,
+  tally: MetricTally,
+  report: SweepReport,
+): Promise<void> {
   const { logger, settings } = deps;
   for (const entry of await store.listRunning()) {
     try {
@@ -132,17 +155,36 @@ async function recordEndedExecutions(deps: SweeperDeps, store: StateStore, now: 
       const status = described.status ?? 'RUNNING';
       // Checked before the outcome, to spare the history read of every execution still running.
       if (!isEnded(status)) continue;
-      const outcome = endedOutcome({ status, error: described.error, cause: described.cause, stopDate: described.stopDate }, await lastStateEntered(deps, meta.executionArn), now);
+      const outcome = endedOutcome(
+        { status, error: described.error, cause: described.cause, stopDate: described.stopDate },
+        await lastStateEntered(deps, meta.executionArn),
+        now,
+      );
       if (outcome === undefined) continue;
       if (!(await store.recordEndedExecution(meta.manifestId, { executionArn: meta.executionArn, ...outcome }))) continue;
       tally.count(METRIC.endedExecutionsRecorded);
       report.endedRecorded.push(meta.manifestId);
-      logger.warn('Execution ended without recording an outcome; manifest recorded FAILED', { manifestId: meta.manifestId, executionStatus: status, error: outcome.error, failedState: outcome.failedState });
+      logger.warn('Execution ended without recording an outcome; manifest recorded FAILED', {
+        manifestId: meta.manifestId,
+        executionStatus: status,
+        error: outcome.error,
+        failedState: outcome.failedState,
+      });
       if (settings.alertTopicArn === undefined) {
-        logger.error('No alerts topic configured (ALERT_TOPIC_ARN): the failure is recorded but not announced', { manifestId: meta.manifestId });
+        logger.error('No alerts topic configured (ALERT_TOPIC_ARN): the failure is recorded but not announced', {
+          manifestId: meta.manifestId,
+        });
         continue;
       }
-      const alert = failureAlert({ manifestId: meta.manifestId, dataset: meta.dataset, fileCount: meta.fileCount, outcome, executionArn: meta.executionArn, region: settings.region, subjectPrefix: settings.alertSubjectPrefix });
+      const alert = failureAlert({
+        manifestId: meta.manifestId,
+        dataset: meta.dataset,
+        fileCount: meta.fileCount,
+        outcome,
+        executionArn: meta.executionArn,
+        region: settings.region,
+        subjectPrefix: settings.alertSubjectPrefix,
+      });
       await deps.clients.sns.send(new PublishCommand({ TopicArn: settings.alertTopicArn, Subject: alert.subject, Message: alert.message }));
     } catch (err) {
       report.failed.push({ manifestId: entry.manifestId, error: (err as Error).message });
