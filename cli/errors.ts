@@ -6,7 +6,10 @@ import { printable } from './printable';
 
 /** Base class: the message is the one line printed after `error:`. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = 1) {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -38,7 +41,10 @@ export class ManifestNotFoundError extends CliError {
 
 /** A replay or redrive refused by its rules; the message says why and what to do instead. */
 export class ReplayRefusedError extends CliError {
-  constructor(readonly manifestId: string, reason: string) {
+  constructor(
+    readonly manifestId: string,
+    reason: string,
+  ) {
     super(`${manifestId}: ${reason}`);
     this.name = 'ReplayRefusedError';
   }

@@ -36,6 +36,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerReplayCommand(program, deps);
   registerDlqCommand(program, deps);
   // The bill model's command, loaded with it (it reads files, never a stack's clients).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, as said above
   (require('./commands/cost') as typeof import('./commands/cost')).registerCostCommand(program, deps);
   registerReconcileCommand(program, deps);
   for (const add of deps.extraCommands ?? []) add(program);

@@ -11,7 +11,8 @@ import { LocalModeError, startLocal, stopLocal, waitForExit } from './runtime';
 function wholeNumber(option: string, min: number, max: number): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${option} expects a whole number from ${min} to ${max}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new UsageError(`${option} expects a whole number from ${min} to ${max}, got "${value}"`);
     return n;
   };
 }
@@ -35,7 +36,7 @@ export function describeLocalStack(stack: LocalStack, stateDir: string): string 
     `  logs            ${path.join(stateDir, 'logs')}/`,
     `  alert emails    ${stack.outboxDir}/`,
     '',
-    'Try (the emulator answers only requests signed with this instance\'s key, from the stack file):',
+    "Try (the emulator answers only requests signed with this instance's key, from the stack file):",
     `  export AWS_ACCESS_KEY_ID=$(node -p "require('${path.join(stateDir, 'stack.json')}').accessKeyId") \\`,
     `    AWS_SECRET_ACCESS_KEY=$(node -p "require('${path.join(stateDir, 'stack.json')}').secretAccessKey")`,
     `  ${aws} s3 cp my.ndjson s3://${stack.ingestBucket}/incoming/orders/my.ndjson`,
@@ -53,7 +54,12 @@ export function registerLocalCommands(program: Command): void {
     .description('start the emulator, provision the pipeline and run the manifest builder and the sweeper')
     .option('--port <port>', 'emulator port on 127.0.0.1', wholeNumber('--port', 1, 65535), DEFAULT_PORT)
     .option('--batch-size <n>', 'most files in one manifest', wholeNumber('--batch-size', 1, 10000))
-    .option('--max-wait-seconds <s>', 'seal a manifest when its oldest file has waited this long', wholeNumber('--max-wait-seconds', 1, 86400), 60)
+    .option(
+      '--max-wait-seconds <s>',
+      'seal a manifest when its oldest file has waited this long',
+      wholeNumber('--max-wait-seconds', 1, 86400),
+      60,
+    )
     .option('--detach', 'return once started; stop later with `pipeline local stop`')
     .option('--state-dir <dir>', 'where stack.json, logs and the outbox go', DEFAULT_STATE_DIR)
     .action(async (opts: { port: number; batchSize?: number; maxWaitSeconds: number; detach?: boolean; stateDir: string }) => {

@@ -26,7 +26,15 @@ import { DEFAULT_STATE_DIR, localPaths, type LocalStack } from './layout';
 import { readCuratedParquet } from './parquet-reader';
 import { parseArgs } from './process-utils';
 import { isRunning, startLocal, stopLocal } from './runtime';
-import { alertEmailsFor, deleteVersion, type Scene, uploadFiles, uploadIntoManifest, waitForConvertedFiles, waitForExecution } from './scenario';
+import {
+  alertEmailsFor,
+  deleteVersion,
+  type Scene,
+  uploadFiles,
+  uploadIntoManifest,
+  waitForConvertedFiles,
+  waitForExecution,
+} from './scenario';
 import { generateDataset, totals, type SampleFile } from './sample-data';
 
 const DATASETS = [
@@ -75,7 +83,7 @@ async function main(): Promise<number> {
   say(`  running at ${stack.endpoint}: manifests of ${batchSize} files, sealed after ${maxWaitSeconds} s`);
   say(`  Step Functions Retry waits scaled by ${retryIntervalScale} (the ASL itself is the one deployed)`);
 
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await runDemo(stack, startedAt);
   } finally {
@@ -97,7 +105,10 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   const scene: Scene = { stack, ctx };
 
   heading('Generating sample data');
-  const byDataset = DATASETS.map((d) => ({ ...d, sample: generateDataset({ dataset: d.dataset, files: d.files, seed: d.seed, newFieldFrom: d.newFieldFrom }) }));
+  const byDataset = DATASETS.map((d) => ({
+    ...d,
+    sample: generateDataset({ dataset: d.dataset, files: d.files, seed: d.seed, newFieldFrom: d.newFieldFrom }),
+  }));
   const all = byDataset.flatMap((d) => d.sample);
   for (const d of byDataset) {
     const t = totals(d.sample);
@@ -108,7 +119,9 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   heading('Uploading');
   const victim = byDataset[1].sample[0];
   const { versionId: deletedVersion, manifestId: failingManifest } = await uploadAndDeleteVersion(scene, victim);
-  say(`  ${victim.key} is in manifest ${failingManifest}; the producer then deleted that version (${deletedVersion.slice(0, 8)}...) for good`);
+  say(
+    `  ${victim.key} is in manifest ${failingManifest}; the producer then deleted that version (${deletedVersion.slice(0, 8)}...) for good`,
+  );
   say('  so that manifest will convert its other files and end PARTIAL: the pipeline itself never deletes ingest objects (I6)');
 
   const rest = interleave(byDataset.map((d) => d.sample.filter((f) => f !== victim)));
@@ -120,12 +133,18 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
   if (firstPass === undefined) return false;
 
   const failed = firstPass.filter((m) => m.status !== 'SUCCEEDED');
-  say(`  ${firstPass.length} manifests: ${firstPass.length - failed.length} SUCCEEDED, ${failed.map((m) => `${m.manifestId} ${m.status}`).join(', ') || 'none other'}`);
+  say(
+    `  ${firstPass.length} manifests: ${firstPass.length - failed.length} SUCCEEDED, ${failed.map((m) => `${m.manifestId} ${m.status}`).join(', ') || 'none other'}`,
+  );
   if (failed.length !== 1 || failed[0].manifestId !== failingManifest || failed[0].status !== 'PARTIAL') {
-    say(`  expected exactly one PARTIAL manifest, ${failingManifest}; got: ${failed.map((m) => `${m.manifestId} ${m.status}`).join(', ') || 'none'}`);
+    say(
+      `  expected exactly one PARTIAL manifest, ${failingManifest}; got: ${failed.map((m) => `${m.manifestId} ${m.status}`).join(', ') || 'none'}`,
+    );
     return false;
   }
-  say(`  ${failingManifest}: ${failed[0].filesRead} files converted, ${failed[0].filesFailed} not: ${String(failed[0].failedFiles)}`);
+  say(
+    `  ${failingManifest}: ${String(failed[0].filesRead)} files converted, ${String(failed[0].filesFailed)} not: ${String(failed[0].failedFiles)}`,
+  );
 
   heading(`The alert email (from ${path.relative(process.cwd(), stack.outboxDir) || stack.outboxDir}/)`);
   const email = await waitForEmail(stack.outboxDir, failingManifest);
@@ -163,7 +182,9 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
         m.manifestId,
         m.fileCount,
         m.sealReason,
-        recordedExecutions(m).map((arn) => executionStatus.get(arn) ?? arn).join(', '),
+        recordedExecutions(m)
+          .map((arn) => executionStatus.get(arn) ?? arn)
+          .join(', '),
         m.status,
         m.linesIn,
         m.rowsOut,
@@ -173,12 +194,13 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
     ),
   );
   heading('One table per dataset: the schema as the manifests recorded it');
-  say('  (the second half of each dataset\'s files carry a field the first half lack: the table gains it, older');
+  say("  (the second half of each dataset's files carry a field the first half lack: the table gains it, older");
   say('   partitions simply lack it; a value of another type would be quarantined as type_mismatch)');
   for (const line of await schemaEvolution(ctx, stack, sorted)) say(line);
 
   say('\nParquet:');
-  for (const m of sorted) say(`  s3://${stack.curatedBucket}/${PREFIXES.curated}${m.dataset}/ingest_date=${m.ingestDate}/manifest_id=${m.manifestId}/`);
+  for (const m of sorted)
+    say(`  s3://${stack.curatedBucket}/${PREFIXES.curated}${m.dataset}/ingest_date=${m.ingestDate}/manifest_id=${m.manifestId}/`);
   say(`Quarantined lines: s3://${stack.curatedBucket}/${PREFIXES.quarantine}<dataset>/manifest_id=<id>/`);
 
   heading('Reconciliation');
@@ -223,7 +245,9 @@ async function schemaEvolution(ctx: CliContext, stack: LocalStack, manifests: re
       const now = columnsOf(v);
       const added = now.filter((c) => !before.includes(c) && !JOB_COLUMNS.has(c.split(' ')[0]));
       const by = v.Table?.Parameters?.['pipeline.schemaChangedBy'] ?? '?';
-      lines.push(`    version ${v.VersionId}, by ${by}: ${before.length === 0 ? 'created with' : 'added'} ${added.map((c) => c.split(' ')[0]).join(', ')}`);
+      lines.push(
+        `    version ${v.VersionId}, by ${by}: ${before.length === 0 ? 'created with' : 'added'} ${added.map((c) => c.split(' ')[0]).join(', ')}`,
+      );
       before = now;
     }
   }
@@ -247,7 +271,12 @@ async function uploadAll(scene: Scene, files: readonly SampleFile[]): Promise<vo
   bar.stop();
 }
 
-async function waitForManifests(scene: Scene, since: Date, totalFiles: number, timeoutMs = 20 * 60_000): Promise<ManifestRecord[] | undefined> {
+async function waitForManifests(
+  scene: Scene,
+  since: Date,
+  totalFiles: number,
+  timeoutMs = 20 * 60_000,
+): Promise<ManifestRecord[] | undefined> {
   const bar = new cliProgress.SingleBar(
     {
       format: '  converting [{bar}] {value}/{total} files in finished manifests | {states} | {elapsed}s',
@@ -303,11 +332,12 @@ async function reconcile(
   checks.push({
     what: 'every manifest SUCCEEDED',
     ok: manifests.length > 0 && notSucceeded.length === 0,
-    detail: notSucceeded.length === 0 ? `${manifests.length} of ${manifests.length}` : `not: ${notSucceeded.map((m) => `${m.manifestId} ${m.status}`).join(', ')}`,
+    detail:
+      notSucceeded.length === 0
+        ? `${manifests.length} of ${manifests.length}`
+        : `not: ${notSucceeded.map((m) => `${m.manifestId} ${m.status}`).join(', ')}`,
   });
-  const unbalanced = manifests.filter(
-    (m) => Number(m.linesIn) !== Number(m.rowsOut) + Number(m.rowsQuarantined) + Number(m.blankLines),
-  );
+  const unbalanced = manifests.filter((m) => Number(m.linesIn) !== Number(m.rowsOut) + Number(m.rowsQuarantined) + Number(m.blankLines));
   checks.push({
     what: 'each manifest: lines in = rows + quarantined + blank (I5)',
     ok: unbalanced.length === 0,
@@ -318,13 +348,29 @@ async function reconcile(
     const mine = manifests.filter((m) => m.dataset === d.dataset);
     const sum = (pick: (m: ManifestRecord) => unknown) => mine.reduce((n, m) => n + Number(pick(m) ?? 0), 0);
     const files = sum((m) => m.fileCount);
-    checks.push({ what: `${d.dataset}: files in manifests = files uploaded (I1)`, ok: files === expected.files, detail: `${files} = ${expected.files}` });
+    checks.push({
+      what: `${d.dataset}: files in manifests = files uploaded (I1)`,
+      ok: files === expected.files,
+      detail: `${files} = ${expected.files}`,
+    });
     const rows = sum((m) => m.rowsOut);
-    checks.push({ what: `${d.dataset}: rows written = good lines generated`, ok: rows === expected.goodLines, detail: `${rows} = ${expected.goodLines}` });
+    checks.push({
+      what: `${d.dataset}: rows written = good lines generated`,
+      ok: rows === expected.goodLines,
+      detail: `${rows} = ${expected.goodLines}`,
+    });
     const quarantined = sum((m) => m.rowsQuarantined);
-    checks.push({ what: `${d.dataset}: lines quarantined = bad lines generated`, ok: quarantined === expected.badLines, detail: `${quarantined} = ${expected.badLines}` });
+    checks.push({
+      what: `${d.dataset}: lines quarantined = bad lines generated`,
+      ok: quarantined === expected.badLines,
+      detail: `${quarantined} = ${expected.badLines}`,
+    });
     const blank = sum((m) => m.blankLines);
-    checks.push({ what: `${d.dataset}: blank lines counted = blank lines generated`, ok: blank === expected.blankLines, detail: `${blank} = ${expected.blankLines}` });
+    checks.push({
+      what: `${d.dataset}: blank lines counted = blank lines generated`,
+      ok: blank === expected.blankLines,
+      detail: `${blank} = ${expected.blankLines}`,
+    });
     const parquet = await readCuratedParquet(stack, d.dataset, d.keyColumn);
     checks.push({
       what: `${d.dataset}: Parquet rows read back = good lines, no row twice`,

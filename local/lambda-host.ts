@@ -25,11 +25,7 @@ export const LOCAL_TIMEOUT_MS = 60_000;
  * The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment", written by the same
  * `toEnvironment`), plus what the Lambda service itself sets, pointed at the emulator.
  */
-export function lambdaEnvironment(
-  fn: LocalFunction,
-  stack: LocalStack,
-  config: PipelineConfig,
-): Record<string, string> {
+export function lambdaEnvironment(fn: LocalFunction, stack: LocalStack, config: PipelineConfig): Record<string, string> {
   const settings: LambdaSettings = {
     stateTable: stack.stateTable,
     idempotencyTable: stack.idempotencyTable,
@@ -89,11 +85,7 @@ export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
  * Sets the Lambda environment on this process, then loads the handler module: Powertools and the clients read
  * the environment when the module loads, as they do in Lambda. The handler runs unmodified.
  */
-export async function loadHandler<E, R>(
-  fn: LocalFunction,
-  stack: LocalStack,
-  config: PipelineConfig,
-): Promise<LambdaHandler<E, R>> {
+export async function loadHandler<E, R>(fn: LocalFunction, stack: LocalStack, config: PipelineConfig): Promise<LambdaHandler<E, R>> {
   Object.assign(process.env, lambdaEnvironment(fn, stack, config));
   const mod = (await import(path.join(REPO_ROOT, HANDLER_MODULES[fn]))) as { handler?: LambdaHandler<E, R> };
   if (typeof mod.handler !== 'function') throw new Error(`${HANDLER_MODULES[fn]} does not export a handler`);

@@ -3,19 +3,9 @@
  * layout (`pipeline/table-schema.ts`) and the same ASL file and placeholders as the CDK stack.
  */
 import * as path from 'node:path';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-  type GlobalSecondaryIndex,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { CreateDatabaseCommand, CreateJobCommand, GlueClient } from '@aws-sdk/client-glue';
-import {
-  CreateBucketCommand,
-  PutBucketNotificationConfigurationCommand,
-  PutBucketVersioningCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -99,9 +89,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
   try {
     // Storage: the ingest bucket is versioned like the stack's, so a deleted object can be restored.
     await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.ingestBucket }));
-    await s3.send(
-      new PutBucketVersioningCommand({ Bucket: LOCAL_NAMES.ingestBucket, VersioningConfiguration: { Status: 'Enabled' } }),
-    );
+    await s3.send(new PutBucketVersioningCommand({ Bucket: LOCAL_NAMES.ingestBucket, VersioningConfiguration: { Status: 'Enabled' } }));
     await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.curatedBucket }));
 
     // Ingest queue and its DLQ.

@@ -5,7 +5,18 @@
  * the demo can run an instance of its own in another state directory on another port.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../contracts/config';
 import {
@@ -82,7 +93,10 @@ export class LocalModeError extends Error {
 
 /** A local mode already runs in this state directory. */
 export class LocalModeAlreadyRunningError extends LocalModeError {
-  constructor(readonly stateDir: string, readonly endpoint: string | undefined) {
+  constructor(
+    readonly stateDir: string,
+    readonly endpoint: string | undefined,
+  ) {
     super(
       `The local mode is already running${endpoint ? ` at ${endpoint}` : ''} (state in ${stateDir}). ` +
         'Stop it first with: npx pipeline local stop',
@@ -101,7 +115,11 @@ export class PortInUseError extends LocalModeError {
 
 /** A process of the local mode did not come up. */
 export class LocalProcessFailedError extends LocalModeError {
-  constructor(readonly processName: string, readonly logFile: string, detail: string) {
+  constructor(
+    readonly processName: string,
+    readonly logFile: string,
+    detail: string,
+  ) {
     super(`The local mode's ${processName} did not start: ${detail}\nSee ${logFile}`);
     this.name = 'LocalProcessFailedError';
   }
@@ -247,7 +265,9 @@ export function handlerNode(
     .filter((binary) => existsSync(binary))
     .pop();
   if (newest === undefined) {
-    throw new LocalModeError(`The handlers run on Node 22, as on Lambda (nodejs22.x), and this is Node ${current}: run make install, which brings it.`);
+    throw new LocalModeError(
+      `The handlers run on Node 22, as on Lambda (nodejs22.x), and this is Node ${current}: run make install, which brings it.`,
+    );
   }
   return newest;
 }
@@ -284,7 +304,14 @@ function startNodeProcess(paths: LocalPaths, node: string, name: ProcessName, sc
   spawnDetached(paths, name, node, ['--import', 'tsx', script, ...args], path.join(paths.logsDir, log));
 }
 
-function spawnDetached(paths: LocalPaths, name: ProcessName, command: string, args: string[], logFile: string, extraEnv: Record<string, string> = {}) {
+function spawnDetached(
+  paths: LocalPaths,
+  name: ProcessName,
+  command: string,
+  args: string[],
+  logFile: string,
+  extraEnv: Record<string, string> = {},
+) {
   const fd = openSync(logFile, 'a');
   try {
     // Own process group: `stop` signals the group, which includes the Spark JVMs the emulator starts.

@@ -60,7 +60,11 @@ export async function uploadFiles(scene: Scene, files: readonly SampleFile[], co
  * Uploads one file, waits until the manifest builder wrote it into its dataset's open manifest, and returns that
  * manifest's id and the version uploaded.
  */
-export async function uploadIntoManifest(scene: Scene, file: SampleFile, timeoutMs = 60_000): Promise<{ manifestId: string; versionId: string }> {
+export async function uploadIntoManifest(
+  scene: Scene,
+  file: SampleFile,
+  timeoutMs = 60_000,
+): Promise<{ manifestId: string; versionId: string }> {
   const { ctx, stack } = scene;
   const put = await putObject(scene, file.key, file.body);
   const manifestId = await waitFor(
@@ -69,7 +73,9 @@ export async function uploadIntoManifest(scene: Scene, file: SampleFile, timeout
       const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
       const id = open.Item?.manifestId as string | undefined;
       if (id === undefined) return undefined;
-      const entry = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.eTag), ConsistentRead: true }));
+      const entry = await ctx.ddb.send(
+        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.eTag), ConsistentRead: true }),
+      );
       return entry.Item === undefined ? undefined : id;
     },
     timeoutMs,
@@ -119,7 +125,12 @@ export function waitForConvertedFiles(
 }
 
 /** Waits for an execution to end; returns its final description. */
-export function waitForExecution(scene: Scene, executionArn: string, timeoutMs: number, onTick?: () => void): Promise<DescribeExecutionCommandOutput> {
+export function waitForExecution(
+  scene: Scene,
+  executionArn: string,
+  timeoutMs: number,
+  onTick?: () => void,
+): Promise<DescribeExecutionCommandOutput> {
   return waitFor(
     `execution ${executionArn} to end`,
     async () => {
@@ -144,9 +155,9 @@ export function outboxEmails(outboxDir: string): { file: string; text: string }[
 export function alertEmailsFor(outboxDir: string, manifestId: string, timeoutMs = 60_000): Promise<{ file: string; text: string }[]> {
   return waitFor(
     `an alert email naming ${manifestId}`,
-    async () => {
+    () => {
       const found = outboxEmails(outboxDir).filter((e) => e.text.includes(manifestId));
-      return found.length > 0 ? found : undefined;
+      return Promise.resolve(found.length > 0 ? found : undefined);
     },
     timeoutMs,
   );

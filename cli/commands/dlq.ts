@@ -25,7 +25,7 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
         throw new UsageError(`--queue "${opts.queue}" is neither ingest nor sweeper`);
       }
       const ctx = await deps.makeContext(targetOptions(command));
-      const peeks = await peekDlqs(ctx, opts.peek, queue as DlqName | undefined);
+      const peeks = await peekDlqs(ctx, opts.peek, queue);
       if (opts.json) {
         printJson(io, { queues: peeks });
         return;
@@ -52,7 +52,7 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
   const redrive = dlq
     .command('redrive')
     .description(
-      'move the ingest DLQ\'s messages back to the ingest queue (StartMessageMoveTask in the cloud, receive/send/delete in the local mode) and report how many moved',
+      "move the ingest DLQ's messages back to the ingest queue (StartMessageMoveTask in the cloud, receive/send/delete in the local mode) and report how many moved",
     )
     .option('--loop', 'move with receive/send/delete even where StartMessageMoveTask exists')
     .option('--no-wait', 'return once the move task has started (cloud)')
@@ -60,7 +60,7 @@ export function registerDlqCommand(program: Command, deps: CliDeps): void {
     .action(async (_opts: unknown, command: Command) => {
       const { io } = deps;
       // With the parent's options: `dlq` also has --json, and Commander lets the parent take it.
-      const opts = command.optsWithGlobals() as { loop?: boolean; wait: boolean; json?: boolean };
+      const opts = command.optsWithGlobals<{ loop?: boolean; wait: boolean; json?: boolean }>();
       const ctx = await deps.makeContext(targetOptions(command));
       const result = await redriveDlq(ctx, { loop: opts.loop, noWait: !opts.wait });
       if (opts.json) {

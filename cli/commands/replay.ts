@@ -26,7 +26,8 @@ type Outcome =
 
 async function targets(ctx: CliContext, ids: string[], opts: ReplayCommandOptions): Promise<{ ids: string[]; since?: Date }> {
   if (opts.failed && ids.length > 0) throw new UsageError('give manifest ids or --failed, not both');
-  if (!opts.failed && ids.length === 0) throw new UsageError('give manifest ids to replay, or --failed to replay every FAILED or PARTIAL manifest');
+  if (!opts.failed && ids.length === 0)
+    throw new UsageError('give manifest ids to replay, or --failed to replay every FAILED or PARTIAL manifest');
   if (!opts.failed && (opts.since !== undefined || opts.dataset !== undefined)) {
     throw new UsageError('--since and --dataset select manifests for --failed; with ids, name the manifests');
   }
@@ -56,7 +57,10 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
     )
     .argument('[manifestIds...]', 'manifests to replay')
     .option('--failed', 'replay every manifest that ended FAILED or PARTIAL since --since (and is still so)')
-    .option('--since <time>', 'with --failed: failed (its recorded end) since an age (30m, 24h, 7d) or an ISO date or time, whenever it opened (default: 7d)')
+    .option(
+      '--since <time>',
+      'with --failed: failed (its recorded end) since an age (30m, 24h, 7d) or an ISO date or time, whenever it opened (default: 7d)',
+    )
     .option('--dataset <name>', 'with --failed: only this dataset')
     .option('-y, --yes', `replay more than ${CONFIRM_ABOVE} manifests without asking`)
     .option('--force', 'replay a manifest that already SUCCEEDED (never a RUNNING one); with --redrive, redrive past a caught failure')
@@ -82,7 +86,9 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
       if (chosen.ids.length > CONFIRM_ABOVE && !opts.yes) {
         const question = `${verb} ${chosen.ids.length} manifests (${chosen.ids.slice(0, 3).join(', ')}, ...)?`;
         if (io.confirm === undefined) {
-          throw new UsageError(`${verb.toLowerCase()} of ${chosen.ids.length} manifests needs confirmation: pass --yes (no terminal to ask on)`);
+          throw new UsageError(
+            `${verb.toLowerCase()} of ${chosen.ids.length} manifests needs confirmation: pass --yes (no terminal to ask on)`,
+          );
         }
         if (!(await io.confirm(question))) throw new CliError('cancelled: nothing was replayed');
       }
@@ -115,7 +121,9 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
         throw new CliError((notDone[0] as { reason: string }).reason);
       }
       if (notDone.length > 0) {
-        throw new CliError(`${notDone.length} of ${outcomes.length} manifests not ${opts.redrive ? 'redriven' : 'replayed'} (reasons above)`);
+        throw new CliError(
+          `${notDone.length} of ${outcomes.length} manifests not ${opts.redrive ? 'redriven' : 'replayed'} (reasons above)`,
+        );
       }
     });
   withTargetOptions(cmd);

@@ -66,7 +66,7 @@ export function withTargetOptions(cmd: Command): Command {
 
 /** The target options as seen from a command or its subcommand. */
 export function targetOptions(cmd: Command): TargetOptions {
-  const o = cmd.optsWithGlobals() as { local?: boolean; stateDir?: string; stackName?: string; region?: string };
+  const o = cmd.optsWithGlobals<{ local?: boolean; stateDir?: string; stackName?: string; region?: string }>();
   return { local: o.local, stateDir: o.stateDir, stackName: o.stackName, region: o.region };
 }
 
@@ -84,7 +84,8 @@ export function withExamples(cmd: Command, ...examples: string[]): Command {
 export function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} takes a whole number, got "${value}"`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n))
+      throw new InvalidArgumentError(`${name} takes a whole number, got "${value}"`);
     return n;
   };
 }

@@ -41,14 +41,19 @@ function stepLine(s: StateStep): string {
     const errors = [...new Set(s.retries.map((r) => r.error ?? '?'))].join(', ');
     parts.push(`retried ${s.retries.length}x (${errors})`);
   }
-  if (s.failure) parts.push(`${printable(s.failure.error ?? 'error')}: ${truncate(readableCause(s.failure.cause), 240) ?? 'no cause given'}`);
-  const span = s.enteredAt ? formatDuration((s.exitedAt ? Date.parse(s.exitedAt) : Date.parse(s.enteredAt)) - Date.parse(s.enteredAt)) : undefined;
+  if (s.failure)
+    parts.push(`${printable(s.failure.error ?? 'error')}: ${truncate(readableCause(s.failure.cause), 240) ?? 'no cause given'}`);
+  const span = s.enteredAt
+    ? formatDuration((s.exitedAt ? Date.parse(s.exitedAt) : Date.parse(s.enteredAt)) - Date.parse(s.enteredAt))
+    : undefined;
   return `${s.name} [${s.type}]${span && s.exitedAt ? ` ${span}` : ''}: ${parts.join('; ')}`;
 }
 
 function printExecution(io: CliIo, e: ExecutionSummary): void {
   const ran = e.startDate && e.stopDate ? formatDuration(Date.parse(e.stopDate) - Date.parse(e.startDate)) : undefined;
-  io.out(`  ${e.name}  ${e.status}  started ${formatTime(e.startDate) ?? '-'}${e.stopDate ? `  stopped ${formatTime(e.stopDate)} (${ran})` : ''}`);
+  io.out(
+    `  ${e.name}  ${e.status}  started ${formatTime(e.startDate) ?? '-'}${e.stopDate ? `  stopped ${formatTime(e.stopDate)} (${ran})` : ''}`,
+  );
   if (e.redriveCount) io.out(`    redriven ${e.redriveCount}x`);
   if (e.error) io.out(`    error: ${printable(e.error)}: ${truncate(readableCause(e.cause), 200) ?? 'no cause given'}`);
   if (e.consoleUrl) io.out(`    console: ${e.consoleUrl}`);
@@ -76,14 +81,16 @@ function printFailedFiles(io: CliIo, d: ManifestDetail): void {
   const id = d.manifest.manifestId;
   io.out('');
   if (d.failedFiles === undefined) {
-    io.out(`Failed files: cannot tell which (${d.failedFilesProblem ?? 'the record does not list them'}); the manifest file lists every file`);
+    io.out(
+      `Failed files: cannot tell which (${d.failedFilesProblem ?? 'the record does not list them'}); the manifest file lists every file`,
+    );
     return;
   }
   io.out(`Failed files (${d.failedFiles.length})`);
   const unmatched = new Set(d.unmatchedFailures ?? []);
   for (const f of d.failedFiles) {
     const version = f.versionId ? ` (version ${printable(f.versionId)})` : '';
-    io.out(`  ${printable(f.key)}${version}: ${failureText(f, 300)}${unmatched.has(f) ? ' [not among the manifest\'s files]' : ''}`);
+    io.out(`  ${printable(f.key)}${version}: ${failureText(f, 300)}${unmatched.has(f) ? " [not among the manifest's files]" : ''}`);
   }
   io.out(`  The other files were converted. Replay to read every file again at its pinned version: npx pipeline replay ${id}`);
 }
@@ -148,8 +155,10 @@ function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
 export function registerStatusCommand(program: Command, deps: CliDeps): void {
   const cmd = program
     .command('status')
-    .description('list manifests opened since a time, or show one manifest with its files (and, once converted, what became of each) and executions')
-    .argument('[manifestId]', 'a manifest id (or a replay\'s execution name) to show in detail')
+    .description(
+      'list manifests opened since a time, or show one manifest with its files (and, once converted, what became of each) and executions',
+    )
+    .argument('[manifestId]', "a manifest id (or a replay's execution name) to show in detail")
     .option('--dataset <name>', 'only this dataset')
     .option('--state <status>', `only manifests in this status: ${MANIFEST_STATUSES.join(', ')} (PARTIAL: some files could not be read)`)
     .option('--since <time>', 'opened since an age (30m, 24h, 7d) or an ISO date or time', '7d')

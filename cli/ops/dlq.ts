@@ -73,7 +73,7 @@ export function summariseBody(body: string | undefined, attributes: Message['Mes
     return `JSON ${Array.isArray(parsed) ? 'array' : typeof parsed}, not an event (${size} bytes)${suffix}`;
   }
   const obj = parsed as Record<string, unknown>;
-  if (obj.Event === 's3:TestEvent') return `s3:TestEvent for ${String(obj.Bucket ?? '?')}${suffix}`;
+  if (obj.Event === 's3:TestEvent') return `s3:TestEvent for ${typeof obj.Bucket === 'string' ? obj.Bucket : '?'}${suffix}`;
   if (Array.isArray(obj.Records)) {
     const objects = obj.Records.map((r) => {
       const rec = r as { eventName?: string; s3?: { bucket?: { name?: string }; object?: { key?: string } } };
@@ -88,7 +88,8 @@ export function summariseBody(body: string | undefined, attributes: Message['Mes
     const more = known.length > 3 ? ` and ${known.length - 3} more` : '';
     return `${eventName}: ${shown}${more}${suffix}`;
   }
-  if (typeof obj['detail-type'] === 'string') return `${obj['detail-type']} from ${String(obj.source ?? '?')}${suffix}`;
+  if (typeof obj['detail-type'] === 'string')
+    return `${obj['detail-type']} from ${typeof obj.source === 'string' ? obj.source : '?'}${suffix}`;
   const fields = Object.keys(obj).slice(0, 5).join(', ');
   return `JSON object with fields ${fields || '(none)'} (${size} bytes)${suffix}`;
 }
@@ -218,7 +219,9 @@ async function moveTask(ctx: CliContext, dlqArn: string, opts: RedriveDlqOptions
       };
     }
     if (Date.now() > deadline) {
-      throw new CliError(`the message move task is still running after ${Math.round((opts.timeoutMs ?? 600_000) / 1000)}s (handle ${started.TaskHandle})`);
+      throw new CliError(
+        `the message move task is still running after ${Math.round((opts.timeoutMs ?? 600_000) / 1000)}s (handle ${started.TaskHandle})`,
+      );
     }
     await sleep(opts.pollMs ?? 2000);
   }

@@ -78,7 +78,10 @@ function iso(date: Date | undefined): string | undefined {
  * `LambdaFunctionScheduled`); an attempt's error followed by another attempt is a retry; a state with an error
  * that still exited was caught; the state open when the execution failed is the one that failed it.
  */
-export function summariseHistory(events: readonly HistoryEvent[], executionStatus: string): { steps: StateStep[]; executionError?: StateError } {
+export function summariseHistory(
+  events: readonly HistoryEvent[],
+  executionStatus: string,
+): { steps: StateStep[]; executionError?: StateError } {
   const steps: MutableStep[] = [];
   let executionError: StateError | undefined;
   const sorted = [...events].sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
@@ -100,12 +103,12 @@ export function summariseHistory(events: readonly HistoryEvent[], executionStatu
     } else if (type === 'TaskScheduled' || type === 'LambdaFunctionScheduled' || type === 'ActivityScheduled') {
       if (current) current.attempts += 1;
     } else {
-      const details = TASK_ERROR_DETAILS.map((k) => event[k] as { error?: string; cause?: string } | undefined).find(Boolean);
+      const details = TASK_ERROR_DETAILS.map((k) => event[k]).find(Boolean);
       if (details && current) {
         current.errors.push({ error: details.error, cause: details.cause, at: iso(event.timestamp) });
         continue;
       }
-      const end = EXECUTION_END_DETAILS.map((k) => event[k] as { error?: string; cause?: string } | undefined).find(Boolean);
+      const end = EXECUTION_END_DETAILS.map((k) => event[k]).find(Boolean);
       if (end) executionError = { error: end.error, cause: end.cause, at: iso(event.timestamp) };
     }
   }

@@ -55,7 +55,9 @@ export async function listManifests(ctx: CliContext, opts: ListManifestsOptions)
   const out: ManifestRecord[] = [];
   const days = daysBetween(opts.since, ctx.now());
   for (const [i, day] of days.entries()) {
-    out.push(...(await store.listManifestsOfDay(day, { since: i === 0 ? opts.since.toISOString() : undefined, dataset: opts.dataset, statuses })));
+    out.push(
+      ...(await store.listManifestsOfDay(day, { since: i === 0 ? opts.since.toISOString() : undefined, dataset: opts.dataset, statuses })),
+    );
   }
   return out;
 }
@@ -74,7 +76,17 @@ export async function getManifest(ctx: CliContext, manifestId: string): Promise<
 /** The manifest's files, sorted by key (then sequencer) as in the manifest file. */
 export async function getManifestFiles(ctx: CliContext, manifestId: string): Promise<ManifestFile[]> {
   const items = await stateStoreOf(ctx).listManifestFileItems(manifestId);
-  return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : (a.sequencer ?? '') < (b.sequencer ?? '') ? -1 : (a.sequencer ?? '') > (b.sequencer ?? '') ? 1 : 0));
+  return items.sort((a, b) =>
+    a.key < b.key
+      ? -1
+      : a.key > b.key
+        ? 1
+        : (a.sequencer ?? '') < (b.sequencer ?? '')
+          ? -1
+          : (a.sequencer ?? '') > (b.sequencer ?? '')
+            ? 1
+            : 0,
+  );
 }
 
 /** The ARNs of a manifest's executions, the original first: the recorded list, else the recorded ARN. */

@@ -259,11 +259,18 @@ export async function reconcile(ctx: CliContext, opts: ReconcileOptions = {}): P
   let page: ListObjectVersionsCommandOutput;
   do {
     page = await ctx.s3.send(
-      new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker, MaxKeys: 1000 }),
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+        MaxKeys: 1000,
+      }),
     );
     const versions = (page.Versions ?? []).filter((v): v is ObjectVersion & { Key: string } => v.Key !== undefined);
     listed += versions.length;
-    const compared: { version: ObjectVersion & { Key: string }; eTag: string; versionId?: string; fileKey: string; rejectedKey: string }[] = [];
+    const compared: { version: ObjectVersion & { Key: string }; eTag: string; versionId?: string; fileKey: string; rejectedKey: string }[] =
+      [];
     for (const version of versions) {
       if (from !== undefined && (version.LastModified === undefined || new Date(version.LastModified).getTime() < from.getTime())) {
         notCompared += 1;
@@ -284,7 +291,10 @@ export async function reconcile(ctx: CliContext, opts: ReconcileOptions = {}): P
         rejectedKey: keys.rejected(bucket, version.Key).pk,
       });
     }
-    const existing = await existingKeys(ctx, compared.flatMap((c) => [c.fileKey, c.rejectedKey]));
+    const existing = await existingKeys(
+      ctx,
+      compared.flatMap((c) => [c.fileKey, c.rejectedKey]),
+    );
     const toSend: { file: MissingFile; body: string }[] = [];
     for (const c of compared) {
       const name = datasetLabel(c.version.Key, ingestPrefix);
@@ -299,14 +309,28 @@ export async function reconcile(ctx: CliContext, opts: ReconcileOptions = {}): P
         const lastModified = c.version.LastModified === undefined ? undefined : new Date(c.version.LastModified);
         const size = Number(c.version.Size ?? 0);
         toSend.push({
-          file: { dataset: name, key: c.version.Key, versionId: c.versionId, eTag: c.eTag, size, lastModified: lastModified?.toISOString() },
-          body: s3EventNotification({ bucket, key: c.version.Key, size, eTag: c.eTag, versionId: c.versionId, lastModified }, ctx.target.region, partition),
+          file: {
+            dataset: name,
+            key: c.version.Key,
+            versionId: c.versionId,
+            eTag: c.eTag,
+            size,
+            lastModified: lastModified?.toISOString(),
+          },
+          body: s3EventNotification(
+            { bucket, key: c.version.Key, size, eTag: c.eTag, versionId: c.versionId, lastModified },
+            ctx.target.region,
+            partition,
+          ),
         });
       }
     }
     files.push(...toSend.map((t) => t.file));
     if (!opts.dryRun && toSend.length > 0) {
-      const sent = await sendNotifications(ctx, toSend.map((t) => t.body));
+      const sent = await sendNotifications(
+        ctx,
+        toSend.map((t) => t.body),
+      );
       sentTotal += sent;
       for (const t of toSend) counts(t.file.dataset).sent += 1;
     }

@@ -10,7 +10,13 @@
  * A replay is never started while an execution of the manifest runs: one execution holds a manifest at a time (I7).
  * The Glue job writes to the manifest's own partition, so a replay replaces the output, never duplicates it (I4).
  */
-import { DescribeExecutionCommand, DescribeStateMachineCommand, ExecutionStatus, ListExecutionsCommand, RedriveExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  DescribeStateMachineCommand,
+  ExecutionStatus,
+  ListExecutionsCommand,
+  RedriveExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { ExecutionInput, executionArnOf, executionInput, parseManifestId, withResultKey } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
 import { ManifestStatus } from '../../contracts/table-schema';
@@ -272,12 +278,18 @@ export async function redriveManifest(ctx: CliContext, manifestId: string, opts:
   if (executionArn === undefined) throw new ReplayRefusedError(id, `has no execution to redrive (status ${record.status})`);
   if (record.status === 'PARTIAL') {
     // Its execution ended in the Fail state that marks a partial outcome: a redrive would resume there and end again.
-    throw new ReplayRefusedError(id, `is PARTIAL: a redrive would only end in its Partial state again; replay it instead: npx pipeline replay ${id}`);
+    throw new ReplayRefusedError(
+      id,
+      `is PARTIAL: a redrive would only end in its Partial state again; replay it instead: npx pipeline replay ${id}`,
+    );
   }
   // A redrive resumes past the claim: while another execution may hold the manifest, two Glue runs would write it.
   const running = (await latestExecutions(ctx, record)).find((e) => e.arn !== executionArn && mayRun(e.status));
   if (running !== undefined) {
-    throw new ReplayRefusedError(id, `execution ${nameOf(running.arn)} of it is ${running.status ?? 'RUNNING'}: wait for it to finish (npx pipeline status ${id})`);
+    throw new ReplayRefusedError(
+      id,
+      `execution ${nameOf(running.arn)} of it is ${running.status ?? 'RUNNING'}: wait for it to finish (npx pipeline status ${id})`,
+    );
   }
   const described = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
   if (described.status === 'RUNNING' || described.status === 'SUCCEEDED' || described.status === 'PENDING_REDRIVE') {

@@ -13,6 +13,7 @@ export interface FailedFile {
   readonly uri?: string;
   readonly key: string;
   readonly versionId?: string | null;
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the known reasons, named for the reader; a record may hold another
   readonly reason: FileFailureReason | string;
   readonly message?: string;
 }

@@ -141,7 +141,7 @@ export async function planUpload(
       info = await stat(arg);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new UsageError(`cannot read ${arg}: ${code === 'ENOENT' ? 'no such file or folder' : code ?? (err as Error).message}`);
+      throw new UsageError(`cannot read ${arg}: ${code === 'ENOENT' ? 'no such file or folder' : (code ?? (err as Error).message)}`);
     }
     if (info.isDirectory()) await walk(path.resolve(arg), path.resolve(arg), await realpath(arg), found, skipped);
     else if (info.isFile()) found.push({ path: path.resolve(arg), relative: path.basename(arg), size: info.size, inFolder: false });
@@ -278,7 +278,11 @@ export async function uploadFiles(ctx: CliContext, plan: UploadPlan, opts: Uploa
       const head = await ctx.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: file.key }));
       if (head.ContentLength !== file.size) {
         loaded.set(file.key, 0);
-        return { ...file, status: 'failed', error: `stored ${head.ContentLength} bytes, expected ${file.size}: the file changed while uploading` };
+        return {
+          ...file,
+          status: 'failed',
+          error: `stored ${head.ContentLength} bytes, expected ${file.size}: the file changed while uploading`,
+        };
       }
       loaded.set(file.key, file.size);
       return { ...file, status: 'uploaded' };
