@@ -14,7 +14,11 @@ function runApp(context: Record<string, unknown>, outdir: string) {
   return spawnSync(tsx, [path.join(REPO_ROOT, 'pipeline', 'app.ts')], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
-    env: { ...withoutAwsCredentials(process.env), CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), ...context }) },
+    env: {
+      ...withoutAwsCredentials(process.env),
+      CDK_OUTDIR: outdir,
+      CDK_CONTEXT_JSON: JSON.stringify({ ...cdkJsonContext(), ...context }),
+    },
   });
 }
 

@@ -56,7 +56,12 @@ function reachable(start: string): Set<string> {
     if (seen.has(name)) continue;
     seen.add(name);
     const state = states[name];
-    const next = [state.Next, state.Default, ...(state.Choices ?? []).map((c: State) => c.Next), ...(state.Catch ?? []).map((c: State) => c.Next)];
+    const next = [
+      state.Next,
+      state.Default,
+      ...(state.Choices ?? []).map((c: State) => c.Next),
+      ...(state.Catch ?? []).map((c: State) => c.Next),
+    ];
     queue.push(...next.filter((n): n is string => typeof n === 'string'));
   }
   return seen;
@@ -136,7 +141,11 @@ describe('convert-manifest.asl.json', () => {
 
   test('a failed Glue run is run again only when the job did not name its error [NotRetryable]', () => {
     expect(states.Convert.Catch[0]).toEqual({ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'ConvertRunFailed' });
-    expect(states.ConvertRunFailed.Choices[0]).toEqual({ Variable: '$.error.Cause', StringMatches: '*NotRetryable]*', Next: 'ConvertFailed' });
+    expect(states.ConvertRunFailed.Choices[0]).toEqual({
+      Variable: '$.error.Cause',
+      StringMatches: '*NotRetryable]*',
+      Next: 'ConvertFailed',
+    });
     expect(states.ConvertRunFailed.Default).toBe('WaitBeforeConvertRetry');
     expect(reachable('WaitBeforeConvertRetry')).toContain('Convert');
   });
@@ -152,7 +161,9 @@ describe('convert-manifest.asl.json', () => {
       expect(handler).toEqual(expect.objectContaining({ Type: 'Pass', Result: name, ResultPath: '$.failedState', Next: 'RecordFailure' }));
     }
     const alertCause = ['AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause', 'PlainAlertCause'];
-    expect(reachable('RecordFailure')).toEqual(new Set(['RecordFailure', ...alertCause, 'ComposeAlert', 'NotifyFailure', 'Failed', 'ClaimLost']));
+    expect(reachable('RecordFailure')).toEqual(
+      new Set(['RecordFailure', ...alertCause, 'ComposeAlert', 'NotifyFailure', 'Failed', 'ClaimLost']),
+    );
     expect(states.Failed.Type).toBe('Fail');
     expect(states[states.RecordSuccess.Next].Type).toBe('Succeed');
   });
@@ -166,11 +177,16 @@ describe('convert-manifest.asl.json', () => {
     expect(p.ExpressionAttributeValues[':running']).toEqual({ S: 'RUNNING' });
     expect(p.ExpressionAttributeValues[':executionArn']).toEqual({ 'S.$': '$$.Execution.Id' });
     expect(p.ExpressionAttributeValues[':runningPk']).toEqual({ S: 'RUNNING' });
-    const removed = (p.UpdateExpression as string).split(' REMOVE ')[1].split(',').map((n: string) => p.ExpressionAttributeNames[n.trim()]);
+    const removed = (p.UpdateExpression as string)
+      .split(' REMOVE ')[1]
+      .split(',')
+      .map((n: string) => p.ExpressionAttributeNames[n.trim()]);
     expect(removed).toEqual(expect.arrayContaining(['error', 'cause', 'failedState', 'failedFiles', 'filesFailed']));
     // The pending index is left by the record of the original execution only, so the sweeper comes back for it.
     expect(removed).not.toContain('pendingPk');
-    expect(states.MarkRunning.Catch[0]).toEqual(expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ManifestBusy' }));
+    expect(states.MarkRunning.Catch[0]).toEqual(
+      expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ManifestBusy' }),
+    );
     expect(states.ManifestBusy.Type).toBe('Fail');
   });
 
@@ -180,21 +196,38 @@ describe('convert-manifest.asl.json', () => {
       expect(p.ConditionExpression).toBe('#executionArn = :me');
       expect(p.ExpressionAttributeValues[':me']).toEqual({ 'S.$': '$$.Execution.Id' });
       expect(p.UpdateExpression).toContain('REMOVE #runningPk, #runningSk');
-      expect(states[name].Catch[0]).toEqual(expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ClaimLost' }));
+      expect(states[name].Catch[0]).toEqual(
+        expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ClaimLost' }),
+      );
     }
   });
 
   test('every DynamoDB task retries throttling and transient service errors', () => {
     for (const name of ['MarkRunning', 'RecordSuccess', 'RecordPartial', 'RecordFailure']) {
       const errors = (states[name].Retry as State[]).flatMap((r) => r.ErrorEquals);
-      expect(errors).toEqual(expect.arrayContaining(['DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.AmazonDynamoDBException']));
+      expect(errors).toEqual(
+        expect.arrayContaining([
+          'DynamoDB.ThrottlingException',
+          'DynamoDB.InternalServerErrorException',
+          'DynamoDB.AmazonDynamoDBException',
+        ]),
+      );
     }
   });
 
   test('RecordSuccess and RecordPartial copy the eight counts of the result file as numbers', () => {
     for (const name of ['RecordSuccess', 'RecordPartial']) {
       const values = states[name].Parameters.ExpressionAttributeValues as Record<string, Record<string, string>>;
-      for (const count of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'outputFiles', 'outputBytes', 'filesRead', 'filesFailed']) {
+      for (const count of [
+        'linesIn',
+        'rowsOut',
+        'rowsQuarantined',
+        'blankLines',
+        'outputFiles',
+        'outputBytes',
+        'filesRead',
+        'filesFailed',
+      ]) {
         expect(values[`:${count}`]).toEqual({ 'N.$': `States.JsonToString($.result.counts.${count})` });
       }
     }
@@ -213,11 +246,22 @@ describe('convert-manifest.asl.json', () => {
   });
 
   test('a manifest with unreadable files ends PARTIAL, with one alert naming them', () => {
-    expect(states.AnyFileFailed.Choices).toEqual([{ Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'RecordPartial' }]);
+    expect(states.AnyFileFailed.Choices).toEqual([
+      { Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'RecordPartial' },
+    ]);
     expect(reachable('RecordPartial')).toEqual(
       new Set([
         ...['RecordPartial', 'ComposePartialAlert', 'NotifyPartial', 'Partial', 'ClaimLost', 'RecordPartialFailed', 'RecordFailure'],
-        ...['AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause', 'PlainAlertCause', 'ComposeAlert', 'NotifyFailure', 'Failed'],
+        ...[
+          'AlertCause',
+          'ReadRunError',
+          'HasRunErrorMessage',
+          'RunErrorAlertCause',
+          'PlainAlertCause',
+          'ComposeAlert',
+          'NotifyFailure',
+          'Failed',
+        ],
       ]),
     );
     expect(states.NotifyPartial.Parameters['Message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
@@ -232,7 +276,9 @@ describe('convert-manifest.asl.json', () => {
 
   test('a result whose lines do not add up (I5) fails the manifest', () => {
     const choice = states.AllLinesAccountedFor;
-    expect(choice.Choices).toEqual([{ Variable: '$.lines.accounted', NumericEqualsPath: '$.result.counts.linesIn', Next: 'AnyFileFailed' }]);
+    expect(choice.Choices).toEqual([
+      { Variable: '$.lines.accounted', NumericEqualsPath: '$.result.counts.linesIn', Next: 'AnyFileFailed' },
+    ]);
     expect(reachable(choice.Default)).toContain('RecordFailure');
     expect(reachable(choice.Default)).not.toContain('RecordSuccess');
   });
@@ -240,8 +286,20 @@ describe('convert-manifest.asl.json', () => {
   test('the failure alert names the manifest, dataset, file count, error, cause, console URL and replay command', () => {
     const template = states.ComposeAlert.Result.template as string;
     const message = states.NotifyFailure.Parameters['Message.$'] as string;
-    const args = message.slice(message.indexOf(',') + 1, -1).split(',').map((a) => a.trim());
-    expect(args).toEqual(['$.manifestId', '$.dataset', '$.fileCount', '$.failedState', '$.error.Error', '$.alertCause.text', '$$.Execution.Id', '$.manifestId']);
+    const args = message
+      .slice(message.indexOf(',') + 1, -1)
+      .split(',')
+      .map((a) => a.trim());
+    expect(args).toEqual([
+      '$.manifestId',
+      '$.dataset',
+      '$.fileCount',
+      '$.failedState',
+      '$.error.Error',
+      '$.alertCause.text',
+      '$$.Execution.Id',
+      '$.manifestId',
+    ]);
     // The cause is the Glue run's error message when the run failed, else the error's cause as it is.
     expect(states.RunErrorAlertCause.Parameters).toEqual({ 'text.$': '$.glueRun.run.ErrorMessage' });
     expect(states.PlainAlertCause.Parameters).toEqual({ 'text.$': '$.error.Cause' });
@@ -254,14 +312,31 @@ describe('convert-manifest.asl.json', () => {
     expect(states.NotifyFailure.Parameters.TopicArn).toBe(REALISTIC.AlertTopicArn);
   });
 
-  test('the sweeper\'s alert for an execution that ended without an outcome has the layout of NotifyFailure\'s', () => {
+  test("the sweeper's alert for an execution that ended without an outcome has the layout of NotifyFailure's", () => {
     const outcome = endedOutcome({ status: 'TIMED_OUT' }, 'Convert', new Date('2026-11-30T12:00:00Z'))!;
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:convert:orders-20261130-000001';
-    const values = ['orders-20261130-000001', 'orders', '12', outcome.failedState, outcome.error, outcome.cause, arn, 'orders-20261130-000001'];
+    const values = [
+      'orders-20261130-000001',
+      'orders',
+      '12',
+      outcome.failedState,
+      outcome.error,
+      outcome.cause,
+      arn,
+      'orders-20261130-000001',
+    ];
     let expected = states.ComposeAlert.Result.template as string;
     for (const value of values) expected = expected.replace('{}', value);
 
-    const alert = failureAlert({ manifestId: values[0], dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: REALISTIC.Region, subjectPrefix: REALISTIC.AlertSubjectPrefix });
+    const alert = failureAlert({
+      manifestId: values[0],
+      dataset: 'orders',
+      fileCount: 12,
+      outcome,
+      executionArn: arn,
+      region: REALISTIC.Region,
+      subjectPrefix: REALISTIC.AlertSubjectPrefix,
+    });
 
     expect(alert.message).toBe(expected);
     expect(alert.subject).toBe(`Ingest pipeline: manifest ${values[0]} failed`);

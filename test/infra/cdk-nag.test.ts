@@ -45,7 +45,9 @@ describe('cdk-nag AwsSolutions pack', () => {
     const report = new AwsSolutionsChecks(app).validateScope(stack);
 
     // Assert
-    const rules = report.violations.filter((v) => v.violatingResources.some((r) => r.constructPath?.startsWith('IngestPipeline/Unreviewed'))).map((v) => v.ruleName);
+    const rules = report.violations
+      .filter((v) => v.violatingResources.some((r) => r.constructPath?.startsWith('IngestPipeline/Unreviewed')))
+      .map((v) => v.ruleName);
     expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-IAM5[Action::s3:*]', 'AwsSolutions-IAM5[Resource::*]']));
     expect(report.success).toBe(false);
   });
@@ -69,6 +71,7 @@ describe('cdk-nag AwsSolutions pack', () => {
     const { app, stack } = synthPipeline({ alertEmail: 'ops@example.com' });
     const silenced: Array<{ id: string; path: string }> = [];
     const prototype = NagPack.prototype as unknown as { isAcknowledged(resource: IConstruct, ruleId: string): boolean };
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the pack as `this`
     const original = prototype.isAcknowledged;
     const spy = jest.spyOn(prototype, 'isAcknowledged').mockImplementation(function (this: unknown, resource: IConstruct, ruleId: string) {
       const acknowledged = original.call(this, resource, ruleId);

@@ -43,7 +43,10 @@ describe('size caps', () => {
 describe('data retention settings', () => {
   test('quarantine expires after 90 days and old curated versions after 30 by default; both configurable and validated', () => {
     expect(resolveConfig()).toMatchObject({ quarantineExpirationDays: 90, curatedNoncurrentDays: 30 });
-    expect(resolveConfig({ quarantineExpirationDays: '7', curatedNoncurrentDays: 1 })).toMatchObject({ quarantineExpirationDays: 7, curatedNoncurrentDays: 1 });
+    expect(resolveConfig({ quarantineExpirationDays: '7', curatedNoncurrentDays: 1 })).toMatchObject({
+      quarantineExpirationDays: 7,
+      curatedNoncurrentDays: 1,
+    });
     expect(() => resolveConfig({ quarantineExpirationDays: 0 })).toThrow('"quarantineExpirationDays"');
     expect(() => resolveConfig({ curatedNoncurrentDays: 'never' })).toThrow('"curatedNoncurrentDays"');
   });
@@ -67,9 +70,12 @@ describe('stage', () => {
     expect(resolveConfig({ stage: 'dev', metricsNamespace: 'Mine' }).metricsNamespace).toBe('Mine');
   });
 
-  test.each(['Dev', '1dev', 'dev_1', 'dev-', 'a'.repeat(21), 'd e v', 'dev/x'])('refuses %j, which some resource name would not take', (stage) => {
-    expect(() => resolveConfig({ stage })).toThrow('"stage"');
-  });
+  test.each(['Dev', '1dev', 'dev_1', 'dev-', 'a'.repeat(21), 'd e v', 'dev/x'])(
+    'refuses %j, which some resource name would not take',
+    (stage) => {
+      expect(() => resolveConfig({ stage })).toThrow('"stage"');
+    },
+  );
 
   test.each(['dev', 'prod', 'team-a', 'x1'])('accepts %j', (stage) => {
     expect(resolveConfig({ stage }).stage).toBe(stage);

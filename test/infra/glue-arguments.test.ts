@@ -24,7 +24,10 @@ describe('glueJobArguments', () => {
   });
 
   test('the caps follow the config', () => {
-    const args = glueJobArguments(resolveConfig({ glue: { maxDecompressedMb: 3, maxLineKb: 2 } }).glue, { curatedBucket: 'c', catalogDatabase: '' });
+    const args = glueJobArguments(resolveConfig({ glue: { maxDecompressedMb: 3, maxLineKb: 2 } }).glue, {
+      curatedBucket: 'c',
+      catalogDatabase: '',
+    });
 
     expect(args['--max_decompressed_bytes']).toBe(String(3 * MB));
     expect(args['--max_line_bytes']).toBe('2048');
@@ -37,7 +40,7 @@ describe('glueJobArguments', () => {
 });
 
 describe('the stack', () => {
-  test('sets the job\'s default arguments from glueJobArguments, with the configured caps', () => {
+  test("sets the job's default arguments from glueJobArguments, with the configured caps", () => {
     const { stack, template, config } = synthPipeline({ glue: { maxDecompressedMb: 100, maxLineKb: 64, targetFileMb: 256 } });
     const curated = logicalIdAt(stack, 'Storage/Curated');
     const database = logicalIdAt(stack, 'ConversionWorkflow/Database');
@@ -48,7 +51,8 @@ describe('the stack', () => {
     for (const [name, value] of Object.entries(expected)) {
       const actual = job.DefaultArguments[name];
       if (value === '@DATABASE@') expect(actual).toEqual({ Ref: database });
-      else if (value.startsWith('s3://@BUCKET@/')) expect(actual).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: curated }, value.slice('s3://@BUCKET@'.length)]] });
+      else if (value.startsWith('s3://@BUCKET@/'))
+        expect(actual).toEqual({ 'Fn::Join': ['', ['s3://', { Ref: curated }, value.slice('s3://@BUCKET@'.length)]] });
       else expect({ name, actual }).toEqual({ name, actual: value });
     }
     expect(job.DefaultArguments['--max_decompressed_bytes']).toBe(String(100 * MB));
@@ -61,7 +65,9 @@ describe('the local mode', () => {
     const { glueDefaultArguments, LOCAL_NAMES } = await import('../../local/provision');
     const config = resolveConfig({ glue: { maxLineKb: 5 } });
 
-    expect(glueDefaultArguments(config)).toEqual(glueJobArguments(config.glue, { curatedBucket: LOCAL_NAMES.curatedBucket, catalogDatabase: LOCAL_NAMES.glueDatabase }));
+    expect(glueDefaultArguments(config)).toEqual(
+      glueJobArguments(config.glue, { curatedBucket: LOCAL_NAMES.curatedBucket, catalogDatabase: LOCAL_NAMES.glueDatabase }),
+    );
   });
 });
 

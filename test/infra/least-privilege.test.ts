@@ -15,7 +15,13 @@ beforeAll(() => {
   template = pipeline.template;
 });
 
-type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 
 const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
 const at = (constructPath: string) => logicalIdAt(pipeline.stack, constructPath);
@@ -45,12 +51,14 @@ function everyRole(): Record<string, Statement[]> {
 }
 
 describe('the Glue job', () => {
-  test('reads its script and its line check jar by those objects\' keys only: no listing, no other object of the asset bucket', () => {
+  test("reads its script and its line check jar by those objects' keys only: no listing, no other object of the asset bucket", () => {
     const job = template.toJSON().Resources[at('ConversionWorkflow/Job')].Properties;
     const scriptLocation = JSON.stringify(job.Command.ScriptLocation);
     const objectKey = /\/([0-9a-f]{64}\.py)"/.exec(scriptLocation)![1];
     const jarKey = /\/([0-9a-f]{64}\.jar)"/.exec(JSON.stringify(job.DefaultArguments['--extra-jars']))![1];
-    const onAssets = statementsOfRole(roleOf('ConversionWorkflow/Job')).filter((s) => JSON.stringify(s.Resource).includes('cdk-hnb659fds-assets'));
+    const onAssets = statementsOfRole(roleOf('ConversionWorkflow/Job')).filter((s) =>
+      JSON.stringify(s.Resource).includes('cdk-hnb659fds-assets'),
+    );
 
     expect(onAssets).toHaveLength(2);
     for (const statement of onAssets) expect(asList(statement.Action)).toEqual(['s3:GetObject']);
@@ -73,14 +81,18 @@ describe('the Glue job', () => {
         expect(statement.Resource).toEqual({ 'Fn::GetAtt': [ingest, 'Arn'] });
       }
     }
-    const jobListing = allowsOn(statementsOfRole(roleOf('ConversionWorkflow/Job')), ingest).filter((s) => asList(s.Action).includes('s3:ListBucketVersions'));
+    const jobListing = allowsOn(statementsOfRole(roleOf('ConversionWorkflow/Job')), ingest).filter((s) =>
+      asList(s.Action).includes('s3:ListBucketVersions'),
+    );
     expect(jobListing).toHaveLength(1);
   });
 
   test('the prefix condition follows ingestPrefix', () => {
     const custom = synthPipeline({ ingestPrefix: 'drop/' });
     const ingest = logicalIdAt(custom.stack, 'Storage/Ingest');
-    const statements = Object.values(resourcesOf(custom.template, 'AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const statements = Object.values(resourcesOf(custom.template, 'AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Statement[],
+    );
     const listing = allowsOn(statements, ingest).filter((s) => asList(s.Action).includes('s3:ListBucket'));
     expect(listing.map((s) => s.Condition)).toEqual([{ StringLike: { 's3:prefix': ['drop/*'] } }]);
   });
@@ -101,7 +113,9 @@ describe('the builder and the sweeper', () => {
     expect(statements).toHaveLength(1);
     expect(actionsOf(statements)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
     expect(statements[0].Resource).toEqual({ 'Fn::GetAtt': [stateTable(), 'Arn'] });
-    expect(statements[0].Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OPEN#*', 'FILE#*', 'MANIFEST#*', 'REJECTED#*'] } });
+    expect(statements[0].Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OPEN#*', 'FILE#*', 'MANIFEST#*', 'REJECTED#*'] },
+    });
   });
 
   test('the sweeper reads, updates and deletes OPEN# and MANIFEST# items and queries the pending and running indexes, nothing else', () => {
@@ -143,12 +157,19 @@ describe('the builder and the sweeper', () => {
       );
     const matches = (pk: string, patterns: string[]) => patterns.some((p) => pk.startsWith(p.replace(/\*$/, '')));
     // The builder's items (state-store.ts: openManifest, commitFile, putRejected, seal, recordExecution).
-    for (const pk of [keys.open('orders').pk, keys.file('b', 'k', 'e').pk, keys.manifest('m').pk, keys.manifestFile('m', 'k', 'e').pk, keys.rejected('b', 'k').pk]) {
+    for (const pk of [
+      keys.open('orders').pk,
+      keys.file('b', 'k', 'e').pk,
+      keys.manifest('m').pk,
+      keys.manifestFile('m', 'k', 'e').pk,
+      keys.rejected('b', 'k').pk,
+    ]) {
       expect({ pk, ok: matches(pk, granted('ManifestBuilder/Builder')) }).toEqual({ pk, ok: true });
     }
     // The sweeper's (seal, discardEmpty, recordExecution, recordEndedExecution, listManifestFiles).
     for (const pk of [keys.open('orders').pk, keys.manifest('m').pk]) expect(matches(pk, granted('Sweeper/Function'))).toBe(true);
-    for (const pk of [keys.file('b', 'k', 'e').pk, keys.rejected('b', 'k').pk]) expect(matches(pk, granted('Sweeper/Function'))).toBe(false);
+    for (const pk of [keys.file('b', 'k', 'e').pk, keys.rejected('b', 'k').pk])
+      expect(matches(pk, granted('Sweeper/Function'))).toBe(false);
     // The ASL's: every DynamoDB task builds its key as MANIFEST#<id>.
     const asl = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8'));
     const aslKeys = Object.values(asl.States as Record<string, any>)
@@ -178,7 +199,10 @@ describe('the builder and the sweeper', () => {
       const statements = statementsOfRole(roleOf(fn));
       const onCurated = allowsOn(statements, curated);
       expect(onCurated).toEqual([
-        expect.objectContaining({ Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curated, 'Arn'] }, '/manifests/*']] } }),
+        expect.objectContaining({
+          Action: 's3:PutObject',
+          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curated, 'Arn'] }, '/manifests/*']] },
+        }),
       ]);
       expect(statements).toContainEqual(
         expect.objectContaining({

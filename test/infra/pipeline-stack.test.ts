@@ -67,9 +67,7 @@ describe('storage', () => {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: bucket },
         PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-          ]),
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
         },
       });
     }
@@ -79,7 +77,12 @@ describe('storage', () => {
     const props = template.toJSON().Resources[ids().ingestBucket].Properties;
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     const rules = props.LifecycleConfiguration.Rules as Array<Record<string, any>>;
-    expect(rules.some((r) => r.Transitions?.[0]?.StorageClass === 'STANDARD_IA' && r.Transitions[0].TransitionInDays === DEFAULT_CONFIG.ingestTransitionDays)).toBe(true);
+    expect(
+      rules.some(
+        (r) =>
+          r.Transitions?.[0]?.StorageClass === 'STANDARD_IA' && r.Transitions[0].TransitionInDays === DEFAULT_CONFIG.ingestTransitionDays,
+      ),
+    ).toBe(true);
     for (const rule of rules) {
       expect(rule.ExpirationInDays).toBeUndefined();
       expect(rule.NoncurrentVersionExpiration).toBeUndefined();
@@ -118,7 +121,9 @@ describe('data protection', () => {
   test('the Glue job logs to log groups of the stack, named after it, with the configured retention and the job key', () => {
     const { job } = ids();
     const glueKey = logicalIdAt(pipeline.stack, 'ConversionWorkflow/GlueKey');
-    const groups = Object.entries(resourcesOf(template, 'AWS::Logs::LogGroup')).filter(([, g]) => String(g.Properties.LogGroupName).startsWith('/aws-glue/'));
+    const groups = Object.entries(resourcesOf(template, 'AWS::Logs::LogGroup')).filter(([, g]) =>
+      String(g.Properties.LogGroupName).startsWith('/aws-glue/'),
+    );
     expect(groups.map(([, g]) => g.Properties.LogGroupName).sort()).toEqual([
       '/aws-glue/jobs/IngestPipeline/continuous',
       '/aws-glue/jobs/IngestPipeline/error',
@@ -131,7 +136,9 @@ describe('data protection', () => {
     const args = template.toJSON().Resources[job].Properties.DefaultArguments;
     // Glue 5 writes <prefix>/output and <prefix>/error; earlier versions log continuously to the named group.
     expect(args['--custom-logGroup-prefix']).toBe('/aws-glue/jobs/IngestPipeline');
-    expect(args['--continuous-log-logGroup']).toEqual({ Ref: groups.find(([, g]) => g.Properties.LogGroupName.endsWith('/continuous'))![0] });
+    expect(args['--continuous-log-logGroup']).toEqual({
+      Ref: groups.find(([, g]) => g.Properties.LogGroupName.endsWith('/continuous'))![0],
+    });
     // The job may write to those groups and no other.
     const roleId = template.toJSON().Resources[job].Properties.Role['Fn::GetAtt'][0] as string;
     const logStatements = statementsOfRole(roleId).filter((st) => asList(st.Action).some((a) => String(a).startsWith('logs:')));
@@ -186,10 +193,18 @@ describe('ingest queue', () => {
     const rules = (notifications.Properties.NotificationConfiguration.QueueConfigurations as Array<Record<string, any>>).map(
       (c) => c.Filter.Key.FilterRules,
     );
-    expect(rules).toEqual([
-      [{ Name: 'suffix', Value: '.ndjson' }, { Name: 'prefix', Value: 'drop/' }],
-      [{ Name: 'suffix', Value: '.ndjson.gz' }, { Name: 'prefix', Value: 'drop/' }],
-    ].map((pair) => expect.arrayContaining(pair)));
+    expect(rules).toEqual(
+      [
+        [
+          { Name: 'suffix', Value: '.ndjson' },
+          { Name: 'prefix', Value: 'drop/' },
+        ],
+        [
+          { Name: 'suffix', Value: '.ndjson.gz' },
+          { Name: 'prefix', Value: 'drop/' },
+        ],
+      ].map((pair) => expect.arrayContaining(pair)),
+    );
   });
 
   test('overlapping suffixes, which S3 would refuse at deploy time, fail the synth', () => {
@@ -234,7 +249,10 @@ describe('state tables', () => {
 describe('manifest builder and sweeper', () => {
   test('both run nodejs22.x on ARM64 with active tracing and the environment the handlers read', () => {
     const { builder, sweeper, stateTable, idempotencyTable, stateMachine, curatedBucket } = ids();
-    for (const [fn, service] of [[builder, 'manifest-builder'], [sweeper, 'sweeper']]) {
+    for (const [fn, service] of [
+      [builder, 'manifest-builder'],
+      [sweeper, 'sweeper'],
+    ]) {
       const props = template.toJSON().Resources[fn].Properties;
       expect(props.Runtime).toBe('nodejs22.x');
       expect(props.Architectures).toEqual(['arm64']);
@@ -254,7 +272,15 @@ describe('manifest builder and sweeper', () => {
         IDEMPOTENCY_TTL_SECONDS: String(DEFAULT_CONFIG.idempotencyTtlDays * 86400),
       });
       // Every variable comes from the one writer the handlers' reader pairs with, and nothing else but source maps.
-      expect(Object.keys(props.Environment.Variables).sort()).toEqual([...Object.values(SETTING_VARIABLES), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL', 'NODE_OPTIONS'].sort());
+      expect(Object.keys(props.Environment.Variables).sort()).toEqual(
+        [
+          ...Object.values(SETTING_VARIABLES),
+          'POWERTOOLS_SERVICE_NAME',
+          'POWERTOOLS_METRICS_NAMESPACE',
+          'POWERTOOLS_LOG_LEVEL',
+          'NODE_OPTIONS',
+        ].sort(),
+      );
     }
   });
 
@@ -273,15 +299,21 @@ describe('manifest builder and sweeper', () => {
     const { sweeper, sweeperDlq } = ids();
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [sweeper, 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } } })],
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [sweeper, 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } } }),
+      ],
     });
     expect(template.toJSON().Resources[sweeper].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } });
   });
 
-  test('the queues and the sweeper\'s log group keep the logical ids they were deployed with, so a deploy updates them in place', () => {
+  test("the queues and the sweeper's log group keep the logical ids they were deployed with, so a deploy updates them in place", () => {
     const resources = template.toJSON().Resources;
     const { ingestQueue, ingestDlq, sweeperDlq } = ids();
-    expect([ingestQueue, ingestDlq, sweeperDlq]).toEqual(['IngestQueue88A12394', 'IngestQueueDeadLetterQueue769A6620', 'ManifestBuilderSweeperDeadLetterQueueE1A9520D']);
+    expect([ingestQueue, ingestDlq, sweeperDlq]).toEqual([
+      'IngestQueue88A12394',
+      'IngestQueueDeadLetterQueue769A6620',
+      'ManifestBuilderSweeperDeadLetterQueueE1A9520D',
+    ]);
     expect(resources[logicalIdAt(pipeline.stack, 'Sweeper/FunctionLogs')].Type).toBe('AWS::Logs::LogGroup');
     expect(logicalIdAt(pipeline.stack, 'Sweeper/FunctionLogs')).toBe('ManifestBuilderSweeperLogsE7ACFA26');
     for (const id of ['IngestQueue88A12394', 'IngestQueueDeadLetterQueue769A6620', 'ManifestBuilderSweeperDeadLetterQueueE1A9520D']) {
@@ -298,8 +330,12 @@ describe('manifest builder and sweeper', () => {
       expect(s3Writes).toHaveLength(1);
       expect(s3Writes[0].Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*']] });
       expect(text).not.toContain(ingestBucket);
-      expect(statements).toContainEqual(expect.objectContaining({ Action: ['states:ListExecutions', 'states:StartExecution'], Resource: { Ref: stateMachine } }));
-      expect(statements.some((s) => asList(s.Action).includes('dynamodb:UpdateItem') && JSON.stringify(s.Resource).includes(stateTable))).toBe(true);
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: ['states:ListExecutions', 'states:StartExecution'], Resource: { Ref: stateMachine } }),
+      );
+      expect(
+        statements.some((s) => asList(s.Action).includes('dynamodb:UpdateItem') && JSON.stringify(s.Resource).includes(stateTable)),
+      ).toBe(true);
       expect(text.includes(idempotencyTable)).toBe(fn === builder);
       expect(text).not.toContain('"s3:*"');
       expect(text).not.toContain('"dynamodb:*"');
@@ -377,7 +413,9 @@ describe('conversion workflow', () => {
     expect(new Set(objectResources(ingestBucket, 's3:Get'))).toEqual(new Set(['/incoming/*']));
     expect(objectResources(ingestBucket, 's3:Put')).toEqual([]);
     expect(objectResources(ingestBucket, 's3:Delete')).toEqual([]);
-    expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(new Set(['/manifests/*.result.json', '/curated/*', '/quarantine/*', '/staging/*']));
+    expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(
+      new Set(['/manifests/*.result.json', '/curated/*', '/quarantine/*', '/staging/*']),
+    );
     expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(new Set(['/curated/*', '/quarantine/*', '/staging/*']));
   });
 
@@ -415,9 +453,13 @@ describe('conversion workflow', () => {
     const { stateMachine, stateTable, job, topic, curatedBucket } = ids();
     const roleId = template.toJSON().Resources[stateMachine].Properties.RoleArn['Fn::GetAtt'][0] as string;
     const statements = statementsOfRole(roleId);
-    expect(statements).toContainEqual(expect.objectContaining({ Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': [stateTable, 'Arn'] } }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'dynamodb:UpdateItem', Resource: { 'Fn::GetAtt': [stateTable, 'Arn'] } }),
+    );
     const glueStatement = statements.find((s) => asList(s.Action).includes('glue:StartJobRun'))!;
-    expect(new Set(asList(glueStatement.Action))).toEqual(new Set(['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun']));
+    expect(new Set(asList(glueStatement.Action))).toEqual(
+      new Set(['glue:StartJobRun', 'glue:GetJobRun', 'glue:GetJobRuns', 'glue:BatchStopJobRun']),
+    );
     expect(JSON.stringify(glueStatement.Resource)).toContain(`":job/",{"Ref":"${job}"}`);
     expect(statements).toContainEqual(
       expect.objectContaining({
@@ -465,7 +507,7 @@ describe('alerting', () => {
     }
   });
 
-  test('the topic is KMS-encrypted and SSL-only; only this stack\'s alarms, by ARN, may publish to it and use its key; no EventBridge rule may', () => {
+  test("the topic is KMS-encrypted and SSL-only; only this stack's alarms, by ARN, may publish to it and use its key; no EventBridge rule may", () => {
     const { topic, topicKey: key } = ids();
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
@@ -478,10 +520,16 @@ describe('alerting', () => {
     // The ARN of every alarm of the stack, spelled as the template spells it.
     const alarmNames = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
     const alarmArn = (name: string) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:alarm:${name}`]],
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:alarm:${name}`],
+      ],
     });
     expect(alarmNames.length).toBeGreaterThan(0);
-    for (const [list, action] of [[statements, 'sns:Publish'], [keyStatements, 'kms:GenerateDataKey*']] as const) {
+    for (const [list, action] of [
+      [statements, 'sns:Publish'],
+      [keyStatements, 'kms:GenerateDataKey*'],
+    ] as const) {
       const fromCloudWatch = byService(list, 'cloudwatch.amazonaws.com');
       expect(fromCloudWatch).toHaveLength(1);
       expect(asList(fromCloudWatch[0].Action)).toContain(action);
@@ -496,9 +544,7 @@ describe('alerting', () => {
     ];
     expect(JSON.stringify(resourcePolicies)).not.toContain('events.amazonaws.com');
     expect(byService(statements, 'lambda.amazonaws.com')).toEqual([]);
-    expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-    );
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
   });
 
   test('the alert email subscribes when set, and only then', () => {
@@ -519,10 +565,16 @@ describe('alerting', () => {
     }
     for (const fn of [builder, sweeper]) {
       expect(find('Errors', { Ref: fn })).toHaveLength(1);
-      expect(find('Throttles', { Ref: fn })).toEqual([expect.objectContaining({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Sum' })]);
+      expect(find('Throttles', { Ref: fn })).toEqual([
+        expect.objectContaining({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Sum' }),
+      ]);
       const timeoutMs = template.toJSON().Resources[fn].Properties.Timeout * 1000;
       expect(find('Duration', { Ref: fn })).toEqual([
-        expect.objectContaining({ Threshold: Math.round(timeoutMs * DURATION_ALARM_SHARE), ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum' }),
+        expect.objectContaining({
+          Threshold: Math.round(timeoutMs * DURATION_ALARM_SHARE),
+          ComparisonOperator: 'GreaterThanThreshold',
+          Statistic: 'Maximum',
+        }),
       ]);
       expect(DURATION_ALARM_SHARE).toBeLessThan(1);
     }
@@ -530,7 +582,9 @@ describe('alerting', () => {
     expect(alarms.filter((a) => ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].includes(a.MetricName))).toEqual([]);
     const [rate] = alarms.filter((a) => a.Metrics !== undefined);
     expect(rate).toMatchObject({ Threshold: FAILURE_RATE_THRESHOLD, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-    const used = (rate.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } } }[]).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []));
+    const used = (rate.Metrics as { MetricStat?: { Metric: { MetricName: string; Dimensions: unknown } } }[]).flatMap((m) =>
+      m.MetricStat ? [m.MetricStat.Metric] : [],
+    );
     expect(used.map((m) => m.MetricName).sort()).toEqual(['ExecutionsAborted', 'ExecutionsFailed', 'ExecutionsTimedOut']);
     for (const m of used) expect(JSON.stringify(m.Dimensions)).toContain(JSON.stringify({ Ref: stateMachine }));
     expect(alarms.filter((a) => a.MetricName === 'OldestOpenManifestAgeSeconds')).toEqual([

@@ -53,7 +53,7 @@ describe('stages', () => {
   const prod = synthPipeline({ alertEmail: 'ops@example.com', stage: 'prod' });
   const none = synthPipeline({ alertEmail: 'ops@example.com' });
 
-  test('each stage is its own stack; no stage keeps today\'s name', () => {
+  test("each stage is its own stack; no stage keeps today's name", () => {
     expect(dev.stack.stackName).toBe('IngestPipeline-dev');
     expect(prod.stack.stackName).toBe('IngestPipeline-prod');
     expect(none.stack.stackName).toBe('IngestPipeline');
@@ -78,7 +78,14 @@ describe('stages', () => {
 
   test('resources without an explicit name get one from CloudFormation, which starts with the stack name', () => {
     // Buckets, tables, queues, functions, roles, the state machine and the dashboard: none sets a name.
-    for (const type of ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::Lambda::Function', 'AWS::StepFunctions::StateMachine', 'AWS::CloudWatch::Dashboard']) {
+    for (const type of [
+      'AWS::S3::Bucket',
+      'AWS::DynamoDB::Table',
+      'AWS::SQS::Queue',
+      'AWS::Lambda::Function',
+      'AWS::StepFunctions::StateMachine',
+      'AWS::CloudWatch::Dashboard',
+    ]) {
       const explicit = physicalNames(dev.template, dev.stack.stackName).filter((n) => n.type === type);
       expect({ type, explicit }).toEqual({ type, explicit: [] });
     }
@@ -87,11 +94,16 @@ describe('stages', () => {
   test('alarm names, the Glue log groups, the metrics namespace, the alert sender and the alert subjects carry the stage', () => {
     const names = physicalNames(dev.template, dev.stack.stackName);
     for (const alarm of names.filter((n) => n.type === 'AWS::CloudWatch::Alarm')) expect(alarm.name).toMatch(/^IngestPipeline-dev-/);
-    for (const group of names.filter((n) => n.type === 'AWS::Logs::LogGroup')) expect(group.name).toMatch(/^\/aws-glue\/jobs\/IngestPipeline-dev\//);
-    for (const fn of Object.values(resourcesOf(dev.template, 'AWS::Lambda::Function')).filter((f) => f.Properties.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE)) {
+    for (const group of names.filter((n) => n.type === 'AWS::Logs::LogGroup'))
+      expect(group.name).toMatch(/^\/aws-glue\/jobs\/IngestPipeline-dev\//);
+    for (const fn of Object.values(resourcesOf(dev.template, 'AWS::Lambda::Function')).filter(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE,
+    )) {
       expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('IngestPipeline-dev');
     }
-    const custom = Object.values(resourcesOf(dev.template, 'AWS::CloudWatch::Alarm')).filter((a) => a.Properties.Namespace === 'IngestPipeline-dev');
+    const custom = Object.values(resourcesOf(dev.template, 'AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.Namespace === 'IngestPipeline-dev',
+    );
     expect(custom.length).toBeGreaterThanOrEqual(3); // the oldest-open-manifest and both name-conflict alarms
     dev.template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Ingest pipeline dev alerts' });
     none.template.hasResourceProperties('AWS::SNS::Topic', { DisplayName: 'Ingest pipeline alerts' });
@@ -100,13 +112,15 @@ describe('stages', () => {
     expect(machine(dev.template).DefinitionSubstitutions.AlertSubjectPrefix).toBe('Ingest pipeline dev');
     expect(machine(none.template).DefinitionSubstitutions.AlertSubjectPrefix).toBe('Ingest pipeline');
     const prefixes = (t: typeof dev.template) =>
-      Object.values(resourcesOf(t, 'AWS::Lambda::Function')).map((f) => f.Properties.Environment?.Variables?.ALERT_SUBJECT_PREFIX).filter((p) => p !== undefined);
+      Object.values(resourcesOf(t, 'AWS::Lambda::Function'))
+        .map((f) => f.Properties.Environment?.Variables?.ALERT_SUBJECT_PREFIX)
+        .filter((p) => p !== undefined);
     expect(new Set(prefixes(dev.template))).toEqual(new Set(['Ingest pipeline dev']));
     expect(new Set(prefixes(none.template))).toEqual(new Set(['Ingest pipeline']));
     expect(JSON.stringify(dev.template.toJSON().Resources)).toContain('IngestPipeline-dev');
   });
 
-  test('one stage\'s alarms cannot publish to another stage\'s topic', () => {
+  test("one stage's alarms cannot publish to another stage's topic", () => {
     const sources = (p: typeof dev) =>
       JSON.stringify(Object.values(resourcesOf(p.template, 'AWS::SNS::TopicPolicy')).map((r) => r.Properties.PolicyDocument));
     expect(sources(dev)).toContain(':alarm:IngestPipeline-dev-');

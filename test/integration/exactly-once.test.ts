@@ -58,8 +58,13 @@ async function fillManifestOfTwo(clients: AwsClients): Promise<Record<string, an
   return meta(await lastOpened('orders'));
 }
 
-async function manifestFile(dataset: string, manifestId: string): Promise<{ files: Array<{ key: string; versionId?: string; eTag: string }> }> {
-  const out = await inspector.s3.send(new GetObjectCommand({ Bucket: resources.curatedBucket, Key: `manifests/${dataset}/${manifestId}.json` }));
+async function manifestFile(
+  dataset: string,
+  manifestId: string,
+): Promise<{ files: Array<{ key: string; versionId?: string; eTag: string }> }> {
+  const out = await inspector.s3.send(
+    new GetObjectCommand({ Bucket: resources.curatedBucket, Key: `manifests/${dataset}/${manifestId}.json` }),
+  );
   return JSON.parse(await out.Body!.transformToString());
 }
 
@@ -106,7 +111,13 @@ test('an execution of the manifest name with another input is a conflict, never 
   // What a restored state table leads to: the id the builder will open next was used by an earlier manifest.
   const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
   const reusedId = `orders-${today}-000001`;
-  await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: reusedId, input: JSON.stringify({ manifestId: reusedId, fileCount: 99 }) }));
+  await inspector.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: resources.stateMachineArn,
+      name: reusedId,
+      input: JSON.stringify({ manifestId: reusedId, fileCount: 99 }),
+    }),
+  );
   const metrics = new RecordingMetrics();
   const builder = builderOn(server.clients(), settings, metrics);
 
@@ -127,7 +138,11 @@ test('a seal that meets TransactionConflict is tried again at once: the full man
   clients.dynamodb.middlewareStack.add(
     (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
       const first = args.input?.TransactItems?.[0]?.Update;
-      if (context.commandName === 'TransactWriteItemsCommand' && String(first?.UpdateExpression ?? '').includes(':sealed') && conflicts < 2) {
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        String(first?.UpdateExpression ?? '').includes(':sealed') &&
+        conflicts < 2
+      ) {
         conflicts += 1;
         throw Object.assign(new Error('Transaction cancelled'), {
           name: 'TransactionCanceledException',
@@ -152,13 +167,21 @@ test('a commit whose response is lost and whose retry fails on its own condition
   clients.dynamodb.middlewareStack.add(
     (next: (args: any) => Promise<any>, context: { commandName?: string }) => async (args: any) => {
       const result = await next(args);
-      if (context.commandName === 'TransactWriteItemsCommand' && lost === 0 && String(args.input?.TransactItems?.[0]?.Update?.UpdateExpression ?? '').includes(':next')) {
+      if (
+        context.commandName === 'TransactWriteItemsCommand' &&
+        lost === 0 &&
+        String(args.input?.TransactItems?.[0]?.Update?.UpdateExpression ?? '').includes(':next')
+      ) {
         const pointer = await DynamoDBDocumentClient.from(inspector.dynamodb).send(
           new GetCommand({ TableName: resources.stateTable, Key: keys.open('orders'), ConsistentRead: true }),
         );
         if (Number(pointer.Item?.count) === 2) {
           lost += 1;
-          throw Object.assign(new Error('We encountered an internal error'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+          throw Object.assign(new Error('We encountered an internal error'), {
+            name: 'InternalServerError',
+            $fault: 'server',
+            $metadata: { httpStatusCode: 500 },
+          });
         }
       }
       return result;
@@ -186,9 +209,19 @@ describe('an execution that ended without recording an outcome', () => {
       new UpdateCommand({
         TableName: resources.stateTable,
         Key: keys.manifest(manifestId),
-        UpdateExpression: 'SET manifestId = :id, dataset = :ds, #status = :running, executionArn = :arn, executions = :arns, fileCount = :n, runningPk = :rpk, runningSk = :rsk',
+        UpdateExpression:
+          'SET manifestId = :id, dataset = :ds, #status = :running, executionArn = :arn, executions = :arns, fileCount = :n, runningPk = :rpk, runningSk = :rsk',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':id': manifestId, ':ds': 'orders', ':running': 'RUNNING', ':arn': executionArn, ':arns': [executionArn], ':n': 3, ':rpk': keys.running, ':rsk': `2026-11-30T00:00:00.000Z#${manifestId}` },
+        ExpressionAttributeValues: {
+          ':id': manifestId,
+          ':ds': 'orders',
+          ':running': 'RUNNING',
+          ':arn': executionArn,
+          ':arns': [executionArn],
+          ':n': 3,
+          ':rpk': keys.running,
+          ':rsk': `2026-11-30T00:00:00.000Z#${manifestId}`,
+        },
       }),
     );
   }
@@ -197,7 +230,8 @@ describe('an execution that ended without recording an outcome', () => {
   async function alertQueue(): Promise<void> {
     sqs = new SQSClient(server.clientConfig());
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'alerts-test' }))).QueueUrl!;
-    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+    const queueArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes!
+      .QueueArn!;
     const topicArn = (await inspector.sns.send(new CreateTopicCommand({ Name: 'alerts-test' }))).TopicArn!;
     await inspector.sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
     settings = { ...settings, alertTopicArn: topicArn, region: 'eu-west-1' };
@@ -209,8 +243,12 @@ describe('an execution that ended without recording an outcome', () => {
     await freshPipeline();
     await alertQueue();
     const manifestId = 'orders-20261130-000007';
-    const started = await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }));
-    await inspector.sfn.send(new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Operator', cause: 'stopped by hand' }));
+    const started = await inspector.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }),
+    );
+    await inspector.sfn.send(
+      new StopExecutionCommand({ executionArn: started.executionArn!, error: 'Operator', cause: 'stopped by hand' }),
+    );
     await runningManifest(manifestId, started.executionArn!);
     const metrics = new RecordingMetrics();
 
@@ -236,8 +274,12 @@ describe('an execution that ended without recording an outcome', () => {
     await freshPipeline();
     settings = { ...settings, alertTopicArn: undefined };
     const manifestId = 'orders-20261130-000008';
-    const earlier = await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }));
-    const later = await inspector.sfn.send(new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: `${manifestId}-r1`, input: '{}' }));
+    const earlier = await inspector.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }),
+    );
+    const later = await inspector.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: `${manifestId}-r1`, input: '{}' }),
+    );
     await inspector.sfn.send(new StopExecutionCommand({ executionArn: earlier.executionArn! }));
     await runningManifest(manifestId, later.executionArn!);
 
@@ -328,7 +370,9 @@ test('records of another bucket are skipped without a trace; a key a path reader
   await deliverUntilDone(builder, [notificationOf(foreign), notificationOf(traversal)]);
   const items = (await inspector.dynamodb.send(new ScanCommand({ TableName: resources.stateTable }))).Items ?? [];
   const pks = items.map((i) => i.pk.S);
-  const rejected = await doc.send(new GetCommand({ TableName: resources.stateTable, Key: keys.rejected('ingest-test', traversal.key), ConsistentRead: true }));
+  const rejected = await doc.send(
+    new GetCommand({ TableName: resources.stateTable, Key: keys.rejected('ingest-test', traversal.key), ConsistentRead: true }),
+  );
 
   expect(pks.filter((pk) => pk?.includes('someone-else'))).toEqual([]);
   expect(pks.filter((pk) => pk?.startsWith('FILE#') || pk?.startsWith('MANIFEST#'))).toEqual([]);

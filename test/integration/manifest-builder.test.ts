@@ -37,7 +37,11 @@ async function freshPipeline(overrides: Partial<HandlerSettings> = {}): Promise<
 /** `n` uploads spread over two datasets, one with a key S3 has to encode. */
 function uploads(n: number): UploadedObject[] {
   return Array.from({ length: n }, (_, i) =>
-    uploaded('ingest-test', i % 3 === 0 ? `incoming/clicks/2026/11/part ${i} é+%.ndjson` : `incoming/orders/2026/11/${String(i).padStart(3, '0')}.ndjson`, 1000 + i),
+    uploaded(
+      'ingest-test',
+      i % 3 === 0 ? `incoming/clicks/2026/11/part ${i} é+%.ndjson` : `incoming/orders/2026/11/${String(i).padStart(3, '0')}.ndjson`,
+      1000 + i,
+    ),
   );
 }
 
@@ -69,39 +73,45 @@ test('every notification delivered 3 times in shuffled order: each file in exact
   expect(metrics.total('ManifestsSealedFull')).toBe(3);
 });
 
-test('a crash before any one of the AWS calls, then the batch redelivered: each file in exactly one manifest', async () => {
-  const objects = uploads(7);
-  const batch = objects.map(notificationOf);
+test(
+  'a crash before any one of the AWS calls, then the batch redelivered: each file in exactly one manifest',
+  async () => {
+    const objects = uploads(7);
+    const batch = objects.map(notificationOf);
 
-  // A run without faults numbers the calls a delivery of this batch makes.
-  await freshPipeline();
-  const reference = new CallCounter();
-  await deliverUntilDone(builderOn(reference.attach(server.clients()), settings), batch);
-  const totalCalls = reference.calls.length;
-  expect(totalCalls).toBeGreaterThan(20);
-
-  for (let crashAt = 1; crashAt <= totalCalls; crashAt++) {
+    // A run without faults numbers the calls a delivery of this batch makes.
     await freshPipeline();
-    const crashing = new CallCounter(crashAt);
-    // Remaining time 1 ms: by the redelivery the crashed invocation's in-progress idempotency records have expired,
-    // as they have in Lambda once the visibility timeout (longer than the function timeout) passed.
-    const left = await deliver(builderOn(crashing.attach(server.clients()), settings), batch, 1);
-    expect(left.length).toBeGreaterThan(0);
+    const reference = new CallCounter();
+    await deliverUntilDone(builderOn(reference.attach(server.clients()), settings), batch);
+    const totalCalls = reference.calls.length;
+    expect(totalCalls).toBeGreaterThan(20);
 
-    await deliverUntilDone(builderOn(server.clients(), settings), batch);
-    await sweepEverything();
-    const state = await readFinalState(inspector, resources);
-    const problems = invariantViolations(state, objects, settings.batchSize, resources.stateMachineArn);
-    if (problems.length > 0) throw new Error(`crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
-  }
-}, CRASH_LOOP_TIMEOUT_MS);
+    for (let crashAt = 1; crashAt <= totalCalls; crashAt++) {
+      await freshPipeline();
+      const crashing = new CallCounter(crashAt);
+      // Remaining time 1 ms: by the redelivery the crashed invocation's in-progress idempotency records have expired,
+      // as they have in Lambda once the visibility timeout (longer than the function timeout) passed.
+      const left = await deliver(builderOn(crashing.attach(server.clients()), settings), batch, 1);
+      expect(left.length).toBeGreaterThan(0);
+
+      await deliverUntilDone(builderOn(server.clients(), settings), batch);
+      await sweepEverything();
+      const state = await readFinalState(inspector, resources);
+      const problems = invariantViolations(state, objects, settings.batchSize, resources.stateMachineArn);
+      if (problems.length > 0) throw new Error(`crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
+    }
+  },
+  CRASH_LOOP_TIMEOUT_MS,
+);
 
 test('4 invocations running concurrently on overlapping batches', async () => {
   await freshPipeline();
   const objects = uploads(24);
   const messages = objects.map(notificationOf);
   // Each invocation gets half the files, shifted: every file is in two batches, some in three.
-  const batches: SQSRecord[][] = [0, 6, 12, 18].map((start) => Array.from({ length: 12 }, (_, i) => messages[(start + i) % messages.length]));
+  const batches: SQSRecord[][] = [0, 6, 12, 18].map((start) =>
+    Array.from({ length: 12 }, (_, i) => messages[(start + i) % messages.length]),
+  );
   batches[3].push(...messages.slice(3, 6));
   const lambdas = batches.map(() => builderOn(server.clients(), settings));
 
@@ -114,7 +124,9 @@ test('4 invocations running concurrently on overlapping batches', async () => {
 
 test('StartExecution failing once, then succeeding on redelivery', async () => {
   await freshPipeline();
-  const objects = uploads(15).filter((o) => o.key.includes('/orders/')).slice(0, 5);
+  const objects = uploads(15)
+    .filter((o) => o.key.includes('/orders/'))
+    .slice(0, 5);
   const clients = server.clients();
   const injected = failCommand(clients.sfn, 'StartExecutionCommand', 1);
   const builder = builderOn(clients, settings);
@@ -161,35 +173,48 @@ test('the sweeper flushes partial manifests while files keep arriving', async ()
   await expectInvariants(objects);
 });
 
-test('a crash of the sweeper before any one of its AWS calls, then the next run', async () => {
-  const objects = uploads(8);
-  const batch = objects.map(notificationOf);
-  await freshPipeline();
-  await deliverUntilDone(builderOn(server.clients(), settings), batch);
-  const reference = new CallCounter();
-  await sweepOn(reference.attach(server.clients()), settings, afterMaxWait(settings));
-  const totalCalls = reference.calls.length;
-  expect(totalCalls).toBeGreaterThan(5);
-
-  for (let crashAt = 1; crashAt <= totalCalls; crashAt++) {
+test(
+  'a crash of the sweeper before any one of its AWS calls, then the next run',
+  async () => {
+    const objects = uploads(8);
+    const batch = objects.map(notificationOf);
     await freshPipeline();
     await deliverUntilDone(builderOn(server.clients(), settings), batch);
-    const crashing = new CallCounter(crashAt);
-    // A crash inside listPending rejects the run; one later on is caught per manifest and reported.
-    await sweepOn(crashing.attach(server.clients()), settings, afterMaxWait(settings)).catch(() => undefined);
-    expect(crashing.calls.length).toBeGreaterThanOrEqual(crashAt);
+    const reference = new CallCounter();
+    await sweepOn(reference.attach(server.clients()), settings, afterMaxWait(settings));
+    const totalCalls = reference.calls.length;
+    expect(totalCalls).toBeGreaterThan(5);
 
-    await sweepEverything();
-    const state = await readFinalState(inspector, resources);
-    const problems = invariantViolations(state, objects, settings.batchSize, resources.stateMachineArn);
-    if (problems.length > 0) throw new Error(`sweeper crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
-  }
-}, CRASH_LOOP_TIMEOUT_MS);
+    for (let crashAt = 1; crashAt <= totalCalls; crashAt++) {
+      await freshPipeline();
+      await deliverUntilDone(builderOn(server.clients(), settings), batch);
+      const crashing = new CallCounter(crashAt);
+      // A crash inside listPending rejects the run; one later on is caught per manifest and reported.
+      await sweepOn(crashing.attach(server.clients()), settings, afterMaxWait(settings)).catch(() => undefined);
+      expect(crashing.calls.length).toBeGreaterThanOrEqual(crashAt);
+
+      await sweepEverything();
+      const state = await readFinalState(inspector, resources);
+      const problems = invariantViolations(state, objects, settings.batchSize, resources.stateMachineArn);
+      if (problems.length > 0)
+        throw new Error(`sweeper crash before call #${crashAt} (${reference.calls[crashAt - 1]}): ${problems.join('; ')}`);
+    }
+  },
+  CRASH_LOOP_TIMEOUT_MS,
+);
 
 test('the same file placed by four writers at once, idempotency bypassed: the state table alone keeps it in one manifest', async () => {
   await freshPipeline();
   const [object] = uploads(2).filter((o) => o.key.includes('/orders/'));
-  const file = { identity: `${object.bucket}/${object.key}#${object.eTag!}`, dataset: 'orders', bucket: object.bucket, key: object.key, size: object.size, eTag: object.eTag!, sequencer: object.sequencer };
+  const file = {
+    identity: `${object.bucket}/${object.key}#${object.eTag!}`,
+    dataset: 'orders',
+    bucket: object.bucket,
+    key: object.key,
+    size: object.size,
+    eTag: object.eTag!,
+    sequencer: object.sequencer,
+  };
   const writers = [1, 2, 3, 4].map(() => builderOn(server.clients(), settings));
 
   const placements = await Promise.all(writers.map((w) => w.placeFile(file)));

@@ -73,8 +73,6 @@ export function waitForExecution(instance: LocalInstance, executionArn: string, 
 
 export { uploadIntoManifest, putObject, deleteVersion } from '../../../local/scenario';
 
-
-
 /**
  * The end-to-end checker of I7, once the pipeline is quiet: no manifest of the instance in a non-final status, and
  * every uploaded content's rows in the Parquet exactly once (by `_source_file` and `_source_version`) unless a

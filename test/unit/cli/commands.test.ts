@@ -1,7 +1,13 @@
 /** The command line as an operator meets it: exit codes, one-line reasons, help with examples, confirmation. */
-import { DescribeExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DescribeExecutionCommand,
+  DescribeStateMachineCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../cli/main';
 import { CliIo } from '../../../cli/commands/shared';
@@ -37,20 +43,23 @@ async function run(args: string[], ctx: CliContext, confirmAnswer?: boolean) {
 
 describe('pipeline (command line)', () => {
   const ctx = testContext(cloudTarget);
-  const sfn = mockClient(ctx.sfn as SFNClient);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const sfn = mockClient(ctx.sfn);
+  const ddb = mockClient(ctx.ddb);
 
   beforeEach(() => {
     sfn.reset();
     ddb.reset();
   });
 
-  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive'], ['reconcile']])('%s --help shows an example and exits 0', async (...cmd) => {
-    const result = await run([...cmd, '--help'], ctx);
+  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive'], ['reconcile']])(
+    '%s --help shows an example and exits 0',
+    async (...cmd) => {
+      const result = await run([...cmd, '--help'], ctx);
 
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Examples?:\n {2}\$ npx pipeline /);
-  });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/Examples?:\n {2}\$ npx pipeline /);
+    },
+  );
 
   it('refuses to replay a succeeded manifest with a one-line reason and exit code 1', async () => {
     ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'SUCCEEDED', executions: [executionArn(ID)] } });
@@ -59,7 +68,9 @@ describe('pipeline (command line)', () => {
     const result = await run(['replay', ID], ctx);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`refused ${ID}: already SUCCEEDED: pass --force to convert it again (its Parquet is replaced, not duplicated)\nerror: ${ID}: already SUCCEEDED: pass --force to convert it again (its Parquet is replaced, not duplicated)`);
+    expect(result.stderr).toBe(
+      `refused ${ID}: already SUCCEEDED: pass --force to convert it again (its Parquet is replaced, not duplicated)\nerror: ${ID}: already SUCCEEDED: pass --force to convert it again (its Parquet is replaced, not duplicated)`,
+    );
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
@@ -72,7 +83,11 @@ describe('pipeline (command line)', () => {
     const result = await run(['replay', ID, '--json'], ctx);
 
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout).outcomes[0]).toMatchObject({ manifestId: ID, outcome: 'replayed', result: { executionName: `${ID}-r1` } });
+    expect(JSON.parse(result.stdout).outcomes[0]).toMatchObject({
+      manifestId: ID,
+      outcome: 'replayed',
+      result: { executionName: `${ID}-r1` },
+    });
   });
 
   it('asks before replaying more than three manifests, and needs --yes without a terminal', async () => {
@@ -80,11 +95,26 @@ describe('pipeline (command line)', () => {
     sfn.on(DescribeStateMachineCommand).resolves({ definition: '{"TimeoutSeconds":21600}' });
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(ListExecutionsCommand, { statusFilter: 'FAILED' }).resolves({
-      executions: ids.map((id) => ({ executionArn: executionArn(id), name: id, stateMachineArn: STATE_MACHINE_ARN, status: 'FAILED', startDate: new Date('2026-11-23T10:00:00Z'), stopDate: new Date('2026-11-23T10:10:00Z') })),
+      executions: ids.map((id) => ({
+        executionArn: executionArn(id),
+        name: id,
+        stateMachineArn: STATE_MACHINE_ARN,
+        status: 'FAILED',
+        startDate: new Date('2026-11-23T10:00:00Z'),
+        stopDate: new Date('2026-11-23T10:10:00Z'),
+      })),
     });
     ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => {
       const id = input.Key.pk.replace('MANIFEST#', '');
-      return { Item: { manifestId: id, dataset: 'orders', status: 'FAILED', finishedAt: '2026-11-23T10:09:00.000Z', executions: [executionArn(id)] } };
+      return {
+        Item: {
+          manifestId: id,
+          dataset: 'orders',
+          status: 'FAILED',
+          finishedAt: '2026-11-23T10:09:00.000Z',
+          executions: [executionArn(id)],
+        },
+      };
     });
 
     const noTty = await run(['replay', '--failed', '--since', '1d'], ctx);
@@ -104,27 +134,53 @@ describe('pipeline (command line)', () => {
       { manifestId: 'orders-20261123-000002', status: 'PARTIAL' },
       { manifestId: 'orders-20261123-000003', status: 'SUCCEEDED' },
       { manifestId: 'orders-20261123-000004', status: 'RUNNING' },
-    ].map((m, i) => ({ ...m, dataset: 'orders', sk: 'META', finishedAt: `2026-11-23T10:0${i}:00.000Z`, executions: [executionArn(m.manifestId)] }));
+    ].map((m, i) => ({
+      ...m,
+      dataset: 'orders',
+      sk: 'META',
+      finishedAt: `2026-11-23T10:0${i}:00.000Z`,
+      executions: [executionArn(m.manifestId)],
+    }));
     sfn.on(DescribeStateMachineCommand).resolves({ definition: '{"TimeoutSeconds":21600}' });
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn.on(ListExecutionsCommand, { statusFilter: 'FAILED' }).resolves({
-      executions: day.map((m) => ({ executionArn: executionArn(m.manifestId), name: m.manifestId, stateMachineArn: STATE_MACHINE_ARN, status: 'FAILED', startDate: new Date('2026-11-23T09:00:00Z'), stopDate: new Date('2026-11-23T09:30:00Z') })),
+      executions: day.map((m) => ({
+        executionArn: executionArn(m.manifestId),
+        name: m.manifestId,
+        stateMachineArn: STATE_MACHINE_ARN,
+        status: 'FAILED',
+        startDate: new Date('2026-11-23T09:00:00Z'),
+        stopDate: new Date('2026-11-23T09:30:00Z'),
+      })),
     });
-    ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => ({ Item: day.find((m) => `MANIFEST#${m.manifestId}` === input.Key.pk) }));
+    ddb
+      .on(GetCommand)
+      .callsFake((input: { Key: { pk: string } }) => ({ Item: day.find((m) => `MANIFEST#${m.manifestId}` === input.Key.pk) }));
     ddb.on(UpdateCommand).resolves({});
     sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'FAILED' });
-    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
+    sfn
+      .on(StartExecutionCommand)
+      .callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
 
     const result = await run(['replay', '--failed', '--since', '1d'], ctx);
 
     expect(result.code).toBe(0);
-    expect(result.stdout.split('\n').filter((l) => !l.startsWith('  console: '))).toEqual(['started orders-20261123-000001-r1', 'started orders-20261123-000002-r1']);
-    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual(['orders-20261123-000001-r1', 'orders-20261123-000002-r1']);
+    expect(result.stdout.split('\n').filter((l) => !l.startsWith('  console: '))).toEqual([
+      'started orders-20261123-000001-r1',
+      'started orders-20261123-000002-r1',
+    ]);
+    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([
+      'orders-20261123-000001-r1',
+      'orders-20261123-000002-r1',
+    ]);
   });
 
   it('says so when a replay finds its execution started and recorded by another replay at the same time', async () => {
     const before = { manifestId: ID, dataset: 'orders', status: 'PARTIAL', executions: [executionArn(ID)] };
-    ddb.on(GetCommand).resolvesOnce({ Item: before }).resolves({ Item: { ...before, replayCount: 1, executions: [executionArn(ID), executionArn(`${ID}-r1`)] } });
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: before })
+      .resolves({ Item: { ...before, replayCount: 1, executions: [executionArn(ID), executionArn(`${ID}-r1`)] } });
     ddb.on(UpdateCommand).rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
     sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'FAILED' });
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
@@ -136,13 +192,17 @@ describe('pipeline (command line)', () => {
   });
 
   it('refuses to replay a RUNNING manifest even with --force, with exit code 1', async () => {
-    ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'RUNNING', executionArn: executionArn(ID), executions: [executionArn(ID)] } });
+    ddb.on(GetCommand).resolves({
+      Item: { manifestId: ID, dataset: 'orders', status: 'RUNNING', executionArn: executionArn(ID), executions: [executionArn(ID)] },
+    });
     sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'RUNNING' });
 
     const result = await run(['replay', ID, '--force'], ctx);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(new RegExp(`error: ${ID}: is RUNNING under execution ${ID}: wait for it to finish .*--force does not start another$`));
+    expect(result.stderr).toMatch(
+      new RegExp(`error: ${ID}: is RUNNING under execution ${ID}: wait for it to finish .*--force does not start another$`),
+    );
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
@@ -158,18 +218,52 @@ describe('pipeline (command line)', () => {
   it('shows a manifest with its executions, their retries and failures, and console URLs in the cloud', async () => {
     const t = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
     ddb.on(GetCommand).resolves({
-      Item: { manifestId: ID, dataset: 'orders', status: 'FAILED', fileCount: 1, totalBytes: 10, executions: [executionArn(ID)], error: 'States.TaskFailed', failedState: 'Convert', cause: 'Path does not exist' },
+      Item: {
+        manifestId: ID,
+        dataset: 'orders',
+        status: 'FAILED',
+        fileCount: 1,
+        totalBytes: 10,
+        executions: [executionArn(ID)],
+        error: 'States.TaskFailed',
+        failedState: 'Convert',
+        cause: 'Path does not exist',
+      },
     });
-    ddb.on(QueryCommand).resolves({ Items: [{ sk: 'F#incoming/orders/a.ndjson', bucket: 'ingest-bucket', key: 'incoming/orders/a.ndjson', size: 10 }] });
+    ddb
+      .on(QueryCommand)
+      .resolves({ Items: [{ sk: 'F#incoming/orders/a.ndjson', bucket: 'ingest-bucket', key: 'incoming/orders/a.ndjson', size: 10 }] });
     sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('no'), { name: 'ExecutionDoesNotExist' }));
-    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ name: ID, status: 'FAILED', startDate: t(0), stopDate: t(9) });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: executionArn(ID) })
+      .resolves({ name: ID, status: 'FAILED', startDate: t(0), stopDate: t(9) });
     sfn.on(GetExecutionHistoryCommand).resolves({
       events: [
         { id: 1, type: 'TaskStateEntered', timestamp: t(1), stateEnteredEventDetails: { name: 'Convert' } },
         { id: 2, type: 'TaskScheduled', timestamp: t(1) },
-        { id: 3, type: 'TaskFailed', timestamp: t(2), taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'Path does not exist' } },
+        {
+          id: 3,
+          type: 'TaskFailed',
+          timestamp: t(2),
+          taskFailedEventDetails: {
+            resourceType: 'glue',
+            resource: 'startJobRun.sync',
+            error: 'States.TaskFailed',
+            cause: 'Path does not exist',
+          },
+        },
         { id: 4, type: 'TaskScheduled', timestamp: t(3) },
-        { id: 5, type: 'TaskFailed', timestamp: t(4), taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'Path does not exist' } },
+        {
+          id: 5,
+          type: 'TaskFailed',
+          timestamp: t(4),
+          taskFailedEventDetails: {
+            resourceType: 'glue',
+            resource: 'startJobRun.sync',
+            error: 'States.TaskFailed',
+            cause: 'Path does not exist',
+          },
+        },
         { id: 6, type: 'TaskStateExited', timestamp: t(4), stateExitedEventDetails: { name: 'Convert' } },
         { id: 7, type: 'FailStateEntered', timestamp: t(5), stateEnteredEventDetails: { name: 'Failed' } },
         { id: 8, type: 'ExecutionFailed', timestamp: t(5), executionFailedEventDetails: { error: 'States.TaskFailed' } },
@@ -182,7 +276,9 @@ describe('pipeline (command line)', () => {
     expect(result.stdout).toContain('error         States.TaskFailed in Convert: Path does not exist');
     expect(result.stdout).toContain('incoming/orders/a.ndjson  10 B');
     expect(result.stdout).toContain(`${ID}  FAILED  started 2026-11-23 10:00:00Z  stopped 2026-11-23 10:00:09Z (9.0s)`);
-    expect(result.stdout).toContain(`console: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${executionArn(ID)}`);
+    expect(result.stdout).toContain(
+      `console: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${executionArn(ID)}`,
+    );
     expect(result.stdout).toContain('Convert [Task] 3.0s: caught; retried 1x (States.TaskFailed); States.TaskFailed: Path does not exist');
     expect(result.stdout).toContain('Failed [Fail]: failed; States.TaskFailed: no cause given');
     expect(result.stdout).toContain('Executions (1)');
@@ -192,7 +288,10 @@ describe('pipeline (command line)', () => {
     const badState = await run(['status', '--state', 'broken'], ctx);
     const badDataset = await run(['upload', __filename, '--dataset', 'Bad-Name'], ctx);
 
-    expect(badState).toMatchObject({ code: 2, stderr: 'error: --state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, PARTIAL, FAILED' });
+    expect(badState).toMatchObject({
+      code: 2,
+      stderr: 'error: --state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, PARTIAL, FAILED',
+    });
     expect(badDataset.code).toBe(2);
     expect(badDataset.stderr).toMatch(/^error: dataset "Bad-Name" is not valid/);
     expect(ddb.calls()).toHaveLength(0);
@@ -200,21 +299,28 @@ describe('pipeline (command line)', () => {
 
   it('dlq --queue sweeper shows the sweeper DLQ alone; builder, its older name, still names it; another name is a usage error', async () => {
     const cloud = testContext(cloudTarget);
-    const sqs = mockClient(cloud.sqs as SQSClient);
-    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
+    const sqs = mockClient(cloud.sqs);
+    sqs
+      .on(GetQueueAttributesCommand)
+      .resolves({ Attributes: { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' } });
     sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
 
     for (const name of ['sweeper', 'builder']) {
       const result = await run(['dlq', '--queue', name], cloud);
       expect(result).toMatchObject({ code: 0, stdout: 'sweeper DLQ (failed scheduled sweeper runs): about 0 waiting, 0 in flight' });
     }
-    expect(new Set(sqs.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.QueueUrl))).toEqual(new Set([cloudTarget.sweeperDlqUrl]));
-    expect(await run(['dlq', '--queue', 'other'], cloud)).toMatchObject({ code: 2, stderr: 'error: --queue "other" is neither ingest nor sweeper' });
+    expect(new Set(sqs.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.QueueUrl))).toEqual(
+      new Set([cloudTarget.sweeperDlqUrl]),
+    );
+    expect(await run(['dlq', '--queue', 'other'], cloud)).toMatchObject({
+      code: 2,
+      stderr: 'error: --queue "other" is neither ingest nor sweeper',
+    });
   });
 
   it('prints dlq redrive as JSON when asked, though the parent dlq command has --json too', async () => {
     const local = testContext(localTarget);
-    const sqs = mockClient(local.sqs as SQSClient);
+    const sqs = mockClient(local.sqs);
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
     sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });
 

@@ -9,7 +9,7 @@ describe('executionConsoleUrl', () => {
     );
   });
 
-  it('uses the console of the ARN\'s partition', () => {
+  it("uses the console of the ARN's partition", () => {
     const cn = 'arn:aws-cn:states:cn-north-1:111122223333:execution:M:x';
     const gov = 'arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:M:x';
 

@@ -5,7 +5,6 @@ import {
   ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -19,10 +18,14 @@ const s3Event = (keys: string[]) =>
 
 describe('summariseBody', () => {
   it('names the bucket and decoded keys of an S3 notification, at most three', () => {
-    expect(summariseBody(s3Event(['incoming/orders/my+file%C3%A9.ndjson']))).toBe('ObjectCreated:Put: ingest-bucket/incoming/orders/my fileé.ndjson');
+    expect(summariseBody(s3Event(['incoming/orders/my+file%C3%A9.ndjson']))).toBe(
+      'ObjectCreated:Put: ingest-bucket/incoming/orders/my fileé.ndjson',
+    );
     // A key that does not decode (a stray %) is shown as it came, not refused.
     expect(summariseBody(s3Event(['incoming/orders/100%.ndjson']))).toBe('ObjectCreated:Put: ingest-bucket/incoming/orders/100%.ndjson');
-    expect(summariseBody(s3Event(['a', 'b', 'c', 'd', 'e']))).toBe('ObjectCreated:Put: ingest-bucket/a, ingest-bucket/b, ingest-bucket/c and 2 more');
+    expect(summariseBody(s3Event(['a', 'b', 'c', 'd', 'e']))).toBe(
+      'ObjectCreated:Put: ingest-bucket/a, ingest-bucket/b, ingest-bucket/c and 2 more',
+    );
   });
 
   it('never shows the body of anything else, only its shape and size', () => {
@@ -37,24 +40,33 @@ describe('summariseBody', () => {
   it('recognises S3 test events, EventBridge events and the Lambda error of an async DLQ message', () => {
     expect(summariseBody('{"Event":"s3:TestEvent","Bucket":"ingest-bucket"}')).toBe('s3:TestEvent for ingest-bucket');
     expect(
-      summariseBody('{"detail-type":"Scheduled Event","source":"aws.events"}', { ErrorMessage: { DataType: 'String', StringValue: 'Task timed out' } }),
+      summariseBody('{"detail-type":"Scheduled Event","source":"aws.events"}', {
+        ErrorMessage: { DataType: 'String', StringValue: 'Task timed out' },
+      }),
     ).toBe('Scheduled Event from aws.events (Lambda error: Task timed out)');
   });
 });
 
 describe('peekDlqs', () => {
   const ctx = testContext(cloudTarget);
-  const sqs = mockClient(ctx.sqs as SQSClient);
+  const sqs = mockClient(ctx.sqs);
 
   beforeEach(() => sqs.reset());
 
   it('reads up to n messages of each DLQ, summarises them and releases them at once', async () => {
-    sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '2', ApproximateNumberOfMessagesNotVisible: '0' } });
+    sqs
+      .on(GetQueueAttributesCommand)
+      .resolves({ Attributes: { ApproximateNumberOfMessages: '2', ApproximateNumberOfMessagesNotVisible: '0' } });
     sqs
       .on(ReceiveMessageCommand, { QueueUrl: cloudTarget.ingestDlqUrl })
       .resolvesOnce({
         Messages: [
-          { MessageId: 'm1', ReceiptHandle: 'h1', Body: s3Event(['incoming/orders/a.ndjson']), Attributes: { ApproximateReceiveCount: '6', SentTimestamp: '1795000000000' } },
+          {
+            MessageId: 'm1',
+            ReceiptHandle: 'h1',
+            Body: s3Event(['incoming/orders/a.ndjson']),
+            Attributes: { ApproximateReceiveCount: '6', SentTimestamp: '1795000000000' },
+          },
           { MessageId: 'm2', ReceiptHandle: 'h2', Body: 'garbage', Attributes: { ApproximateReceiveCount: '5' } },
         ],
       })
@@ -88,7 +100,7 @@ describe('redriveDlq', () => {
 
   it('uses StartMessageMoveTask in the cloud and reports how many moved', async () => {
     const ctx = testContext(cloudTarget);
-    const sqs = mockClient(ctx.sqs as SQSClient);
+    const sqs = mockClient(ctx.sqs);
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: dlqArn, ApproximateNumberOfMessages: '0' } });
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
     sqs
@@ -105,7 +117,7 @@ describe('redriveDlq', () => {
 
   it('reports a failed move task as a failure', async () => {
     const ctx = testContext(cloudTarget);
-    const sqs = mockClient(ctx.sqs as SQSClient);
+    const sqs = mockClient(ctx.sqs);
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: dlqArn } });
     sqs.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-1' });
     sqs.on(ListMessageMoveTasksCommand).resolves({ Results: [{ TaskHandle: 'task-1', Status: 'FAILED', FailureReason: 'AccessDenied' }] });
@@ -115,16 +127,28 @@ describe('redriveDlq', () => {
 
   it('moves by receive/send/delete in the local mode, deleting only what the ingest queue accepted', async () => {
     const ctx = testContext(localTarget);
-    const sqs = mockClient(ctx.sqs as SQSClient);
-    sqs.on(GetQueueAttributesCommand).resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '3' } }).resolves({ Attributes: { ApproximateNumberOfMessages: '1' } });
-    sqs.on(ReceiveMessageCommand).resolvesOnce({
-      Messages: [
-        { MessageId: 'a', ReceiptHandle: 'ha', Body: 'one' },
-        { MessageId: 'b', ReceiptHandle: 'hb', Body: 'two' },
-        { MessageId: 'c', ReceiptHandle: 'hc', Body: 'three' },
+    const sqs = mockClient(ctx.sqs);
+    sqs
+      .on(GetQueueAttributesCommand)
+      .resolvesOnce({ Attributes: { ApproximateNumberOfMessages: '3' } })
+      .resolves({ Attributes: { ApproximateNumberOfMessages: '1' } });
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          { MessageId: 'a', ReceiptHandle: 'ha', Body: 'one' },
+          { MessageId: 'b', ReceiptHandle: 'hb', Body: 'two' },
+          { MessageId: 'c', ReceiptHandle: 'hc', Body: 'three' },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqs.on(SendMessageBatchCommand).resolves({
+      Successful: [
+        { Id: '0', MessageId: 'x', MD5OfMessageBody: '' },
+        { Id: '2', MessageId: 'y', MD5OfMessageBody: '' },
       ],
-    }).resolves({ Messages: [] });
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: '' }, { Id: '2', MessageId: 'y', MD5OfMessageBody: '' }], Failed: [{ Id: '1', Code: 'X', SenderFault: false }] });
+      Failed: [{ Id: '1', Code: 'X', SenderFault: false }],
+    });
     sqs.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }, { Id: '2' }] });
 
     const result = await redriveDlq(ctx);
@@ -141,7 +165,7 @@ describe('redriveDlq', () => {
 
   it('falls back to the loop where StartMessageMoveTask is not implemented', async () => {
     const ctx = testContext(cloudTarget);
-    const sqs = mockClient(ctx.sqs as SQSClient);
+    const sqs = mockClient(ctx.sqs);
     sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { QueueArn: dlqArn, ApproximateNumberOfMessages: '0' } });
     sqs.on(StartMessageMoveTaskCommand).rejects(Object.assign(new Error('unsupported'), { name: 'UnsupportedOperation' }));
     sqs.on(ReceiveMessageCommand).resolves({ Messages: [] });

@@ -10,7 +10,10 @@ describe('oneLineReason', () => {
   });
 
   it('keeps the AWS error code in front of the message, on one line', () => {
-    const denied = Object.assign(new Error('User is not authorized\nto perform states:StartExecution'), { name: 'AccessDeniedException', $metadata: {} });
+    const denied = Object.assign(new Error('User is not authorized\nto perform states:StartExecution'), {
+      name: 'AccessDeniedException',
+      $metadata: {},
+    });
 
     expect(oneLineReason(denied)).toBe('AccessDeniedException: User is not authorized');
     expect(oneLineReason(new UsageError('bad --since'))).toBe('bad --since');

@@ -3,10 +3,16 @@ import { summariseHistory } from '../../../cli/ops/executions';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
 let nextId = 0;
-const ev = (type: string, s: number, extra: Partial<HistoryEvent> = {}): HistoryEvent => ({ id: ++nextId, type: type as HistoryEvent['type'], timestamp: at(s), ...extra });
+const ev = (type: string, s: number, extra: Partial<HistoryEvent> = {}): HistoryEvent => ({
+  id: ++nextId,
+  type: type as HistoryEvent['type'],
+  timestamp: at(s),
+  ...extra,
+});
 const entered = (type: string, name: string, s: number) => ev(`${type}StateEntered`, s, { stateEnteredEventDetails: { name } });
 const exited = (type: string, name: string, s: number) => ev(`${type}StateExited`, s, { stateExitedEventDetails: { name } });
-const taskFailed = (s: number, error: string, cause: string) => ev('TaskFailed', s, { taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error, cause } });
+const taskFailed = (s: number, error: string, cause: string) =>
+  ev('TaskFailed', s, { taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error, cause } });
 
 describe('summariseHistory', () => {
   beforeEach(() => {
@@ -51,7 +57,14 @@ describe('summariseHistory', () => {
   });
 
   it('counts retries of a task that succeeded in the end', () => {
-    const events = [entered('Task', 'Convert', 0), ev('TaskScheduled', 0), taskFailed(1, 'Glue.ThrottlingException', 'slow down'), ev('TaskScheduled', 2), ev('TaskSucceeded', 3), exited('Task', 'Convert', 3)];
+    const events = [
+      entered('Task', 'Convert', 0),
+      ev('TaskScheduled', 0),
+      taskFailed(1, 'Glue.ThrottlingException', 'slow down'),
+      ev('TaskScheduled', 2),
+      ev('TaskSucceeded', 3),
+      exited('Task', 'Convert', 3),
+    ];
 
     const { steps } = summariseHistory(events, 'SUCCEEDED');
 
@@ -62,7 +75,11 @@ describe('summariseHistory', () => {
   it('shows the state an execution is in as running, and the one an uncaught error stopped as failed', () => {
     const running = summariseHistory([entered('Task', 'Convert', 0), ev('TaskScheduled', 0)], 'RUNNING');
     const timedOut = summariseHistory(
-      [entered('Task', 'Convert', 0), ev('TaskScheduled', 0), ev('ExecutionTimedOut', 9, { executionTimedOutEventDetails: { error: 'States.Timeout', cause: 'too long' } })],
+      [
+        entered('Task', 'Convert', 0),
+        ev('TaskScheduled', 0),
+        ev('ExecutionTimedOut', 9, { executionTimedOutEventDetails: { error: 'States.Timeout', cause: 'too long' } }),
+      ],
       'TIMED_OUT',
     );
 

@@ -29,9 +29,15 @@ describe('daysBetween', () => {
 
 describe('rendering', () => {
   it('aligns table columns and prints empty cells as -', () => {
-    expect(renderTable(['ID', 'ROWS', 'STATUS'], [['a', 10, 'OK'], ['bbbb', undefined, 'FAILED']])).toBe(
-      ['ID    ROWS  STATUS', 'a     10    OK', 'bbbb  -     FAILED'].join('\n'),
-    );
+    expect(
+      renderTable(
+        ['ID', 'ROWS', 'STATUS'],
+        [
+          ['a', 10, 'OK'],
+          ['bbbb', undefined, 'FAILED'],
+        ],
+      ),
+    ).toBe(['ID    ROWS  STATUS', 'a     10    OK', 'bbbb  -     FAILED'].join('\n'));
   });
 
   it('formats sizes and durations', () => {
@@ -44,8 +50,15 @@ describe('rendering', () => {
 });
 
 describe('readableCause', () => {
-  it('shows the ErrorMessage of a failed Glue job run rather than the run\'s JSON', () => {
-    const cause = JSON.stringify({ Id: 'jr_1', Attempt: 0, JobName: 'j', JobRunState: 'FAILED', Arguments: { '--x': 'y' }, ErrorMessage: 'Path does not exist: s3://b/k' });
+  it("shows the ErrorMessage of a failed Glue job run rather than the run's JSON", () => {
+    const cause = JSON.stringify({
+      Id: 'jr_1',
+      Attempt: 0,
+      JobName: 'j',
+      JobRunState: 'FAILED',
+      Arguments: { '--x': 'y' },
+      ErrorMessage: 'Path does not exist: s3://b/k',
+    });
 
     expect(readableCause(cause)).toBe('Glue job run FAILED: Path does not exist: s3://b/k');
   });

@@ -1,11 +1,11 @@
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { listManifests, parseStatus } from '../../../cli/ops/manifests';
 import { testContext } from './fixtures';
 
 describe('listManifests', () => {
   const ctx = testContext(undefined, new Date('2026-11-23T12:00:00Z'));
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const ddb = mockClient(ctx.ddb);
 
   beforeEach(() => ddb.reset());
 
@@ -23,14 +23,23 @@ describe('listManifests', () => {
 
     const inputs = ddb.commandCalls(QueryCommand).map((c) => c.args[0].input);
     expect(ddb.commandCalls(ScanCommand)).toHaveLength(0);
-    expect(inputs.map((i) => i.ExpressionAttributeValues?.[':day'])).toEqual(['DAY#2026-11-21', 'DAY#2026-11-22', 'DAY#2026-11-22', 'DAY#2026-11-23']);
+    expect(inputs.map((i) => i.ExpressionAttributeValues?.[':day'])).toEqual([
+      'DAY#2026-11-21',
+      'DAY#2026-11-22',
+      'DAY#2026-11-22',
+      'DAY#2026-11-23',
+    ]);
     expect(inputs.every((i) => i.IndexName === 'byDay')).toBe(true);
     expect(inputs[0]).toMatchObject({
       KeyConditionExpression: '#pk = :day AND #sk >= :since',
       ExpressionAttributeNames: { '#pk': 'gsi1pk', '#sk': 'gsi1sk', '#dataset': 'dataset', '#status': 'status' },
       FilterExpression: '#dataset = :dataset AND #status = :status',
     });
-    expect(inputs[0].ExpressionAttributeValues).toMatchObject({ ':since': '2026-11-21T18:00:00.000Z', ':status': 'FAILED', ':dataset': 'orders' });
+    expect(inputs[0].ExpressionAttributeValues).toMatchObject({
+      ':since': '2026-11-21T18:00:00.000Z',
+      ':status': 'FAILED',
+      ':dataset': 'orders',
+    });
     expect(inputs[1].KeyConditionExpression).toBe('#pk = :day');
     expect(found.map((m) => m.manifestId)).toEqual(['orders-20261122-000001', 'orders-20261122-000002']);
   });
@@ -38,7 +47,7 @@ describe('listManifests', () => {
 
 describe('listManifests with several statuses', () => {
   const ctx = testContext(undefined, new Date('2026-11-23T12:00:00Z'));
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const ddb = mockClient(ctx.ddb);
 
   beforeEach(() => ddb.reset());
 

@@ -1,7 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectVersionsCommand, ListObjectVersionsCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ListObjectVersionsCommand, ListObjectVersionsCommandInput } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateStore } from '../../../handlers/common/state-store';
 import { classifyObject } from '../../../handlers/domain/dataset';
@@ -24,11 +24,17 @@ interface Version {
   LastModified: Date;
   IsLatest?: boolean;
 }
-const v = (Key: string, VersionId: string, eTag: string, Size = 10, age = 1): Version => ({ Key, VersionId, ETag: `"${eTag}"`, Size, LastModified: daysAgo(age) });
+const v = (Key: string, VersionId: string, eTag: string, Size = 10, age = 1): Version => ({
+  Key,
+  VersionId,
+  ETag: `"${eTag}"`,
+  Size,
+  LastModified: daysAgo(age),
+});
 
 describe('the notification reconcile sends', () => {
-  it.each(['incoming/orders/a.ndjson', 'incoming/orders/with space+plus%/é 日本/(x)!*\'~.ndjson', 'incoming/orders/a\u001b[2J.ndjson'])(
-    'is parsed by the builder as S3\'s own, key decoded back: %s',
+  it.each(['incoming/orders/a.ndjson', "incoming/orders/with space+plus%/é 日本/(x)!*'~.ndjson", 'incoming/orders/a\u001b[2J.ndjson'])(
+    "is parsed by the builder as S3's own, key decoded back: %s",
     (key) => {
       const body = s3EventNotification({ bucket: BUCKET, key, size: 42, eTag: 'abc', versionId: 'v1', lastModified: NOW }, 'eu-west-1');
 
@@ -37,9 +43,24 @@ describe('the notification reconcile sends', () => {
       expect(decodeS3Key(encodeS3EventKey(key))).toBe(key);
       expect(parsed).toEqual({
         kind: 'records',
-        records: [{ bucket: BUCKET, key, size: 42, eTag: 'abc', versionId: 'v1', sequencer: undefined, eventName: 'ObjectCreated:Put', eventTime: NOW.toISOString() }],
+        records: [
+          {
+            bucket: BUCKET,
+            key,
+            size: 42,
+            eTag: 'abc',
+            versionId: 'v1',
+            sequencer: undefined,
+            eventName: 'ObjectCreated:Put',
+            eventTime: NOW.toISOString(),
+          },
+        ],
       });
-      expect(JSON.parse(body).Records[0]).toMatchObject({ eventSource: 'aws:s3', awsRegion: 'eu-west-1', s3: { bucket: { arn: `arn:aws:s3:::${BUCKET}` } } });
+      expect(JSON.parse(body).Records[0]).toMatchObject({
+        eventSource: 'aws:s3',
+        awsRegion: 'eu-west-1',
+        s3: { bucket: { arn: `arn:aws:s3:::${BUCKET}` } },
+      });
     },
   );
 
@@ -60,9 +81,9 @@ describe('the notification reconcile sends', () => {
 
 describe('reconcile', () => {
   const ctx = testContext(cloudTarget, NOW);
-  const s3 = mockClient(ctx.s3 as S3Client);
-  const sqs = mockClient(ctx.sqs as SQSClient);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const s3 = mockClient(ctx.s3);
+  const sqs = mockClient(ctx.sqs);
+  const ddb = mockClient(ctx.ddb);
   let recorded: Set<string>;
 
   /** The listing in pages, as ListObjectVersions gives it (by key, newest version first). */
@@ -85,7 +106,7 @@ describe('reconcile', () => {
   /** Bodies sent to the ingest queue, parsed as the builder parses them. */
   const sentRecords = () =>
     sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => {
-      const input = c.args[0].input as SendMessageBatchCommandInput;
+      const input = c.args[0].input;
       expect(input.QueueUrl).toBe(cloudTarget.ingestQueueUrl);
       return (input.Entries ?? []).map((e) => {
         const n = parseNotification(e.Id ?? '', e.MessageBody ?? '');
@@ -106,7 +127,9 @@ describe('reconcile', () => {
       expect(asked.length).toBeLessThanOrEqual(100);
       return { Responses: { [cloudTarget.stateTable]: asked.filter((k) => recorded.has(k.pk)).map((k) => ({ pk: k.pk })) } };
     });
-    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: `m${e.Id}`, MD5OfMessageBody: 'x' })) }));
+    sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+      Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: `m${e.Id}`, MD5OfMessageBody: 'x' })),
+    }));
   });
 
   const file = (key: string, eTag: string) => keys.file(BUCKET, key, eTag).pk;
@@ -129,7 +152,11 @@ describe('reconcile', () => {
       ],
       'incoming/orders/gone.ndjson',
     );
-    recorded = new Set([file('incoming/orders/a.ndjson', 'ea'), file('incoming/orders/b.ndjson', 'eb1'), keys.rejected(BUCKET, 'incoming/orders/notes.txt').pk]);
+    recorded = new Set([
+      file('incoming/orders/a.ndjson', 'ea'),
+      file('incoming/orders/b.ndjson', 'eb1'),
+      keys.rejected(BUCKET, 'incoming/orders/notes.txt').pk,
+    ]);
 
     const result = await reconcile(ctx);
 
@@ -140,16 +167,29 @@ describe('reconcile', () => {
     });
     expect(result).toMatchObject({ listed: 9, ignored: 1, notCompared: 0 });
     expect(sentRecords()).toEqual([
-      expect.objectContaining({ bucket: BUCKET, key: 'incoming/orders/b.ndjson', versionId: 'b3', eTag: 'eb2', size: 10, eventName: 'ObjectCreated:Put' }),
+      expect.objectContaining({
+        bucket: BUCKET,
+        key: 'incoming/orders/b.ndjson',
+        versionId: 'b3',
+        eTag: 'eb2',
+        size: 10,
+        eventName: 'ObjectCreated:Put',
+      }),
       expect.objectContaining({ key: 'incoming/Bad-Name/x.ndjson', versionId: 'x1', eTag: 'ex' }),
       expect.objectContaining({ key: 'incoming/clicks/c.ndjson', versionId: 'c1', eTag: 'ec' }),
     ]);
     // The builder will refuse Bad-Name as it refuses S3's own notification of it, and record the rejection.
     expect(classifyObject('incoming/Bad-Name/x.ndjson', 10, 'ObjectCreated:Put', ctx.config).action).toBe('reject');
     // Both the content's FILE# item and the key's REJECTED# item were asked for, consistently.
-    const asked = ddb.commandCalls(BatchGetCommand).flatMap((c) => (c.args[0].input.RequestItems?.[cloudTarget.stateTable].Keys ?? []).map((k) => k.pk));
-    expect(asked).toEqual(expect.arrayContaining([file('incoming/orders/b.ndjson', 'eb2'), keys.rejected(BUCKET, 'incoming/orders/b.ndjson').pk]));
-    expect(ddb.commandCalls(BatchGetCommand).every((c) => c.args[0].input.RequestItems?.[cloudTarget.stateTable].ConsistentRead === true)).toBe(true);
+    const asked = ddb
+      .commandCalls(BatchGetCommand)
+      .flatMap((c) => (c.args[0].input.RequestItems?.[cloudTarget.stateTable].Keys ?? []).map((k) => k.pk));
+    expect(asked).toEqual(
+      expect.arrayContaining([file('incoming/orders/b.ndjson', 'eb2'), keys.rejected(BUCKET, 'incoming/orders/b.ndjson').pk]),
+    );
+    expect(
+      ddb.commandCalls(BatchGetCommand).every((c) => c.args[0].input.RequestItems?.[cloudTarget.stateTable].ConsistentRead === true),
+    ).toBe(true);
   });
 
   it('finds nothing to do once what it sent is recorded', async () => {
@@ -166,7 +206,10 @@ describe('reconcile', () => {
   });
 
   it('sends nothing in a dry run, and lists only the dataset and the versions modified since the time asked', async () => {
-    listing([[v('incoming/clicks/old.ndjson', 'o1', 'eo', 10, 5), v('incoming/clicks/new.ndjson', 'n1', 'en', 10, 1)], [v('incoming/orders/x.ndjson', 'x1', 'ex')]]);
+    listing([
+      [v('incoming/clicks/old.ndjson', 'o1', 'eo', 10, 5), v('incoming/clicks/new.ndjson', 'n1', 'en', 10, 1)],
+      [v('incoming/orders/x.ndjson', 'x1', 'ex')],
+    ]);
 
     const result = await reconcile(ctx, { dataset: 'clicks', since: daysAgo(2), dryRun: true });
 
@@ -179,12 +222,15 @@ describe('reconcile', () => {
 
   it('sends 10 notifications a call and sends again those the queue refused', async () => {
     listing([Array.from({ length: 12 }, (_, i) => v(`incoming/orders/f${String(i).padStart(2, '0')}.ndjson`, `v${i}`, `e${i}`))]);
-    sqs.on(SendMessageBatchCommand)
+    sqs
+      .on(SendMessageBatchCommand)
       .callsFakeOnce((input: SendMessageBatchCommandInput) => ({
         Successful: (input.Entries ?? []).slice(1).map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
         Failed: [{ Id: input.Entries?.[0].Id, Code: 'InternalError', SenderFault: false }],
       }))
-      .callsFake((input: SendMessageBatchCommandInput) => ({ Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })) }));
+      .callsFake((input: SendMessageBatchCommandInput) => ({
+        Successful: (input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: 'm', MD5OfMessageBody: 'x' })),
+      }));
 
     const result = await reconcile(ctx);
 
@@ -201,8 +247,12 @@ describe('reconcile', () => {
 
     expect(result.datasets.orders).toEqual({ inManifests: 0, rejected: 0, missing: 1, sent: 1 });
     expect(result.notCompared).toBe(1);
-    expect(result.horizonNote).toMatch(/^versions modified before 2026-08-25 12:00:00Z were not compared: file records expire after 90 days/);
-    await expect(reconcile(ctx, { since: daysAgo(100) })).rejects.toThrow(/^--since 2026-08-15 12:00:00Z reaches past 2026-08-25 12:00:00Z: file records expire after 90 days/);
+    expect(result.horizonNote).toMatch(
+      /^versions modified before 2026-08-25 12:00:00Z were not compared: file records expire after 90 days/,
+    );
+    await expect(reconcile(ctx, { since: daysAgo(100) })).rejects.toThrow(
+      /^--since 2026-08-15 12:00:00Z reaches past 2026-08-25 12:00:00Z: file records expire after 90 days/,
+    );
   });
 
   it('compares every version, however old, while the table is younger than the horizon (a backfill of files older than the stack)', async () => {
@@ -212,10 +262,14 @@ describe('reconcile', () => {
     const result = await reconcile(ctx);
 
     expect(result.datasets.orders).toEqual({ inManifests: 0, rejected: 0, missing: 1, sent: 1 });
-    expect(sentRecords()[0]).toMatchObject({ key: 'incoming/orders/ancient.ndjson', versionId: 'a1', eventTime: daysAgo(700).toISOString() });
+    expect(sentRecords()[0]).toMatchObject({
+      key: 'incoming/orders/ancient.ndjson',
+      versionId: 'a1',
+      eventTime: daysAgo(700).toISOString(),
+    });
   });
 
-  it('leaves out the version id of an unversioned bucket, as S3\'s events do', async () => {
+  it("leaves out the version id of an unversioned bucket, as S3's events do", async () => {
     listing([[v('incoming/orders/u.ndjson', 'null', 'eu')]]);
 
     await reconcile(ctx);
@@ -253,7 +307,10 @@ describe('reconcile', () => {
       expect(result.stdout).toContain('Dry run: 2 missing versions (2 files), nothing sent.');
       expect(result.stdout).toContain('  incoming/x\\x1b[2J/b.ndjson (version b1)');
       expect(result.stdout).not.toContain('\u001b');
-      expect(result.stderr.split('\n')).toEqual(['compared 1 versions, listing more: 1 missing, 0 sent', 'compared 2 versions: 2 missing, 0 sent']);
+      expect(result.stderr.split('\n')).toEqual([
+        'compared 1 versions, listing more: 1 missing, 0 sent',
+        'compared 2 versions: 2 missing, 0 sent',
+      ]);
       expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     });
 
@@ -271,7 +328,7 @@ describe('reconcile', () => {
       [['reconcile', '--dataset', 'Orders'], /^error: dataset "Orders" is not valid/],
       [['reconcile', '--since', 'yesterday'], /^error: --since "yesterday" is neither an age/],
     ])('refuses bad input with one line and exit code 2: %j', async (args, message) => {
-      const result = await run(args as string[]);
+      const result = await run(args);
 
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);

@@ -5,13 +5,19 @@ import {
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   RedriveExecutionCommand,
-  SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ManifestRecord } from '../../../cli/ops/manifests';
-import { findFailedManifests, manifestIdOfExecution, redriveManifest, replayExecutionName, replayManifest, replayRefusal } from '../../../cli/ops/replay';
+import {
+  findFailedManifests,
+  manifestIdOfExecution,
+  redriveManifest,
+  replayExecutionName,
+  replayManifest,
+  replayRefusal,
+} from '../../../cli/ops/replay';
 import { runCli } from '../../../cli/main';
 import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
 
@@ -75,13 +81,16 @@ describe('replayRefusal', () => {
     );
   });
 
-  it.each(['TIMED_OUT', 'ABORTED'] as const)('refuses a RUNNING manifest whose execution %s, even with force, until the sweeper finishes it', (status) => {
-    for (const force of [false, true]) {
-      expect(replayRefusal(record({ status: 'RUNNING' }), ended(status), force)).toBe(
-        `is RUNNING but its execution ${ID} has ended (${status}) without recording an outcome: the sweeper records it FAILED within a minute or two; replay it then`,
-      );
-    }
-  });
+  it.each(['TIMED_OUT', 'ABORTED'] as const)(
+    'refuses a RUNNING manifest whose execution %s, even with force, until the sweeper finishes it',
+    (status) => {
+      for (const force of [false, true]) {
+        expect(replayRefusal(record({ status: 'RUNNING' }), ended(status), force)).toBe(
+          `is RUNNING but its execution ${ID} has ended (${status}) without recording an outcome: the sweeper records it FAILED within a minute or two; replay it then`,
+        );
+      }
+    },
+  );
 
   it('refuses any manifest while a replay of it runs, even with force', () => {
     const latest = [
@@ -108,8 +117,8 @@ describe('replayRefusal', () => {
 
 describe('replayManifest', () => {
   const ctx = testContext(cloudTarget);
-  const sfn = mockClient(ctx.sfn as SFNClient);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const sfn = mockClient(ctx.sfn);
+  const ddb = mockClient(ctx.ddb);
 
   beforeEach(() => {
     sfn.reset();
@@ -131,8 +140,15 @@ describe('replayManifest', () => {
       name: `${ID}-r1`,
       input: JSON.stringify(INPUT),
     });
-    expect(updateInput().ConditionExpression).toBe('attribute_exists(#pk) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)');
-    expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 1, ':prev': 0, ':arn': [executionArn(`${ID}-r1`)], ':known': [executionArn(ID)] });
+    expect(updateInput().ConditionExpression).toBe(
+      'attribute_exists(#pk) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)',
+    );
+    expect(updateInput().ExpressionAttributeValues).toMatchObject({
+      ':n': 1,
+      ':prev': 0,
+      ':arn': [executionArn(`${ID}-r1`)],
+      ':known': [executionArn(ID)],
+    });
     expect(result).toMatchObject({
       executionName: `${ID}-r1`,
       replay: 1,
@@ -143,7 +159,9 @@ describe('replayManifest', () => {
   });
 
   it('numbers the next replay after replayCount and conditions on it', async () => {
-    ddb.on(GetCommand).resolves({ Item: record({ replayCount: 2, executions: [executionArn(ID), executionArn(`${ID}-r1`), executionArn(`${ID}-r2`)] }) });
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: record({ replayCount: 2, executions: [executionArn(ID), executionArn(`${ID}-r1`), executionArn(`${ID}-r2`)] }) });
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r3`), startDate: new Date() });
 
@@ -175,30 +193,42 @@ describe('replayManifest', () => {
     await expect(replayManifest(ctx, ID, { force: true })).resolves.toMatchObject({ executionName: `${ID}-r1` });
   });
 
-  it.each([false, true])('refuses a RUNNING manifest, force %s, whether its execution runs or has ended, starting nothing', async (force) => {
-    ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING' }) });
-    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING', input: JSON.stringify(INPUT) });
-    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+  it.each([false, true])(
+    'refuses a RUNNING manifest, force %s, whether its execution runs or has ended, starting nothing',
+    async (force) => {
+      ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING' }) });
+      sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING', input: JSON.stringify(INPUT) });
+      sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
 
-    await expect(replayManifest(ctx, ID, { force })).rejects.toMatchObject({
-      name: 'ReplayRefusedError',
-      message: `${ID}: is RUNNING under execution ${ID}: wait for it to finish (npx pipeline status ${ID}); one execution holds a manifest at a time, so --force does not start another`,
-    });
+      await expect(replayManifest(ctx, ID, { force })).rejects.toMatchObject({
+        name: 'ReplayRefusedError',
+        message: `${ID}: is RUNNING under execution ${ID}: wait for it to finish (npx pipeline status ${ID}); one execution holds a manifest at a time, so --force does not start another`,
+      });
 
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'TIMED_OUT', input: JSON.stringify(INPUT) });
-    await expect(replayManifest(ctx, ID, { force })).rejects.toThrow(
-      `${ID}: is RUNNING but its execution ${ID} has ended (TIMED_OUT) without recording an outcome: the sweeper records it FAILED within a minute or two; replay it then`,
-    );
+      sfn.on(DescribeExecutionCommand).resolves({ status: 'TIMED_OUT', input: JSON.stringify(INPUT) });
+      await expect(replayManifest(ctx, ID, { force })).rejects.toThrow(
+        `${ID}: is RUNNING but its execution ${ID} has ended (TIMED_OUT) without recording an outcome: the sweeper records it FAILED within a minute or two; replay it then`,
+      );
 
-    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
-  });
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    },
+  );
 
   it('asks the holder of a RUNNING record, not only the latest recorded execution', async () => {
     // The original holds the manifest again after a replay r1 ended: r1 is the latest recorded, the original runs.
-    ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING', replayCount: 1, executionArn: executionArn(ID), executions: [executionArn(ID), executionArn(`${ID}-r1`)] }) });
+    ddb.on(GetCommand).resolves({
+      Item: record({
+        status: 'RUNNING',
+        replayCount: 1,
+        executionArn: executionArn(ID),
+        executions: [executionArn(ID), executionArn(`${ID}-r1`)],
+      }),
+    });
     sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ status: 'RUNNING', input: JSON.stringify(INPUT) });
-    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).resolves({ status: 'FAILED', input: JSON.stringify(INPUT) });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) })
+      .resolves({ status: 'FAILED', input: JSON.stringify(INPUT) });
 
     await expect(replayManifest(ctx, ID, { force: true })).rejects.toThrow(`is RUNNING under execution ${ID}:`);
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
@@ -212,7 +242,11 @@ describe('replayManifest', () => {
     const result = await replayManifest(ctx, ID);
 
     expect(result).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: false, alreadyRecorded: false });
-    expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({ stateMachineArn: STATE_MACHINE_ARN, name: `${ID}-r1`, input: JSON.stringify(INPUT) });
+    expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: `${ID}-r1`,
+      input: JSON.stringify(INPUT),
+    });
     expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 1, ':arn': [executionArn(`${ID}-r1`)] });
   });
 
@@ -220,7 +254,9 @@ describe('replayManifest', () => {
     const { resultKey: _key, ...older } = INPUT;
     ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', filesRead: 1, filesFailed: 1 }) });
     sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(older), status: 'FAILED' });
-    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).resolves({ input: JSON.stringify(older), status: 'SUCCEEDED' });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) })
+      .resolves({ input: JSON.stringify(older), status: 'SUCCEEDED' });
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
 
     const result = await replayManifest(ctx, ID);
@@ -233,12 +269,16 @@ describe('replayManifest', () => {
     const other = { ...INPUT, manifestUri: 's3://curated-bucket/manifests/orders/some-other.json' };
     ddb.on(GetCommand).resolves({ Item: record() });
     sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
-    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).resolves({ input: JSON.stringify(other), status: 'SUCCEEDED' });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) })
+      .resolves({ input: JSON.stringify(other), status: 'SUCCEEDED' });
     sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
 
     await expect(replayManifest(ctx, ID)).rejects.toMatchObject({
       name: 'ReplayRefusedError',
-      message: expect.stringContaining(`${ID}: an execution named ${ID}-r1 already exists with another input, so it is not this manifest's replay`),
+      message: expect.stringContaining(
+        `${ID}: an execution named ${ID}-r1 already exists with another input, so it is not this manifest's replay`,
+      ),
     });
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
@@ -248,18 +288,25 @@ describe('replayManifest', () => {
     const before = record({ status: 'PARTIAL' });
     const after = record({ status: 'PARTIAL', replayCount: 1, executions: [executionArn(ID), executionArn(`${ID}-r1`)] });
     ddb.on(GetCommand).resolvesOnce({ Item: before }).resolvesOnce({ Item: before }).resolves({ Item: after });
-    ddb.on(UpdateCommand)
+    ddb
+      .on(UpdateCommand)
       .resolvesOnce({})
       .rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
-    sfn.on(StartExecutionCommand)
+    sfn
+      .on(StartExecutionCommand)
       .resolvesOnce({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() })
       .rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
 
     const [first, second] = await Promise.all([replayManifest(ctx, ID), replayManifest(ctx, ID)]);
 
     expect(first).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: false, alreadyRecorded: false });
-    expect(second).toMatchObject({ executionName: `${ID}-r1`, executionArn: executionArn(`${ID}-r1`), alreadyStarted: true, alreadyRecorded: true });
+    expect(second).toMatchObject({
+      executionName: `${ID}-r1`,
+      executionArn: executionArn(`${ID}-r1`),
+      alreadyStarted: true,
+      alreadyRecorded: true,
+    });
     expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([`${ID}-r1`, `${ID}-r1`]);
     // Both tried to record replay 1 on replayCount 0; the table's condition lets one through.
     expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':prev'])).toEqual([0, 0]);
@@ -299,7 +346,10 @@ describe('replayManifest', () => {
   it('finds the manifest of a replay name and says when there is none', async () => {
     ddb.on(GetCommand).resolves({});
 
-    await expect(replayManifest(ctx, `${ID}-r2`)).rejects.toMatchObject({ name: 'ManifestNotFoundError', message: `no manifest "${ID}-r2" in the state table` });
+    await expect(replayManifest(ctx, `${ID}-r2`)).rejects.toMatchObject({
+      name: 'ManifestNotFoundError',
+      message: `no manifest "${ID}-r2" in the state table`,
+    });
     expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key)).toEqual([
       { pk: `MANIFEST#${ID}-r2`, sk: 'META' },
       { pk: `MANIFEST#${ID}`, sk: 'META' },
@@ -309,8 +359,8 @@ describe('replayManifest', () => {
 
 describe('redriveManifest', () => {
   const ctx = testContext(cloudTarget);
-  const sfn = mockClient(ctx.sfn as SFNClient);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const sfn = mockClient(ctx.sfn);
+  const ddb = mockClient(ctx.ddb);
   const latest = executionArn(`${ID}-r1`);
   const t = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
 
@@ -358,7 +408,12 @@ describe('redriveManifest', () => {
       events: [
         { id: 1, type: 'TaskStateEntered', timestamp: t(1), stateEnteredEventDetails: { name: 'Convert' } },
         { id: 2, type: 'TaskScheduled', timestamp: t(1) },
-        { id: 3, type: 'TaskFailed', timestamp: t(2), taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'boom' } },
+        {
+          id: 3,
+          type: 'TaskFailed',
+          timestamp: t(2),
+          taskFailedEventDetails: { resourceType: 'glue', resource: 'startJobRun.sync', error: 'States.TaskFailed', cause: 'boom' },
+        },
         { id: 4, type: 'TaskStateExited', timestamp: t(2), stateExitedEventDetails: { name: 'Convert' } },
         { id: 5, type: 'FailStateEntered', timestamp: t(3), stateEnteredEventDetails: { name: 'Fail' } },
         { id: 6, type: 'ExecutionFailed', timestamp: t(3), executionFailedEventDetails: { error: 'States.TaskFailed' } },
@@ -374,16 +429,24 @@ describe('redriveManifest', () => {
     ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', replayCount: 1, executions: [executionArn(ID), latest] }) });
     sfn.on(DescribeExecutionCommand).resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
 
-    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(`${ID}: is PARTIAL: a redrive would only end in its Partial state again; replay it instead`);
+    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(
+      `${ID}: is PARTIAL: a redrive would only end in its Partial state again; replay it instead`,
+    );
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
   });
 
   it('refuses while another execution holds the manifest', async () => {
-    ddb.on(GetCommand).resolves({ Item: record({ status: 'RUNNING', replayCount: 1, executionArn: executionArn(ID), executions: [executionArn(ID), latest] }) });
+    ddb.on(GetCommand).resolves({
+      Item: record({ status: 'RUNNING', replayCount: 1, executionArn: executionArn(ID), executions: [executionArn(ID), latest] }),
+    });
     sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ name: ID, status: 'RUNNING' });
-    sfn.on(DescribeExecutionCommand, { executionArn: latest }).resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: latest })
+      .resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
 
-    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(`${ID}: execution ${ID} of it is RUNNING: wait for it to finish`);
+    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(
+      `${ID}: execution ${ID} of it is RUNNING: wait for it to finish`,
+    );
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
   });
 
@@ -400,8 +463,8 @@ describe('redriveManifest', () => {
 describe('findFailedManifests (replay --failed --since)', () => {
   // testContext's clock: 2026-11-23T12:00:00Z; --since 24h is 2026-11-22T12:00:00Z.
   const ctx = testContext(cloudTarget);
-  const sfn = mockClient(ctx.sfn as SFNClient);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const sfn = mockClient(ctx.sfn);
+  const ddb = mockClient(ctx.ddb);
   const since = new Date('2026-11-22T12:00:00Z');
   const at = (iso: string) => new Date(iso);
 
@@ -472,7 +535,9 @@ describe('findFailedManifests (replay --failed --since)', () => {
   it('replay --failed --since 24h replays the manifest that opened before the window and failed in it, not the one that failed before it', async () => {
     ddb.on(UpdateCommand).resolves({});
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
-    sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
+    sfn
+      .on(StartExecutionCommand)
+      .callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
     const out: string[] = [];
 
     const code = await runCli(['node', 'pipeline', 'replay', '--failed', '--since', '24h', '--yes'], {

@@ -1,6 +1,6 @@
 /** `pipeline status` of a PARTIAL manifest: what became of each file, and the list view's counts. */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../cli/main';
 import { CliContext } from '../../../cli/context';
@@ -60,14 +60,16 @@ async function run(args: string[], ctx: CliContext) {
 
 describe('status of a PARTIAL manifest', () => {
   const ctx = testContext(cloudTarget);
-  const sfn = mockClient(ctx.sfn as SFNClient);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const sfn = mockClient(ctx.sfn);
+  const ddb = mockClient(ctx.ddb);
 
   beforeEach(() => {
     sfn.reset();
     ddb.reset();
     sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('no'), { name: 'ExecutionDoesNotExist' }));
-    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ name: ID, status: 'FAILED', startDate: new Date('2026-11-23T10:00:00Z'), stopDate: new Date('2026-11-23T10:05:00Z') });
+    sfn
+      .on(DescribeExecutionCommand, { executionArn: executionArn(ID) })
+      .resolves({ name: ID, status: 'FAILED', startDate: new Date('2026-11-23T10:00:00Z'), stopDate: new Date('2026-11-23T10:05:00Z') });
     sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
   });
 
@@ -97,8 +99,12 @@ describe('status of a PARTIAL manifest', () => {
     expect(lines).toContain('  status        PARTIAL');
     expect(lines).toContain('  files read    2 read, 1 could not be read');
     expect(lines).toContain('Failed files (1)');
-    expect(lines).toContain('  incoming/orders/b.ndjson (version vb): failed (missing): no version vb of the key, and no version with its eTag');
-    expect(lines).toContain(`  The other files were converted. Replay to read every file again at its pinned version: npx pipeline replay ${ID}`);
+    expect(lines).toContain(
+      '  incoming/orders/b.ndjson (version vb): failed (missing): no version vb of the key, and no version with its eTag',
+    );
+    expect(lines).toContain(
+      `  The other files were converted. Replay to read every file again at its pinned version: npx pipeline replay ${ID}`,
+    );
     const table = lines.slice(lines.indexOf('Files (3)') + 1, lines.indexOf('Files (3)') + 5);
     expect(table.map((l) => l.trim().split(/\s{2,}/))).toEqual([
       ['KEY', 'SIZE', 'OUTCOME'],
@@ -110,25 +116,39 @@ describe('status of a PARTIAL manifest', () => {
 
   it('tells two contents of one key apart by their pinned versions', async () => {
     const twice = [file('incoming/orders/a.ndjson', 'v1'), file('incoming/orders/a.ndjson', 'v2')];
-    const failed = [{ uri: 's3://ingest-bucket/incoming/orders/a.ndjson', key: 'incoming/orders/a.ndjson', versionId: 'v2', reason: 'access_denied', message: 'Access Denied' }];
+    const failed = [
+      {
+        uri: 's3://ingest-bucket/incoming/orders/a.ndjson',
+        key: 'incoming/orders/a.ndjson',
+        versionId: 'v2',
+        reason: 'access_denied',
+        message: 'Access Denied',
+      },
+    ];
     ddb.on(GetCommand).resolves({ Item: { ...PARTIAL, fileCount: 2, filesRead: 1, failedFiles: JSON.stringify(failed) } });
     ddb.on(QueryCommand).resolves({ Items: twice });
 
     const result = await run(['status', ID], ctx);
 
-    expect(result.stdout).toMatch(/KEY +VERSION +SIZE +OUTCOME\n +incoming\/orders\/a\.ndjson +v1 +100 B +converted\n +incoming\/orders\/a\.ndjson +v2 +100 B +failed \(access_denied\): Access Denied/);
+    expect(result.stdout).toMatch(
+      /KEY +VERSION +SIZE +OUTCOME\n +incoming\/orders\/a\.ndjson +v1 +100 B +converted\n +incoming\/orders\/a\.ndjson +v2 +100 B +failed \(access_denied\): Access Denied/,
+    );
   });
 
   it('escapes control characters of keys and messages instead of sending them to the terminal', async () => {
     const key = 'incoming/orders/\u001b[2J\u001b]0;pwned\u0007x\r.ndjson';
     const failed = [{ key, versionId: 'vx', reason: 'unreadable', message: 'bad gzip \u001b[31mred\u001b[0m' }];
-    ddb.on(GetCommand).resolves({ Item: { ...PARTIAL, fileCount: 1, filesRead: 0, failedFiles: JSON.stringify(failed), error: 'Err\u001b[1m', cause: 'boom\u009b' } });
+    ddb.on(GetCommand).resolves({
+      Item: { ...PARTIAL, fileCount: 1, filesRead: 0, failedFiles: JSON.stringify(failed), error: 'Err\u001b[1m', cause: 'boom\u009b' },
+    });
     ddb.on(QueryCommand).resolves({ Items: [file(key, 'vx')] });
 
     const result = await run(['status', ID], ctx);
 
     expect(result.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
-    expect(result.stdout).toContain('incoming/orders/\\x1b[2J\\x1b]0;pwned\\x07x\\x0d.ndjson (version vx): failed (unreadable): bad gzip \\x1b[31mred\\x1b[0m');
+    expect(result.stdout).toContain(
+      'incoming/orders/\\x1b[2J\\x1b]0;pwned\\x07x\\x0d.ndjson (version vx): failed (unreadable): bad gzip \\x1b[31mred\\x1b[0m',
+    );
     expect(result.stdout).toContain('error         Err\\x1b[1m: boom\\x9b');
   });
 
@@ -147,15 +167,25 @@ describe('fileOutcomes and parseFailedFiles', () => {
   const files = FILES.map(({ sk: _sk, ...f }) => f);
 
   it('calls every file of a SUCCEEDED manifest converted, and says nothing per file of a FAILED one', () => {
-    expect(fileOutcomes({ manifestId: ID, dataset: 'orders', status: 'SUCCEEDED' }, files).files.map((f) => f.outcome)).toEqual(['converted', 'converted', 'converted']);
-    expect(fileOutcomes({ manifestId: ID, dataset: 'orders', status: 'FAILED' }, files).files.map((f) => f.outcome)).toEqual([undefined, undefined, undefined]);
+    expect(fileOutcomes({ manifestId: ID, dataset: 'orders', status: 'SUCCEEDED' }, files).files.map((f) => f.outcome)).toEqual([
+      'converted',
+      'converted',
+      'converted',
+    ]);
+    expect(fileOutcomes({ manifestId: ID, dataset: 'orders', status: 'FAILED' }, files).files.map((f) => f.outcome)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('keeps a failure that names no file of the manifest apart', () => {
     const failed = [{ key: 'incoming/orders/zzz.ndjson', versionId: null, reason: 'missing', message: 'gone' }];
     const out = fileOutcomes({ manifestId: ID, dataset: 'orders', status: 'PARTIAL', failedFiles: JSON.stringify(failed) }, files);
 
-    expect(out.unmatchedFailures).toEqual([{ key: 'incoming/orders/zzz.ndjson', versionId: null, reason: 'missing', message: 'gone', uri: undefined }]);
+    expect(out.unmatchedFailures).toEqual([
+      { key: 'incoming/orders/zzz.ndjson', versionId: null, reason: 'missing', message: 'gone', uri: undefined },
+    ]);
     expect(out.files.every((f) => f.outcome === 'converted')).toBe(true);
   });
 
@@ -175,7 +205,7 @@ describe('fileOutcomes and parseFailedFiles', () => {
 
 describe('status list', () => {
   const ctx = testContext(cloudTarget);
-  const ddb = mockClient(ctx.ddb as DynamoDBDocumentClient);
+  const ddb = mockClient(ctx.ddb);
 
   beforeEach(() => ddb.reset());
 
@@ -184,9 +214,25 @@ describe('status list', () => {
     ddb.on(QueryCommand, { ExpressionAttributeValues: { ':day': 'DAY#2026-11-23' } }).resolves({
       Items: [
         { sk: 'META', manifestId: 'orders-20261123-000001', dataset: 'orders', status: 'FAILED', fileCount: 2 },
-        { sk: 'META', manifestId: 'orders-20261123-000002', dataset: 'orders', status: 'PARTIAL', fileCount: 10, filesRead: 9, filesFailed: 1 },
+        {
+          sk: 'META',
+          manifestId: 'orders-20261123-000002',
+          dataset: 'orders',
+          status: 'PARTIAL',
+          fileCount: 10,
+          filesRead: 9,
+          filesFailed: 1,
+        },
         { sk: 'META', manifestId: 'orders-20261123-000003', dataset: 'orders', status: 'SUCCEEDED', fileCount: 5 },
-        { sk: 'META', manifestId: 'orders-20261123-000004', dataset: 'orders', status: 'PARTIAL', fileCount: 4, filesRead: 1, filesFailed: 3 },
+        {
+          sk: 'META',
+          manifestId: 'orders-20261123-000004',
+          dataset: 'orders',
+          status: 'PARTIAL',
+          fileCount: 4,
+          filesRead: 1,
+          filesFailed: 3,
+        },
       ],
     });
 
@@ -203,9 +249,15 @@ describe('status list', () => {
 });
 
 describe('publicRecord', () => {
-  test('leaves out the table\'s and every index\'s keys and the expiry, whatever index is added, and keeps the facts', () => {
+  test("leaves out the table's and every index's keys and the expiry, whatever index is added, and keeps the facts", () => {
     const keyAttributes = Object.fromEntries([...STATE_TABLE_KEY_ATTRIBUTES, STATE_TABLE.ttlAttribute].map((name) => [name, 'k']));
-    const record = { ...keyAttributes, manifestId: ID, dataset: 'orders', status: 'RUNNING' as const, startedAt: '2026-11-23T10:00:00.000Z' };
+    const record = {
+      ...keyAttributes,
+      manifestId: ID,
+      dataset: 'orders',
+      status: 'RUNNING' as const,
+      startedAt: '2026-11-23T10:00:00.000Z',
+    };
 
     expect(publicRecord(record)).toEqual({ manifestId: ID, dataset: 'orders', status: 'RUNNING', startedAt: '2026-11-23T10:00:00.000Z' });
     expect(STATE_TABLE_KEY_ATTRIBUTES).toEqual(expect.arrayContaining(['runningPk', 'runningSk', 'pendingPk', 'gsi1pk']));

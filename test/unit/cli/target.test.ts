@@ -94,14 +94,22 @@ describe('targetFromLocalStack', () => {
   it('reads stack.json into a local target with the emulator endpoint', () => {
     const target = targetFromLocalStack(LOCAL_STACK, '/state/stack.json');
 
-    expect(target).toMatchObject({ mode: 'local', endpoint: 'http://127.0.0.1:4599', region: 'us-east-1', stateDir: '/state', stateTable: 'state-l' });
+    expect(target).toMatchObject({
+      mode: 'local',
+      endpoint: 'http://127.0.0.1:4599',
+      region: 'us-east-1',
+      stateDir: '/state',
+      stateTable: 'state-l',
+    });
     expect(target.credentials).toEqual({ accessKeyId: 'LKIAAAAAAAAAAAAAAAAA', secretAccessKey: 'secret-of-the-instance' });
   });
 
   it('refuses a stack.json without the instance key: the emulator answers no other', () => {
     const { accessKeyId: _k, secretAccessKey: _s, ...rest } = LOCAL_STACK;
 
-    expect(() => targetFromLocalStack(rest, '/state/stack.json')).toThrow('/state/stack.json lacks accessKeyId, secretAccessKey: restart the local mode');
+    expect(() => targetFromLocalStack(rest, '/state/stack.json')).toThrow(
+      '/state/stack.json lacks accessKeyId, secretAccessKey: restart the local mode',
+    );
   });
 
   it('names the keys stack.json lacks', () => {
@@ -123,7 +131,7 @@ describe('resolveTarget', () => {
 
   const makeCfn = () => new CloudFormationClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
 
-  it('reads the outputs of --stack-name from CloudFormation, in the client\'s region', async () => {
+  it("reads the outputs of --stack-name from CloudFormation, in the client's region", async () => {
     cfn.on(DescribeStacksCommand, { StackName: 'IngestPipeline' }).resolves({
       Stacks: [{ StackName: 'IngestPipeline', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: asOutputs(OUTPUTS) }],
     });
@@ -136,7 +144,9 @@ describe('resolveTarget', () => {
   });
 
   it('takes the stack name from PIPELINE_STACK_NAME', async () => {
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'X', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: asOutputs(OUTPUTS) }] });
+    cfn
+      .on(DescribeStacksCommand)
+      .resolves({ Stacks: [{ StackName: 'X', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: asOutputs(OUTPUTS) }] });
 
     await resolveTarget({}, { PIPELINE_STACK_NAME: 'FromEnv' }, makeCfn);
 
@@ -159,13 +169,17 @@ describe('resolveTarget', () => {
   });
 
   it('says the local mode is not running when --local has no stack.json, and what to do with no target at all', async () => {
-    await expect(resolveTarget({ local: true, stateDir: dir }, {}, makeCfn)).rejects.toThrow(/local mode is not running .*npx pipeline local start/);
+    await expect(resolveTarget({ local: true, stateDir: dir }, {}, makeCfn)).rejects.toThrow(
+      /local mode is not running .*npx pipeline local start/,
+    );
     await expect(resolveTarget({}, {}, makeCfn, dir)).rejects.toThrow(/^no pipeline to talk to: pass --stack-name/);
   });
 
   it('defaults to the local mode when its stack.json exists, unless a stack name is given', async () => {
     writeFileSync(path.join(dir, 'stack.json'), JSON.stringify(LOCAL_STACK));
-    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'S', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: asOutputs(OUTPUTS) }] });
+    cfn
+      .on(DescribeStacksCommand)
+      .resolves({ Stacks: [{ StackName: 'S', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: asOutputs(OUTPUTS) }] });
 
     await expect(resolveTarget({}, {}, makeCfn, dir)).resolves.toMatchObject({ mode: 'local' });
     await expect(resolveTarget({ stackName: 'S' }, {}, makeCfn, dir)).resolves.toMatchObject({ mode: 'cloud' });

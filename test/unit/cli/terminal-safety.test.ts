@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CliError, oneLineReason } from '../../../cli/errors';
 import { printableJson } from '../../../cli/format';
@@ -52,7 +52,7 @@ describe('the error line', () => {
 
 describe('pipeline upload with hostile file names', () => {
   const ctx = testContext(cloudTarget);
-  const s3 = mockClient(ctx.s3 as S3Client);
+  const s3 = mockClient(ctx.s3);
   let dir: string;
 
   beforeEach(() => {
@@ -68,7 +68,9 @@ describe('pipeline upload with hostile file names', () => {
     writeFileSync(path.join(dir, refused), '{"a":2}\n');
     writeFileSync(path.join(dir, 'notes\u001b]0;pwned\u0007.txt'), 'x\n');
     s3.on(PutObjectCommand).resolves({});
-    s3.on(PutObjectCommand, { Key: `incoming/orders/${refused}` }).rejects(Object.assign(new Error(`denied for ${refused}`), { name: 'AccessDenied' }));
+    s3.on(PutObjectCommand, { Key: `incoming/orders/${refused}` }).rejects(
+      Object.assign(new Error(`denied for ${refused}`), { name: 'AccessDenied' }),
+    );
     s3.on(HeadObjectCommand).resolves({ ContentLength: 8 });
 
     const text = await run(['upload', dir, '--dataset', 'orders', '--concurrency', '1'], ctx);
@@ -81,22 +83,35 @@ describe('pipeline upload with hostile file names', () => {
     expect(text.stderr).toContain(`skipped ${dir}/notes\\x1b]0;pwned\\x07.txt: not an accepted suffix`);
     expect(text.stdout).toContain(`failed ${dir}/c\\x9b31md.ndjson: AccessDenied: denied for c\\x9b31md.ndjson`);
     expect(json.stdout).not.toMatch(RAW_CONTROL);
-    expect(JSON.parse(json.stdout).files.map((f: { key: string }) => f.key)).toEqual([`incoming/orders/${good}`, `incoming/orders/${refused}`]);
+    expect(JSON.parse(json.stdout).files.map((f: { key: string }) => f.key)).toEqual([
+      `incoming/orders/${good}`,
+      `incoming/orders/${refused}`,
+    ]);
   });
 });
 
 describe('pipeline dlq with a hostile key in a notification', () => {
   const ctx = testContext(cloudTarget);
-  const sqs = mockClient(ctx.sqs as SQSClient);
+  const sqs = mockClient(ctx.sqs);
 
   it('prints the summary escaped in the table and in JSON', async () => {
     const body = JSON.stringify({
-      Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'ingest-bucket' }, object: { key: 'incoming/orders/x%C2%9B2J%E2%80%AEy.ndjson', size: 1 } } }],
+      Records: [
+        {
+          eventName: 'ObjectCreated:Put',
+          s3: { bucket: { name: 'ingest-bucket' }, object: { key: 'incoming/orders/x%C2%9B2J%E2%80%AEy.ndjson', size: 1 } },
+        },
+      ],
     });
     const setup = () => {
       sqs.reset();
-      sqs.on(GetQueueAttributesCommand).resolves({ Attributes: { ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesNotVisible: '0' } });
-      sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'h1', Body: body }] }).resolves({ Messages: [] });
+      sqs
+        .on(GetQueueAttributesCommand)
+        .resolves({ Attributes: { ApproximateNumberOfMessages: '1', ApproximateNumberOfMessagesNotVisible: '0' } });
+      sqs
+        .on(ReceiveMessageCommand)
+        .resolvesOnce({ Messages: [{ MessageId: 'm1', ReceiptHandle: 'h1', Body: body }] })
+        .resolves({ Messages: [] });
       sqs.on(ChangeMessageVisibilityBatchCommand).resolves({});
     };
 
@@ -109,6 +124,8 @@ describe('pipeline dlq with a hostile key in a notification', () => {
     expect(table.stdout).not.toMatch(RAW_CONTROL);
     expect(table.stdout).toContain('ingest-bucket/incoming/orders/x\\x9b2J\\u202ey.ndjson');
     expect(json.stdout).not.toMatch(RAW_CONTROL);
-    expect(JSON.parse(json.stdout).queues[0].messages[0].summary).toBe('ObjectCreated:Put: ingest-bucket/incoming/orders/x\u009b2J\u202ey.ndjson');
+    expect(JSON.parse(json.stdout).queues[0].messages[0].summary).toBe(
+      'ObjectCreated:Put: ingest-bucket/incoming/orders/x\u009b2J\u202ey.ndjson',
+    );
   });
 });

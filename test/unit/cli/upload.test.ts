@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { resolveConfig } from '../../../pipeline/config';
 import { objectKey, planUpload, uploadFiles, validateDataset } from '../../../cli/ops/upload';
@@ -26,7 +26,9 @@ describe('validateDataset', () => {
   });
 
   it.each(['Orders', '2orders', 'web-clicks', '', 'a'.repeat(41), 'orders/x'])('refuses "%s" with the rule', (name) => {
-    expect(() => validateDataset(name)).toThrow(/is not valid: use lower-case letters, digits and _, starting with a letter, at most 40 characters/);
+    expect(() => validateDataset(name)).toThrow(
+      /is not valid: use lower-case letters, digits and _, starting with a letter, at most 40 characters/,
+    );
   });
 });
 
@@ -43,7 +45,7 @@ describe('planUpload', () => {
     return path.join(dir, rel);
   };
 
-  it('maps a folder\'s files to keys relative to it and a file argument to its name, skipping others with the reason', async () => {
+  it("maps a folder's files to keys relative to it and a file argument to its name, skipping others with the reason", async () => {
     write('export/2026/11/a.ndjson');
     write('export/b.json.gz', 'gz');
     write('export/readme.txt');
@@ -72,7 +74,9 @@ describe('planUpload', () => {
     const a = write('x/a.ndjson');
     const b = write('y/a.ndjson');
 
-    await expect(planUpload([path.join(dir, 'nope')], 'orders', config)).rejects.toThrow(`cannot read ${path.join(dir, 'nope')}: no such file or folder`);
+    await expect(planUpload([path.join(dir, 'nope')], 'orders', config)).rejects.toThrow(
+      `cannot read ${path.join(dir, 'nope')}: no such file or folder`,
+    );
     await expect(planUpload([a], 'Orders', config)).rejects.toThrow('dataset "Orders" is not valid');
     await expect(planUpload([a, b], 'orders', config)).rejects.toThrow('would both be uploaded as incoming/orders/a.ndjson');
   });
@@ -94,8 +98,12 @@ describe('planUpload', () => {
     expect(plan.files.map((f) => f.key)).toEqual(['incoming/orders/a.ndjson', 'incoming/orders/sub/b.ndjson']);
     expect(reason('leak.ndjson')).toBe(`symbolic link to ${secret}, outside the folder: not followed`);
     expect(reason('more')).toBe(`symbolic link to ${path.join(dir, 'elsewhere', 'more')}, outside the folder: not followed`);
-    expect(reason('again.ndjson')).toBe('symbolic link to sub/b.ndjson, inside the folder: not followed (the target is uploaded under its own path)');
-    expect(reason('loop')).toBe('symbolic link to the folder itself, inside the folder: not followed (the target is uploaded under its own path)');
+    expect(reason('again.ndjson')).toBe(
+      'symbolic link to sub/b.ndjson, inside the folder: not followed (the target is uploaded under its own path)',
+    );
+    expect(reason('loop')).toBe(
+      'symbolic link to the folder itself, inside the folder: not followed (the target is uploaded under its own path)',
+    );
     expect(reason('broken.ndjson')).toBe('broken symbolic link (ENOENT): not followed');
   });
 
@@ -116,7 +124,7 @@ describe('planUpload', () => {
 
 describe('uploadFiles', () => {
   const ctx = testContext();
-  const s3 = mockClient(ctx.s3 as S3Client);
+  const s3 = mockClient(ctx.s3);
   let dir: string;
 
   beforeEach(() => {
@@ -140,9 +148,13 @@ describe('uploadFiles', () => {
     s3.on(HeadObjectCommand, { Key: short.key }).resolves({ ContentLength: 3 });
     const progress: number[] = [];
 
-    const summary = await uploadFiles(ctx, { dataset: 'orders', files: [good, short, refused], skipped: [], totalBytes: good.size + short.size + refused.size }, {
-      onFile: (_o, p) => progress.push(p.filesDone + p.filesFailed),
-    });
+    const summary = await uploadFiles(
+      ctx,
+      { dataset: 'orders', files: [good, short, refused], skipped: [], totalBytes: good.size + short.size + refused.size },
+      {
+        onFile: (_o, p) => progress.push(p.filesDone + p.filesFailed),
+      },
+    );
 
     expect(summary.files.map((f) => [f.key, f.status])).toEqual([
       [good.key, 'uploaded'],
@@ -153,7 +165,10 @@ describe('uploadFiles', () => {
     expect(summary.files[2].error).toBe('AccessDenied: Access Denied');
     expect(summary).toMatchObject({ uploaded: 1, failed: 2, bytesUploaded: good.size, bucket: 'ingest-bucket' });
     expect(progress.sort()).toEqual([1, 2, 3]);
-    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({ Bucket: 'ingest-bucket', ContentType: 'application/x-ndjson' });
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({
+      Bucket: 'ingest-bucket',
+      ContentType: 'application/x-ndjson',
+    });
   });
 
   it('refuses to read a file of a folder that was replaced by a symbolic link after the plan', async () => {
@@ -174,10 +189,16 @@ describe('uploadFiles', () => {
     const there = file('there.ndjson', '{"a":1}\n');
     const fresh = file('fresh.ndjson', '{"a":2}\n');
     s3.on(HeadObjectCommand, { Key: there.key }).resolves({ ContentLength: there.size });
-    s3.on(HeadObjectCommand, { Key: fresh.key }).rejectsOnce(Object.assign(new Error('NotFound'), { name: 'NotFound' })).resolves({ ContentLength: fresh.size });
+    s3.on(HeadObjectCommand, { Key: fresh.key })
+      .rejectsOnce(Object.assign(new Error('NotFound'), { name: 'NotFound' }))
+      .resolves({ ContentLength: fresh.size });
     s3.on(PutObjectCommand).resolves({});
 
-    const summary = await uploadFiles(ctx, { dataset: 'orders', files: [there, fresh], skipped: [], totalBytes: 16 }, { skipExisting: true, concurrency: 1 });
+    const summary = await uploadFiles(
+      ctx,
+      { dataset: 'orders', files: [there, fresh], skipped: [], totalBytes: 16 },
+      { skipExisting: true, concurrency: 1 },
+    );
 
     expect(summary.files.map((f) => f.status)).toEqual(['exists', 'uploaded']);
     expect(s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key)).toEqual([fresh.key]);

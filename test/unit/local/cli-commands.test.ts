@@ -37,8 +37,13 @@ describe('the pipeline launcher', () => {
   });
 
   test('is what joins them: no file of cli/ imports the local mode, which imports the CLI', () => {
-    const files = fs.readdirSync(path.join(root, 'cli'), { recursive: true }).map(String).filter((f) => f.endsWith('.ts'));
-    const importsOfLocal = files.filter((f) => /from '(\.\.\/)+local\/|require\('(\.\.\/)+local\//.test(fs.readFileSync(path.join(root, 'cli', f), 'utf8')));
+    const files = fs
+      .readdirSync(path.join(root, 'cli'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.ts'));
+    const importsOfLocal = files.filter((f) =>
+      /from '(\.\.\/)+local\/|require\('(\.\.\/)+local\//.test(fs.readFileSync(path.join(root, 'cli', f), 'utf8')),
+    );
 
     expect(files.length).toBeGreaterThan(10);
     expect(importsOfLocal).toEqual([]);

@@ -27,6 +27,8 @@ describe('the execution timeout against the Convert worst case', () => {
     const config = resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(10), glue: { timeoutMinutes: 10 } });
 
     expect(config.executionTimeoutMinutes).toBe(convertWorstCaseMinutes(10));
-    expect(() => resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(10) - 1, glue: { timeoutMinutes: 10 } })).toThrow(ConfigError);
+    expect(() => resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(10) - 1, glue: { timeoutMinutes: 10 } })).toThrow(
+      ConfigError,
+    );
   });
 });

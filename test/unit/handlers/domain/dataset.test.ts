@@ -4,7 +4,9 @@ const rules = { ingestPrefix: 'incoming/', acceptedSuffixes: ['.ndjson', '.jsonl
 
 describe('isValidDataset', () => {
   test.each(['orders', 'a', 'web_clicks_2', 'a'.repeat(40)])('%s is valid', (name) => expect(isValidDataset(name)).toBe(true));
-  test.each(['', 'Orders', '2orders', '_orders', 'web-clicks', 'a'.repeat(41), 'café', 'a b'])('%j is not', (name) => expect(isValidDataset(name)).toBe(false));
+  test.each(['', 'Orders', '2orders', '_orders', 'web-clicks', 'a'.repeat(41), 'café', 'a b'])('%j is not', (name) =>
+    expect(isValidDataset(name)).toBe(false),
+  );
 });
 
 describe('classifyObject', () => {
@@ -54,10 +56,20 @@ describe('classifyObject', () => {
   test('an object larger than the cap is rejected as too-large in its dataset; one of exactly the cap is accepted', () => {
     const capped = { ...rules, maxObjectBytes: 5 * 1024 * 1024 };
 
-    expect(classifyObject('incoming/orders/big.ndjson', 5 * 1024 * 1024 + 1, 'ObjectCreated:Put', capped)).toEqual({ action: 'reject', reason: 'too-large', dataset: 'orders' });
-    expect(classifyObject('incoming/orders/fits.ndjson', 5 * 1024 * 1024, 'ObjectCreated:Put', capped)).toEqual({ action: 'accept', dataset: 'orders' });
+    expect(classifyObject('incoming/orders/big.ndjson', 5 * 1024 * 1024 + 1, 'ObjectCreated:Put', capped)).toEqual({
+      action: 'reject',
+      reason: 'too-large',
+      dataset: 'orders',
+    });
+    expect(classifyObject('incoming/orders/fits.ndjson', 5 * 1024 * 1024, 'ObjectCreated:Put', capped)).toEqual({
+      action: 'accept',
+      dataset: 'orders',
+    });
     // Without a cap, size alone refuses nothing.
-    expect(classifyObject('incoming/orders/big.ndjson', 5 * 1024 ** 4, 'ObjectCreated:Put', rules)).toEqual({ action: 'accept', dataset: 'orders' });
+    expect(classifyObject('incoming/orders/big.ndjson', 5 * 1024 ** 4, 'ObjectCreated:Put', rules)).toEqual({
+      action: 'accept',
+      dataset: 'orders',
+    });
     expect(describeRejection('too-large', capped)).toContain('5 MB');
     expect(describeRejection('too-large', capped)).toContain('maxObjectMb');
   });
@@ -65,7 +77,10 @@ describe('classifyObject', () => {
   test('a key that is unsafe and too large is rejected for its key, which is the graver fault', () => {
     const capped = { ...rules, maxObjectBytes: 1 };
 
-    expect(classifyObject('incoming/orders/../payments/x.ndjson', 2, 'ObjectCreated:Put', capped)).toMatchObject({ action: 'reject', reason: 'unsafe-key' });
+    expect(classifyObject('incoming/orders/../payments/x.ndjson', 2, 'ObjectCreated:Put', capped)).toMatchObject({
+      action: 'reject',
+      reason: 'unsafe-key',
+    });
   });
 
   test('the longest key accepted keeps the manifest item sort key within 1,024 bytes with the longest eTag', () => {

@@ -16,7 +16,11 @@ describe('endedOutcome', () => {
       failedState: 'Convert',
       finishedAt: '2026-11-30T11:59:00.000Z',
     });
-    expect(endedOutcome({ status: 'ABORTED' }, undefined, now)).toMatchObject({ error: 'Execution.Aborted', failedState: 'unknown', finishedAt: now.toISOString() });
+    expect(endedOutcome({ status: 'ABORTED' }, undefined, now)).toMatchObject({
+      error: 'Execution.Aborted',
+      failedState: 'unknown',
+      finishedAt: now.toISOString(),
+    });
     expect(endedOutcome({ status: 'FAILED', error: 'States.Runtime', cause: 'bad path' }, 'ReadResult', now)).toMatchObject({
       error: 'States.Runtime',
       cause: 'bad path',
@@ -36,7 +40,15 @@ describe('failureAlert', () => {
     const outcome = endedOutcome({ status: 'TIMED_OUT', stopDate }, 'Convert', now)!;
     const arn = 'arn:aws:states:eu-west-1:1:execution:convert:orders-20261130-000001';
 
-    const alert = failureAlert({ manifestId: 'orders-20261130-000001', dataset: 'orders', fileCount: 12, outcome, executionArn: arn, region: 'eu-west-1', subjectPrefix: 'Ingest pipeline dev' });
+    const alert = failureAlert({
+      manifestId: 'orders-20261130-000001',
+      dataset: 'orders',
+      fileCount: 12,
+      outcome,
+      executionArn: arn,
+      region: 'eu-west-1',
+      subjectPrefix: 'Ingest pipeline dev',
+    });
 
     expect(alert.subject).toBe('Ingest pipeline dev: manifest orders-20261130-000001 failed');
     expect(alert.message).toContain('Manifest orders-20261130-000001 of dataset orders (12 files) was not converted.');

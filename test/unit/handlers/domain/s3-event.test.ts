@@ -13,7 +13,10 @@ const REAL_S3_BODY = JSON.stringify({
       eventName: 'ObjectCreated:Put',
       userIdentity: { principalId: 'AWS:AIDAJDPLRKLG7UEXAMPLE' },
       requestParameters: { sourceIPAddress: '203.0.113.10' },
-      responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+      responseElements: {
+        'x-amz-request-id': 'C3D13FE58DE4C810',
+        'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD',
+      },
       s3: {
         s3SchemaVersion: '1.0',
         configurationId: 'ingest',
@@ -72,7 +75,10 @@ describe('parseNotification', () => {
     const b = uploaded('b', 'incoming/orders/b c.ndjson');
     const parsed = parseNotification('m1', JSON.stringify({ Records: [s3Record(a), s3Record(b)] }));
 
-    expect(parsed.kind === 'records' && parsed.records.map((r) => r.key)).toEqual(['incoming/orders/a.ndjson', 'incoming/orders/b c.ndjson']);
+    expect(parsed.kind === 'records' && parsed.records.map((r) => r.key)).toEqual([
+      'incoming/orders/a.ndjson',
+      'incoming/orders/b c.ndjson',
+    ]);
   });
 
   test('the s3:TestEvent posted when the notification is configured', () => {
@@ -85,7 +91,11 @@ describe('parseNotification', () => {
     ['no Records', '{"foo":1}', /no Records array/],
     ['a record of another source', '{"Records":[{"eventSource":"aws:sqs"}]}', /record 0: not an aws:s3 record/],
     ['a record without key', '{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"size":1}}}]}', /no object key/],
-    ['a key with broken escapes', '{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"a%E9%","size":1,"sequencer":"1"}}}]}', /not valid URL encoding/],
+    [
+      'a key with broken escapes',
+      '{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"a%E9%","size":1,"sequencer":"1"}}}]}',
+      /not valid URL encoding/,
+    ],
   ])('%s is a MalformedNotificationError naming the message', (_what, body, reason) => {
     const parse = () => parseNotification('msg-7', body);
     expect(parse).toThrow(MalformedNotificationError);
@@ -104,8 +114,12 @@ describe('fileVersionTag', () => {
 
 describe('contentTagOf', () => {
   test('is the eTag: a retried PUT of the same bytes (new version, new sequencer) has the same identity', () => {
-    expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).toBe(contentTagOf({ eTag: 'e1', versionId: 'v2', sequencer: 's2' }));
-    expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).not.toBe(contentTagOf({ eTag: 'e2', versionId: 'v2', sequencer: 's2' }));
+    expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).toBe(
+      contentTagOf({ eTag: 'e1', versionId: 'v2', sequencer: 's2' }),
+    );
+    expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).not.toBe(
+      contentTagOf({ eTag: 'e2', versionId: 'v2', sequencer: 's2' }),
+    );
   });
 
   test('falls back to the version id, then the sequencer, when an event has no eTag', () => {

@@ -24,7 +24,10 @@ describe('decidePending', () => {
 
   test('an open manifest that is due: sealed for timeout, exactly at maxWaitMinutes too', () => {
     expect(decidePending(open, pointer(2), now, settings)).toEqual({ step: 'seal', reason: 'timeout' });
-    expect(decidePending({ ...open, openedAt: '2026-11-23T10:05:00.000Z' }, pointer(1), now, settings)).toEqual({ step: 'seal', reason: 'timeout' });
+    expect(decidePending({ ...open, openedAt: '2026-11-23T10:05:00.000Z' }, pointer(1), now, settings)).toEqual({
+      step: 'seal',
+      reason: 'timeout',
+    });
   });
 
   test('a due manifest whose pointer counts batchSize files (its writer stopped before sealing): sealed as full', () => {
@@ -42,18 +45,24 @@ describe('decidePending', () => {
 
   test('a sealed manifest is left to its sealer for RESUME_GRACE_MS, then started', () => {
     const sealedAt = (msAgo: number) => new Date(now.getTime() - msAgo).toISOString();
-    expect(decidePending({ ...open, status: 'SEALED', sealedAt: sealedAt(RESUME_GRACE_MS - 1) }, undefined, now, settings)).toEqual({ step: 'wait' });
-    expect(decidePending({ ...open, status: 'SEALED', sealedAt: sealedAt(RESUME_GRACE_MS) }, undefined, now, settings)).toEqual({ step: 'start' });
+    expect(decidePending({ ...open, status: 'SEALED', sealedAt: sealedAt(RESUME_GRACE_MS - 1) }, undefined, now, settings)).toEqual({
+      step: 'wait',
+    });
+    expect(decidePending({ ...open, status: 'SEALED', sealedAt: sealedAt(RESUME_GRACE_MS) }, undefined, now, settings)).toEqual({
+      step: 'start',
+    });
   });
 
   test('a manifest started but whose execution is not recorded (MarkRunning leaves it pending): started again, which records it', () => {
-    expect(decidePending({ ...open, status: 'RUNNING', sealedAt: '2026-11-23T10:06:00.000Z' }, undefined, now, settings)).toEqual({ step: 'start' });
+    expect(decidePending({ ...open, status: 'RUNNING', sealedAt: '2026-11-23T10:06:00.000Z' }, undefined, now, settings)).toEqual({
+      step: 'start',
+    });
     expect(decidePending({ ...open, status: 'SEALED' }, undefined, now, settings)).toEqual({ step: 'start' });
   });
 });
 
 describe('needsPointer', () => {
-  test('only an open manifest that is due needs its dataset\'s pointer read', () => {
+  test("only an open manifest that is due needs its dataset's pointer read", () => {
     expect(needsPointer(open, now, settings)).toBe(true);
     expect(needsPointer({ ...open, openedAt: '2026-11-23T10:09:00.000Z' }, now, settings)).toBe(false);
     expect(needsPointer({ ...open, status: 'SEALED' }, now, settings)).toBe(false);

@@ -27,7 +27,16 @@ const settings: HandlerSettings = {
 function setup() {
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const metrics = new RecordingMetrics();
-  const builder = builderOn({ dynamodb, s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }), sns: new SNSClient({ region: 'us-east-1' }) }, settings, metrics);
+  const builder = builderOn(
+    {
+      dynamodb,
+      s3: new S3Client({ region: 'us-east-1' }),
+      sfn: new SFNClient({ region: 'us-east-1' }),
+      sns: new SNSClient({ region: 'us-east-1' }),
+    },
+    settings,
+    metrics,
+  );
   return { metrics, builder };
 }
 
@@ -57,11 +66,18 @@ test('a malformed body fails that message only; the S3 test event and keys outsi
 
 test('a bad dataset name or suffix is recorded as REJECTED# with its reason, and counted once', async () => {
   const { metrics, builder } = setup();
-  ddb.on(PutCommand).resolvesOnce({}).resolvesOnce({}).rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
+  ddb
+    .on(PutCommand)
+    .resolvesOnce({})
+    .resolvesOnce({})
+    .rejects(new ConditionalCheckFailedException({ message: 'exists', $metadata: {} }));
   const badName = s3Record(uploaded('ingest', 'incoming/Web-Clicks/a.ndjson'));
   const badSuffix = s3Record(uploaded('ingest', 'incoming/orders/a+b.csv'));
 
-  const response = await builder.handler(sqsEvent([sqsRecord(body(badName, badSuffix), 'm1'), sqsRecord(body(badName), 'm1-again')]), lambdaContext());
+  const response = await builder.handler(
+    sqsEvent([sqsRecord(body(badName, badSuffix), 'm1'), sqsRecord(body(badName), 'm1-again')]),
+    lambdaContext(),
+  );
 
   expect(response.batchItemFailures).toEqual([]);
   const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
@@ -77,7 +93,12 @@ test('a bad dataset name or suffix is recorded as REJECTED# with its reason, and
 test('an object over maxObjectMb, by the size its S3 event reports, is recorded as REJECTED# too-large and never placed', async () => {
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   const metrics = new RecordingMetrics();
-  const clients = { dynamodb, s3: new S3Client({ region: 'us-east-1' }), sfn: new SFNClient({ region: 'us-east-1' }), sns: new SNSClient({ region: 'us-east-1' }) };
+  const clients = {
+    dynamodb,
+    s3: new S3Client({ region: 'us-east-1' }),
+    sfn: new SFNClient({ region: 'us-east-1' }),
+    sns: new SNSClient({ region: 'us-east-1' }),
+  };
   const builder = builderOn(clients, { ...settings, maxObjectMb: 2 }, metrics);
   ddb.on(PutCommand).resolves({});
   const big = s3Record(uploaded('ingest', 'incoming/orders/big.ndjson', 2 * 1024 * 1024 + 1));

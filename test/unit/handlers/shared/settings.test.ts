@@ -7,7 +7,12 @@ import type { LocalStack } from '../../../../local/layout';
 import { DEFAULT_CONFIG, resolveConfig } from '../../../../pipeline/config';
 import { RecordingMetrics } from '../../../helpers/pipeline-fixture';
 
-const required = { STATE_TABLE: 'state', IDEMPOTENCY_TABLE: 'idem', STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:m', CURATED_BUCKET: 'curated' };
+const required = {
+  STATE_TABLE: 'state',
+  IDEMPOTENCY_TABLE: 'idem',
+  STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:1:stateMachine:m',
+  CURATED_BUCKET: 'curated',
+};
 
 describe('loadSettings', () => {
   test('defaults from pipeline/config.ts', () => {
@@ -43,8 +48,21 @@ describe('loadSettings', () => {
   });
 
   test('values from the environment', () => {
-    const settings = loadSettings({ ...required, INGEST_PREFIX: 'drop/', ACCEPTED_SUFFIXES: '.ndjson, .jsonl', BATCH_SIZE: '50', MAX_WAIT_MINUTES: '5', IDEMPOTENCY_TTL_SECONDS: '3600' });
-    expect(settings).toMatchObject({ ingestPrefix: 'drop/', acceptedSuffixes: ['.ndjson', '.jsonl'], batchSize: 50, maxWaitMinutes: 5, idempotencyTtlSeconds: 3600 });
+    const settings = loadSettings({
+      ...required,
+      INGEST_PREFIX: 'drop/',
+      ACCEPTED_SUFFIXES: '.ndjson, .jsonl',
+      BATCH_SIZE: '50',
+      MAX_WAIT_MINUTES: '5',
+      IDEMPOTENCY_TTL_SECONDS: '3600',
+    });
+    expect(settings).toMatchObject({
+      ingestPrefix: 'drop/',
+      acceptedSuffixes: ['.ndjson', '.jsonl'],
+      batchSize: 50,
+      maxWaitMinutes: 5,
+      idempotencyTtlSeconds: 3600,
+    });
   });
 
   test.each([
@@ -92,7 +110,13 @@ describe('toEnvironment', () => {
 
     expect(Object.keys(env)).not.toEqual(expect.arrayContaining([SETTING_VARIABLES.ingestBucket]));
     const read: HandlerSettings = loadSettings(env);
-    expect(read).toEqual({ ...rest, ingestBucket: undefined, alertTopicArn: undefined, maxObjectMb: DEFAULT_CONFIG.maxObjectMb, region: 'us-east-1' });
+    expect(read).toEqual({
+      ...rest,
+      ingestBucket: undefined,
+      alertTopicArn: undefined,
+      maxObjectMb: DEFAULT_CONFIG.maxObjectMb,
+      region: 'us-east-1',
+    });
   });
 
   test('it names every setting but the region, and what Powertools reads', () => {
@@ -104,24 +128,46 @@ describe('toEnvironment', () => {
     expect(env).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'sweeper', POWERTOOLS_METRICS_NAMESPACE: 'Ns', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
   });
 
-  test('the local mode\'s Lambda host gives the handlers the local stack\'s resources, its wait in whole minutes', () => {
+  test("the local mode's Lambda host gives the handlers the local stack's resources, its wait in whole minutes", () => {
     const stack: LocalStack = {
-      endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', accessKeyId: 'LKIAEXAMPLE', secretAccessKey: 'secret',
-      ingestBucket: 'ingest', curatedBucket: 'curated', ingestQueueUrl: 'q', ingestDlqUrl: 'dlq', stateTable: 'state',
-      idempotencyTable: 'idem', stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:convert',
-      glueJobName: 'job', glueDatabase: 'db', alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
-      outboxDir: '/tmp/outbox', batchSize: 50, maxWaitSeconds: 61,
+      endpoint: 'http://127.0.0.1:4566',
+      region: 'us-east-1',
+      accessKeyId: 'LKIAEXAMPLE',
+      secretAccessKey: 'secret',
+      ingestBucket: 'ingest',
+      curatedBucket: 'curated',
+      ingestQueueUrl: 'q',
+      ingestDlqUrl: 'dlq',
+      stateTable: 'state',
+      idempotencyTable: 'idem',
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:convert',
+      glueJobName: 'job',
+      glueDatabase: 'db',
+      alertTopicArn: 'arn:aws:sns:us-east-1:123456789012:alerts',
+      outboxDir: '/tmp/outbox',
+      batchSize: 50,
+      maxWaitSeconds: 61,
     };
     const config = resolveConfig();
 
     const read = loadSettings(lambdaEnvironment('manifest-builder', stack, config));
 
     expect(read).toEqual({
-      stateTable: 'state', idempotencyTable: 'idem', stateMachineArn: stack.stateMachineArn, curatedBucket: 'curated',
-      ingestBucket: 'ingest', alertTopicArn: stack.alertTopicArn, ingestPrefix: config.ingestPrefix,
-      acceptedSuffixes: config.acceptedSuffixes, batchSize: 50, maxWaitMinutes: 2,
-      maxConcurrentRuns: config.glue.maxConcurrentRuns, idempotencyTtlSeconds: config.idempotencyTtlDays * 86_400,
-      maxObjectMb: config.maxObjectMb, region: 'us-east-1', alertSubjectPrefix: 'Ingest pipeline',
+      stateTable: 'state',
+      idempotencyTable: 'idem',
+      stateMachineArn: stack.stateMachineArn,
+      curatedBucket: 'curated',
+      ingestBucket: 'ingest',
+      alertTopicArn: stack.alertTopicArn,
+      ingestPrefix: config.ingestPrefix,
+      acceptedSuffixes: config.acceptedSuffixes,
+      batchSize: 50,
+      maxWaitMinutes: 2,
+      maxConcurrentRuns: config.glue.maxConcurrentRuns,
+      idempotencyTtlSeconds: config.idempotencyTtlDays * 86_400,
+      maxObjectMb: config.maxObjectMb,
+      region: 'us-east-1',
+      alertSubjectPrefix: 'Ingest pipeline',
     });
   });
 });
