@@ -75,7 +75,7 @@ lint: $(NODE_STAMP) $(VENV_STAMP) ## ESLint and Prettier on the TypeScript, ruff
 	echo "pyright"; npx pyright || status=1; \
 	exit $$status
 
-test: test-ts test-py ## run every test suite (TypeScript, Python, end-to-end); fails if any fails
+test: lint test-ts test-py ## lint, then every test suite (TypeScript, Python, end-to-end); fails if any fails
 
 # Jest runs one worker on 2 cores, so the Glue job's Spark tests run beside it; Jest's report is printed after pytest's.
 test-fast: install ## the inner loop: type check, then unit and infrastructure tests beside the Glue job's tests (no emulator, no end-to-end)
