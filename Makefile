@@ -78,10 +78,10 @@ lint: $(NODE_STAMP) $(VENV_STAMP) ## ESLint and Prettier on the TypeScript, ruff
 test: lint test-ts test-py ## lint, then every test suite (TypeScript, Python, end-to-end); fails if any fails
 
 # Jest runs one worker on 2 cores, so the Glue job's Spark tests run beside it; Jest's report is printed after pytest's.
-test-fast: install ## the inner loop: type check, then unit and infrastructure tests beside the Glue job's tests (no emulator, no end-to-end)
+test-fast: install ## the inner loop: type check, then unit and infrastructure tests beside the Glue job's tests (no emulator, no S3 server, no end-to-end)
 	npx tsc --noEmit
 	@jest_log=$$(mktemp); npx jest test/unit test/infra > $$jest_log 2>&1 & jest=$$!; \
-	$(VENV)/bin/python -m pytest -q glue-scripts/tests; py=$$?; \
+	$(VENV)/bin/python -m pytest -q -m "not s3" glue-scripts/tests; py=$$?; \
 	wait $$jest; js=$$?; cat $$jest_log; rm -f $$jest_log; \
 	test $$py -eq 0 && test $$js -eq 0
 

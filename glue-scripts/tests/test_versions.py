@@ -10,6 +10,8 @@ import pytest
 
 from ndjson_to_parquet import JobError, NoReadableFileError, failure_line, run
 
+pytestmark = pytest.mark.s3
+
 
 class Recording:
     """The job's S3 client, with its server-side copies recorded."""
