@@ -194,7 +194,7 @@ async function runDemo(stack: LocalStack, startedAt: Date): Promise<boolean> {
     ),
   );
   heading('One table per dataset: the schema as the manifests recorded it');
-  say("  (the second half of each dataset's files carry a field the first half lack: the table gains it, older");
+  say("  (from its 61st file on, each dataset's records carry a field the earlier ones lack: the table gains it, older");
   say('   partitions simply lack it; a value of another type would be quarantined as type_mismatch)');
   for (const line of await schemaEvolution(ctx, stack, sorted)) say(line);
 
