@@ -62,6 +62,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -77,7 +78,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -122,6 +122,17 @@ DEFAULT_MAX_LINE_BYTES = 1024 * 1024
 DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 1024 * 1024
 # Runs of the conversion with an evolved schema before the remaining unknown fields are quarantined.
 EVOLUTION_PASSES = 3
+# The dataset's first manifest: its schema is inferred from its first INFERENCE_SAMPLE_LINES lines; the lines that
+# schema cannot hold are found by the conversion itself, and the schema is widened from them and the sample
+# (Spark's inference rules, at most WIDENING_PASSES times) before it is recorded (see `_convert`).
+INFERENCE_SAMPLE_LINES = 10_000
+WIDENING_PASSES = 2
+# Text of quarantined lines one task keeps for the quarantine file (pipeline.json.Ledger); past it, the job reads the
+# quarantined lines in a pass of their own.
+QUARANTINE_TASK_BYTES = 16 * 1024 * 1024
+# NDJSON text bytes per byte of a gzip object, to plan the Parquet files before the text is read (about 1:5 to 1:10
+# for JSON; the lower figure keeps files at or below the target).
+GZIP_TEXT_PER_BYTE = 5
 PARTITION_COLUMNS = ("ingest_date", "manifest_id")
 # Parser options shared by the inference and the parse, so that both see the same JSON dialect.
 JSON_OPTIONS = {"mode": "PERMISSIVE"}
@@ -720,54 +731,73 @@ def plan_read_split_bytes(files: Sequence[ManifestFile], parallelism: int,
     return max(1, min(numbered_file_max_bytes, max(largest, per_task)))
 
 
+@dataclass(frozen=True)
+class Objects:
+    """The objects one read covers, by index: the manifest's URI, the pinned version (None when not pinned), the path
+    Spark reports for it (input_file_name), and whether its lines are numbered (it is read by a single task)."""
+
+    uris: list[str]
+    versions: list[str | None]
+    paths: list[str]
+    numbered: list[bool]
+
+
 def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
-               numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES) -> DataFrame:
-    """Reads the objects with Spark's line reader (lines end at ``\n``; gzip is decompressed by extension):
-    `_source_file` (the manifest's URI, also for an object read from a staged copy), `_source_version` (its pinned
-    version, or null), `_row` (see `number_lines`), `_numbered` (whether the object is read by a single task, so
-    that `_row` numbers its lines) and `line`, cleaned of a leading BOM and a trailing CR.
+               numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES) -> tuple[DataFrame, Objects]:
+    """Reads the objects with Spark's line reader (lines end at ``\n``; gzip is decompressed by extension): `_path`
+    (the path Spark reads), `_row` (see `number_lines`) and `line`, cleaned of a leading BOM and a trailing CR; and
+    the `Objects` read.
 
     A plain object above ``numbered_file_max_bytes`` is split between tasks and its lines are not numbered; a gzip
     object is never split. Sets the session's read split size for the run (`plan_read_split_bytes`).
     """
-    schema = "_source_file string, _source_version string, _row bigint, _numbered boolean, line string"
-    if not files:
-        return spark.createDataFrame([], schema)
     split_bytes = plan_read_split_bytes(files, spark.sparkContext.defaultParallelism, numbered_file_max_bytes)
+    objects = Objects([f.uri for f in files], [f.version_id for f in files],
+                      [_qualified(spark, f.source) for f in files],
+                      [(f.size or 0) <= split_bytes or _is_gzip(f.source) for f in files])
+    if not files:
+        return spark.createDataFrame([], "_path string, _row bigint, line string"), objects
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(split_bytes))
     spark.conf.set("spark.sql.files.minPartitionNum", "1")  # else Spark may split below maxPartitionBytes
-    spark_paths = {_qualified(spark, f.source): f for f in files}
-    by_path = F.create_map(*[F.lit(x) for path, f in spark_paths.items() for x in (path, f.uri)])
-    versions = F.create_map(*[F.lit(x) for path, f in spark_paths.items() for x in (path, f.version_id or "")])
-    path = F.input_file_name()
-    source = F.coalesce(by_path[path], path)
-    version = F.when(versions[path] != "", versions[path])
-    split = [p for p, f in spark_paths.items() if (f.size or 0) > split_bytes and not _is_gzip(f.source)]
-    numbered = ~path.isin(split) if split else F.lit(True)
     raw = (spark.read.option("lineSep", "\n").text([_glob_escaped(f.source) for f in files])
-           .select(source.alias("_source_file"), version.cast("string").alias("_source_version"),
-                   F.monotonically_increasing_id().alias("_row"), numbered.alias("_numbered"),
+           .select(F.input_file_name().alias("_path"), F.monotonically_increasing_id().alias("_row"),
                    F.col("value").alias("line")))
     line = F.col("line")
     no_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)")).otherwise(line)
     no_bom = F.when(no_cr.startswith("\ufeff"), no_cr.substr(F.lit(2), F.lit(2**31 - 1))).otherwise(no_cr)
-    return raw.select("_source_file", "_source_version", "_row", "_numbered", no_bom.alias("line"))
-
-
-def _object_key() -> Any:
-    # One object of the manifest: its URI and pinned version (two versions of one key are two objects).
-    return F.concat_ws("#", F.col("_source_file"), F.col("_source_version"))
+    return raw.select("_path", "_row", no_bom.alias("line")), objects
 
 
 def number_lines(rows: DataFrame, lines: DataFrame) -> DataFrame:
-    """Adds `line_number` (from 1) to `rows`, a subset of `lines` (both with `_source_file`, `_source_version`,
-    `_row`, `_numbered`). Spark's row ids increase by one from line to line within a task, and an object read by a
-    single task has its lines in one run of ids: a line's number is its id minus the object's first id, plus one.
-    Null for the lines of an object split between tasks."""
-    firsts = (lines.filter("_numbered").groupBy(_object_key().alias("_object"))
-              .agg(F.min("_row").alias("_first")))
-    return (rows.withColumn("_object", _object_key()).join(F.broadcast(firsts), "_object", "left")
+    """Adds `line_number` (from 1) to `rows`, a subset of `lines` (both with `_object`, `_row`, `_numbered`). Spark's
+    row ids increase by one from line to line within a task, and an object read by a single task has its lines in one
+    run of ids: a line's number is its id minus the object's first id, plus one. Null for the lines of an object
+    split between tasks. (The conversion pass numbers the quarantined lines it keeps the same way, in
+    pipeline.json.Ledger; this is for the quarantine read in a pass of its own.)"""
+    firsts = lines.filter("_numbered").groupBy("_object").agg(F.min("_row").alias("_first"))
+    return (rows.join(F.broadcast(firsts), "_object", "left")
             .withColumn("line_number", F.when(F.col("_numbered"), F.col("_row") - F.col("_first") + 1)))
+
+
+_LEDGERS = itertools.count(1)
+
+
+def register_ledger(spark: SparkSession, objects: Objects, task_bytes: int) -> tuple[Any, str]:
+    """A new ledger (pipeline.json.Ledger) for one pass over `objects`, keeping up to `task_bytes` of quarantined text
+    per task, and the name of the function that records each line into it (pipeline.json.RecordLine), registered as
+    non-deterministic so that Spark calls it once for every line, before the rows are filtered."""
+    jvm = _jvm(spark)
+    ledger = jvm.pipeline.json.Ledger(len(objects.paths), task_bytes)
+    _java(spark)._jsc.sc().register(ledger, "pipeline.ledger")
+    paths = _java(spark).sparkContext._gateway.new_array(jvm.java.lang.String, len(objects.paths))
+    for i, path in enumerate(objects.paths):
+        paths[i] = path
+    record = jvm.pipeline.json.RecordLine(ledger, paths)
+    function = jvm.org.apache.spark.sql.functions.udf(
+        record, jvm.org.apache.spark.sql.types.DataTypes.IntegerType).asNondeterministic()
+    name = f"pipeline_record_line_{next(_LEDGERS)}"
+    _java(spark)._jsparkSession.udf().register(name, function)
+    return ledger, name
 
 
 def register_line_check(spark: SparkSession, schema: T.StructType) -> str:
@@ -792,22 +822,6 @@ def check_line(spark: SparkSession, schema: T.StructType, max_line_bytes: int) -
     name = register_line_check(spark, schema)
     return (F.when(F.octet_length("line") > max_line_bytes, F.lit("line_too_long"))
             .otherwise(F.call_udf(name, F.col("line").cast("binary"))))
-
-
-def tally(parsed: DataFrame) -> tuple[dict[tuple[str, str | None], tuple[int, int]],
-                                       dict[tuple[str, str | None], int]]:
-    """Lines and their UTF-8 text bytes per (`_status`, `_reason`) of `parse_records`' output, and the text bytes
-    (lines and their line ends) per object (`_source_file`, `_source_version`)."""
-    totals = (parsed.groupBy("_source_file", "_source_version", "_status", "_reason")
-              .agg(F.count(F.lit(1)).alias("n"), F.sum("_bytes").alias("b")).collect())
-    kinds: dict[tuple[str, str | None], tuple[int, int]] = {}
-    objects: dict[tuple[str, str | None], int] = {}
-    for r in totals:
-        n, b = kinds.get((r["_status"], r["_reason"]), (0, 0))
-        kinds[(r["_status"], r["_reason"])] = (n + int(r["n"]), b + int(r["b"] or 0))
-        key = (r["_source_file"], r["_source_version"])
-        objects[key] = objects.get(key, 0) + int(r["b"] or 0) + int(r["n"])
-    return kinds, objects
 
 
 def _drop_empty_structs(dtype: T.DataType) -> T.DataType | None:
@@ -885,13 +899,13 @@ def load_pinned(spark: SparkSession, text: str) -> tuple[T.StructType | None, st
     return schema, policy
 
 
-def parse_records(spark: SparkSession, lines: DataFrame, schema: T.StructType,
+def parse_records(spark: SparkSession, lines: DataFrame, objects: Objects, schema: T.StructType, record: str,
                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> DataFrame:
-    """Checks and parses the lines with the recorded schema, one row per line: `_source_file`, `_source_version`,
-    `_row`, `_numbered`, `_bytes` (the line's UTF-8 bytes), `_status` (row, blank, quarantine), `_reason` (null for
-    a row or a blank line; ``unknown_field`` also under the evolve policy, for the caller to evolve the schema),
-    `_record` (rows only) and `line` (quarantined lines only, so that a persisted result does not hold the text of
-    the rows twice).
+    """Checks and parses the lines of `read_lines` with the recorded schema, one row per line: `_object` (the index in
+    `objects`, -1 for a path that is none of them), `_source_file`, `_source_version`, `_numbered`, `_row`, `_status`
+    (row, blank, quarantine), `_reason` (null for a row or a blank line; ``unknown_field`` also under the evolve
+    policy, for the caller to evolve the schema), `_record` (rows only) and `line` (quarantined lines only). Each line
+    is recorded by the function `record` (`register_ledger`) as it goes by.
 
     Only lines the check passes are parsed, by Spark's parser with the same schema; a value that parser still
     refuses (a date that is not one) makes the line ``type_mismatch``."""
@@ -905,10 +919,23 @@ def parse_records(spark: SparkSession, lines: DataFrame, schema: T.StructType,
     blank = check == "blank"
     status = F.when(is_row, F.lit("row")).when(blank, F.lit("blank")).otherwise(F.lit("quarantine"))
     why = F.when(is_row | blank, F.lit(None).cast("string")).otherwise(F.coalesce(check, F.lit("type_mismatch")))
-    return checked.select("_source_file", "_source_version", "_row", "_numbered",
-                          F.octet_length("line").alias("_bytes"), status.alias("_status"), why.alias("_reason"),
-                          F.when(is_row, value).alias("_record"),
-                          F.when(~is_row & ~blank, F.col("line")).alias("line"))
+    ledger_reason = F.when(blank, F.lit("blank")).otherwise(why)
+    text = F.when(~is_row & ~blank, F.col("line"))
+    recorded = checked.select(
+        "_path", "_row", status.alias("_status"), why.alias("_reason"), F.when(is_row, value).alias("_record"),
+        text.alias("line"),
+        F.call_udf(record, F.col("_path"), F.col("_row"), ledger_reason, F.octet_length("line"), text).alias("_object"))
+    known = F.col("_object") >= 0
+    index = F.col("_object") + 1
+
+    def pick(values: Sequence[Any], otherwise: Any) -> Any:
+        return F.when(known, F.element_at(F.array(*[F.lit(v) for v in values]), index)).otherwise(otherwise)
+
+    return recorded.select(
+        "_object", pick(objects.uris, F.col("_path")).cast("string").alias("_source_file"),
+        pick(objects.versions, F.lit(None)).cast("string").alias("_source_version"),
+        pick(objects.numbered, F.lit(False)).cast("boolean").alias("_numbered"),
+        "_row", "_status", "_reason", "_record", "line")
 
 
 # ---------------------------------------------------------------------------------------------- schema and names
@@ -1399,6 +1426,94 @@ class SchemaPlan:
     added: set[str] = field(default_factory=set)
 
 
+def sample_objects(spark: SparkSession, lines: DataFrame, max_line_bytes: int,
+                   count: int = INFERENCE_SAMPLE_LINES) -> DataFrame:
+    """The first `count` lines of `lines` (Spark reads no further than it needs) that are JSON objects, as a small
+    local dataset (column `line`) for the first manifest's inference."""
+    java_lines = getattr(lines.select("line")._jdf, "as")(_jvm(spark).org.apache.spark.sql.Encoders.STRING())
+    local = _java(spark)._jsparkSession.createDataset(java_lines.limit(count).collectAsList(),
+                                                       _jvm(spark).org.apache.spark.sql.Encoders.STRING())
+    sample = DataFrame(local.toDF(), spark).withColumnRenamed("value", "line")
+    check = check_line(spark, T.StructType([]), max_line_bytes)
+    return sample.filter(check.isNull() | (check == "unknown_field")).select("line")
+
+
+def estimated_text_bytes(files: Sequence[ManifestFile]) -> int:
+    """The NDJSON text bytes of `files` before they are read: their sizes, a gzip object's times GZIP_TEXT_PER_BYTE."""
+    return sum((f.size or 0) * (GZIP_TEXT_PER_BYTE if _is_gzip(f.source) else 1) for f in files)
+
+
+@dataclass
+class Pass:
+    """What one conversion pass saw (pipeline.json.Ledger): lines and bytes per reason (``row``, ``blank`` and the
+    quarantine reasons), text bytes per object, and the ledger itself, which holds the quarantined lines."""
+
+    ledger: Any
+    parsed: DataFrame
+    reasons: dict[str, tuple[int, int]]
+    object_text_bytes: list[int]
+
+    def lines(self, reason: str) -> int:
+        return self.reasons.get(reason, (0, 0))[0]
+
+    def quarantined(self) -> int:
+        return sum(n for reason, (n, _) in self.reasons.items() if reason not in ("row", "blank"))
+
+    def text_of(self, spark: SparkSession, reasons: Sequence[str]) -> DataFrame:
+        """The quarantined lines with one of `reasons` (column `line`): from the ledger, or, when a task could not
+        keep them all, from a pass of their own."""
+        if not self.ledger.overflowed():
+            array = _java(spark).sparkContext._gateway.new_array(_jvm(spark).java.lang.String, len(reasons))
+            for i, reason in enumerate(reasons):
+                array[i] = reason
+            kept = self.ledger.lines(_java(spark)._jsparkSession, array).toDF()
+            return DataFrame(kept, spark).withColumnRenamed("value", "line")
+        return self.parsed.filter(F.col("_reason").isin(*reasons)).select("line")
+
+
+def convert_pass(spark: SparkSession, params: JobParams, lines: DataFrame, objects: Objects, schema: T.StructType,
+                 ingested_at: dt.datetime, partition_dir: str, output_files: int) -> Pass:
+    """One pass over the text: checks, parses and writes the rows into the partition (replacing it), and records
+    every line in a ledger on the way (`register_ledger`): the counts, and the quarantined lines."""
+    ledger, record = register_ledger(spark, objects, QUARANTINE_TASK_BYTES)
+    parsed = parse_records(spark, lines, objects, schema, record, params.max_line_bytes)
+    parallelism = spark.sparkContext.defaultParallelism
+    write_partition(right_size(curated_rows(parsed, schema, ingested_at), output_files, parallelism), partition_dir,
+                    params.compression)
+    counts = json.loads(ledger.counts())
+    reasons = {str(reason): (int(n), int(b)) for reason, (n, b) in counts["reasons"].items()}
+    reasons["row"] = (int(counts["rows"]), int(counts["rowBytes"]))
+    object_text = [int(b) + int(n) for b, n in zip(counts["objectBytes"], counts["objectLines"], strict=True)]
+    return Pass(ledger, parsed, reasons, object_text)
+
+
+def write_quarantine(spark: SparkSession, params: JobParams, done: Pass, lines: DataFrame, objects: Objects,
+                     schema: T.StructType, quarantine_dir: str) -> None:
+    """Replaces the manifest's quarantine with the lines `done` quarantined: written from the ledger as one file,
+    or, when a task could not keep them all, read again in a pass of their own and written by Spark."""
+    delete_path(spark, quarantine_dir)
+    if not done.quarantined():
+        return
+    if not done.ledger.overflowed():
+        gateway, jvm = _java(spark).sparkContext._gateway, _jvm(spark)
+        uris = gateway.new_array(jvm.java.lang.String, len(objects.uris))
+        versions = gateway.new_array(jvm.java.lang.String, len(objects.uris))
+        numbered = gateway.new_array(jvm.boolean, len(objects.uris))
+        for i in range(len(objects.uris)):
+            uris[i], numbered[i] = objects.uris[i], objects.numbered[i]
+            if objects.versions[i] is not None:
+                versions[i] = objects.versions[i]
+        done.ledger.writeQuarantine(quarantine_dir + "part-00000.json", _java(spark)._jsc.hadoopConfiguration(),
+                                    uris, versions, numbered)
+        return
+    _, record = register_ledger(spark, objects, 0)  # counts again, which nothing reads; keeps no text
+    parsed = parse_records(spark, lines, objects, schema, record, params.max_line_bytes)
+    bad_bytes = sum(b for reason, (_, b) in done.reasons.items() if reason not in ("row", "blank"))
+    bad_files = max(1, math.ceil(bad_bytes / (params.target_file_mb * 1024 * 1024)))
+    (quarantine_rows(parsed).coalesce(bad_files).write.mode("overwrite")
+     .option("compression", "none").json(quarantine_dir))
+
+
 def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFile], plan: SchemaPlan,
              ingested_at: dt.datetime, partition_dir: str, quarantine_dir: str, numbered_file_max_bytes: int,
              stage: Callable[[str], None]) -> tuple[int, int, dict[str, int], T.StructType]:
@@ -1406,77 +1521,72 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     quarantine; returns linesIn, blankLines, the quarantined lines by reason and the schema written. Fails, naming
     the file, when Spark cannot read one of them.
 
-    The schema: the record when there is one, merged with the pinned schema; for the dataset's first manifest
-    without a pinned schema, Spark's inference over the lines that are objects (a pass of its own). Under the
-    evolve policy, lines with fields the record lacks are inferred on their own, the record gains those fields
-    (`settle_schema`) and the lines are parsed again with it, before anything is written: every Parquet file holds
-    the table's types, and the table has every column a file holds."""
-    lines = read_lines(spark, files, numbered_file_max_bytes)
+    One pass over the text checks, parses and writes the rows, and counts every line on the way (`convert_pass`).
+    The schema is the record when there is one, merged with the pinned schema. For the dataset's first manifest
+    without a pinned schema, it is Spark's inference over the manifest's first lines; when the pass then finds lines
+    that this schema cannot hold (fields it lacks, values of another type), the schema is inferred again over those
+    lines and the sample, with Spark's widening rules, and the pass runs again; then it is recorded. Under the evolve
+    policy, lines with fields the record lacks are inferred on their own, the record gains those fields
+    (`settle_schema`) and the pass runs again: every Parquet file holds the table's types, and the table has every
+    column a file holds. The counts, the check of gzip objects' size and the quarantine come from the last pass."""
+    lines, objects = read_lines(spark, files, numbered_file_max_bytes)
+    reserved = ADDED_COLUMNS + PARTITION_COLUMNS
     recorded = plan.store.read()
-    if recorded is None and plan.pinned is None:
-        # Reads the text on its own: persisting the lines for the parse was measured no faster (the cache is
-        # built at about the cost of reading and splitting again) and holds the whole text in memory.
-        objects = (lines.withColumn("_check", check_line(spark, T.StructType([]), params.max_line_bytes))
-                   .filter(F.col("_check").isNull() | (F.col("_check") == "unknown_field")))
-        recorded = settle_schema(plan.store, infer_schema(spark, objects), added=plan.added)
-    elif recorded is None or plan.pinned is not None:
-        recorded = settle_schema(plan.store, plan.pinned or T.StructType([]), added=plan.added)
-    schema = recorded.schema
+    provisional = recorded is None and plan.pinned is None
+    sample: DataFrame | None = None
+    if provisional:
+        sample = sample_objects(spark, lines, params.max_line_bytes)
+        schema = name_columns(infer_schema(spark, sample), reserved)
+    else:
+        if recorded is None or plan.pinned is not None:
+            recorded = settle_schema(plan.store, plan.pinned or T.StructType([]), added=plan.added)
+        schema = recorded.schema
     stage("schema")
-    # The text is read and parsed once more, into a persisted result that the counts, the Parquet rows and the
-    # quarantine records all come from; it holds the records and the quarantined lines, not the rows' text.
-    parsed: DataFrame | None = None
-    tallies: dict[tuple[str, str | None], tuple[int, int]] = {}
-    try:
-        for attempt in range(EVOLUTION_PASSES):
-            parsed = parse_records(spark, lines, schema, params.max_line_bytes).persist(StorageLevel.MEMORY_AND_DISK)
-            tallies, object_bytes = tally(parsed)
-            oversize = [f for f in files if _is_gzip(f.source)
-                        and object_bytes.get((f.uri, f.version_id), 0) > params.max_decompressed_bytes]
-            if oversize:
-                raise FilesTooLargeError([FailedFile(f, TOO_LARGE, f"decompresses to more than "
-                                                     f"{params.max_decompressed_bytes} bytes") for f in oversize])
-            unknown = tallies.get(("quarantine", "unknown_field"), (0, 0))[0]
-            if plan.policy == EVOLVE and unknown and attempt < EVOLUTION_PASSES - 1:
-                additions = infer_schema(spark, parsed.filter(F.col("_reason") == "unknown_field"))
-                evolved = settle_schema(plan.store, additions, added=plan.added).schema
-                if evolved != schema:
-                    print(f"ndjson_to_parquet: schema evolved: added "
-                          f"{', '.join(sorted(column_paths(evolved) - column_paths(schema)))}",
-                          file=sys.stderr, flush=True)
-                    parsed.unpersist()
-                    schema = evolved
+    output_files = plan_output_files(estimated_text_bytes(files), params.target_file_mb, params.compression,
+                                     spark.sparkContext.defaultParallelism)
+    widenings = evolutions = 0
+    while True:
+        done = convert_pass(spark, params, lines, objects, schema, ingested_at, partition_dir, output_files)
+        stage("convert")
+        oversize = [f for f, text in zip(files, done.object_text_bytes, strict=True)
+                    if _is_gzip(f.source) and text > params.max_decompressed_bytes]
+        if oversize:
+            raise FilesTooLargeError([FailedFile(f, TOO_LARGE, f"decompresses to more than "
+                                                 f"{params.max_decompressed_bytes} bytes") for f in oversize])
+        unknown = done.lines("unknown_field")
+        if provisional and sample is not None:
+            if (unknown or done.lines("type_mismatch")) and widenings < WIDENING_PASSES:
+                widenings += 1
+                misfits = done.text_of(spark, ("unknown_field", "type_mismatch"))
+                widened = name_columns(infer_schema(spark, sample.unionByName(misfits)), reserved)
+                if widened != schema:
+                    print("ndjson_to_parquet: the inferred schema widened to hold lines the first lines' schema "
+                          "could not", file=sys.stderr, flush=True)
+                    schema = widened
                     continue
-            break
-        stage("parse")
-        assert parsed is not None  # the loop runs at least once
-        lines_in = sum(n for n, _ in tallies.values())
-        blank_lines = sum(n for (status, _), (n, _) in tallies.items() if status == "blank")
-        rows_parsed, row_bytes = (sum(v[i] for (st, _), v in tallies.items() if st == "row") for i in (0, 1))
-        bad_lines, bad_bytes = (sum(v[i] for (st, _), v in tallies.items() if st == "quarantine") for i in (0, 1))
-        reasons = {str(reason): n for (status, reason), (n, _) in sorted(tallies.items(), key=lambda kv: str(kv[0]))
-                   if status == "quarantine"}
-
-        rows = curated_rows(parsed, schema, ingested_at)
-        if rows_parsed:
-            parallelism = spark.sparkContext.defaultParallelism
-            output_files = plan_output_files(row_bytes, params.target_file_mb, params.compression, parallelism)
-            write_partition(right_size(rows, output_files, parallelism, materialized=True), partition_dir,
-                            params.compression)
-        else:
-            delete_path(spark, partition_dir)  # a retry with no rows left: the partition goes
-        stage("write")
-        if bad_lines:
-            bad_files = max(1, math.ceil(bad_bytes / (params.target_file_mb * 1024 * 1024)))
-            (quarantine_rows(parsed).coalesce(bad_files).write.mode("overwrite")
-             .option("compression", "none").json(quarantine_dir))
-        else:
-            delete_path(spark, quarantine_dir)
-    finally:
-        if parsed is not None:
-            parsed.unpersist()
+            provisional = False
+            recorded = settle_schema(plan.store, schema, added=plan.added)
+            if recorded.schema != schema:  # another run recorded the dataset's schema first
+                schema = recorded.schema
+                continue
+        if plan.policy == EVOLVE and unknown and evolutions < EVOLUTION_PASSES - 1:
+            evolutions += 1
+            additions = infer_schema(spark, done.text_of(spark, ("unknown_field",)))
+            evolved = settle_schema(plan.store, additions, added=plan.added).schema
+            if evolved != schema:
+                print(f"ndjson_to_parquet: schema evolved: added "
+                      f"{', '.join(sorted(column_paths(evolved) - column_paths(schema)))}",
+                      file=sys.stderr, flush=True)
+                schema = evolved
+                continue
+        break
+    if not done.lines("row"):
+        delete_path(spark, partition_dir)  # nothing to write: the partition goes (an empty file may have been left)
+    write_quarantine(spark, params, done, lines, objects, schema, quarantine_dir)
     stage("quarantine")
-    return lines_in, blank_lines, reasons, schema
+    lines_in = sum(n for n, _ in done.reasons.values())
+    reasons = {reason: n for reason, (n, _) in sorted(done.reasons.items()) if reason not in ("row", "blank")}
+    return lines_in, done.lines("blank"), reasons, schema
 
 
 def _session() -> tuple[SparkSession, Any]:

@@ -1,0 +1,49 @@
+package pipeline.json;
+
+import java.util.HashMap;
+import org.apache.spark.sql.api.java.UDF5;
+
+/**
+ * The Glue job's record of each line into a {@link Ledger}, in the same pass that writes the rows: {@code call(path,
+ * id, reason, bytes, quarantinedText)} records the line and returns its object's index in the manifest (-1 for a
+ * path that is none of them), from which the job takes the row's source file and version.
+ *
+ * <p>Registered as a non-deterministic function, so that Spark evaluates it once for every line, before the rows are
+ * filtered from the other lines.
+ */
+public final class RecordLine implements UDF5<String, Long, String, Integer, String, Integer> {
+  private static final long serialVersionUID = 1L;
+
+  private final Ledger ledger;
+  private final String[] paths;
+  private transient HashMap<String, Integer> index;
+  private transient String lastPath;
+  private transient int lastObject;
+
+  /** `paths`: the path Spark reports for each of the manifest's objects, in the manifest's order. */
+  public RecordLine(Ledger ledger, String[] paths) {
+    this.ledger = ledger;
+    this.paths = paths.clone();
+  }
+
+  @Override
+  public Integer call(String path, Long row, String reason, Integer bytes, String line) {
+    int object;
+    if (path != null && path.equals(lastPath)) {
+      object = lastObject;
+    } else {
+      if (index == null) {
+        index = new HashMap<>();
+        for (int i = 0; i < paths.length; i++) {
+          index.putIfAbsent(paths[i], i);
+        }
+      }
+      Integer found = path == null ? null : index.get(path);
+      object = found == null ? -1 : found;
+      lastPath = path;
+      lastObject = object;
+    }
+    ledger.record(object, path, row == null ? -1 : row, reason, bytes == null ? 0 : bytes, line);
+    return object;
+  }
+}
