@@ -16,6 +16,7 @@ JARS := $(JARS_DIR)/hadoop-aws-3.3.4.jar $(JARS_DIR)/aws-java-sdk-bundle-1.12.26
 # versions Glue 5.1 runs); the stack deploys the jar with the job (--extra-jars), the local mode and the tests load it.
 LINE_CHECK_JAR := glue-scripts/jvm/build/pipeline-json.jar
 LINE_CHECK_SRC := $(wildcard glue-scripts/jvm/src/pipeline/json/*.java)
+LINE_CHECK_STUBS := $(shell find glue-scripts/jvm/stubs -name '*.java')
 # Node 22, the Lambdas' runtime (nodejs22.x): every target runs node, npm, npx, jest and tsx with it. When the
 # machine's node is older, `make install` brings the official binary as the npm package node-<os>-<cpu>, pinned,
 # into $(NODE_DIR); its bin folder comes first on PATH for every recipe (and for .ci/run).
@@ -52,10 +53,13 @@ $(JARS_DIR)/hadoop-aws-3.3.4.jar:
 $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar:
 	$(MVN_COPY) -Dartifact=com.amazonaws:aws-java-sdk-bundle:1.12.262:jar
 
-$(LINE_CHECK_JAR): $(LINE_CHECK_SRC) $(VENV_STAMP)
-	rm -rf glue-scripts/jvm/build/classes && mkdir -p glue-scripts/jvm/build/classes
-	javac --release 17 -nowarn -cp "$$($(VENV)/bin/python -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')/*" \
-		-d glue-scripts/jvm/build/classes $(LINE_CHECK_SRC)
+# The stand-ins under glue-scripts/jvm/stubs come first on the compile classpath and stay out of the jar.
+$(LINE_CHECK_JAR): $(LINE_CHECK_SRC) $(LINE_CHECK_STUBS) $(VENV_STAMP)
+	rm -rf glue-scripts/jvm/build/classes glue-scripts/jvm/build/stubs
+	mkdir -p glue-scripts/jvm/build/classes glue-scripts/jvm/build/stubs
+	spark_jars="$$($(VENV)/bin/python -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')/*" && \
+	javac --release 17 -nowarn -cp "$$spark_jars" -d glue-scripts/jvm/build/stubs $(LINE_CHECK_STUBS) && \
+	javac --release 17 -nowarn -cp "glue-scripts/jvm/build/stubs:$$spark_jars" -d glue-scripts/jvm/build/classes $(LINE_CHECK_SRC)
 	jar cf $@ -C glue-scripts/jvm/build/classes .
 
 install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) $(LINE_CHECK_JAR) ## install npm packages, the Python venv, the Spark S3 connector and the Glue job's line check

@@ -78,7 +78,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -792,9 +792,7 @@ def register_ledger(spark: SparkSession, objects: Objects, task_bytes: int) -> t
     paths = _java(spark).sparkContext._gateway.new_array(jvm.java.lang.String, len(objects.paths))
     for i, path in enumerate(objects.paths):
         paths[i] = path
-    record = jvm.pipeline.json.RecordLine(ledger, paths)
-    function = jvm.org.apache.spark.sql.functions.udf(
-        record, jvm.org.apache.spark.sql.types.DataTypes.IntegerType).asNondeterministic()
+    function = jvm.pipeline.json.RecordLine.function(ledger, paths)
     name = f"pipeline_record_line_{next(_LEDGERS)}"
     _java(spark)._jsparkSession.udf().register(name, function)
     return ledger, name
@@ -899,6 +897,14 @@ def load_pinned(spark: SparkSession, text: str) -> tuple[T.StructType | None, st
     return schema, policy
 
 
+def parse_line(spark: SparkSession, line: Column, schema: T.StructType) -> Column:
+    """`line` parsed by Spark's JSON parser with `schema`, as ``from_json`` in PERMISSIVE mode does, but from the line's
+    UTF-8 bytes (``ParseLine``): the record, or null when the parser refuses the line."""
+    time_zone = spark.conf.get("spark.sql.session.timeZone") or "UTC"
+    java_line: Any = line  # its py4j side (`_jc`) is untyped
+    return Column(_jvm(spark).pipeline.json.ParseLine.column(java_line._jc, schema.json(), time_zone))
+
+
 def parse_records(spark: SparkSession, lines: DataFrame, objects: Objects, schema: T.StructType, record: str,
                   max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> DataFrame:
     """Checks and parses the lines of `read_lines` with the recorded schema, one row per line: `_object` (the index in
@@ -911,12 +917,10 @@ def parse_records(spark: SparkSession, lines: DataFrame, objects: Objects, schem
     refuses (a date that is not one) makes the line ``type_mismatch``."""
     reason = check_line(spark, schema, max_line_bytes)
     checked = lines.withColumn("_check", reason)
-    holder = T.StructType(list(schema.fields) + [T.StructField(_CORRUPT, T.StringType(), True)])
-    parsed = F.from_json(F.col("line"), holder, {**JSON_OPTIONS, "columnNameOfCorruptRecord": _CORRUPT})
-    checked = checked.withColumn("_parsed", F.when(F.col("_check").isNull(), parsed))
+    checked = checked.withColumn("_parsed", F.when(F.col("_check").isNull(), parse_line(spark, F.col("line"), schema)))
     check, value = F.col("_check"), F.col("_parsed")
-    is_row = check.isNull() & value.isNotNull() & value[_CORRUPT].isNull()
-    blank = check == "blank"
+    is_row = check.isNull() & value.isNotNull()
+    blank = F.coalesce(check == "blank", F.lit(False))  # not null: a line the parser refuses has no check reason
     status = F.when(is_row, F.lit("row")).when(blank, F.lit("blank")).otherwise(F.lit("quarantine"))
     why = F.when(is_row | blank, F.lit(None).cast("string")).otherwise(F.coalesce(check, F.lit("type_mismatch")))
     ledger_reason = F.when(blank, F.lit("blank")).otherwise(why)
@@ -994,15 +998,16 @@ def merge_schemas(recorded: T.DataType, additions: T.DataType) -> Any:
     return recorded
 
 
-def output_type(dtype: T.DataType) -> Any:
-    """The type of a recorded field as written: struct fields under their output names, without metadata."""
+def output_type(dtype: T.DataType, renamed: bool = True) -> Any:
+    """The type of a recorded field as written: struct fields under their output names (or, not `renamed`, their
+    JSON names), without metadata."""
     if isinstance(dtype, T.StructType):
-        return T.StructType([T.StructField(f.metadata.get("column", f.name), output_type(f.dataType), True)
-                             for f in dtype.fields])
+        return T.StructType([T.StructField(f.metadata.get("column", f.name) if renamed else f.name,
+                                           output_type(f.dataType, renamed), True) for f in dtype.fields])
     if isinstance(dtype, T.ArrayType):
-        return T.ArrayType(output_type(dtype.elementType), True)
+        return T.ArrayType(output_type(dtype.elementType, renamed), True)
     if isinstance(dtype, T.MapType):
-        return T.MapType(dtype.keyType, output_type(dtype.valueType), True)
+        return T.MapType(dtype.keyType, output_type(dtype.valueType, renamed), True)
     return dtype
 
 
@@ -1029,8 +1034,9 @@ def curated_rows(parsed: DataFrame, schema: T.StructType, ingested_at: dt.dateti
     columns = []
     for f in schema.fields:
         value = record.getField(f.name)
-        written = output_type(f.dataType)
-        columns.append((value if written == f.dataType else value.cast(written)).alias(f.metadata["column"]))
+        written = output_type(f.dataType)  # a cast renames nested fields; it copies the value, so only when needed
+        columns.append((value if written == output_type(f.dataType, renamed=False) else value.cast(written))
+                       .alias(f.metadata["column"]))
     return parsed.filter(F.col("_status") == "row").select(
         *columns, F.col("_source_file"), F.col("_source_version"),
         F.lit(ingested_at).cast("timestamp").alias("_ingested_at"))

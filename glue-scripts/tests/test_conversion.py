@@ -289,6 +289,25 @@ def test_a_strict_pinned_schema_quarantines_unknown_fields_and_values_of_another
     assert result["schema"] == {"policy": "strict", "columns": 3, "added": ["customer", "customer.name", "id", "n"]}
 
 
+def test_a_value_that_spark_s_parser_refuses_for_a_pinned_type_is_a_type_mismatch(spark, batch):
+    # The line check leaves dates and timestamps to Spark's parser; what it refuses is quarantined, not a null.
+    schema_file = batch.root / "events.ddl"
+    schema_file.write_text("id bigint, day date, at timestamp")
+    batch.add("a.ndjson", '{"id":1,"day":"2026-11-23","at":"2026-11-23T10:00:00Z"}\n'
+                          '{"id":2,"day":"the 23rd"}\n'
+                          '{"id":3,"at":"later"}\n'
+                          '{"id":4,"day":null}\n')
+
+    result = run(spark, batch.params(schema_uri="file://" + str(schema_file)))
+
+    rows = rows_by_id(spark, batch)
+    assert sorted(rows) == [1, 4] and str(rows[1]["day"]) == "2026-11-23" and rows[4]["day"] is None
+    assert rows[1]["at"] is not None
+    assert [(q["line_number"], q["reason"]) for q in batch.quarantined()] == [(2, "type_mismatch"),
+                                                                               (3, "type_mismatch")]
+    assert result["quarantineReasons"] == {"type_mismatch": 2}
+
+
 @pytest.mark.parametrize("schema_text", [PINNED_DDL, PINNED_JSON + "}"])
 def test_a_pinned_schema_evolves_by_default(spark, batch, schema_text):
     schema_file = batch.root / "orders.schema"

@@ -179,3 +179,35 @@ def test_fields_that_carry_no_data_add_no_column_and_are_not_lost(spark, glue, t
 
     assert [c["Name"] for c in table(glue)["StorageDescriptor"]["Columns"]][:-3] == ["id", "gone"]
     assert second.result["schema"]["added"] == ["gone"] and second.result["rowsOut"] == 2
+
+
+def test_the_line_check_finds_duplicate_names_at_every_depth_and_integers_out_of_range(spark):
+    from ndjson_to_parquet import check_line, load_schema
+
+    schema = load_schema(spark, "id int, s string, o struct<k: bigint, a: array<struct<x: string>>>, "
+                                "m map<string, bigint>")
+    expected = {
+        '{"id": 1, "id": 2}': "duplicate_name",
+        '{"s": {"p": 1, "p": 2}}': "duplicate_name",  # in a string field's object
+        '{"o": {"a": [{"x": "1"}, {"x": "1", "x": "2"}]}}': "duplicate_name",  # in an array of structs
+        '{"m": {"k": 1, "k": 2}}': "duplicate_name",  # a map's keys
+        '{"u": {"v": 1, "v": 1}}': "duplicate_name",  # in a field the schema lacks
+        '{"u": {"v": 1}, "u": 2}': "duplicate_name",
+        '{"id": "x", "id": "y"}': "duplicate_name",
+        '{"a": 1, "a": 2}, {"b": 1}': "multiple_values",
+        '{"s": {"p": 1, "q": [{"p": 1}, {"p": 2}]}, "o": {"k": 1}}': None,
+        '{"s": {"": 1}}': None,  # data inside a string field
+        '{"u": {"": 1}}': "empty_name",
+        '{"id": 2147483647}': None, '{"id": -2147483648}': None, '{"id": 123456789}': None,
+        '{"id": 2147483648}': "type_mismatch", '{"id": -2147483649}': "type_mismatch",
+        '{"o": {"k": 9223372036854775807}}': None, '{"o": {"k": -9223372036854775808}}': None,
+        '{"o": {"k": 999999999999999999}}': None,
+        '{"o": {"k": 9223372036854775808}}': "type_mismatch", '{"o": {"k": -9223372036854775809}}': "type_mismatch",
+        '{"u": 1}': "unknown_field", '{"u": [null, {}]}': None,
+    }
+    lines = spark.createDataFrame([(line,) for line in expected], "line string")
+
+    got = {r["line"]: r["reason"] for r in lines.select("line", check_line(spark, schema, 1024).alias("reason"))
+           .collect()}
+
+    assert got == expected

@@ -4,9 +4,10 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.ArrayType;
@@ -50,14 +51,14 @@ import org.apache.spark.sql.types.StructType;
  * <p>The schema is Spark's schema JSON ({@code StructType.json()}) with the fields' source names, given to the
  * constructor: the job registers one function per schema, so no call compares or parses it again. The line comes
  * as bytes, which Jackson reads without decoding them to a string first.
+ *
+ * <p>Names are checked for duplicates by the walk itself, against the schema's fields (a bit per field, no set of
+ * names per object), and a number is converted only when its digits could leave an integral type's range.
  */
 public final class CheckLine implements UDF1<byte[], String> {
   private static final long serialVersionUID = 2L;
 
-  /** Jackson's defaults are RFC 8259's grammar; names are checked for duplicates at every depth. */
-  private static final JsonFactory STRICT =
-      JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
-
+  /** Jackson's defaults are RFC 8259's grammar. */
   private static final JsonFactory PLAIN = JsonFactory.builder().build();
 
   private final String schemaJson;
@@ -77,7 +78,7 @@ public final class CheckLine implements UDF1<byte[], String> {
     }
     Node node = root;
     Flags flags = new Flags();
-    try (JsonParser parser = STRICT.createParser(line)) {
+    try (JsonParser parser = PLAIN.createParser(line)) {
       JsonToken first = parser.nextToken();
       if (first != JsonToken.START_OBJECT) {
         parser.skipChildren();
@@ -88,13 +89,12 @@ public final class CheckLine implements UDF1<byte[], String> {
         return afterValue(line);
       }
     } catch (JsonParseException error) {
-      String message = error.getOriginalMessage();
-      if (message != null && message.startsWith("Duplicate field")) {
-        return isValidJson(line) ? "duplicate_name" : "invalid_json";
-      }
       return afterValue(line);
     } catch (IOException | RuntimeException error) {
       return "invalid_json";
+    }
+    if (flags.duplicate) {
+      return "duplicate_name";
     }
     if (flags.emptyName) {
       return "empty_name";
@@ -129,16 +129,6 @@ public final class CheckLine implements UDF1<byte[], String> {
     }
   }
 
-  private static boolean isValidJson(byte[] line) {
-    try (JsonParser parser = PLAIN.createParser(line)) {
-      parser.nextToken();
-      parser.skipChildren();
-      return parser.nextToken() == null;
-    } catch (IOException | RuntimeException error) {
-      return false;
-    }
-  }
-
   /** Checks the value at the parser's current token against `node`, leaving the parser on its last token. */
   private static void check(JsonParser parser, Node node, Flags flags) throws IOException {
     JsonToken token = parser.currentToken();
@@ -147,37 +137,55 @@ public final class CheckLine implements UDF1<byte[], String> {
     }
     switch (node.kind) {
       case ANY:
-        parser.skipChildren();
+        if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+          carriesData(parser, flags, false);
+        }
         return;
       case STRUCT:
         if (token != JsonToken.START_OBJECT) {
           flags.mismatch = true;
-          parser.skipChildren();
+          carriesData(parser, flags, false);
           return;
         }
+        long seen = 0L;
+        boolean[] seenMany = node.fields.size() > 64 ? new boolean[node.fields.size()] : null;
+        HashSet<String> others = null;
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
           String name = parser.currentName();
           Node child = node.fields.get(name);
           parser.nextToken();
+          if (child != null) {
+            if (seenMany != null) {
+              flags.duplicate |= seenMany[child.slot];
+              seenMany[child.slot] = true;
+            } else {
+              flags.duplicate |= (seen & (1L << child.slot)) != 0;
+              seen |= 1L << child.slot;
+            }
+            check(parser, child, flags);
+            continue;
+          }
+          if (others == null) {
+            others = new HashSet<>();
+          }
+          flags.duplicate |= !others.add(name);
           if (name.isEmpty()) {
             flags.emptyName = true;
-            parser.skipChildren();
-          } else if (child == null) {
-            if (carriesData(parser, flags)) {
-              flags.unknown = true;
-            }
-          } else {
-            check(parser, child, flags);
+            carriesData(parser, flags, true);
+          } else if (carriesData(parser, flags, true)) {
+            flags.unknown = true;
           }
         }
         return;
       case MAP:
         if (token != JsonToken.START_OBJECT) {
           flags.mismatch = true;
-          parser.skipChildren();
+          carriesData(parser, flags, false);
           return;
         }
+        HashSet<String> keys = new HashSet<>();
         while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          flags.duplicate |= !keys.add(parser.currentName());
           parser.nextToken();
           check(parser, node.element, flags);
         }
@@ -185,7 +193,7 @@ public final class CheckLine implements UDF1<byte[], String> {
       case ARRAY:
         if (token != JsonToken.START_ARRAY) {
           flags.mismatch = true;
-          parser.skipChildren();
+          carriesData(parser, flags, false);
           return;
         }
         while (parser.nextToken() != JsonToken.END_ARRAY) {
@@ -195,19 +203,22 @@ public final class CheckLine implements UDF1<byte[], String> {
       case BOOLEAN:
         if (token != JsonToken.VALUE_TRUE && token != JsonToken.VALUE_FALSE) {
           flags.mismatch = true;
-          parser.skipChildren();
+          carriesData(parser, flags, false);
         }
         return;
       case FRACTIONAL:
         if (token != JsonToken.VALUE_NUMBER_INT && token != JsonToken.VALUE_NUMBER_FLOAT) {
           flags.mismatch = true;
-          parser.skipChildren();
+          carriesData(parser, flags, false);
         }
         return;
       case INTEGRAL:
         if (token != JsonToken.VALUE_NUMBER_INT) {
           flags.mismatch = true;
-          parser.skipChildren();
+          carriesData(parser, flags, false);
+          return;
+        }
+        if (parser.getTextLength() <= node.safeChars) {
           return;
         }
         JsonParser.NumberType type = parser.getNumberType();
@@ -222,15 +233,19 @@ public final class CheckLine implements UDF1<byte[], String> {
         return;
       default:
         // Dates, timestamps, binary: Spark's own conversion decides (a failure is its corrupt record).
-        parser.skipChildren();
+        if (token == JsonToken.START_OBJECT || token == JsonToken.START_ARRAY) {
+          carriesData(parser, flags, false);
+        }
     }
   }
 
   /**
-   * Whether the value at the current token holds a non-null scalar somewhere; consumes the value. An empty name in
-   * it sets the flag: no column could hold that field once the value is added to the schema.
+   * Walks the value at the current token, which the schema does not type (a field it lacks, a string field's object
+   * or array, a value of another type), checking its names for duplicates; returns whether it holds a non-null scalar
+   * somewhere. With {@code names} (the value of a field the schema lacks, whose names would become columns), an
+   * empty name in it sets the flag.
    */
-  private static boolean carriesData(JsonParser parser, Flags flags) throws IOException {
+  private static boolean carriesData(JsonParser parser, Flags flags, boolean names) throws IOException {
     JsonToken token = parser.currentToken();
     if (token == JsonToken.VALUE_NULL) {
       return false;
@@ -238,21 +253,24 @@ public final class CheckLine implements UDF1<byte[], String> {
     if (token != JsonToken.START_OBJECT && token != JsonToken.START_ARRAY) {
       return true;
     }
-    int depth = 1;
+    ArrayList<HashSet<String>> open = new ArrayList<>(); // an object's names so far; null for an array
+    open.add(token == JsonToken.START_OBJECT ? new HashSet<>() : null);
     boolean data = false;
-    while (depth > 0) {
+    while (!open.isEmpty()) {
       JsonToken next = parser.nextToken();
       if (next == null) {
         throw new IOException("unexpected end of input");
       }
-      if (next == JsonToken.START_OBJECT || next == JsonToken.START_ARRAY) {
-        depth++;
+      if (next == JsonToken.START_OBJECT) {
+        open.add(new HashSet<>());
+      } else if (next == JsonToken.START_ARRAY) {
+        open.add(null);
       } else if (next == JsonToken.END_OBJECT || next == JsonToken.END_ARRAY) {
-        depth--;
+        open.remove(open.size() - 1);
       } else if (next == JsonToken.FIELD_NAME) {
-        if (parser.currentName().isEmpty()) {
-          flags.emptyName = true;
-        }
+        String name = parser.currentName();
+        flags.duplicate |= !open.get(open.size() - 1).add(name);
+        flags.emptyName |= names && name.isEmpty();
       } else if (next != JsonToken.VALUE_NULL) {
         data = true;
       }
@@ -261,6 +279,7 @@ public final class CheckLine implements UDF1<byte[], String> {
   }
 
   private static final class Flags {
+    boolean duplicate;
     boolean mismatch;
     boolean unknown;
     boolean emptyName;
@@ -274,19 +293,26 @@ public final class CheckLine implements UDF1<byte[], String> {
     final Map<String, Node> fields;
     final Node element;
     final long max;
+    /** Characters of an integer (sign included) that always fit `max`: no conversion needed. */
+    final int safeChars;
+    /** This field's index among its struct's fields. */
+    int slot;
 
     private Node(Kind kind, Map<String, Node> fields, Node element, long max) {
       this.kind = kind;
       this.fields = fields;
       this.element = element;
       this.max = max;
+      this.safeChars = max > 0 ? String.valueOf(max).length() - 1 : 0;
     }
 
     static Node of(DataType type) {
       if (type instanceof StructType) {
         Map<String, Node> fields = new HashMap<>();
         for (StructField field : ((StructType) type).fields()) {
-          fields.put(field.name(), of(field.dataType()));
+          Node child = of(field.dataType());
+          child.slot = fields.size();
+          fields.put(field.name(), child);
         }
         return new Node(Kind.STRUCT, fields, null, 0);
       }

@@ -2,6 +2,9 @@ package pipeline.json;
 
 import java.util.HashMap;
 import org.apache.spark.sql.api.java.UDF5;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * The Glue job's record of each line into a {@link Ledger}, in the same pass that writes the rows: {@code call(path,
@@ -24,6 +27,11 @@ public final class RecordLine implements UDF5<String, Long, String, Integer, Str
   public RecordLine(Ledger ledger, String[] paths) {
     this.ledger = ledger;
     this.paths = paths.clone();
+  }
+
+  /** The function to register: non-deterministic, returning the object's index. */
+  public static UserDefinedFunction function(Ledger ledger, String[] paths) {
+    return functions.udf(new RecordLine(ledger, paths), DataTypes.IntegerType).asNondeterministic();
   }
 
   @Override
