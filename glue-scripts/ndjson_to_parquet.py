@@ -127,9 +127,11 @@ EVOLUTION_PASSES = 3
 # (Spark's inference rules, at most WIDENING_PASSES times) before it is recorded (see `_convert`).
 INFERENCE_SAMPLE_LINES = 10_000
 WIDENING_PASSES = 2
-# Text of quarantined lines one task keeps for the quarantine file (pipeline.json.Ledger); past it, the job reads the
-# quarantined lines in a pass of their own.
-QUARANTINE_TASK_BYTES = 16 * 1024 * 1024
+# Text of quarantined lines the conversion pass keeps for the quarantine file (pipeline.json.Ledger), shared out
+# between its read tasks, at least QUARANTINE_TASK_MIN_BYTES each; past its share, the job reads the quarantined lines
+# in a pass of their own. It bounds what the tasks send to the driver.
+QUARANTINE_KEPT_BYTES = 64 * 1024 * 1024
+QUARANTINE_TASK_MIN_BYTES = 1024 * 1024
 # NDJSON text bytes per byte of a gzip object, to plan the Parquet files before the text is read (about 1:5 to 1:10
 # for JSON; the lower figure keeps files at or below the target).
 GZIP_TEXT_PER_BYTE = 5
@@ -1481,7 +1483,8 @@ def convert_pass(spark: SparkSession, params: JobParams, lines: DataFrame, objec
                  ingested_at: dt.datetime, partition_dir: str, output_files: int) -> Pass:
     """One pass over the text: checks, parses and writes the rows into the partition (replacing it), and records
     every line in a ledger on the way (`register_ledger`): the counts, and the quarantined lines."""
-    ledger, record = register_ledger(spark, objects, QUARANTINE_TASK_BYTES)
+    tasks = max(1, lines.rdd.getNumPartitions())
+    ledger, record = register_ledger(spark, objects, max(QUARANTINE_TASK_MIN_BYTES, QUARANTINE_KEPT_BYTES // tasks))
     parsed = parse_records(spark, lines, objects, schema, record, params.max_line_bytes)
     parallelism = spark.sparkContext.defaultParallelism
     write_partition(right_size(curated_rows(parsed, schema, ingested_at), output_files, parallelism), partition_dir,

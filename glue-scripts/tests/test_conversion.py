@@ -445,3 +445,34 @@ def test_the_marker_reaches_the_job_runs_error_message(spark, batch, capsys):
     stderr = capsys.readouterr().err.splitlines(keepends=True)
     stderr.append("26/11/23 12:00:00 INFO ShutdownHookManager: Shutdown hook called\n")  # the JVM may log after it
     assert error_message_from_stderr(stderr, 1).startswith("ndjson_to_parquet failed: [NotRetryable] manifest ")
+
+
+@pytest.mark.parametrize("kept_bytes", [64 * 1024 * 1024, 1])
+def test_quarantined_lines_kept_in_the_pass_or_read_in_a_pass_of_their_own_give_the_same_output(
+        spark, batch, monkeypatch, kept_bytes):
+    # The pass keeps the quarantined lines up to a budget per task; past it, they are read again on their own, and
+    # so are the lines whose fields evolve the schema.
+    import ndjson_to_parquet
+    from conftest import Batch
+
+    monkeypatch.setattr(ndjson_to_parquet, "QUARANTINE_KEPT_BYTES", kept_bytes)
+    monkeypatch.setattr(ndjson_to_parquet, "QUARANTINE_TASK_MIN_BYTES", kept_bytes)
+    first = batch.add("a.ndjson", '{"id":1}\nbad a2\n{"id":2,"added":"x"}\n[3]\n')
+    batch.add("b.ndjson.gz", '{"id":4,"nested":{"k":1}}\n\n{"id":5}\n', gzipped=True)
+
+    result = run(spark, batch.params())
+
+    assert (result["linesIn"], result["rowsOut"], result["rowsQuarantined"], result["blankLines"]) == (7, 4, 2, 1)
+    assert [(q["source_file"], q["line_number"], q["reason"], q["line"]) for q in batch.quarantined()] == [
+        (first, 2, "invalid_json", "bad a2"), (first, 4, "not_an_object", "[3]")]
+
+    later = Batch(batch.root, "orders-20261123-000002", batch.dataset)
+    later.add("c.ndjson", '{"id":6,"nested":{"k":2,"more":true}}\n{"id":"seven"}\n')
+    result = run(spark, later.params())
+
+    assert (result["rowsOut"], result["quarantineReasons"]) == (1, {"type_mismatch": 1})
+    assert result["schema"]["added"] == ["nested.more"]
+    table = spark.read.option("mergeSchema", "true").parquet(str(batch.root / "curated" / batch.dataset))
+    rows = {r["id"]: r for r in table.collect()}
+    assert sorted(rows) == [1, 2, 4, 5, 6]
+    assert (rows[2]["added"], rows[4]["nested"]["k"], rows[6]["nested"]["more"]) == ("x", 1, True)
