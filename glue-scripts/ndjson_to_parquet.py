@@ -5,8 +5,9 @@ benchmark). Arguments: see ``JobParams`` and docs/architecture.md.
 
 How the lines are accounted for (I5). The listed objects are read with Spark's line reader (lines end at
 ``\\n``), each object up to ``NUMBERED_FILE_MAX_BYTES`` by a single task, which numbers its lines from Spark's row
-ids (see ``number_lines``). A line is then exactly one of: blank (only whitespace), counted in ``blankLines``; a
-row; or quarantined with a reason (``invalid_json``, ``multiple_values``, ``not_an_object``, ``duplicate_name``,
+ids (an object's first id, recorded by the ledger below, or ``number_lines``). A line is then exactly one of:
+blank (only whitespace), counted in ``blankLines``; a row; or quarantined with a reason (``invalid_json``,
+``multiple_values``, ``not_an_object``, ``duplicate_name``,
 ``empty_name``, ``type_mismatch``, ``unknown_field``, ``line_too_long``: docs/architecture.md, "Quarantine
 reasons"), given by the JVM line check (glue-scripts/jvm, ``CheckLine``), which reads each line once with RFC 8259's
 grammar against the dataset's schema. A UTF-8 BOM at the start of a line and a trailing ``\\r`` (CRLF files) are
@@ -14,9 +15,10 @@ removed first; a last line without a newline is a line; an empty file has no lin
 ``NUMBERED_FILE_MAX_BYTES`` are split between tasks, so their lines carry no number.
 
 Schema (I8). A dataset's schema is recorded once and only grows (``settle_schema``): in its catalog table, or a
-file without a catalog. The first manifest infers it over every line that is an object; every later one is parsed
-with the record, and a line with a field the record lacks makes the record gain that field (``evolve``, the
-default) before anything is written, or is quarantined (``strict``). A value of another type than the record's is
+file without a catalog. The first manifest infers it from its first lines, widened from every line the conversion
+then finds outside it, before recording it; every later one is parsed with the record, and a line with a field
+the record lacks makes the record gain that field (``evolve``, the default) and the conversion run again, or is
+quarantined (``strict``). A value of another type than the record's is
 quarantined as ``type_mismatch``. Output names follow one rule (``column_name``). docs/architecture.md, "Dataset
 schema", says it all once.
 
@@ -40,16 +42,20 @@ or null) and ``_ingested_at`` (the run's start time) added, written
 straight into that directory with overwrite, which replaces the manifest's partition and no other, as dynamic
 partition overwrite would, without the sort Spark adds before a partitioned write (``write_partition``). Bad lines go
 to ``<quarantine_path>/<dataset>/manifest_id=<id>/`` as NDJSON, replaced on every run. The number of Parquet
-files comes from the counted text bytes (``plan_output_files``): none above ``target_file_mb``, and up to one per
+files comes from the text bytes listed in the manifest (``plan_output_files``, ``estimated_text_bytes``): none above
+``target_file_mb``, and up to one per
 core while each stays a quarter of the target, since each file is encoded by one core.
 
-Passes and counts. A dataset's first manifest reads the text twice (the inference, then the parse); every other
-manifest once, unless it adds fields (then the parse runs again with the evolved record). The parse's result (one
-row per line: the record, or the line's text when it is quarantined) is persisted (memory, spilling to disk) and
-feeds the counts, the Parquet write and the quarantine write. ``linesIn`` and ``blankLines`` come from that result;
-``rowsOut`` is read back from the written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the
-run fails (AccountingError) unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. A gzip object whose text
-passes ``--max_decompressed_bytes`` fails as a file (``too_large``) and the rest is converted again without it.
+Passes and counts. One pass over the text checks every line (``CheckLine``), parses the rows from the line's bytes
+(``ParseLine``: Spark's ``from_json`` without decoding the text first) and writes them, and records every line on
+the way into a ledger (``pipeline.json.Ledger``, a Spark accumulator fed by ``RecordLine``): lines and bytes per
+reason and per object, each object's first row id, and the quarantined lines themselves up to a budget
+(``QUARANTINE_KEPT_BYTES``), from which the quarantine file is written; past the budget the quarantined lines are
+read in a pass of their own. The pass runs again only when the schema changes (a first manifest's widening, new
+fields under ``evolve``). ``linesIn`` and ``blankLines`` come from the ledger; ``rowsOut`` is read back from the
+written Parquet footers and ``rowsQuarantined`` from the quarantine files, and the run fails (AccountingError)
+unless ``linesIn = rowsOut + rowsQuarantined + blankLines``. A gzip object whose text passes
+``--max_decompressed_bytes`` fails as a file (``too_large``) and the rest is converted again without it.
 
 Compression: zstd. On the benchmark batch (glue-scripts/bench) zstd output is about 30% smaller than snappy
 for the same write time, which also cuts what Athena scans; see glue-scripts/README.md for the figures.
@@ -136,7 +142,7 @@ QUARANTINE_TASK_MIN_BYTES = 1024 * 1024
 # for JSON; the lower figure keeps files at or below the target).
 GZIP_TEXT_PER_BYTE = 5
 PARTITION_COLUMNS = ("ingest_date", "manifest_id")
-# Parser options shared by the inference and the parse, so that both see the same JSON dialect.
+# Parser options of the inference; the parse (ParseLine) uses the same mode, so that both see the same JSON dialect.
 JSON_OPTIONS = {"mode": "PERMISSIVE"}
 # The inference skips fields that are only ever null, {} or []: they carry no type, as the line check reports no
 # such field as unknown; the field is recorded when a value arrives.
@@ -1144,6 +1150,14 @@ class SchemaConflict(Exception):
     """The record changed since it was read: read it again and merge again."""
 
 
+def _aws_error_code(error: BaseException) -> str:
+    """The error code of a boto3 ClientError (else ""). Matched by code, not by the client's exception classes: a
+    client first used from two threads at once can build two sets of those classes, and one thread's `except` then
+    misses the other's error."""
+    response = getattr(error, "response", None)
+    return str(((response or {}).get("Error") or {}).get("Code") or "") if isinstance(response, dict) else ""
+
+
 class CatalogSchemaStore:
     """The recorded schema as the dataset's catalog table: its columns (output names, Hive types) for readers, and
     the schema with the JSON's names in the table parameter SCHEMA_PARAMETER, written together. Glue refuses an
@@ -1157,8 +1171,10 @@ class CatalogSchemaStore:
     def read(self) -> Recorded | None:
         try:
             table = self.glue.get_table(DatabaseName=self.database, Name=self.table)["Table"]
-        except self.glue.exceptions.EntityNotFoundException:
-            return None
+        except Exception as error:
+            if _aws_error_code(error) == "EntityNotFoundException":
+                return None
+            raise
         text = (table.get("Parameters") or {}).get(SCHEMA_PARAMETER)
         if text:
             schema = T.StructType.fromJson(json.loads(text))
@@ -1179,8 +1195,10 @@ class CatalogSchemaStore:
                            "StorageDescriptor": _storage(catalog_columns(schema), self.location)}
             try:
                 self.glue.create_table(DatabaseName=self.database, TableInput=table_input)
-            except self.glue.exceptions.AlreadyExistsException:
-                raise SchemaConflict() from None
+            except Exception as error:
+                if _aws_error_code(error) == "AlreadyExistsException":
+                    raise SchemaConflict() from None
+                raise
         else:
             table_input = {k: existing[k] for k in ("Name", "Description", "Owner", "Retention", "TableType",
                                                     "PartitionKeys") if k in existing}
@@ -1189,8 +1207,10 @@ class CatalogSchemaStore:
             version = {"VersionId": previous.version} if previous is not None and previous.version else {}
             try:
                 self.glue.update_table(DatabaseName=self.database, TableInput=table_input, **version)
-            except self.glue.exceptions.ConcurrentModificationException:
-                raise SchemaConflict() from None
+            except Exception as error:
+                if _aws_error_code(error) == "ConcurrentModificationException":
+                    raise SchemaConflict() from None
+                raise
         return self.read() or Recorded(schema, None)
 
 
@@ -1257,7 +1277,9 @@ def register_partition(glue: Any, database: str, table: str, columns: list[dict[
                  "StorageDescriptor": _storage(columns, _s3_scheme(partition_location))}
     try:
         glue.create_partition(DatabaseName=database, TableName=table, PartitionInput=partition)
-    except glue.exceptions.AlreadyExistsException:
+    except Exception as error:
+        if _aws_error_code(error) != "AlreadyExistsException":
+            raise
         glue.update_partition(DatabaseName=database, TableName=table,
                               PartitionValueList=[ingest_date, manifest_id], PartitionInput=partition)
 

@@ -8,13 +8,14 @@ same NDJSON batch.
 The batch is generated once (deterministic seed) under .bench/glue/ and reused. The job runs through the same
 `run()` the Glue entry point calls, on one local[2] session (its start is reported apart), in this order:
 
-1. first manifest, cold JVM: the dataset has no recorded schema; the job infers it over every line (a pass of its
-   own), records it, then converts. A Glue run starts a JVM, so this is what a dataset's first Glue run sees.
+1. first manifest, cold JVM: the dataset has no recorded schema; the job infers it from the first lines, converts,
+   widens it from any line the pass finds outside it (converting again then), and records it. A Glue run starts a
+   JVM, so this is what a dataset's first Glue run sees.
 2. first manifest again, warm: the record removed, in the same (by then warm) JVM.
 3. Spark's bare conversion: its JSON reader with the recorded schema straight into Parquet, nothing else the job
    does (no line check, line numbers, accounting, quarantine, catalog), in the same JVM.
 4. steady state: another manifest of the same files, the schema recorded: one pass, with the line check (RFC 8259
-   and unknown fields against the record) on every line.
+   and unknown fields against the record) on every line and every line counted.
 5. DuckDB (`--skip-duckdb` to leave it out), for reference.
 
 Each mode's time is given as a ratio to the bare conversion; the cold JVM's share is the difference between the

@@ -137,8 +137,8 @@ describe('batching: manifests from the arrival rate and the wait', () => {
 });
 
 describe('glueRun', () => {
-  const coreSecondsPerGb = (41.4 * 2) / 0.734; // glue-scripts/README.md: 734 MB in 41.4 s warm on 2 cores
-  const coldJvm = 74.4 - 41.4;
+  const coreSecondsPerGb = (14.7 * 2) / 0.734; // glue-scripts/README.md: 734 MB in 14.7 s warm on 2 cores
+  const coldJvm = 9.7; // the first manifest's cold run minus its warm run
 
   it('bills the 1-minute minimum for a run shorter than a minute: 83 files of 3.5 MB on 3 G.1X workers', () => {
     const run = glueRun(83.333, 291.667, inventory.glue);
@@ -155,10 +155,10 @@ describe('glueRun', () => {
   });
 
   it('bills the seconds of a longer run, on at most maxWorkers workers', () => {
-    const run = glueRun(10, 10_000, inventory.glue);
+    const run = glueRun(10, 100_000, inventory.glue);
 
-    // (10000 + 40) / 128 = 78.4 -> 79 tasks, 20 executors wanted, 10 workers allowed: 9 executors x 4 = 36 cores.
-    const seconds = 10 + coldJvm + (coreSecondsPerGb * 10) / 36;
+    // (100000 + 40) / 128 = 781.6 -> 782 tasks, 196 executors wanted, 10 workers allowed: 9 executors x 4 = 36 cores.
+    const seconds = 10 + coldJvm + (coreSecondsPerGb * 100) / 36;
     expect(run.workers).toBe(10);
     expect(run.seconds).toBeCloseTo(seconds, 6);
     expect(run.billedSeconds).toBe(Math.ceil(seconds));
