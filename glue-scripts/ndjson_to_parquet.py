@@ -760,8 +760,9 @@ def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
     object is never split. Sets the session's read split size for the run (`plan_read_split_bytes`).
     """
     split_bytes = plan_read_split_bytes(files, spark.sparkContext.defaultParallelism, numbered_file_max_bytes)
-    objects = Objects([f.uri for f in files], [f.version_id for f in files],
-                      [_qualified(spark, f.source) for f in files],
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:  # a few JVM calls each
+        paths = list(pool.map(lambda f: _qualified(spark, f.source), files))
+    objects = Objects([f.uri for f in files], [f.version_id for f in files], paths,
                       [(f.size or 0) <= split_bytes or _is_gzip(f.source) for f in files])
     if not files:
         return spark.createDataFrame([], "_path string, _row bigint, line string"), objects
@@ -936,7 +937,7 @@ def parse_records(spark: SparkSession, lines: DataFrame, objects: Objects, schem
     recorded = checked.select(
         "_path", "_row", status.alias("_status"), why.alias("_reason"), F.when(is_row, value).alias("_record"),
         text.alias("line"),
-        F.call_udf(record, F.col("_path"), F.col("_row"), ledger_reason, F.octet_length("line"), text).alias("_object"))
+        F.call_udf(record, F.col("_row"), ledger_reason, F.octet_length("line"), text).alias("_object"))
     known = F.col("_object") >= 0
     index = F.col("_object") + 1
 
