@@ -1371,9 +1371,10 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
 
     # Read back from what was written, not from the persisted result: the check covers the writes.
     out_files, out_bytes = list_data_files(spark, partition_dir)
-    rows_out = spark.read.parquet(partition_dir).count() if out_files else 0  # from the Parquet footers
+    written, conf = _jvm(spark).pipeline.json.Written, _java(spark)._jsc.hadoopConfiguration()
+    rows_out = int(written.parquetRows(partition_dir, conf)) if out_files else 0  # from the Parquet footers
     quarantine_files, _ = list_data_files(spark, quarantine_dir)
-    rows_quarantined = spark.read.text(quarantine_dir).count() if quarantine_files else 0
+    rows_quarantined = int(written.textLines(quarantine_dir, conf)) if quarantine_files else 0
 
     counts = {"linesIn": lines_in, "rowsOut": rows_out, "rowsQuarantined": rows_quarantined,
               "blankLines": blank_lines}
