@@ -760,8 +760,8 @@ def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
     object is never split. Sets the session's read split size for the run (`plan_read_split_bytes`).
     """
     split_bytes = plan_read_split_bytes(files, spark.sparkContext.defaultParallelism, numbered_file_max_bytes)
-    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:  # a few JVM calls each
-        paths = list(pool.map(lambda f: _qualified(spark, f.source), files))
+    paths = [str(p) for p in _jvm(spark).pipeline.json.Driver.qualified(
+        [f.source for f in files], _java(spark)._jsc.hadoopConfiguration())]
     objects = Objects([f.uri for f in files], [f.version_id for f in files], paths,
                       [(f.size or 0) <= split_bytes or _is_gzip(f.source) for f in files])
     if not files:
@@ -798,10 +798,7 @@ def register_ledger(spark: SparkSession, objects: Objects, task_bytes: int) -> t
     jvm = _jvm(spark)
     ledger = jvm.pipeline.json.Ledger(len(objects.paths), task_bytes)
     _java(spark)._jsc.sc().register(ledger, "pipeline.ledger")
-    paths = _java(spark).sparkContext._gateway.new_array(jvm.java.lang.String, len(objects.paths))
-    for i, path in enumerate(objects.paths):
-        paths[i] = path
-    function = jvm.pipeline.json.RecordLine.function(ledger, paths)
+    function = jvm.pipeline.json.RecordLine.function(ledger, list(objects.paths))
     name = f"pipeline_record_line_{next(_LEDGERS)}"
     _java(spark)._jsparkSession.udf().register(name, function)
     return ledger, name
@@ -941,13 +938,15 @@ def parse_records(spark: SparkSession, lines: DataFrame, objects: Objects, schem
     known = F.col("_object") >= 0
     index = F.col("_object") + 1
 
-    def pick(values: Sequence[Any], otherwise: Any) -> Any:
-        return F.when(known, F.element_at(F.array(*[F.lit(v) for v in values]), index)).otherwise(otherwise)
+    driver = _jvm(spark).pipeline.json.Driver
+
+    def pick(values: Any, otherwise: Any) -> Any:  # one array literal, built in one JVM call
+        return F.when(known, F.element_at(Column(values), index)).otherwise(otherwise)
 
     return recorded.select(
-        "_object", pick(objects.uris, F.col("_path")).cast("string").alias("_source_file"),
-        pick(objects.versions, F.lit(None)).cast("string").alias("_source_version"),
-        pick(objects.numbered, F.lit(False)).cast("boolean").alias("_numbered"),
+        "_object", pick(driver.strings(objects.uris), F.col("_path")).alias("_source_file"),
+        pick(driver.strings(objects.versions), F.lit(None).cast("string")).alias("_source_version"),
+        pick(driver.booleans(objects.numbered), F.lit(False)).alias("_numbered"),
         "_row", "_status", "_reason", "_record", "line")
 
 
@@ -1528,16 +1527,8 @@ def write_quarantine(spark: SparkSession, params: JobParams, done: Pass, lines: 
     if not done.quarantined():
         return
     if not done.ledger.overflowed():
-        gateway, jvm = _java(spark).sparkContext._gateway, _jvm(spark)
-        uris = gateway.new_array(jvm.java.lang.String, len(objects.uris))
-        versions = gateway.new_array(jvm.java.lang.String, len(objects.uris))
-        numbered = gateway.new_array(jvm.boolean, len(objects.uris))
-        for i in range(len(objects.uris)):
-            uris[i], numbered[i] = objects.uris[i], objects.numbered[i]
-            if objects.versions[i] is not None:
-                versions[i] = objects.versions[i]
         done.ledger.writeQuarantine(quarantine_dir + "part-00000.json", _java(spark)._jsc.hadoopConfiguration(),
-                                    uris, versions, numbered)
+                                    list(objects.uris), list(objects.versions), list(objects.numbered))
         return
     _, record = register_ledger(spark, objects, 0)  # counts again, which nothing reads; keeps no text
     parsed = parse_records(spark, lines, objects, schema, record, params.max_line_bytes)

@@ -239,12 +239,13 @@ public final class Ledger extends AccumulatorV2<Ledger.Book, Map<Integer, Ledger
    * of an object not {@code numbered} (read by several tasks) has no line number.
    */
   public long writeQuarantine(
-      String uri, Configuration conf, String[] uris, String[] versions, boolean[] numbered) throws IOException {
+      String uri, Configuration conf, List<String> uris, List<String> versions, List<Boolean> numbered)
+      throws IOException {
     List<Object[]> all = new ArrayList<>();
     for (Book book : books.values()) {
       for (Bad bad : book.bad) {
         Long number = null;
-        if (bad.object >= 0 && numbered[bad.object] && book.objectFirst[bad.object] >= 0) {
+        if (bad.object >= 0 && numbered.get(bad.object) && book.objectFirst[bad.object] >= 0) {
           number = bad.row - book.objectFirst[bad.object] + 1;
         }
         all.add(new Object[] {bad, number});
@@ -260,8 +261,8 @@ public final class Ledger extends AccumulatorV2<Ledger.Book, Map<Integer, Ledger
       for (Object[] a : all) {
         Bad bad = (Bad) a[0];
         json.writeStartObject();
-        json.writeStringField("source_file", bad.object >= 0 ? uris[bad.object] : bad.path);
-        String version = bad.object >= 0 ? versions[bad.object] : null;
+        json.writeStringField("source_file", bad.object >= 0 ? uris.get(bad.object) : bad.path);
+        String version = bad.object >= 0 ? versions.get(bad.object) : null;
         if (version != null) {
           json.writeStringField("source_version", version);
         }

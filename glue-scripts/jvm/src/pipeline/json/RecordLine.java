@@ -27,13 +27,13 @@ public final class RecordLine implements UDF4<Long, String, Integer, String, Int
   private transient int lastObject;
 
   /** `paths`: the path Spark reports for each of the manifest's objects, in the manifest's order. */
-  public RecordLine(Ledger ledger, String[] paths) {
+  public RecordLine(Ledger ledger, java.util.List<String> paths) {
     this.ledger = ledger;
-    this.paths = paths.clone();
+    this.paths = paths.toArray(new String[0]);
   }
 
   /** The function to register: non-deterministic, returning the object's index. */
-  public static UserDefinedFunction function(Ledger ledger, String[] paths) {
+  public static UserDefinedFunction function(Ledger ledger, java.util.List<String> paths) {
     return functions.udf(new RecordLine(ledger, paths), DataTypes.IntegerType).asNondeterministic();
   }
 
