@@ -1084,11 +1084,10 @@ def plan_output_files(text_bytes: int, target_file_mb: int, compression: str = P
     return max(1, by_target, by_cores)
 
 
-def right_size(df: DataFrame, files: int, parallelism: int, materialized: bool = False) -> DataFrame:
-    """Shapes df into `files` partitions: merge without a shuffle when that keeps every core busy or when df's
-    work is already done (read from a persisted result, so the merged tasks only encode and write), else shuffle
-    so that the work upstream still uses every core."""
-    return df.coalesce(files) if materialized or files >= parallelism else df.repartition(files)
+def right_size(df: DataFrame, files: int, parallelism: int) -> DataFrame:
+    """Shapes df into `files` partitions: merge without a shuffle when that keeps every core busy, else shuffle so
+    that the work upstream (read, check, parse) still uses every core."""
+    return df.coalesce(files) if files >= parallelism else df.repartition(files)
 
 
 # ------------------------------------------------------------------------------------------------------ catalog
@@ -1494,10 +1493,7 @@ class Pass:
         """The quarantined lines with one of `reasons` (column `line`): from the ledger, or, when a task could not
         keep them all, from a pass of their own."""
         if not self.ledger.overflowed():
-            array = _java(spark).sparkContext._gateway.new_array(_jvm(spark).java.lang.String, len(reasons))
-            for i, reason in enumerate(reasons):
-                array[i] = reason
-            kept = self.ledger.lines(_java(spark)._jsparkSession, array).toDF()
+            kept = self.ledger.lines(_java(spark)._jsparkSession, list(reasons)).toDF()
             return DataFrame(kept, spark).withColumnRenamed("value", "line")
         return self.parsed.filter(F.col("_reason").isin(*reasons)).select("line")
 

@@ -102,19 +102,6 @@ def test_right_size_merges_without_shuffle_only_when_cores_stay_busy(spark):
     assert executed_plan(shuffled).count("Exchange") == 2
 
 
-def test_right_size_merges_a_materialized_result_without_shuffle(spark):
-    df = spark.range(1000).repartition(8).persist()
-    try:
-        df.count()
-        merged = right_size(df, 1, parallelism=2, materialized=True)
-
-        assert merged.rdd.getNumPartitions() == 1
-        plan = executed_plan(merged)
-        assert "Coalesce" in plan and "InMemoryTableScan" in plan
-    finally:
-        df.unpersist()
-
-
 def test_hive_types_of_nested_records():
     schema = T.StructType([
         T.StructField("items", T.ArrayType(T.StructType([T.StructField("qty", T.LongType()),

@@ -218,9 +218,8 @@ public final class Ledger extends AccumulatorV2<Ledger.Book, Map<Integer, Ledger
     return out.toString();
   }
 
-  /** The kept text of the quarantined lines with one of `reasons`, as a dataset (for schema inference). */
-  public Dataset<String> lines(SparkSession spark, String[] reasons) {
-    List<String> wanted = java.util.Arrays.asList(reasons);
+  /** The kept text of the quarantined lines with one of the `wanted` reasons, as a dataset (for schema inference). */
+  public Dataset<String> lines(SparkSession spark, List<String> wanted) {
     List<String> out = new ArrayList<>();
     for (Book book : books.values()) {
       for (Bad bad : book.bad) {
