@@ -84,16 +84,16 @@ export const LIMITS = {
 
 /**
  * The Glue job's throughput as `make bench-glue` measured it (glue-scripts/README.md, "Figures": 734 MB, 200 files,
- * 2 local cores, schema recorded): the steady state in 14.7 s warm; a cold JVM, as every Glue run starts, adds the
- * 9.7 s the first manifest took more cold (27.2 s) than warm (17.5 s). Parquet (zstd) 68 MB; 693 of 724,599 lines
+ * 2 local cores, schema recorded): the steady state in 11.7 s warm; a cold JVM, as every Glue run starts, adds the
+ * 9.9 s the first manifest took more cold (22.4 s) than warm (12.5 s). Parquet (zstd) 68 MB; 693 of 724,599 lines
  * quarantined.
  */
 export const GLUE_MEASURED = {
   source: 'glue-scripts/README.md (make bench-glue: 734 MB, 200 files, 2 cores, schema recorded)',
   batchMb: 734,
   localCores: 2,
-  warmSeconds: 14.7,
-  coldSeconds: 14.7 + 9.7,
+  warmSeconds: 11.7,
+  coldSeconds: 11.7 + 9.9,
   parquetMb: 68,
   quarantinedLineShare: 693 / 724_599,
 } as const;
