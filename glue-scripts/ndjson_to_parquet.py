@@ -403,10 +403,11 @@ def list_data_files(spark: SparkSession, uri: str) -> tuple[int, int]:
     return files, total
 
 
-def _qualified(spark: SparkSession, uri: str) -> str:
-    """The path string Spark reports from input_file_name() for an object read from this URI."""
-    fs, path = _fs_path(spark, uri)
-    return fs.makeQualified(path).toUri().toString()
+def _qualified(spark: SparkSession, uris: Sequence[str]) -> list[str]:
+    """The path strings Spark reports from input_file_name() for objects read from these URIs (pipeline.json.Driver,
+    one JVM call)."""
+    return [str(p) for p in _jvm(spark).pipeline.json.Driver.qualified(list(uris),
+                                                                       _java(spark)._jsc.hadoopConfiguration())]
 
 
 # ------------------------------------------------------------------------------------------- the manifest's files
@@ -452,12 +453,20 @@ def _hadoop_failure_reason(error: BaseException) -> str | None:
     return None if _TRANSIENT.search(root) else UNREADABLE
 
 
+def _aws_error_code(error: BaseException) -> str:
+    """The error code of a boto3 ClientError (else ""). Matched by code, not by the client's exception classes: a
+    client first used from two threads at once can build two sets of those classes, and one thread's `except` then
+    misses the other's error."""
+    response = getattr(error, "response", None)
+    return str(((response or {}).get("Error") or {}).get("Code") or "") if isinstance(response, dict) else ""
+
+
 def _s3_failure_reason(error: BaseException) -> str | None:
     """MISSING (no such key or version) or ACCESS_DENIED for a boto3 error, None for any other (transient)."""
     response = getattr(error, "response", None)
     if not isinstance(response, dict):
         return None
-    code = str(response.get("Error", {}).get("Code", ""))
+    code = _aws_error_code(error)
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if code in ("NoSuchKey", "NoSuchVersion", "NotFound", "404") or status == 404:
         return MISSING
@@ -636,8 +645,8 @@ def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[Man
     text = " ".join([str(error)] + [message for _, message in _java_chain(error)])
     texts = (text, urllib.parse.unquote(text))
     found: list[tuple[ManifestFile, set[str]]] = []
-    for f in files:
-        names = {f.source, _qualified(spark, f.source)}
+    for f, qualified in zip(files, _qualified(spark, [f.source for f in files]), strict=True):
+        names = {f.source, qualified}
         names |= {urllib.parse.unquote(n) for n in list(names)}
         matched = {name for name in names if name and any(name in t for t in texts)}
         if matched:
@@ -760,9 +769,8 @@ def read_lines(spark: SparkSession, files: Sequence[ManifestFile],
     object is never split. Sets the session's read split size for the run (`plan_read_split_bytes`).
     """
     split_bytes = plan_read_split_bytes(files, spark.sparkContext.defaultParallelism, numbered_file_max_bytes)
-    paths = [str(p) for p in _jvm(spark).pipeline.json.Driver.qualified(
-        [f.source for f in files], _java(spark)._jsc.hadoopConfiguration())]
-    objects = Objects([f.uri for f in files], [f.version_id for f in files], paths,
+    objects = Objects([f.uri for f in files], [f.version_id for f in files],
+                      _qualified(spark, [f.source for f in files]),
                       [(f.size or 0) <= split_bytes or _is_gzip(f.source) for f in files])
     if not files:
         return spark.createDataFrame([], "_path string, _row bigint, line string"), objects
@@ -1147,14 +1155,6 @@ class Recorded:
 
 class SchemaConflict(Exception):
     """The record changed since it was read: read it again and merge again."""
-
-
-def _aws_error_code(error: BaseException) -> str:
-    """The error code of a boto3 ClientError (else ""). Matched by code, not by the client's exception classes: a
-    client first used from two threads at once can build two sets of those classes, and one thread's `except` then
-    misses the other's error."""
-    response = getattr(error, "response", None)
-    return str(((response or {}).get("Error") or {}).get("Code") or "") if isinstance(response, dict) else ""
 
 
 class CatalogSchemaStore:
