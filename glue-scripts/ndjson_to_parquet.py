@@ -1486,8 +1486,9 @@ class Pass:
     def lines(self, reason: str) -> int:
         return self.reasons.get(reason, (0, 0))[0]
 
-    def quarantined(self) -> int:
-        return sum(n for reason, (n, _) in self.reasons.items() if reason not in ("row", "blank"))
+    def quarantine(self) -> dict[str, tuple[int, int]]:
+        """Lines and bytes per quarantine reason (every reason but ``row`` and ``blank``)."""
+        return {reason: counts for reason, counts in self.reasons.items() if reason not in ("row", "blank")}
 
     def text_of(self, spark: SparkSession, reasons: Sequence[str]) -> DataFrame:
         """The quarantined lines with one of `reasons` (column `line`): from the ledger, or, when a task could not
@@ -1520,7 +1521,8 @@ def write_quarantine(spark: SparkSession, params: JobParams, done: Pass, lines: 
     """Replaces the manifest's quarantine with the lines `done` quarantined: written from the ledger as one file,
     or, when a task could not keep them all, read again in a pass of their own and written by Spark."""
     delete_path(spark, quarantine_dir)
-    if not done.quarantined():
+    quarantine = done.quarantine()
+    if not quarantine:
         return
     if not done.ledger.overflowed():
         done.ledger.writeQuarantine(quarantine_dir + "part-00000.json", _java(spark)._jsc.hadoopConfiguration(),
@@ -1528,7 +1530,7 @@ def write_quarantine(spark: SparkSession, params: JobParams, done: Pass, lines: 
         return
     _, record = register_ledger(spark, objects, 0)  # counts again, which nothing reads; keeps no text
     parsed = parse_records(spark, lines, objects, schema, record, params.max_line_bytes)
-    bad_bytes = sum(b for reason, (_, b) in done.reasons.items() if reason not in ("row", "blank"))
+    bad_bytes = sum(b for _, b in quarantine.values())
     bad_files = max(1, math.ceil(bad_bytes / (params.target_file_mb * 1024 * 1024)))
     (quarantine_rows(parsed).coalesce(bad_files).write.mode("overwrite")
      .option("compression", "none").json(quarantine_dir))
@@ -1552,9 +1554,8 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     lines, objects = read_lines(spark, files, numbered_file_max_bytes)
     reserved = ADDED_COLUMNS + PARTITION_COLUMNS
     recorded = plan.store.read()
-    provisional = recorded is None and plan.pinned is None
-    sample: DataFrame | None = None
-    if provisional:
+    sample: DataFrame | None = None  # the first lines, while the first manifest's schema is not recorded yet
+    if recorded is None and plan.pinned is None:
         sample = sample_objects(spark, lines, params.max_line_bytes)
         schema = name_columns(infer_schema(spark, sample), reserved)
     else:
@@ -1574,7 +1575,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
             raise FilesTooLargeError([FailedFile(f, TOO_LARGE, f"decompresses to more than "
                                                  f"{params.max_decompressed_bytes} bytes") for f in oversize])
         unknown = done.lines("unknown_field")
-        if provisional and sample is not None:
+        if sample is not None:
             if (unknown or done.lines("type_mismatch")) and widenings < WIDENING_PASSES:
                 widenings += 1
                 misfits = done.text_of(spark, ("unknown_field", "type_mismatch"))
@@ -1584,7 +1585,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
                           "could not", file=sys.stderr, flush=True)
                     schema = widened
                     continue
-            provisional = False
+            sample = None
             recorded = settle_schema(plan.store, schema, added=plan.added)
             if recorded.schema != schema:  # another run recorded the dataset's schema first
                 schema = recorded.schema
@@ -1605,7 +1606,7 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     write_quarantine(spark, params, done, lines, objects, schema, quarantine_dir)
     stage("quarantine")
     lines_in = sum(n for n, _ in done.reasons.values())
-    reasons = {reason: n for reason, (n, _) in sorted(done.reasons.items()) if reason not in ("row", "blank")}
+    reasons = {reason: n for reason, (n, _) in sorted(done.quarantine().items())}
     return lines_in, done.lines("blank"), reasons, schema
 
 
