@@ -387,22 +387,6 @@ def delete_path(spark: SparkSession, uri: str) -> None:
         fs.delete(path, True)
 
 
-def list_data_files(spark: SparkSession, uri: str) -> tuple[int, int]:
-    """Counts the data files under a directory (not markers such as _SUCCESS) and their bytes."""
-    fs, path = _fs_path(spark, uri)
-    if not fs.exists(path):
-        return 0, 0
-    files = total = 0
-    iterator = fs.listFiles(path, True)
-    while iterator.hasNext():
-        status = iterator.next()
-        name = status.getPath().getName()
-        if not name.startswith(("_", ".")):
-            files += 1
-            total += status.getLen()
-    return files, total
-
-
 def _qualified(spark: SparkSession, uris: Sequence[str]) -> list[str]:
     """The path strings Spark reports from input_file_name() for objects read from these URIs (pipeline.json.Driver,
     one JVM call)."""
@@ -1367,12 +1351,10 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory=_glue_client
     lines_in, blank_lines, reasons, schema = converted
     columns = catalog_columns(schema)
 
-    # Read back from what was written, not from the persisted result: the check covers the writes.
-    out_files, out_bytes = list_data_files(spark, partition_dir)
+    # Read back from the files written, not from the pass's own counts: the check covers the writes.
     written, conf = _jvm(spark).pipeline.json.Written, _java(spark)._jsc.hadoopConfiguration()
-    rows_out = int(written.parquetRows(partition_dir, conf)) if out_files else 0  # from the Parquet footers
-    quarantine_files, _ = list_data_files(spark, quarantine_dir)
-    rows_quarantined = int(written.textLines(quarantine_dir, conf)) if quarantine_files else 0
+    out_files, out_bytes, rows_out = (int(n) for n in written.parquet(partition_dir, conf))  # rows: the footers
+    quarantine_files, _, rows_quarantined = (int(n) for n in written.text(quarantine_dir, conf))
 
     counts = {"linesIn": lines_in, "rowsOut": rows_out, "rowsQuarantined": rows_quarantined,
               "blankLines": blank_lines}

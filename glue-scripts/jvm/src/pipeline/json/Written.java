@@ -3,37 +3,42 @@ package pipeline.json;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.LocatedFileStatus;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
 import org.apache.parquet.hadoop.ParquetFileReader;
 import org.apache.parquet.hadoop.util.HadoopInputFile;
 
 /**
- * Counts of what the Glue job wrote, read back from the files themselves on the driver: the rows of a directory's
- * Parquet files from their footers, and the lines of a directory's text files. Data files only: names starting with
- * {@code _} or {@code .} (markers, checksums) are left out, as every reader of the dataset leaves them out.
+ * What the Glue job wrote, read back from the files themselves on the driver, in one listing of the directory (and
+ * its subdirectories): {@code {files, bytes, records}}, the records being the rows of Parquet files (from their
+ * footers) or the lines of text files. Data files only: names starting with {@code _} or {@code .} (markers,
+ * checksums) are left out, as every reader of the dataset leaves them out. A directory that does not exist holds
+ * nothing.
  */
 public final class Written {
   private Written() {}
 
-  /** The rows of the Parquet files directly under `dir` (0 when it does not exist), from their footers. */
-  public static long parquetRows(String dir, Configuration conf) throws IOException {
-    long rows = 0;
-    for (FileStatus status : dataFiles(dir, conf)) {
+  /** {files, bytes, rows} of the Parquet files under `dir`. */
+  public static long[] parquet(String dir, Configuration conf) throws IOException {
+    long[] totals = new long[3];
+    for (LocatedFileStatus status : dataFiles(dir, conf, totals)) {
       try (ParquetFileReader reader = ParquetFileReader.open(HadoopInputFile.fromStatus(status, conf))) {
-        rows += reader.getRecordCount();
+        totals[2] += reader.getRecordCount();
       }
     }
-    return rows;
+    return totals;
   }
 
-  /** The lines (newline-terminated, and a last one without) of the text files directly under `dir`. */
-  public static long textLines(String dir, Configuration conf) throws IOException {
-    long lines = 0;
+  /** {files, bytes, lines} of the text files under `dir`: newline-terminated lines, and a last one without. */
+  public static long[] text(String dir, Configuration conf) throws IOException {
+    long[] totals = new long[3];
     byte[] buffer = new byte[1 << 16];
-    for (FileStatus status : dataFiles(dir, conf)) {
+    for (LocatedFileStatus status : dataFiles(dir, conf, totals)) {
       FileSystem fs = status.getPath().getFileSystem(conf);
       try (InputStream in = new BufferedInputStream(fs.open(status.getPath()))) {
         int read;
@@ -41,27 +46,37 @@ public final class Written {
         while ((read = in.read(buffer)) > 0) {
           for (int i = 0; i < read; i++) {
             if (buffer[i] == '\n') {
-              lines++;
+              totals[2]++;
             }
           }
           last = buffer[read - 1];
         }
         if (last != '\n') {
-          lines++;
+          totals[2]++;
         }
       }
     }
-    return lines;
+    return totals;
   }
 
-  private static FileStatus[] dataFiles(String dir, Configuration conf) throws IOException {
+  /** The data files under `dir`, counted with their bytes into totals[0] and totals[1]. */
+  private static List<LocatedFileStatus> dataFiles(String dir, Configuration conf, long[] totals) throws IOException {
     Path path = new Path(dir);
     FileSystem fs = path.getFileSystem(conf);
+    List<LocatedFileStatus> files = new ArrayList<>();
     if (!fs.exists(path)) {
-      return new FileStatus[0];
+      return files;
     }
-    return java.util.Arrays.stream(fs.listStatus(path))
-        .filter(s -> s.isFile() && !s.getPath().getName().startsWith("_") && !s.getPath().getName().startsWith("."))
-        .toArray(FileStatus[]::new);
+    RemoteIterator<LocatedFileStatus> listed = fs.listFiles(path, true);
+    while (listed.hasNext()) {
+      LocatedFileStatus status = listed.next();
+      String name = status.getPath().getName();
+      if (!name.startsWith("_") && !name.startsWith(".")) {
+        files.add(status);
+        totals[0]++;
+        totals[1] += status.getLen();
+      }
+    }
+    return files;
   }
 }
