@@ -1482,11 +1482,11 @@ class Pass:
 
 
 def convert_pass(spark: SparkSession, params: JobParams, lines: DataFrame, objects: Objects, schema: T.StructType,
-                 ingested_at: dt.datetime, partition_dir: str, output_files: int) -> Pass:
+                 ingested_at: dt.datetime, partition_dir: str, output_files: int, task_bytes: int) -> Pass:
     """One pass over the text: checks, parses and writes the rows into the partition (replacing it), and records
-    every line in a ledger on the way (`register_ledger`): the counts, and the quarantined lines."""
-    tasks = max(1, lines.rdd.getNumPartitions())
-    ledger, record = register_ledger(spark, objects, max(QUARANTINE_TASK_MIN_BYTES, QUARANTINE_KEPT_BYTES // tasks))
+    every line in a ledger on the way (`register_ledger`, keeping up to `task_bytes` of quarantined text a task):
+    the counts, and the quarantined lines."""
+    ledger, record = register_ledger(spark, objects, task_bytes)
     parsed = parse_records(spark, lines, objects, schema, record, params.max_line_bytes)
     parallelism = spark.sparkContext.defaultParallelism
     write_partition(right_size(curated_rows(parsed, schema, ingested_at), output_files, parallelism), partition_dir,
@@ -1547,9 +1547,11 @@ def _convert(spark: SparkSession, params: JobParams, files: Sequence[ManifestFil
     stage("schema")
     output_files = plan_output_files(estimated_text_bytes(files), params.target_file_mb, params.compression,
                                      spark.sparkContext.defaultParallelism)
+    task_bytes = max(QUARANTINE_TASK_MIN_BYTES, QUARANTINE_KEPT_BYTES // max(1, lines.rdd.getNumPartitions()))
     widenings = evolutions = 0
     while True:
-        done = convert_pass(spark, params, lines, objects, schema, ingested_at, partition_dir, output_files)
+        done = convert_pass(spark, params, lines, objects, schema, ingested_at, partition_dir, output_files,
+                            task_bytes)
         stage("convert")
         oversize = [f for f, text in zip(files, done.object_text_bytes, strict=True)
                     if _is_gzip(f.source) and text > params.max_decompressed_bytes]
