@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { oneLineReason } from './errors';
 import { registerDlqCommand } from './commands/dlq';
+import { registerFlushCommand } from './commands/flush';
 import { registerReconcileCommand } from './commands/reconcile';
 import { registerReplayCommand } from './commands/replay';
 import { CliDeps, defaultMakeContext, processIo } from './commands/shared';
@@ -34,6 +35,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerUploadCommand(program, deps);
   registerStatusCommand(program, deps);
   registerReplayCommand(program, deps);
+  registerFlushCommand(program, deps);
   registerDlqCommand(program, deps);
   // The bill model's command, loaded with it (it reads files, never a stack's clients).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, as said above

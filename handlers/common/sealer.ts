@@ -9,7 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import type { HandlerSettings } from '../../contracts/lambda-environment';
-import { buildManifestDocument, executionArnOf, executionInputOf, manifestKeyOf } from '../domain/manifest';
+import { buildManifestDocument, executionArnOf, executionInputOf, manifestKeyOf, type SealReason } from '../domain/manifest';
 import type { AwsClients } from './aws-clients';
 import { ExecutionNameConflictError, ManifestStateError } from './errors';
 import { startNamedExecution } from './execution-start';
@@ -77,7 +77,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Seals the open manifest `manifestId` of `dataset`. Returns false when it was not open any more (another
  * writer or the sweeper sealed it first) or a concurrent write got in the way; the caller re-reads.
  */
-export async function sealManifest(deps: SealerDeps, dataset: string, manifestId: string, reason: 'full' | 'timeout'): Promise<boolean> {
+export async function sealManifest(deps: SealerDeps, dataset: string, manifestId: string, reason: SealReason): Promise<boolean> {
   let outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
   // A TransactionConflict is a concurrent write on the pointer or the record, not a refusal: try again at once,
   // so a full manifest is not left to the sweeper's next round (up to maxWaitMinutes).
@@ -86,7 +86,8 @@ export async function sealManifest(deps: SealerDeps, dataset: string, manifestId
     outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
   }
   if (outcome !== 'done') return false;
-  deps.tally.count(reason === 'full' ? METRIC.manifestsSealedFull : METRIC.manifestsSealedTimeout);
+  // An operator's flush is counted by no metric (the CLI publishes none); its record says `sealReason = flush`.
+  if (reason !== 'flush') deps.tally.count(reason === 'full' ? METRIC.manifestsSealedFull : METRIC.manifestsSealedTimeout);
   deps.logger.info('Manifest sealed', { manifestId, dataset, sealReason: reason });
   return true;
 }
@@ -160,9 +161,9 @@ export function isRecorded(meta: Pick<ManifestMeta, 'executions'>, originalExecu
   return (meta.executions ?? []).includes(originalExecutionArn);
 }
 
-function requireSealFields(meta: ManifestMeta): ManifestMeta & { sealedAt: string; sealReason: 'full' | 'timeout' } {
+function requireSealFields(meta: ManifestMeta): ManifestMeta & { sealedAt: string; sealReason: SealReason } {
   if (meta.sealedAt === undefined || meta.sealReason === undefined) {
     throw new ManifestStateError(meta.manifestId, `status ${meta.status} without sealedAt and sealReason`);
   }
-  return meta as ManifestMeta & { sealedAt: string; sealReason: 'full' | 'timeout' };
+  return meta as ManifestMeta & { sealedAt: string; sealReason: SealReason };
 }

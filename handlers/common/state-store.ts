@@ -23,7 +23,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { STATE_TABLE, keys, type ManifestStatus } from '../../contracts/table-schema';
 import type { EndedOutcome } from '../domain/ended-execution';
-import type { ManifestFileEntry, OpenPointer } from '../domain/manifest';
+import type { ManifestFileEntry, OpenPointer, SealReason } from '../domain/manifest';
 import { contentTagOf } from '../domain/s3-event';
 import { hasErrorName } from './errors';
 
@@ -41,7 +41,7 @@ export interface ManifestRecord {
   readonly openedAt?: string;
   readonly ingestDate?: string;
   readonly sealedAt?: string;
-  readonly sealReason?: 'full' | 'timeout';
+  readonly sealReason?: SealReason;
   readonly manifestUri?: string;
   readonly fileCount?: number;
   readonly totalBytes?: number;
@@ -314,7 +314,7 @@ export class StateStore {
    * Seals an open manifest and clears the dataset's pointer in one transaction. Afterwards no file can enter it,
    * so the `F#` items read next are final. `condition-failed`: it was not open (someone else sealed it).
    */
-  async seal(dataset: string, manifestId: string, reason: 'full' | 'timeout', now: Date): Promise<WriteOutcome> {
+  async seal(dataset: string, manifestId: string, reason: SealReason, now: Date): Promise<WriteOutcome> {
     try {
       await this.#transact([
         {

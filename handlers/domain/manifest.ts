@@ -106,6 +106,12 @@ export interface ManifestFileEntry {
   readonly versionId?: string;
 }
 
+/**
+ * Why a manifest was sealed: `full` (batchSize files), `timeout` (its oldest file waited maxWaitMinutes), `flush`
+ * (an operator's `pipeline flush`, or `pipeline smoke`, sealed it at once).
+ */
+export type SealReason = 'full' | 'timeout' | 'flush';
+
 /** What a sealed manifest's META item says, as far as the manifest file needs it. */
 export interface SealedManifest {
   readonly manifestId: string;
@@ -113,7 +119,7 @@ export interface SealedManifest {
   readonly ingestDate: string;
   readonly openedAt: string;
   readonly sealedAt: string;
-  readonly sealReason: 'full' | 'timeout';
+  readonly sealReason: SealReason;
 }
 
 /** The manifest file (docs/architecture.md, "Manifest file"). */

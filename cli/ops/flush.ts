@@ -1,0 +1,110 @@
+/**
+ * `pipeline flush`: seals a dataset's open manifest now, instead of when its oldest file has waited
+ * `maxWaitMinutes`, and starts its execution.
+ *
+ * It runs the sweeper's own code (handlers/common/sealer.ts), so the flush keeps every invariant a time-based seal
+ * keeps: the seal is one transaction conditioned on the manifest being `OPEN` and the dataset's pointer naming it,
+ * so no file enters a sealed manifest and a file being written at that instant is either in it or in the next one
+ * (I1, I2); the execution, named after the manifest id, is started before the MANIFEST record names it (I3); and a
+ * manifest found sealed is started only while fewer than the Glue job's `MaxConcurrentRuns` executions run (else
+ * it waits in the `pending` index for the sweeper, as any backlog does). A flush stopped at any point is finished
+ * by the sweeper, as a crashed builder's seal is.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
+import { MetricTally } from '../../handlers/common/observability';
+import { sealManifest, startSealedManifest, type SealerDeps } from '../../handlers/common/sealer';
+import { clientSettings, type CliContext } from '../context';
+import { CliError } from '../errors';
+import { stateStoreOf } from './manifests';
+import { validateDataset } from './upload';
+
+/** What a flush did. */
+export type FlushResult =
+  /** The dataset has no open manifest: nothing to seal. */
+  | { readonly dataset: string; readonly outcome: 'nothing-open' }
+  /** The open manifest has no file yet (its opener is writing the first one, or stopped): not sealed. */
+  | { readonly dataset: string; readonly outcome: 'empty'; readonly manifestId: string }
+  /**
+   * Sealed by this flush (`sealed`), or found sealed by someone else in between (`already-sealed`: the builder
+   * sealed it full, or the sweeper); `executionArn` absent when it waits for capacity (`queued`).
+   */
+  | {
+      readonly dataset: string;
+      readonly outcome: 'sealed' | 'already-sealed';
+      readonly manifestId: string;
+      readonly fileCount: number;
+      readonly executionArn?: string;
+      readonly queued: boolean;
+    };
+
+/** Seals that lose to a file written at the same instant are tried again this many times (each re-reads the pointer). */
+const FLUSH_ATTEMPTS = 3;
+
+/** Runs of the Glue job allowed at once, as the deployed job says (`ExecutionProperty.MaxConcurrentRuns`). */
+async function maxConcurrentRunsOf(ctx: CliContext): Promise<number> {
+  const glue = new GlueClient(clientSettings(ctx.target));
+  try {
+    const job = await glue.send(new GetJobCommand({ JobName: ctx.target.glueJobName }));
+    return job.Job?.ExecutionProperty?.MaxConcurrentRuns ?? ctx.config.glue.maxConcurrentRuns;
+  } finally {
+    glue.destroy();
+  }
+}
+
+/** The sealer's dependencies for the CLI: the target's clients, no metrics, no log lines (errors are thrown). */
+export async function cliSealerDeps(ctx: CliContext): Promise<SealerDeps> {
+  return {
+    store: stateStoreOf(ctx),
+    s3: ctx.s3,
+    sfn: ctx.sfn,
+    curatedBucket: ctx.target.curatedBucket,
+    stateMachineArn: ctx.target.stateMachineArn,
+    logger: new Logger({ serviceName: 'pipeline-cli', logLevel: 'SILENT' }),
+    tally: new MetricTally(),
+    clock: ctx.now,
+    maxConcurrentRuns: await maxConcurrentRunsOf(ctx),
+  };
+}
+
+/** Seals `dataset`'s open manifest now and starts its execution; see the module's comment. */
+export async function flushDataset(ctx: CliContext, dataset: string): Promise<FlushResult> {
+  validateDataset(dataset);
+  const deps = await cliSealerDeps(ctx);
+  const { store } = deps;
+  for (let attempt = 1; ; attempt++) {
+    const pointer = await store.getPointer(dataset);
+    const manifestId = pointer?.manifestId;
+    if (manifestId === undefined) return { dataset, outcome: 'nothing-open' };
+    // The count moves in the same transaction as each file: 0 means no file entered it. Sealing it would leave a
+    // manifest no execution can take; the sweeper removes it once due, or the next file fills it.
+    if (pointer!.count === 0) return { dataset, outcome: 'empty', manifestId };
+    const sealed = await sealManifest(deps, dataset, manifestId, 'flush');
+    const meta = await store.getManifest(manifestId);
+    if (!sealed && meta?.status === 'OPEN') {
+      // A file was being written into it at that instant (the seal's transaction conflicted with it): try again.
+      if (attempt < FLUSH_ATTEMPTS) continue;
+      throw new CliError(`${manifestId} is receiving files right now and could not be sealed; run the flush again`);
+    }
+    if (meta === undefined) throw new CliError(`${manifestId} has no record any more: it was removed as empty; nothing to flush`);
+    let executionArn: string | undefined;
+    try {
+      executionArn = await startSealedManifest(deps, manifestId);
+    } catch (err) {
+      throw new CliError(
+        `${manifestId} is sealed but its execution could not be started (${(err as Error).message}); ` +
+          'the sweeper starts it within a few minutes, or run the flush again',
+      );
+    }
+    // Read from the sealed manifest: a file written just before the seal is in it, beyond the count read above.
+    const fileCount = (await store.listManifestFileItems(manifestId)).length;
+    return {
+      dataset,
+      outcome: sealed ? 'sealed' : 'already-sealed',
+      manifestId,
+      fileCount,
+      executionArn,
+      queued: executionArn === undefined,
+    };
+  }
+}
