@@ -2,8 +2,6 @@
 import { UsageError } from './errors';
 import { printable } from './printable';
 
-export { printable, printableJson } from './printable';
-
 /** Renders rows as a left-aligned table with a header line; empty cells print as `-`, control characters escaped. */
 export function renderTable(headers: readonly string[], rows: readonly (readonly (string | number | undefined)[])[]): string {
   const cells = rows.map((r) => headers.map((_, i) => (r[i] === undefined || r[i] === '' ? '-' : printable(String(r[i])))));

@@ -7,13 +7,11 @@ import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../contracts/lambda-environment';
 import { alertSubjectPrefix, type PipelineConfig } from '../contracts/config';
-import { LOCAL_ACCOUNT, REPO_ROOT, type LocalStack } from './layout';
-
-/** The two Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME`. */
-export type LocalFunction = LambdaService;
+import { type LocalStack } from '../contracts/local-stack';
+import { LOCAL_ACCOUNT, REPO_ROOT } from './layout';
 
 /** Handler modules, relative to the repository root. */
-const HANDLER_MODULES: Record<LocalFunction, string> = {
+const HANDLER_MODULES: Record<LambdaService, string> = {
   'manifest-builder': path.join('handlers', 'manifest-builder', 'index.ts'),
   sweeper: path.join('handlers', 'sweeper', 'index.ts'),
 };
@@ -25,7 +23,7 @@ export const LOCAL_TIMEOUT_MS = 60_000;
  * The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment", written by the same
  * `toEnvironment`), plus what the Lambda service itself sets, pointed at the emulator.
  */
-export function lambdaEnvironment(fn: LocalFunction, stack: LocalStack, config: PipelineConfig): Record<string, string> {
+export function lambdaEnvironment(fn: LambdaService, stack: LocalStack, config: PipelineConfig): Record<string, string> {
   const settings: LambdaSettings = {
     stateTable: stack.stateTable,
     idempotencyTable: stack.idempotencyTable,
@@ -57,7 +55,7 @@ export function lambdaEnvironment(fn: LocalFunction, stack: LocalStack, config: 
 }
 
 /** A Lambda context for one invocation: the remaining time counts down from `timeoutMs`. */
-export function lambdaContext(fn: LocalFunction, region: string, timeoutMs: number = LOCAL_TIMEOUT_MS): Context {
+export function lambdaContext(fn: LambdaService, region: string, timeoutMs: number = LOCAL_TIMEOUT_MS): Context {
   const deadline = Date.now() + timeoutMs;
   const functionName = `${fn}-local`;
   return {
@@ -85,7 +83,7 @@ export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
  * Sets the Lambda environment on this process, then loads the handler module: Powertools and the clients read
  * the environment when the module loads, as they do in Lambda. The handler runs unmodified.
  */
-export async function loadHandler<E, R>(fn: LocalFunction, stack: LocalStack, config: PipelineConfig): Promise<LambdaHandler<E, R>> {
+export async function loadHandler<E, R>(fn: LambdaService, stack: LocalStack, config: PipelineConfig): Promise<LambdaHandler<E, R>> {
   Object.assign(process.env, lambdaEnvironment(fn, stack, config));
   const mod = (await import(path.join(REPO_ROOT, HANDLER_MODULES[fn]))) as { handler?: LambdaHandler<E, R> };
   if (typeof mod.handler !== 'function') throw new Error(`${HANDLER_MODULES[fn]} does not export a handler`);

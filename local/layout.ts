@@ -1,22 +1,11 @@
 /**
  * The local mode's own files: its instance key and how `stack.json` is written and read. Where the files are and
- * the shape of `stack.json` are the contract the CLI reads too (contracts/local-stack.ts), handed on from here.
+ * the shape of `stack.json` are the contract the CLI reads too, in contracts/local-stack.ts.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_STATE_DIR, LocalModeNotRunningError, localPaths, type LocalCredentials, type LocalStack } from '../contracts/local-stack';
-
-export {
-  clientConfig,
-  DEFAULT_PORT,
-  DEFAULT_STATE_DIR,
-  LocalModeNotRunningError,
-  localPaths,
-  type LocalCredentials,
-  type LocalPaths,
-  type LocalStack,
-} from '../contracts/local-stack';
 
 /** The repository root: the local mode runs the repository's own handlers, ASL and Glue script. */
 export const REPO_ROOT = path.resolve(__dirname, '..');

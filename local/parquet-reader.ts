@@ -5,7 +5,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO_ROOT, type LocalStack } from './layout';
+import { type LocalStack } from '../contracts/local-stack';
+import { REPO_ROOT } from './layout';
 
 const run = promisify(execFile);
 

@@ -17,9 +17,10 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
-import { resolveConfig } from '../pipeline/config';
+import { resolveConfig } from '../contracts/config';
 import { lambdaContext, loadHandler, type LambdaHandler } from './lambda-host';
-import { clientConfig, localPaths, readStack, type LocalStack } from './layout';
+import { clientConfig, localPaths, type LocalStack } from '../contracts/local-stack';
+import { readStack } from './layout';
 import { logLine, parseArgs, sleep } from './process-utils';
 
 /** Options of {@link SqsPoller}. */

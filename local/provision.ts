@@ -18,7 +18,8 @@ import {
   type ConvertManifestPlaceholders,
 } from '../contracts/convert-manifest-asl';
 import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../contracts/table-schema';
-import { clientConfig, LOCAL_ACCOUNT, REPO_ROOT, type LocalCredentials, type LocalStack } from './layout';
+import { clientConfig, type LocalCredentials, type LocalStack } from '../contracts/local-stack';
+import { LOCAL_ACCOUNT, REPO_ROOT } from './layout';
 
 /** The ASL file shared with the stack. */
 export const ASL_FILE = CONVERT_MANIFEST_ASL_PATH;

@@ -21,17 +21,13 @@ import * as path from 'node:path';
 import { resolveConfig } from '../contracts/config';
 import {
   DEFAULT_PORT,
-  emulatorKeyEnvironment,
-  generateCredentials,
-  LOCAL_REGION,
   LocalModeNotRunningError,
   localPaths,
-  REPO_ROOT,
-  writeStackFile,
   type LocalCredentials,
   type LocalPaths,
   type LocalStack,
-} from './layout';
+} from '../contracts/local-stack';
+import { emulatorKeyEnvironment, generateCredentials, LOCAL_REGION, REPO_ROOT, writeStackFile } from './layout';
 import { checkPortFree, commandLine, isAlive, sleep } from './process-utils';
 import { provision } from './provision';
 

@@ -7,9 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ScheduledEvent } from 'aws-lambda';
-import { resolveConfig } from '../pipeline/config';
+import { resolveConfig } from '../contracts/config';
 import { lambdaContext, loadHandler } from './lambda-host';
-import { LOCAL_ACCOUNT, localPaths, readStack } from './layout';
+import { localPaths } from '../contracts/local-stack';
+import { LOCAL_ACCOUNT, readStack } from './layout';
 import { logLine, parseArgs, sleep } from './process-utils';
 
 /** The event EventBridge sends for a schedule rule. */

@@ -1,7 +1,7 @@
 /** `pipeline cost`: the monthly bill and the headroom of a load, beside the reference plan (docs/cost.md). */
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolveConfig } from '../../pipeline/config';
+import { resolveConfig } from '../../contracts/config';
 import { renderTable } from '../format';
 import {
   ASL_PATH,

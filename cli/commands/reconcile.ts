@@ -1,7 +1,8 @@
 /** `pipeline reconcile`: the ingest bucket's object versions against the state table; what no notification brought is sent. */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { formatTime, parseSince, printable, renderTable } from '../format';
+import { formatTime, parseSince, renderTable } from '../format';
+import { printable } from '../printable';
 import { reconcile, ReconcileProgress, ReconcileResult } from '../ops/reconcile';
 import { CliDeps, printJson, targetOptions, withExamples, withTargetOptions } from './shared';
 

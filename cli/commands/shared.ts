@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import { CliContext, createContext } from '../context';
-import { printableJson } from '../format';
+import { printableJson } from '../printable';
 import { resolveTarget, TargetOptions } from '../target';
 
 /** Where a command writes and how it asks; tests pass their own. */

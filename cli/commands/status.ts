@@ -1,7 +1,9 @@
 /** `pipeline status`: manifests by day, or one manifest with its files and executions. */
 import { Command } from 'commander';
-import { formatBytes, formatDuration, formatTime, parseSince, printable, readableCause, renderTable, truncate } from '../format';
-import { listManifests, MANIFEST_STATUSES, ManifestRecord, parseStatus } from '../ops/manifests';
+import { formatBytes, formatDuration, formatTime, parseSince, readableCause, renderTable, truncate } from '../format';
+import { printable } from '../printable';
+import type { ManifestRecord } from '../../handlers/common/state-store';
+import { listManifests, MANIFEST_STATUSES, parseStatus } from '../ops/manifests';
 import { ExecutionSummary, StateStep } from '../ops/executions';
 import { FailedFile, ManifestDetail, manifestDetail, ManifestFileOutcome, publicRecord } from '../ops/status';
 import { CliDeps, withTargetOptions, CliIo, positiveInt, printJson, targetOptions, withExamples } from './shared';

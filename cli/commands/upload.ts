@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
 import { resolveConfig } from '../../contracts/config';
 import { CliError } from '../errors';
-import { formatBytes, printable } from '../format';
+import { formatBytes } from '../format';
+import { printable } from '../printable';
 import { planUpload, UploadProgress, uploadFiles } from '../ops/upload';
 import { CliDeps, withTargetOptions, positiveInt, printJson, targetOptions, withExamples } from './shared';
 

@@ -8,12 +8,6 @@ import { CliContext } from '../context';
 import { ManifestNotFoundError, UsageError } from '../errors';
 import { daysBetween } from '../format';
 
-/** The `MANIFEST#<id>/META` item (docs/architecture.md, "State table"), as the handlers' state store reads it. */
-export type { ManifestRecord };
-
-/** One `MANIFEST#<id>/F#<key>` item: a file of the manifest. */
-export type ManifestFile = ManifestFileItem;
-
 /** The state table of the target, through the same adapter the handlers use. */
 export function stateStoreOf(ctx: CliContext): StateStore {
   return new StateStore(ctx.ddb, ctx.target.stateTable);
@@ -74,7 +68,7 @@ export async function getManifest(ctx: CliContext, manifestId: string): Promise<
 }
 
 /** The manifest's files, sorted by key (then sequencer) as in the manifest file. */
-export async function getManifestFiles(ctx: CliContext, manifestId: string): Promise<ManifestFile[]> {
+export async function getManifestFiles(ctx: CliContext, manifestId: string): Promise<ManifestFileItem[]> {
   const items = await stateStoreOf(ctx).listManifestFileItems(manifestId);
   return items.sort((a, b) =>
     a.key < b.key

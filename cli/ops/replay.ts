@@ -17,17 +17,15 @@ import {
   ListExecutionsCommand,
   RedriveExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { ExecutionInput, executionArnOf, executionInput, parseManifestId, withResultKey } from '../../handlers/domain/manifest';
+import { ExecutionInput, executionArnOf, executionInput, parseManifestId } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
 import { ManifestStatus } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
 import { describeExecution } from './executions';
-import { getManifest, ManifestRecord, recordedExecutions, stateStoreOf } from './manifests';
-
-/** The state machine input: the same for the original execution and every replay (docs/architecture.md). */
-export type StateMachineInput = ExecutionInput;
+import type { ManifestRecord } from '../../handlers/common/state-store';
+import { getManifest, recordedExecutions, stateStoreOf } from './manifests';
 
 /** Options of {@link replayManifest}. */
 export interface ReplayOptions {
@@ -139,7 +137,7 @@ export function replayRefusal(record: ManifestRecord, latest: readonly LatestExe
 }
 
 /** Rebuilds the state machine input from the MANIFEST record, for an original execution whose history has expired. */
-export function inputFromRecord(record: ManifestRecord, curatedBucket: string): StateMachineInput {
+export function inputFromRecord(record: ManifestRecord, curatedBucket: string): ExecutionInput {
   const missing = (['manifestUri', 'ingestDate', 'fileCount', 'totalBytes'] as const).filter((k) => record[k] === undefined);
   if (missing.length > 0) {
     throw new ReplayRefusedError(record.manifestId, `cannot rebuild its input: the record lacks ${missing.join(', ')}`);
@@ -189,7 +187,7 @@ export async function latestExecutions(ctx: CliContext, record: ManifestRecord):
 async function originalInput(ctx: CliContext, record: ManifestRecord): Promise<{ input: string; from: ReplayResult['inputFrom'] }> {
   try {
     const described = await ctx.sfn.send(new DescribeExecutionCommand({ executionArn: originalExecutionArn(ctx, record) }));
-    if (described.input !== undefined) return { input: withResultKey(described.input), from: 'original-execution' };
+    if (described.input !== undefined) return { input: described.input, from: 'original-execution' };
   } catch (err) {
     if ((err as Error).name !== 'ExecutionDoesNotExist') throw err;
   }

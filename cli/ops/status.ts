@@ -3,7 +3,8 @@ import { CliContext } from '../context';
 import { executionArnOf } from '../../handlers/domain/manifest';
 import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../contracts/table-schema';
 import { describeExecution, ExecutionSummary } from './executions';
-import { getManifest, getManifestFiles, ManifestFile, ManifestRecord, recordedExecutions } from './manifests';
+import type { ManifestFileItem, ManifestRecord } from '../../handlers/common/state-store';
+import { getManifest, getManifestFiles, recordedExecutions } from './manifests';
 
 /** Why the Glue job could not read a file (docs/architecture.md, "Result file"). */
 export type FileFailureReason = 'missing' | 'access_denied' | 'unreadable';
@@ -19,7 +20,7 @@ export interface FailedFile {
 }
 
 /** A file of the manifest with what its latest run made of it, when the record says (SUCCEEDED or PARTIAL). */
-export interface ManifestFileOutcome extends ManifestFile {
+export interface ManifestFileOutcome extends ManifestFileItem {
   readonly outcome?: 'converted' | 'failed';
   readonly reason?: FailedFile['reason'];
   readonly message?: string;
@@ -71,7 +72,7 @@ export function parseFailedFiles(value: unknown): { files: FailedFile[] } | { pr
  */
 export function fileOutcomes(
   record: ManifestRecord,
-  files: readonly ManifestFile[],
+  files: readonly ManifestFileItem[],
 ): Pick<ManifestDetail, 'files' | 'failedFiles' | 'unmatchedFailures' | 'failedFilesProblem'> {
   if (record.status === 'SUCCEEDED') return { files: files.map((f) => ({ ...f, outcome: 'converted' as const })) };
   if (record.status !== 'PARTIAL') return { files: [...files] };
@@ -80,7 +81,7 @@ export function fileOutcomes(
   const failureOf = new Map<number, FailedFile>();
   const unmatched: FailedFile[] = [];
   for (const failure of parsed.files) {
-    const sameKey = (f: ManifestFile, i: number) => !failureOf.has(i) && f.key === failure.key;
+    const sameKey = (f: ManifestFileItem, i: number) => !failureOf.has(i) && f.key === failure.key;
     // The pinned version tells two contents of one key apart; without one, the key is enough.
     let index = files.findIndex((f, i) => sameKey(f, i) && failure.versionId != null && f.versionId === failure.versionId);
     if (index < 0) index = files.findIndex((f, i) => sameKey(f, i) && (failure.versionId == null || f.versionId === undefined));

@@ -22,9 +22,6 @@ export class MalformedNotificationError extends PipelineError {
   }
 }
 
-/** A required environment variable is missing or invalid: raised where the environment is read. */
-export { SettingsError } from '../../contracts/lambda-environment';
-
 /** Concurrent writers kept winning the same item; the record is retried by SQS redelivery. */
 export class ContentionError extends PipelineError {
   constructor(

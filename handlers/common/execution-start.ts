@@ -4,7 +4,7 @@
  * existing execution's input is checked to be the same; another input is an {@link ExecutionNameConflictError}.
  */
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { executionArnOf, withResultKey } from '../domain/manifest';
+import { executionArnOf } from '../domain/manifest';
 import { ExecutionNameConflictError, hasErrorName } from './errors';
 
 /** What a start did. */
@@ -45,8 +45,6 @@ export async function startNamedExecution(sfn: SFNClient, stateMachineArn: strin
   }
   const executionArn = executionArnOf(stateMachineArn, name);
   const existing = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-  // An execution started before inputs carried the result key is compared as the state machine now reads it.
-  if (!sameJson(existing.input === undefined ? undefined : withResultKey(existing.input), input))
-    throw new ExecutionNameConflictError(name, existing.input);
+  if (!sameJson(existing.input, input)) throw new ExecutionNameConflictError(name, existing.input);
   return { executionArn, alreadyStarted: true };
 }

@@ -209,28 +209,3 @@ export function executionInputOf(doc: ManifestDocument, curatedBucket: string): 
     curatedBucket,
   );
 }
-
-/**
- * An execution input text as the state machine reads it now: an input written before the result key was carried
- * (no `resultKey`) gets the key its `dataset` and `manifestId` name, placed after `resultUri`; any other text is
- * returned unchanged. So a replay of an execution started before still finds its result file, and a start that
- * meets such an execution of its name still recognises it as its own (I3).
- */
-export function withResultKey(input: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(input);
-  } catch {
-    return input;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return input;
-  const fields = parsed as Record<string, unknown>;
-  if ('resultKey' in fields || typeof fields.dataset !== 'string' || typeof fields.manifestId !== 'string') return input;
-  const resultKey = resultKeyOf(fields.dataset, fields.manifestId);
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(fields)) {
-    out[name] = value;
-    if (name === 'resultUri') out.resultKey = resultKey;
-  }
-  return JSON.stringify('resultKey' in out ? out : { ...out, resultKey });
-}

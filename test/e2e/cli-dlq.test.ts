@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { startInstance, waitFor, type LocalInstance } from './support/local-instance';
+import { waitFor } from '../../local/scenario';
+import { startInstance, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(5 * 60_000);
 

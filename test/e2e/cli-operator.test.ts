@@ -12,18 +12,10 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getManifest } from '../../cli/ops/manifests';
-import { keys } from '../../pipeline/table-schema';
+import { keys } from '../../contracts/table-schema';
 import { generateDataset } from '../../local/sample-data';
-import {
-  manifestsOf,
-  deleteVersion,
-  putObject,
-  startInstance,
-  uploadIntoManifest,
-  waitFor,
-  waitForExecution,
-  type LocalInstance,
-} from './support/local-instance';
+import { deleteVersion, putObject, uploadIntoManifest, waitFor } from '../../local/scenario';
+import { manifestsOf, startInstance, waitForExecution, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(20 * 60_000);
 

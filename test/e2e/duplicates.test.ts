@@ -7,13 +7,13 @@ import { getManifestFiles } from '../../cli/ops/manifests';
 import { readCuratedParquet } from '../../local/parquet-reader';
 import { startPoller } from '../../local/runtime';
 import { generateDataset, totals } from '../../local/sample-data';
+import { waitFor } from '../../local/scenario';
 import {
   expectedRowsBySource,
   manifestsOf,
   queueDepth,
   startInstance,
   upload,
-  waitFor,
   waitForConvertedFiles,
   type LocalInstance,
 } from './support/local-instance';

@@ -10,17 +10,14 @@ import { getManifest } from '../../cli/ops/manifests';
 import { replayManifest } from '../../cli/ops/replay';
 import { readCuratedParquet } from '../../local/parquet-reader';
 import { generateDataset, totals } from '../../local/sample-data';
+import { deleteVersion, putObject, uploadIntoManifest, waitFor } from '../../local/scenario';
 import {
   alertEmailsFor,
-  deleteVersion,
   manifestsOf,
   outboxEmails,
-  putObject,
   queueDepth,
   startInstance,
   upload,
-  uploadIntoManifest,
-  waitFor,
   waitForExecution,
   type LocalInstance,
 } from './support/local-instance';

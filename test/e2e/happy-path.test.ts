@@ -5,7 +5,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { readCuratedParquet } from '../../local/parquet-reader';
 import { generateDataset, totals, type SampleFile } from '../../local/sample-data';
-import { PREFIXES } from '../../pipeline/config';
+import { PREFIXES } from '../../contracts/config';
 import { expectedRowsBySource, startInstance, upload, waitForConvertedFiles, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(15 * 60_000);

@@ -9,10 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { LocalModeNotRunningError, localPaths, REPO_ROOT } from '../../local/layout';
+import { LocalModeNotRunningError, localPaths } from '../../contracts/local-stack';
+import { REPO_ROOT } from '../../local/layout';
 import { isAlive } from '../../local/process-utils';
 import { LocalModeAlreadyRunningError, PortInUseError, runningProcesses, startLocal, stopLocal } from '../../local/runtime';
-import { queueDepth, startInstance, waitFor, type LocalInstance } from './support/local-instance';
+import { waitFor } from '../../local/scenario';
+import { queueDepth, startInstance, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(5 * 60_000);
 

@@ -12,15 +12,13 @@ import { GetBucketNotificationConfigurationCommand, PutBucketNotificationConfigu
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { getManifestFiles } from '../../cli/ops/manifests';
 import { generateDataset } from '../../local/sample-data';
-import { keys } from '../../pipeline/table-schema';
+import { keys } from '../../contracts/table-schema';
+import { putObject, uploadIntoManifest, waitFor } from '../../local/scenario';
 import {
   manifestsOf,
   nothingLeftBehind,
-  putObject,
   queueDepth,
   startInstance,
-  uploadIntoManifest,
-  waitFor,
   waitForConvertedFiles,
   type LocalInstance,
 } from './support/local-instance';

@@ -4,16 +4,8 @@
  */
 import { getManifest } from '../../cli/ops/manifests';
 import { generateDataset } from '../../local/sample-data';
-import {
-  alertEmailsFor,
-  outboxEmails,
-  startInstance,
-  upload,
-  uploadIntoManifest,
-  waitFor,
-  waitForExecution,
-  type LocalInstance,
-} from './support/local-instance';
+import { uploadIntoManifest, waitFor } from '../../local/scenario';
+import { alertEmailsFor, outboxEmails, startInstance, upload, waitForExecution, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(10 * 60_000);
 

@@ -4,15 +4,8 @@
  * retried PUT of the same bytes is a duplicate: never converted again.
  */
 import { generateDataset } from '../../local/sample-data';
-import {
-  manifestsOf,
-  nothingLeftBehind,
-  putObject,
-  startInstance,
-  waitFor,
-  waitForConvertedFiles,
-  type LocalInstance,
-} from './support/local-instance';
+import { putObject, waitFor } from '../../local/scenario';
+import { manifestsOf, nothingLeftBehind, startInstance, waitForConvertedFiles, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(15 * 60_000);
 

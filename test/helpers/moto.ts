@@ -13,9 +13,10 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { AwsClients } from '../../handlers/common/aws-clients';
-import type { HandlerSettings } from '../../handlers/common/settings';
-import { emulatorKeyEnvironment, generateCredentials, type LocalCredentials } from '../../local/layout';
-import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../../pipeline/table-schema';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
+import { type LocalCredentials } from '../../contracts/local-stack';
+import { emulatorKeyEnvironment, generateCredentials } from '../../local/layout';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES, STATE_TABLE_KEY_ATTRIBUTES } from '../../contracts/table-schema';
 
 const ROOT = join(__dirname, '..', '..');
 const REGION = 'us-east-1';

@@ -4,7 +4,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { createManifestBuilder, type ManifestBuilder } from '../../handlers/manifest-builder/builder';
 import type { AwsClients } from '../../handlers/common/aws-clients';
 import type { MetricsSink, Unit } from '../../handlers/common/observability';
-import type { HandlerSettings } from '../../handlers/common/settings';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { sweep, type SweepReport } from '../../handlers/sweeper/sweep';
 import { lambdaContext, sqsEvent } from './s3-events';
 

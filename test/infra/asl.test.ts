@@ -8,7 +8,7 @@ import {
   fillPlaceholders,
 } from '../../contracts/convert-manifest-asl';
 import { endedOutcome, failureAlert } from '../../handlers/domain/ended-execution';
-import { CONVERT_RETRIES, DEFAULT_CONFIG } from '../../pipeline/config';
+import { CONVERT_RETRIES, DEFAULT_CONFIG } from '../../contracts/config';
 import { glueJobArguments, PER_MANIFEST_ARGUMENTS } from '../../pipeline/glue-arguments';
 import { REPO_ROOT } from './synth';
 

@@ -1,4 +1,4 @@
-import { BASE_STACK_NAME, ConfigError, DEFAULT_CONFIG, configFromContext, resolveConfig, stackName } from '../../pipeline/config';
+import { BASE_STACK_NAME, ConfigError, DEFAULT_CONFIG, configFromContext, resolveConfig, stackName } from '../../contracts/config';
 
 describe('size caps', () => {
   test('defaults: objects up to 1 GB, 2 GB decompressed per gzip file, lines up to 1 MB', () => {

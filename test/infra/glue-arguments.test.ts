@@ -1,7 +1,7 @@
 /** The Glue job's arguments have one home (pipeline/glue-arguments.ts): the stack, the local mode and the ASL agree. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveConfig } from '../../pipeline/config';
+import { resolveConfig } from '../../contracts/config';
 import { PER_MANIFEST_ARGUMENTS, glueJobArguments } from '../../pipeline/glue-arguments';
 import { REPO_ROOT, logicalIdAt, synthPipeline } from './synth';
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
-import { keys, STATE_TABLE_PREFIXES } from '../../pipeline/table-schema';
+import { keys, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { REPO_ROOT, SynthesizedPipeline, logicalIdAt, resourcesOf, synthPipeline } from './synth';
 
 let pipeline: SynthesizedPipeline;

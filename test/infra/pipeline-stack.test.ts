@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { SETTING_VARIABLES } from '../../contracts/lambda-environment';
-import { DEFAULT_CONFIG } from '../../pipeline/config';
+import { DEFAULT_CONFIG } from '../../contracts/config';
 import { DURATION_ALARM_SHARE, FAILURE_RATE_THRESHOLD } from '../../pipeline/constructs/alerting';
 import { OUTPUT_KEYS } from '../../pipeline/pipeline-stack';
-import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../../pipeline/table-schema';
+import { IDEMPOTENCY_TABLE, STATE_TABLE, STATE_TABLE_INDEXES } from '../../contracts/table-schema';
 import { REPO_ROOT, SynthesizedPipeline, logicalIdAt, resourcesOf, synthPipeline } from './synth';
 
 // One synth of the defaults serves every test that does not need other settings.

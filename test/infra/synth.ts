@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ConfigOverrides, PipelineConfig, resolveConfig, stackName } from '../../pipeline/config';
+import { ConfigOverrides, PipelineConfig, resolveConfig, stackName } from '../../contracts/config';
 import { PipelineStack } from '../../pipeline/pipeline-stack';
 
 export const REPO_ROOT = path.join(__dirname, '..', '..');

@@ -11,10 +11,10 @@ import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand }
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsClients } from '../../handlers/common/aws-clients';
-import type { HandlerSettings } from '../../handlers/common/settings';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { manifestIdOf, parseManifestId } from '../../handlers/domain/manifest';
 import { StateStore } from '../../handlers/common/state-store';
-import { keys, STATE_TABLE } from '../../pipeline/table-schema';
+import { keys, STATE_TABLE } from '../../contracts/table-schema';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';
 import { RecordingMetrics, afterMaxWait, builderOn, deliver, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
 import { notificationOf, reuploaded, uploaded } from '../helpers/s3-events';

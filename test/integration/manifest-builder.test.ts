@@ -4,7 +4,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { AwsClients } from '../../handlers/common/aws-clients';
-import type { HandlerSettings } from '../../handlers/common/settings';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { CallCounter, failCommand } from '../helpers/faults';
 import { invariantViolations, readFinalState } from '../helpers/final-state';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';

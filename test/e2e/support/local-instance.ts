@@ -8,10 +8,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createContext, type CliContext } from '../../../cli/context';
-import { type ManifestRecord } from '../../../cli/ops/manifests';
+import type { ManifestRecord } from '../../../handlers/common/state-store';
 import { targetFromLocalStack } from '../../../cli/target';
-import { FINAL_STATUSES } from '../../../pipeline/table-schema';
-import { localPaths, type LocalStack } from '../../../local/layout';
+import { FINAL_STATUSES } from '../../../contracts/table-schema';
+import { localPaths, type LocalStack } from '../../../contracts/local-stack';
 import { freePort } from '../../../local/process-utils';
 import { startLocal, stopLocal, type StartOptions } from '../../../local/runtime';
 import { readCuratedParquet } from '../../../local/parquet-reader';
@@ -49,8 +49,6 @@ export async function startInstance(options: Omit<StartOptions, 'stateDir' | 'po
   };
 }
 
-export { waitFor } from '../../../local/scenario';
-
 /** Uploads sample files to the ingest bucket, a few at a time. */
 export function upload(instance: LocalInstance, files: readonly SampleFile[]): Promise<void> {
   return uploadFiles(instance, files);
@@ -70,8 +68,6 @@ export function waitForConvertedFiles(instance: LocalInstance, fileCount: number
 export function waitForExecution(instance: LocalInstance, executionArn: string, timeoutMs: number) {
   return scenario.waitForExecution(instance, executionArn, timeoutMs);
 }
-
-export { uploadIntoManifest, putObject, deleteVersion } from '../../../local/scenario';
 
 /**
  * The end-to-end checker of I7, once the pipeline is quiet: no manifest of the instance in a non-final status, and

@@ -4,7 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { resolveConfig } from '../../../pipeline/config';
+import { resolveConfig } from '../../../contracts/config';
 import { CliContext } from '../../../cli/context';
 import { PipelineTarget } from '../../../cli/target';
 

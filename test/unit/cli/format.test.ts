@@ -1,4 +1,5 @@
-import { daysBetween, formatBytes, formatDuration, parseSince, printable, readableCause, renderTable, truncate } from '../../../cli/format';
+import { daysBetween, formatBytes, formatDuration, parseSince, readableCause, renderTable, truncate } from '../../../cli/format';
+import { printable } from '../../../cli/printable';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 

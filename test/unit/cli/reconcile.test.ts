@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { StateStore } from '../../../handlers/common/state-store';
 import { classifyObject } from '../../../handlers/domain/dataset';
 import { decodeS3Key, parseNotification } from '../../../handlers/domain/s3-event';
-import { keys } from '../../../pipeline/table-schema';
+import { keys } from '../../../contracts/table-schema';
 import { CliIo } from '../../../cli/commands/shared';
 import { runCli } from '../../../cli/main';
 import { encodeS3EventKey, FILE_RECORD_RETENTION_DAYS, reconcile, s3EventNotification } from '../../../cli/ops/reconcile';

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ManifestRecord } from '../../../cli/ops/manifests';
+import type { ManifestRecord } from '../../../handlers/common/state-store';
 import {
   findFailedManifests,
   manifestIdOfExecution,
@@ -248,21 +248,6 @@ describe('replayManifest', () => {
       input: JSON.stringify(INPUT),
     });
     expect(updateInput().ExpressionAttributeValues).toMatchObject({ ':n': 1, ':arn': [executionArn(`${ID}-r1`)] });
-  });
-
-  it('replays an execution started before inputs carried the result key with the key added, and takes a replay of it started so as its own', async () => {
-    const { resultKey: _key, ...older } = INPUT;
-    ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', filesRead: 1, filesFailed: 1 }) });
-    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(older), status: 'FAILED' });
-    sfn
-      .on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) })
-      .resolves({ input: JSON.stringify(older), status: 'SUCCEEDED' });
-    sfn.on(StartExecutionCommand).rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
-
-    const result = await replayManifest(ctx, ID);
-
-    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0].args[0].input.input ?? '')).toEqual(INPUT);
-    expect(result).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: true, inputFrom: 'original-execution' });
   });
 
   it('refuses, without recording it, an existing execution of the replay name with another input', async () => {

@@ -10,7 +10,7 @@ import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CliError, oneLineReason } from '../../../cli/errors';
-import { printableJson } from '../../../cli/format';
+import { printableJson } from '../../../cli/printable';
 import { runCli } from '../../../cli/main';
 import { CliIo } from '../../../cli/commands/shared';
 import { CliContext } from '../../../cli/context';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { resolveConfig } from '../../../pipeline/config';
+import { resolveConfig } from '../../../contracts/config';
 import { objectKey, planUpload, uploadFiles, validateDataset } from '../../../cli/ops/upload';
 import { testContext } from './fixtures';
 

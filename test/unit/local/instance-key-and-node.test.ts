@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientConfig, generateCredentials, writeStackFile, type LocalStack } from '../../../local/layout';
+import { clientConfig, type LocalStack } from '../../../contracts/local-stack';
+import { generateCredentials, writeStackFile } from '../../../local/layout';
 import { handlerNode } from '../../../local/runtime';
 
 const major = (version: string) => Number(version.replace(/^v/, '').split('.')[0]);

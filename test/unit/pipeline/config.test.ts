@@ -1,4 +1,4 @@
-import { CONVERT_RETRIES, ConfigError, DEFAULT_CONFIG, convertWorstCaseMinutes, resolveConfig } from '../../../pipeline/config';
+import { CONVERT_RETRIES, ConfigError, DEFAULT_CONFIG, convertWorstCaseMinutes, resolveConfig } from '../../../contracts/config';
 
 describe('the execution timeout against the Convert worst case', () => {
   test('adds three runs up to the Glue timeout, the service-error waits before each, the waits between runs and the other states', () => {

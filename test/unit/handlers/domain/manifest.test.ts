@@ -5,7 +5,6 @@ import {
   decideSlot,
   executionArnOf,
   executionInputOf,
-  withResultKey,
   isDue,
   manifestIdOf,
   manifestKeyOf,
@@ -128,17 +127,5 @@ describe('manifest document and execution input', () => {
       totalBytes: 6,
     });
     expect(input.resultUri).toBe(`s3://curated/${input.resultKey}`);
-  });
-
-  test('an input from before the result key was carried gets the key of its manifest, after resultUri; others are kept as they are', () => {
-    const current = executionInputOf(buildManifestDocument(sealed, files), 'curated');
-    const { resultKey, ...older } = current;
-
-    expect(withResultKey(JSON.stringify(older))).toBe(JSON.stringify(current));
-    expect(JSON.parse(withResultKey(JSON.stringify(older))).resultKey).toBe(resultKey);
-    expect(withResultKey(JSON.stringify(current))).toBe(JSON.stringify(current));
-    const otherKey = JSON.stringify({ ...current, resultKey: 'manifests/orders/other.result.json' });
-    expect(withResultKey(otherKey)).toBe(otherKey);
-    for (const text of ['not json', '[1]', 'null', '{"dataset":"orders"}']) expect(withResultKey(text)).toBe(text);
   });
 });

@@ -7,7 +7,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { RecordingMetrics, builderOn } from '../../../helpers/pipeline-fixture';
 import { lambdaContext, s3Record, s3TestEventBody, sqsEvent, sqsRecord, uploaded } from '../../../helpers/s3-events';
-import type { HandlerSettings } from '../../../../handlers/common/settings';
+import type { HandlerSettings } from '../../../../contracts/lambda-environment';
 
 const settings: HandlerSettings = {
   stateTable: 'state',

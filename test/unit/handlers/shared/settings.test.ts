@@ -1,10 +1,15 @@
-import { type HandlerSettings, type LambdaSettings, SETTING_VARIABLES, toEnvironment } from '../../../../contracts/lambda-environment';
-import { SettingsError } from '../../../../handlers/common/errors';
+import {
+  type HandlerSettings,
+  type LambdaSettings,
+  loadSettings,
+  SETTING_VARIABLES,
+  SettingsError,
+  toEnvironment,
+} from '../../../../contracts/lambda-environment';
 import { MetricTally } from '../../../../handlers/common/observability';
-import { loadSettings } from '../../../../handlers/common/settings';
 import { lambdaEnvironment } from '../../../../local/lambda-host';
-import type { LocalStack } from '../../../../local/layout';
-import { DEFAULT_CONFIG, resolveConfig } from '../../../../pipeline/config';
+import type { LocalStack } from '../../../../contracts/local-stack';
+import { DEFAULT_CONFIG, resolveConfig } from '../../../../contracts/config';
 import { RecordingMetrics } from '../../../helpers/pipeline-fixture';
 
 const required = {
