@@ -8,7 +8,7 @@ import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { createContext, type CliContext } from '../../cli/context';
 import { flushDataset } from '../../cli/ops/flush';
 import { stateStoreOf } from '../../cli/ops/manifests';
-import type { HandlerSettings } from '../../handlers/common/settings';
+import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { invariantViolations, readFinalState } from '../helpers/final-state';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';
 import { afterMaxWait, builderOn, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
