@@ -13,13 +13,14 @@ export const STATE_TABLE = {
   /**
    * Sparse index of manifests that have no execution yet (OPEN, or SEALED and not started):
    * `pendingPk = PENDING`, `pendingSk = <openedAt ISO>#<manifestId>`. The sweeper queries it instead of scanning;
-   * the attribute is removed once the execution is recorded, so the index stays as small as the open manifests.
+   * the attribute is removed once the execution is recorded or claimed (MarkRunning), so the index stays as small as the open manifests.
    */
   pendingIndex: { name: 'pending', partitionKey: 'pendingPk', sortKey: 'pendingSk' },
   /**
-   * Sparse index of manifests an execution holds (status RUNNING): `runningPk = RUNNING`,
-   * `runningSk = <startedAt ISO>#<manifestId>`. Set by the state machine's MarkRunning, removed by whatever records
-   * the outcome; the sweeper reads it to find executions that ended without recording one (timeout, abort,
+   * Sparse index of manifests an execution holds or was started for (RUNNING, or SEALED with its execution
+   * recorded): `runningPk = RUNNING`, `runningSk = <startedAt ISO>#<manifestId>`. Set by the record of the original
+   * execution (while SEALED) and by the state machine's MarkRunning, which both leave the pending index in the same
+   * write, so a manifest is in exactly one of the two until final; removed by whatever records the outcome; the sweeper reads it to find executions that ended without recording one (timeout, abort,
    * runtime error), so no manifest stays RUNNING (I7). As small as the executions in flight.
    */
   runningIndex: { name: 'running', partitionKey: 'runningPk', sortKey: 'runningSk' },

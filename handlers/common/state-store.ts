@@ -478,31 +478,62 @@ export class StateStore {
   /**
    * Records the started execution (I3: only after StartExecution accepted it). Attributes the state machine
    * may already have written are left alone: `status` is not touched, the first ARN is kept, and the ARN enters
-   * `executions` once, at the head. Leaving the `pending` index happens in the same write.
+   * `executions` once, at the head. The same write leaves the `pending` index; while the manifest is still SEALED
+   * (MarkRunning has not run yet) it enters the `running` index in that write, so a manifest whose execution is
+   * aborted before MarkRunning is still found by the sweeper: until final, a manifest is in exactly one of the
+   * two indexes.
    */
   async recordExecution(
     manifestId: string,
     record: { executionArn: string; manifestUri: string; fileCount: number; totalBytes: number; startedAt: Date },
   ): Promise<void> {
+    const values = {
+      ':arn': record.executionArn,
+      ':arns': [record.executionArn],
+      ':none': [],
+      ':uri': record.manifestUri,
+      ':count': record.fileCount,
+      ':bytes': record.totalBytes,
+      ':startedAt': record.startedAt.toISOString(),
+    };
+    const set =
+      'SET executionArn = if_not_exists(executionArn, :arn), executions = list_append(:arns, if_not_exists(executions, :none)), ' +
+      'manifestUri = :uri, fileCount = :count, totalBytes = :bytes, startedAt = if_not_exists(startedAt, :startedAt)';
+    const remove = `REMOVE ${STATE_TABLE.pendingIndex.partitionKey}, ${STATE_TABLE.pendingIndex.sortKey}`;
+    const notRecorded = 'attribute_exists(pk) AND (attribute_not_exists(executions) OR NOT contains(executions, :arn))';
     try {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.manifest(manifestId),
-          UpdateExpression:
-            'SET executionArn = if_not_exists(executionArn, :arn), executions = list_append(:arns, if_not_exists(executions, :none)), ' +
-            'manifestUri = :uri, fileCount = :count, totalBytes = :bytes, startedAt = if_not_exists(startedAt, :startedAt) ' +
-            `REMOVE ${STATE_TABLE.pendingIndex.partitionKey}, ${STATE_TABLE.pendingIndex.sortKey}`,
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(executions) OR NOT contains(executions, :arn))',
-          ExpressionAttributeValues: {
-            ':arn': record.executionArn,
-            ':arns': [record.executionArn],
-            ':none': [],
-            ':uri': record.manifestUri,
-            ':count': record.fileCount,
-            ':bytes': record.totalBytes,
-            ':startedAt': record.startedAt.toISOString(),
+          UpdateExpression: `${set}, #runningPk = :runningPk, #runningSk = :runningSk ${remove}`,
+          ConditionExpression: `${notRecorded} AND #status = :sealed`,
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#runningPk': STATE_TABLE.runningIndex.partitionKey,
+            '#runningSk': STATE_TABLE.runningIndex.sortKey,
           },
+          ExpressionAttributeValues: {
+            ...values,
+            ':sealed': 'SEALED' satisfies ManifestStatus,
+            ':runningPk': keys.running,
+            ':runningSk': `${record.startedAt.toISOString()}#${manifestId}`,
+          },
+        }),
+      );
+      return;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Not SEALED any more (MarkRunning put it in the running index, or it is final), or already recorded.
+    }
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.manifest(manifestId),
+          UpdateExpression: `${set} ${remove}`,
+          ConditionExpression: notRecorded,
+          ExpressionAttributeValues: values,
         }),
       );
     } catch (err) {
@@ -540,7 +571,10 @@ export class StateStore {
     return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, openedAt: item.openedAt, status: item.status }));
   }
 
-  /** Every manifest an execution holds (status RUNNING), from the sparse `running` index (eventually consistent). */
+  /**
+   * Every manifest an execution holds or was started for (RUNNING, or SEALED with its execution recorded before
+   * MarkRunning ran), from the sparse `running` index (eventually consistent).
+   */
   async listRunning(): Promise<RunningEntry[]> {
     const items = await this.#queryIndex<RunningEntry>(STATE_TABLE.runningIndex, keys.running);
     return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn }));
@@ -571,11 +605,13 @@ export class StateStore {
           UpdateExpression:
             'SET #status = :failed, finishedAt = :finishedAt, #error = :error, #cause = :cause, failedState = :failedState ' +
             `REMOVE ${STATE_TABLE.runningIndex.partitionKey}, ${STATE_TABLE.runningIndex.sortKey}`,
-          ConditionExpression: '#status = :running AND executionArn = :arn',
+          // SEALED: the execution was recorded but ended before its MarkRunning (aborted, or refused the claim).
+          ConditionExpression: '#status IN (:running, :sealed) AND executionArn = :arn',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#cause': 'cause' },
           ExpressionAttributeValues: {
             ':failed': 'FAILED' satisfies ManifestStatus,
             ':running': 'RUNNING' satisfies ManifestStatus,
+            ':sealed': 'SEALED' satisfies ManifestStatus,
             ':arn': ended.executionArn,
             ':finishedAt': ended.finishedAt,
             ':error': ended.error,

@@ -64,8 +64,8 @@ export function decidePending(
     if (pointer?.manifestId === meta.manifestId && pointer.count === 0) return { step: 'discard' };
     return { step: 'seal', reason: pointer !== undefined && pointer.count >= settings.batchSize ? 'full' : 'timeout' };
   }
-  // Sealed, or already started (MarkRunning does not leave the pending index: only the record of the original
-  // execution does, so a starter that stopped right after StartExecution is finished here).
+  // Sealed and not started, or started and not recorded (the starter stopped right after StartExecution, before
+  // MarkRunning ran: MarkRunning and the record of the original execution each leave the pending index).
   return sealedMomentsAgo(meta, now) ? { step: 'wait' } : { step: 'start' };
 }
 

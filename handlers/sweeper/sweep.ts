@@ -124,6 +124,11 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
   return { ...report, oldestOpenManifestAgeSeconds: age };
 }
 
+/** True when `executionArn` names the manifest's original execution (its name is the manifest id, I3). */
+function isOriginalExecution(executionArn: string, manifestId: string): boolean {
+  return executionArn.endsWith(`:${manifestId}`);
+}
+
 /** The last state an execution entered, from the newest events of its history; undefined when none is found. */
 async function lastStateEntered(deps: SweeperDeps, executionArn: string): Promise<string | undefined> {
   const history = await deps.clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 100 }));
@@ -135,7 +140,8 @@ async function lastStateEntered(deps: SweeperDeps, executionArn: string): Promis
 
 /**
  * I7 for what no Catch takes: every manifest of the `running` index whose execution has ended (timed out, aborted,
- * failed on a runtime error) while its record still names that execution is recorded FAILED with the reason,
+ * failed on a runtime error, or aborted before its MarkRunning, the record still SEALED) while its record still
+ * names that execution is recorded FAILED with the reason,
  * then announced once. The write is conditional on the record still naming that execution as RUNNING, so a later
  * execution's record is never touched and two sweeps alert once.
  */
@@ -150,7 +156,20 @@ async function recordEndedExecutions(
   for (const entry of await store.listRunning()) {
     try {
       const meta = await store.getManifest(entry.manifestId);
-      if (meta === undefined || meta.status !== 'RUNNING' || meta.executionArn === undefined) continue;
+      // SEALED: its execution was recorded and MarkRunning has not run (yet, or ever: an abort before it).
+      if (meta === undefined || !['RUNNING', 'SEALED'].includes(meta.status) || meta.executionArn === undefined) continue;
+      if (meta.executions === undefined && isOriginalExecution(meta.executionArn, meta.manifestId)) {
+        // MarkRunning took the manifest out of the pending index before its starter recorded the execution
+        // (the starter stopped right after StartExecution): recorded here instead.
+        await store.recordExecution(meta.manifestId, {
+          executionArn: meta.executionArn,
+          manifestUri: meta.manifestUri ?? '',
+          fileCount: meta.fileCount ?? 0,
+          totalBytes: meta.totalBytes ?? 0,
+          startedAt: meta.startedAt === undefined ? now : new Date(meta.startedAt),
+        });
+        report.started.push(meta.manifestId);
+      }
       const described = await deps.clients.sfn.send(new DescribeExecutionCommand({ executionArn: meta.executionArn }));
       const status = described.status ?? 'RUNNING';
       // Checked before the outcome, to spare the history read of every execution still running.

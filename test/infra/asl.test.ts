@@ -182,8 +182,9 @@ describe('convert-manifest.asl.json', () => {
       .split(',')
       .map((n: string) => p.ExpressionAttributeNames[n.trim()]);
     expect(removed).toEqual(expect.arrayContaining(['error', 'cause', 'failedState', 'failedFiles', 'filesFailed']));
-    // The pending index is left by the record of the original execution only, so the sweeper comes back for it.
-    expect(removed).not.toContain('pendingPk');
+    // The claim moves the manifest from the pending index to the running one: in exactly one until final.
+    expect(removed).toEqual(expect.arrayContaining(['pendingPk', 'pendingSk']));
+    expect(p.UpdateExpression).toContain('#runningPk = :runningPk');
     expect(states.MarkRunning.Catch[0]).toEqual(
       expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ManifestBusy' }),
     );

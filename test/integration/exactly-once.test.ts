@@ -270,6 +270,33 @@ describe('an execution that ended without recording an outcome', () => {
     expect(messages[0]).toContain('https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/');
   });
 
+  test('a sealed manifest whose execution is aborted before MarkRunning is found by the sweeper, recorded FAILED and alerted once', async () => {
+    await freshPipeline({ batchSize: 1 });
+    await alertQueue();
+    // A full manifest: sealed, started and its execution recorded by the builder. moto runs no execution here, so
+    // its MarkRunning never runs: the record stays SEALED, as when an execution is stopped before that state.
+    await deliverUntilDone(builderOn(server.clients(), settings), [notificationOf(uploaded('ingest-test', 'incoming/orders/a.ndjson'))]);
+    const manifestId = await lastOpened('orders');
+    const started = await meta(manifestId);
+    await inspector.sfn.send(new StopExecutionCommand({ executionArn: started!.executions[0] }));
+
+    const first = await sweepOn(server.clients(), settings, new Date());
+    const second = await sweepOn(server.clients(), settings, new Date());
+    const record = await meta(manifestId);
+    const messages = await alerts();
+
+    // Until final, the manifest is in exactly one of the sweeper's indexes: here the running one.
+    expect(started).toMatchObject({ status: 'SEALED', runningPk: keys.running });
+    expect(started?.[STATE_TABLE.pendingIndex.partitionKey]).toBeUndefined();
+    expect(first.endedRecorded).toEqual([manifestId]);
+    expect(second.endedRecorded).toEqual([]);
+    expect(record).toMatchObject({ status: 'FAILED', error: 'Execution.Aborted' });
+    expect(record?.runningPk).toBeUndefined();
+    expect(record?.[STATE_TABLE.pendingIndex.partitionKey]).toBeUndefined();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toContain(`Manifest ${manifestId} of dataset orders (1 files) was not converted.`);
+  });
+
   test('a record held by a later execution is left alone when an earlier execution of the manifest ends', async () => {
     await freshPipeline();
     settings = { ...settings, alertTopicArn: undefined };
@@ -341,14 +368,20 @@ test('a started manifest whose original execution was not recorded is recorded e
   );
   await deliver(builderOn(clients, settings), [notificationOf(object)]);
   const manifestId = await lastOpened('orders');
-  // What MarkRunning does when the execution starts: RUNNING, still in the pending index.
+  const executionArn = `${resources.stateMachineArn.replace(':stateMachine:', ':execution:')}:${manifestId}`;
+  // What MarkRunning does when the execution starts: RUNNING under it, moved from the pending to the running index.
   await doc.send(
     new UpdateCommand({
       TableName: resources.stateTable,
       Key: keys.manifest(manifestId),
-      UpdateExpression: 'SET #status = :running',
+      UpdateExpression: 'SET #status = :running, executionArn = :arn, runningPk = :rpk, runningSk = :rsk REMOVE pendingPk, pendingSk',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':running': 'RUNNING' },
+      ExpressionAttributeValues: {
+        ':running': 'RUNNING',
+        ':arn': executionArn,
+        ':rpk': keys.running,
+        ':rsk': `2026-11-30T00:00:00.000Z#${manifestId}`,
+      },
     }),
   );
 
@@ -356,8 +389,9 @@ test('a started manifest whose original execution was not recorded is recorded e
 
   expect(report.queued).toEqual([]);
   expect(report.started).toEqual([manifestId]);
-  expect((await meta(manifestId))?.executions).toHaveLength(1);
+  expect((await meta(manifestId))?.executions).toEqual([executionArn]);
   expect((await meta(manifestId))?.[STATE_TABLE.pendingIndex.partitionKey]).toBeUndefined();
+  expect((await meta(manifestId))?.status).toBe('RUNNING');
 });
 
 test('records of another bucket are skipped without a trace; a key a path reader would resolve elsewhere is rejected, and rejections expire', async () => {
