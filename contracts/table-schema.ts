@@ -75,8 +75,14 @@ export const keys = {
   running: 'RUNNING',
 } as const;
 
-/** Status of a manifest, in the order it moves through them; the last three are final (I7). */
-export type ManifestStatus = 'OPEN' | 'SEALED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+/**
+ * Every status of a manifest, in the order it moves through them (`PARTIAL`: some files could not be read); the last
+ * three are final (I7). test/infra/asl.test.ts checks that the state machine writes only these.
+ */
+export const MANIFEST_STATUSES = ['OPEN', 'SEALED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED'] as const;
+
+/** Status of a manifest: one of {@link MANIFEST_STATUSES}. */
+export type ManifestStatus = (typeof MANIFEST_STATUSES)[number];
 
 /** The final statuses: every manifest ends in one of them, whatever ended its execution (I7). */
 export const FINAL_STATUSES: readonly ManifestStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED'];

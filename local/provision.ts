@@ -10,7 +10,7 @@ import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { alertSubjectPrefix, type PipelineConfig } from '../contracts/config';
-import { glueJobArguments } from '../pipeline/glue-arguments';
+import { glueJobArguments } from '../contracts/glue-job';
 import {
   CONVERT_MANIFEST_ASL_PATH,
   convertManifestDefinition,

@@ -3,7 +3,7 @@
  * manifest's files.
  */
 import { StateStore, type ManifestFileItem, type ManifestRecord } from '../../handlers/common/state-store';
-import { ManifestStatus } from '../../contracts/table-schema';
+import { MANIFEST_STATUSES, ManifestStatus } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { ManifestNotFoundError, UsageError } from '../errors';
 import { daysBetween } from '../format';
@@ -12,9 +12,6 @@ import { daysBetween } from '../format';
 export function stateStoreOf(ctx: CliContext): StateStore {
   return new StateStore(ctx.ddb, ctx.target.stateTable);
 }
-
-/** Every status, in the order a manifest moves through them (`PARTIAL`: some files could not be read). */
-export const MANIFEST_STATUSES: readonly ManifestStatus[] = ['OPEN', 'SEALED', 'RUNNING', 'SUCCEEDED', 'PARTIAL', 'FAILED'];
 
 /** Filters of {@link listManifests}. */
 export interface ListManifestsOptions {

@@ -1,21 +1,19 @@
 /** What `pipeline status <manifestId>` shows: the record, its files and its executions with their histories. */
 import { CliContext } from '../context';
 import { executionArnOf } from '../../handlers/domain/manifest';
+import type { FileFailureReason } from '../../contracts/glue-job';
 import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../contracts/table-schema';
 import { describeExecution, ExecutionSummary } from './executions';
 import type { ManifestFileItem, ManifestRecord } from '../../handlers/common/state-store';
 import { getManifest, getManifestFiles, recordedExecutions } from './manifests';
-
-/** Why the Glue job could not read a file (docs/architecture.md, "Result file"). */
-export type FileFailureReason = 'missing' | 'access_denied' | 'unreadable';
 
 /** One entry of a PARTIAL manifest's `failedFiles`. */
 export interface FailedFile {
   readonly uri?: string;
   readonly key: string;
   readonly versionId?: string | null;
-  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the known reasons, named for the reader; a record may hold another
-  readonly reason: FileFailureReason | string;
+  /** One of the job's `FILE_FAILURE_REASONS` (contracts/glue-job.json), printed as the record holds it. */
+  readonly reason: FileFailureReason;
   readonly message?: string;
 }
 

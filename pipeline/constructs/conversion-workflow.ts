@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { PipelineConfig, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
-import { glueJobArguments } from '../glue-arguments';
+import { glueJobArguments } from '../../contracts/glue-job';
 import { STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { ConvertManifestPlaceholders, convertManifestDefinition } from '../../contracts/convert-manifest-asl';
 import { retentionDays } from './log-retention';

@@ -9,7 +9,7 @@ import {
 } from '../../contracts/convert-manifest-asl';
 import { endedOutcome, failureAlert } from '../../handlers/domain/ended-execution';
 import { CONVERT_RETRIES, DEFAULT_CONFIG } from '../../contracts/config';
-import { glueJobArguments, PER_MANIFEST_ARGUMENTS } from '../../pipeline/glue-arguments';
+import { glueJobArguments, PER_MANIFEST_ARGUMENTS } from '../../contracts/glue-job';
 import { REPO_ROOT } from './synth';
 
 type Validator = (

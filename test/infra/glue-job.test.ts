@@ -1,13 +1,45 @@
-/** The Glue job's arguments have one home (pipeline/glue-arguments.ts): the stack, the local mode and the ASL agree. */
+/** The Glue job's contract has one definition (contracts/glue-job.json): the stack, the local mode and the ASL agree with it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../../contracts/config';
-import { PER_MANIFEST_ARGUMENTS, glueJobArguments } from '../../pipeline/glue-arguments';
+import {
+  FILE_FAILURE_REASONS,
+  GLUE_JOB_ARGUMENTS,
+  JOB_DEFAULT_ARGUMENTS,
+  PER_MANIFEST_ARGUMENTS,
+  glueJobArguments,
+} from '../../contracts/glue-job';
 import { REPO_ROOT, logicalIdAt, synthPipeline } from './synth';
 
 const MB = 1024 * 1024;
 
+describe('the contract', () => {
+  test('names each argument once, as --name, and says who sets it', () => {
+    const names = GLUE_JOB_ARGUMENTS.map((a) => a.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const a of GLUE_JOB_ARGUMENTS) {
+      expect(a.name).toMatch(/^--[a-z][a-z_]*$/);
+      expect(['stateMachine', 'jobDefaults', 'nobody']).toContain(a.setBy);
+    }
+    // What the state machine passes it must pass on every run.
+    expect(GLUE_JOB_ARGUMENTS.filter((a) => a.setBy === 'stateMachine' && !a.required)).toEqual([]);
+    expect(PER_MANIFEST_ARGUMENTS).toContain('--manifest_id');
+    expect(JOB_DEFAULT_ARGUMENTS).toContain('--curated_path');
+  });
+
+  test('lists each reason a file fails once', () => {
+    expect(new Set(FILE_FAILURE_REASONS).size).toBe(FILE_FAILURE_REASONS.length);
+    expect(FILE_FAILURE_REASONS).toContain('missing');
+  });
+});
+
 describe('glueJobArguments', () => {
+  test("gives exactly the contract's job-default arguments", () => {
+    const args = glueJobArguments(resolveConfig().glue, { curatedBucket: 'curated', catalogDatabase: 'db' });
+
+    expect(Object.keys(args).sort()).toEqual([...JOB_DEFAULT_ARGUMENTS].sort());
+  });
+
   test('every argument that is the same for every run, the two caps in bytes', () => {
     const args = glueJobArguments(resolveConfig().glue, { curatedBucket: 'curated', catalogDatabase: 'db' });
 
@@ -35,7 +67,7 @@ describe('glueJobArguments', () => {
 
   test('no argument is both a default and a per-manifest one', () => {
     const defaults = Object.keys(glueJobArguments(resolveConfig().glue, { curatedBucket: 'c', catalogDatabase: 'd' }));
-    expect(defaults.filter((name) => (PER_MANIFEST_ARGUMENTS as readonly string[]).includes(name))).toEqual([]);
+    expect(defaults.filter((name) => PER_MANIFEST_ARGUMENTS.includes(name))).toEqual([]);
   });
 });
 
@@ -72,7 +104,7 @@ describe('the local mode', () => {
 });
 
 describe('the state machine', () => {
-  test('passes only the per-manifest arguments to the job: everything else comes from its defaults', () => {
+  test("passes the contract's per-manifest arguments and nothing else: everything else comes from the job's defaults", () => {
     const asl = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8'));
     const passed = Object.keys(asl.States.Convert.Parameters.Arguments as Record<string, unknown>).map((name) => name.replace(/\.\$$/, ''));
 
