@@ -7,8 +7,22 @@ instance gets an access key id and secret of its own (`generate_credentials`, or
 moto, answers 403 in the service's own error format to a request that is unsigned, signed with another key, signed
 wrongly, or dated more than 15 minutes away from now. Both forms of SigV4 are accepted: the `Authorization` header
 and a presigned URL's query string. The signing key derivation and HMAC are botocore's; the canonical request
-follows the SigV4 specification (S3 paths as sent, other services' paths normalised and encoded again; the
-payload hash from `x-amz-content-sha256` when the client sends it, as S3 clients do, else the body's SHA-256).
+follows the SigV4 specification (S3 paths as sent, other services' paths normalised and encoded again).
+
+The signature covers the body as it does on AWS. Other services hash the body they receive. S3 takes the payload
+hash from `x-amz-content-sha256` and then holds the body to it ("Authenticating Requests: Using the Authorization
+Header", https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-auth-using-authorization-header.html):
+- a hex SHA-256: the body's must equal it, else 400 `XAmzContentSHA256Mismatch`;
+- `UNSIGNED-PAYLOAD` (and every presigned URL): the body is not covered, as on S3;
+- `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]` (aws-chunked, each chunk signed: the AWS SDK for Java v1, so the
+  S3A connector, over http): every chunk's signature, chained from the request's ("Transferring Payload in
+  Multiple Chunks", .../sigv4-streaming.html), the trailer's (.../sigv4-streaming-trailers.html), the final
+  zero-length chunk, and `x-amz-decoded-content-length` against the decoded length;
+- `STREAMING-UNSIGNED-PAYLOAD-TRAILER` (aws-chunked, unsigned chunks, a checksum trailer: the SDKs over https):
+  the decoded length, and the trailer's `x-amz-checksum-*` against the decoded bytes;
+- anything else (SigV4a's `STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD`, for one) is refused.
+No header at all: the body's SHA-256, as other services. A presigned URL is valid for `X-Amz-Expires` seconds, from
+1 to 604800 (7 days) as S3 allows (.../sigv4-query-string-auth.html).
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import quote, unquote, unquote_plus
 
+import checksums
 from botocore.auth import SigV4Auth
 from botocore.credentials import Credentials as BotocoreCredentials
 from botocore.utils import normalize_url_path
@@ -40,6 +55,15 @@ ACCESS_KEY_ENV = "EMULATOR_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "EMULATOR_SECRET_ACCESS_KEY"
 # AWS refuses a request whose date is more than 15 minutes away from its clock.
 MAX_SKEW_SECONDS = 15 * 60
+# S3: "X-Amz-Expires ... The minimum value you can set is 1, and the maximum is 604800 (seven days)"
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html).
+MAX_PRESIGNED_EXPIRES_SECONDS = 7 * 24 * 3600
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_HEX_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+)\s*,\s*SignedHeaders=(?P<signed>[^,\s]+)\s*,"
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
@@ -73,7 +97,8 @@ def credentials_from_environment(environ: dict[str, str] | os._Environ[str] = os
 
 
 class AuthError(Exception):
-    """A refused request: `kind` is one of missing, unknown-key, bad-signature, expired."""
+    """A refused request: `kind` is one of missing, unknown-key, bad-signature, expired, presign-expired,
+    presign-expires-invalid, content-sha256-mismatch, bad-digest, incomplete-body."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(detail or kind)
@@ -88,12 +113,25 @@ _S3_ERRORS = {
     "bad-signature": ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you "
                                                "provided. Check your key and signing method."),
     "expired": ("RequestTimeTooSkewed", "The difference between the request time and the current time is too large."),
+    "presign-expired": ("AccessDenied", "Request has expired"),
+    "presign-expires-invalid": ("AuthorizationQueryParametersError",
+                                "X-Amz-Expires must be less than a week (in seconds) that is; 604800"),
+    # Amazon S3 error responses (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html): these
+    # three are 400 Bad Request, not 403.
+    "content-sha256-mismatch": ("XAmzContentSHA256Mismatch",
+                                "The provided 'x-amz-content-sha256' header does not match what was computed."),
+    "bad-digest": ("BadDigest", "The Content-MD5 or checksum value that you specified did not match what the "
+                                "server received."),
+    "incomplete-body": ("IncompleteBody", "You did not provide the number of bytes specified by the "
+                                          "Content-Length HTTP header."),
 }
+_BAD_REQUEST_KINDS = frozenset({"presign-expires-invalid", "content-sha256-mismatch", "bad-digest", "incomplete-body"})
 _QUERY_ERRORS = {
     "missing": ("MissingAuthenticationToken", "Request is missing Authentication Token"),
     "unknown-key": ("InvalidClientTokenId", "The security token included in the request is invalid."),
     "bad-signature": ("SignatureDoesNotMatch", _S3_ERRORS["bad-signature"][1]),
     "expired": ("RequestExpired", "Request has expired."),
+    "presign-expired": ("RequestExpired", "Request has expired."),
 }
 _JSON_ERRORS = {
     "missing": ("MissingAuthenticationTokenException", "Missing Authentication Token"),
@@ -101,6 +139,7 @@ _JSON_ERRORS = {
     "bad-signature": ("InvalidSignatureException", _S3_ERRORS["bad-signature"][1]),
     "expired": ("InvalidSignatureException", "Signature expired: the request is dated more than 15 minutes away "
                                              "from the current time."),
+    "presign-expired": ("InvalidSignatureException", "Signature expired."),
 }
 
 
@@ -181,7 +220,7 @@ class SigV4Verifier:
         if "host" not in signed_headers:
             raise AuthError("bad-signature", "the Host header is not signed")
         payload_hash = claim.payload_hash
-        if payload_hash is None:
+        if payload_hash is None or service != "s3":  # only S3 takes the client's word, and then checks it
             payload_hash = hashlib.sha256(_buffer_body(environ)).hexdigest()
         canonical_headers = "".join(
             f"{name}:{' '.join(_wsgi_text(_header(environ, name) or '').split())}\n" for name in signed_headers)
@@ -199,6 +238,8 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected, claim.signature):
             LOG.debug("canonical request:\n%s", canonical_request)
             raise AuthError("bad-signature", "the signature does not match")
+        if service == "s3" and claim.payload_hash is not None:
+            _PayloadCheck(self.credentials, claim, date, region, expected).check(environ)
 
     def _check_scope_and_time(self, claim: _SignatureClaim) -> tuple[str, str, str]:
         """The claim's key is this instance's, its scope well formed and its date within the allowed skew (or its
@@ -218,8 +259,10 @@ class SigV4Verifier:
         now = self.clock()
         expires = claim.expires
         if expires is not None:
-            if not expires.isdigit() or now > signed_at + int(expires) or signed_at > now + MAX_SKEW_SECONDS:
-                raise AuthError("expired", "the presigned URL has expired")
+            if not expires.isdigit() or not 1 <= int(expires) <= MAX_PRESIGNED_EXPIRES_SECONDS:
+                raise AuthError("presign-expires-invalid", f"X-Amz-Expires {expires!r} is not from 1 to 604800")
+            if now > signed_at + int(expires) or signed_at > now + MAX_SKEW_SECONDS:
+                raise AuthError("presign-expired", "the presigned URL has expired")
         elif abs(now - signed_at) > MAX_SKEW_SECONDS:
             raise AuthError("expired", "the request is dated more than 15 minutes away from now")
         return date, region, service
@@ -282,6 +325,114 @@ def _signature_claim(environ: dict[str, Any], raw_query: str) -> _SignatureClaim
     raise AuthError("missing", "the request is not signed")
 
 
+class _PayloadCheck:
+    """Holds an S3 request's body to the payload hash its signature covers (see the module's docstring)."""
+
+    def __init__(self, credentials: EmulatorCredentials, claim: _SignatureClaim, date: str, region: str,
+                 seed_signature: str) -> None:
+        self.credentials = credentials
+        self.claim = claim
+        self.date = date
+        self.region = region
+        self.seed_signature = seed_signature
+
+    def check(self, environ: dict[str, Any]) -> None:
+        declared = cast(str, self.claim.payload_hash)
+        if declared == UNSIGNED_PAYLOAD:
+            return
+        if _HEX_SHA256.match(declared):
+            if not hmac.compare_digest(hashlib.sha256(_buffer_body(environ)).hexdigest(), declared.lower()):
+                raise AuthError("content-sha256-mismatch", "the body's SHA-256 is not the signed x-amz-content-sha256")
+            return
+        if declared not in (STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER):
+            raise AuthError("bad-signature", f"x-amz-content-sha256 {declared!r} is not accepted here")
+        signed = declared != STREAMING_UNSIGNED_TRAILER
+        chunks, trailer = _decode_aws_chunked(_buffer_body(environ), signed)
+        if signed:
+            previous = self.seed_signature
+            for data, chunk_signature in chunks:
+                previous = self._check_chunk(previous, data, chunk_signature)
+            if declared == STREAMING_SIGNED_TRAILER:
+                self._check_trailer_signature(previous, trailer)
+        declared_length = _header(environ, "X-Amz-Decoded-Content-Length")
+        decoded = b"".join(data for data, _ in chunks)
+        if declared_length is None or not declared_length.isdigit() or int(declared_length) != len(decoded):
+            raise AuthError("incomplete-body", f"decoded {len(decoded)} bytes, x-amz-decoded-content-length is "
+                                               f"{declared_length!r}")
+        if declared != STREAMING_SIGNED:
+            self._check_trailer_checksum(_header(environ, "X-Amz-Trailer"), trailer, decoded)
+
+    def _sign(self, string_to_sign: str) -> str:
+        return _signature(self.credentials, self.date, self.region, "s3", string_to_sign)
+
+    def _check_chunk(self, previous: str, data: bytes, chunk_signature: str | None) -> str:
+        expected = self._sign("\n".join([
+            "AWS4-HMAC-SHA256-PAYLOAD", self.claim.amz_date, self.claim.scope, previous, _EMPTY_SHA256,
+            hashlib.sha256(data).hexdigest()]))
+        if chunk_signature is None or not hmac.compare_digest(expected, chunk_signature):
+            raise AuthError("bad-signature", "a chunk's signature does not match")
+        return expected
+
+    def _check_trailer_signature(self, previous: str, trailer: list[tuple[str, str]]) -> None:
+        signature = dict(trailer).get("x-amz-trailer-signature")
+        canonical = "".join(f"{name}:{value}\n" for name, value in trailer if name != "x-amz-trailer-signature")
+        expected = self._sign("\n".join([
+            "AWS4-HMAC-SHA256-TRAILER", self.claim.amz_date, self.claim.scope, previous,
+            hashlib.sha256(canonical.encode("utf-8")).hexdigest()]))
+        if signature is None or not hmac.compare_digest(expected, signature):
+            raise AuthError("bad-signature", "the trailer's signature does not match")
+
+    @staticmethod
+    def _check_trailer_checksum(announced: str | None, trailer: list[tuple[str, str]], decoded: bytes) -> None:
+        """The trailer carries the checksum `x-amz-trailer` announced, and it is the decoded bytes' checksum."""
+        name = (announced or "").strip().lower()
+        values = dict(trailer)
+        if not name.startswith("x-amz-checksum-") or name not in values:
+            raise AuthError("incomplete-body", f"x-amz-trailer {announced!r} is not a checksum the trailer holds")
+        try:
+            computed = checksums.checksum(decoded, name.removeprefix("x-amz-checksum-"))
+        except KeyError:
+            raise AuthError("bad-digest", f"unknown checksum algorithm in {name}") from None
+        if not hmac.compare_digest(computed, values[name]):
+            raise AuthError("bad-digest", f"{name} in the trailer does not match the body")
+
+
+def _decode_aws_chunked(body: bytes, signed: bool) -> tuple[list[tuple[bytes, str | None]], list[tuple[str, str]]]:
+    """The chunks (data, chunk signature) of an aws-chunked body, the final zero-length one included, and the
+    trailer's headers (lower-case names): `<hex size>[;chunk-signature=<sig>]\r\n<data>\r\n` ... `0...\r\n`
+    then the trailer lines and an empty line."""
+    chunks: list[tuple[bytes, str | None]] = []
+    position = 0
+    while True:
+        line_end = body.find(b"\r\n", position)
+        if line_end < 0:
+            raise AuthError("incomplete-body", "the aws-chunked body ends inside a chunk header")
+        size_text, _, extension = body[position:line_end].decode("latin-1").partition(";")
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise AuthError("incomplete-body", f"bad chunk size {size_text!r}") from None
+        chunk_signature = extension.removeprefix("chunk-signature=") if extension.startswith("chunk-signature=") \
+            else None
+        if signed and chunk_signature is None:
+            raise AuthError("bad-signature", "a chunk carries no chunk-signature")
+        start = line_end + 2
+        if start + size > len(body) or (size and body[start + size:start + size + 2] != b"\r\n"):
+            raise AuthError("incomplete-body", "the aws-chunked body ends inside a chunk")
+        chunks.append((body[start:start + size], chunk_signature))
+        if size == 0:
+            break
+        position = start + size + 2
+    trailer = []
+    for line in body[start:].decode("latin-1").splitlines():
+        if line.strip():
+            name, separator, value = line.partition(":")
+            if not separator:
+                raise AuthError("incomplete-body", "a trailer line is not a header")
+            trailer.append((name.strip().lower(), value.strip()))
+    return chunks, trailer
+
+
 def _signature(credentials: EmulatorCredentials, date: str, region: str, service: str, string_to_sign: str) -> str:
     """botocore's SigV4 signing key derivation and HMAC, for the scope the client named."""
     signer = SigV4Auth(BotocoreCredentials(credentials.access_key_id, credentials.secret_access_key), service, region)
@@ -324,7 +475,7 @@ def _refusal(environ: dict[str, Any], error: AuthError, start_response: Callable
     request_id = str(uuid.uuid4())
     protocol = _protocol(environ)
     if protocol == "json":
-        code, message = _JSON_ERRORS[error.kind]
+        code, message = _JSON_ERRORS.get(error.kind, _JSON_ERRORS["bad-signature"])
         body = json.dumps({"__type": code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-ErrorType", code),
                    ("x-amzn-RequestId", request_id)]
@@ -334,11 +485,12 @@ def _refusal(environ: dict[str, Any], error: AuthError, start_response: Callable
                 f"<RequestId>{request_id}</RequestId></Error>").encode()
         headers = [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
     else:
-        code, message = _QUERY_ERRORS[error.kind]
+        code, message = _QUERY_ERRORS.get(error.kind, _QUERY_ERRORS["bad-signature"])
         body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         headers = [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)]
-    start_response("403 Forbidden", headers + [("Content-Length", str(len(body)))])
+    status = "400 Bad Request" if error.kind in _BAD_REQUEST_KINDS else "403 Forbidden"
+    start_response(status, headers + [("Content-Length", str(len(body)))])
     return [body]
 
 

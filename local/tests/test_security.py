@@ -7,16 +7,23 @@ and without a key in its environment, so it generates one and writes it to `<sta
 
 from __future__ import annotations
 
+import base64
+import calendar
+import hashlib
 import json
+import os
 import stat
+import subprocess
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore import UNSIGNED
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -25,8 +32,16 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from werkzeug.test import EnvironBuilder
 
+import sigv4_auth
 from emulator_harness import FIXTURES, REPO_ROOT, Emulator, launch
-from sigv4_auth import EmulatorCredentials, SigV4Verifier, canonical_query, generate_credentials
+from sigv4_auth import (
+    EmulatorCredentials,
+    SigV4Verifier,
+    _PayloadCheck,
+    _SignatureClaim,
+    canonical_query,
+    generate_credentials,
+)
 
 PIPELINE_SCRIPT = REPO_ROOT / "glue-scripts" / "ndjson_to_parquet.py"
 
@@ -142,6 +157,67 @@ def test_a_presigned_url_of_the_instance_key_works_until_it_expires(locked) -> N
 
     assert _send("GET", url)[::2] == (200, b"content")
     assert _send("GET", url.replace("X-Amz-Signature=", "X-Amz-Signature=0"))[0] == 403
+    # S3 accepts X-Amz-Expires from 1 s to 604800 s (7 days) and refuses a URL past its expiry.
+    week = signer.generate_presigned_url("get_object", Params={"Bucket": "presigned", "Key": "a b+c/é.txt"},
+                                         ExpiresIn=7 * 24 * 3600)
+    past_a_week = signer.generate_presigned_url("get_object", Params={"Bucket": "presigned", "Key": "a b+c/é.txt"},
+                                                ExpiresIn=7 * 24 * 3600 + 1)
+    short = signer.generate_presigned_url("get_object", Params={"Bucket": "presigned", "Key": "a b+c/é.txt"},
+                                          ExpiresIn=1)
+    assert _send("GET", week)[::2] == (200, b"content")
+    status, _, body = _send("GET", past_a_week)
+    assert status == 400 and b"<Code>AuthorizationQueryParametersError</Code>" in body
+    time.sleep(2.1)
+    status, _, body = _send("GET", short)
+    assert status == 403 and b"<Message>Request has expired</Message>" in body
+
+
+def test_an_s3_body_that_differs_from_its_signed_sha256_is_refused_and_not_stored(locked) -> None:
+    s3 = locked.client("s3")
+    s3.create_bucket(Bucket="tamper")
+    body = b'{"amount": 10}\n'
+    url = f"{locked.endpoint}/tamper/orders.ndjson"
+    request = _signed(locked.credentials, "s3", "PUT", url, body,
+                      {"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest(),
+                       "Content-Type": "application/x-ndjson"})
+
+    status, _, answer = _send("PUT", url, b'{"amount": 99}\n', dict(request.headers))
+    # S3 answers 400 XAmzContentSHA256Mismatch (Amazon S3 "Error responses"), not 403: the signature is right,
+    # the body is not what it signed.
+    assert (status, b"<Code>XAmzContentSHA256Mismatch</Code>" in answer) == (400, True)
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket="tamper", Key="orders.ndjson")
+    assert _send("PUT", url, body, dict(request.headers))[0] == 200
+    assert s3.get_object(Bucket="tamper", Key="orders.ndjson")["Body"].read() == body
+
+
+def test_the_sdks_upload_single_and_multipart_through_the_body_check(locked, tmp_path) -> None:
+    """boto3 and the AWS CLI as the local mode's users run them (the JS SDK v3 runs in the Jest end-to-end tests,
+    the S3A connector in the Glue runner's tests), with bodies big enough for multipart uploads."""
+    s3 = locked.client("s3")
+    s3.create_bucket(Bucket="clients")
+    data = os.urandom(6 * 1024 * 1024) + b"tail"
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    s3.put_object(Bucket="clients", Key="single", Body=data[:1000])
+    s3.upload_file(str(source), "clients", "boto3-multipart",
+                   Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n")
+    environment = {**os.environ, "AWS_ACCESS_KEY_ID": locked.credentials.access_key_id,
+                   "AWS_SECRET_ACCESS_KEY": locked.credentials.secret_access_key, "AWS_DEFAULT_REGION": "us-east-1",
+                   "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    cli = [str(REPO_ROOT / ".venv" / "bin" / "aws"), "--endpoint-url", locked.endpoint, "s3", "cp", str(source)]
+    for key, extra in (("cli-single", {}), ("cli-multipart", {"AWS_CONFIG_FILE": str(config)})):
+        subprocess.run([*cli, f"s3://clients/{key}"], env={**environment, **extra}, check=True, capture_output=True,
+                       timeout=120)
+
+    assert s3.get_object(Bucket="clients", Key="single")["Body"].read() == data[:1000]
+    for key in ("boto3-multipart", "cli-multipart", "cli-single"):
+        assert s3.get_object(Bucket="clients", Key=key)["Body"].read() == data, key
+    assert s3.head_object(Bucket="clients", Key="boto3-multipart")["ETag"].endswith('-2"')
+    assert s3.head_object(Bucket="clients", Key="cli-multipart")["ETag"].endswith('-2"')
+    assert not s3.head_object(Bucket="clients", Key="cli-single")["ETag"].endswith('-2"')
 
 
 def test_no_cors_preflight_is_answered_and_no_response_allows_any_origin(locked) -> None:
@@ -222,3 +298,125 @@ def test_the_canonical_query_sorts_and_encodes_as_sigv4_does() -> None:
     assert canonical_query("prefix=a%2Fb&list-type=2&uploads&x=%7e%2B") == "list-type=2&prefix=a%2Fb&uploads=&x=~%2B"
     # The AWS SDK for Java (the S3A connector) sends a space in a query value as `+` and signs it as `%20`.
     assert canonical_query("prefix=late+batch%2Forders%2B1") == "prefix=late%20batch%2Forders%2B1"
+
+
+# AWS's worked example of a chunk-signed upload ("Signature Calculations for the Authorization Header: Transferring
+# Payload in Multiple Chunks", https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html): 66560 bytes
+# of "a" in chunks of 64 KiB, 1 KiB and 0, with the documented seed and chunk signatures.
+_DOC_CREDENTIALS = EmulatorCredentials("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+_DOC_TIME = calendar.timegm(time.strptime("20130524T000000Z", "%Y%m%dT%H%M%SZ"))
+_DOC_SCOPE = "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"
+_DOC_CHUNK_SIGNATURES = ("ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+                         "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+                         "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9")
+
+
+def _chunked(chunks: list[bytes], signatures: tuple[str, ...] | None, trailer: str = "") -> bytes:
+    out = b""
+    for index, data in enumerate([*chunks, b""]):
+        extension = f";chunk-signature={signatures[index]}" if signatures else ""
+        out += f"{len(data):x}{extension}\r\n".encode() + data + (b"\r\n" if data else b"")
+    return out + trailer.encode() + b"\r\n"
+
+
+def _doc_environ(body: bytes) -> dict[str, Any]:
+    headers = {
+        "x-amz-date": "20130524T000000Z", "x-amz-storage-class": "REDUCED_REDUNDANCY",
+        "Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "66560",
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={_DOC_SCOPE},SignedHeaders=content-encoding;content-length;"
+                         "host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,"
+                         "Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"}
+    environ = EnvironBuilder(method="PUT", path="/examplebucket/chunkObject.txt", headers=list(headers.items()),
+                             data=body,
+                             base_url="http://s3.amazonaws.com").get_environ()
+    environ["CONTENT_LENGTH"] = "66824"  # signed: the documented length, whatever the body a test sends
+    environ["RAW_URI"] = "/examplebucket/chunkObject.txt"
+    return environ
+
+
+def test_a_chunk_signed_upload_passes_only_with_every_chunk_as_signed() -> None:
+    served = lambda environ, start: start("200 OK", []) or [environ["wsgi.input"].read()]  # noqa: E731
+    verifier = SigV4Verifier(served, _DOC_CREDENTIALS, clock=lambda: _DOC_TIME)
+    documented = _chunked([b"a" * 65536, b"a" * 1024], _DOC_CHUNK_SIGNATURES)
+    assert len(documented) == 66824
+
+    assert _verdict(verifier, _doc_environ(documented)) == ("200 OK", documented), "moto decodes it, intact"
+    changed = documented.replace(b"a\r\n400;", b"b\r\n400;")
+    status, body = _verdict(verifier, _doc_environ(changed))
+    assert status.startswith("403") and b"<Code>SignatureDoesNotMatch</Code>" in body
+    swapped = _chunked([b"a" * 65536, b"a" * 1024], (_DOC_CHUNK_SIGNATURES[0], _DOC_CHUNK_SIGNATURES[0],
+                                                      _DOC_CHUNK_SIGNATURES[2]))
+    assert _verdict(verifier, _doc_environ(swapped))[0].startswith("403")
+    truncated = documented[:65600]  # no final chunk: the upload was cut
+    status, body = _verdict(verifier, _doc_environ(truncated))
+    assert status.startswith("400") and b"<Code>IncompleteBody</Code>" in body
+    # x-amz-decoded-content-length is signed: a client that declares one length and sends another is refused.
+    seed = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+    check = _PayloadCheck(_DOC_CREDENTIALS, _doc_claim(seed, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"), "20130524",
+                          "us-east-1", seed)
+    check.check(_payload_environ(documented, x_amz_decoded_content_length="66560"))
+    with pytest.raises(sigv4_auth.AuthError) as refused:
+        check.check(_payload_environ(documented, x_amz_decoded_content_length="66000"))
+    assert refused.value.kind == "incomplete-body"
+
+
+def _doc_claim(seed: str, payload: str) -> _SignatureClaim:
+    return _SignatureClaim(credential=_DOC_SCOPE, signed="host", signature=seed, amz_date="20130524T000000Z",
+                           payload_hash=payload, query_exclude=(), expires=None)
+
+
+def _payload_environ(body: bytes, **headers: str) -> dict[str, Any]:
+    return EnvironBuilder(method="PUT", path="/b/k", data=body,
+                          headers=[(name.replace("_", "-"), value) for name, value in headers.items()]).get_environ()
+
+
+def test_a_chunk_signed_upload_with_a_trailer_checks_the_trailer_signature_and_its_checksum() -> None:
+    # The documented example with a trailing CRC32C (.../sigv4-streaming-trailers.html): its seed, chunk and
+    # trailer signatures; the CRC32C of 66560 "a" is sOO8/Q==.
+    seed = "106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e"
+    signatures = ("b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2",
+                  "1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7",
+                  "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992")
+    trailer = ("x-amz-checksum-crc32c:sOO8/Q==\r\n"
+               "x-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n")
+    check = _PayloadCheck(_DOC_CREDENTIALS, _doc_claim(seed, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
+                          "20130524", "us-east-1", seed)
+    headers = {"x_amz_decoded_content_length": "66560", "x_amz_trailer": "x-amz-checksum-crc32c"}
+
+    check.check(_payload_environ(_chunked([b"a" * 65536, b"a" * 1024], signatures, trailer), **headers))
+    for forged in (trailer.replace("sOO8/Q==", "AAAAAA=="), trailer.replace("d81f82fc", "d81f82fd")):
+        with pytest.raises(sigv4_auth.AuthError) as refused:
+            check.check(_payload_environ(_chunked([b"a" * 65536, b"a" * 1024], signatures, forged), **headers))
+        assert refused.value.kind == "bad-signature"
+
+
+def test_an_unsigned_chunked_upload_is_held_to_its_decoded_length_and_trailing_checksum() -> None:
+    """STREAMING-UNSIGNED-PAYLOAD-TRAILER: what the SDKs send over https (JS SDK v3 streams, boto3's streaming
+    uploads); no chunk is signed, so the trailer's checksum is what covers the body."""
+    data = b'{"id": 1}\n' * 5000
+    crc32 = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    check = _PayloadCheck(_DOC_CREDENTIALS, _doc_claim("0" * 64, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"), "20130524",
+                          "us-east-1", "0" * 64)
+    headers = {"x_amz_decoded_content_length": str(len(data)), "x_amz_trailer": "x-amz-checksum-crc32"}
+    chunks = [data[:30000], data[30000:]]
+
+    check.check(_payload_environ(_chunked(chunks, None, f"x-amz-checksum-crc32:{crc32}\r\n"), **headers))
+    refusals = []
+    for body, length in [
+        (_chunked([data[:30000], data[30001:] + b"x"], None, f"x-amz-checksum-crc32:{crc32}\r\n"), len(data)),
+        (_chunked(chunks, None, f"x-amz-checksum-crc32:{crc32}\r\n"), len(data) + 1),
+        (_chunked(chunks, None, ""), len(data)),
+    ]:
+        with pytest.raises(sigv4_auth.AuthError) as refused:
+            check.check(_payload_environ(body, **{**headers, "x_amz_decoded_content_length": str(length)}))
+        refusals.append(refused.value.kind)
+    assert refusals == ["bad-digest", "incomplete-body", "incomplete-body"]
+
+
+def test_sigv4a_and_unknown_payload_modes_are_refused() -> None:
+    for mode in ("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD", "whatever"):
+        check = _PayloadCheck(_DOC_CREDENTIALS, _doc_claim("0" * 64, mode), "20130524", "us-east-1", "0" * 64)
+        with pytest.raises(sigv4_auth.AuthError):
+            check.check(_payload_environ(b"body"))
+
