@@ -34,9 +34,11 @@ import argparse
 import json
 import math
 import os
+import platform
 import shutil
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,9 @@ LINE_CHECK_JAR = ROOT / "glue-scripts" / "jvm" / "build" / "pipeline-json.jar"
 PRICES = {"STANDARD": 0.44, "FLEX": 0.29}  # USD per DPU-hour, G.1X, us-east-1
 MANIFESTS_PER_DAY = 40
 DAYS_PER_MONTH = 30
+# Where the figures go for `pipeline cost` (cli/ops/cost/), as bench/manifest-builder.ts writes its own; the
+# environment variable BENCH_RESULT_FILE names another file, "-" none.
+RESULT_FILE = ROOT / "bench" / "results" / "glue-job.json"
 
 
 def spark_session(driver_memory: str):
@@ -157,6 +162,33 @@ def glue_cost(core_seconds_per_gb: float, manifest_gb: float, workers: int, over
             "per_month": {cls: v * MANIFESTS_PER_DAY * DAYS_PER_MONTH for cls, v in per_run.items()}}
 
 
+def write_result(batch: dict, parquet_bytes: int, seconds: dict[str, float],
+                 load_at_start: tuple[float, float, float]) -> None:
+    """Writes the run's figures to RESULT_FILE (or BENCH_RESULT_FILE) for `pipeline cost`: the batch, the machine,
+    the seconds of each case (`coldJvmExtra`: the first manifest cold minus warm) and the two ratios to bare
+    Spark."""
+    target = os.environ.get("BENCH_RESULT_FILE") or str(RESULT_FILE)
+    if target == "-":
+        return
+    result = {
+        "benchmark": "make bench-glue",
+        "date": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "machine": {"cores": os.cpu_count(), "platform": f"{sys.platform} {platform.release()}",
+                    "loadAtStart": [round(x, 2) for x in load_at_start],
+                    "loadAtEnd": [round(x, 2) for x in os.getloadavg()]},
+        "batch": {"files": len(batch["paths"]), "megabytes": round(batch["bytes"] / 1e6, 1), "lines": batch["lines"],
+                  "quarantinedLines": batch["bad"], "blankLines": batch["blank"]},
+        "parquetMegabytes": round(parquet_bytes / 1e6, 1),
+        "sparkCores": SPARK_CORES,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "ratios": {"steady": round(seconds["steady"] / seconds["bareSpark"], 2),
+                   "first": round(seconds["firstWarm"] / seconds["bareSpark"], 2)},
+    }
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    Path(target).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {os.path.relpath(target)}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=200, help="objects in the batch (default 200)")
@@ -183,6 +215,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     dataset = work / "dataset"
 
+    load_at_start = os.getloadavg()
     print(f"load average (1, 5, 15 min) at start: {load_average()} on {os.cpu_count()} cores", flush=True)
     started = time.monotonic()
     spark = spark_session(args.driver_memory)
@@ -234,6 +267,9 @@ def main() -> None:
     print(f"ratio to bare Spark: steady {steady['seconds'] / bare['seconds']:.2f}x, "
           f"first {first['seconds'] / bare['seconds']:.2f}x", flush=True)
     spark.stop()
+    write_result(batch, steady["bytes"], {"bareSpark": bare["seconds"], "steady": steady["seconds"],
+                                          "firstWarm": first["seconds"],
+                                          "coldJvmExtra": first_cold["seconds"] - first["seconds"]}, load_at_start)
 
 
 if __name__ == "__main__":
