@@ -10,6 +10,11 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
+/** A number with thousands separators and exactly `digits` decimals (`12,345.6`). */
+export function formatNumber(x: number, digits = 0): string {
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
 /** A byte count in binary units (`3.5 MiB`). */
 export function formatBytes(bytes: number | undefined): string | undefined {
   if (bytes === undefined || !Number.isFinite(bytes)) return undefined;

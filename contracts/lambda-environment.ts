@@ -1,7 +1,7 @@
 /**
  * The Lambdas' environment (docs/architecture.md, "Lambda environment"): the one place that names its variables.
  * The stack and the local mode write it with {@link toEnvironment}; the handlers read it with {@link loadSettings},
- * with the defaults and validation of pipeline/config.ts. No CDK, no AWS SDK.
+ * with the defaults and validation of contracts/config.ts. No CDK, no AWS SDK.
  */
 import { ConfigError, DEFAULT_CONFIG, alertSubjectPrefix, resolveConfig } from './config';
 

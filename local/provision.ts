@@ -1,5 +1,5 @@
 /**
- * Creates the pipeline's resources on the emulator from the same settings (`pipeline/config.ts`), the same key
+ * Creates the pipeline's resources on the emulator from the same settings (`contracts/config.ts`), the same key
  * layout (`pipeline/table-schema.ts`) and the same ASL file and placeholders as the CDK stack.
  */
 import * as path from 'node:path';

@@ -146,6 +146,9 @@ function epochSeconds(at: Date): number {
   return Math.floor(at.getTime() / 1000);
 }
 
+/** How long `FILE#` items are kept: far beyond any redelivery (the cost model counts their storage with it). */
+export const FILE_ITEM_TTL_SECONDS = 90 * 86_400;
+
 /** Reads and writes the state table. */
 export class StateStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -154,8 +157,8 @@ export class StateStore {
     /** A client (the handlers'), or a document client made with `removeUndefinedValues` (the CLI's). */
     client: DynamoDBClient | DynamoDBDocumentClient,
     readonly tableName: string,
-    /** How long `FILE#` items are kept: far beyond any redelivery. @default 90 days */
-    readonly fileTtlSeconds = 90 * 86_400,
+    /** How long `FILE#` items are kept. @default FILE_ITEM_TTL_SECONDS (90 days) */
+    readonly fileTtlSeconds = FILE_ITEM_TTL_SECONDS,
   ) {
     this.#doc =
       client instanceof DynamoDBDocumentClient

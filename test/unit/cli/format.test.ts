@@ -1,4 +1,13 @@
-import { daysBetween, formatBytes, formatDuration, parseSince, readableCause, renderTable, truncate } from '../../../cli/format';
+import {
+  daysBetween,
+  formatBytes,
+  formatDuration,
+  formatNumber,
+  parseSince,
+  readableCause,
+  renderTable,
+  truncate,
+} from '../../../cli/format';
 import { printable } from '../../../cli/printable';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
@@ -80,5 +89,13 @@ describe('printable', () => {
   it('is applied to table cells and truncated lines', () => {
     expect(renderTable(['KEY'], [['x\u001b[2Jy']])).toBe('KEY\nx\\x1b[2Jy');
     expect(truncate('one\ntwo\u001b]0;t\u0007', 80)).toBe('one two\\x1b]0;t\\x07');
+  });
+});
+
+describe('formatNumber', () => {
+  it('separates thousands and gives exactly the digits asked', () => {
+    expect(formatNumber(1234567.891)).toBe('1,234,568');
+    expect(formatNumber(1234.5, 2)).toBe('1,234.50');
+    expect(formatNumber(0.046, 1)).toBe('0.0');
   });
 });

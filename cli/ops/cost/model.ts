@@ -1,0 +1,173 @@
+/**
+ * The model's shared parts: the load, how its files group into manifests, one Glue run of a manifest, and the types
+ * of the inputs and of the report. The bill (./bill.ts) and the capacity (./capacity.ts) are built from these.
+ */
+import type { PipelineConfig } from '../../../contracts/config';
+import type { BuilderBenchmark, GlueBenchmark } from './inputs/benchmarks';
+import { glueThroughput } from './inputs/benchmarks';
+import type { SuccessPath } from './inputs/state-machine';
+import type { StackInventory } from './inputs/template';
+import { ASSUMPTIONS, GLUE_MIN_WORKERS, GLUE_WORKERS, PRICES, SECONDS_PER_DAY } from './prices';
+
+/** The load the bill is for. */
+export interface Load {
+  readonly filesPerDay: number;
+  readonly mbPerFile: number;
+  readonly datasets: number;
+  readonly batchSize: number;
+  readonly maxWaitMinutes: number;
+}
+
+/** The reference load of the design: 8,000 files a day of 3.5 MB, even arrival, one dataset. */
+export function referenceLoad(config: Pick<PipelineConfig, 'batchSize' | 'maxWaitMinutes'>): Load {
+  return { filesPerDay: 8000, mbPerFile: 3.5, datasets: 1, batchSize: config.batchSize, maxWaitMinutes: config.maxWaitMinutes };
+}
+
+/** The reference plan's monthly figures for the reference load, by line, for the side-by-side. */
+export const REFERENCE_PLAN = {
+  load: '8,000 files a day of 3.5 MB, one dataset',
+  totalUsd: 270,
+  lines: { Glue: 220, DynamoDB: 10, Lambda: 5, 'S3 storage': 20, 'S3 requests': 5, 'Step Functions': 1, 'CloudWatch Logs': 5 } as Record<
+    string,
+    number
+  >,
+  headroomFactor: 600,
+} as const;
+
+/** The load scaled by `factor` (files a day only: the same datasets, file size and settings). */
+export function scaled(load: Load, factor: number): Load {
+  return { ...load, filesPerDay: load.filesPerDay * factor };
+}
+
+/** How the files of a day group into manifests. */
+export interface Batching {
+  /** Files a second per dataset. */
+  readonly filesPerSecondPerDataset: number;
+  readonly filesPerManifest: number;
+  readonly manifestsPerDay: number;
+  /** Why manifests are sealed at this load. */
+  readonly sealedBy: 'full' | 'timeout';
+}
+
+/**
+ * Manifests from the arrival rate and the wait: with even arrival, a dataset's manifest holds the files that arrive
+ * while its oldest file waits `maxWaitMinutes`, or `batchSize` files if they come sooner (the sweep's lag of up to a
+ * minute is left out: it makes manifests slightly larger and fewer).
+ */
+export function batching(load: Load): Batching {
+  const perDataset = load.filesPerDay / SECONDS_PER_DAY / load.datasets;
+  const waited = perDataset * load.maxWaitMinutes * 60;
+  const filesPerManifest = Math.max(1, Math.min(load.batchSize, waited));
+  return {
+    filesPerSecondPerDataset: perDataset,
+    filesPerManifest,
+    manifestsPerDay: load.filesPerDay / filesPerManifest,
+    sealedBy: waited >= load.batchSize ? 'full' : 'timeout',
+  };
+}
+
+/** One Glue run of a manifest. */
+export interface GlueRun {
+  readonly tasks: number;
+  readonly workers: number;
+  readonly dpus: number;
+  readonly seconds: number;
+  readonly billedSeconds: number;
+  readonly dpuHours: number;
+  readonly usd: { readonly FLEX: number; readonly STANDARD: number };
+}
+
+/**
+ * A Glue run of a manifest of `manifestMb` in `files` files: Spark packs the files into tasks of 128 MB (each file
+ * counted with 4 MB of open cost); auto scaling gives one driver and as many executors as the tasks fill (at least
+ * 2 workers, at most `maxWorkers`); the run lasts the worker start, the cold JVM and the measured core-seconds
+ * spread over the cores the tasks use; every worker is billed for the run, with Glue's 1-minute minimum.
+ */
+export function glueRun(files: number, manifestMb: number, glue: StackInventory['glue'], measured: GlueBenchmark): GlueRun {
+  const worker = GLUE_WORKERS[glue.workerType];
+  if (worker === undefined) throw new Error(`unknown Glue worker type ${glue.workerType}`);
+  const { coreSecondsPerGb, coldJvmSeconds } = glueThroughput(measured);
+  const tasks = Math.max(1, Math.ceil((manifestMb + files * ASSUMPTIONS.sparkFileOpenCostMb) / ASSUMPTIONS.sparkPartitionMb));
+  const executors = Math.ceil(tasks / worker.vcpu);
+  const workers = Math.min(glue.maxWorkers, Math.max(GLUE_MIN_WORKERS, 1 + executors));
+  const cores = Math.min(tasks, Math.max(1, workers - 1) * worker.vcpu);
+  const seconds = ASSUMPTIONS.glueStartSeconds + coldJvmSeconds + (coreSecondsPerGb * manifestMb) / 1000 / cores;
+  const billedSeconds = Math.max(PRICES.glueMinimumBilledSeconds, Math.ceil(seconds));
+  const dpus = workers * worker.dpu;
+  const dpuHours = (dpus * billedSeconds) / 3600;
+  return {
+    tasks,
+    workers,
+    dpus,
+    seconds,
+    billedSeconds,
+    dpuHours,
+    usd: { FLEX: dpuHours * PRICES.glueDpuHour.FLEX, STANDARD: dpuHours * PRICES.glueDpuHour.STANDARD },
+  };
+}
+
+/** Files an invocation of the builder gets: the first notification opens the batching window, the window fills it. */
+export function filesPerBuilderInvocation(filesPerSecond: number, inventory: StackInventory): number {
+  return Math.min(inventory.builder.batchSize, 1 + filesPerSecond * inventory.builder.batchingWindowSeconds);
+}
+
+/** The measured figures the model uses, each named in its output by the file it came from. */
+export interface Measured {
+  readonly builder: BuilderBenchmark;
+  readonly builderSource: string;
+  readonly glue: GlueBenchmark;
+  readonly glueSource: string;
+  readonly successPath: SuccessPath;
+}
+
+/** One line of the bill: its monthly USD and how it follows. */
+export interface BillLine {
+  readonly service: string;
+  readonly usd: number;
+  readonly detail: string;
+}
+
+/** One part of the pipeline with a limit. */
+export interface CapacityPart {
+  readonly part: string;
+  /** The limit, in the part's own unit. */
+  readonly limit: string;
+  /** Use of the limit at the given load, 0..1 and beyond. */
+  readonly utilization: number;
+  /** The load factor at which it reaches its limit. */
+  readonly factor: number;
+  readonly filesPerDayAtLimit: number;
+  /** What would raise it, when it does not hold the target factor. */
+  readonly remedy: string;
+}
+
+/** The bill of one month. */
+export interface MonthlyBill {
+  readonly load: Load;
+  readonly month: number;
+  readonly batching: Batching;
+  readonly glueRun: GlueRun;
+  readonly glueExecutionClass: 'FLEX' | 'STANDARD';
+  readonly lines: readonly BillLine[];
+  readonly monthlyUsd: number;
+  /** What storage adds each further month once the lifecycle is in steady state. */
+  readonly storageGrowthUsdPerMonth: number;
+}
+
+/** The whole model for one load: the bill, and the load at which each part reaches its limit. */
+export interface CostReport extends MonthlyBill {
+  readonly capacity: readonly CapacityPart[];
+  readonly headroom: { readonly factor: number; readonly part: string };
+}
+
+export interface ModelInput {
+  readonly load: Load;
+  readonly inventory: StackInventory;
+  readonly measured: Measured;
+  /** Month of operation whose bill is computed (storage accumulates). @default 1 */
+  readonly month?: number;
+  /** Glue execution class priced; @default the stack's. */
+  readonly executionClass?: 'FLEX' | 'STANDARD';
+  /** The headroom the capacity section checks each part against. @default REFERENCE_PLAN.headroomFactor */
+  readonly targetFactor?: number;
+}
