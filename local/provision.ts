@@ -26,6 +26,8 @@ export const ASL_FILE = CONVERT_MANIFEST_ASL_PATH;
 
 /** The Glue script shared with the stack; the emulator runs it under pyspark. */
 export const GLUE_SCRIPT = path.join(REPO_ROOT, 'glue-scripts', 'ndjson_to_parquet.py');
+/** The folder of the script's package, which the stack ships as a zip with `--extra-py-files`; the emulator zips it. */
+export const GLUE_PACKAGE_ROOT = path.join(REPO_ROOT, 'glue-scripts', 'src');
 
 /** Resource names of the local mode: fixed, so the AWS CLI examples in the README work as written. */
 export const LOCAL_NAMES = {
@@ -185,7 +187,8 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
         ExecutionClass: config.glue.executionClass,
         Timeout: config.glue.timeoutMinutes,
         ExecutionProperty: { MaxConcurrentRuns: config.glue.maxConcurrentRuns },
-        DefaultArguments: glueDefaultArguments(config),
+        // The script's package on its Python path, as the stack's job has it (the emulator allows this folder only).
+        DefaultArguments: { ...glueDefaultArguments(config), '--extra-py-files': GLUE_PACKAGE_ROOT },
       }),
     );
 

@@ -45,7 +45,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "src"))  # the job's package, as Glue has it from --extra-py-files
 
 import datagen  # noqa: E402
 
@@ -97,7 +97,8 @@ def load_average() -> str:
 def run_job(spark, batch: dict, out: Path, manifest_id: str, compression: str, target_mb: int) -> dict:
     """One run of the job on the batch as manifest `manifest_id` of the dataset under `out` (its recorded schema, if
     any, stays there between runs); checks its counts against the generator's."""
-    from ndjson_to_parquet import JobParams, run
+    from ndjson_conversion.arguments import JobParams
+    from ndjson_conversion.run import run
 
     manifest = out / "manifests" / f"{manifest_id}.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +124,7 @@ def run_job(spark, batch: dict, out: Path, manifest_id: str, compression: str, t
 def run_spark_bare(spark, batch: dict, work: Path, compression: str, schema) -> dict:
     """Spark's own JSON-to-Parquet conversion of the same files, for reference: its JSON reader with the dataset's
     schema straight into Parquet (same codec and level as the job, 2 files), and nothing else the job does."""
-    from ndjson_to_parquet import PARQUET_WRITE_OPTIONS
+    from ndjson_conversion.output import PARQUET_WRITE_OPTIONS
 
     out = work / f"spark-bare-{compression}"
     started = time.monotonic()
@@ -233,7 +234,7 @@ def main() -> None:
     report("first manifest, warm JVM (inference)", first)
     from pyspark.sql import types as T
 
-    from ndjson_to_parquet import output_type
+    from ndjson_conversion.schema import output_type
 
     record = json.loads((dataset / "curated" / "orders" / "_schema.json").read_text())
     bare = run_spark_bare(spark, batch, work, args.compression, output_type(T.StructType.fromJson(record["schema"])))

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+# The entry script's folder and the job's package, as Glue has them (the script's folder, --extra-py-files).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +71,7 @@ class Batch:
         return uri(path)
 
     def params(self, **overrides):
-        from ndjson_to_parquet import JobParams
+        from ndjson_conversion.arguments import JobParams
 
         manifest = self.root / "manifests" / f"{self.manifest_id}.json"
         manifest.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ import pytest
 from moto import mock_aws
 
 from conftest import CATALOG_DB
-from ndjson_to_parquet import CatalogSchemaStore, run, settle_schema
+from ndjson_conversion.catalog import CatalogSchemaStore, settle_schema
+from ndjson_conversion.run import run
 
 DB = CATALOG_DB
 

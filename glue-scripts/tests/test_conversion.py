@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from ndjson_to_parquet import JobError, main, run
+from ndjson_conversion.errors import JobError
+from ndjson_conversion.run import run
+from ndjson_to_parquet import main
 
 MIXED_LINES = [
     '\ufeff{"id":1,"customer":{"name":"Zoë","tags":["a","b"]},"items":[{"sku":"X","qty":2},{"sku":"Y","qty":null}],'
@@ -240,7 +242,7 @@ def test_main_prints_the_result_on_success(spark, batch, capsys):
 
 @pytest.mark.parametrize("manifest", ["not json", '{"manifestId": "other", "files": []}', '{"files": [{}]}'])
 def test_malformed_manifests_are_refused(spark, batch, manifest):
-    from ndjson_to_parquet import ManifestError
+    from ndjson_conversion.errors import ManifestError
 
     params = batch.params()
     (batch.root / "manifests" / f"{batch.manifest_id}.json").write_text(manifest)
@@ -405,7 +407,7 @@ def test_a_gzip_file_that_decompresses_past_the_cap_fails_as_a_file_and_the_othe
 
 
 def test_a_manifest_whose_files_are_all_unreadable_fails_not_retryable(spark, batch):
-    from ndjson_to_parquet import NoReadableFileError, failure_line
+    from ndjson_conversion.errors import NoReadableFileError, failure_line
 
     batch.add("a.ndjson.gz", b"\x1f\x8b\x08\x00garbage")
     params = batch.params()
@@ -419,7 +421,7 @@ def test_a_manifest_whose_files_are_all_unreadable_fails_not_retryable(spark, ba
 
 
 def test_transient_failures_carry_no_marker():
-    from ndjson_to_parquet import AccountingError, failure_line
+    from ndjson_conversion.errors import AccountingError, failure_line
 
     assert failure_line(RuntimeError("SlowDown")) == "ndjson_to_parquet failed: RuntimeError: SlowDown"
     assert failure_line(JobError("cannot read schema s3://x")) == "ndjson_to_parquet failed: cannot read schema s3://x"
@@ -452,11 +454,11 @@ def test_quarantined_lines_kept_in_the_pass_or_read_in_a_pass_of_their_own_give_
         spark, batch, monkeypatch, kept_bytes):
     # The pass keeps the quarantined lines up to a budget per task; past it, they are read again on their own, and
     # so are the lines whose fields evolve the schema.
-    import ndjson_to_parquet
     from conftest import Batch
+    from ndjson_conversion import accounting
 
-    monkeypatch.setattr(ndjson_to_parquet, "QUARANTINE_KEPT_BYTES", kept_bytes)
-    monkeypatch.setattr(ndjson_to_parquet, "QUARANTINE_TASK_MIN_BYTES", kept_bytes)
+    monkeypatch.setattr(accounting, "QUARANTINE_KEPT_BYTES", kept_bytes)
+    monkeypatch.setattr(accounting, "QUARANTINE_TASK_MIN_BYTES", kept_bytes)
     first = batch.add("a.ndjson", '{"id":1}\nbad a2\n{"id":2,"added":"x"}\n[3]\n')
     batch.add("b.ndjson.gz", '{"id":4,"nested":{"k":1}}\n\n{"id":5}\n', gzipped=True)
 

@@ -6,16 +6,11 @@ from typing import Any
 import pytest
 from pyspark.sql import types as T
 
-from ndjson_to_parquet import (
-    JobError,
-    ManifestFile,
-    default_staging_path,
-    hive_type,
-    parse_args,
-    parse_manifest,
-    plan_output_files,
-    right_size,
-)
+from ndjson_conversion.arguments import default_staging_path, parse_args
+from ndjson_conversion.catalog import hive_type
+from ndjson_conversion.errors import JobError
+from ndjson_conversion.manifest import ManifestFile, parse_manifest
+from ndjson_conversion.output import plan_output_files, right_size
 
 MB = 1024 * 1024
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conftest import CATALOG_DB, Batch
-from ndjson_to_parquet import run
+from ndjson_conversion.run import run
 
 DB = CATALOG_DB
 
@@ -182,7 +182,8 @@ def test_fields_that_carry_no_data_add_no_column_and_are_not_lost(spark, glue, t
 
 
 def test_the_line_check_finds_duplicate_names_at_every_depth_and_integers_out_of_range(spark):
-    from ndjson_to_parquet import check_line, load_schema
+    from ndjson_conversion.lines import check_line
+    from ndjson_conversion.schema import load_schema
 
     schema = load_schema(spark, "id int, s string, o struct<k: bigint, a: array<struct<x: string>>>, "
                                 "m map<string, bigint>")

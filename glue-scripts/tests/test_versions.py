@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from ndjson_to_parquet import JobError, NoReadableFileError, failure_line, run
+from ndjson_conversion.errors import JobError, NoReadableFileError, failure_line
+from ndjson_conversion.run import run
 
 pytestmark = pytest.mark.s3
 

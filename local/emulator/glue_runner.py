@@ -9,8 +9,11 @@ state machine's Retry on that error runs for real.
 
 It runs only the scripts it was told to trust when started (the pipeline's own, unless the launcher's caller allows
 more): a job whose ScriptLocation is another file, or an `s3://` object whose bytes are not those of an allowed
-script, is refused at StartJobRun with `AccessDeniedException`, and so is `--extra-py-files`, which would put other
-code on the script's import path. Whoever can create a job must not be able to run code of their choosing.
+script, is refused at StartJobRun with `AccessDeniedException`. `--extra-py-files` may name only the folders of
+packages it was told to trust (the pipeline's glue-scripts/src): it zips such a folder as CDK zips the job's package
+asset and puts the zip on the script's Python path, as Glue does with the zips `--extra-py-files` names; any other
+entry is refused, since it would put other code on the script's import path. Whoever can create a job must not be
+able to run code of their choosing.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +167,8 @@ class LocalJobRun(glue_models.FakeJobRun):
         self.process: subprocess.Popen[bytes] | None = None
         # What it runs: an allowed script's path, or the name and bytes of an allowed s3:// script.
         self.script: Path | tuple[str, bytes] | None = None
+        # The allowed package folders its --extra-py-files names, zipped onto its Python path when it starts.
+        self.packages: tuple[Path, ...] = ()
         self.stop_requested = False
         self._monotonic_start = time.monotonic()
         self._monotonic_end: float | None = None
@@ -228,12 +234,14 @@ class GlueRunner:
         credentials: Any,
         allowed_scripts: Sequence[Path],
         script_override: Path | None = None,
+        allowed_packages: Sequence[Path] = (),
     ) -> None:
         self.endpoint = endpoint
         self.state_dir = state_dir
         self.spark = spark
         self.credentials = credentials
         self.allowed_scripts = tuple(path.resolve() for path in allowed_scripts)
+        self.allowed_packages = tuple(path.resolve() for path in allowed_packages)
         self.script_override = script_override
         self.log_dir = state_dir / "logs" / "glue"
         self.work_dir = state_dir / "glue"
@@ -275,6 +283,7 @@ class GlueRunner:
             merged.update(arguments or {})
             merged.update(job.non_overridable_arguments or {})
             script = self._allowed_script(job, merged)
+            packages = self._allowed_packages(job, merged)
             run = LocalJobRun(
                 job=job,
                 glue_version=job.glue_version,
@@ -290,6 +299,7 @@ class GlueRunner:
                 notification_property=run_options["notification_property"] or job.notification_property,
             )
             run.script = script
+            run.packages = packages
             job.job_runs.append(run)
             self._runs.append(run)
         threading.Thread(target=self._run, args=(run,), name=f"glue-{run.job_run_id[:12]}", daemon=True).start()
@@ -333,6 +343,9 @@ class GlueRunner:
             script = self._materialize_script(run.script, run_dir)
             argv = [sys.executable, str(script), *glue_argv(job.name, run.job_run_id, run.arguments or {})]
             env = self._child_env(region, run_dir)
+            python_path = [str(self._zip_package(package, run_dir)) for package in run.packages]
+            if python_path:
+                env["PYTHONPATH"] = os.pathsep.join(python_path)
             with open(log_path, "ab", buffering=0) as log:
                 log.write(f"job {job.name} run {run.job_run_id}: {shlex.join(argv)}\n".encode())
                 if run.stop_requested:
@@ -416,10 +429,6 @@ class GlueRunner:
         if self.script_override is not None:
             return self.script_override
         allowed = ", ".join(str(path) for path in self.allowed_scripts) or "none"
-        if (arguments.get("--extra-py-files") or "").strip():
-            raise ScriptNotAllowedException(
-                f"Job {job.name}: --extra-py-files is refused: the local Glue runner runs only the pipeline's own "
-                f"script ({allowed})")
         location = (job.command or {}).get("ScriptLocation") or ""
         if location.startswith(("s3://", "s3a://")):
             content = self._s3_object(job, location)
@@ -434,6 +443,37 @@ class GlueRunner:
         raise ScriptNotAllowedException(
             f"Job {job.name}: the script {location or '(no Command.ScriptLocation)'} is not the pipeline's: the local "
             f"Glue runner runs only {allowed}")
+
+    def _allowed_packages(self, job: Any, arguments: dict[str, str]) -> tuple[Path, ...]:
+        """The package folders `--extra-py-files` names (comma-separated local paths or file:// URIs), each one the
+        runner was told to trust; raises ScriptNotAllowedException for any other entry (an s3:// zip included)."""
+        entries = [entry.strip() for entry in (arguments.get("--extra-py-files") or "").split(",") if entry.strip()]
+        packages = []
+        for entry in entries:
+            path = Path(urllib.parse.unquote(urllib.parse.urlparse(entry).path)) if entry.startswith("file://") \
+                else Path(entry).expanduser()
+            if ("://" in entry and not entry.startswith("file://")) or path.resolve() not in self.allowed_packages:
+                scripts = ", ".join(str(p) for p in self.allowed_scripts) or "none"
+                packages_allowed = ", ".join(str(p) for p in self.allowed_packages) or "none"
+                raise ScriptNotAllowedException(
+                    f"Job {job.name}: --extra-py-files {entry} is refused: the local Glue runner runs only the "
+                    f"pipeline's own script ({scripts}) with its own package folder ({packages_allowed})")
+            packages.append(path.resolve())
+        return tuple(packages)
+
+    @staticmethod
+    def _zip_package(folder: Path, run_dir: Path) -> Path:
+        """`folder`'s Python files zipped with the folder's content at the archive's root, as CDK zips the job's
+        package asset, into the run's folder; Python imports from it (zipimport) as Glue's job does."""
+        if not folder.is_dir():
+            raise RunSetupError(f"Package folder not found: {folder}")
+        archive = run_dir / "extra-py-files" / f"{folder.name}.zip"
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as out:
+            for path in sorted(folder.rglob("*.py")):
+                if "__pycache__" not in path.parts:
+                    out.write(path, path.relative_to(folder).as_posix())
+        return archive
 
     @staticmethod
     def _s3_object(job: Any, location: str) -> bytes | None:

@@ -32,6 +32,8 @@ HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # The one script the Glue runner runs unless told otherwise when started: the pipeline's own job.
 PIPELINE_GLUE_SCRIPT = REPO_ROOT / "glue-scripts" / "ndjson_to_parquet.py"
+# The one folder a job's --extra-py-files may name: the pipeline job's package (glue-scripts/src/ndjson_conversion).
+PIPELINE_GLUE_PACKAGE_ROOT = REPO_ROOT / "glue-scripts" / "src"
 EXIT_PORT_IN_USE = 2
 EXIT_BAD_ARGUMENTS = 64
 
@@ -189,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         credentials=credentials,
         allowed_scripts=args.allow_glue_script,
         script_override=args.glue_script,
+        allowed_packages=[PIPELINE_GLUE_PACKAGE_ROOT],
     )
     runner.install()
 

@@ -2,17 +2,20 @@
 
 import io
 import json
+import zipfile
 from datetime import datetime
 
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator_harness import FIXTURES, wait_for_job_run
+from emulator_harness import FIXTURES, REPO_ROOT, wait_for_job_run
 from glue_runner import error_message_from_stderr, glue_argv
 
 PLAIN_JOB = FIXTURES / "plain_job.py"
 SPARK_JOB = FIXTURES / "spark_job.py"
+PIPELINE_SCRIPT = REPO_ROOT / "glue-scripts" / "ndjson_to_parquet.py"
+PIPELINE_PACKAGE_ROOT = REPO_ROOT / "glue-scripts" / "src"
 
 
 def _create_job(glue, name: str, script: str, max_concurrent_runs: int = 1, default_arguments=None) -> None:
@@ -166,3 +169,57 @@ def test_a_script_the_runner_was_not_told_to_run_is_refused_with_a_clear_message
     assert refused[0]["Message"].startswith(f"Job missing-{unique}: the script /nonexistent/job.py is not the "
                                             "pipeline's: the local Glue runner runs only ")
     assert glue.get_job_runs(JobName=f"changed-{unique}")["JobRuns"] == []
+
+
+def _pipeline_arguments(bucket: str) -> dict[str, str]:
+    """The pipeline job's arguments for a manifest that does not exist: the run fails as soon as it reads it."""
+    return {"--manifest_uri": f"s3://{bucket}/manifests/orders/m.json", "--manifest_id": "m", "--dataset": "orders",
+            "--ingest_date": "2026-11-23", "--curated_path": f"s3://{bucket}/curated/",
+            "--quarantine_path": f"s3://{bucket}/quarantine/", "--result_uri": f"s3://{bucket}/m.result.json"}
+
+
+def test_the_pipelines_entry_runs_with_its_package_zipped_onto_its_path_as_glue_does(emulator, unique) -> None:
+    glue, s3 = emulator.client("glue"), emulator.client("s3")
+    bucket, job = f"data-{unique}", f"pipeline-{unique}"
+    s3.create_bucket(Bucket=bucket)
+    _create_job(glue, job, str(PIPELINE_SCRIPT), default_arguments={"--extra-py-files": str(PIPELINE_PACKAGE_ROOT)})
+
+    run_id = glue.start_job_run(JobName=job, Arguments=_pipeline_arguments(bucket))["JobRunId"]
+    run, _ = wait_for_job_run(glue, job, run_id)
+
+    # The entry imported the package and ran the job, which failed on the missing manifest as it would on Glue.
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"].startswith("ndjson_to_parquet failed: [NotRetryable] cannot read manifest "), run
+    archive = emulator.state_dir / "glue" / "runs" / run_id / "extra-py-files" / "src.zip"
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+    assert "ndjson_conversion/__init__.py" in names and "ndjson_conversion/run.py" in names
+    assert not [name for name in names if "__pycache__" in name or not name.startswith("ndjson_conversion/")]
+
+
+def test_the_pipelines_entry_without_its_package_cannot_import_it(emulator, unique) -> None:
+    glue = emulator.client("glue")
+    job = f"no-package-{unique}"
+    _create_job(glue, job, str(PIPELINE_SCRIPT))
+
+    run_id = glue.start_job_run(JobName=job, Arguments=_pipeline_arguments(f"data-{unique}"))["JobRunId"]
+    run, _ = wait_for_job_run(glue, job, run_id, timeout=60)
+
+    # Nothing but --extra-py-files puts the package on the script's path, as on Glue.
+    assert (run["JobRunState"], run["ErrorMessage"]) == (
+        "FAILED", "ModuleNotFoundError: No module named 'ndjson_conversion'")
+
+
+def test_extra_py_files_other_than_the_pipelines_package_are_refused(emulator, unique, tmp_path) -> None:
+    glue = emulator.client("glue")
+    refused = []
+    for n, extra in enumerate((str(tmp_path), f"s3://scripts-{unique}/package.zip",
+                               f"{PIPELINE_PACKAGE_ROOT},{tmp_path}")):
+        _create_job(glue, f"extra-{n}-{unique}", str(PIPELINE_SCRIPT), default_arguments={"--extra-py-files": extra})
+        with pytest.raises(ClientError) as error:
+            glue.start_job_run(JobName=f"extra-{n}-{unique}")
+        refused.append(error.value.response["Error"])
+
+    assert [e["Code"] for e in refused] == ["AccessDeniedException"] * 3
+    assert all("--extra-py-files" in e["Message"] and str(PIPELINE_PACKAGE_ROOT) in e["Message"] for e in refused)
+    assert glue.get_job_runs(JobName=f"extra-0-{unique}")["JobRuns"] == []

@@ -19,8 +19,16 @@ import { retentionDays } from './log-retention';
 import { grantPublishTo } from './alerting';
 import { acknowledge, arnRef } from './nag';
 
-/** The Glue job's script; written and tested under `glue-scripts/`. */
+/** The Glue job's entry script; written and tested under `glue-scripts/`. */
 export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'ndjson_to_parquet.py');
+/**
+ * The folder holding the job's package (`ndjson_conversion/`), which the entry script imports. CDK zips a folder
+ * asset with the folder's content at the root of the archive, which is the layout Glue asks of `--extra-py-files`:
+ * "The package directory should be at the root of the archive, and must contain an __init__.py file for the
+ * package" (AWS Glue Developer Guide, "Using Python libraries with AWS Glue", "Zipping libraries for inclusion",
+ * https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html).
+ */
+export const GLUE_PACKAGE_ROOT = path.join(__dirname, '..', '..', 'glue-scripts', 'src');
 /** The job's JSON line check (glue-scripts/jvm), built by `make install`; on the job's classpath through `--extra-jars`. */
 export const LINE_CHECK_JAR_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'jvm', 'build', 'pipeline-json.jar');
 
@@ -28,7 +36,7 @@ export const LINE_CHECK_JAR_PATH = path.join(__dirname, '..', '..', 'glue-script
 const RESULT_KEYS = `${PREFIXES.manifests}*.result.json`;
 
 /**
- * The job's script (or one of its jars) as one object of the CDK asset bucket, readable by its key only. `Code.fromAsset` and
+ * The job's script (or its package, or one of its jars) as one object of the CDK asset bucket, readable by its key only. `Code.fromAsset` and
  * `Code.fromBucket` grant `grantRead(key)`, which adds `s3:List*` and `s3:GetBucket*` on the whole asset bucket:
  * every asset of every stack of the account and region.
  */
@@ -147,6 +155,8 @@ export class ConversionWorkflow extends Construct {
     this.acknowledgeJobAccess(role, props);
 
     const script = new s3assets.Asset(this, 'Script', { path: props.glueScriptPath ?? GLUE_SCRIPT_PATH });
+    // Zipped by CDK at synth; Python's byte-code caches stay out of it.
+    const jobPackage = new s3assets.Asset(this, 'Package', { path: GLUE_PACKAGE_ROOT, exclude: ['**/__pycache__', '**/*.pyc'] });
     if (!fs.existsSync(LINE_CHECK_JAR_PATH)) {
       throw new Error(`${path.relative(process.cwd(), LINE_CHECK_JAR_PATH)} is missing: run \`make install\`, which builds it`);
     }
@@ -155,6 +165,8 @@ export class ConversionWorkflow extends Construct {
       description: 'Converts the NDJSON files of one manifest to Parquet; bad lines go to quarantine',
       role,
       script: new ScriptObject(script, 'ItsOwnScript'),
+      // `--extra-py-files`: Glue puts the zip on the script's Python path before running it.
+      extraPythonFiles: [new ScriptObject(jobPackage, 'ItsPackage')],
       // `--extra-jars`, read by its key only as the script is.
       extraJars: [new ScriptObject(lineCheck, 'ItsLineCheckJar')],
       glueVersion: config.glue.version as glue.GlueVersion,

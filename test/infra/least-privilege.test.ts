@@ -51,21 +51,21 @@ function everyRole(): Record<string, Statement[]> {
 }
 
 describe('the Glue job', () => {
-  test("reads its script and its line check jar by those objects' keys only: no listing, no other object of the asset bucket", () => {
+  test("reads its script, its package and its line check jar by those objects' keys only: no listing, no other object of the asset bucket", () => {
     const job = template.toJSON().Resources[at('ConversionWorkflow/Job')].Properties;
     const scriptLocation = JSON.stringify(job.Command.ScriptLocation);
     const objectKey = /\/([0-9a-f]{64}\.py)"/.exec(scriptLocation)![1];
     const jarKey = /\/([0-9a-f]{64}\.jar)"/.exec(JSON.stringify(job.DefaultArguments['--extra-jars']))![1];
+    const packageKey = /\/([0-9a-f]{64}\.zip)"/.exec(JSON.stringify(job.DefaultArguments['--extra-py-files']))![1];
     const onAssets = statementsOfRole(roleOf('ConversionWorkflow/Job')).filter((s) =>
       JSON.stringify(s.Resource).includes('cdk-hnb659fds-assets'),
     );
 
-    expect(onAssets).toHaveLength(2);
+    expect(onAssets).toHaveLength(3);
     for (const statement of onAssets) expect(asList(statement.Action)).toEqual(['s3:GetObject']);
     const resources = onAssets.flatMap((s) => asList(s.Resource)).map((r) => JSON.stringify(r));
-    expect(resources).toHaveLength(2);
-    expect(resources.find((r) => r.includes(`/${objectKey}"`))).toBeDefined();
-    expect(resources.find((r) => r.includes(`/${jarKey}"`))).toBeDefined();
+    expect(resources).toHaveLength(3);
+    for (const key of [objectKey, jarKey, packageKey]) expect(resources.find((r) => r.includes(`/${key}"`))).toBeDefined();
     for (const resource of resources) expect(resource).not.toContain('*');
     // The key is the script's: the staged asset holds glue-scripts/ndjson_to_parquet.py.
     const staged = fs.readFileSync(path.join(pipeline.app.outdir, `asset.${objectKey.replace(/\.py$/, '')}.py`), 'utf8');

@@ -394,6 +394,32 @@ describe('conversion workflow', () => {
     expect(staged).toEqual([fs.readFileSync(path.join(REPO_ROOT, 'glue-scripts', 'ndjson_to_parquet.py'), 'utf8')]);
   });
 
+  test('the job has its package on its Python path: a zip asset of glue-scripts/src named by --extra-py-files', () => {
+    const job = Object.values(resourcesOf(template, 'AWS::Glue::Job'))[0];
+    const packageKey = /\/([0-9a-f]{64})\.zip"/.exec(JSON.stringify(job.Properties.DefaultArguments['--extra-py-files']))![1];
+    const assetManifest = JSON.parse(fs.readFileSync(path.join(pipeline.app.outdir, 'IngestPipeline.assets.json'), 'utf8'));
+    const asset = (assetManifest.files as Record<string, { source: { path: string; packaging?: string } }>)[packageKey];
+
+    // CDK zips the staged folder as it is: the package's folder at the archive's root, as Glue asks.
+    expect(asset.source.packaging).toBe('zip');
+    const staged = path.join(pipeline.app.outdir, asset.source.path);
+    const source = path.join(REPO_ROOT, 'glue-scripts', 'src');
+    const modules = (root: string) =>
+      fs
+        .readdirSync(path.join(root, 'ndjson_conversion'))
+        .filter((name) => name.endsWith('.py'))
+        .sort();
+    expect(fs.readdirSync(staged)).toEqual(['ndjson_conversion']);
+    expect(modules(staged)).toEqual(modules(source));
+    expect(modules(staged)).toContain('__init__.py');
+    for (const name of modules(source)) {
+      expect(fs.readFileSync(path.join(staged, 'ndjson_conversion', name), 'utf8')).toBe(
+        fs.readFileSync(path.join(source, 'ndjson_conversion', name), 'utf8'),
+      );
+    }
+    expect(fs.existsSync(path.join(staged, 'ndjson_conversion', '__pycache__'))).toBe(false);
+  });
+
   test('STANDARD execution class and larger workers follow the config; FLEX on workers it does not support fails the synth', () => {
     const custom = synthPipeline({ glue: { executionClass: 'STANDARD', workerType: 'G.2X', maxWorkers: 4 } }).template;
     custom.hasResourceProperties('AWS::Glue::Job', { ExecutionClass: Match.absent(), WorkerType: 'G.2X', NumberOfWorkers: 4 });
