@@ -85,7 +85,7 @@ test: lint test-ts test-py ## lint, then every test suite (TypeScript, Python, e
 test-fast: install ## the inner loop: type check, then unit and infrastructure tests beside the Glue job's tests (no emulator, no S3 server, no end-to-end)
 	npx tsc --noEmit
 	@jest_log=$$(mktemp); npx jest test/unit test/infra > $$jest_log 2>&1 & jest=$$!; \
-	$(VENV)/bin/python -m pytest -q -m "not s3" glue-scripts/tests; py=$$?; \
+	$(VENV)/bin/python -m pytest -q -m "unit or spark" glue-scripts/tests; py=$$?; \
 	wait $$jest; js=$$?; cat $$jest_log; rm -f $$jest_log; \
 	test $$py -eq 0 && test $$js -eq 0
 

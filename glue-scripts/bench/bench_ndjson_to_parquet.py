@@ -69,7 +69,11 @@ def spark_session(driver_memory: str):
     builder: Any = SparkSession.builder
     spark = (builder.appName("bench-ndjson-to-parquet")
              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.shuffle.partitions", str(SPARK_CORES * 4)).getOrCreate())
+             .config("spark.sql.shuffle.partitions", str(SPARK_CORES * 4))
+             # Spark's catalog folders go under .bench/, not into the folder the benchmark is started from.
+             .config("spark.sql.warehouse.dir", str(ROOT / ".bench" / "spark-warehouse"))
+             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={ROOT / '.bench' / 'derby'}")
+             .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 

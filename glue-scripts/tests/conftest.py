@@ -1,4 +1,8 @@
-"""One local SparkSession for the whole test session, and helpers that build manifests from small files."""
+"""One local SparkSession for the whole test session, and helpers that build manifests from small files.
+
+Every test is marked by what it needs (`pytest_collection_modifyitems`): `s3` (moto's S3 server through Spark's S3A
+connector), else `spark` (the local session), else `unit`; `make test-fast` runs `unit or spark`.
+"""
 from __future__ import annotations
 
 import gzip
@@ -25,8 +29,21 @@ S3A_JARS = [REPO_ROOT / ".venv" / "spark-jars" / name
 LINE_CHECK_JAR = REPO_ROOT / "glue-scripts" / "jvm" / "build" / "pipeline-json.jar"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test of this folder `s3`, `spark` or `unit` by the fixtures it uses (directly or through others)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here not in Path(item.path).resolve().parents:
+            continue
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("s3") is None and fixtures & {"s3", "s3_endpoint"}:
+            item.add_marker(pytest.mark.s3)
+        if item.get_closest_marker("s3") is None:
+            item.add_marker(pytest.mark.spark if "spark" in fixtures else pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     os.environ.pop("PYSPARK_SUBMIT_ARGS", None)  # the session is configured here, not by the caller's shell
     from pyspark.sql import SparkSession
 
@@ -35,6 +52,10 @@ def spark():
     jars = [LINE_CHECK_JAR] + [jar for jar in S3A_JARS if jar.is_file()]
     builder: Any = SparkSession.builder
     builder = builder.config("spark.jars", ",".join(str(jar) for jar in jars))
+    # Spark's catalog folders (spark-warehouse/, Derby's) go to a temporary folder, never into the repository.
+    scratch = tmp_path_factory.mktemp("spark-session")
+    builder = (builder.config("spark.sql.warehouse.dir", str(scratch / "spark-warehouse"))
+               .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={scratch / 'derby'}"))
     session = (builder.master("local[2]").appName("glue-scripts-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
