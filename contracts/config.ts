@@ -66,6 +66,13 @@ export interface PipelineConfig {
    * Glue settings, so that the state machine's own retries always end before the timeout does. @default 360
    */
   readonly executionTimeoutMinutes: number;
+  /**
+   * Most builder invocations the ingest queue's event source runs at once (its `ScalingConfig.MaximumConcurrency`,
+   * 2 to 1000 per the Lambda API reference, ScalingConfig). It bounds the write rate on one dataset's `OPEN#` item
+   * and leaves the rest of the account's Lambda concurrency to the sweeper: the account needs at least this plus one
+   * concurrent execution (docs/deploy.md, "Lambda concurrency"). @default 10
+   */
+  readonly builderMaxConcurrency: number;
   /** SQS receives before a notification moves to the DLQ. @default 5 */
   readonly maxReceiveCount: number;
   /** Days an idempotency record is kept. @default 7 */
@@ -123,6 +130,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   logRetentionDays: 30,
   ingestTransitionDays: 30,
   executionTimeoutMinutes: 360,
+  builderMaxConcurrency: 10,
   maxReceiveCount: 5,
   idempotencyTtlDays: 7,
   metricsNamespace: 'IngestPipeline',
@@ -272,6 +280,8 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     logRetentionDays: int('logRetentionDays', overrides.logRetentionDays, d.logRetentionDays, 1, 3653),
     ingestTransitionDays: int('ingestTransitionDays', overrides.ingestTransitionDays, d.ingestTransitionDays, 30, 3650),
     executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 7 * 1440),
+    // Lambda API reference, ScalingConfig: MaximumConcurrency takes 2 to 1000.
+    builderMaxConcurrency: int('builderMaxConcurrency', overrides.builderMaxConcurrency, d.builderMaxConcurrency, 2, 1000),
     maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
     idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
     metricsNamespace:

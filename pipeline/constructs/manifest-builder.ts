@@ -14,8 +14,6 @@ export const BUILDER_TIMEOUT = Duration.seconds(60);
 export const BUILDER_BATCHING_WINDOW = Duration.seconds(5);
 /** Notifications per invocation: enough to amortise the cold path, few enough to finish well within the timeout. */
 export const BUILDER_BATCH_SIZE = 50;
-/** Concurrent builder invocations the event source may run; bounds the write rate on one dataset's OPEN item. */
-export const BUILDER_MAX_CONCURRENCY = 10;
 
 /** The ingest queue's visibility timeout: six times the builder's timeout plus its batching window, as AWS advises. */
 export function ingestVisibilityTimeout(): Duration {
@@ -68,7 +66,9 @@ export class ManifestBuilder extends Construct {
         batchSize: BUILDER_BATCH_SIZE,
         maxBatchingWindow: BUILDER_BATCHING_WINDOW,
         reportBatchItemFailures: true,
-        maxConcurrency: BUILDER_MAX_CONCURRENCY,
+        // Bounds the write rate on one dataset's OPEN item, and leaves the account's other concurrency to the
+        // sweeper (docs/deploy.md, "Lambda concurrency").
+        maxConcurrency: config.builderMaxConcurrency,
       }),
     );
 

@@ -81,3 +81,12 @@ describe('stage', () => {
     expect(resolveConfig({ stage }).stage).toBe(stage);
   });
 });
+
+describe('builderMaxConcurrency', () => {
+  test('10 by default; from context; refused outside the 2 to 1000 the event source takes', () => {
+    expect(resolveConfig().builderMaxConcurrency).toBe(10);
+    expect(configFromContext((key) => (key === 'builderMaxConcurrency' ? '4' : undefined)).builderMaxConcurrency).toBe(4);
+    for (const bad of [1, 1001, 'many', 2.5])
+      expect(() => resolveConfig({ builderMaxConcurrency: bad })).toThrow('"builderMaxConcurrency"');
+  });
+});

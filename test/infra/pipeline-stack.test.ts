@@ -291,8 +291,19 @@ describe('manifest builder and sweeper', () => {
       EventSourceArn: { 'Fn::GetAtt': [ingestQueue, 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumBatchingWindowInSeconds: Match.anyValue(),
-      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+      ScalingConfig: { MaximumConcurrency: DEFAULT_CONFIG.builderMaxConcurrency },
     });
+  });
+
+  test("the builder's event source runs at most builderMaxConcurrency invocations, so a small account quota leaves room for the sweeper", () => {
+    const small = synthPipeline({ alertEmail: 'ops@example.com', builderMaxConcurrency: 3 });
+    const mappings = Object.values(resourcesOf(small.template, 'AWS::Lambda::EventSourceMapping'));
+
+    expect(mappings.map((m) => m.Properties.ScalingConfig)).toEqual([{ MaximumConcurrency: 3 }]);
+    // No function reserves concurrency: a reservation would fail the deploy in an account with a small quota.
+    for (const fn of Object.values(resourcesOf(small.template, 'AWS::Lambda::Function'))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
   });
 
   test('the sweeper runs every minute and its failures land in its DLQ', () => {

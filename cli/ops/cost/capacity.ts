@@ -62,7 +62,7 @@ export function capacity(input: ModelInput): { parts: CapacityPart[]; headroom: 
     `${n(builderRate, 1)} files/s: ${inventory.builder.maxConcurrency} invocations / ${n(bench.handlerSecondsPerFile * 1000)} ms a file`,
     (f) => (load.filesPerDay * f) / SECONDS_PER_DAY / builderRate,
     (factor) =>
-      `raise BUILDER_MAX_CONCURRENCY to ${Math.ceil((inventory.builder.maxConcurrency * target) / factor)} (account concurrency allowing), with pointers that take it`,
+      `raise builderMaxConcurrency to ${Math.ceil((inventory.builder.maxConcurrency * target) / factor)} (account concurrency allowing), with pointers that take it`,
   );
 
   // Glue: concurrent runs of the job, each holding its slot for the run.
