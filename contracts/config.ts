@@ -63,7 +63,7 @@ export interface PipelineConfig {
   readonly ingestTransitionDays: number;
   /**
    * Execution timeout of the conversion state machine, in minutes; at least {@link convertWorstCaseMinutes} of the
-   * Glue settings, so that the state machine's own retries always end before the timeout does. @default 360
+   * Glue settings, so that the state machine's own retries always end before the timeout does. @default 420
    */
   readonly executionTimeoutMinutes: number;
   /**
@@ -129,7 +129,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   logLevel: 'INFO',
   logRetentionDays: 30,
   ingestTransitionDays: 30,
-  executionTimeoutMinutes: 360,
+  executionTimeoutMinutes: 420,
   builderMaxConcurrency: 10,
   maxReceiveCount: 5,
   idempotencyTtlDays: 7,
@@ -164,16 +164,25 @@ export const CONVERT_RETRIES = {
   failedRuns: { retries: 2, firstWaitSeconds: 60 },
   /** Allowance for every other state: the DynamoDB and S3 tasks with their retries, the alert. */
   otherStatesSeconds: 600,
+  /**
+   * Longest a FLEX run waits for capacity before it starts, on top of its run time: "The run will be in WAITING
+   * state for a maximum of 20 minutes (timeout controlled by the service)" (AWS Glue Developer Guide, "AWS Glue job
+   * run statuses", https://docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html). The job's timeout bounds
+   * its run time ("The job run time exceeded its specified timeout value", same page), so the wait comes on top; a
+   * STANDARD run of this job does not wait (it does not opt into job run queuing).
+   */
+  flexWaitSeconds: 20 * 60,
 } as const;
 
 /**
  * The longest a Convert can take before the state machine records its outcome, in whole minutes: every run of the
- * job up to the Glue timeout, each preceded by the longest wait of the service-error retries, plus the waits
- * between runs and the other states. An execution timeout below it would end executions the state machine itself
- * was still retrying, leaving the outcome to the sweeper.
+ * job up to the Glue timeout, each preceded by the longest wait of the service-error retries and, for a FLEX job,
+ * by the longest wait for capacity, plus the waits between runs and the other states. An execution timeout below it
+ * would end executions the state machine itself was still retrying, leaving the outcome to the sweeper.
  */
-export function convertWorstCaseMinutes(glueTimeoutMinutes: number): number {
-  const { serviceErrors, failedRuns, otherStatesSeconds } = CONVERT_RETRIES;
+export function convertWorstCaseMinutes(glue: Pick<GlueSettings, 'timeoutMinutes' | 'executionClass'>): number {
+  const { serviceErrors, failedRuns, otherStatesSeconds, flexWaitSeconds } = CONVERT_RETRIES;
+  const capacityWait = glue.executionClass === 'FLEX' ? flexWaitSeconds : 0;
   let serviceWaits = 0;
   for (let i = 0; i < serviceErrors.maxAttempts; i++) {
     serviceWaits += Math.min(serviceErrors.intervalSeconds * serviceErrors.backoffRate ** i, serviceErrors.maxDelaySeconds);
@@ -181,7 +190,7 @@ export function convertWorstCaseMinutes(glueTimeoutMinutes: number): number {
   const runs = 1 + failedRuns.retries;
   let runWaits = 0;
   for (let i = 0; i < failedRuns.retries; i++) runWaits += failedRuns.firstWaitSeconds * 2 ** i;
-  const seconds = runs * (glueTimeoutMinutes * 60 + serviceWaits) + runWaits + otherStatesSeconds;
+  const seconds = runs * (glue.timeoutMinutes * 60 + capacityWait + serviceWaits) + runWaits + otherStatesSeconds;
   return Math.ceil(seconds / 60);
 }
 
@@ -296,12 +305,13 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     quarantineExpirationDays: int('quarantineExpirationDays', overrides.quarantineExpirationDays, d.quarantineExpirationDays, 1, 3650),
     curatedNoncurrentDays: int('curatedNoncurrentDays', overrides.curatedNoncurrentDays, d.curatedNoncurrentDays, 1, 3650),
   };
-  const worstCase = convertWorstCaseMinutes(config.glue.timeoutMinutes);
+  const worstCase = convertWorstCaseMinutes(config.glue);
   if (config.executionTimeoutMinutes < worstCase) {
     throw new ConfigError(
       'executionTimeoutMinutes',
       `${config.executionTimeoutMinutes} minutes is shorter than the Convert state's worst case of ${worstCase} minutes ` +
-        `(${1 + CONVERT_RETRIES.failedRuns.retries} runs of glue.timeoutMinutes = ${config.glue.timeoutMinutes} with their retry waits): ` +
+        `(${1 + CONVERT_RETRIES.failedRuns.retries} runs of glue.timeoutMinutes = ${config.glue.timeoutMinutes} with their retry waits` +
+        `${config.glue.executionClass === 'FLEX' ? `, each after up to ${CONVERT_RETRIES.flexWaitSeconds / 60} minutes waiting for FLEX capacity` : ''}): ` +
         `raise executionTimeoutMinutes to at least ${worstCase} or lower glue.timeoutMinutes`,
     );
   }

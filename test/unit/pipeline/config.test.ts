@@ -6,13 +6,31 @@ describe('the execution timeout against the Convert worst case', () => {
     // Waits between runs: 60 + 120 s. Other states: 600 s.
     const seconds = 3 * (60 * 60 + 2730) + 180 + 600;
 
-    expect(convertWorstCaseMinutes(60)).toBe(Math.ceil(seconds / 60));
-    expect(convertWorstCaseMinutes(60)).toBe(330);
+    expect(convertWorstCaseMinutes({ timeoutMinutes: 60, executionClass: 'STANDARD' })).toBe(Math.ceil(seconds / 60));
+    expect(convertWorstCaseMinutes({ timeoutMinutes: 60, executionClass: 'STANDARD' })).toBe(330);
     expect(CONVERT_RETRIES.failedRuns.retries).toBe(2);
   });
 
+  test("counts a FLEX run's wait for capacity, up to 20 minutes before each of the 3 runs", () => {
+    const standard = convertWorstCaseMinutes({ timeoutMinutes: 60, executionClass: 'STANDARD' });
+
+    expect(CONVERT_RETRIES.flexWaitSeconds).toBe(20 * 60);
+    expect(convertWorstCaseMinutes({ timeoutMinutes: 60, executionClass: 'FLEX' })).toBe(standard + 3 * 20);
+    expect(convertWorstCaseMinutes({ timeoutMinutes: 60, executionClass: 'FLEX' })).toBe(390);
+  });
+
+  test('a FLEX job needs the longer execution timeout; the same timeout holds a STANDARD job', () => {
+    const timeout = { executionTimeoutMinutes: 360, glue: { timeoutMinutes: 60 } };
+
+    expect(() => resolveConfig({ ...timeout, glue: { ...timeout.glue, executionClass: 'FLEX' } })).toThrow(
+      /shorter than the Convert state's worst case of 390 minutes.*waiting for FLEX capacity/,
+    );
+    expect(resolveConfig({ ...timeout, glue: { ...timeout.glue, executionClass: 'STANDARD' } }).executionTimeoutMinutes).toBe(360);
+  });
+
   test('the default execution timeout holds the default Glue timeout', () => {
-    expect(DEFAULT_CONFIG.executionTimeoutMinutes).toBeGreaterThanOrEqual(convertWorstCaseMinutes(DEFAULT_CONFIG.glue.timeoutMinutes));
+    expect(DEFAULT_CONFIG.glue.executionClass).toBe('FLEX');
+    expect(DEFAULT_CONFIG.executionTimeoutMinutes).toBeGreaterThanOrEqual(convertWorstCaseMinutes(DEFAULT_CONFIG.glue));
     expect(resolveConfig().executionTimeoutMinutes).toBe(DEFAULT_CONFIG.executionTimeoutMinutes);
   });
 
@@ -20,15 +38,14 @@ describe('the execution timeout against the Convert worst case', () => {
     const refuse = () => resolveConfig({ executionTimeoutMinutes: 120 });
 
     expect(refuse).toThrow(ConfigError);
-    expect(refuse).toThrow(/executionTimeoutMinutes.*120 minutes is shorter than the Convert state's worst case of 330 minutes/);
+    expect(refuse).toThrow(/executionTimeoutMinutes.*120 minutes is shorter than the Convert state's worst case of 390 minutes/);
   });
 
   test('a shorter Glue timeout makes a shorter execution timeout valid', () => {
-    const config = resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(10), glue: { timeoutMinutes: 10 } });
+    const glue = { timeoutMinutes: 10, executionClass: 'FLEX' } as const;
+    const config = resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(glue), glue });
 
-    expect(config.executionTimeoutMinutes).toBe(convertWorstCaseMinutes(10));
-    expect(() => resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(10) - 1, glue: { timeoutMinutes: 10 } })).toThrow(
-      ConfigError,
-    );
+    expect(config.executionTimeoutMinutes).toBe(convertWorstCaseMinutes(glue));
+    expect(() => resolveConfig({ executionTimeoutMinutes: convertWorstCaseMinutes(glue) - 1, glue })).toThrow(ConfigError);
   });
 });
