@@ -12,11 +12,13 @@ VENV_STAMP := $(VENV)/.installed
 JARS_DIR := $(VENV)/spark-jars
 MVN_COPY := mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy -DoutputDirectory=$(JARS_DIR)
 JARS := $(JARS_DIR)/hadoop-aws-3.3.4.jar $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar
-# The Glue job's line check (glue-scripts/jvm), compiled against the Spark and Jackson jars pyspark ships (the
-# versions Glue 5.1 runs); the stack deploys the jar with the job (--extra-jars), the local mode and the tests load it.
+# The Glue job's JVM helpers (glue-scripts/jvm, a Maven module compiled against Spark 3.5.6 and Scala 2.12.18, what
+# Glue 5.1 runs): the stack deploys the jar with the job (--extra-jars; it builds it itself when synthesizing, see
+# pipeline/constructs/line-check-jar.ts), the local mode, the tests and the benchmark load it from here. Maven resolves
+# its dependencies once into ~/.m2; later builds read them from there.
 LINE_CHECK_JAR := glue-scripts/jvm/build/pipeline-json.jar
-LINE_CHECK_SRC := $(wildcard glue-scripts/jvm/src/pipeline/json/*.java)
-LINE_CHECK_STUBS := $(shell find glue-scripts/jvm/stubs -name '*.java')
+LINE_CHECK_SRC := glue-scripts/jvm/pom.xml $(shell find glue-scripts/jvm/src/main -type f)
+MVN := mvn -q -B -f glue-scripts/jvm/pom.xml
 # Node 22, the Lambdas' runtime (nodejs22.x): every target runs node, npm, npx, jest and tsx with it. When the
 # machine's node is older, `make install` brings the official binary as the npm package node-<os>-<cpu>, pinned,
 # into $(NODE_DIR); its bin folder comes first on PATH for every recipe (and for .ci/run).
@@ -27,7 +29,7 @@ NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e s/
 export PATH := $(NODE_BIN):$(PATH)
 NODE22_STAMP := $(if $(filter true,$(shell node -p 'process.versions.node.split(".")[0] >= 22' 2>/dev/null)),,$(NODE_DIR)/.installed)
 
-.PHONY: help install demo lint test test-fast test-ts test-py bench-builder cost bench-glue clean
+.PHONY: help install demo lint test test-fast test-ts test-py test-jvm bench-builder cost bench-glue clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -53,14 +55,9 @@ $(JARS_DIR)/hadoop-aws-3.3.4.jar:
 $(JARS_DIR)/aws-java-sdk-bundle-1.12.262.jar:
 	$(MVN_COPY) -Dartifact=com.amazonaws:aws-java-sdk-bundle:1.12.262:jar
 
-# The stand-ins under glue-scripts/jvm/stubs come first on the compile classpath and stay out of the jar.
-$(LINE_CHECK_JAR): $(LINE_CHECK_SRC) $(LINE_CHECK_STUBS) $(VENV_STAMP)
-	rm -rf glue-scripts/jvm/build/classes glue-scripts/jvm/build/stubs
-	mkdir -p glue-scripts/jvm/build/classes glue-scripts/jvm/build/stubs
-	spark_jars="$$($(VENV)/bin/python -c 'import pyspark, os; print(os.path.join(os.path.dirname(pyspark.__file__), "jars"))')/*" && \
-	javac --release 17 -nowarn -cp "$$spark_jars" -d glue-scripts/jvm/build/stubs $(LINE_CHECK_STUBS) && \
-	javac --release 17 -nowarn -cp "glue-scripts/jvm/build/stubs:$$spark_jars" -d glue-scripts/jvm/build/classes $(LINE_CHECK_SRC)
-	jar cf $@ -C glue-scripts/jvm/build/classes .
+$(LINE_CHECK_JAR): $(LINE_CHECK_SRC)
+	$(MVN) package -DskipTests
+	@touch $@
 
 install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) $(LINE_CHECK_JAR) ## install npm packages, the Python venv, the Spark S3 connector and the Glue job's line check
 
@@ -79,7 +76,7 @@ lint: $(NODE_STAMP) $(VENV_STAMP) ## ESLint and Prettier on the TypeScript, ruff
 	echo "pyright"; npx pyright || status=1; \
 	exit $$status
 
-test: lint test-ts test-py ## lint, then every test suite (TypeScript, Python, end-to-end); fails if any fails
+test: lint test-ts test-py test-jvm ## lint, then every test suite (TypeScript, Python, JVM, end-to-end); fails if any fails
 
 # Jest runs one worker on 2 cores, so the Glue job's Spark tests run beside it; Jest's report is printed after pytest's.
 test-fast: install ## the inner loop: type check, then unit and infrastructure tests beside the Glue job's tests (no emulator, no S3 server, no end-to-end)
@@ -96,6 +93,10 @@ test-ts: install ## the TypeScript half of `make test`: type check, then every J
 test-py: install ## the Python half of `make test`: the Glue job's tests and the emulator's
 	$(VENV)/bin/python -m pytest -q glue-scripts/tests local/tests
 
+test-jvm: ## the JUnit tests of the Glue job's JVM helpers (glue-scripts/jvm), then their jar
+	$(MVN) package
+	@touch $(LINE_CHECK_JAR)
+
 bench-builder: install ## benchmark: 10,000 notifications through the manifest builder against the emulator
 	npx tsx bench/manifest-builder.ts
 
@@ -106,4 +107,4 @@ bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (first manif
 	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py
 
 clean: ## remove installed dependencies and local state
-	rm -rf node_modules $(VENV) cdk.out .local .bench .tools
+	rm -rf node_modules $(VENV) cdk.out .local .bench .tools glue-scripts/jvm/build
