@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArnFormat, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,6 +15,7 @@ import { glueJobArguments } from '../../contracts/glue-job';
 import { STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { ConvertManifestPlaceholders, convertManifestDefinition } from '../../contracts/convert-manifest-asl';
 import { retentionDays } from './log-retention';
+import { lineCheckJarAsset } from './line-check-jar';
 import { grantPublishTo } from './alerting';
 import { acknowledge, arnRef } from './nag';
 
@@ -29,8 +29,6 @@ export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts',
  * https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-python-libraries.html).
  */
 export const GLUE_PACKAGE_ROOT = path.join(__dirname, '..', '..', 'glue-scripts', 'src');
-/** The job's JSON line check (glue-scripts/jvm), built by `make install`; on the job's classpath through `--extra-jars`. */
-export const LINE_CHECK_JAR_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'jvm', 'build', 'pipeline-json.jar');
 
 /** Result files the Glue job writes and the state machine reads (docs/architecture.md, "Buckets and prefixes"). */
 const RESULT_KEYS = `${PREFIXES.manifests}*.result.json`;
@@ -157,10 +155,8 @@ export class ConversionWorkflow extends Construct {
     const script = new s3assets.Asset(this, 'Script', { path: props.glueScriptPath ?? GLUE_SCRIPT_PATH });
     // Zipped by CDK at synth; Python's byte-code caches stay out of it.
     const jobPackage = new s3assets.Asset(this, 'Package', { path: GLUE_PACKAGE_ROOT, exclude: ['**/__pycache__', '**/*.pyc'] });
-    if (!fs.existsSync(LINE_CHECK_JAR_PATH)) {
-      throw new Error(`${path.relative(process.cwd(), LINE_CHECK_JAR_PATH)} is missing: run \`make install\`, which builds it`);
-    }
-    const lineCheck = new s3assets.Asset(this, 'LineCheckJar', { path: LINE_CHECK_JAR_PATH });
+    // The job's JVM helpers (glue-scripts/jvm), built by Maven at synth time; on the job's classpath through `--extra-jars`.
+    const lineCheck = lineCheckJarAsset(this, 'LineCheckJar');
     const jobProps: glue.PySparkEtlJobProps = {
       description: 'Converts the NDJSON files of one manifest to Parquet; bad lines go to quarantine',
       role,

@@ -55,7 +55,9 @@ describe('the Glue job', () => {
     const job = template.toJSON().Resources[at('ConversionWorkflow/Job')].Properties;
     const scriptLocation = JSON.stringify(job.Command.ScriptLocation);
     const objectKey = /\/([0-9a-f]{64}\.py)"/.exec(scriptLocation)![1];
-    const jarKey = /\/([0-9a-f]{64}\.jar)"/.exec(JSON.stringify(job.DefaultArguments['--extra-jars']))![1];
+    // `.zip` here, where bundling is skipped (the module's sources staged as they are); `.jar` in a synth for a
+    // deploy, which test/infra/fresh-clone.test.ts runs.
+    const jarKey = /\/([0-9a-f]{64}\.(?:jar|zip))"/.exec(JSON.stringify(job.DefaultArguments['--extra-jars']))![1];
     const packageKey = /\/([0-9a-f]{64}\.zip)"/.exec(JSON.stringify(job.DefaultArguments['--extra-py-files']))![1];
     const onAssets = statementsOfRole(roleOf('ConversionWorkflow/Job')).filter((s) =>
       JSON.stringify(s.Resource).includes('cdk-hnb659fds-assets'),
