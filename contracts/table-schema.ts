@@ -24,10 +24,23 @@ export const STATE_TABLE = {
    * runtime error), so no manifest stays RUNNING (I7). As small as the executions in flight.
    */
   runningIndex: { name: 'running', partitionKey: 'runningPk', sortKey: 'runningSk' },
+  /**
+   * Sparse index of manifests whose outcome's alert is not published yet (the outbox, I7): `alertPending = PENDING`,
+   * `alertSk = <finishedAt ISO>#<manifestId>`. Written by the final write of a FAILED or PARTIAL outcome (the state
+   * machine's RecordFailure/RecordPartial, or the sweeper for an ended execution) with the alert's `alertSubject`
+   * and `alertMessage`; removed, conditionally, by whoever publishes it once SNS accepted it. The sweeper reads it
+   * to publish the alerts that the state machine could not.
+   */
+  alertsIndex: { name: 'alerts', partitionKey: 'alertPending', sortKey: 'alertSk' },
 } as const;
 
 /** Every global secondary index of the state table: the stack, the local mode and the tests create exactly these. */
-export const STATE_TABLE_INDEXES = [STATE_TABLE.byDayIndex, STATE_TABLE.pendingIndex, STATE_TABLE.runningIndex] as const;
+export const STATE_TABLE_INDEXES = [
+  STATE_TABLE.byDayIndex,
+  STATE_TABLE.pendingIndex,
+  STATE_TABLE.runningIndex,
+  STATE_TABLE.alertsIndex,
+] as const;
 
 /** The attribute names the state table's key schema and indexes declare (all strings). */
 export const STATE_TABLE_KEY_ATTRIBUTES: readonly string[] = [
@@ -73,6 +86,7 @@ export const keys = {
   day: (isoDay: string) => `DAY#${isoDay}`,
   pending: 'PENDING',
   running: 'RUNNING',
+  alertPending: 'PENDING',
 } as const;
 
 /**

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { ExecutionInput, executionArnOf, executionInput, parseManifestId } from '../../handlers/domain/manifest';
 import { startNamedExecution } from '../../handlers/common/execution-start';
-import { ManifestStatus } from '../../contracts/table-schema';
+import { ManifestStatus, STATE_TABLE } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
@@ -97,7 +97,7 @@ function nameOf(arn: string): string {
  *   has ended (timed out, aborted) is finished by the sweeper, FAILED, within a minute or two; replay it then.
  * - Any status while an execution of the manifest still runs (a replay just started): never.
  * - SEALED whose execution ended before claiming it: allowed.
- * - PARTIAL and FAILED: allowed. SUCCEEDED: only with `force`.
+ * - PARTIAL and FAILED: allowed once the outcome's alert is published (the outbox). SUCCEEDED: only with `force`.
  */
 export function replayRefusal(record: ManifestRecord, latest: readonly LatestExecution[], force: boolean): string | undefined {
   const id = record.manifestId;
@@ -128,6 +128,10 @@ export function replayRefusal(record: ManifestRecord, latest: readonly LatestExe
     case 'FAILED':
       if (running !== undefined) {
         return `execution ${nameOf(running.arn)} of it is ${running.status ?? 'RUNNING'} (a replay started meanwhile?): ${wait}`;
+      }
+      // Its claim (MarkRunning) would be refused: the outbox keeps one alert per outcome until SNS took it.
+      if (record[STATE_TABLE.alertsIndex.partitionKey] !== undefined) {
+        return `its ${record.status} alert is not published yet (the sweeper sends it within a minute, npx pipeline status ${id}); replay it then`;
       }
       if (record.status !== 'SUCCEEDED' || force) return undefined;
       return `already SUCCEEDED${record.finishedAt ? ` at ${record.finishedAt}` : ''}: pass --force to convert it again (its Parquet is replaced, not duplicated)`;

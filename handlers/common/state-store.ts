@@ -108,9 +108,26 @@ export interface RunningEntry {
   readonly executionArn?: string;
 }
 
-/** How an execution ended without recording its outcome, as the sweeper records it (I7). */
+/** How an execution ended without recording its outcome, as the sweeper records it (I7), with the outcome's alert. */
 export interface EndedExecution extends EndedOutcome {
   readonly executionArn: string;
+  readonly alert: PendingAlert;
+}
+
+/** An alert of the outbox: written with the final status, published, then cleared (I7). */
+export interface PendingAlert {
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** A manifest of the sparse `alerts` index, as its record holds it (read consistently). */
+export interface AlertEntry {
+  readonly manifestId: string;
+  /** The index's sort key, which the clear is conditional on: an alert written since is another alert. */
+  readonly alertSk: string;
+  readonly subject: string;
+  readonly message: string;
+  readonly executionArn?: string;
 }
 
 /** An entry of the sparse `pending` index. */
@@ -119,6 +136,11 @@ export interface PendingEntry {
   readonly dataset: string;
   readonly openedAt: string;
   readonly status: ManifestStatus;
+}
+
+/** The `alerts` index's sort key of an outcome's alert: `<finishedAt ISO>#<manifestId>`, as the ASL writes it. */
+export function alertSortKey(finishedAt: string, manifestId: string): string {
+  return `${finishedAt}#${manifestId}`;
 }
 
 /** Why a conditional write did not happen. */
@@ -583,6 +605,49 @@ export class StateStore {
     return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn }));
   }
 
+  /** The manifests whose outcome's alert is not published yet, oldest first, from the sparse `alerts` index. */
+  async listPendingAlerts(): Promise<Array<{ manifestId: string }>> {
+    const items = await this.#queryIndex<{ manifestId: string }>(STATE_TABLE.alertsIndex, keys.alertPending);
+    return items.map((item) => ({ manifestId: item.manifestId }));
+  }
+
+  /** The manifest's pending alert, read consistently (the index may lag); undefined when none is pending. */
+  async getPendingAlert(manifestId: string): Promise<AlertEntry | undefined> {
+    const meta = await this.getManifest(manifestId);
+    const sk = meta?.[STATE_TABLE.alertsIndex.sortKey];
+    if (meta === undefined || meta[STATE_TABLE.alertsIndex.partitionKey] === undefined || typeof sk !== 'string') return undefined;
+    return {
+      manifestId,
+      alertSk: sk,
+      subject: typeof meta.alertSubject === 'string' ? meta.alertSubject : '',
+      message: typeof meta.alertMessage === 'string' ? meta.alertMessage : '',
+      executionArn: meta.executionArn,
+    };
+  }
+
+  /**
+   * Clears a published alert: only while the record still holds that alert (`alertSk`), so an alert written since
+   * stays pending. False when the condition did not hold (someone else cleared it).
+   */
+  async clearAlert(manifestId: string, alertSk: string, now: Date): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.manifest(manifestId),
+          UpdateExpression: 'SET alertSentAt = :now REMOVE #pending, #sk',
+          ConditionExpression: '#sk = :sk',
+          ExpressionAttributeNames: { '#pending': STATE_TABLE.alertsIndex.partitionKey, '#sk': STATE_TABLE.alertsIndex.sortKey },
+          ExpressionAttributeValues: { ':sk': alertSk, ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   /** Every item of one partition of a sparse index, oldest first, every page. */
   async #queryIndex<T>(index: { name: string; partitionKey: string }, value: string): Promise<T[]> {
     return queryAllPages<T>(this.#doc, {
@@ -605,13 +670,25 @@ export class StateStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.manifest(manifestId),
+          // The alert is part of the final record (the outbox): published after this write, cleared once SNS took it.
           UpdateExpression:
-            'SET #status = :failed, finishedAt = :finishedAt, #error = :error, #cause = :cause, failedState = :failedState ' +
+            'SET #status = :failed, finishedAt = :finishedAt, #error = :error, #cause = :cause, failedState = :failedState, ' +
+            'alertSubject = :subject, alertMessage = :message, #alertPending = :alertPending, #alertSk = :alertSk ' +
             `REMOVE ${STATE_TABLE.runningIndex.partitionKey}, ${STATE_TABLE.runningIndex.sortKey}`,
           // SEALED: the execution was recorded but ended before its MarkRunning (aborted, or refused the claim).
           ConditionExpression: '#status IN (:running, :sealed) AND executionArn = :arn',
-          ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#cause': 'cause' },
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#error': 'error',
+            '#cause': 'cause',
+            '#alertPending': STATE_TABLE.alertsIndex.partitionKey,
+            '#alertSk': STATE_TABLE.alertsIndex.sortKey,
+          },
           ExpressionAttributeValues: {
+            ':subject': ended.alert.subject,
+            ':message': ended.alert.message,
+            ':alertPending': keys.alertPending,
+            ':alertSk': alertSortKey(ended.finishedAt, manifestId),
             ':failed': 'FAILED' satisfies ManifestStatus,
             ':running': 'RUNNING' satisfies ManifestStatus,
             ':sealed': 'SEALED' satisfies ManifestStatus,

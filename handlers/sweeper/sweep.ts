@@ -16,7 +16,7 @@ import type { AwsClients } from '../common/aws-clients';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { sealManifest, sealerDepsOf, startSealedManifest } from '../common/sealer';
 import type { HandlerSettings } from '../../contracts/lambda-environment';
-import type { PendingEntry, StateStore } from '../common/state-store';
+import type { AlertEntry, PendingEntry, StateStore } from '../common/state-store';
 
 /** What the sweeper is made of. */
 export interface SweeperDeps {
@@ -40,6 +40,8 @@ export interface SweepReport {
   readonly discarded: string[];
   /** Manifests recorded FAILED (and alerted) because their execution ended without recording an outcome. */
   readonly endedRecorded: string[];
+  /** Manifests whose pending alert (the outbox) this run published. */
+  readonly alertsPublished: string[];
   readonly failed: Array<{ manifestId: string; error: string }>;
   /** Age of the oldest manifest still without an execution after this run; 0 when none. */
   readonly oldestOpenManifestAgeSeconds: number;
@@ -57,6 +59,7 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     queued: [],
     discarded: [],
     endedRecorded: [],
+    alertsPublished: [],
     failed: [],
     oldestOpenManifestAgeSeconds: 0,
   };
@@ -105,6 +108,7 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
   }
 
   await recordEndedExecutions(deps, store, now, tally, report);
+  await publishPendingAlerts(deps, store, now, report);
 
   const oldest = stillPending.reduce<string | undefined>((min, e) => (min === undefined || e.openedAt < min ? e.openedAt : min), undefined);
   const age = oldest === undefined ? 0 : ageSeconds(oldest, now);
@@ -118,6 +122,7 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     discarded: report.discarded.length,
     queued: report.queued.length,
     endedRecorded: report.endedRecorded.length,
+    alertsPublished: report.alertsPublished.length,
     failed: report.failed.length,
     oldestOpenManifestAgeSeconds: age,
   });
@@ -180,21 +185,6 @@ async function recordEndedExecutions(
         now,
       );
       if (outcome === undefined) continue;
-      if (!(await store.recordEndedExecution(meta.manifestId, { executionArn: meta.executionArn, ...outcome }))) continue;
-      tally.count(METRIC.endedExecutionsRecorded);
-      report.endedRecorded.push(meta.manifestId);
-      logger.warn('Execution ended without recording an outcome; manifest recorded FAILED', {
-        manifestId: meta.manifestId,
-        executionStatus: status,
-        error: outcome.error,
-        failedState: outcome.failedState,
-      });
-      if (settings.alertTopicArn === undefined) {
-        logger.error('No alerts topic configured (ALERT_TOPIC_ARN): the failure is recorded but not announced', {
-          manifestId: meta.manifestId,
-        });
-        continue;
-      }
       const alert = failureAlert({
         manifestId: meta.manifestId,
         dataset: meta.dataset,
@@ -204,10 +194,62 @@ async function recordEndedExecutions(
         region: settings.region,
         subjectPrefix: settings.alertSubjectPrefix,
       });
-      await deps.clients.sns.send(new PublishCommand({ TopicArn: settings.alertTopicArn, Subject: alert.subject, Message: alert.message }));
+      // The alert is written with the status (the outbox), so a publish that fails below is retried by a later sweep.
+      if (!(await store.recordEndedExecution(meta.manifestId, { executionArn: meta.executionArn, ...outcome, alert }))) continue;
+      tally.count(METRIC.endedExecutionsRecorded);
+      report.endedRecorded.push(meta.manifestId);
+      logger.warn('Execution ended without recording an outcome; manifest recorded FAILED', {
+        manifestId: meta.manifestId,
+        executionStatus: status,
+        error: outcome.error,
+        failedState: outcome.failedState,
+      });
+      const pending = await store.getPendingAlert(meta.manifestId);
+      if (pending !== undefined) await publishAlert(deps, store, pending, now, report);
     } catch (err) {
       report.failed.push({ manifestId: entry.manifestId, error: (err as Error).message });
       logger.error('Check of a running manifest failed; the next run retries it', { manifestId: entry.manifestId, error: err as Error });
     }
+  }
+}
+
+/**
+ * The outbox's second publisher (I7): every alert still pending on a final record whose execution has ended (the
+ * state machine publishes its own while it runs, and gave up if its execution ended with the alert pending) is
+ * published, then cleared on the condition that the record still holds that alert. A publish that fails leaves it
+ * pending for the next sweep, so an alert is published until SNS accepts it.
+ */
+async function publishPendingAlerts(deps: SweeperDeps, store: StateStore, now: Date, report: SweepReport): Promise<void> {
+  for (const entry of await store.listPendingAlerts()) {
+    try {
+      const pending = await store.getPendingAlert(entry.manifestId);
+      if (pending === undefined) continue;
+      if (pending.executionArn !== undefined) {
+        const described = await deps.clients.sfn.send(new DescribeExecutionCommand({ executionArn: pending.executionArn }));
+        // Still running: the state machine is publishing it (with its own retries); a second publisher would double it.
+        if (!isEnded(described.status ?? 'RUNNING')) continue;
+      }
+      await publishAlert(deps, store, pending, now, report);
+    } catch (err) {
+      report.failed.push({ manifestId: entry.manifestId, error: (err as Error).message });
+      deps.logger.error('Publishing a pending alert failed; the next run retries it', {
+        manifestId: entry.manifestId,
+        error: err as Error,
+      });
+    }
+  }
+}
+
+/** Publishes one pending alert and clears it (conditional on the record still holding it). */
+async function publishAlert(deps: SweeperDeps, store: StateStore, alert: AlertEntry, now: Date, report: SweepReport): Promise<void> {
+  const { settings, logger } = deps;
+  if (settings.alertTopicArn === undefined) {
+    logger.error('No alerts topic configured (ALERT_TOPIC_ARN): the alert stays pending on the record', { manifestId: alert.manifestId });
+    return;
+  }
+  await deps.clients.sns.send(new PublishCommand({ TopicArn: settings.alertTopicArn, Subject: alert.subject, Message: alert.message }));
+  report.alertsPublished.push(alert.manifestId);
+  if (!(await store.clearAlert(alert.manifestId, alert.alertSk, now))) {
+    logger.warn('A published alert was cleared by someone else meanwhile', { manifestId: alert.manifestId });
   }
 }

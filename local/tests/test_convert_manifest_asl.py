@@ -129,6 +129,53 @@ def test_a_failure_the_job_names_not_retryable_is_not_run_again(stack, emulator)
     assert outcome["record"]["status"] == "FAILED"
     assert "[NotRetryable]" in outcome["record"]["cause"]
     assert len([m for m in _alerts(emulator, email) if "orders-20261123-perm03" in m["Subject"]]) == 1
+    # The outbox: the alert was written with the status, then cleared once SNS accepted it.
+    assert "orders-20261123-perm03" in outcome["record"]["alertSubject"]
+    assert "alertPending" not in outcome["record"] and "alertSk" not in outcome["record"]
+    assert outcome["record"]["alertSentAt"]
+
+
+def test_an_alert_sns_refuses_stays_pending_on_the_record_for_the_sweeper(stack, emulator, unique) -> None:
+    run, email = stack
+    # SNS refuses every publish: the topic is gone (NotFound), as in an outage that outlasts the retries.
+    emulator.client("sns").delete_topic(TopicArn=f"arn:aws:sns:{REGION}:123456789012:alerts-{unique}")
+
+    outcome = run("orders-20261123-perm09")
+
+    record = outcome["record"]
+    assert outcome["execution"]["status"] == "FAILED"
+    assert record["status"] == "FAILED"
+    # Published with retries, then left in the outbox: the alerts index holds it until the sweeper publishes it.
+    publishes = [e for e in outcome["history"] if e["type"] == "TaskScheduled"
+                 and e["taskScheduledEventDetails"]["resourceType"] == "sns"]
+    assert len(publishes) == 7, "the first attempt and six retries"
+    assert (record["alertPending"], record["alertSk"].split("#")[-1]) == ("PENDING", "orders-20261123-perm09")
+    assert record["alertSubject"] == "Ingest pipeline: manifest orders-20261123-perm09 failed"
+    assert "Manifest orders-20261123-perm09 of dataset orders" in record["alertMessage"]
+    assert "npx pipeline replay orders-20261123-perm09" in record["alertMessage"]
+    assert not [m for m in _alerts(emulator, email) if "orders-20261123-perm09" in m["Subject"]]
+
+
+def test_a_failure_record_that_cannot_be_written_sends_no_alert_and_is_left_to_the_sweeper(stack, emulator) -> None:
+    run, email = stack
+    manifest_id = "orders-20261123-perm10"
+    # An item so close to DynamoDB's 400 KB that MarkRunning fits and RecordFailure, which adds the alert, does
+    # not: a ValidationException, a write failure that is not a lost claim.
+    big = {"pk": {"S": f"MANIFEST#{manifest_id}"}, "sk": {"S": "META"}, "status": {"S": "SEALED"},
+           "filler": {"S": "x" * 403_900}}
+
+    outcome = run(manifest_id, record=big)
+
+    record = outcome["record"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in outcome["history"] if e["type"].endswith("StateEntered")]
+    assert outcome["execution"]["status"] == "FAILED"
+    assert "RecordFailure" in entered and "FailureNotRecorded" in entered and "NotifyFailure" not in entered
+    # Still under this execution in the running index: the sweeper records it and sends the one alert. (moto
+    # applies an update's SET actions before it finds the item too large, so `status` may read FAILED here;
+    # DynamoDB applies none of a failed update, and the record stays RUNNING.)
+    assert record["runningPk"] == "RUNNING"
+    assert record["executionArn"] == outcome["execution"]["executionArn"]
+    assert not [m for m in _alerts(emulator, email) if manifest_id in m["Subject"]]
 
 
 def test_unreadable_files_end_the_manifest_partial_with_one_alert_naming_them(stack, emulator) -> None:

@@ -89,7 +89,9 @@ export class Sweeper extends Construct {
       new iam.PolicyStatement({
         sid: 'PendingAndRunning',
         actions: ['dynamodb:Query'],
-        resources: [STATE_TABLE.pendingIndex.name, STATE_TABLE.runningIndex.name].map((index) => `${table}/index/${index}`),
+        resources: [STATE_TABLE.pendingIndex.name, STATE_TABLE.runningIndex.name, STATE_TABLE.alertsIndex.name].map(
+          (index) => `${table}/index/${index}`,
+        ),
         // Whether the condition key is the index's partition key or absent for an index query, these pass.
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PENDING', 'RUNNING'] } },
       }),

@@ -150,7 +150,7 @@ describe('convert-manifest.asl.json', () => {
     expect(reachable('WaitBeforeConvertRetry')).toContain('Convert');
   });
 
-  test('every task on the success path catches States.ALL and leads to RecordFailure, then NotifyFailure, then Fail', () => {
+  test('every task on the success path catches States.ALL and leads to the alert, RecordFailure, NotifyFailure, then Fail', () => {
     const successPath = ['MarkRunning', 'Convert', 'ReadResult', 'RecordSuccess', 'RecordPartial'];
     for (const name of successPath) {
       const catchers = states[name].Catch as State[];
@@ -158,11 +158,15 @@ describe('convert-manifest.asl.json', () => {
       expect(catchers[catchers.length - 1]).toBe(all);
       expect(all).toEqual(expect.objectContaining({ ResultPath: '$.error' }));
       const handler = states[all.Next];
-      expect(handler).toEqual(expect.objectContaining({ Type: 'Pass', Result: name, ResultPath: '$.failedState', Next: 'RecordFailure' }));
+      expect(handler).toEqual(expect.objectContaining({ Type: 'Pass', Result: name, ResultPath: '$.failedState', Next: 'AlertCause' }));
     }
     const alertCause = ['AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause', 'PlainAlertCause'];
-    expect(reachable('RecordFailure')).toEqual(
-      new Set(['RecordFailure', ...alertCause, 'ComposeAlert', 'NotifyFailure', 'Failed', 'ClaimLost']),
+    expect(reachable('AlertCause')).toEqual(
+      new Set([
+        ...alertCause,
+        ...['ComposeAlert', 'FormatFailureAlert', 'RecordFailure', 'NotifyFailure', 'ClearFailureAlert', 'Failed'],
+        ...['ClaimLost', 'FailureNotRecorded'],
+      ]),
     );
     expect(states.Failed.Type).toBe('Fail');
     expect(states[states.RecordSuccess.Next].Type).toBe('Succeed');
@@ -173,7 +177,9 @@ describe('convert-manifest.asl.json', () => {
     expect(states.MarkRunning.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
     expect(p.TableName).toBe(REALISTIC.StateTableName);
     expect(p.Key).toEqual({ pk: { 'S.$': "States.Format('MANIFEST#{}', $.manifestId)" }, sk: { S: 'META' } });
-    expect(p.ConditionExpression).toBe('attribute_exists(pk) AND (#status <> :running OR #executionArn = :executionArn)');
+    expect(p.ConditionExpression).toBe(
+      'attribute_exists(pk) AND (#status <> :running OR #executionArn = :executionArn) AND attribute_not_exists(#alertPending)',
+    );
     expect(p.ExpressionAttributeValues[':running']).toEqual({ S: 'RUNNING' });
     expect(p.ExpressionAttributeValues[':executionArn']).toEqual({ 'S.$': '$$.Execution.Id' });
     expect(p.ExpressionAttributeValues[':runningPk']).toEqual({ S: 'RUNNING' });
@@ -201,6 +207,42 @@ describe('convert-manifest.asl.json', () => {
         expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ClaimLost' }),
       );
     }
+  });
+
+  test('the outbox: each alert is written with the final status, published until SNS accepts it, then cleared', () => {
+    for (const [record, notify, clear, end] of [
+      ['RecordFailure', 'NotifyFailure', 'ClearFailureAlert', 'Failed'],
+      ['RecordPartial', 'NotifyPartial', 'ClearPartialAlert', 'Partial'],
+    ]) {
+      const p = states[record].Parameters;
+      const set = (p.UpdateExpression as string).split(' REMOVE ')[0];
+      for (const attribute of ['alertSubject', 'alertMessage', 'alertPending', 'alertSk']) {
+        const name = Object.keys(p.ExpressionAttributeNames).find((n) => p.ExpressionAttributeNames[n] === attribute)!;
+        expect(set).toContain(`${name} = `);
+      }
+      expect(p.ExpressionAttributeValues[':alertPending']).toEqual({ S: 'PENDING' });
+      expect(p.ExpressionAttributeValues[':alertSubject']).toEqual({ 'S.$': '$.alert.subject' });
+      expect(p.ExpressionAttributeValues[':alertMessage']).toEqual({ 'S.$': '$.alert.message' });
+      expect(states[record].Next).toBe(notify);
+      // What is published is exactly what the record holds.
+      expect(states[notify].Parameters).toEqual({
+        TopicArn: REALISTIC.AlertTopicArn,
+        'Subject.$': '$.alert.subject',
+        'Message.$': '$.alert.message',
+      });
+      expect(states[notify].Retry).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 6 })]);
+      // SNS never accepting it ends the execution with the alert pending: the sweeper publishes it.
+      expect(states[notify].Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: end })]);
+      expect(states[notify].Next).toBe(clear);
+      expect(states[clear].Parameters.ConditionExpression).toBe('#executionArn = :me AND attribute_exists(#alertPending)');
+      expect(states[clear].Parameters.UpdateExpression).toBe('SET #alertSentAt = :sentAt REMOVE #alertPending, #alertSk');
+      expect(states[clear].Next).toBe(end);
+    }
+    // A RecordFailure that fails (not a lost claim) sends nothing: the sweeper records the outcome and its one alert.
+    expect(states.RecordFailure.Catch[1]).toEqual(expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'FailureNotRecorded' }));
+    expect(states.FailureNotRecorded.Type).toBe('Fail');
+    // A new execution waits until the previous outcome's alert is out, so no alert is overwritten before it is sent.
+    expect(states.MarkRunning.Parameters.ConditionExpression).toContain('attribute_not_exists(#alertPending)');
   });
 
   test('every DynamoDB task retries throttling and transient service errors', () => {
@@ -248,24 +290,17 @@ describe('convert-manifest.asl.json', () => {
 
   test('a manifest with unreadable files ends PARTIAL, with one alert naming them', () => {
     expect(states.AnyFileFailed.Choices).toEqual([
-      { Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'RecordPartial' },
+      { Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'ComposePartialAlert' },
     ]);
-    expect(reachable('RecordPartial')).toEqual(
+    expect(reachable('ComposePartialAlert')).toEqual(
       new Set([
-        ...['RecordPartial', 'ComposePartialAlert', 'NotifyPartial', 'Partial', 'ClaimLost', 'RecordPartialFailed', 'RecordFailure'],
-        ...[
-          'AlertCause',
-          'ReadRunError',
-          'HasRunErrorMessage',
-          'RunErrorAlertCause',
-          'PlainAlertCause',
-          'ComposeAlert',
-          'NotifyFailure',
-          'Failed',
-        ],
+        ...['ComposePartialAlert', 'FormatPartialAlert', 'RecordPartial', 'NotifyPartial', 'ClearPartialAlert', 'Partial'],
+        ...['ClaimLost', 'RecordPartialFailed', 'AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause'],
+        ...['PlainAlertCause', 'ComposeAlert', 'FormatFailureAlert', 'RecordFailure', 'NotifyFailure', 'ClearFailureAlert'],
+        ...['Failed', 'FailureNotRecorded'],
       ]),
     );
-    expect(states.NotifyPartial.Parameters['Message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
+    expect(states.FormatPartialAlert.Parameters['message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
   });
 
   test('ReadResult reads the result file the input names by its key, in the curated bucket', () => {
@@ -286,7 +321,7 @@ describe('convert-manifest.asl.json', () => {
 
   test('the failure alert names the manifest, dataset, file count, error, cause, console URL and replay command', () => {
     const template = states.ComposeAlert.Result.template as string;
-    const message = states.NotifyFailure.Parameters['Message.$'] as string;
+    const message = states.FormatFailureAlert.Parameters['message.$'] as string;
     const args = message
       .slice(message.indexOf(',') + 1, -1)
       .split(',')

@@ -131,7 +131,7 @@ describe('the builder and the sweeper', () => {
     expect(onIndexes).toHaveLength(1);
     expect(asList(onIndexes[0].Action)).toEqual(['dynamodb:Query']);
     const indexes = asList(onIndexes[0].Resource).map((r) => JSON.stringify(r));
-    expect(indexes.map((r) => /\/index\/([a-z]+)"/.exec(r)![1]).sort()).toEqual(['pending', 'running']);
+    expect(indexes.map((r) => /\/index\/([a-z]+)"/.exec(r)![1]).sort()).toEqual(['alerts', 'pending', 'running']);
   });
 
   test('only the sweeper may delete a state item; no role may scan or batch-write the state table', () => {

@@ -16,6 +16,7 @@ import { manifestIdOf, parseManifestId } from '../../handlers/domain/manifest';
 import { StateStore } from '../../handlers/common/state-store';
 import { keys, STATE_TABLE } from '../../contracts/table-schema';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';
+import { failCommand } from '../helpers/faults';
 import { RecordingMetrics, afterMaxWait, builderOn, deliver, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
 import { notificationOf, reuploaded, uploaded } from '../helpers/s3-events';
 
@@ -295,6 +296,88 @@ describe('an execution that ended without recording an outcome', () => {
     expect(record?.[STATE_TABLE.pendingIndex.partitionKey]).toBeUndefined();
     expect(messages).toHaveLength(1);
     expect(messages[0]).toContain(`Manifest ${manifestId} of dataset orders (1 files) was not converted.`);
+  });
+
+  test('an alert SNS refuses stays on the record (the outbox) and a later sweep publishes it, once', async () => {
+    await freshPipeline();
+    await alertQueue();
+    const manifestId = 'orders-20261130-000011';
+    const started = await inspector.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }),
+    );
+    await inspector.sfn.send(new StopExecutionCommand({ executionArn: started.executionArn! }));
+    await runningManifest(manifestId, started.executionArn!);
+    const refusing = server.clients();
+    const refused = failCommand(refusing.sns, 'PublishCommand', 100, 'ThrottledException');
+
+    const first = await sweepOn(refusing, settings, new Date());
+    const pending = await meta(manifestId);
+    const beforeRetry = await alerts();
+    const second = await sweepOn(server.clients(), settings, new Date());
+    const third = await sweepOn(server.clients(), settings, new Date());
+    const record = await meta(manifestId);
+    const messages = await alerts();
+
+    // The first sweep recorded FAILED with the alert in the same write, then could not publish it (twice).
+    expect(first.endedRecorded).toEqual([manifestId]);
+    expect(first.alertsPublished).toEqual([]);
+    expect(refused.failures).toBe(2);
+    expect(pending).toMatchObject({
+      status: 'FAILED',
+      alertPending: keys.alertPending,
+      alertSubject: `Ingest pipeline: manifest ${manifestId} failed`,
+    });
+    expect(beforeRetry).toEqual([]);
+    expect(second.alertsPublished).toEqual([manifestId]);
+    expect(third.alertsPublished).toEqual([]);
+    expect(record?.alertPending).toBeUndefined();
+    expect(record?.alertSentAt).toBeDefined();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toBe(pending?.alertMessage);
+  });
+
+  test('an alert the state machine left pending is published by the sweeper once its execution has ended, not before', async () => {
+    await freshPipeline();
+    await alertQueue();
+    const manifestId = 'orders-20261130-000012';
+    const started = await inspector.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: manifestId, input: '{}' }),
+    );
+    // What RecordFailure writes: FAILED with its alert, out of the running index, into the alerts index.
+    await doc.send(
+      new UpdateCommand({
+        TableName: resources.stateTable,
+        Key: keys.manifest(manifestId),
+        UpdateExpression:
+          'SET manifestId = :id, dataset = :ds, #status = :failed, executionArn = :arn, alertSubject = :subject, alertMessage = :message, alertPending = :pending, alertSk = :sk',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':id': manifestId,
+          ':ds': 'orders',
+          ':failed': 'FAILED',
+          ':arn': started.executionArn!,
+          ':subject': `Ingest pipeline: manifest ${manifestId} failed`,
+          ':message': `Manifest ${manifestId} of dataset orders (2 files) was not converted.`,
+          ':pending': keys.alertPending,
+          ':sk': `2026-11-30T00:00:00.000Z#${manifestId}`,
+        },
+      }),
+    );
+
+    // The execution still runs: it is publishing the alert itself, with its own retries.
+    const whileRunning = await sweepOn(server.clients(), settings, new Date());
+    const messagesWhileRunning = await alerts();
+    await inspector.sfn.send(new StopExecutionCommand({ executionArn: started.executionArn! }));
+    const afterEnd = await sweepOn(server.clients(), settings, new Date());
+    const later = await sweepOn(server.clients(), settings, new Date());
+    const messages = await alerts();
+
+    expect(whileRunning.alertsPublished).toEqual([]);
+    expect(messagesWhileRunning).toEqual([]);
+    expect(afterEnd.alertsPublished).toEqual([manifestId]);
+    expect(later.alertsPublished).toEqual([]);
+    expect(messages).toEqual([`Manifest ${manifestId} of dataset orders (2 files) was not converted.`]);
+    expect((await meta(manifestId))?.alertPending).toBeUndefined();
   });
 
   test('a record held by a later execution is left alone when an earlier execution of the manifest ends', async () => {

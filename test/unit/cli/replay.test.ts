@@ -75,6 +75,12 @@ describe('replayRefusal', () => {
     else expect(reason).toMatch(expected);
   });
 
+  it.each(['FAILED', 'PARTIAL'] as const)('refuses a %s manifest whose alert is still pending, until the sweeper sends it', (status) => {
+    expect(replayRefusal(record({ status, alertPending: 'PENDING' }), ended('FAILED'), true)).toBe(
+      `its ${status} alert is not published yet (the sweeper sends it within a minute, npx pipeline status ${ID}); replay it then`,
+    );
+  });
+
   it.each([false, true])('refuses a RUNNING manifest whose execution runs, force %s', (force) => {
     expect(replayRefusal(record({ status: 'RUNNING' }), running, force)).toBe(
       `is RUNNING under execution ${ID}: wait for it to finish (npx pipeline status ${ID}); one execution holds a manifest at a time, so --force does not start another`,
