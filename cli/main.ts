@@ -9,6 +9,7 @@ import { registerDlqCommand } from './commands/dlq';
 import { registerFlushCommand } from './commands/flush';
 import { registerReconcileCommand } from './commands/reconcile';
 import { registerReplayCommand } from './commands/replay';
+import { registerSmokeCommand } from './commands/smoke';
 import { CliDeps, defaultMakeContext, processIo } from './commands/shared';
 import { registerStatusCommand } from './commands/status';
 import { registerUploadCommand } from './commands/upload';
@@ -41,6 +42,7 @@ export function buildProgram(deps: CliDeps): Command {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand, as said above
   (require('./commands/cost') as typeof import('./commands/cost')).registerCostCommand(program, deps);
   registerReconcileCommand(program, deps);
+  registerSmokeCommand(program, deps);
   for (const add of deps.extraCommands ?? []) add(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

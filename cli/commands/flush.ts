@@ -14,6 +14,8 @@ export function flushedLine(r: FlushResult): string {
   switch (r.outcome) {
     case 'nothing-open':
       return `${r.dataset} has no open manifest: nothing to flush`;
+    case 'not-open':
+      return `${r.manifestId} is not ${r.dataset}'s open manifest any more: nothing to flush`;
     case 'empty':
       return `${r.manifestId} is open but holds no file yet: nothing to flush`;
     default: {

@@ -23,6 +23,8 @@ import { validateDataset } from './upload';
 export type FlushResult =
   /** The dataset has no open manifest: nothing to seal. */
   | { readonly dataset: string; readonly outcome: 'nothing-open' }
+  /** The manifest asked for (`FlushOptions.manifestId`) is not the dataset's open one any more: left alone. */
+  | { readonly dataset: string; readonly outcome: 'not-open'; readonly manifestId: string }
   /** The open manifest has no file yet (its opener is writing the first one, or stopped): not sealed. */
   | { readonly dataset: string; readonly outcome: 'empty'; readonly manifestId: string }
   /**
@@ -67,14 +69,23 @@ export async function cliSealerDeps(ctx: CliContext): Promise<SealerDeps> {
   };
 }
 
+/** Options of {@link flushDataset}. */
+export interface FlushOptions {
+  /** Seal only this manifest, when it is still the dataset's open one (`pipeline smoke` seals its own). */
+  readonly manifestId?: string;
+}
+
 /** Seals `dataset`'s open manifest now and starts its execution; see the module's comment. */
-export async function flushDataset(ctx: CliContext, dataset: string): Promise<FlushResult> {
+export async function flushDataset(ctx: CliContext, dataset: string, options: FlushOptions = {}): Promise<FlushResult> {
   validateDataset(dataset);
   const deps = await cliSealerDeps(ctx);
   const { store } = deps;
   for (let attempt = 1; ; attempt++) {
     const pointer = await store.getPointer(dataset);
     const manifestId = pointer?.manifestId;
+    if (options.manifestId !== undefined && manifestId !== options.manifestId) {
+      return { dataset, outcome: 'not-open', manifestId: options.manifestId };
+    }
     if (manifestId === undefined) return { dataset, outcome: 'nothing-open' };
     // The count moves in the same transaction as each file: 0 means no file entered it. Sealing it would leave a
     // manifest no execution can take; the sweeper removes it once due, or the next file fills it.

@@ -149,6 +149,17 @@ describe('flushDataset', () => {
     expect(empty.order).toEqual([]);
   });
 
+  it('with a manifest id, seals only that manifest, while it is still the open one', async () => {
+    const p = pipelineWithOpenManifest(2);
+    expect(await flushDataset(p.ctx, 'orders', { manifestId: 'orders-20261123-000041' })).toEqual({
+      dataset: 'orders',
+      outcome: 'not-open',
+      manifestId: 'orders-20261123-000041',
+    });
+    expect(p.order).toEqual([]);
+    expect(await flushDataset(p.ctx, 'orders', { manifestId: ID })).toMatchObject({ outcome: 'sealed', manifestId: ID });
+  });
+
   it('starts a manifest someone else sealed in between, without sealing it again', async () => {
     const p = pipelineWithOpenManifest(3);
     p.ddb.on(TransactWriteCommand).callsFake(() => {
