@@ -4,10 +4,11 @@ import { BASE_STACK_NAME, PipelineConfig } from '../contracts/config';
 import { Alerting } from './constructs/alerting';
 import { ConversionWorkflow } from './constructs/conversion-workflow';
 import { PipelineDashboard } from './constructs/dashboard';
-import { BUILDER_TIMEOUT, ManifestBuilder } from './constructs/manifest-builder';
+import { ManifestBuilder } from './constructs/manifest-builder';
+import { type PipelineLambdaProps } from './constructs/pipeline-lambda';
 import { StateTables } from './constructs/state-tables';
 import { Storage } from './constructs/storage';
-import { Sweeper, SWEEPER_TIMEOUT } from './constructs/sweeper';
+import { Sweeper } from './constructs/sweeper';
 
 /** Name of the stack `cdk deploy` creates without a stage (`stackName(config)` with one); the CLI reads its outputs. */
 export const STACK_NAME = BASE_STACK_NAME;
@@ -41,73 +42,63 @@ export class PipelineStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    const storage = new Storage(this, 'Storage', { config });
+    const storage = new Storage(this, 'Storage', {
+      ingestTransitionDays: config.ingestTransitionDays,
+      curatedNoncurrentDays: config.curatedNoncurrentDays,
+      quarantineExpirationDays: config.quarantineExpirationDays,
+    });
     const tables = new StateTables(this, 'StateTables');
-    const alerting = new Alerting(this, 'Alerting', { config, stackName: this.stackName });
+    const alerting = new Alerting(this, 'Alerting', { stackName: this.stackName, alertEmail: config.alertEmail, stage: config.stage });
     const workflow = new ConversionWorkflow(this, 'ConversionWorkflow', {
-      config,
       ingestBucket: storage.ingestBucket,
       curatedBucket: storage.curatedBucket,
       stateTable: tables.stateTable,
-      alertTopic: alerting.topic,
-      alertKey: alerting.key,
+      alerting,
       stackName: this.stackName,
       glueScriptPath: props.glueScriptPath,
+      glue: config.glue,
+      ingestPrefix: config.ingestPrefix,
+      executionTimeoutMinutes: config.executionTimeoutMinutes,
+      logRetentionDays: config.logRetentionDays,
+      stage: config.stage,
     });
-    const lambdaProps = {
-      config,
+    const lambdaProps: PipelineLambdaProps = {
       stateTable: tables.stateTable,
       idempotencyTable: tables.idempotencyTable,
       curatedBucket: storage.curatedBucket,
       ingestBucket: storage.ingestBucket,
       stateMachine: workflow.stateMachine,
-      alertTopic: alerting.topic,
+      alerting,
+      ingestPrefix: config.ingestPrefix,
+      acceptedSuffixes: config.acceptedSuffixes,
+      batchSize: config.batchSize,
+      maxWaitMinutes: config.maxWaitMinutes,
+      maxConcurrentRuns: config.glue.maxConcurrentRuns,
+      idempotencyTtlDays: config.idempotencyTtlDays,
+      maxObjectMb: config.maxObjectMb,
+      stage: config.stage,
+      metricsNamespace: config.metricsNamespace,
+      logLevel: config.logLevel,
+      logRetentionDays: config.logRetentionDays,
     };
-    const builder = new ManifestBuilder(this, 'ManifestBuilder', lambdaProps);
-    const sweeper = new Sweeper(this, 'Sweeper', { ...lambdaProps, alertKey: alerting.key });
-
-    alerting.alarmOnDeadLetterQueue(
-      'IngestDlqAlarm',
-      builder.ingestDeadLetterQueue,
-      'S3 notifications the manifest builder failed on reached the ingest DLQ: see them with `npx pipeline dlq`, fix the cause (builder logs), then `npx pipeline dlq redrive`.',
-    );
-    alerting.alarmOnDeadLetterQueue(
-      'SweeperDlqAlarm',
-      sweeper.deadLetterQueue,
-      'Sweeper runs failed (see the sweeper log group); each next run redoes the same work, so once the cause is fixed the messages can be purged.',
-    );
-    alerting.alarmOnLambdaErrors(
-      'BuilderErrorsAlarm',
-      builder.builder,
-      'manifest builder',
-      'Read its log group for level ERROR. The notifications it failed on are received again and reach the ingest DLQ after maxReceiveCount receives; ' +
-        'once the cause is fixed, `npx pipeline dlq redrive` sends them through again (files already in a manifest are skipped).',
-    );
-    alerting.alarmOnLambdaErrors(
-      'SweeperErrorsAlarm',
-      sweeper.function,
-      'sweeper',
-      'Read its log group for level ERROR. Each run redoes the work of the failed one a minute later, so nothing needs replaying once the cause is fixed; ' +
-        'meanwhile manifests are not sealed on time (see the oldest-open-manifest alarm).',
-    );
-    alerting.alarmOnLambdaThrottles('BuilderThrottlesAlarm', builder.builder, 'manifest builder');
-    alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', sweeper.function, 'sweeper');
-    alerting.alarmOnLambdaDuration('BuilderDurationAlarm', builder.builder, 'manifest builder', BUILDER_TIMEOUT);
-    alerting.alarmOnLambdaDuration('SweeperDurationAlarm', sweeper.function, 'sweeper', SWEEPER_TIMEOUT);
-    alerting.alarmOnFailureRate(workflow.stateMachine);
-    alerting.alarmOnOldestOpenManifest();
-    alerting.alarmOnExecutionNameConflicts();
+    const builder = new ManifestBuilder(this, 'ManifestBuilder', {
+      ...lambdaProps,
+      maxReceiveCount: config.maxReceiveCount,
+      maxConcurrency: config.builderMaxConcurrency,
+    });
+    const sweeper = new Sweeper(this, 'Sweeper', lambdaProps);
 
     new PipelineDashboard(this, 'Dashboard', {
-      config,
-      builder: builder.builder,
-      sweeper: sweeper.function,
+      builder: builder.lambdaFunction,
+      sweeper: sweeper.lambdaFunction,
       ingestQueue: builder.ingestQueue,
       ingestDeadLetterQueue: builder.ingestDeadLetterQueue,
       sweeperDeadLetterQueue: sweeper.deadLetterQueue,
       stateMachine: workflow.stateMachine,
       job: workflow.job,
-      oldestOpenManifest: alerting.oldestOpenManifestMetric(),
+      oldestOpenManifest: sweeper.oldestOpenManifest,
+      metricsNamespace: config.metricsNamespace,
+      maxWaitMinutes: config.maxWaitMinutes,
     });
 
     const outputs: Record<(typeof OUTPUT_KEYS)[number], [string, string]> = {

@@ -9,7 +9,6 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../../contracts/config';
 
 /** Name and dimensions of the sweeper's gauge of the oldest manifest that has no execution yet (docs/architecture.md, Metrics). */
 export const OLDEST_OPEN_MANIFEST_METRIC = { metricName: 'OldestOpenManifestAgeSeconds', service: 'sweeper' } as const;
@@ -25,10 +24,12 @@ export const DURATION_ALARM_SHARE = 0.8;
 
 /** Properties of {@link Alerting}. */
 export interface AlertingProps {
-  /** The pipeline's settings (alert email, metrics namespace, max wait, stage). */
-  readonly config: PipelineConfig;
   /** The stack's name: every alarm's name starts with it, so two stages' alarms never share a name. */
   readonly stackName: string;
+  /** Address subscribed to the topic by email. @default no subscription */
+  readonly alertEmail?: string;
+  /** The pipeline's stage, named in the alert emails' sender. @default no stage: `Ingest pipeline alerts` */
+  readonly stage?: string;
 }
 
 /**
@@ -45,9 +46,9 @@ export function grantPublishTo(grantee: iam.IGrantable, topic: sns.ITopic, key: 
 }
 
 /**
- * The alerts topic (KMS-encrypted, email subscription) and the alarms that publish to it. Other constructs add
- * their alarms through the `alarmOn...` methods, so every alarm has the same action, a name that starts with the
- * stack's, and is one of the sources the topic accepts.
+ * The alerts topic (KMS-encrypted, email subscription) and the alarms that publish to it. The construct that owns
+ * a watched resource adds its alarm through the `alarmOn...` methods, so every alarm has the same action, a name that
+ * starts with the stack's, and is one of the sources the topic accepts.
  *
  * An alarm notifies when it enters ALARM and at no other transition: no OK action (a recovery is visible on the
  * alarm and the dashboard; an email for it would double every incident) and no INSUFFICIENT_DATA action. CloudWatch
@@ -59,13 +60,11 @@ export class Alerting extends Construct {
   /** Key of the topic; this stack's alarms may use it to publish. */
   public readonly key: kms.Key;
   private readonly action: cwActions.SnsAction;
-  private readonly config: PipelineConfig;
   private readonly stackName: string;
-  private readonly alarmArns: string[] = [];
+  private readonly alarmNames: string[] = [];
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
     super(scope, id);
-    this.config = props.config;
     this.stackName = props.stackName;
     const account = Stack.of(this).account;
 
@@ -75,7 +74,7 @@ export class Alerting extends Construct {
     });
     this.topic = new sns.Topic(this, 'Topic', {
       // The sender's name in every alert email: with a stage, the reader sees which copy is speaking.
-      displayName: props.config.stage === undefined ? 'Ingest pipeline alerts' : `Ingest pipeline ${props.config.stage} alerts`,
+      displayName: props.stage === undefined ? 'Ingest pipeline alerts' : `Ingest pipeline ${props.stage} alerts`,
       masterKey: this.key,
       enforceSSL: true,
     });
@@ -84,10 +83,20 @@ export class Alerting extends Construct {
     // and its key. Only this stack's alarms, by ARN: any other alarm of the account (or of another stage) is
     // refused. The ARNs are built from the alarms' names, which the stack sets, so the key's policy does not
     // depend on the alarms (which depend on the topic, which depends on the key). No EventBridge rule publishes
-    // here, so events.amazonaws.com is not allowed at all.
+    // here, so events.amazonaws.com is not allowed at all. By name, so the list does not depend on the order in
+    // which the constructs add their alarms.
+    const alarmArns = () =>
+      [...this.alarmNames].sort().map((alarmName) =>
+        Stack.of(this).formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: alarmName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      );
     const fromThisStacksAlarms = {
       StringEquals: { 'aws:SourceAccount': account },
-      ArnEquals: { 'aws:SourceArn': Lazy.list({ produce: () => this.alarmArns }) },
+      ArnEquals: { 'aws:SourceArn': Lazy.list({ produce: alarmArns }) },
     };
     const cloudwatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
     this.key.addToResourcePolicy(
@@ -109,8 +118,8 @@ export class Alerting extends Construct {
       }),
     );
 
-    if (props.config.alertEmail !== undefined) {
-      this.topic.addSubscription(new subscriptions.EmailSubscription(props.config.alertEmail));
+    if (props.alertEmail !== undefined) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alertEmail));
     }
     this.action = new cwActions.SnsAction(this.topic);
   }
@@ -199,25 +208,17 @@ export class Alerting extends Construct {
     });
   }
 
-  /** The sweeper's gauge of the oldest manifest with no execution yet. */
-  oldestOpenManifestMetric(): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: this.config.metricsNamespace,
-      metricName: OLDEST_OPEN_MANIFEST_METRIC.metricName,
-      dimensionsMap: { service: OLDEST_OPEN_MANIFEST_METRIC.service },
-      statistic: 'Maximum',
-      period: Duration.minutes(5),
-    });
-  }
-
-  /** Alarms when a manifest has waited twice `maxWaitMinutes` without an execution, or the sweeper stops reporting. */
-  alarmOnOldestOpenManifest(): cloudwatch.Alarm {
-    const threshold = this.config.maxWaitMinutes * 60 * 2;
+  /**
+   * Alarms when a manifest has waited twice `maxWaitMinutes` without an execution (`oldestOpenManifest`, the
+   * sweeper's gauge), or the sweeper stops reporting.
+   */
+  alarmOnOldestOpenManifest(oldestOpenManifest: cloudwatch.IMetric, maxWaitMinutes: number): cloudwatch.Alarm {
+    const threshold = maxWaitMinutes * 60 * 2;
     return this.add('OldestOpenManifestAlarm', {
       alarmDescription:
         `A manifest has waited more than ${threshold} s without an execution, or the sweeper stopped reporting: ` +
         'check the sweeper logs and `npx pipeline status`.',
-      metric: this.oldestOpenManifestMetric(),
+      metric: oldestOpenManifest,
       threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -227,42 +228,33 @@ export class Alerting extends Construct {
   }
 
   /**
-   * Alarms when the builder or the sweeper found an execution of a manifest's name with another input (I3): a
-   * manifest id was used twice (a restored state table, a reset OPEN# pointer). The manifest is not started.
+   * Alarms when the builder or the sweeper (`service`) found an execution of a manifest's name with another input
+   * (I3): a manifest id was used twice (a restored state table, a reset OPEN# pointer). The manifest is not started.
    */
-  alarmOnExecutionNameConflicts(): cloudwatch.Alarm[] {
-    return (['manifest-builder', 'sweeper'] as const).map((service) =>
-      this.add(`ExecutionNameConflictsAlarm${service === 'sweeper' ? 'Sweeper' : 'Builder'}`, {
-        alarmDescription:
-          'A manifest id was used twice: an execution of its name exists with another input, so the new manifest was not started. ' +
-          'Compare the two with `npx pipeline status <manifestId>` and the execution in the console; see docs/architecture.md, "Execution names".',
-        metric: new cloudwatch.Metric({
-          namespace: this.config.metricsNamespace,
-          metricName: EXECUTION_NAME_CONFLICTS_METRIC,
-          dimensionsMap: { service },
-          statistic: 'Sum',
-          period: Duration.minutes(5),
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  alarmOnExecutionNameConflicts(service: 'manifest-builder' | 'sweeper', metricsNamespace: string): cloudwatch.Alarm {
+    return this.add(`ExecutionNameConflictsAlarm${service === 'sweeper' ? 'Sweeper' : 'Builder'}`, {
+      alarmDescription:
+        'A manifest id was used twice: an execution of its name exists with another input, so the new manifest was not started. ' +
+        'Compare the two with `npx pipeline status <manifestId>` and the execution in the console; see docs/architecture.md, "Execution names".',
+      metric: new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: EXECUTION_NAME_CONFLICTS_METRIC,
+        dimensionsMap: { service },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
       }),
-    );
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
   }
 
   private add(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
     const alarmName = `${this.stackName}-${id}`;
     const alarm = new cloudwatch.Alarm(this, id, { ...props, alarmName });
     alarm.addAlarmAction(this.action);
-    this.alarmArns.push(
-      Stack.of(this).formatArn({
-        service: 'cloudwatch',
-        resource: 'alarm',
-        resourceName: alarmName,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      }),
-    );
+    this.alarmNames.push(alarmName);
     return alarm;
   }
 }

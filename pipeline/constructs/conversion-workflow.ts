@@ -7,16 +7,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { PipelineConfig, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
+import { DEFAULT_CONFIG, type GlueSettings, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
 import { glueJobArguments } from '../../contracts/glue-job';
 import { STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { ConvertManifestPlaceholders, convertManifestDefinition } from '../../contracts/convert-manifest-asl';
 import { retentionDays } from './log-retention';
 import { lineCheckJarAsset } from './line-check-jar';
-import { grantPublishTo } from './alerting';
+import { Alerting, grantPublishTo } from './alerting';
 import { acknowledge, arnRef } from './nag';
 
 /** The Glue job's entry script; written and tested under `glue-scripts/`. */
@@ -60,22 +59,28 @@ class ScriptObject extends glue.Code {
 
 /** Properties of {@link ConversionWorkflow}. */
 export interface ConversionWorkflowProps {
-  /** The pipeline's settings (Glue sizing, execution timeout, log retention). */
-  readonly config: PipelineConfig;
   /** Raw NDJSON, read by the Glue job under the ingest prefix. */
   readonly ingestBucket: s3.IBucket;
   /** Manifests in, results, Parquet and quarantine out. */
   readonly curatedBucket: s3.IBucket;
   /** The MANIFEST records the state machine updates. */
   readonly stateTable: dynamodb.ITable;
-  /** Where failures are announced. */
-  readonly alertTopic: sns.ITopic;
-  /** The alerts topic's key: publishing to an encrypted topic needs a data key from it. */
-  readonly alertKey: kms.IKey;
+  /** The alerts topic, where failures are announced, and the alarm on the rate of failed conversions. */
+  readonly alerting: Alerting;
   /** Names the job's log groups apart from every other stack's (`IngestPipeline`, `IngestPipeline-dev`). */
   readonly stackName: string;
   /** Path of the Glue job's script. @default {@link GLUE_SCRIPT_PATH} */
   readonly glueScriptPath?: string;
+  /** The Glue job's sizing, timeout and argument settings. @default DEFAULT_CONFIG.glue */
+  readonly glue?: GlueSettings;
+  /** Key prefix of the raw objects the job may read. @default DEFAULT_CONFIG.ingestPrefix */
+  readonly ingestPrefix?: string;
+  /** Execution timeout of the state machine, in minutes. @default DEFAULT_CONFIG.executionTimeoutMinutes */
+  readonly executionTimeoutMinutes?: number;
+  /** Retention of the job's and the state machine's log groups, in days. @default DEFAULT_CONFIG.logRetentionDays */
+  readonly logRetentionDays?: number;
+  /** The pipeline's stage, named in the alerts' subject. @default no stage */
+  readonly stage?: string;
 }
 
 /**
@@ -97,10 +102,11 @@ export class ConversionWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: ConversionWorkflowProps) {
     super(scope, id);
-    const { config } = props;
+    const glueSettings = props.glue ?? DEFAULT_CONFIG.glue;
+    const retention = retentionDays(props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays);
     const stack = Stack.of(this);
-    if (config.glue.executionClass === 'FLEX' && !['G.1X', 'G.2X'].includes(config.glue.workerType)) {
-      throw new Error(`Glue FLEX runs only on G.1X or G.2X workers, not ${config.glue.workerType}: use executionClass STANDARD`);
+    if (glueSettings.executionClass === 'FLEX' && !['G.1X', 'G.2X'].includes(glueSettings.workerType)) {
+      throw new Error(`Glue FLEX runs only on G.1X or G.2X workers, not ${glueSettings.workerType}: use executionClass STANDARD`);
     }
 
     this.key = new kms.Key(this, 'GlueKey', {
@@ -129,7 +135,7 @@ export class ConversionWorkflow extends Construct {
     const jobLogGroup = (name: string) =>
       new logs.LogGroup(this, `JobLogs${name[0].toUpperCase()}${name.slice(1)}`, {
         logGroupName: `${logPrefix}/${name}`,
-        retention: retentionDays(config.logRetentionDays),
+        retention,
         encryptionKey: this.key,
         removalPolicy: RemovalPolicy.DESTROY,
       });
@@ -165,15 +171,15 @@ export class ConversionWorkflow extends Construct {
       extraPythonFiles: [new ScriptObject(jobPackage, 'ItsPackage')],
       // `--extra-jars`, read by its key only as the script is.
       extraJars: [new ScriptObject(lineCheck, 'ItsLineCheckJar')],
-      glueVersion: config.glue.version as glue.GlueVersion,
+      glueVersion: glueSettings.version as glue.GlueVersion,
       workerConfiguration: {
-        workerType: config.glue.workerType as glue.WorkerType,
-        numberOfWorkers: config.glue.maxWorkers,
+        workerType: glueSettings.workerType as glue.WorkerType,
+        numberOfWorkers: glueSettings.maxWorkers,
       },
-      maxConcurrentRuns: config.glue.maxConcurrentRuns,
+      maxConcurrentRuns: glueSettings.maxConcurrentRuns,
       // Retries belong to the state machine, which sees and records them.
       maxRetries: 0,
-      timeout: Duration.minutes(config.glue.timeoutMinutes),
+      timeout: Duration.minutes(glueSettings.timeoutMinutes),
       securityConfiguration,
       enableMetrics: true,
       // Glue versions before 5 log continuously to this group; 5 and later to `<prefix>/output` and `/error`.
@@ -184,28 +190,28 @@ export class ConversionWorkflow extends Construct {
         '--enable-glue-datacatalog': 'true',
         '--job-bookmark-option': 'job-bookmark-disable',
         '--custom-logGroup-prefix': logPrefix,
-        ...glueJobArguments(config.glue, { curatedBucket: props.curatedBucket.bucketName, catalogDatabase: this.database.databaseName }),
+        ...glueJobArguments(glueSettings, { curatedBucket: props.curatedBucket.bucketName, catalogDatabase: this.database.databaseName }),
       },
     };
     this.job =
-      config.glue.executionClass === 'FLEX'
+      glueSettings.executionClass === 'FLEX'
         ? new glue.PySparkFlexEtlJob(this, 'Job', jobProps)
         : new glue.PySparkEtlJob(this, 'Job', jobProps);
 
     const substitutions: ConvertManifestPlaceholders = {
       StateTableName: props.stateTable.tableName,
       GlueJobName: this.job.jobName,
-      AlertTopicArn: props.alertTopic.topicArn,
+      AlertTopicArn: props.alerting.topic.topicArn,
       CuratedBucketName: props.curatedBucket.bucketName,
       Region: stack.region,
-      AlertSubjectPrefix: alertSubjectPrefix(config.stage),
+      AlertSubjectPrefix: alertSubjectPrefix(props.stage),
     };
-    const definition = convertManifestDefinition(config.executionTimeoutMinutes);
+    const definition = convertManifestDefinition(props.executionTimeoutMinutes ?? DEFAULT_CONFIG.executionTimeoutMinutes);
     // Only the placeholders the ASL uses: a value it no longer reads (a job argument moved to the job's defaults)
     // is not passed along where nothing checks it.
     const usedSubstitutions = Object.fromEntries(Object.entries(substitutions).filter(([name]) => definition.includes(`\${${name}}`)));
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      retention: retentionDays(config.logRetentionDays),
+      retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -219,13 +225,14 @@ export class ConversionWorkflow extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.grantStateMachineAccess(props);
+    props.alerting.alarmOnFailureRate(this.stateMachine);
   }
 
   /** Least privilege of the Glue job: raw data under the ingest prefix, its own prefixes, its catalog database. */
   private grantJobAccess(role: iam.Role, props: ConversionWorkflowProps): void {
     const stack = Stack.of(this);
     const { ingestBucket, curatedBucket } = props;
-    const ingestKeys = `${props.config.ingestPrefix}*`;
+    const ingestKeys = `${props.ingestPrefix ?? DEFAULT_CONFIG.ingestPrefix}*`;
     const allow = (sid: string, actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
       role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources, conditions }));
 
@@ -308,7 +315,7 @@ export class ConversionWorkflow extends Construct {
     acknowledge(
       policy,
       "The job reads the objects a manifest lists (any key under the ingest prefix), the manifest files and the datasets' pinned schemas (one per dataset, datasets are known only at run time), and owns the Parquet, quarantine, staging and result objects under their prefixes; all keys are known only at run time.",
-      `IAM5[Resource::${arnRef(props.ingestBucket)}/${props.config.ingestPrefix}*]`,
+      `IAM5[Resource::${arnRef(props.ingestBucket)}/${props.ingestPrefix ?? DEFAULT_CONFIG.ingestPrefix}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.manifests}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.schemas}*]`,
       `IAM5[Resource::${curated}/${RESULT_KEYS}]`,
@@ -362,7 +369,7 @@ export class ConversionWorkflow extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${PREFIXES.manifests}*`] } },
       }),
     );
-    grantPublishTo(this.stateMachine.role, props.alertTopic, props.alertKey);
+    grantPublishTo(this.stateMachine.role, props.alerting.topic, props.alerting.key);
 
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')!;
     acknowledge(

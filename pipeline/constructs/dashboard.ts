@@ -5,12 +5,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../../contracts/config';
+import { DEFAULT_CONFIG } from '../../contracts/config';
 
 /** Properties of {@link PipelineDashboard}. */
 export interface PipelineDashboardProps {
-  /** The pipeline's settings (metrics namespace, max wait). */
-  readonly config: PipelineConfig;
   /** The manifest builder Lambda. */
   readonly builder: lambda.IFunction;
   /** The sweeper Lambda. */
@@ -27,6 +25,10 @@ export interface PipelineDashboardProps {
   readonly job: glue.IJob;
   /** The sweeper's gauge of the oldest manifest with no execution. */
   readonly oldestOpenManifest: cloudwatch.IMetric;
+  /** Namespace of the Lambdas' metrics. @default DEFAULT_CONFIG.metricsNamespace */
+  readonly metricsNamespace?: string;
+  /** The sweeper's wait before it seals a manifest: twice it is where the oldest-manifest alarm fires. @default DEFAULT_CONFIG.maxWaitMinutes */
+  readonly maxWaitMinutes?: number;
 }
 
 const PERIOD = Duration.minutes(5);
@@ -38,10 +40,10 @@ export class PipelineDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineDashboardProps) {
     super(scope, id);
-    const { config } = props;
+    const maxWaitMinutes = props.maxWaitMinutes ?? DEFAULT_CONFIG.maxWaitMinutes;
     const pipelineMetric = (metricName: string, service: string, label: string, statistic = 'Sum') =>
       new cloudwatch.Metric({
-        namespace: config.metricsNamespace,
+        namespace: props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace,
         metricName,
         dimensionsMap: { service },
         statistic,
@@ -77,7 +79,7 @@ export class PipelineDashboard extends Construct {
             label: 'sealed full',
             period: PERIOD,
           }),
-          pipelineMetric('ManifestsSealedTimeout', 'sweeper', `sealed after ${config.maxWaitMinutes} min`),
+          pipelineMetric('ManifestsSealedTimeout', 'sweeper', `sealed after ${maxWaitMinutes} min`),
           props.stateMachine.metricSucceeded({ ...sum, label: 'succeeded' }),
           props.stateMachine.metricFailed({ ...sum, label: 'failed' }),
           props.stateMachine.metricTimedOut({ ...sum, label: 'timed out' }),
@@ -110,7 +112,7 @@ export class PipelineDashboard extends Construct {
         title: 'Oldest manifest without an execution (s), manifests queued for capacity',
         width: 12,
         left: [props.oldestOpenManifest],
-        leftAnnotations: [{ value: config.maxWaitMinutes * 60 * 2, label: 'alarm', color: '#d62728' }],
+        leftAnnotations: [{ value: maxWaitMinutes * 60 * 2, label: 'alarm', color: '#d62728' }],
         right: [pipelineMetric('ManifestsQueued', 'sweeper', 'queued (waiting for a Glue run)', 'Maximum')],
       }),
     );

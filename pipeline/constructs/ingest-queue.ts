@@ -3,17 +3,21 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { PipelineConfig } from '../../contracts/config';
+import { DEFAULT_CONFIG } from '../../contracts/config';
 import { acknowledge } from './nag';
 
 /** Properties of {@link IngestQueue}. */
 export interface IngestQueueProps {
-  /** The pipeline's settings (ingest prefix, accepted suffixes, receive count before the DLQ). */
-  readonly config: PipelineConfig;
   /** The bucket whose `ObjectCreated` events feed the queue. */
   readonly ingestBucket: s3.IBucket;
   /** Visibility timeout; AWS asks for at least six times the consumer's timeout plus its batching window. */
   readonly visibilityTimeout: Duration;
+  /** Key prefix of the objects whose creation is notified. @default DEFAULT_CONFIG.ingestPrefix */
+  readonly ingestPrefix?: string;
+  /** Key suffixes notified, one notification rule each; no two may overlap. @default DEFAULT_CONFIG.acceptedSuffixes */
+  readonly acceptedSuffixes?: readonly string[];
+  /** Receives of a notification before it moves to the dead-letter queue. @default DEFAULT_CONFIG.maxReceiveCount */
+  readonly maxReceiveCount?: number;
 }
 
 /** Throws when two accepted suffixes overlap: S3 refuses notification rules whose filters overlap. */
@@ -39,8 +43,8 @@ export class IngestQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: IngestQueueProps) {
     super(scope, id);
-    const { config } = props;
-    assertDisjointSuffixes(config.acceptedSuffixes);
+    const acceptedSuffixes = props.acceptedSuffixes ?? DEFAULT_CONFIG.acceptedSuffixes;
+    assertDisjointSuffixes(acceptedSuffixes);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -53,13 +57,13 @@ export class IngestQueue extends Construct {
       enforceSSL: true,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? DEFAULT_CONFIG.maxReceiveCount },
     });
 
     const destination = new s3n.SqsDestination(this.queue);
-    for (const suffix of config.acceptedSuffixes) {
+    for (const suffix of acceptedSuffixes) {
       props.ingestBucket.addEventNotification(s3.EventType.OBJECT_CREATED, destination, {
-        prefix: config.ingestPrefix,
+        prefix: props.ingestPrefix ?? DEFAULT_CONFIG.ingestPrefix,
         suffix,
       });
     }

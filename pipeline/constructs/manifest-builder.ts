@@ -4,6 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../../contracts/config';
 import { IDEMPOTENCY_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { IngestQueue } from './ingest-queue';
 import { acknowledgeManifestStarts, grantManifestStarts, keepLogicalId, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
@@ -27,7 +28,12 @@ export function ingestVisibilityTimeout(): Duration {
 const INGEST_QUEUE_LOGICAL_IDS = { queue: 'IngestQueue88A12394', deadLetterQueue: 'IngestQueueDeadLetterQueue769A6620' } as const;
 
 /** Properties of {@link ManifestBuilder}. */
-export type ManifestBuilderProps = PipelineLambdaProps;
+export interface ManifestBuilderProps extends PipelineLambdaProps {
+  /** Receives of a notification before it moves to the ingest dead-letter queue. @default DEFAULT_CONFIG.maxReceiveCount */
+  readonly maxReceiveCount?: number;
+  /** Builder invocations the event source may run at once. @default DEFAULT_CONFIG.builderMaxConcurrency */
+  readonly maxConcurrency?: number;
+}
 
 /**
  * The manifest builder (SQS-triggered: puts each new file into exactly one manifest, seals full ones and starts
@@ -35,7 +41,7 @@ export type ManifestBuilderProps = PipelineLambdaProps;
  */
 export class ManifestBuilder extends Construct {
   /** SQS-triggered manifest builder. */
-  public readonly builder: nodejs.NodejsFunction;
+  public readonly lambdaFunction: nodejs.NodejsFunction;
   /** The ingest bucket's notifications, waiting for the builder. */
   public readonly ingestQueue: sqs.Queue;
   /** Notifications the builder failed on `maxReceiveCount` times; `pipeline dlq redrive` moves them back. */
@@ -43,10 +49,11 @@ export class ManifestBuilder extends Construct {
 
   constructor(scope: Construct, id: string, props: ManifestBuilderProps) {
     super(scope, id);
-    const { config } = props;
 
     const ingest = new IngestQueue(this, 'IngestQueue', {
-      config,
+      ingestPrefix: props.ingestPrefix,
+      acceptedSuffixes: props.acceptedSuffixes,
+      maxReceiveCount: props.maxReceiveCount,
       ingestBucket: props.ingestBucket,
       visibilityTimeout: ingestVisibilityTimeout(),
     });
@@ -55,20 +62,20 @@ export class ManifestBuilder extends Construct {
     this.ingestQueue = ingest.queue;
     this.ingestDeadLetterQueue = ingest.deadLetterQueue;
 
-    this.builder = pipelineFunction(this, 'Builder', props, {
+    this.lambdaFunction = pipelineFunction(this, 'Builder', props, {
       service: 'manifest-builder',
       entry: 'handlers/manifest-builder/index.ts',
       timeout: BUILDER_TIMEOUT,
       description: 'Puts each new ingest file into exactly one manifest; seals full manifests and starts their conversion',
     });
-    this.builder.addEventSource(
+    this.lambdaFunction.addEventSource(
       new SqsEventSource(this.ingestQueue, {
         batchSize: BUILDER_BATCH_SIZE,
         maxBatchingWindow: BUILDER_BATCHING_WINDOW,
         reportBatchItemFailures: true,
         // Bounds the write rate on one dataset's OPEN item, and leaves the account's other concurrency to the
         // sweeper (docs/deploy.md, "Lambda concurrency").
-        maxConcurrency: config.builderMaxConcurrency,
+        maxConcurrency: props.maxConcurrency ?? DEFAULT_CONFIG.builderMaxConcurrency,
       }),
     );
 
@@ -76,7 +83,7 @@ export class ManifestBuilder extends Construct {
     const { open, file, manifest, rejected } = STATE_TABLE_PREFIXES;
     // The builder opens manifests, writes files into them (FILE#, MANIFEST#.../F#), records rejections, seals and
     // starts: it reads and writes those items, never scans, deletes, or writes in batches.
-    this.builder.addToRolePolicy(
+    this.lambdaFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'PlaceFiles',
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
@@ -87,7 +94,7 @@ export class ManifestBuilder extends Construct {
       }),
     );
     // Powertools deletes a record whose function failed, so the retry is not answered from it.
-    this.builder.addToRolePolicy(
+    this.lambdaFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'IdempotencyRecords',
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -95,7 +102,24 @@ export class ManifestBuilder extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${IDEMPOTENCY_TABLE.builderKeyPrefix}#*`] } },
       }),
     );
-    grantManifestStarts(this.builder, props);
-    acknowledgeManifestStarts(this, this.builder, props);
+    grantManifestStarts(this.lambdaFunction, props);
+    acknowledgeManifestStarts(this, this.lambdaFunction, props);
+
+    const { alerting } = props;
+    alerting.alarmOnDeadLetterQueue(
+      'IngestDlqAlarm',
+      this.ingestDeadLetterQueue,
+      'S3 notifications the manifest builder failed on reached the ingest DLQ: see them with `npx pipeline dlq`, fix the cause (builder logs), then `npx pipeline dlq redrive`.',
+    );
+    alerting.alarmOnLambdaErrors(
+      'BuilderErrorsAlarm',
+      this.lambdaFunction,
+      'manifest builder',
+      'Read its log group for level ERROR. The notifications it failed on are received again and reach the ingest DLQ after maxReceiveCount receives; ' +
+        'once the cause is fixed, `npx pipeline dlq redrive` sends them through again (files already in a manifest are skipped).',
+    );
+    alerting.alarmOnLambdaThrottles('BuilderThrottlesAlarm', this.lambdaFunction, 'manifest builder');
+    alerting.alarmOnLambdaDuration('BuilderDurationAlarm', this.lambdaFunction, 'manifest builder', BUILDER_TIMEOUT);
+    alerting.alarmOnExecutionNameConflicts('manifest-builder', props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace);
   }
 }

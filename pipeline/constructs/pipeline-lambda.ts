@@ -11,20 +11,47 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
-import { PipelineConfig, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
+import { DEFAULT_CONFIG, type LogLevel, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
+import { Alerting } from './alerting';
 import { retentionDays } from './log-retention';
 import { acknowledge, arnRef } from './nag';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
-/** The resources both Lambdas are told about and act on. */
-export interface PipelineLambdaProps {
-  /** The pipeline's settings. */
-  readonly config: PipelineConfig;
+/**
+ * The settings both Lambdas are told (docs/architecture.md, "Lambda environment") and made with; each defaults to
+ * the pipeline's default (`DEFAULT_CONFIG` of contracts/config.ts).
+ */
+export interface PipelineLambdaSettings {
+  /** Key prefix under which producers upload. @default DEFAULT_CONFIG.ingestPrefix */
+  readonly ingestPrefix?: string;
+  /** Key suffixes accepted as NDJSON input. @default DEFAULT_CONFIG.acceptedSuffixes */
+  readonly acceptedSuffixes?: readonly string[];
+  /** Most files in one manifest. @default DEFAULT_CONFIG.batchSize */
+  readonly batchSize?: number;
+  /** A manifest is sealed when its oldest file has waited this long. @default DEFAULT_CONFIG.maxWaitMinutes */
+  readonly maxWaitMinutes?: number;
+  /** Conversions allowed at once: the Glue job's `maxConcurrentRuns`. @default DEFAULT_CONFIG.glue.maxConcurrentRuns */
+  readonly maxConcurrentRuns?: number;
+  /** Days an idempotency record is kept. @default DEFAULT_CONFIG.idempotencyTtlDays */
+  readonly idempotencyTtlDays?: number;
+  /** Largest object accepted, in MB. @default DEFAULT_CONFIG.maxObjectMb */
+  readonly maxObjectMb?: number;
+  /** The pipeline's stage, named in the alerts' subject. @default no stage */
+  readonly stage?: string;
+  /** Namespace of the Lambdas' metrics. @default DEFAULT_CONFIG.metricsNamespace */
+  readonly metricsNamespace?: string;
+  /** Log level of the Lambdas. @default DEFAULT_CONFIG.logLevel */
+  readonly logLevel?: LogLevel;
+  /** Retention of the Lambdas' log groups, in days. @default DEFAULT_CONFIG.logRetentionDays */
+  readonly logRetentionDays?: number;
+}
+
+/** The settings and the resources both Lambdas are told about and act on. */
+export interface PipelineLambdaProps extends PipelineLambdaSettings {
   /** State table: open manifests, files, manifests. */
   readonly stateTable: dynamodb.ITable;
   /** Powertools idempotency records. */
@@ -35,28 +62,28 @@ export interface PipelineLambdaProps {
   readonly ingestBucket: s3.IBucket;
   /** The conversion state machine, started once per sealed manifest. */
   readonly stateMachine: sfn.IStateMachine;
-  /** Where the sweeper announces manifests whose execution ended without recording an outcome. */
-  readonly alertTopic: sns.ITopic;
+  /** The alerts topic (where the sweeper announces manifests whose execution ended without recording an outcome) and the alarms of the function. */
+  readonly alerting: Alerting;
 }
 
-/** The handlers' settings for these resources and this config (docs/architecture.md, "Lambda environment"). */
+/** The handlers' settings for these resources and settings (docs/architecture.md, "Lambda environment"). */
 export function lambdaSettingsOf(props: PipelineLambdaProps): LambdaSettings {
-  const { config } = props;
+  const d = DEFAULT_CONFIG;
   return {
     stateTable: props.stateTable.tableName,
     idempotencyTable: props.idempotencyTable.tableName,
     stateMachineArn: props.stateMachine.stateMachineArn,
     curatedBucket: props.curatedBucket.bucketName,
     ingestBucket: props.ingestBucket.bucketName,
-    alertTopicArn: props.alertTopic.topicArn,
-    alertSubjectPrefix: alertSubjectPrefix(config.stage),
-    ingestPrefix: config.ingestPrefix,
-    acceptedSuffixes: config.acceptedSuffixes,
-    batchSize: config.batchSize,
-    maxWaitMinutes: config.maxWaitMinutes,
-    maxConcurrentRuns: config.glue.maxConcurrentRuns,
-    idempotencyTtlSeconds: config.idempotencyTtlDays * 24 * 3600,
-    maxObjectMb: config.maxObjectMb,
+    alertTopicArn: props.alerting.topic.topicArn,
+    alertSubjectPrefix: alertSubjectPrefix(props.stage),
+    ingestPrefix: props.ingestPrefix ?? d.ingestPrefix,
+    acceptedSuffixes: props.acceptedSuffixes ?? d.acceptedSuffixes,
+    batchSize: props.batchSize ?? d.batchSize,
+    maxWaitMinutes: props.maxWaitMinutes ?? d.maxWaitMinutes,
+    maxConcurrentRuns: props.maxConcurrentRuns ?? d.glue.maxConcurrentRuns,
+    idempotencyTtlSeconds: (props.idempotencyTtlDays ?? d.idempotencyTtlDays) * 24 * 3600,
+    maxObjectMb: props.maxObjectMb ?? d.maxObjectMb,
   };
 }
 
@@ -80,8 +107,9 @@ export function pipelineFunction(
   props: PipelineLambdaProps,
   options: PipelineFunctionOptions,
 ): nodejs.NodejsFunction {
-  const { config } = props;
-  const logGroup = new logs.LogGroup(scope, `${name}Logs`, { retention: retentionDays(config.logRetentionDays) });
+  const logGroup = new logs.LogGroup(scope, `${name}Logs`, {
+    retention: retentionDays(props.logRetentionDays ?? DEFAULT_CONFIG.logRetentionDays),
+  });
   const role = new iam.Role(scope, `${name}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `Runs the ${options.service} Lambda`,
@@ -108,8 +136,8 @@ export function pipelineFunction(
     environment: {
       ...toEnvironment(lambdaSettingsOf(props), {
         service: options.service,
-        metricsNamespace: config.metricsNamespace,
-        logLevel: config.logLevel,
+        metricsNamespace: props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace,
+        logLevel: props.logLevel ?? DEFAULT_CONFIG.logLevel,
       }),
       NODE_OPTIONS: '--enable-source-maps',
     },

@@ -1,12 +1,16 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { PipelineConfig, PREFIXES } from '../../contracts/config';
+import { DEFAULT_CONFIG, PREFIXES } from '../../contracts/config';
 
 /** Properties of {@link Storage}. */
 export interface StorageProps {
-  /** The pipeline's settings (lifecycle of raw objects). */
-  readonly config: PipelineConfig;
+  /** Days before raw ingest objects move to Infrequent Access. @default DEFAULT_CONFIG.ingestTransitionDays */
+  readonly ingestTransitionDays?: number;
+  /** Days a replaced or deleted object of the curated bucket stays recoverable. @default DEFAULT_CONFIG.curatedNoncurrentDays */
+  readonly curatedNoncurrentDays?: number;
+  /** Days a quarantined line file is kept before it expires. @default DEFAULT_CONFIG.quarantineExpirationDays */
+  readonly quarantineExpirationDays?: number;
 }
 
 /**
@@ -21,9 +25,9 @@ export class Storage extends Construct {
   /** Server access logs of the two data buckets. */
   public readonly accessLogsBucket: s3.Bucket;
 
-  constructor(scope: Construct, id: string, props: StorageProps) {
+  constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
-    const { config } = props;
+    const d = DEFAULT_CONFIG;
     const secure = {
       encryption: s3.BucketEncryption.S3_MANAGED,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -53,7 +57,12 @@ export class Storage extends Construct {
       lifecycleRules: [
         {
           id: 'raw-to-infrequent-access',
-          transitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(config.ingestTransitionDays) }],
+          transitions: [
+            {
+              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(props.ingestTransitionDays ?? d.ingestTransitionDays),
+            },
+          ],
           noncurrentVersionTransitions: [{ storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(30) }],
         },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
@@ -71,9 +80,13 @@ export class Storage extends Construct {
       lifecycleRules: [
         // A retry or replay rewrites a manifest's Parquet (I4); its multipart leftovers must not pile up.
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(7) },
-        { id: 'old-versions', noncurrentVersionExpiration: Duration.days(config.curatedNoncurrentDays) },
+        { id: 'old-versions', noncurrentVersionExpiration: Duration.days(props.curatedNoncurrentDays ?? d.curatedNoncurrentDays) },
         // Quarantined lines are copies of bad input, kept long enough to look at, not forever.
-        { id: 'quarantine', prefix: PREFIXES.quarantine, expiration: Duration.days(config.quarantineExpirationDays) },
+        {
+          id: 'quarantine',
+          prefix: PREFIXES.quarantine,
+          expiration: Duration.days(props.quarantineExpirationDays ?? d.quarantineExpirationDays),
+        },
         // Staged copies of raw versions are deleted after each run; their old versions need not wait as long.
         { id: 'staging-old-versions', prefix: PREFIXES.staging, noncurrentVersionExpiration: Duration.days(1) },
         { id: 'expired-delete-markers', expiredObjectDeleteMarker: true },

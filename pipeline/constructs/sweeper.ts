@@ -1,13 +1,14 @@
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_CONFIG } from '../../contracts/config';
 import { STATE_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
-import { grantPublishTo } from './alerting';
+import { grantPublishTo, OLDEST_OPEN_MANIFEST_METRIC } from './alerting';
 import { acknowledgeManifestStarts, grantManifestStarts, keepLogicalId, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
 
 /** Timeout of the sweeper: under the minute between its runs. */
@@ -22,12 +23,6 @@ const SWEEPER_LOGICAL_IDS = {
   deadLetterQueue: 'ManifestBuilderSweeperDeadLetterQueueE1A9520D',
 } as const;
 
-/** Properties of {@link Sweeper}. */
-export interface SweeperProps extends PipelineLambdaProps {
-  /** The alerts topic's key. */
-  readonly alertKey: kms.IKey;
-}
-
 /**
  * The sweeper (every minute: seals manifests whose oldest file waited `maxWaitMinutes`, starts sealed manifests
  * that have no execution, records executions that ended without an outcome), with the dead-letter queue of its
@@ -35,11 +30,13 @@ export interface SweeperProps extends PipelineLambdaProps {
  */
 export class Sweeper extends Construct {
   /** The scheduled sweeper Lambda. */
-  public readonly function: nodejs.NodejsFunction;
+  public readonly lambdaFunction: nodejs.NodejsFunction;
   /** Sweeper runs that failed (no retry: the next run does the same work) or could not be delivered by EventBridge. */
   public readonly deadLetterQueue: sqs.Queue;
+  /** The sweeper's gauge of the oldest manifest with no execution yet (docs/architecture.md, Metrics). */
+  public readonly oldestOpenManifest: cloudwatch.Metric;
 
-  constructor(scope: Construct, id: string, props: SweeperProps) {
+  constructor(scope: Construct, id: string, props: PipelineLambdaProps) {
     super(scope, id);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -50,7 +47,7 @@ export class Sweeper extends Construct {
     keepLogicalId(this.deadLetterQueue, SWEEPER_LOGICAL_IDS.deadLetterQueue);
     // Overlapping sweeps are harmless (every seal and start is conditional or idempotent), so no reserved
     // concurrency: it would fail deployment in accounts with the minimum concurrency quota.
-    this.function = pipelineFunction(this, 'Function', props, {
+    this.lambdaFunction = pipelineFunction(this, 'Function', props, {
       service: 'sweeper',
       entry: 'handlers/sweeper/index.ts',
       timeout: SWEEPER_TIMEOUT,
@@ -65,7 +62,7 @@ export class Sweeper extends Construct {
       description: 'Runs the manifest sweeper every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [
-        new targets.LambdaFunction(this.function, {
+        new targets.LambdaFunction(this.lambdaFunction, {
           deadLetterQueue: this.deadLetterQueue,
           retryAttempts: 2,
           maxEventAge: Duration.minutes(2),
@@ -77,7 +74,7 @@ export class Sweeper extends Construct {
     const { open, manifest } = STATE_TABLE_PREFIXES;
     // The sweeper seals, starts and records ended executions (OPEN#, MANIFEST#), and is the only one that deletes:
     // a manifest opened and never written to.
-    this.function.addToRolePolicy(
+    this.lambdaFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'SealAndStart',
         actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
@@ -85,7 +82,7 @@ export class Sweeper extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [open, manifest].map((prefix) => `${prefix}*`) } },
       }),
     );
-    this.function.addToRolePolicy(
+    this.lambdaFunction.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'PendingAndRunning',
         actions: ['dynamodb:Query'],
@@ -96,8 +93,34 @@ export class Sweeper extends Construct {
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['PENDING', 'RUNNING'] } },
       }),
     );
-    grantManifestStarts(this.function, props);
-    grantPublishTo(this.function, props.alertTopic, props.alertKey);
-    acknowledgeManifestStarts(this, this.function, props);
+    grantManifestStarts(this.lambdaFunction, props);
+    grantPublishTo(this.lambdaFunction, props.alerting.topic, props.alerting.key);
+    acknowledgeManifestStarts(this, this.lambdaFunction, props);
+
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace;
+    this.oldestOpenManifest = new cloudwatch.Metric({
+      namespace: metricsNamespace,
+      metricName: OLDEST_OPEN_MANIFEST_METRIC.metricName,
+      dimensionsMap: { service: OLDEST_OPEN_MANIFEST_METRIC.service },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    });
+    const { alerting } = props;
+    alerting.alarmOnDeadLetterQueue(
+      'SweeperDlqAlarm',
+      this.deadLetterQueue,
+      'Sweeper runs failed (see the sweeper log group); each next run redoes the same work, so once the cause is fixed the messages can be purged.',
+    );
+    alerting.alarmOnLambdaErrors(
+      'SweeperErrorsAlarm',
+      this.lambdaFunction,
+      'sweeper',
+      'Read its log group for level ERROR. Each run redoes the work of the failed one a minute later, so nothing needs replaying once the cause is fixed; ' +
+        'meanwhile manifests are not sealed on time (see the oldest-open-manifest alarm).',
+    );
+    alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', this.lambdaFunction, 'sweeper');
+    alerting.alarmOnLambdaDuration('SweeperDurationAlarm', this.lambdaFunction, 'sweeper', SWEEPER_TIMEOUT);
+    alerting.alarmOnOldestOpenManifest(this.oldestOpenManifest, props.maxWaitMinutes ?? DEFAULT_CONFIG.maxWaitMinutes);
+    alerting.alarmOnExecutionNameConflicts('sweeper', metricsNamespace);
   }
 }

@@ -554,8 +554,10 @@ describe('alerting', () => {
     const keyStatements = template.toJSON().Resources[key].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
     const byService = (list: Array<Record<string, any>>, service: string) =>
       list.filter((s) => s.Effect === 'Allow' && asList(s.Principal?.Service).includes(service));
-    // The ARN of every alarm of the stack, spelled as the template spells it.
-    const alarmNames = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties.AlarmName as string);
+    // The ARN of every alarm of the stack, spelled as the template spells it, by name.
+    const alarmNames = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties.AlarmName as string)
+      .sort();
     const alarmArn = (name: string) => ({
       'Fn::Join': [
         '',
