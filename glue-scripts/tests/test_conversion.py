@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from ndjson_conversion.errors import JobError
+from ndjson_conversion import jvm
+from ndjson_conversion.errors import ENGINE_INCOMPATIBLE, EngineIncompatibleError, JobError
+from ndjson_conversion.lines import check_engine
 from ndjson_conversion.run import run
 from ndjson_to_parquet import main
 
@@ -210,6 +212,36 @@ def test_main_fails_with_one_line_when_the_manifest_is_missing(spark, batch, cap
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 1
     assert last.startswith("ndjson_to_parquet failed: [NotRetryable] cannot read manifest") and "missing" in last
+
+
+def test_the_jvm_helpers_pass_their_engine_check_on_this_spark(spark):
+    assert jvm.engine_self_check(spark) is None
+    check_engine(spark)
+
+
+def test_an_engine_the_jvm_helpers_do_not_work_on_fails_the_run_before_anything_is_read(spark, batch, capsys,
+                                                                                          monkeypatch):
+    # What ParseLine.selfCheck reports on a Spark whose internals changed; the manifest is missing, so a run that read
+    # anything would fail on it instead.
+    monkeypatch.setattr(jvm, "engine_self_check", lambda _spark: "java.lang.NoSuchMethodError: JsonToStructs.<init>")
+    params = batch.params()
+    argv = ["ndjson_to_parquet.py", "--JOB_NAME", "convert", "--manifest_uri", params.manifest_uri + ".missing",
+            "--manifest_id", params.manifest_id, "--dataset", params.dataset, "--ingest_date", params.ingest_date,
+            "--curated_path", params.curated_path, "--quarantine_path", params.quarantine_path,
+            "--result_uri", params.result_uri, "--catalog_database", ""]
+
+    code = main(argv)
+
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 1
+    assert last.startswith(f"ndjson_to_parquet failed: [NotRetryable] {ENGINE_INCOMPATIBLE}: ")
+    assert "NoSuchMethodError" in last and "Spark 3.5.6" in last
+    with pytest.raises(EngineIncompatibleError):
+        run(spark, params, glue_client_factory=_no_catalog)
+
+
+def _no_catalog():
+    raise AssertionError("no catalog in these runs")
 
 
 def test_main_fails_not_retryable_when_no_listed_object_can_be_read(spark, batch, capsys):

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 # machine matches it in the job run's ErrorMessage and does not retry such a run.
 NOT_RETRYABLE_MARKER = "[NotRetryable]"
 
+# The reason of a run whose Spark the JVM helpers were not built for; the failure line begins with it.
+ENGINE_INCOMPATIBLE = "engine_incompatible"
+
 
 class JobError(Exception):
     """A failure of the job with a message fit for the job run's ErrorMessage; another run may succeed."""
@@ -27,6 +30,13 @@ class NotRetryableError(JobError):
     """A deterministic failure: another run of the same manifest would fail the same way (NOT_RETRYABLE_MARKER)."""
 
     retryable = False
+
+
+class EngineIncompatibleError(NotRetryableError):
+    """The job's JVM helpers do not work on this Spark (``jvm.engine_self_check``): every run would fail or, worse,
+    parse wrongly until the jar is rebuilt for the engine (docs/architecture.md, "The JVM helpers")."""
+
+    reason = ENGINE_INCOMPATIBLE
 
 
 class ManifestError(NotRetryableError):

@@ -110,7 +110,7 @@ def delete_path(spark: SparkSession, uri: str) -> None:
 
 
 def qualified_paths(spark: SparkSession, uris: Sequence[str]) -> list[str]:
-    """The path strings Spark reports from input_file_name() for objects read from these URIs (one JVM call)."""
+    """The path strings Spark reports (``_metadata.file_path``) for objects read from these URIs (one JVM call)."""
     return [str(p) for p in _jvm(spark).pipeline.json.Driver.qualified(list(uris), _hadoop_conf(spark))]
 
 
@@ -161,6 +161,18 @@ def parse_line_column(spark: SparkSession, line: Column, schema: T.StructType) -
     return Column(_jvm(spark).pipeline.json.ParseLine.column(java_line._jc, schema.json(), time_zone))
 
 
+def engine_self_check(spark: SparkSession) -> str | None:
+    """None when ``ParseLine``, which builds on Spark internals (``JsonToStructs``, ``JacksonParser``), parses a few
+    known lines on this Spark as on the Spark it was built for; else what differs. Runs on the driver, reads no data.
+    Raises LineCheckMissingError when the class is not on the classpath."""
+    try:
+        check = _jvm(spark).pipeline.json.ParseLine.selfCheck
+        problem = check()
+    except Exception as error:  # py4j: a JavaPackage (not callable) when the class is not on the classpath
+        raise LineCheckMissingError(java_message(error)) from None
+    return None if problem is None else str(problem)
+
+
 # ---------------------------------------------------------------------------------------------------- the ledger
 
 _LEDGERS = itertools.count(1)
@@ -173,7 +185,7 @@ class LineLedger:
     def __init__(self, spark: SparkSession, java_ledger: Any, record_function: str):
         self._spark = spark
         self._ledger = java_ledger
-        #: The SQL function that records a line into this ledger: (row id, reason, bytes, quarantined text).
+        #: The SQL function that records a line into this ledger: (file path, row id, reason, bytes, quarantined text).
         self.record_function = record_function
 
     def counts(self) -> dict[str, Any]:

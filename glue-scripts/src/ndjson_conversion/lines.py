@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from . import jvm
-from .errors import NotRetryableError
+from .errors import ENGINE_INCOMPATIBLE, EngineIncompatibleError, NotRetryableError
 from .manifest import ManifestFile
 
 # Plain objects up to this size are read by one task each, which numbers their lines; larger ones are split.
@@ -32,8 +32,8 @@ INFERENCE_SAMPLE_LINES = 10_000
 @dataclass(frozen=True)
 class SourceObject:
     """One object a read covers, at its index in the read: the manifest's URI, the pinned version (None when not
-    pinned), the path Spark reports for it (input_file_name), and whether its lines are numbered (it is read by a
-    single task)."""
+    pinned), the path Spark reports for it (``_metadata.file_path``), and whether its lines are numbered (it is read
+    by a single task)."""
 
     uri: str
     version_id: str | None
@@ -82,12 +82,14 @@ def source_objects(spark: SparkSession, files: Sequence[ManifestFile], split_byt
 
 def read_lines(spark: SparkSession, files: Sequence[ManifestFile]) -> DataFrame:
     """Reads the objects with Spark's line reader (lines end at ``\\n``; gzip is decompressed by extension): `_path`
-    (the path Spark reads), `_row` (see `number_lines`) and `line`, cleaned of a leading BOM and a trailing CR. The
-    session's read split settings (`read_split_settings`) decide which objects a task reads whole."""
+    (the file the line was read from: the scan's ``_metadata.file_path``, Spark's public file source metadata column,
+    SPARK-37273, the URI form ``jvm.qualified_paths`` builds), `_row` (see `number_lines`) and `line`, cleaned of a
+    leading BOM and a trailing CR. The session's read split settings (`read_split_settings`) decide which objects a
+    task reads whole."""
     if not files:
         return spark.createDataFrame([], "_path string, _row bigint, line string")
     raw = (spark.read.option("lineSep", "\n").text([glob_escaped(f.source) for f in files])
-           .select(F.input_file_name().alias("_path"), F.monotonically_increasing_id().alias("_row"),
+           .select(F.col("_metadata.file_path").alias("_path"), F.monotonically_increasing_id().alias("_row"),
                    F.col("value").alias("line")))
     line = F.col("line")
     no_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)")).otherwise(line)
@@ -114,6 +116,20 @@ def register_line_check(spark: SparkSession, schema: T.StructType) -> str:
     except jvm.LineCheckMissingError as error:
         raise NotRetryableError(f"the line check {jvm.LINE_CHECK_CLASS} is not on the job's classpath (the job's "
                                 f"--extra-jars names pipeline-json.jar): {error}") from None
+
+
+def check_engine(spark: SparkSession) -> None:
+    """Fails the run, not to be retried, before it reads anything, when the JVM helpers are not on the classpath or do
+    not work on this Spark (reason ``engine_incompatible``): ``ParseLine`` builds on Spark internals, which another
+    Spark may have changed (docs/architecture.md, "The JVM helpers")."""
+    try:
+        problem = jvm.engine_self_check(spark)
+    except jvm.LineCheckMissingError as error:
+        raise NotRetryableError(f"the line check {jvm.LINE_CHECK_CLASS} is not on the job's classpath (the job's "
+                                f"--extra-jars names pipeline-json.jar): {error}") from None
+    if problem is not None:
+        raise EngineIncompatibleError(f"{ENGINE_INCOMPATIBLE}: the job's JVM helpers (pipeline-json.jar, built for "
+                                      f"Glue 5.1: Spark 3.5.6) do not work on Spark {spark.version}: {problem}")
 
 
 def check_line(spark: SparkSession, schema: T.StructType, max_line_bytes: int) -> Any:
@@ -158,7 +174,8 @@ def parse_records(spark: SparkSession, lines: DataFrame, objects: Sequence[Sourc
     recorded = checked.select(
         "_path", "_row", status.alias("_status"), why.alias("_reason"), F.when(is_row, value).alias("_record"),
         text.alias("line"),
-        F.call_udf(record_function, F.col("_row"), ledger_reason, F.octet_length("line"), text).alias("_object"))
+        F.call_udf(record_function, F.col("_path"), F.col("_row"), ledger_reason, F.octet_length("line"),
+                   text).alias("_object"))
     known = F.col("_object") >= 0
     index = F.col("_object") + 1
 

@@ -29,7 +29,7 @@ from .conversion import RunContext, SchemaPlan, convert_readable_files
 from .errors import JobError, ManifestError
 from .failures import MISSING, hadoop_failure_reason
 from .file_checks import check_files
-from .lines import NUMBERED_FILE_MAX_BYTES, register_line_check
+from .lines import NUMBERED_FILE_MAX_BYTES, check_engine
 from .manifest import ManifestFile, parse_manifest
 from .output import join_path
 from .pinning import SharedClient, StagingArea, s3_client
@@ -82,6 +82,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
     ingested_at = dt.datetime.now(dt.UTC)
     for key, value in SESSION_SETTINGS.items():
         spark.conf.set(key, value)
+    check_engine(spark)  # before anything is read: the JVM helpers work on this Spark
 
     listed = read_manifest(spark, params)
     table_root = join_path(params.curated_path, params.dataset)
@@ -89,7 +90,6 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
     quarantine_dir = join_path(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
 
     pinned, policy = pinned_schema(spark, params)
-    register_line_check(spark, T.StructType([]))  # fails the run at once when the check is not on the classpath
     if params.catalog_database:
         store: SchemaStore = CatalogSchemaStore(glue_client_factory(), params.catalog_database, params.dataset,
                                                 table_root, params.manifest_id)

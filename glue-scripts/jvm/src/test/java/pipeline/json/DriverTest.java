@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class DriverTest {
   @Test
   void qualifiesPathsByTheirFileSystem() throws Exception {
-    assertEquals(Arrays.asList("file:///tmp/a%20b.json", "file:///tmp/c"),
+    assertEquals(Arrays.asList("file:/tmp/a%20b.json", "file:/tmp/c"),
         Driver.qualified(Arrays.asList("/tmp/a b.json", "file:///tmp/c"), new Configuration()));
   }
 
@@ -24,7 +24,9 @@ class DriverTest {
     assertEquals(Arrays.asList("a", null, "c"), row.getList(0));
     List<Boolean> flags = row.getList(1);
     assertEquals(Arrays.asList(true, false), flags);
-    assertEquals(DataTypes.createArrayType(DataTypes.StringType, true),
-        Spark.session().range(1).select(Driver.strings(Arrays.asList("x"))).schema().fields()[0].dataType());
+    var types = Spark.session().range(1)
+        .select(Driver.strings(Arrays.asList("x")), Driver.booleans(Arrays.asList(true))).schema().fields();
+    assertEquals(DataTypes.createArrayType(DataTypes.StringType, true), types[0].dataType());
+    assertEquals(DataTypes.createArrayType(DataTypes.BooleanType, true), types[1].dataType());
   }
 }

@@ -15,7 +15,10 @@ import org.apache.spark.sql.functions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** RecordLine in a real scan: each line recorded once into the ledger, under the file Spark read it from. */
+/**
+ * RecordLine in a real scan: each line recorded once into the ledger, under the file Spark read it from
+ * (_metadata.file_path), which Driver.qualified names as the scan does, a name with a space among them.
+ */
 class RecordLineTest {
   @TempDir Path dir;
 
@@ -36,9 +39,10 @@ class RecordLineTest {
     Column reason = functions.when(line.equalTo(""), "blank").when(line.startsWith("{"), functions.lit(null))
         .otherwise("invalid_json");
     Dataset<Row> lines = spark.read().text(a.toString(), b.toString(), other.toString())
-        .select(functions.monotonically_increasing_id().alias("row"), line, reason.alias("reason"));
+        .select(functions.col("_metadata.file_path").alias("path"),
+            functions.monotonically_increasing_id().alias("row"), line, reason.alias("reason"));
     List<Row> objects = lines.select(functions.col("value"), functions.call_udf("record_line_test",
-        functions.col("row"), functions.col("reason"), functions.octet_length(line),
+        functions.col("path"), functions.col("row"), functions.col("reason"), functions.octet_length(line),
         functions.when(functions.col("reason").isNotNull().and(line.notEqual("")), line)).alias("object"))
         .collectAsList();
 
