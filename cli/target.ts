@@ -109,8 +109,7 @@ export function targetFromStackOutputs(stackName: string, region: string, output
     mode: 'cloud',
     region,
     stackName,
-    // Stacks deployed before the sweeper was its own construct name the same queue BuilderDlqUrl.
-    sweeperDlqUrl: findOutput(outputs, 'SweeperDlqUrl') ?? findOutput(outputs, 'BuilderDlqUrl'),
+    sweeperDlqUrl: findOutput(outputs, 'SweeperDlqUrl'),
     ...(values as unknown as ResourceFields),
   };
 }

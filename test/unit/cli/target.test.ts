@@ -75,14 +75,6 @@ describe('targetFromStackOutputs', () => {
     expect(target.sweeperDlqUrl).toBeUndefined();
   });
 
-  it('finds the sweeper DLQ of a stack deployed when its output was named BuilderDlqUrl', () => {
-    const { SweeperDlqUrl, ...rest } = OUTPUTS;
-
-    const target = targetFromStackOutputs('S', 'eu-west-1', asOutputs({ ...rest, BuilderDlqUrl: SweeperDlqUrl }));
-
-    expect(target.sweeperDlqUrl).toBe('https://sqs/sweeper-dlq');
-  });
-
   it('names the missing outputs', () => {
     const { StateTable: _s, GlueJobName: _g, ...rest } = OUTPUTS;
 
