@@ -7,7 +7,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../contracts/config';
 import { IDEMPOTENCY_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { IngestQueue } from './ingest-queue';
-import { acknowledgeManifestStarts, grantManifestStarts, keepLogicalId, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
+import { acknowledgeManifestStarts, grantManifestStarts, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
 
 /** Timeout of the manifest builder; the ingest queue's visibility timeout is derived from it. */
 export const BUILDER_TIMEOUT = Duration.seconds(60);
@@ -20,12 +20,6 @@ export const BUILDER_BATCH_SIZE = 50;
 export function ingestVisibilityTimeout(): Duration {
   return Duration.seconds(6 * BUILDER_TIMEOUT.toSeconds() + BUILDER_BATCHING_WINDOW.toSeconds());
 }
-
-/**
- * Logical ids of the ingest queues from when they were the stack's own construct (`IngestQueue`): kept, so the
- * queues and the notifications in them stay where they are.
- */
-const INGEST_QUEUE_LOGICAL_IDS = { queue: 'IngestQueue88A12394', deadLetterQueue: 'IngestQueueDeadLetterQueue769A6620' } as const;
 
 /** Properties of {@link ManifestBuilder}. */
 export interface ManifestBuilderProps extends PipelineLambdaProps {
@@ -57,8 +51,6 @@ export class ManifestBuilder extends Construct {
       ingestBucket: props.ingestBucket,
       visibilityTimeout: ingestVisibilityTimeout(),
     });
-    keepLogicalId(ingest.queue, INGEST_QUEUE_LOGICAL_IDS.queue);
-    keepLogicalId(ingest.deadLetterQueue, INGEST_QUEUE_LOGICAL_IDS.deadLetterQueue);
     this.ingestQueue = ingest.queue;
     this.ingestDeadLetterQueue = ingest.deadLetterQueue;
 

@@ -4,7 +4,7 @@
  * write manifest files and start, find and describe the conversion's executions.
  */
 import * as path from 'node:path';
-import { CfnElement, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,7 +12,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG, type LogLevel, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
 import { Alerting } from './alerting';
@@ -205,12 +205,4 @@ export function acknowledgeManifestStarts(
     'nodejs22.x is the runtime the design fixes (an LTS runtime supported by Lambda and Powertools); moving to a newer one is a deliberate upgrade, tested first.',
     'L1',
   );
-}
-
-/**
- * Keeps the logical id a resource had before its construct moved, so a deploy updates it in place: a queue or a
- * log group replaced would lose its messages or its logs.
- */
-export function keepLogicalId(construct: IConstruct, logicalId: string): void {
-  (construct.node.defaultChild as CfnResource).overrideLogicalId(logicalId);
 }

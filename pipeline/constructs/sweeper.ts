@@ -9,19 +9,10 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../contracts/config';
 import { STATE_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { grantPublishTo, OLDEST_OPEN_MANIFEST_METRIC } from './alerting';
-import { acknowledgeManifestStarts, grantManifestStarts, keepLogicalId, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
+import { acknowledgeManifestStarts, grantManifestStarts, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
 
 /** Timeout of the sweeper: under the minute between its runs. */
 export const SWEEPER_TIMEOUT = Duration.seconds(50);
-
-/**
- * Logical ids of the sweeper's log group and dead-letter queue from when they were part of the ManifestBuilder
- * construct: kept, so its logs and undelivered runs stay where they are.
- */
-const SWEEPER_LOGICAL_IDS = {
-  logGroup: 'ManifestBuilderSweeperLogsE7ACFA26',
-  deadLetterQueue: 'ManifestBuilderSweeperDeadLetterQueueE1A9520D',
-} as const;
 
 /**
  * The sweeper (every minute: seals manifests whose oldest file waited `maxWaitMinutes`, starts sealed manifests
@@ -44,7 +35,6 @@ export class Sweeper extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    keepLogicalId(this.deadLetterQueue, SWEEPER_LOGICAL_IDS.deadLetterQueue);
     // Overlapping sweeps are harmless (every seal and start is conditional or idempotent), so no reserved
     // concurrency: it would fail deployment in accounts with the minimum concurrency quota.
     this.lambdaFunction = pipelineFunction(this, 'Function', props, {
@@ -56,7 +46,6 @@ export class Sweeper extends Construct {
       // whose alarm tells the operator the sweeper is failing.
       extra: { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0, maxEventAge: Duration.minutes(2) },
     });
-    keepLogicalId(this.node.findChild('FunctionLogs'), SWEEPER_LOGICAL_IDS.logGroup);
 
     new events.Rule(this, 'Schedule', {
       description: 'Runs the manifest sweeper every minute',

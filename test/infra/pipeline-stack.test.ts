@@ -317,21 +317,6 @@ describe('manifest builder and sweeper', () => {
     expect(template.toJSON().Resources[sweeper].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } });
   });
 
-  test("the queues and the sweeper's log group keep the logical ids they were deployed with, so a deploy updates them in place", () => {
-    const resources = template.toJSON().Resources;
-    const { ingestQueue, ingestDlq, sweeperDlq } = ids();
-    expect([ingestQueue, ingestDlq, sweeperDlq]).toEqual([
-      'IngestQueue88A12394',
-      'IngestQueueDeadLetterQueue769A6620',
-      'ManifestBuilderSweeperDeadLetterQueueE1A9520D',
-    ]);
-    expect(resources[logicalIdAt(pipeline.stack, 'Sweeper/FunctionLogs')].Type).toBe('AWS::Logs::LogGroup');
-    expect(logicalIdAt(pipeline.stack, 'Sweeper/FunctionLogs')).toBe('ManifestBuilderSweeperLogsE7ACFA26');
-    for (const id of ['IngestQueue88A12394', 'IngestQueueDeadLetterQueue769A6620', 'ManifestBuilderSweeperDeadLetterQueueE1A9520D']) {
-      expect(resources[id].Type).toBe('AWS::SQS::Queue');
-    }
-  });
-
   test('least privilege: state table, manifest files only, start executions; the idempotency table for the builder only', () => {
     const { builder, sweeper, stateTable, idempotencyTable, stateMachine, curatedBucket, ingestBucket } = ids();
     for (const fn of [builder, sweeper]) {
