@@ -13,6 +13,7 @@ from .lines import DEFAULT_MAX_LINE_BYTES
 from .output import DEFAULT_TARGET_FILE_MB, PARQUET_COMPRESSION
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 1024 * 1024
+# The job's arguments as contracts/glue-job.json lists them (tests/test_contracts.py holds the two to it).
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
 OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes",

@@ -10,9 +10,11 @@ import re
 
 from .jvm import java_exception_chain, java_message
 
-# Reasons a file of the manifest is not converted (result file, "failedFiles").
+# Reasons a file of the manifest is not converted (result file, "failedFiles"): `fileFailureReasons` of
+# contracts/glue-job.json, which tests/test_contracts.py holds this tuple to.
 MISSING, ACCESS_DENIED, UNREADABLE, UNSAFE_KEY, TOO_LARGE = "missing", "access_denied", "unreadable", "unsafe_key", \
     "too_large"
+FILE_FAILURE_REASONS = (MISSING, ACCESS_DENIED, UNREADABLE, UNSAFE_KEY, TOO_LARGE)
 FAILED_FILE_MESSAGE_MAX_CHARS = 300
 # Root causes of a read failure that are transient: the run fails (and is retried) instead of the file.
 _TRANSIENT = re.compile(r"throttl|slow ?down|503|500 |internal ?error|timed? ?out|timeout|connection (reset|refused)|"
