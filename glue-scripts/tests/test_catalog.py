@@ -7,6 +7,7 @@ from moto import mock_aws
 
 from conftest import CATALOG_DB
 from ndjson_conversion.catalog import CatalogSchemaStore, settle_schema
+from ndjson_conversion.errors import NotRetryableError
 from ndjson_conversion.run import run
 
 DB = CATALOG_DB
@@ -125,3 +126,11 @@ def test_concurrent_runs_adding_different_fields_keep_both(spark, monkeypatch, t
         assert added["from_one"] - {"id"} == {"from_one"} and added["from_two"] - {"id"} == {"from_two"}
         recorded = CatalogSchemaStore(glue, DB, "orders", location).read()
         assert recorded is not None and sorted(recorded.schema.fieldNames()) == ["from_one", "from_two", "id"]
+
+
+def test_a_table_of_the_datasets_name_that_another_tool_registered_fails_the_run_not_retryable(glue):
+    glue.create_table(DatabaseName=DB, TableInput={"Name": "orders", "StorageDescriptor": {
+        "Columns": [{"Name": "id", "Type": "bigint"}], "Location": "s3://c/curated/orders/"}})
+
+    with pytest.raises(NotRetryableError, match=r"has no pipeline\.schema parameter"):
+        CatalogSchemaStore(glue, DB, "orders", "s3://c/curated/orders/").read()

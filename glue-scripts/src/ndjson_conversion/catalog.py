@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from . import jvm
-from .errors import JobError
+from .errors import JobError, NotRetryableError
 from .failures import aws_error_code
 from .output import ADDED_COLUMNS, PARTITION_COLUMNS
 from .schema import column_paths, merge_schemas, name_columns, output_type
@@ -121,12 +121,10 @@ class CatalogSchemaStore:
                 return None
             raise
         text = (table.get("Parameters") or {}).get(SCHEMA_PARAMETER)
-        if text:
-            schema = T.StructType.fromJson(json.loads(text))
-        else:  # a table registered before schemas were recorded: its columns are the record
-            columns = [c for c in table.get("StorageDescriptor", {}).get("Columns", [])
-                       if c["Name"] not in ADDED_COLUMNS]
-            schema = _schema_of_columns(columns)
+        if not text:  # another tool's table under the dataset's name: the job does not guess its schema
+            raise NotRetryableError(f"catalog table {self.database}.{self.table} has no {SCHEMA_PARAMETER} parameter: "
+                                    "it was not registered by this pipeline")
+        schema = T.StructType.fromJson(json.loads(text))
         return RecordedSchema(schema, str(table.get("VersionId") or ""), table)
 
     def commit(self, schema: T.StructType, previous: RecordedSchema | None) -> RecordedSchema:
@@ -180,14 +178,6 @@ class FileSchemaStore:
         version = str(int(current.version or 0) + 1 if current else 1)
         jvm.write_small_file(self.spark, self.uri, json.dumps({"version": version, "schema": schema.jsonValue()}))
         return RecordedSchema(schema, version)
-
-
-def _schema_of_columns(columns: list[dict[str, str]]) -> T.StructType:
-    fields = []
-    for c in columns:
-        dtype = T._parse_datatype_string(c["Type"]) if c["Type"] else T.StringType()
-        fields.append(T.StructField(c["Name"], dtype, True, {"column": c["Name"]}))
-    return name_columns(T.StructType(fields), ADDED_COLUMNS + PARTITION_COLUMNS)
 
 
 def settle_schema(store: SchemaStore, additions: T.StructType, attempts: int = CATALOG_ATTEMPTS,
