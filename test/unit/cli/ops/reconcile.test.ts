@@ -3,14 +3,14 @@ import { ListObjectVersionsCommand, ListObjectVersionsCommandInput } from '@aws-
 import { SendMessageBatchCommand, SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { StateStore } from '../../../handlers/common/state-store';
-import { classifyObject } from '../../../handlers/domain/dataset';
-import { decodeS3Key, parseNotification } from '../../../handlers/domain/s3-event';
-import { keys } from '../../../contracts/table-schema';
-import { CliIo } from '../../../cli/commands/shared';
-import { runCli } from '../../../cli/main';
-import { encodeS3EventKey, FILE_RECORD_RETENTION_DAYS, reconcile, s3EventNotification } from '../../../cli/ops/reconcile';
-import { cloudTarget, localTarget, testContext } from './fixtures';
+import { StateStore } from '../../../../handlers/common/state-store';
+import { classifyObject } from '../../../../handlers/domain/dataset';
+import { decodeS3Key, parseNotification } from '../../../../handlers/domain/s3-event';
+import { keys } from '../../../../contracts/table-schema';
+import { CliIo } from '../../../../cli/commands/shared';
+import { runCli } from '../../../../cli/main';
+import { encodeS3EventKey, FILE_RECORD_RETENTION_DAYS, reconcile, s3EventNotification } from '../../../../cli/ops/reconcile';
+import { cloudTarget, localTarget, testContext } from '../fixtures';
 
 const BUCKET = cloudTarget.ingestBucket;
 const NOW = new Date('2026-11-23T12:00:00Z');

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ManifestRecord } from '../../../handlers/common/state-store';
+import type { ManifestRecord } from '../../../../handlers/common/state-store';
 import {
   findFailedManifests,
   manifestIdOfExecution,
@@ -17,9 +17,9 @@ import {
   replayExecutionName,
   replayManifest,
   replayRefusal,
-} from '../../../cli/ops/replay';
-import { runCli } from '../../../cli/main';
-import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
+} from '../../../../cli/ops/replay';
+import { runCli } from '../../../../cli/main';
+import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from '../fixtures';
 
 const ID = 'orders-20261123-000042';
 const INPUT = {

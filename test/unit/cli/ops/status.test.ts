@@ -2,12 +2,12 @@
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runCli } from '../../../cli/main';
-import { CliContext } from '../../../cli/context';
-import type { ManifestFileItem } from '../../../handlers/common/state-store';
-import { fileOutcomes, manifestDetail, parseFailedFiles, publicRecord } from '../../../cli/ops/status';
-import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../../contracts/table-schema';
-import { cloudTarget, executionArn, testContext } from './fixtures';
+import { runCli } from '../../../../cli/main';
+import { CliContext } from '../../../../cli/context';
+import type { ManifestFileItem } from '../../../../handlers/common/state-store';
+import { fileOutcomes, manifestDetail, parseFailedFiles, publicRecord } from '../../../../cli/ops/status';
+import { STATE_TABLE, STATE_TABLE_KEY_ATTRIBUTES } from '../../../../contracts/table-schema';
+import { cloudTarget, executionArn, testContext } from '../fixtures';
 
 const ID = 'orders-20261123-000042';
 const file = (key: string, versionId: string, size = 100): ManifestFileItem & { sk: string } => ({

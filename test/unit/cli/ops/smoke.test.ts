@@ -12,9 +12,9 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-s
 import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runCli } from '../../../cli/main';
-import { runSmoke, SMOKE_CHECKS, smokeFixture, type SmokeOptions } from '../../../cli/ops/smoke';
-import { cloudTarget, executionArn, testContext } from './fixtures';
+import { runCli } from '../../../../cli/main';
+import { runSmoke, SMOKE_CHECKS, smokeFixture, type SmokeOptions } from '../../../../cli/ops/smoke';
+import { cloudTarget, executionArn, testContext } from '../fixtures';
 
 const ID = 'pipeline_smoke-20261123-000007';
 const RUN = 'run1';

@@ -1,5 +1,5 @@
 import { HistoryEvent } from '@aws-sdk/client-sfn';
-import { summariseHistory } from '../../../cli/ops/executions';
+import { summariseHistory } from '../../../../cli/ops/executions';
 
 const at = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
 let nextId = 0;

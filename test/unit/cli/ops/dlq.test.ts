@@ -8,8 +8,8 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { peekDlqs, redriveDlq, summariseBody } from '../../../cli/ops/dlq';
-import { cloudTarget, localTarget, testContext } from './fixtures';
+import { peekDlqs, redriveDlq, summariseBody } from '../../../../cli/ops/dlq';
+import { cloudTarget, localTarget, testContext } from '../fixtures';
 
 const s3Event = (keys: string[]) =>
   JSON.stringify({

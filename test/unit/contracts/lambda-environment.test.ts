@@ -5,12 +5,12 @@ import {
   SETTING_VARIABLES,
   SettingsError,
   toEnvironment,
-} from '../../../../contracts/lambda-environment';
-import { MetricTally } from '../../../../handlers/common/observability';
-import { lambdaEnvironment } from '../../../../local/lambda-host';
-import type { LocalStack } from '../../../../contracts/local-stack';
-import { DEFAULT_CONFIG, resolveConfig } from '../../../../contracts/config';
-import { RecordingMetrics } from '../../../helpers/pipeline-fixture';
+} from '../../../contracts/lambda-environment';
+import { MetricTally } from '../../../handlers/common/observability';
+import { lambdaEnvironment } from '../../../local/lambda-host';
+import type { LocalStack } from '../../../contracts/local-stack';
+import { DEFAULT_CONFIG, resolveConfig } from '../../../contracts/config';
+import { RecordingMetrics } from '../../helpers/pipeline-fixture';
 
 const required = {
   STATE_TABLE: 'state',

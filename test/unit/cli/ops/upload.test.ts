@@ -3,9 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { resolveConfig } from '../../../contracts/config';
-import { objectKey, planUpload, uploadFiles, validateDataset } from '../../../cli/ops/upload';
-import { testContext } from './fixtures';
+import { resolveConfig } from '../../../../contracts/config';
+import { objectKey, planUpload, uploadFiles, validateDataset } from '../../../../cli/ops/upload';
+import { testContext } from '../fixtures';
 
 const config = resolveConfig();
 

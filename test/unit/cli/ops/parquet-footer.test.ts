@@ -1,11 +1,11 @@
 /**
- * The footer reader on files written by pyarrow (test/unit/cli/parquet/, written with pyarrow's `write_table`): nested
+ * The footer reader on files written by pyarrow (test/unit/cli/ops/parquet/, written with pyarrow's `write_table`): nested
  * columns, a map, a non-ASCII name, key-value metadata, more than 15 columns (a list's long header) and several
  * row groups.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { footerRange, parquetFooter, parseFooter } from '../../../cli/ops/parquet-footer';
+import { footerRange, parquetFooter, parseFooter } from '../../../../cli/ops/parquet-footer';
 
 const file = (name: string) => new Uint8Array(readFileSync(path.join(__dirname, 'parquet', name)));
 

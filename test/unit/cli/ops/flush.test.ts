@@ -3,9 +3,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runCli } from '../../../cli/main';
-import { flushDataset } from '../../../cli/ops/flush';
-import { cloudTarget, executionArn, testContext } from './fixtures';
+import { runCli } from '../../../../cli/main';
+import { flushDataset } from '../../../../cli/ops/flush';
+import { cloudTarget, executionArn, testContext } from '../fixtures';
 
 const ID = 'orders-20261123-000042';
 const NOW = new Date('2026-11-23T12:00:00Z');

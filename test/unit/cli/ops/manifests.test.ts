@@ -1,7 +1,7 @@
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { listManifests, parseStatus } from '../../../cli/ops/manifests';
-import { testContext } from './fixtures';
+import { listManifests, parseStatus } from '../../../../cli/ops/manifests';
+import { testContext } from '../fixtures';
 
 describe('listManifests', () => {
   const ctx = testContext(undefined, new Date('2026-11-23T12:00:00Z'));
