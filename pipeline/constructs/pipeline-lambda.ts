@@ -89,11 +89,15 @@ export function lambdaSettingsOf(props: PipelineLambdaProps): LambdaSettings {
 
 /** How one Lambda of the pipeline is made. */
 export interface PipelineFunctionOptions {
+  /** Which Lambda: its `POWERTOOLS_SERVICE_NAME`, and the name its role's description gives. */
   readonly service: LambdaService;
   /** Handler module, relative to the repository root. */
   readonly entry: string;
+  /** Timeout of an invocation. */
   readonly timeout: Duration;
+  /** The function's description in the console. */
   readonly description: string;
+  /** Function properties that only this Lambda has (a dead-letter queue, retries). @default none */
   readonly extra?: Partial<nodejs.NodejsFunctionProps>;
 }
 
