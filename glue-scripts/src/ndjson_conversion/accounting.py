@@ -4,7 +4,9 @@ docs/architecture.md, I5 and "Result file".
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -12,6 +14,8 @@ from pyspark.sql import functions as F
 
 from . import jvm
 from .errors import AccountingError
+from .lines import SourceObject, is_gzip
+from .manifest import FailedFile, ManifestFile
 
 # Text of quarantined lines the conversion pass keeps for the quarantine file (pipeline.json.Ledger), shared out
 # between its read tasks, at least QUARANTINE_TASK_MIN_BYTES each; past its share, the job reads the quarantined lines
@@ -36,6 +40,7 @@ class PassTally:
     parsed: DataFrame
     reasons: dict[str, tuple[int, int]]
     object_text_bytes: list[int]
+    object_lines: list[int]
 
     @classmethod
     def of(cls, ledger: jvm.LineLedger, parsed: DataFrame) -> PassTally:
@@ -43,8 +48,9 @@ class PassTally:
         counts = ledger.counts()
         reasons = {str(reason): (int(n), int(b)) for reason, (n, b) in counts["reasons"].items()}
         reasons["row"] = (int(counts["rows"]), int(counts["rowBytes"]))
-        object_text = [int(b) + int(n) for b, n in zip(counts["objectBytes"], counts["objectLines"], strict=True)]
-        return cls(ledger, parsed, reasons, object_text)
+        object_lines = [int(n) for n in counts["objectLines"]]
+        object_text = [int(b) + n for b, n in zip(counts["objectBytes"], object_lines, strict=True)]
+        return cls(ledger, parsed, reasons, object_text, object_lines)
 
     def lines(self, reason: str) -> int:
         return self.reasons.get(reason, (0, 0))[0]
@@ -91,3 +97,37 @@ def check_accounting(manifest_id: str, lines_in: int, blank_lines: int, written:
     if lines_in != written.rows_out + written.rows_quarantined + blank_lines:
         raise AccountingError(f"manifest {manifest_id}: lines do not add up: {counts}")
     return counts
+
+
+def _path_identity(uri: str) -> tuple[str, str, str]:
+    """A path as (scheme, authority, decoded path): the same object whether Spark wrote its URI with `file:/` or
+    `file:///`, or percent-encoded."""
+    parts = urllib.parse.urlsplit(uri)
+    return parts.scheme.lower(), parts.netloc, urllib.parse.unquote(parts.path)
+
+
+def check_every_object_read(manifest_id: str, files: Sequence[ManifestFile], objects: Sequence[SourceObject],
+                            object_lines: Sequence[int], input_files: Iterable[str]) -> None:
+    """Raises AccountingError naming the objects handed to the read that were not read (I5): one Spark did not
+    list among the read's input files (its listing skips some names, and a path it cannot find), or a plain object
+    of some bytes that gave no line (every byte of plain text is on a line). An empty object is read with no line;
+    a gzip object's line count is not known before the read, so it is held to the first rule only."""
+    listed = {_path_identity(uri) for uri in input_files}
+    unread = [o.uri for f, o, lines in zip(files, objects, object_lines, strict=True)
+              if _path_identity(o.spark_path) not in listed
+              or (not lines and (f.size or 0) > 0 and not is_gzip(f.source))]
+    if unread:
+        shown = ", ".join(unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+        raise AccountingError(f"manifest {manifest_id}: {len(unread)} file(s) handed to the read were not read: "
+                              f"{shown}")
+
+
+def check_every_listed_object(manifest_id: str, listed: Sequence[ManifestFile], read: Sequence[ManifestFile],
+                              failed: Sequence[FailedFile]) -> None:
+    """Raises AccountingError unless every object the manifest lists was read or is named as a failed file (I5),
+    counted by URI (a pinned version read as another version of the same content keeps the manifest's URI)."""
+    accounted = Counter([f.uri for f in read] + [f.file.uri for f in failed])
+    missing = [uri for uri, n in Counter(f.uri for f in listed).items() if accounted[uri] < n]
+    if missing:
+        raise AccountingError(f"manifest {manifest_id}: {len(missing)} listed file(s) neither read nor failed: "
+                              f"{', '.join(missing[:3])}")

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from . import jvm
-from .accounting import PassTally, quarantine_task_bytes
+from .accounting import PassTally, check_every_object_read, quarantine_task_bytes
 from .arguments import JobParams
 from .catalog import SchemaStore, settle_schema
 from .errors import FilesTooLargeError, NoReadableFileError
@@ -207,6 +207,7 @@ def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> Convers
                 schema = evolved
                 continue
         break
+    check_every_object_read(params.manifest_id, files, objects, tally.object_lines, lines.inputFiles())
     if not tally.lines("row"):
         jvm.delete_path(spark, context.partition_dir)  # nothing to write: the partition goes (an empty file may stay)
     write_quarantine(context, tally, lines, objects, schema)

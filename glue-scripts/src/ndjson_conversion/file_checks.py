@@ -16,7 +16,7 @@ from pyspark.sql import SparkSession
 from . import jvm
 from .errors import JobError
 from .failures import ACCESS_DENIED, MISSING, UNSAFE_KEY, hadoop_failure_reason, root_message
-from .lines import glob_escaped
+from .lines import read_text
 from .manifest import FailedFile, ManifestFile, unsafe_key_reason
 from .pinning import CHECK_THREADS, StagingArea, pin_version
 
@@ -86,7 +86,7 @@ def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[Man
 def read_error(spark: SparkSession, files: Sequence[ManifestFile]) -> BaseException | None:
     """The error of reading every line of `files` (and decompressing them), or None when they read."""
     try:
-        spark.read.option("lineSep", "\n").text([glob_escaped(f.source) for f in files]).count()
+        read_text(spark, [f.source for f in files]).count()
     except Exception as error:  # noqa: BLE001 - the caller decides what the error means
         return error
     return None

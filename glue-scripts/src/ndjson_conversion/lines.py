@@ -5,6 +5,7 @@ Pure functions of DataFrames: the session settings the read needs (`read_split_s
 """
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,9 +42,32 @@ class SourceObject:
     lines_numbered: bool
 
 
-def glob_escaped(uri: str) -> str:
-    """`uri` with Spark's glob characters escaped: Spark expands them in paths; an object key may contain them."""
-    return "".join("\\" + c if c in "\\*?[]{}" else c for c in uri)
+# Characters that make Spark glob a path (Hadoop's GlobPattern; SparkHadoopUtil.isGlobPath tests for them).
+GLOB_CHARACTERS = frozenset("{}[]*?\\")
+
+
+def read_text(spark: SparkSession, sources: Sequence[str]) -> DataFrame:
+    """Spark's line reader over exactly the objects named by `sources` (no globbing, no escaping): `value`, and
+    `_path`, each line's file from its scan's ``_metadata.file_path`` (taken in each read, before the union).
+
+    Spark 3.5 globs a path with a glob character (DataSource.checkAndGlobPathIfNecessary,
+    sql/core/src/main/scala/org/apache/spark/sql/execution/datasources/DataSource.scala), and Hadoop's Globber
+    parses each path component as a Path of its own, so a name with `:` fails the read (`t:[1].ndjson`: "Relative
+    path in absolute URI"), escaped or not. The reader's option ``__globPaths__=false`` (DataSource.GLOB_PATHS_KEY)
+    turns globbing off, but with it Spark 3.5 returns every path of the read once per path with a glob character
+    (``globResult = qualifiedPaths``), so objects would be read twice: measured on pyspark 3.5.6, three paths of
+    which two have glob characters read the third three times. So paths without glob characters are read together
+    as they are, and each path with one in a read of its own with globbing off; the reads are united, each of its
+    tasks still reading one object or a split of one."""
+    def read(paths: list[str], globbing: bool) -> DataFrame:
+        reader = spark.read.option("lineSep", "\n")
+        reader = reader if globbing else reader.option("__globPaths__", "false")
+        return reader.text(paths).select("value", F.col("_metadata.file_path").alias("_path"))
+
+    plain = [uri for uri in sources if not GLOB_CHARACTERS.intersection(uri)]
+    named = [uri for uri in sources if GLOB_CHARACTERS.intersection(uri)]
+    reads = ([read(plain, True)] if plain else []) + [read([uri], False) for uri in named]
+    return functools.reduce(DataFrame.union, reads)
 
 
 def is_gzip(uri: str) -> bool:
@@ -88,8 +112,8 @@ def read_lines(spark: SparkSession, files: Sequence[ManifestFile]) -> DataFrame:
     task reads whole."""
     if not files:
         return spark.createDataFrame([], "_path string, _row bigint, line string")
-    raw = (spark.read.option("lineSep", "\n").text([glob_escaped(f.source) for f in files])
-           .select(F.col("_metadata.file_path").alias("_path"), F.monotonically_increasing_id().alias("_row"),
+    raw = (read_text(spark, [f.source for f in files])
+           .select("_path", F.monotonically_increasing_id().alias("_row"),
                    F.col("value").alias("line")))
     line = F.col("line")
     no_cr = F.when(line.endswith("\r"), F.expr("substring(line, 1, length(line) - 1)")).otherwise(line)

@@ -87,10 +87,23 @@ def parse_manifest(text: str, manifest_id: str) -> list[ManifestFile]:
     return list(seen.values())
 
 
+def hidden_name(name: str) -> bool:
+    """Whether Spark's file listing skips an object of this file name without a word: a name beginning with `_` or
+    `.` (Spark 3.5's HadoopFSUtils.shouldFilterOutPathName, applied by InMemoryFileIndex to every file it lists,
+    an explicitly named one too; core/src/main/scala/org/apache/spark/util/HadoopFSUtils.scala). Spark lets a few
+    such names through (`_a=1`, `_metadata...`); the rule here is the plain one the manifest builder refuses
+    (handlers/domain/dataset.ts, `hidden-name`)."""
+    return name.startswith(("_", "."))
+
+
 def unsafe_key_reason(f: ManifestFile) -> str | None:
-    """Why an s3:// entry's key would be read as another object (Hadoop's Path resolves `.` and `..` and folds `//`),
-    or None. Such a key is refused, never read: it could name another dataset's object."""
+    """Why an entry cannot be read as named, or None: an s3:// key that Hadoop's Path would read as another object
+    (it resolves `.` and `..` and folds `//`: the key could name another dataset's object) or that has a control
+    character; a file name Spark's listing skips (`hidden_name`). Such an entry fails as a file, never read."""
     location = f.s3_location()
+    name = (location[1] if location else f.uri).rsplit("/", 1)[-1]
+    if hidden_name(name):
+        return "the file name begins with '_' or '.', which Spark's file listing skips: it is not read"
     if location is None:
         return None
     key = location[1]

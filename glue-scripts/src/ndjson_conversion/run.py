@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from . import jvm
-from .accounting import check_accounting, read_back
+from .accounting import check_accounting, check_every_listed_object, read_back
 from .arguments import JobParams, default_staging_path
 from .catalog import (
     SCHEMA_FILE,
@@ -107,6 +107,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
         files, outcome = convert_readable_files(context, listed, files, failed)
     finally:
         staging.clean_up()
+    check_every_listed_object(params.manifest_id, listed, files, failed)
 
     written = read_back(spark, partition_dir, quarantine_dir)  # the check covers the writes
     counts = check_accounting(params.manifest_id, outcome.lines_in, outcome.blank_lines, written)
