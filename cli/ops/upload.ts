@@ -8,7 +8,7 @@ import { type FileHandle, lstat, open, readdir, realpath, stat } from 'node:fs/p
 import * as path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { DATASET_PATTERN } from '../../handlers/domain/dataset';
+import { DATASET_PATTERN, isHiddenFileName } from '../../handlers/domain/dataset';
 import { PipelineConfig } from '../../contracts/config';
 import { CliContext } from '../context';
 import { UsageError } from '../errors';
@@ -102,7 +102,7 @@ async function walk(dir: string, base: string, realBase: string, out: FoundFile[
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.name.startsWith('.')) {
-      skipped.push({ path: full, reason: 'hidden' });
+      skipped.push({ path: full, reason: `hidden (its name begins with "."): not uploaded; name it as an argument to send it` });
       continue;
     }
     let info;
@@ -150,6 +150,15 @@ export async function planUpload(
   const files: PlannedFile[] = [];
   const byKey = new Map<string, string>();
   for (const f of found) {
+    if (isHiddenFileName(path.basename(f.relative))) {
+      // The manifest builder would refuse it (REJECTED#, hidden-name): sending it would look like a lost file.
+      skipped.push({
+        path: f.path,
+        reason:
+          'file name begins with "_" or ".", which the pipeline refuses (Spark\'s file listing skips such names): rename it to send it',
+      });
+      continue;
+    }
     if (acceptedSuffix(f.relative, config.acceptedSuffixes) === undefined) {
       skipped.push({ path: f.path, reason: `not an accepted suffix (${config.acceptedSuffixes.join(' ')})` });
       continue;

@@ -26,7 +26,17 @@ export type SkipReason = 'not-object-created' | 'outside-prefix' | 'empty-object
 
 /** Why a file is refused and recorded as `REJECTED#` (counted as `FilesRejected`). */
 export type RejectReason =
-  'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'key-too-long' | 'too-large';
+  'no-dataset-segment' | 'invalid-dataset-name' | 'unaccepted-suffix' | 'unsafe-key' | 'hidden-name' | 'key-too-long' | 'too-large';
+
+/**
+ * True when Spark's file listing would skip an object of this file name (the key's last segment) without a word: a
+ * name beginning with `_` or `.` (Spark 3.5's `HadoopFSUtils.shouldFilterOutPathName`, which `InMemoryFileIndex`
+ * applies to every file it lists, a file named explicitly too). The Glue job could not read it, so it is refused
+ * here; folders of such names are read and accepted. `pipeline upload` skips such files, saying why.
+ */
+export function isHiddenFileName(name: string): boolean {
+  return name.startsWith('_') || name.startsWith('.');
+}
 
 /**
  * Longest key (UTF-8 bytes) whose manifest item sort key `F#<key>#<eTag>` stays within DynamoDB's 1,024 bytes,
@@ -54,6 +64,8 @@ export function describeRejection(reason: RejectReason, rules: KeyRules): string
       return `the key does not end with an accepted suffix (${rules.acceptedSuffixes.join(', ')})`;
     case 'unsafe-key':
       return 'the key has an empty, "." or ".." path segment or a control character: a path reader would resolve it to another object';
+    case 'hidden-name':
+      return 'the file name begins with "_" or ".", which Spark\'s file listing skips, so it could not be converted: rename the file';
     case 'key-too-long':
       return `the key is longer than ${MAX_KEY_BYTES} bytes, too long for the state table's keys`;
     case 'too-large':
@@ -85,6 +97,7 @@ export function classifyObject(key: string, size: number, eventName: string, rul
   if (!rules.acceptedSuffixes.some((suffix) => key.endsWith(suffix))) {
     return { action: 'reject', reason: 'unaccepted-suffix', dataset };
   }
+  if (isHiddenFileName(rest.slice(rest.lastIndexOf('/') + 1))) return { action: 'reject', reason: 'hidden-name', dataset };
   // The size the S3 event reports: refused before it is ever read, so one huge upload cannot hold a Glue run.
   if (rules.maxObjectBytes !== undefined && size > rules.maxObjectBytes) return { action: 'reject', reason: 'too-large', dataset };
   return { action: 'accept', dataset };

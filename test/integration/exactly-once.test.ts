@@ -498,3 +498,22 @@ test('records of another bucket are skipped without a trace; a key a path reader
   expect(metrics.total('FilesSkipped')).toBe(1);
   expect(metrics.total('FilesRejected')).toBe(1);
 });
+
+test("a file name Spark's listing would skip is rejected with a reason a producer can act on; a folder of such a name is accepted", async () => {
+  await freshPipeline();
+  const metrics = new RecordingMetrics();
+  const builder = builderOn(server.clients(), settings, metrics);
+  const hidden = uploaded('ingest-test', 'incoming/orders/_partial.ndjson');
+  const inFolder = uploaded('ingest-test', 'incoming/orders/_staging/a.ndjson');
+
+  await deliverUntilDone(builder, [notificationOf(hidden), notificationOf(inFolder)]);
+  const rejected = await doc.send(
+    new GetCommand({ TableName: resources.stateTable, Key: keys.rejected('ingest-test', hidden.key), ConsistentRead: true }),
+  );
+  const items = (await inspector.dynamodb.send(new ScanCommand({ TableName: resources.stateTable }))).Items ?? [];
+
+  expect(rejected.Item).toMatchObject({ code: 'hidden-name', key: hidden.key });
+  expect(rejected.Item?.reason).toContain('rename the file');
+  expect(items.filter((i) => i.pk?.S?.startsWith('FILE#')).map((i) => i.key?.S)).toEqual([inFolder.key]);
+  expect(metrics.total('FilesRejected')).toBe(1);
+});

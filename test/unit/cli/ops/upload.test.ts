@@ -52,22 +52,31 @@ describe('planUpload', () => {
     write('export/B.NDJSON');
     write('export/empty.ndjson', '');
     write('export/.hidden/c.ndjson');
+    write('export/_partial.ndjson');
+    write('export/_folder/d.ndjson');
     const single = write('single/one.jsonl');
+    const dotted = write('single/.two.ndjson');
 
-    const plan = await planUpload([path.join(dir, 'export'), single], 'orders', config);
+    const plan = await planUpload([path.join(dir, 'export'), single, dotted], 'orders', config);
 
     expect(plan.files.map((f) => f.key)).toEqual([
       'incoming/orders/2026/11/a.ndjson',
+      'incoming/orders/_folder/d.ndjson',
       'incoming/orders/b.json.gz',
       'incoming/orders/one.jsonl',
     ]);
-    expect(plan.totalBytes).toBe(8 + 2 + 8);
+    expect(plan.totalBytes).toBe(8 + 8 + 2 + 8);
     expect(plan.skipped.map((s) => [path.basename(s.path), s.reason.split(' ')[0]])).toEqual([
       ['.hidden', 'hidden'],
       ['B.NDJSON', 'not'],
+      ['_partial.ndjson', 'file'],
       ['empty.ndjson', 'empty'],
       ['readme.txt', 'not'],
+      ['.two.ndjson', 'file'],
     ]);
+    // Each skip says why: the files the pipeline would refuse, by the rule it applies.
+    expect(plan.skipped.find((s) => path.basename(s.path) === '_partial.ndjson')?.reason).toMatch(/begins with "_" or "\."/);
+    expect(plan.skipped.find((s) => path.basename(s.path) === '.hidden')?.reason).toContain('not uploaded');
   });
 
   it('fails before sending anything for a missing path, a bad dataset name or two files with one key', async () => {

@@ -14,6 +14,9 @@ describe('classifyObject', () => {
     ['incoming/orders/2026/11/a.ndjson', 'orders'],
     ['incoming/orders/a.ndjson.gz', 'orders'],
     ['incoming/web_clicks/deep/er/x y.jsonl', 'web_clicks'],
+    // Folders whose names Spark's listing would skip are read: only the file's own name counts.
+    ['incoming/orders/_tmp/.cache/a.ndjson', 'orders'],
+    ['incoming/orders/t:[1]{2}*?.ndjson', 'orders'],
   ])('%s is accepted in dataset %s', (key, dataset) => {
     expect(classifyObject(key, 10, 'ObjectCreated:Put', rules)).toEqual({ action: 'accept', dataset });
   });
@@ -40,6 +43,8 @@ describe('classifyObject', () => {
     ['an empty dataset segment', 'incoming//x.ndjson', 'unsafe-key'],
     ['a control character', 'incoming/orders/x\u001b[2J.ndjson', 'unsafe-key'],
     ['a C1 control character', 'incoming/orders/x\u009b.ndjson', 'unsafe-key'],
+    ['a file name beginning with _', 'incoming/orders/2026/_a.ndjson', 'hidden-name'],
+    ['a file name beginning with .', 'incoming/orders/.a.ndjson', 'hidden-name'],
     ['a key whose manifest item would pass 1,024 bytes of sort key', `incoming/orders/${'é'.repeat(490)}.ndjson`, 'key-too-long'],
   ])('%s is rejected', (_what, key, reason) => {
     expect(classifyObject(key, 10, 'ObjectCreated:Put', rules)).toMatchObject({ action: 'reject', reason });
@@ -51,6 +56,15 @@ describe('classifyObject', () => {
     expect(describeRejection('invalid-dataset-name', rules)).toContain('40 characters');
     expect(describeRejection('unsafe-key', rules)).toContain('".."');
     expect(describeRejection('key-too-long', rules)).toContain(String(MAX_KEY_BYTES));
+    expect(describeRejection('hidden-name', rules)).toContain('rename');
+  });
+
+  test('a hidden file name is rejected in its dataset, so its rejection is counted there', () => {
+    expect(classifyObject('incoming/orders/_a.ndjson', 10, 'ObjectCreated:Put', rules)).toEqual({
+      action: 'reject',
+      reason: 'hidden-name',
+      dataset: 'orders',
+    });
   });
 
   test('an object larger than the cap is rejected as too-large in its dataset; one of exactly the cap is accepted', () => {
