@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { oneLineReason } from './errors';
+import { registerConsoleCommand } from './commands/console';
 import { registerDlqCommand } from './commands/dlq';
 import { registerFlushCommand } from './commands/flush';
 import { registerReconcileCommand } from './commands/reconcile';
@@ -43,6 +44,7 @@ export function buildProgram(deps: CliDeps): Command {
   (require('./commands/cost') as typeof import('./commands/cost')).registerCostCommand(program, deps);
   registerReconcileCommand(program, deps);
   registerSmokeCommand(program, deps);
+  registerConsoleCommand(program, deps);
   for (const add of deps.extraCommands ?? []) add(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();

@@ -41,6 +41,7 @@ export function describeLocalStack(stack: LocalStack, stateDir: string): string 
     `    AWS_SECRET_ACCESS_KEY=$(node -p "require('${path.join(stateDir, 'stack.json')}').secretAccessKey")`,
     `  ${aws} s3 cp my.ndjson s3://${stack.ingestBucket}/incoming/orders/my.ndjson`,
     '  npx pipeline status',
+    '  npx pipeline console            # a read-only web console: overview, manifests, one page per manifest',
     `  ${aws} stepfunctions list-executions --state-machine-arn ${stack.stateMachineArn}`,
   ].join('\n');
 }

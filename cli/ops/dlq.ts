@@ -104,6 +104,21 @@ async function queueAttributes(ctx: CliContext, url: string): Promise<Record<str
   return res.Attributes ?? {};
 }
 
+/** Messages waiting (visible) and in flight in each DLQ, from the queues' attributes only (nothing received). */
+export async function dlqDepths(ctx: CliContext): Promise<{ queue: DlqName; queueUrl: string; visible: number; inFlight: number }[]> {
+  const out = [];
+  for (const { queue, url } of dlqsOf(ctx)) {
+    const attrs = await queueAttributes(ctx, url);
+    out.push({
+      queue,
+      queueUrl: url,
+      visible: Number(attrs.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(attrs.ApproximateNumberOfMessagesNotVisible ?? 0),
+    });
+  }
+  return out;
+}
+
 /** How long peeked messages stay hidden while being read; they are released right after. */
 const PEEK_VISIBILITY_SECONDS = 30;
 

@@ -139,13 +139,16 @@ export function summariseHistory(
   return { steps: summarised, executionError };
 }
 
-/** Reads an execution's whole history (every page), without input and output data. */
-async function readHistory(ctx: CliContext, executionArn: string): Promise<HistoryEvent[]> {
+/**
+ * Reads an execution's whole history (every page); without the states' input and output unless `includeData`
+ * (the console shows them on demand).
+ */
+export async function readHistory(ctx: CliContext, executionArn: string, includeData = false): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
     const page = await ctx.sfn.send(
-      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: false }),
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: includeData }),
     );
     events.push(...(page.events ?? []));
     nextToken = page.nextToken;

@@ -51,7 +51,7 @@ describe('pipeline (command line)', () => {
     ddb.reset();
   });
 
-  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive'], ['reconcile']])(
+  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive'], ['reconcile'], ['console']])(
     '%s --help shows an example and exits 0',
     async (...cmd) => {
       const result = await run([...cmd, '--help'], ctx);

@@ -22,6 +22,7 @@ describe('pipeline local start', () => {
     expect(hint).toContain(`export AWS_ACCESS_KEY_ID=$(node -p "require('/repo/.local/stack.json').accessKeyId")`);
     expect(hint).toContain(`AWS_SECRET_ACCESS_KEY=$(node -p "require('/repo/.local/stack.json').secretAccessKey")`);
     expect(hint.indexOf('export AWS_ACCESS_KEY_ID')).toBeLessThan(hint.indexOf('aws --endpoint-url'));
+    expect(hint).toMatch(/^ {2}npx pipeline console\b/m);
   });
 });
 
