@@ -27,9 +27,14 @@ NODE_DIR := .tools/node-$(NODE_VERSION)
 NODE_BIN := $(CURDIR)/$(NODE_DIR)/node_modules/.bin
 NODE_PACKAGE := node-$(shell uname -s | tr A-Z a-z)-$(shell uname -m | sed -e s/x86_64/x64/ -e s/aarch64/arm64/)
 export PATH := $(NODE_BIN):$(PATH)
+# The browser of the console's end-to-end test (test/e2e/console.test.ts): Debian's chromium package, driven by
+# playwright-core through its executablePath (Playwright downloads no browser). Installed with apt-get when missing.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM_PATH := $(CHROMIUM)
+CHROMIUM_STAMP := .tools/chromium.installed
 NODE22_STAMP := $(if $(filter true,$(shell node -p 'process.versions.node.split(".")[0] >= 22' 2>/dev/null)),,$(NODE_DIR)/.installed)
 
-.PHONY: help install demo lint test test-fast test-ts test-py test-jvm bench-builder cost bench-glue clean
+.PHONY: help install demo lint test test-fast test-ts test-py test-jvm bench-builder cost bench-glue screenshot clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -59,6 +64,15 @@ $(LINE_CHECK_JAR): $(LINE_CHECK_SRC)
 	$(MVN) package -DskipTests
 	@touch $@
 
+$(CHROMIUM_STAMP):
+	@if ! test -x $(CHROMIUM); then \
+	  echo "installing Debian's chromium package (the console's browser tests need it)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; \
+	fi; \
+	test -x $(CHROMIUM) || { echo "error: no Chromium at $(CHROMIUM), and apt-get could not install Debian's chromium package: install it (apt-get install chromium) or set CHROMIUM=<path of a Chromium>" >&2; exit 1; }
+	@mkdir -p $(@D) && touch $@
+
 install: $(NODE_STAMP) $(VENV_STAMP) $(JARS) $(LINE_CHECK_JAR) ## install npm packages, the Python venv, the Spark S3 connector and the Glue job's line check
 
 demo: install ## run the whole pipeline locally on sample data and show the result
@@ -86,7 +100,7 @@ test-fast: install ## the inner loop: type check, then unit and infrastructure t
 	wait $$jest; js=$$?; cat $$jest_log; rm -f $$jest_log; \
 	test $$py -eq 0 && test $$js -eq 0
 
-test-ts: install ## the TypeScript half of `make test`: type check, then every Jest suite (unit, infra, integration, end-to-end)
+test-ts: install $(CHROMIUM_STAMP) ## the TypeScript half of `make test`: type check, then every Jest suite (unit, infra, integration, end-to-end, the console's in Chromium)
 	npx tsc --noEmit
 	npx jest --runInBand
 
@@ -105,6 +119,9 @@ cost: $(NODE_STAMP) ## the monthly bill and the headroom of the reference load (
 
 bench-glue: install ## benchmark: the Glue job on ~700 MB of NDJSON (first manifest, steady state) as ratios to bare Spark; DuckDB
 	$(VENV)/bin/python glue-scripts/bench/bench_ndjson_to_parquet.py
+
+screenshot: install $(CHROMIUM_STAMP) ## the manifest page's screenshot in docs/operations.md, taken by the console's browser test
+	SCREENSHOT=docs/images/console-manifest.png npx jest --runInBand test/e2e/console.test.ts
 
 clean: ## remove installed dependencies and local state
 	rm -rf node_modules $(VENV) cdk.out .local .bench .tools glue-scripts/jvm/build
