@@ -9,7 +9,7 @@ import {
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runCli } from '../../../cli/main';
+import { buildProgram, runCli } from '../../../cli/main';
 import { CliIo } from '../../../cli/commands/shared';
 import { CliContext } from '../../../cli/context';
 import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
@@ -51,15 +51,24 @@ describe('pipeline (command line)', () => {
     ddb.reset();
   });
 
-  it.each([['upload'], ['status'], ['replay'], ['dlq'], ['dlq', 'redrive'], ['reconcile'], ['console']])(
-    '%s --help shows an example and exits 0',
-    async (...cmd) => {
-      const result = await run([...cmd, '--help'], ctx);
+  // Every command the program registers, and every subcommand: a command added later is held to the same help.
+  const commandPaths = buildProgram({ makeContext: async () => ctx, io: io().value }).commands.flatMap((cmd) => [
+    [cmd.name()],
+    ...cmd.commands.map((sub) => [cmd.name(), sub.name()]),
+  ]);
 
-      expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/Examples?:\n {2}\$ npx pipeline /);
-    },
-  );
+  it('registers the operator commands', () => {
+    expect(commandPaths.map((p) => p.join(' '))).toEqual(
+      expect.arrayContaining(['upload', 'status', 'replay', 'flush', 'dlq', 'dlq redrive', 'cost', 'reconcile', 'smoke', 'console']),
+    );
+  });
+
+  it.each(commandPaths.map((path) => [path.join(' '), path] as const))('%s --help shows an example and exits 0', async (_name, cmd) => {
+    const result = await run([...cmd, '--help'], ctx);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Examples?:\n {2}\$ npx pipeline /);
+  });
 
   it('refuses to replay a succeeded manifest with a one-line reason and exit code 1', async () => {
     ddb.on(GetCommand).resolves({ Item: { manifestId: ID, dataset: 'orders', status: 'SUCCEEDED', executions: [executionArn(ID)] } });
