@@ -10,6 +10,7 @@ import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CliContext } from '../cli/context';
 import { listManifests } from '../cli/ops/manifests';
+import { contentTagOfObject } from '../handlers/common/content-identity';
 import type { ManifestRecord } from '../handlers/common/state-store';
 import type { LocalStack } from '../contracts/local-stack';
 import { FINAL_STATUSES, keys } from '../contracts/table-schema';
@@ -33,10 +34,13 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-/** Uploads `body` under `key` as a producer would; returns the new version and its eTag. */
-export async function putObject(scene: Scene, key: string, body: string): Promise<{ versionId: string; eTag: string }> {
-  const out = await scene.ctx.s3.send(new PutObjectCommand({ Bucket: scene.stack.ingestBucket, Key: key, Body: body }));
-  return { versionId: out.VersionId!, eTag: (out.ETag ?? '').replace(/"/g, '') };
+/** Uploads `body` under `key` as a producer would; returns the new version, its eTag and its content tag (I7). */
+export async function putObject(scene: Scene, key: string, body: string): Promise<{ versionId: string; eTag: string; contentTag: string }> {
+  const bucket = scene.stack.ingestBucket;
+  const out = await scene.ctx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  const version = { bucket, key, versionId: out.VersionId!, eTag: (out.ETag ?? '').replace(/"/g, '') };
+  // The identity the builder keys the file by (its full-object checksum), read as the builder reads it.
+  return { ...version, contentTag: await contentTagOfObject(scene.ctx.s3, version) };
 }
 
 /** Deletes one version of an object for good, as a producer with that right can: it cannot be read any more. */
@@ -75,7 +79,7 @@ export async function uploadIntoManifest(
       const id = open.Item?.manifestId as string | undefined;
       if (id === undefined) return undefined;
       const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.eTag), ConsistentRead: true }),
+        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.contentTag), ConsistentRead: true }),
       );
       return entry.Item === undefined ? undefined : id;
     },

@@ -6,17 +6,22 @@
  *
  * One object version is:
  * - `inManifests` when its content is recorded: the `FILE#<bucket>/<key>#<contentTag>` item exists. The content tag is
- *   the eTag (`contentTagOf`, as the builder computes it), so a non-current version whose bytes are recorded under
- *   another version of the key (a producer's retried PUT) is in a manifest already and nothing is sent for it;
+ *   the version's full-object checksum, else its eTag, read as the builder reads it (`contentTagOfObject`: one
+ *   HeadObject per compared version), so a non-current version whose bytes are recorded under another version
+ *   of the key (a producer's retried PUT, another part size) is in a manifest already and nothing is sent for it;
+ *   a record under the eTag counts too (written before content was identified by checksum);
  * - `rejected` when the key is recorded as refused (`REJECTED#<bucket>/<key>`);
  * - `missing` otherwise, unless the builder would ignore it without a trace (a zero-byte object, such as a folder
  *   marker): such versions are counted apart, never sent. Missing versions are sent once per content: two
  *   versions with the same bytes are one file, so the second would only be a duplicate.
  *
- * `FILE#` and `REJECTED#` items expire (90 days after they are written). A version modified before that horizon
- * may have had a record that expired, and sending it would convert it again; so once the state table is older
- * than the horizon, versions modified before it are not compared (counted apart), and `--since` cannot reach
- * past it. While the table is younger, nothing has expired and every version is compared (a backfill of files
+ * `FILE#` items expire 90 days after the last delivery of their content: the builder refreshes a record's expiry
+ * at each duplicate (`refreshFile`), and a version is delivered after it was modified, so every version modified
+ * within the last 90 days whose content was delivered still has its record. A version modified before that
+ * horizon may have had a record that expired, and sending it would convert it again; so once the state table is
+ * older than the horizon, versions modified before it are not compared (counted apart), and `--since` cannot
+ * reach past it. (`REJECTED#` items expire 90 days after they are written; sending a version whose rejection
+ * expired only has it rejected again.) While the table is younger, nothing has expired and every version is compared (a backfill of files
  * older than the stack).
  */
 import { ListObjectVersionsCommand, ListObjectVersionsCommandOutput, ObjectVersion } from '@aws-sdk/client-s3';
@@ -24,7 +29,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyObject } from '../../handlers/domain/dataset';
-import { contentTagOf } from '../../handlers/domain/s3-event';
+import { readChecksum, recordedTagsOf } from '../../handlers/common/content-identity';
 import { keys, STATE_TABLE } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { CliError, UsageError } from '../errors';
@@ -182,6 +187,23 @@ export async function comparableSince(ctx: CliContext, since: Date | undefined):
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** HeadObject calls in flight at once while identifying a page's versions. */
+const HEAD_CONCURRENCY = 16;
+
+/** `work` on each item, at most `limit` at a time, results in order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 /** Which of the given item keys exist (consistent reads, 100 keys a call, unprocessed keys asked again). */
 async function existingKeys(ctx: CliContext, pks: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
@@ -269,8 +291,7 @@ export async function reconcile(ctx: CliContext, opts: ReconcileOptions = {}): P
     );
     const versions = (page.Versions ?? []).filter((v): v is ObjectVersion & { Key: string } => v.Key !== undefined);
     listed += versions.length;
-    const compared: { version: ObjectVersion & { Key: string }; eTag: string; versionId?: string; fileKey: string; rejectedKey: string }[] =
-      [];
+    const candidates: { version: ObjectVersion & { Key: string }; eTag: string; versionId?: string }[] = [];
     for (const version of versions) {
       if (from !== undefined && (version.LastModified === undefined || new Date(version.LastModified).getTime() < from.getTime())) {
         notCompared += 1;
@@ -283,23 +304,22 @@ export async function reconcile(ctx: CliContext, opts: ReconcileOptions = {}): P
       const eTag = (version.ETag ?? '').replace(/"/g, '');
       // An unversioned bucket lists the version id "null", and its events carry none.
       const versionId = version.VersionId && version.VersionId !== 'null' ? version.VersionId : undefined;
-      compared.push({
-        version,
-        eTag,
-        versionId,
-        fileKey: keys.file(bucket, version.Key, contentTagOf({ eTag, versionId })).pk,
-        rejectedKey: keys.rejected(bucket, version.Key).pk,
-      });
+      candidates.push({ version, eTag, versionId });
     }
+    const compared = await mapLimited(candidates, HEAD_CONCURRENCY, async (c) => {
+      const object = { bucket, key: c.version.Key, eTag: c.eTag, versionId: c.versionId };
+      const fileKeys = recordedTagsOf(object, await readChecksum(ctx.s3, object)).map((tag) => keys.file(bucket, c.version.Key, tag).pk);
+      return { ...c, fileKey: fileKeys[0], fileKeys, rejectedKey: keys.rejected(bucket, c.version.Key).pk };
+    });
     const existing = await existingKeys(
       ctx,
-      compared.flatMap((c) => [c.fileKey, c.rejectedKey]),
+      compared.flatMap((c) => [...c.fileKeys, c.rejectedKey]),
     );
     const toSend: { file: MissingFile; body: string }[] = [];
     for (const c of compared) {
       const name = datasetLabel(c.version.Key, ingestPrefix);
       const n = counts(name);
-      if (existing.has(c.fileKey)) n.inManifests += 1;
+      if (c.fileKeys.some((k) => existing.has(k))) n.inManifests += 1;
       else if (existing.has(c.rejectedKey)) n.rejected += 1;
       else {
         n.missing += 1;

@@ -55,6 +55,15 @@ export interface SkippedFile {
 }
 
 /** The files an upload will send. */
+/**
+ * The checksum `pipeline upload` asks S3 for: CRC64NVME, which S3 keeps as a checksum of the full object whatever
+ * the part size, and the one S3 gives an upload that brings none ("Checking object integrity in Amazon S3"). So a
+ * file is identified by the same checksum (I7, `contentTagOf`) whether it goes up in one request or in parts of
+ * any size, and whether this command or a producer without checksums uploaded it. (The SDK's default, CRC32, is
+ * a composite checksum for a multipart upload, which changes with the part size.)
+ */
+export const UPLOAD_CHECKSUM_ALGORITHM = 'CRC64NVME' as const;
+
 export interface UploadPlan {
   readonly dataset: string;
   readonly files: PlannedFile[];
@@ -273,7 +282,13 @@ export async function uploadFiles(ctx: CliContext, plan: UploadPlan, opts: Uploa
       handle = await open(file.path, file.inFolder ? fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW : fsConstants.O_RDONLY);
       const upload = new Upload({
         client: ctx.s3,
-        params: { Bucket: bucket, Key: file.key, Body: handle.createReadStream(), ContentType: contentType(file.key) },
+        params: {
+          Bucket: bucket,
+          Key: file.key,
+          Body: handle.createReadStream(),
+          ContentType: contentType(file.key),
+          ChecksumAlgorithm: UPLOAD_CHECKSUM_ALGORITHM,
+        },
         partSize,
         queueSize: opts.queueSize ?? 2,
         leavePartsOnError: false,

@@ -24,13 +24,14 @@ import {
 import { STATE_TABLE, keys, type ManifestStatus } from '../../contracts/table-schema';
 import type { EndedOutcome } from '../domain/ended-execution';
 import type { ManifestFileEntry, OpenPointer, SealReason } from '../domain/manifest';
-import { contentTagOf } from '../domain/s3-event';
 import { hasErrorName } from './errors';
 
 /** A file written into a manifest, as its `FILE#` item records it. */
 export interface FileRecord extends ManifestFileEntry {
   readonly manifestId: string;
   readonly dataset: string;
+  /** The content tag the item is keyed by (absent on items written before it was stored). */
+  readonly contentTag?: string;
 }
 
 /** The `MANIFEST#<id>/META` item (docs/architecture.md, "State table"), with every attribute it may carry. */
@@ -193,7 +194,30 @@ export class StateStore {
     const out = await this.#doc.send(
       new GetCommand({ TableName: this.tableName, Key: keys.file(bucket, key, contentTag), ConsistentRead: true }),
     );
-    return out.Item as FileRecord | undefined;
+    return out.Item === undefined ? undefined : ({ contentTag, ...out.Item } as FileRecord);
+  }
+
+  /**
+   * A delivery of content already recorded: the record's expiry moves to `fileTtlSeconds` from now (never back),
+   * so a record outlives by the full retention the last upload of its content, which `pipeline reconcile`'s
+   * horizon relies on. Nothing happens when the record is gone (expired meanwhile).
+   */
+  async refreshFile(bucket: string, key: string, contentTag: string, now: Date): Promise<void> {
+    const expiresAt = epochSeconds(now) + this.fileTtlSeconds;
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.file(bucket, key, contentTag),
+          UpdateExpression: 'SET #ttl = :expiresAt, lastDeliveredAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl < :expiresAt)',
+          ExpressionAttributeNames: { '#ttl': STATE_TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':expiresAt': expiresAt, ':now': now.toISOString() },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   /** The dataset's pointer to its open manifest. */
@@ -283,8 +307,16 @@ export class StateStore {
    * Writes a file into the manifest the pointer names, in one transaction: the pointer's count moves from
    * `count` to `count + 1` (an exact compare-and-set, so the writer knows whether it filled the manifest),
    * the `FILE#` item is created only if absent (I1 under concurrent duplicates), and the `F#` item lists the file.
+   * Both are keyed by `contentTag`, the content's identity (`contentTagOf`).
    */
-  async commitFile(dataset: string, manifestId: string, count: number, file: ManifestFileEntry, now: Date): Promise<CommitOutcome> {
+  async commitFile(
+    dataset: string,
+    manifestId: string,
+    count: number,
+    file: ManifestFileEntry,
+    now: Date,
+    contentTag: string,
+  ): Promise<CommitOutcome> {
     const { bucket, key, size, eTag, sequencer, versionId } = file;
     const fields = { bucket, key, size, eTag, sequencer, versionId };
     try {
@@ -303,10 +335,11 @@ export class StateStore {
           Put: {
             TableName: this.tableName,
             Item: {
-              ...keys.file(file.bucket, file.key, contentTagOf(file)),
+              ...keys.file(file.bucket, file.key, contentTag),
               manifestId,
               dataset,
               ...fields,
+              contentTag,
               recordedAt: now.toISOString(),
               [STATE_TABLE.ttlAttribute]: epochSeconds(now) + this.fileTtlSeconds,
             },
@@ -319,7 +352,7 @@ export class StateStore {
           Put: {
             TableName: this.tableName,
             Item: {
-              ...keys.manifestFile(manifestId, file.key, contentTagOf(file)),
+              ...keys.manifestFile(manifestId, file.key, contentTag),
               ...fields,
             },
           },

@@ -39,10 +39,11 @@ export function isHiddenFileName(name: string): boolean {
 }
 
 /**
- * Longest key (UTF-8 bytes) whose manifest item sort key `F#<key>#<eTag>` stays within DynamoDB's 1,024 bytes,
- * whatever the eTag (a multipart eTag is at most 32 hex digits, `-` and 5 digits; 40 bytes are kept for it).
+ * Longest key (UTF-8 bytes) whose manifest item sort key `F#<key>#<contentTag>` stays within DynamoDB's 1,024
+ * bytes, whatever the content tag (`contentTagOf`): at most 51 bytes, a SHA-256 checksum (`sha256:` and 44
+ * base64 characters); a multipart eTag is at most 32 hex digits, `-` and 5 digits.
  */
-export const MAX_KEY_BYTES = 1024 - 'F#'.length - '#'.length - 40;
+export const MAX_KEY_BYTES = 1024 - 'F#'.length - '#'.length - 51;
 
 /** A control character: C0, DEL and C1. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

@@ -36,13 +36,52 @@ export function fileVersionTag(event: Pick<S3ObjectEvent, 'sequencer' | 'version
   return event.sequencer || event.versionId || event.eTag;
 }
 
+/** The checksum algorithms of S3 objects, in the order a HeadObject response is searched for one. */
+export const CHECKSUM_ALGORITHMS = ['CRC64NVME', 'CRC32', 'CRC32C', 'SHA1', 'SHA256'] as const;
+
+/** An object's checksum as `HeadObject` with `ChecksumMode: ENABLED` returns it. */
+export interface ObjectChecksum {
+  readonly algorithm: (typeof CHECKSUM_ALGORITHMS)[number];
+  /** Base64, as S3 gives it; a composite checksum ends in `-<parts>`. */
+  readonly value: string;
+  /** `FULL_OBJECT`: of the object's bytes, whatever the upload; `COMPOSITE`: of its parts' checksums. */
+  readonly type: 'FULL_OBJECT' | 'COMPOSITE';
+}
+
 /**
- * The identity of one content of a key (I7): the eTag, so a producer's retried PUT of the same bytes (a new
- * version and sequencer, the same eTag) is a duplicate, and new bytes under the key are a new file. Without an
- * eTag, the version id, else the sequencer.
+ * The checksum of a `HeadObject` response (`ChecksumCRC64NVME`, `ChecksumCRC32`, ... and `ChecksumType`), if any.
+ * A response without `ChecksumType` (an object older than the field) is typed by its value: a composite one ends
+ * in `-<parts>`.
  */
-export function contentTagOf(event: { readonly eTag: string; readonly versionId?: string; readonly sequencer?: string }): string {
-  return event.eTag || event.versionId || event.sequencer || '';
+export function checksumOfHead(head: Readonly<Record<string, unknown>>): ObjectChecksum | undefined {
+  for (const algorithm of CHECKSUM_ALGORITHMS) {
+    const value = head[`Checksum${algorithm}`];
+    if (typeof value !== 'string' || value === '') continue;
+    const declared = head.ChecksumType;
+    const type = declared === 'FULL_OBJECT' || declared === 'COMPOSITE' ? declared : /-\d+$/.test(value) ? 'COMPOSITE' : 'FULL_OBJECT';
+    return { algorithm, value, type };
+  }
+  return undefined;
+}
+
+/**
+ * The identity of one content of a key (I7): its full-object checksum when it has one (`crc64nvme:<base64>`), so
+ * the same bytes are one file whatever uploaded them: a producer's retried PUT, another multipart part size,
+ * SSE-KMS (each of which changes the eTag). S3 gives every object uploaded since 2025 a full-object checksum:
+ * the upload's own, else a CRC64NVME it computes ("Checking object integrity in Amazon S3",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html). A composite checksum
+ * depends on the part size, so an object with one, or none, is identified by its eTag; without an eTag, by the
+ * version id, else the sequencer. At most 7 + 44 characters (`sha256:` and a SHA-256 in base64).
+ */
+export function contentTagOf(object: {
+  readonly eTag: string;
+  readonly versionId?: string;
+  readonly sequencer?: string;
+  readonly checksum?: ObjectChecksum;
+}): string {
+  const { checksum } = object;
+  if (checksum !== undefined && checksum.type === 'FULL_OBJECT') return `${checksum.algorithm.toLowerCase()}:${checksum.value}`;
+  return object.eTag || object.versionId || object.sequencer || '';
 }
 
 /** True for event names of created objects (`ObjectCreated:Put`, `ObjectCreated:CompleteMultipartUpload`, ...). */

@@ -3,8 +3,10 @@
  * starts the execution of each full manifest before recording it (I3).
  *
  * The batch unit is the SQS message (Powertools batch processor, partial failures); the idempotent unit is
- * the S3 record inside it (Powertools idempotency keyed on bucket + key + content tag: an identical re-upload is a
- * duplicate, new content under the key a new file). Idempotency records
+ * the S3 record inside it (Powertools idempotency keyed on the object version the record names: a redelivery is
+ * answered from it). Content identity (I7) is decided past it, in the state table: the version's full-object
+ * checksum, read with HeadObject (content-identity.ts), keys its `FILE#` item, so an identical re-upload, whatever
+ * its upload method, is a duplicate, which refreshes the record's expiry. Idempotency records
  * expire and a crash can leave one in progress, so exactly-once rests on the state table's conditional
  * writes (see state-store.ts); the idempotency layer spares the repeated reads and writes of redeliveries.
  */
@@ -15,8 +17,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classifyObject, describeRejection, type KeyDecision } from '../domain/dataset';
 import { decideSlot, executionArnOf, nextOpening } from '../domain/manifest';
-import { contentTagOf, fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
+import { fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
 import type { AwsClients } from '../common/aws-clients';
+import { readChecksum, recordedTagsOf } from '../common/content-identity';
 import { ContentionError, MalformedNotificationError } from '../common/errors';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { isRecorded, sealManifest, sealerDepsOf, startSealedManifest } from '../common/sealer';
@@ -26,7 +29,7 @@ import { IDEMPOTENCY_TABLE } from '../../contracts/table-schema';
 
 /** One accepted object version: the payload of the idempotent unit. */
 export interface FileNotification {
-  /** `<bucket>/<key>#<contentTag>`: the idempotency key; one content of a key (I7). */
+  /** `<bucket>/<key>#<version tag>#<eTag>`: the idempotency key, one object version (its content is looked up). */
   readonly identity: string;
   readonly dataset: string;
   readonly bucket: string;
@@ -99,13 +102,28 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
     await startSealedManifest(sealer, manifestId);
   }
 
-  async function placeFile(file: FileNotification): Promise<Placement> {
-    const known = await store.getFile(file.bucket, file.key, contentTagOf(file));
-    if (known !== undefined) {
-      tally.count(METRIC.duplicatesSkipped);
-      await finishStalled(file.dataset, known.manifestId);
-      return { outcome: 'duplicate', manifestId: known.manifestId };
+  /** The record of this content of the key under any tag it may be recorded by (see `recordedTagsOf`). */
+  async function findRecord(file: FileNotification, tags: readonly string[]) {
+    for (const tag of tags) {
+      const record = await store.getFile(file.bucket, file.key, tag);
+      if (record !== undefined) return { ...record, contentTag: tag };
     }
+    return undefined;
+  }
+
+  /** A delivery of recorded content: counted, its record's expiry refreshed, its manifest finished if stalled. */
+  async function duplicateOf(file: FileNotification, known: { manifestId: string; contentTag: string }): Promise<Placement> {
+    tally.count(METRIC.duplicatesSkipped);
+    await store.refreshFile(file.bucket, file.key, known.contentTag, clock());
+    await finishStalled(file.dataset, known.manifestId);
+    return { outcome: 'duplicate', manifestId: known.manifestId };
+  }
+
+  async function placeFile(file: FileNotification): Promise<Placement> {
+    const tags = recordedTagsOf(file, await readChecksum(clients.s3, file));
+    const contentTag = tags[0];
+    const known = await findRecord(file, tags);
+    if (known !== undefined) return duplicateOf(file, known);
     const entry = {
       bucket: file.bucket,
       key: file.key,
@@ -129,7 +147,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
         if (await sealManifest(sealer, file.dataset, slot.manifestId, 'full')) await startSealedManifest(sealer, slot.manifestId);
         continue;
       }
-      const written = await store.commitFile(file.dataset, slot.manifestId, slot.count, entry, clock());
+      const written = await store.commitFile(file.dataset, slot.manifestId, slot.count, entry, clock(), contentTag);
       if (written === 'written') {
         tally.count(METRIC.filesAccepted);
         if (slot.count + 1 >= settings.batchSize && (await sealManifest(sealer, file.dataset, slot.manifestId, 'full'))) {
@@ -141,11 +159,8 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
         // A concurrent delivery of the same content won, or this very commit went through and its response was
         // lost (a retry that DynamoDB did not recognise by its token). Either way the file is placed; finish its
         // manifest now if it is full, rather than leave it to the sweeper.
-        const winner = await store.getFile(file.bucket, file.key, contentTagOf(file));
-        tally.count(METRIC.duplicatesSkipped);
-        const manifestId = winner?.manifestId ?? slot.manifestId;
-        await finishStalled(file.dataset, manifestId);
-        return { outcome: 'duplicate', manifestId };
+        const winner = await store.getFile(file.bucket, file.key, contentTag);
+        return duplicateOf(file, { manifestId: winner?.manifestId ?? slot.manifestId, contentTag });
       }
       if (written === 'conflict') await backoff(attempt);
     }
@@ -189,7 +204,7 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       return;
     }
     const file: FileNotification = {
-      identity: `${event.bucket}/${event.key}#${contentTagOf(event)}`,
+      identity: `${event.bucket}/${event.key}#${fileVersionTag(event)}#${event.eTag}`,
       dataset: decision.dataset,
       bucket: event.bucket,
       key: event.key,

@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     sfn_fixes.install(retry_interval_scale=args.retry_interval_scale)
     sigv4_auth.sign_internal_clients(credentials)  # the state machine's own calls to the other services
     s3_events.install()
+    __import__("s3_checksums").install()  # every object gets its full-object checksum, as on S3
     dynamodb_isolation.install()
     __import__("glue_catalog").install()  # UpdateTable refuses a stale VersionId, as Glue does
     sns_outbox.install(sns_outbox.Outbox(args.state_dir / "outbox"))

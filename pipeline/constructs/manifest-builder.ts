@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../contracts/config';
 import { IDEMPOTENCY_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { IngestQueue } from './ingest-queue';
+import { acknowledge, arnRef } from './nag';
 import { acknowledgeManifestStarts, grantManifestStarts, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
 
 /** Timeout of the manifest builder; the ingest queue's visibility timeout is derived from it. */
@@ -94,8 +95,23 @@ export class ManifestBuilder extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${IDEMPOTENCY_TABLE.builderKeyPrefix}#*`] } },
       }),
     );
+    // A file's content identity is its full-object checksum (I7): HeadObject with checksum mode, of the version the
+    // notification names. HeadObject needs s3:GetObject, and s3:GetObjectVersion for a version id.
+    const ingestKeys = `${props.ingestPrefix}*`;
+    this.lambdaFunction.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadIngestChecksums',
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [props.ingestBucket.arnForObjects(ingestKeys)],
+      }),
+    );
     grantManifestStarts(this.lambdaFunction, props);
     acknowledgeManifestStarts(this, this.lambdaFunction, props);
+    acknowledge(
+      this.lambdaFunction.role!.node.tryFindChild('DefaultPolicy')!,
+      'The builder reads the checksum (HeadObject) of any new object under the ingest prefix; keys are known only at run time.',
+      `IAM5[Resource::${arnRef(props.ingestBucket)}/${props.ingestPrefix}*]`,
+    );
 
     const { alerting } = props;
     alerting.alarmOnDeadLetterQueue(

@@ -136,7 +136,7 @@ describe('pipeline upload, status and replay, against the local mode', () => {
     await waitFor(
       `${clicks[1].key} in ${clicksId}`,
       async () => {
-        const key = keys.manifestFile(clicksId, clicks[1].key, second.eTag);
+        const key = keys.manifestFile(clicksId, clicks[1].key, second.contentTag);
         return (await instance.ctx.ddb.send(new GetCommand({ TableName: instance.stack.stateTable, Key: key, ConsistentRead: true }))).Item
           ? true
           : undefined;

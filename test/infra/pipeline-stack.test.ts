@@ -317,7 +317,7 @@ describe('manifest builder and sweeper', () => {
     expect(template.toJSON().Resources[sweeper].Properties.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [sweeperDlq, 'Arn'] } });
   });
 
-  test('least privilege: state table, manifest files only, start executions; the idempotency table for the builder only', () => {
+  test('least privilege: state table, manifest files only, start executions; the idempotency table and the ingest checksums for the builder only', () => {
     const { builder, sweeper, stateTable, idempotencyTable, stateMachine, curatedBucket, ingestBucket } = ids();
     for (const fn of [builder, sweeper]) {
       const statements = statementsOfRole(roleOfFunction(fn));
@@ -325,7 +325,19 @@ describe('manifest builder and sweeper', () => {
       const s3Writes = statements.filter((s) => s.Effect === 'Allow' && asList(s.Action).includes('s3:PutObject'));
       expect(s3Writes).toHaveLength(1);
       expect(s3Writes[0].Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*']] });
-      expect(text).not.toContain(ingestBucket);
+      // The builder reads the ingest objects' checksums (HeadObject: GetObject, GetObjectVersion) under the prefix, no more.
+      const onIngest = statements.filter((st) => JSON.stringify(st).includes(ingestBucket));
+      expect(onIngest).toEqual(
+        fn === builder
+          ? [
+              expect.objectContaining({
+                Effect: 'Allow',
+                Action: ['s3:GetObject', 's3:GetObjectVersion'],
+                Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ingestBucket, 'Arn'] }, '/incoming/*']] },
+              }),
+            ]
+          : [],
+      );
       expect(statements).toContainEqual(
         expect.objectContaining({ Action: ['states:ListExecutions', 'states:StartExecution'], Resource: { Ref: stateMachine } }),
       );

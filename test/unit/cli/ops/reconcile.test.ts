@@ -1,5 +1,5 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ListObjectVersionsCommand, ListObjectVersionsCommandInput } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, HeadObjectCommandInput, ListObjectVersionsCommand, ListObjectVersionsCommandInput } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -121,6 +121,8 @@ describe('reconcile', () => {
     sqs.reset();
     ddb.reset();
     recorded = new Set();
+    // No version has a checksum unless a test says so: each is identified by its eTag.
+    s3.on(HeadObjectCommand).resolves({});
     ddb.on(DescribeTableCommand).resolves({ Table: { CreationDateTime: daysAgo(30) } });
     ddb.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: { pk: string }[] }> }) => {
       const asked = input.RequestItems[cloudTarget.stateTable].Keys;
@@ -190,6 +192,32 @@ describe('reconcile', () => {
     expect(
       ddb.commandCalls(BatchGetCommand).every((c) => c.args[0].input.RequestItems?.[cloudTarget.stateTable].ConsistentRead === true),
     ).toBe(true);
+  });
+
+  it('identifies each version by its full-object checksum, as the builder does: other eTags of recorded bytes are in manifests', async () => {
+    listing([
+      [
+        v('incoming/orders/a.ndjson', 'a3', 'e5mb-3'),
+        v('incoming/orders/a.ndjson', 'a2', 'e6mb-2'),
+        v('incoming/orders/a.ndjson', 'a1', 'eold'),
+        v('incoming/orders/c.ndjson', 'c2', 'ec2-2'),
+        v('incoming/orders/c.ndjson', 'c1', 'ec1-3'),
+      ],
+    ]);
+    const checksums: Record<string, string> = { a3: 'AAAAAAAAAAA=', a2: 'AAAAAAAAAAA=', c2: 'rvlAgO7pOzs=', c1: 'rvlAgO7pOzs=' };
+    s3.on(HeadObjectCommand).callsFake((input: HeadObjectCommandInput) => {
+      expect(input).toMatchObject({ Bucket: BUCKET, ChecksumMode: 'ENABLED' });
+      const versionETag: Record<string, string> = { a3: 'e5mb-3', a2: 'e6mb-2', a1: 'eold', c2: 'ec2-2', c1: 'ec1-3' };
+      const value = checksums[input.VersionId!];
+      return { ETag: `"${versionETag[input.VersionId!]}"`, ...(value ? { ChecksumCRC64NVME: value, ChecksumType: 'FULL_OBJECT' } : {}) };
+    });
+    // a's bytes recorded by their checksum; a1 (no checksum, from before) by its eTag. c was never delivered.
+    recorded = new Set([file('incoming/orders/a.ndjson', 'crc64nvme:AAAAAAAAAAA='), file('incoming/orders/a.ndjson', 'eold')]);
+
+    const result = await reconcile(ctx);
+
+    expect(result.datasets.orders).toEqual({ inManifests: 3, rejected: 0, missing: 2, sent: 1 });
+    expect(sentRecords()).toEqual([expect.objectContaining({ key: 'incoming/orders/c.ndjson', versionId: 'c2', eTag: 'ec2-2' })]);
   });
 
   it('finds nothing to do once what it sent is recorded', async () => {

@@ -1,5 +1,5 @@
 import { MalformedNotificationError } from '../../../../handlers/common/errors';
-import { contentTagOf, decodeS3Key, fileVersionTag, parseNotification } from '../../../../handlers/domain/s3-event';
+import { checksumOfHead, contentTagOf, decodeS3Key, fileVersionTag, parseNotification } from '../../../../handlers/domain/s3-event';
 import { encodeS3Key, s3Record, s3TestEventBody, uploaded } from '../../../helpers/s3-events';
 
 // A notification as S3 delivers it to SQS for `incoming/orders/2026/11/23/Spring sale (été)=1.ndjson`.
@@ -113,6 +113,18 @@ describe('fileVersionTag', () => {
 });
 
 describe('contentTagOf', () => {
+  const crc64 = { algorithm: 'CRC64NVME', value: 'rvlAgO7pOzs=', type: 'FULL_OBJECT' } as const;
+
+  test('is the full-object checksum when there is one: the same bytes under another eTag (part size, SSE-KMS) are one content', () => {
+    expect(contentTagOf({ eTag: 'aaa-3', versionId: 'v1', checksum: crc64 })).toBe('crc64nvme:rvlAgO7pOzs=');
+    expect(contentTagOf({ eTag: 'bbb-2', versionId: 'v2', checksum: crc64 })).toBe(contentTagOf({ eTag: 'ccc', checksum: crc64 }));
+    expect(contentTagOf({ eTag: 'e', checksum: { ...crc64, algorithm: 'SHA256', value: 'x'.repeat(44) } })).toHaveLength(51);
+  });
+
+  test('is the eTag for a composite checksum, which changes with the part size', () => {
+    expect(contentTagOf({ eTag: 'aaa-2', checksum: { algorithm: 'CRC32', value: 'AAAAAA==-2', type: 'COMPOSITE' } })).toBe('aaa-2');
+  });
+
   test('is the eTag: a retried PUT of the same bytes (new version, new sequencer) has the same identity', () => {
     expect(contentTagOf({ eTag: 'e1', versionId: 'v1', sequencer: 's1' })).toBe(
       contentTagOf({ eTag: 'e1', versionId: 'v2', sequencer: 's2' }),
@@ -125,5 +137,22 @@ describe('contentTagOf', () => {
   test('falls back to the version id, then the sequencer, when an event has no eTag', () => {
     expect(contentTagOf({ eTag: '', versionId: 'v', sequencer: 's' })).toBe('v');
     expect(contentTagOf({ eTag: '', sequencer: 's' })).toBe('s');
+  });
+});
+
+describe('checksumOfHead', () => {
+  test('reads the checksum HeadObject returns with checksum mode, with its type', () => {
+    expect(checksumOfHead({ ETag: '"e"', ChecksumCRC64NVME: 'rvlAgO7pOzs=', ChecksumType: 'FULL_OBJECT' })).toEqual({
+      algorithm: 'CRC64NVME',
+      value: 'rvlAgO7pOzs=',
+      type: 'FULL_OBJECT',
+    });
+    expect(checksumOfHead({ ChecksumCRC32: 'AAAAAA==-3', ChecksumType: 'COMPOSITE' })?.type).toBe('COMPOSITE');
+  });
+
+  test('types a checksum without ChecksumType by its value; none without a checksum', () => {
+    expect(checksumOfHead({ ChecksumSHA256: 'x'.repeat(44) })?.type).toBe('FULL_OBJECT');
+    expect(checksumOfHead({ ChecksumCRC32C: 'AAAAAA==-12' })?.type).toBe('COMPOSITE');
+    expect(checksumOfHead({ ETag: '"e"', ChecksumCRC32: '' })).toBeUndefined();
   });
 });

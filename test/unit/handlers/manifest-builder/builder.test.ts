@@ -1,7 +1,10 @@
-/** The builder's handling of what is not a file to place: no AWS beyond a mocked state table. */
+/**
+ * The builder's handling of what is not a file to place, and how it identifies a file's content: no AWS beyond a
+ * mocked state table and S3.
+ */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -113,4 +116,92 @@ test('an object over maxObjectMb, by the size its S3 event reports, is recorded 
   expect(item.reason).toContain('2 MB');
   expect(metrics.total('FilesRejected')).toBe(1);
   expect(metrics.total('FilesAccepted')).toBe(0);
+});
+
+describe('content identity (I7): the full-object checksum, read with HeadObject', () => {
+  const s3 = mockClient(S3Client);
+  beforeEach(() => ddb.on(GetCommand).resolves({}));
+  afterEach(() => s3.reset());
+  afterAll(() => s3.restore());
+  const now = new Date('2026-11-23T10:00:00Z');
+  const file = {
+    identity: 'ingest/incoming/orders/a.ndjson#seq2#etag-2',
+    dataset: 'orders',
+    bucket: 'ingest',
+    key: 'incoming/orders/a.ndjson',
+    size: 10,
+    eTag: 'etag-2',
+    sequencer: 'seq2',
+    versionId: 'v2',
+  };
+  const fileKey = (tag: string) => ({ pk: `FILE#ingest/incoming/orders/a.ndjson#${tag}`, sk: 'META' });
+  const builderAtNow = () =>
+    builderOn(
+      {
+        dynamodb: new DynamoDBClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+        s3: new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+        sfn: new SFNClient({ region: 'us-east-1' }),
+        sns: new SNSClient({ region: 'us-east-1' }),
+      },
+      settings,
+      new RecordingMetrics(),
+      () => now,
+    );
+
+  test('another eTag with a recorded checksum is a duplicate, and the delivery moves the record expiry to 90 days from now', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: '"etag-2"', ChecksumCRC64NVME: 'rvlAgO7pOzs=', ChecksumType: 'FULL_OBJECT' });
+    ddb.on(GetCommand, { Key: fileKey('crc64nvme:rvlAgO7pOzs=') }).resolves({ Item: { manifestId: 'm1', eTag: 'etag-1' } });
+    ddb.on(UpdateCommand).resolves({});
+
+    const placement = await builderAtNow().placeFile(file);
+
+    expect(placement).toEqual({ outcome: 'duplicate', manifestId: 'm1' });
+    expect(s3.commandCalls(HeadObjectCommand)[0].args[0].input).toEqual({
+      Bucket: 'ingest',
+      Key: 'incoming/orders/a.ndjson',
+      VersionId: 'v2',
+      ChecksumMode: 'ENABLED',
+    });
+    const update = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    expect(update).toHaveLength(1);
+    expect(update[0].Key).toEqual(fileKey('crc64nvme:rvlAgO7pOzs='));
+    expect(update[0].ExpressionAttributeValues?.[':expiresAt']).toBe(Math.floor(now.getTime() / 1000) + 90 * 86_400);
+    expect(update[0].ConditionExpression).toContain('#ttl < :expiresAt');
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+  });
+
+  test('a record under the eTag (written before checksums identified content) is the same content too', async () => {
+    s3.on(HeadObjectCommand).resolves({ ETag: '"etag-2"', ChecksumCRC32: 'AAAAAA==', ChecksumType: 'FULL_OBJECT' });
+    ddb.on(GetCommand, { Key: fileKey('etag-2') }).resolves({ Item: { manifestId: 'm0' } });
+    ddb.on(UpdateCommand).resolves({});
+
+    expect(await builderAtNow().placeFile(file)).toEqual({ outcome: 'duplicate', manifestId: 'm0' });
+    const asked = ddb.commandCalls(GetCommand).map((c) => c.args[0].input.Key);
+    expect(asked.slice(0, 2)).toEqual([fileKey('crc32:AAAAAA=='), fileKey('etag-2')]);
+    expect(ddb.commandCalls(UpdateCommand)[0].args[0].input.Key).toEqual(fileKey('etag-2'));
+  });
+
+  test.each([
+    ['a composite checksum', { ETag: '"etag-2"', ChecksumCRC32: 'AAAAAA==-2', ChecksumType: 'COMPOSITE' as const }],
+    ['no checksum', { ETag: '"etag-2"' }],
+    ['a key overwritten since (unversioned: another eTag)', { ETag: '"etag-3"', ChecksumCRC64NVME: 'rvlAgO7pOzs=' }],
+  ])('%s: identified by the eTag', async (_, head) => {
+    s3.on(HeadObjectCommand).resolves(head);
+    ddb.on(GetCommand, { Key: fileKey('etag-2') }).resolves({ Item: { manifestId: 'm0' } });
+    ddb.on(UpdateCommand).resolves({});
+
+    expect(await builderAtNow().placeFile(file)).toEqual({ outcome: 'duplicate', manifestId: 'm0' });
+    expect(ddb.commandCalls(GetCommand)[0].args[0].input.Key).toEqual(fileKey('etag-2'));
+  });
+
+  test('a version S3 no longer has is identified by its eTag; a throttled HeadObject fails the file, to be tried again', async () => {
+    s3.on(HeadObjectCommand).rejectsOnce(Object.assign(new Error('NotFound'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+    ddb.on(GetCommand, { Key: fileKey('etag-2') }).resolves({ Item: { manifestId: 'm0' } });
+    ddb.on(UpdateCommand).resolves({});
+    const builder = builderAtNow();
+    expect(await builder.placeFile(file)).toEqual({ outcome: 'duplicate', manifestId: 'm0' });
+
+    s3.on(HeadObjectCommand).rejects(Object.assign(new Error('SlowDown'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } }));
+    await expect(builder.placeFile(file)).rejects.toThrow('SlowDown');
+  });
 });
