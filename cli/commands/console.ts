@@ -1,9 +1,22 @@
 /** `pipeline console`: a read-only web console of the pipeline, one page per manifest (cli/console/). */
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { parseSince } from '../format';
 import { CliDeps, positiveInt, targetOptions, withExamples, withTargetOptions } from './shared';
 
-export function registerConsoleCommand(program: Command, deps: CliDeps): void {
+/** Resolves on Ctrl-C (SIGINT) or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+/** Adds `console`; it serves until `untilStopped` resolves (given the URL with its token), by default until Ctrl-C. */
+export function registerConsoleCommand(
+  program: Command,
+  deps: CliDeps,
+  untilStopped: (urlWithToken: string) => Promise<void> = untilSignal,
+): void {
   const cmd = program
     .command('console')
     .description('serve a read-only web console on 127.0.0.1: overview, manifests, one page per manifest, datasets; stop with Ctrl-C')
@@ -28,11 +41,11 @@ export function registerConsoleCommand(program: Command, deps: CliDeps): void {
       const where =
         ctx.target.mode === 'local' ? `the local mode (${ctx.target.stateDir})` : `stack ${ctx.target.stackName} (${ctx.target.region})`;
       io.out(`Console of ${where}, read-only. Open:\n  ${server.urlWithToken}\nPress Ctrl-C to stop.`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await server.close();
+      try {
+        await untilStopped(server.urlWithToken);
+      } finally {
+        await server.close();
+      }
       io.err('console stopped');
     });
   withTargetOptions(cmd);
@@ -42,6 +55,6 @@ export function registerConsoleCommand(program: Command, deps: CliDeps): void {
 function positiveIntOrZero(value: string): number {
   if (value.trim() === '0') return 0;
   const n = positiveInt('--port')(value);
-  if (n > 65535) throw new Error('--port takes a port number up to 65535');
+  if (n > 65535) throw new InvalidArgumentError('--port takes a port number up to 65535');
   return n;
 }
