@@ -145,6 +145,25 @@ export function alertSubjectPrefix(stage: string | undefined): string {
   return stage === undefined ? 'Ingest pipeline' : `Ingest pipeline ${stage}`;
 }
 
+/**
+ * Longest subject SNS publishes: "Subjects must be UTF-8 text with no line breaks or control characters, and less
+ * than 100 characters long" (Amazon SNS API Reference, Publish, `Subject`); a longer one makes Publish fail.
+ */
+export const SNS_SUBJECT_MAX_CHARS = 99;
+
+/**
+ * What an alert's subject says after the prefix. No manifest id nor dataset: the state machine builds its subject
+ * with the ASL's intrinsic functions, which cannot shorten a value, and a stage of 20 characters with a dataset of
+ * 40 already passes SNS's limit; the id opens the message instead.
+ */
+export const ALERT_SUBJECTS = { failed: 'manifest failed', partial: 'manifest partly converted' } as const;
+
+/** An alert's subject, `<prefix>: <what>`, cut to what SNS accepts (one line, {@link SNS_SUBJECT_MAX_CHARS}). */
+export function alertSubject(prefix: string, what: keyof typeof ALERT_SUBJECTS): string {
+  const subject = `${prefix}: ${ALERT_SUBJECTS[what]}`.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return subject.length <= SNS_SUBJECT_MAX_CHARS ? subject : `${subject.slice(0, SNS_SUBJECT_MAX_CHARS - 1)}…`;
+}
+
 /** Name of the stack without a stage; a stage's stack is `IngestPipeline-<stage>`. */
 export const BASE_STACK_NAME = 'IngestPipeline';
 

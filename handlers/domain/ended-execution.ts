@@ -3,6 +3,8 @@
  * an abort or a runtime error, which no Catch of the state machine can take. Pure functions, no AWS.
  */
 
+import { alertSubject } from '../../contracts/config';
+
 /** An ended execution as DescribeExecution tells it. */
 export interface DescribedExecution {
   readonly status: string;
@@ -73,10 +75,13 @@ export interface FailureAlertFields {
   readonly subjectPrefix: string;
 }
 
-/** The alert's subject and text: the same layout as the state machine's own (ComposeAlert in the ASL). */
+/**
+ * The alert's subject and text: the same layout as the state machine's own (NotifyFailure and ComposeAlert in the
+ * ASL); the subject within SNS's limit whatever the prefix, the manifest id in the message.
+ */
 export function failureAlert(f: FailureAlertFields): { subject: string; message: string } {
   return {
-    subject: `${f.subjectPrefix}: manifest ${f.manifestId} failed`,
+    subject: alertSubject(f.subjectPrefix, 'failed'),
     message:
       `Manifest ${f.manifestId} of dataset ${f.dataset} (${f.fileCount ?? '?'} files) was not converted.\n\n` +
       `Failed state: ${f.outcome.failedState}\nError: ${f.outcome.error}\nCause: ${f.outcome.cause}\n\n` +

@@ -105,7 +105,7 @@ def test_a_failing_manifest_is_retried_recorded_and_alerted(stack, emulator) -> 
     [alert] = [m for m in (message_from_bytes(p.read_bytes(), policy=policy.default)
                            for p in sorted((emulator.state_dir / "outbox").glob("*.eml"))) if m["To"] == email]
     body = alert.get_content()
-    assert "orders-20261123-fail02" in alert["Subject"] and "orders-20261123-fail02" in body
+    assert alert["Subject"] == "Ingest pipeline: manifest failed" and "Manifest orders-20261123-fail02 " in body
     assert "cannot read manifest" in body
 
 
@@ -128,9 +128,10 @@ def test_a_failure_the_job_names_not_retryable_is_not_run_again(stack, emulator)
     assert len(_glue_runs(outcome["history"])) == 1
     assert outcome["record"]["status"] == "FAILED"
     assert "[NotRetryable]" in outcome["record"]["cause"]
-    assert len([m for m in _alerts(emulator, email) if "orders-20261123-perm03" in m["Subject"]]) == 1
+    assert len([m for m in _alerts(emulator, email) if "Manifest orders-20261123-perm03 " in m.get_content()]) == 1
     # The outbox: the alert was written with the status, then cleared once SNS accepted it.
-    assert "orders-20261123-perm03" in outcome["record"]["alertSubject"]
+    assert outcome["record"]["alertSubject"] == "Ingest pipeline: manifest failed"
+    assert "Manifest orders-20261123-perm03 " in outcome["record"]["alertMessage"]
     assert "alertPending" not in outcome["record"] and "alertSk" not in outcome["record"]
     assert outcome["record"]["alertSentAt"]
 
@@ -150,10 +151,10 @@ def test_an_alert_sns_refuses_stays_pending_on_the_record_for_the_sweeper(stack,
                  and e["taskScheduledEventDetails"]["resourceType"] == "sns"]
     assert len(publishes) == 7, "the first attempt and six retries"
     assert (record["alertPending"], record["alertSk"].split("#")[-1]) == ("PENDING", "orders-20261123-perm09")
-    assert record["alertSubject"] == "Ingest pipeline: manifest orders-20261123-perm09 failed"
+    assert record["alertSubject"] == "Ingest pipeline: manifest failed"
     assert "Manifest orders-20261123-perm09 of dataset orders" in record["alertMessage"]
     assert "npx pipeline replay orders-20261123-perm09" in record["alertMessage"]
-    assert not [m for m in _alerts(emulator, email) if "orders-20261123-perm09" in m["Subject"]]
+    assert not [m for m in _alerts(emulator, email) if "Manifest orders-20261123-perm09 " in m.get_content()]
 
 
 def test_a_failure_record_that_cannot_be_written_sends_no_alert_and_is_left_to_the_sweeper(stack, emulator) -> None:
@@ -175,7 +176,7 @@ def test_a_failure_record_that_cannot_be_written_sends_no_alert_and_is_left_to_t
     # DynamoDB applies none of a failed update, and the record stays RUNNING.)
     assert record["runningPk"] == "RUNNING"
     assert record["executionArn"] == outcome["execution"]["executionArn"]
-    assert not [m for m in _alerts(emulator, email) if manifest_id in m["Subject"]]
+    assert not [m for m in _alerts(emulator, email) if f"Manifest {manifest_id} " in m.get_content()]
 
 
 def test_unreadable_files_end_the_manifest_partial_with_one_alert_naming_them(stack, emulator) -> None:
@@ -190,7 +191,7 @@ def test_unreadable_files_end_the_manifest_partial_with_one_alert_naming_them(st
     assert outcome == ("PARTIAL", "8", "1", "1")
     assert json.loads(record["failedFiles"])[0]["key"] == "incoming/orders/b.ndjson"
     assert "runningPk" not in record
-    [alert] = [m for m in _alerts(emulator, email) if "orders-20261123-partial04" in m["Subject"]]
+    [alert] = [m for m in _alerts(emulator, email) if "Manifest orders-20261123-partial04 " in m.get_content()]
     assert "incoming/orders/b.ndjson" in alert.get_content() and "missing" in alert.get_content()
 
 
@@ -202,7 +203,7 @@ def test_a_result_file_without_its_counts_fails_the_manifest_through_its_catch_p
     record = outcome["record"]
     outcome = (record["status"], record["error"], record["failedState"])
     assert outcome == ("FAILED", "Pipeline.MalformedResult", "CheckResult")
-    assert len([m for m in _alerts(emulator, email) if "orders-20261123-malformed05" in m["Subject"]]) == 1
+    assert len([m for m in _alerts(emulator, email) if "Manifest orders-20261123-malformed05 " in m.get_content()]) == 1
 
 
 def test_a_result_file_that_is_not_json_is_a_failure_of_read_result(stack) -> None:

@@ -91,7 +91,8 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     const emails = await alertEmailsFor(instance, manifestId);
 
     expect(emails).toHaveLength(1);
-    expect(emails[0].text).toMatch(new RegExp(`^Subject: .*${manifestId}.*partly converted`, 'm'));
+    expect(emails[0].text).toMatch(/^Subject: .*: manifest partly converted$/m);
+    expect(emails[0].text).toContain(`Manifest ${manifestId} of dataset`);
     expect(emails[0].text).toContain(deleted.key);
     expect(emails[0].text).toContain('missing');
     expect(emails[0].text).toContain(`npx pipeline replay ${manifestId}`);
@@ -119,7 +120,8 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     expect(emails.filter((e) => e.text.includes(failedId))).toHaveLength(1);
     expect(emails.filter((e) => e.text.includes(manifestId))).toHaveLength(1);
     const failedEmail = emails.find((e) => e.text.includes(failedId))!.text;
-    expect(failedEmail).toMatch(new RegExp(`^Subject: .*${failedId}.*failed`, 'm'));
+    expect(failedEmail).toMatch(/^Subject: .*: manifest failed$/m);
+    expect(failedEmail).toContain(`Manifest ${failedId} of dataset`);
     expect(failedEmail).toContain(`npx pipeline replay ${failedId}`);
     // The cause is the Glue run's one-line error message, not the job run as JSON.
     expect(failedEmail).toMatch(/^Cause: ndjson_to_parquet failed: \[NotRetryable\] manifest .*no file could be read/m);

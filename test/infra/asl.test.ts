@@ -8,7 +8,14 @@ import {
   fillPlaceholders,
 } from '../../contracts/convert-manifest-asl';
 import { endedOutcome, failureAlert } from '../../handlers/domain/ended-execution';
-import { CONVERT_RETRIES, DEFAULT_CONFIG } from '../../contracts/config';
+import {
+  ALERT_SUBJECTS,
+  CONVERT_RETRIES,
+  DEFAULT_CONFIG,
+  SNS_SUBJECT_MAX_CHARS,
+  alertSubject,
+  alertSubjectPrefix,
+} from '../../contracts/config';
 import { glueJobArguments, PER_MANIFEST_ARGUMENTS } from '../../contracts/glue-job';
 import { REPO_ROOT } from './synth';
 
@@ -375,6 +382,31 @@ describe('convert-manifest.asl.json', () => {
     });
 
     expect(alert.message).toBe(expected);
-    expect(alert.subject).toBe(`Ingest pipeline: manifest ${values[0]} failed`);
+    expect(alert.subject).toBe(states.FormatFailureAlert.Parameters.subject);
+  });
+
+  test('every alert the state machine publishes has a subject SNS accepts, whatever the stage, dataset or manifest', () => {
+    // The longest stage; the subject holds no value of the execution (a 200-character dataset name cannot lengthen it).
+    const prefix = alertSubjectPrefix('s'.repeat(20));
+    const filled = JSON.parse(fillPlaceholders(convertManifestDefinition(120), { ...REALISTIC, AlertSubjectPrefix: prefix })) as {
+      States: Record<string, State>;
+    };
+    const publishes = Object.entries(filled.States).filter(([, s]) => s.Resource === 'arn:aws:states:::sns:publish');
+
+    // Each publishes the subject its outcome record holds, which the Format state before the record made.
+    expect(publishes.map(([name, s]) => [name, s.Parameters['Subject.$']]).sort()).toEqual([
+      ['NotifyFailure', '$.alert.subject'],
+      ['NotifyPartial', '$.alert.subject'],
+    ]);
+    for (const [format, what] of [
+      ['FormatFailureAlert', 'failed'],
+      ['FormatPartialAlert', 'partial'],
+    ] as const) {
+      const parameters = filled.States[format].Parameters;
+      expect(parameters['subject.$']).toBeUndefined();
+      expect(parameters.subject).toBe(alertSubject(prefix, what));
+      expect(parameters.subject.length).toBeLessThanOrEqual(SNS_SUBJECT_MAX_CHARS);
+    }
+    expect(Object.keys(ALERT_SUBJECTS).sort()).toEqual(['failed', 'partial']);
   });
 });

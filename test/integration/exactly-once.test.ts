@@ -325,7 +325,7 @@ describe('an execution that ended without recording an outcome', () => {
     expect(pending).toMatchObject({
       status: 'FAILED',
       alertPending: keys.alertPending,
-      alertSubject: `Ingest pipeline: manifest ${manifestId} failed`,
+      alertSubject: 'Ingest pipeline: manifest failed',
     });
     expect(beforeRetry).toEqual([]);
     expect(second.alertsPublished).toEqual([manifestId]);
