@@ -16,7 +16,8 @@ import { ConvertManifestPlaceholders, convertManifestDefinition } from '../../co
 import { retentionDays } from './log-retention';
 import { lineCheckJarAsset } from './line-check-jar';
 import { Alerting, grantPublishTo } from './alerting';
-import { acknowledge, arnRef } from './nag';
+import { GLUE_LOG_GROUPS, glueLogGroupPatterns } from './glue-log-groups';
+import { acknowledge, arnRef, nagText } from './nag';
 
 /** The Glue job's entry script; written and tested under `glue-scripts/`. */
 export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'ndjson_to_parquet.py');
@@ -117,21 +118,6 @@ export class ConversionWorkflow extends Construct {
     // Glue creating account-wide ones (/aws-glue/jobs/output, /error) that keep every job's logs forever.
     // Their prefix carries the stack name: two stages never share a log group.
     const logPrefix = `/aws-glue/jobs/${props.stackName}`;
-    const logGroupArnPattern = stack.formatArn({
-      service: 'logs',
-      resource: 'log-group',
-      resourceName: `${logPrefix}/*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    // CloudWatch Logs encrypts with this key only for this stack's Glue log groups.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-        resources: ['*'],
-        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': logGroupArnPattern } },
-      }),
-    );
     const jobLogGroup = (name: string) =>
       new logs.LogGroup(this, `JobLogs${name[0].toUpperCase()}${name.slice(1)}`, {
         logGroupName: `${logPrefix}/${name}`,
@@ -139,9 +125,14 @@ export class ConversionWorkflow extends Construct {
         encryptionKey: this.key,
         removalPolicy: RemovalPolicy.DESTROY,
       });
-    this.logGroups = { output: jobLogGroup('output'), error: jobLogGroup('error'), continuous: jobLogGroup('continuous') };
+    const [output, error, continuous] = GLUE_LOG_GROUPS.map(jobLogGroup);
+    this.logGroups = { output, error, continuous };
 
+    // Named after the stack: Glue names the job's encrypted log groups after it (./glue-log-groups.ts). The capital
+    // letters keep its names apart from any stage's log prefix, which is lower case after the base stack name.
+    const securityConfigurationName = `${props.stackName}-GlueJob`;
     const securityConfiguration = new glue.SecurityConfiguration(this, 'SecurityConfiguration', {
+      securityConfigurationName,
       s3Encryption: glue.S3Encryption.s3Managed(),
       cloudWatchEncryption: glue.CloudWatchEncryption.kms(this.key),
       jobBookmarksEncryption: glue.JobBookmarksEncryption.clientSideKms(this.key),
@@ -155,8 +146,21 @@ export class ConversionWorkflow extends Construct {
       assumedBy: new iam.ServicePrincipal('glue.amazonaws.com'),
       description: 'Runs the ingest pipeline conversion job: reads raw NDJSON, writes Parquet and quarantine',
     });
-    this.grantJobAccess(role, props);
-    this.acknowledgeJobAccess(role, props);
+    // The names the job's logs may take: the role may write them, and CloudWatch Logs may encrypt with the job key
+    // for them and no other group.
+    const logGroupArns = glueLogGroupPatterns({ prefix: logPrefix, securityConfigurationName, roleName: role.roleName }).map((name) =>
+      stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        resources: ['*'],
+        conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': logGroupArns } },
+      }),
+    );
+    this.grantJobAccess(role, props, logGroupArns);
+    this.acknowledgeJobAccess(role, props, logGroupArns);
 
     const script = new s3assets.Asset(this, 'Script', { path: props.glueScriptPath ?? GLUE_SCRIPT_PATH });
     // Zipped by CDK at synth; Python's byte-code caches stay out of it.
@@ -211,6 +215,10 @@ export class ConversionWorkflow extends Construct {
     // is not passed along where nothing checks it.
     const usedSubstitutions = Object.fromEntries(Object.entries(substitutions).filter(([name]) => definition.includes(`\${${name}}`)));
     const logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      // Step Functions adds each log group it delivers to into the account's CloudWatch Logs resource policy, which
+      // is limited to 5,120 characters; groups under /aws/vendedlogs/ need no entry ("Avoiding Amazon CloudWatch
+      // Logs resource policy size restrictions", https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html).
+      logGroupName: `/aws/vendedlogs/states/${props.stackName}-convert-manifest`,
       retention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -229,7 +237,7 @@ export class ConversionWorkflow extends Construct {
   }
 
   /** Least privilege of the Glue job: raw data under the ingest prefix, its own prefixes, its catalog database. */
-  private grantJobAccess(role: iam.Role, props: ConversionWorkflowProps): void {
+  private grantJobAccess(role: iam.Role, props: ConversionWorkflowProps, logGroupArns: string[]): void {
     const stack = Stack.of(this);
     const { ingestBucket, curatedBucket } = props;
     const ingestKeys = `${props.ingestPrefix ?? DEFAULT_CONFIG.ingestPrefix}*`;
@@ -292,11 +300,12 @@ export class ConversionWorkflow extends Construct {
         resources: [catalogArn, stack.formatArn({ service: 'glue', resource: 'database', resourceName: 'default' })],
       }),
     );
-    // Only the stack's own log groups; Glue may still try to create or associate them, which then is a no-op.
+    // Only the job's log groups (./glue-log-groups.ts): the group itself, and its streams (`:*`). Glue creates a
+    // group it does not find and associates the key with it, which for the stack's own groups is a no-op.
     allow(
       'OwnLogGroups',
       ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:AssociateKmsKey'],
-      Object.values(this.logGroups).map((group) => group.logGroupArn),
+      logGroupArns.flatMap((arn) => [arn, `${arn}:*`]),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -309,7 +318,7 @@ export class ConversionWorkflow extends Construct {
   }
 
   /** Why the Glue job's policy has the wildcards it has. */
-  private acknowledgeJobAccess(role: iam.Role, props: ConversionWorkflowProps): void {
+  private acknowledgeJobAccess(role: iam.Role, props: ConversionWorkflowProps, logGroupArns: string[]): void {
     const policy = role.node.tryFindChild('DefaultPolicy')!;
     const curated = arnRef(props.curatedBucket);
     acknowledge(
@@ -332,6 +341,11 @@ export class ConversionWorkflow extends Construct {
       policy,
       'cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited to the Glue namespace by condition.',
       'IAM5[Resource::*]',
+    );
+    acknowledge(
+      policy,
+      "The job's log groups and their streams: Glue names the groups after the stack's prefix, security configuration and role, in the forms AWS documents (glue-log-groups.ts); each pattern is anchored on this stack's names.",
+      ...logGroupArns.flatMap((arn) => [arn, `${arn}:*`]).map((arn) => `IAM5[Resource::${nagText(this, arn)}]`),
     );
   }
 

@@ -139,15 +139,88 @@ describe('data protection', () => {
     expect(args['--continuous-log-logGroup']).toEqual({
       Ref: groups.find(([, g]) => g.Properties.LogGroupName.endsWith('/continuous'))![0],
     });
-    // The job may write to those groups and no other.
-    const roleId = template.toJSON().Resources[job].Properties.Role['Fn::GetAtt'][0] as string;
+  });
+
+  test('the names the job logs under, the names its role may write and the names the job key encrypts for are the same', () => {
+    const { job, securityConfiguration } = ids();
+    const resources = template.toJSON().Resources;
+    const glueKey = logicalIdAt(pipeline.stack, 'ConversionWorkflow/GlueKey');
+    const roleId = resources[job].Properties.Role['Fn::GetAtt'][0] as string;
+    // The template's values with the references a deployment fills in: the role's name, the account, the region.
+    const names = {
+      [roleId]: 'IngestPipeline-JobRole-ABC123',
+      'AWS::Partition': 'aws',
+      'AWS::Region': 'eu-west-1',
+      'AWS::AccountId': '123456789012',
+    };
+    const text = (v: any): string =>
+      typeof v === 'string'
+        ? v
+        : v.Ref !== undefined
+          ? names[v.Ref]
+          : v['Fn::GetAtt'] !== undefined // a log group of the stack, as the CDK's grant on the job names it
+            ? `arn:aws:logs:eu-west-1:123456789012:log-group:${resources[v['Fn::GetAtt'][0]].Properties.LogGroupName}:*`
+            : (v['Fn::Join'][1] as unknown[]).map(text).join(v['Fn::Join'][0]);
+    const scName = resources[securityConfiguration].Properties.Name as string;
+    const prefix = resources[job].Properties.DefaultArguments['--custom-logGroup-prefix'] as string;
+    expect(scName).toBe('IngestPipeline-GlueJob');
+    expect(resources[job].Properties.SecurityConfiguration).toEqual({ Ref: securityConfiguration });
+
     const logStatements = statementsOfRole(roleId).filter((st) => asList(st.Action).some((a) => String(a).startsWith('logs:')));
-    const logResources = new Set(logStatements.flatMap((st) => asList(st.Resource)).map((r) => JSON.stringify(r)));
-    expect(logResources).toEqual(new Set(groups.map(([id]) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }))));
-    // CloudWatch Logs may use the job key only for this stack's Glue log groups.
-    const keyPolicy = JSON.stringify(template.toJSON().Resources[glueKey].Properties.KeyPolicy);
-    expect(keyPolicy).toContain(':log-group:/aws-glue/jobs/IngestPipeline/*');
-    expect(keyPolicy).not.toContain(':log-group:/aws-glue/*"');
+    const granted = logStatements.flatMap((st) => asList(st.Resource));
+    const roleArns = granted.filter((r: any) => r['Fn::GetAtt'] === undefined).map(text);
+    const keyStatement = (resources[glueKey].Properties.KeyPolicy.Statement as any[]).find((st) =>
+      JSON.stringify(st.Principal).includes('logs.'),
+    );
+    const keyArns = asList(keyStatement.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']).map(text);
+    // The role: each group and its streams; the key: each group. The same names.
+    expect(new Set(roleArns)).toEqual(new Set(keyArns.flatMap((arn) => [arn, `${arn}:*`])));
+
+    const arnLike = (pattern: string, arn: string) =>
+      new RegExp(
+        `^${pattern
+          .split('*')
+          .map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+          .join('.*')}$`,
+      ).test(arn);
+    const groupArn = (name: string) => `arn:aws:logs:eu-west-1:123456789012:log-group:${name}`;
+    const allowed = (name: string) =>
+      keyArns.some((p) => arnLike(p, groupArn(name))) && roleArns.some((p) => arnLike(p, `${groupArn(name)}:log-stream:jr_1-driver`));
+    // Every name AWS documents for a job with this prefix, security configuration and role (glue-log-groups.ts).
+    const documented = [
+      `${prefix}/output`,
+      `${prefix}/error`,
+      `${prefix}/continuous-${scName}`,
+      `/aws-glue/jobs/error-${scName}`,
+      `/aws-glue/jobs/logs-v2-${scName}`,
+      `/aws-glue/jobs-${names[roleId]}-${scName}/output`,
+      `/aws-glue/jobs/${scName}-role/${names[roleId]}/output`,
+      `/aws-glue/jobs/${scName}-role/${names[roleId]}/error`,
+    ];
+    for (const name of documented) expect({ name, allowed: allowed(name) }).toEqual({ name, allowed: true });
+    // What the CDK grants on the continuous group by itself is among those names.
+    for (const arn of granted.filter((r: any) => r['Fn::GetAtt'] !== undefined).map(text)) {
+      expect(roleArns.some((p) => arnLike(p, arn))).toBe(true);
+    }
+    // Not another stage's, nor Glue's shared groups, nor another job's.
+    for (const name of [
+      '/aws-glue/jobs/IngestPipeline-dev/output',
+      '/aws-glue/jobs/error-IngestPipeline-dev-GlueJob',
+      '/aws-glue/jobs/output',
+      '/aws-glue/jobs/error',
+      `/aws-glue/jobs/IngestPipeline-dev-GlueJob-role/${names[roleId]}/output`,
+      '/aws-glue/jobs-OtherRole-IngestPipeline-GlueJob/output',
+    ]) {
+      expect({ name, allowed: allowed(name) }).toEqual({ name, allowed: false });
+    }
+  });
+
+  test('the state machine logs to a group under /aws/vendedlogs/states/, named after the stack', () => {
+    const { stateMachine } = ids();
+    const destination = template.toJSON().Resources[stateMachine].Properties.LoggingConfiguration.Destinations[0];
+    const groupId = destination.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0] as string;
+
+    expect(template.toJSON().Resources[groupId].Properties.LogGroupName).toBe('/aws/vendedlogs/states/IngestPipeline-convert-manifest');
   });
 });
 

@@ -64,7 +64,7 @@ describe('stages', () => {
     // Explicit names exist (alarms, Glue log groups, security configuration, database): the check has material.
     for (const names of named) {
       expect(names.filter((n) => n.type === 'AWS::CloudWatch::Alarm').length).toBeGreaterThanOrEqual(12);
-      expect(names.filter((n) => n.type === 'AWS::Logs::LogGroup').length).toBe(3);
+      expect(names.filter((n) => n.type === 'AWS::Logs::LogGroup').length).toBe(4);
       expect(names.some((n) => n.type === 'AWS::Glue::SecurityConfiguration')).toBe(true);
       expect(names.some((n) => n.type === 'AWS::Glue::Database')).toBe(true);
     }
@@ -95,7 +95,7 @@ describe('stages', () => {
     const names = physicalNames(dev.template, dev.stack.stackName);
     for (const alarm of names.filter((n) => n.type === 'AWS::CloudWatch::Alarm')) expect(alarm.name).toMatch(/^IngestPipeline-dev-/);
     for (const group of names.filter((n) => n.type === 'AWS::Logs::LogGroup'))
-      expect(group.name).toMatch(/^\/aws-glue\/jobs\/IngestPipeline-dev\//);
+      expect(group.name).toMatch(/^(\/aws-glue\/jobs\/IngestPipeline-dev\/|\/aws\/vendedlogs\/states\/IngestPipeline-dev-)/);
     for (const fn of Object.values(resourcesOf(dev.template, 'AWS::Lambda::Function')).filter(
       (f) => f.Properties.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE,
     )) {
