@@ -18,40 +18,23 @@ from ndjson_conversion.arguments import parse_args
 from ndjson_conversion.errors import failure_line
 from ndjson_conversion.run import run
 
-try:  # present on Glue only
-    from awsglue.context import GlueContext  # pyright: ignore[reportMissingImports]
-    from awsglue.job import Job  # pyright: ignore[reportMissingImports]
-    from awsglue.utils import getResolvedOptions  # pyright: ignore[reportMissingImports]
-except ImportError:  # plain pyspark: local mode, tests, benchmark
-    GlueContext = None
-    Job = None
-    getResolvedOptions = None
 
-
-def open_session() -> tuple[SparkSession, Any]:
-    """The Spark session, and Glue's context on Glue (None elsewhere)."""
-    if GlueContext is not None:
-        from pyspark.context import SparkContext
-
-        glue_context = GlueContext(SparkContext.getOrCreate())
-        return glue_context.spark_session, glue_context
+def open_session() -> SparkSession:
+    """The Spark session, the same code on Glue and elsewhere. On Glue it sits on the SparkContext Glue launched, with
+    Glue's configuration: the context a GlueContext would wrap (aws-glue-libs, awsglue/context.py: GlueContext takes
+    the script's SparkContext.getOrCreate()). The job uses nothing of GlueContext or Job: it writes the catalog
+    through boto3 and uses no bookmarks (``--job-bookmark-option job-bookmark-disable``), so Job.init/commit have
+    nothing to do."""
     builder: Any = SparkSession.builder
-    return builder.appName("ndjson_to_parquet").getOrCreate(), None
+    return builder.appName("ndjson_to_parquet").getOrCreate()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit 0 with the counts on stdout, or 1 with a one-line reason as the last line of stderr."""
     argv = list(sys.argv if argv is None else argv)
     try:
-        params = parse_args(argv, getResolvedOptions)
-        spark, glue_context = open_session()
-        job = None
-        if glue_context is not None and Job is not None and getResolvedOptions is not None and "--JOB_NAME" in argv:
-            job = Job(glue_context)
-            job.init(getResolvedOptions(argv, ["JOB_NAME"])["JOB_NAME"], {})
-        result = run(spark, params)
-        if job is not None:
-            job.commit()
+        params = parse_args(argv)
+        result = run(open_session(), params)
     except Exception as error:  # the runner reports the last stderr line as the job run's ErrorMessage
         print(failure_line(error), file=sys.stderr, flush=True)
         return 1

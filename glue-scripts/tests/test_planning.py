@@ -8,7 +8,7 @@ from pyspark.sql import types as T
 
 from ndjson_conversion.arguments import default_staging_path, parse_args
 from ndjson_conversion.catalog import hive_type
-from ndjson_conversion.errors import JobError
+from ndjson_conversion.errors import JobError, NotRetryableError
 from ndjson_conversion.manifest import ManifestFile, parse_manifest
 from ndjson_conversion.output import plan_output_files, right_size
 
@@ -39,6 +39,39 @@ def test_arguments_ignore_glue_extras_and_default_the_optional_ones():
     assert parse_args(argv + ["--staging_path", "s3://c/tmp/"]).staging_path == "s3://c/tmp/"
     with pytest.raises(JobError):
         parse_args(argv + ["--target_file_mb", "0"])
+
+
+# What Glue passes the script (sys.argv) for a run of the stack's job: its own arguments ("Using job parameters in
+# AWS Glue jobs"; the ones awsglue.utils.getResolvedOptions reserves) and the job's Glue settings, in between the
+# job's own.
+GLUE_ARGV = ["script_2026-12-07-10-00-00.py", "--JOB_ID", "j_0123", "--enable-metrics", "true",
+             "--JOB_RUN_ID", "jr_0123", "--job-bookmark-option", "job-bookmark-disable", "--TempDir",
+             "s3://aws-glue-assets-123456789012-us-east-1/temporary/", "--manifest_uri", "s3://c/manifests/o/m.json",
+             "--SECURITY_CONFIGURATION", "sec", "--encryption-type", "sse-s3", "--enable-auto-scaling", "true",
+             "--custom-logGroup-prefix", "/aws-glue/jobs/IngestPipeline", "--extra-jars", "s3://assets/a.jar",
+             "--extra-py-files", "s3://assets/p.zip", "--enable-continuous-cloudwatch-log", "true",
+             "--manifest_id", "m", "--dataset", "orders", "--ingest_date", "2026-11-23", "--curated_path",
+             "s3://c/curated/", "--quarantine_path", "s3://c/quarantine/", "--result_uri", "s3://c/m.result.json",
+             "--schema", "not-an-abbreviation", "--JOB_NAME", "IngestPipeline-convert"]
+
+
+def test_arguments_take_what_glue_passes_and_leave_glue_its_own():
+    params = parse_args(GLUE_ARGV)
+
+    assert (params.manifest_uri, params.manifest_id, params.result_uri) == ("s3://c/manifests/o/m.json", "m",
+                                                                            "s3://c/m.result.json")
+    assert (params.schema_uri, params.schema_prefix) == ("", "")  # --schema is Glue's (or nobody's), not ours
+
+
+@pytest.mark.parametrize("drop", ["--dataset", "--result_uri"])
+def test_a_missing_or_empty_required_argument_fails_the_run_not_to_be_retried(drop):
+    at = GLUE_ARGV.index(drop)
+    with pytest.raises(NotRetryableError, match=f"missing job argument.*{drop}"):
+        parse_args(GLUE_ARGV[:at] + GLUE_ARGV[at + 2:])
+    with pytest.raises(NotRetryableError, match=f"missing job argument.*{drop}"):
+        parse_args(GLUE_ARGV[:at + 1] + [""] + GLUE_ARGV[at + 2:])
+    with pytest.raises(NotRetryableError, match="expected one argument"):
+        parse_args([*GLUE_ARGV, drop])
 
 
 @pytest.mark.parametrize("curated, staging", [

@@ -191,7 +191,9 @@ export class ConversionWorkflow extends Construct {
       defaultArguments: {
         // With auto scaling, numberOfWorkers is the upper bound: a small manifest uses few workers.
         '--enable-auto-scaling': 'true',
-        '--enable-glue-datacatalog': 'true',
+        // No `--enable-glue-datacatalog`: the job records schemas and partitions through Glue's API (boto3) and
+        // Spark reads no catalog table, and with it Spark's Hive client asks for a `default` database on every run.
+        // No bookmarks: a manifest lists exactly what a run reads, and the script uses no Job.init/commit.
         '--job-bookmark-option': 'job-bookmark-disable',
         '--custom-logGroup-prefix': logPrefix,
         ...glueJobArguments(glueSettings, { curatedBucket: props.curatedBucket.bucketName, catalogDatabase: this.database.databaseName }),

@@ -466,6 +466,12 @@ describe('conversion workflow', () => {
     });
   });
 
+  test("the job asks Glue for no Spark catalog: it writes the catalog through Glue's API, and Spark reads none", () => {
+    const job = Object.values(resourcesOf(template, 'AWS::Glue::Job'))[0];
+    expect(job.Properties.DefaultArguments).not.toHaveProperty('--enable-glue-datacatalog');
+    expect(job.Properties.DefaultArguments['--job-bookmark-option']).toBe('job-bookmark-disable');
+  });
+
   test('the job runs the script of glue-scripts/ as an asset', () => {
     const job = Object.values(resourcesOf(template, 'AWS::Glue::Job'))[0];
     expect(JSON.stringify(job.Properties.Command.ScriptLocation)).toMatch(/\.py"/);

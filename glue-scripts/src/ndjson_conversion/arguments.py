@@ -1,10 +1,10 @@
-"""The job's arguments (`JobParams`): resolved by Glue's getResolvedOptions on Glue, by argparse elsewhere;
-docs/architecture.md, "Glue job arguments".
+"""The job's arguments (`JobParams`), by one parser on Glue and everywhere else; docs/architecture.md, "Glue job
+arguments".
 """
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,6 @@ REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curat
 OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes",
                  "max_decompressed_bytes")
 
-#: Glue's awsglue.utils.getResolvedOptions: (argv, names) -> {name: value}.
-ResolveOptions = Callable[[list[str], list[str]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -44,19 +42,25 @@ class JobParams:
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES  # a gzip file with more text fails as too_large
 
 
-def parse_args(argv: Sequence[str], resolve_options: ResolveOptions | None = None) -> JobParams:
-    """Resolves the job's arguments with Glue's getResolvedOptions (`resolve_options`, on Glue), or argparse."""
-    if resolve_options is not None:
-        present = [name for name in OPTIONAL_ARGS if f"--{name}" in argv]
-        values = resolve_options(list(argv), list(REQUIRED_ARGS) + present)
-    else:
-        parser = argparse.ArgumentParser(description="Converts one manifest's NDJSON objects to Parquet.")
-        for name in REQUIRED_ARGS:
-            parser.add_argument(f"--{name}", required=True)
-        for name in OPTIONAL_ARGS:
-            parser.add_argument(f"--{name}", default=None)
-        known, _unknown = parser.parse_known_args(list(argv[1:]))  # Glue-style extras such as --JOB_NAME
-        values = vars(known)
+def parse_args(argv: Sequence[str]) -> JobParams:
+    """The job's arguments from `argv` (``sys.argv``: the script, then ``--name value`` pairs).
+
+    Glue passes the job's default arguments, the run's arguments and its own: ``--JOB_NAME``, ``--JOB_ID``,
+    ``--JOB_RUN_ID``, ``--SECURITY_CONFIGURATION``, ``--encryption-type``, ``--job-bookmark-option``, ``--TempDir``,
+    and the job's ``--enable-...`` and ``--custom-logGroup-prefix`` settings ("Using job parameters in AWS Glue jobs",
+    https://docs.aws.amazon.com/glue/latest/dg/aws-glue-programming-etl-glue-arguments.html). Glue's own
+    ``getResolvedOptions`` reads them with argparse's ``parse_known_args`` over ``argv[1:]`` (aws-glue-libs,
+    awsglue/utils.py); so does this, leaving every argument it does not know to Glue. Abbreviations are off, so that
+    no argument of Glue's is taken for a prefix of one of the job's. A required argument missing, or one without a
+    value, fails the run, not to be retried."""
+    parser = _ArgumentParser(prog="ndjson_to_parquet", allow_abbrev=False, add_help=False)
+    for name in REQUIRED_ARGS + OPTIONAL_ARGS:
+        parser.add_argument(f"--{name}", default=None)
+    known, _glue_arguments = parser.parse_known_args(list(argv[1:]))
+    values = vars(known)
+    missing = [f"--{name}" for name in REQUIRED_ARGS if values.get(name) in (None, "")]
+    if missing:
+        raise NotRetryableError(f"missing job argument(s): {', '.join(missing)}")
     return JobParams(
         manifest_uri=values["manifest_uri"], manifest_id=values["manifest_id"], dataset=values["dataset"],
         ingest_date=values["ingest_date"], curated_path=values["curated_path"],
@@ -69,6 +73,13 @@ def parse_args(argv: Sequence[str], resolve_options: ResolveOptions | None = Non
         max_decompressed_bytes=positive_whole_number(values, "max_decompressed_bytes",
                                                      DEFAULT_MAX_DECOMPRESSED_BYTES),
     )
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises (as Glue's GlueArgumentParser does) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
+        raise NotRetryableError(f"job arguments: {message}")
 
 
 def positive_whole_number(values: dict[str, Any], name: str, default: int) -> int:
