@@ -34,13 +34,22 @@ def _shape(value):
 
 BATCH = {"paths": ["a.ndjson", "b.ndjson"], "bytes": 7_000_000, "lines": 1000, "bad": 3, "blank": 2}
 SECONDS = {"bareSpark": 10.0, "steady": 12.0, "firstWarm": 13.0, "coldJvmExtra": 9.0}
+RATIOS = {"steady": 1.234, "first": 1.3}
+EXTRA = {
+    "rounds": [{"bareSpark": 10.0, "firstWarm": 13.0, "steady": 12.0, "steadyRatio": 1.2, "firstRatio": 1.3,
+                "parquetBytes": 650_000}],
+    "freshJvm": {"seconds": {"bareSpark": 14.0, "steady": 17.0, "firstWarm": 19.0, "sessionStart": 6.0},
+                 "ratios": {"steady": 1.21, "first": 1.36}},
+    "glueReferenceRun": {"megabytes": 292, "workers": 2, "seconds": 39, "billedSeconds": 60,
+                         "usd": {"STANDARD": 0.0147, "FLEX": 0.0097}},
+}
 
 
 def test_writes_the_fields_pipeline_cost_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "results" / "glue-job.json"
     monkeypatch.setenv("BENCH_RESULT_FILE", str(target))
 
-    _bench_module().write_result(BATCH, 650_000, SECONDS, (1.0, 0.5, 0.25))
+    _bench_module().write_result(BATCH, 650_000, SECONDS, (1.0, 0.5, 0.25), RATIOS, EXTRA)
 
     written = json.loads(target.read_text())
     assert _shape(written) == _shape(json.loads(FIXTURE.read_text()))
@@ -48,7 +57,8 @@ def test_writes_the_fields_pipeline_cost_reads(tmp_path: Path, monkeypatch: pyte
     assert written["batch"] == {"files": 2, "megabytes": 7.0, "lines": 1000, "quarantinedLines": 3, "blankLines": 2}
     assert written["parquetMegabytes"] == 0.7
     assert written["seconds"] == SECONDS
-    assert written["ratios"] == {"steady": 1.2, "first": 1.3}
+    assert written["ratios"] == {"steady": 1.23, "first": 1.3}  # the medians given, not the seconds' ratios
+    assert {k: written[k] for k in EXTRA} == EXTRA
     assert written["machine"]["loadAtStart"] == [1.0, 0.5, 0.25]
 
 
