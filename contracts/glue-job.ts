@@ -1,6 +1,7 @@
 /**
  * The Glue job's contract: its arguments and the reasons a file of a manifest is not converted, defined once in
- * contracts/glue-job.json (docs/architecture.md, "Glue job arguments: one home"). The stack and the local mode's provisioner both set the job's default arguments from
+ * contracts/glue-job.json, against which glue-scripts/tests/test_contracts.py checks the job (docs/architecture.md,
+ * "Glue job arguments: one home"). The stack and the local mode's provisioner both set the job's default arguments from
  * {@link glueJobArguments}; the state machine passes only {@link PER_MANIFEST_ARGUMENTS}, so a setting changed here
  * reaches every run, whoever starts it.
  *
