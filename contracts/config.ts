@@ -39,6 +39,12 @@ export interface GlueSettings {
   readonly maxDecompressedMb: number;
   /** Longest line, in KB; a longer line is quarantined as `line_too_long` instead of parsed. @default 1024 */
   readonly maxLineKb: number;
+  /**
+   * Most leaf fields a dataset's schema may grow to from its data; the lines whose fields would pass it are
+   * quarantined as `schema_limit`, so objects with ever-new keys cannot grow the catalog table past Glue's limits.
+   * @default 1000
+   */
+  readonly maxSchemaFields: number;
 }
 
 /** The pipeline's settings. */
@@ -125,6 +131,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     targetFileMb: 128,
     maxDecompressedMb: 2048,
     maxLineKb: 1024,
+    maxSchemaFields: 1000,
   },
   logLevel: 'INFO',
   logRetentionDays: 30,
@@ -303,6 +310,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
       maxDecompressedMb: int('glue.maxDecompressedMb', g.maxDecompressedMb, d.glue.maxDecompressedMb, 1, 1024 * 1024),
       // Spark holds a line in one string: beyond 512 MB a line cannot be read at all.
       maxLineKb: int('glue.maxLineKb', g.maxLineKb, d.glue.maxLineKb, 1, 512 * 1024),
+      maxSchemaFields: int('glue.maxSchemaFields', g.maxSchemaFields, d.glue.maxSchemaFields, 1, 100_000),
     },
     logLevel: oneOf('logLevel', overrides.logLevel, d.logLevel, ['DEBUG', 'INFO', 'WARN', 'ERROR']),
     logRetentionDays: int('logRetentionDays', overrides.logRetentionDays, d.logRetentionDays, 1, 3653),

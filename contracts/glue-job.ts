@@ -54,7 +54,7 @@ const MB = 1024 * 1024;
 
 /** The job's default arguments: each of {@link JOB_DEFAULT_ARGUMENTS}. */
 export function glueJobArguments(
-  glue: Pick<GlueSettings, 'targetFileMb' | 'maxDecompressedMb' | 'maxLineKb'>,
+  glue: Pick<GlueSettings, 'targetFileMb' | 'maxDecompressedMb' | 'maxLineKb' | 'maxSchemaFields'>,
   where: GlueJobLocations,
 ): Record<string, string> {
   const s3 = (prefix: string) => `s3://${where.curatedBucket}/${prefix}`;
@@ -69,5 +69,6 @@ export function glueJobArguments(
     // The script counts bytes; the config speaks in MB and KB, which is how people size them.
     '--max_decompressed_bytes': String(glue.maxDecompressedMb * MB),
     '--max_line_bytes': String(glue.maxLineKb * 1024),
+    '--max_schema_fields': String(glue.maxSchemaFields),
   };
 }

@@ -1,12 +1,13 @@
 import { BASE_STACK_NAME, ConfigError, DEFAULT_CONFIG, configFromContext, resolveConfig, stackName } from '../../contracts/config';
 
 describe('size caps', () => {
-  test('defaults: objects up to 1 GB, 2 GB decompressed per gzip file, lines up to 1 MB', () => {
+  test('defaults: objects up to 1 GB, 2 GB decompressed per gzip file, lines up to 1 MB, 1,000 schema fields', () => {
     const config = resolveConfig();
 
     expect(config.maxObjectMb).toBe(1024);
     expect(config.glue.maxDecompressedMb).toBe(2048);
     expect(config.glue.maxLineKb).toBe(1024);
+    expect(config.glue.maxSchemaFields).toBe(1000);
   });
 
   test('each is taken from overrides, as numbers or as the strings CDK context gives', () => {
@@ -25,6 +26,8 @@ describe('size caps', () => {
     ['glue.maxDecompressedMb', { glue: { maxDecompressedMb: 1.5 } }],
     ['glue.maxLineKb', { glue: { maxLineKb: -1 } }],
     ['glue.maxLineKb', { glue: { maxLineKb: 512 * 1024 + 1 } }],
+    ['glue.maxSchemaFields', { glue: { maxSchemaFields: 0 } }],
+    ['glue.maxSchemaFields', { glue: { maxSchemaFields: 100_001 } }],
   ])('%s refuses %j, naming the setting', (setting, overrides) => {
     expect(() => resolveConfig(overrides)).toThrow(ConfigError);
     expect(() => resolveConfig(overrides)).toThrow(`"${setting}"`);

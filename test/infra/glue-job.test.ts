@@ -52,17 +52,19 @@ describe('glueJobArguments', () => {
       '--target_file_mb': '128',
       '--max_decompressed_bytes': String(2048 * MB),
       '--max_line_bytes': String(1024 * 1024),
+      '--max_schema_fields': '1000',
     });
   });
 
   test('the caps follow the config', () => {
-    const args = glueJobArguments(resolveConfig({ glue: { maxDecompressedMb: 3, maxLineKb: 2 } }).glue, {
+    const args = glueJobArguments(resolveConfig({ glue: { maxDecompressedMb: 3, maxLineKb: 2, maxSchemaFields: 40 } }).glue, {
       curatedBucket: 'c',
       catalogDatabase: '',
     });
 
     expect(args['--max_decompressed_bytes']).toBe(String(3 * MB));
     expect(args['--max_line_bytes']).toBe('2048');
+    expect(args['--max_schema_fields']).toBe('40');
   });
 
   test('no argument is both a default and a per-manifest one', () => {

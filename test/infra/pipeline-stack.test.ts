@@ -455,6 +455,7 @@ describe('conversion workflow', () => {
         '--schema_prefix': Match.anyValue(),
         '--max_decompressed_bytes': String(DEFAULT_CONFIG.glue.maxDecompressedMb * 1024 * 1024),
         '--max_line_bytes': String(DEFAULT_CONFIG.glue.maxLineKb * 1024),
+        '--max_schema_fields': String(DEFAULT_CONFIG.glue.maxSchemaFields),
       }),
     });
     template.hasResourceProperties('AWS::Glue::SecurityConfiguration', {

@@ -11,13 +11,14 @@ from typing import Any
 from .errors import NotRetryableError
 from .lines import DEFAULT_MAX_LINE_BYTES
 from .output import DEFAULT_TARGET_FILE_MB, PARQUET_COMPRESSION
+from .schema import DEFAULT_MAX_SCHEMA_FIELDS
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 1024 * 1024
 # The job's arguments as contracts/glue-job.json lists them (tests/test_contracts.py holds the two to it).
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
 OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes",
-                 "max_decompressed_bytes")
+                 "max_decompressed_bytes", "max_schema_fields")
 
 
 
@@ -40,6 +41,7 @@ class JobParams:
     staging_path: str = ""  # copies of pinned versions overwritten since; empty: default_staging_path(curated_path)
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is quarantined as line_too_long
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES  # a gzip file with more text fails as too_large
+    max_schema_fields: int = DEFAULT_MAX_SCHEMA_FIELDS  # leaf fields the data may grow the schema to: schema_limit
 
 
 def parse_args(argv: Sequence[str]) -> JobParams:
@@ -72,6 +74,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         max_line_bytes=positive_whole_number(values, "max_line_bytes", DEFAULT_MAX_LINE_BYTES),
         max_decompressed_bytes=positive_whole_number(values, "max_decompressed_bytes",
                                                      DEFAULT_MAX_DECOMPRESSED_BYTES),
+        max_schema_fields=positive_whole_number(values, "max_schema_fields", DEFAULT_MAX_SCHEMA_FIELDS),
     )
 
 

@@ -18,7 +18,7 @@ from . import jvm
 from .errors import JobError, NotRetryableError
 from .failures import aws_error_code
 from .output import ADDED_COLUMNS, PARTITION_COLUMNS
-from .schema import column_paths, merge_schemas, name_columns, output_type
+from .schema import capped_additions, column_paths, merge_schemas, name_columns, output_type
 
 # Where the dataset's recorded schema lives: a parameter of its catalog table, or, without a catalog, a file.
 SCHEMA_PARAMETER = "pipeline.schema"
@@ -181,17 +181,22 @@ class FileSchemaStore:
 
 
 def settle_schema(store: SchemaStore, additions: T.StructType, attempts: int = CATALOG_ATTEMPTS,
-                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS, added: set[str] | None = None) -> RecordedSchema:
+                  backoff_seconds: float = CATALOG_BACKOFF_SECONDS, added: set[str] | None = None,
+                  max_fields: int | None = None) -> RecordedSchema:
     """Records the dataset's schema merged with `additions` (`merge_schemas`, `name_columns`) and returns the
     record; when another run changed the record in between, reads it again and merges again, after a jittered
     backoff, so that no run's field is lost. A record that already holds every addition is not written. `added`,
-    when given, receives the output paths this call added to the record (none when another run added them first)."""
+    when given, receives the output paths this call added to the record (none when another run added them first).
+    With `max_fields`, only the additions that keep the record within that many leaves are merged
+    (`capped_additions`, against the record as read for this very write, so concurrent runs cannot pass it together);
+    `new_leaves(record, additions)` then tells whether some were left out."""
     for attempt in range(attempts):
         if attempt:
             time.sleep(random.uniform(0, min(5.0, backoff_seconds * 2 ** attempt)))  # full jitter
         current = store.read()
         base = current.schema if current is not None else T.StructType([])
-        merged = name_columns(merge_schemas(base, additions), ADDED_COLUMNS + PARTITION_COLUMNS)
+        fitting = additions if max_fields is None else capped_additions(base, additions, max_fields)
+        merged = name_columns(merge_schemas(base, fitting), ADDED_COLUMNS + PARTITION_COLUMNS)
         if current is not None and merged == current.schema:
             return current
         try:

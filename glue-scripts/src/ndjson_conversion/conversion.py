@@ -43,7 +43,16 @@ from .output import (
     write_partition,
 )
 from .pinning import verify_pins
-from .schema import EVOLVE, column_paths, infer_schema, name_columns
+from .schema import (
+    EVOLVE,
+    SCHEMA_LIMIT,
+    capped_additions,
+    column_paths,
+    infer_schema,
+    leaf_count,
+    name_columns,
+    new_leaves,
+)
 
 # Runs of the conversion with an evolved schema before the remaining unknown fields are quarantined.
 EVOLUTION_PASSES = 3
@@ -90,13 +99,14 @@ class ConversionOutcome:
 
 
 def convert_pass(context: RunContext, lines: DataFrame, objects: Sequence[SourceObject], schema: T.StructType,
-                 output_files: int, task_bytes: int) -> PassTally:
+                 output_files: int, task_bytes: int, unknown_reason: str = "unknown_field") -> PassTally:
     """One pass over the text: checks, parses and writes the rows into the partition (replacing it), and records
     every line in a ledger on the way (keeping up to `task_bytes` of quarantined text a task): the counts, and the
-    quarantined lines."""
+    quarantined lines (a line with a field the schema lacks as `unknown_reason`)."""
     spark, params = context.spark, context.params
     ledger = jvm.register_ledger(spark, [o.spark_path for o in objects], task_bytes)
-    parsed = parse_records(spark, lines, objects, schema, ledger.record_function, params.max_line_bytes)
+    parsed = parse_records(spark, lines, objects, schema, ledger.record_function, params.max_line_bytes,
+                           unknown_reason)
     parallelism = spark.sparkContext.defaultParallelism
     write_partition(right_size(curated_rows(parsed, schema, context.ingested_at), output_files, parallelism),
                     context.partition_dir, params.compression)
@@ -104,7 +114,7 @@ def convert_pass(context: RunContext, lines: DataFrame, objects: Sequence[Source
 
 
 def write_quarantine(context: RunContext, tally: PassTally, lines: DataFrame, objects: Sequence[SourceObject],
-                     schema: T.StructType) -> None:
+                     schema: T.StructType, unknown_reason: str = "unknown_field") -> None:
     """Replaces the manifest's quarantine with the lines `tally` quarantined: written from the ledger as one file,
     or, when a task could not keep them all, read again in a pass of their own and written by Spark."""
     spark, params, quarantine_dir = context.spark, context.params, context.quarantine_dir
@@ -117,7 +127,8 @@ def write_quarantine(context: RunContext, tally: PassTally, lines: DataFrame, ob
                                       [o.version_id for o in objects], [o.lines_numbered for o in objects])
         return
     recount = jvm.register_ledger(spark, [o.spark_path for o in objects], 0)  # counts again, unread; keeps no text
-    parsed = parse_records(spark, lines, objects, schema, recount.record_function, params.max_line_bytes)
+    parsed = parse_records(spark, lines, objects, schema, recount.record_function, params.max_line_bytes,
+                           unknown_reason)
     quarantined_bytes = sum(b for _, b in quarantine.values())
     quarantine_files = max(1, math.ceil(quarantined_bytes / (params.target_file_mb * 1024 * 1024)))
     (quarantine_rows(parsed).coalesce(quarantine_files).write.mode("overwrite")
@@ -139,17 +150,41 @@ def _read(context: RunContext, files: Sequence[ManifestFile]) -> tuple[DataFrame
     return read_lines(spark, files), objects
 
 
-def _starting_schema(context: RunContext, lines: DataFrame) -> tuple[T.StructType, DataFrame | None]:
-    """The schema of the first pass, and the first lines while the dataset's schema is not recorded yet: the record
-    merged with the pinned schema, else (the first manifest without a pinned schema) inferred from the first lines."""
+def _starting_schema(context: RunContext, lines: DataFrame) -> tuple[T.StructType, DataFrame | None, bool]:
+    """The schema of the first pass, the first lines while the dataset's schema is not recorded yet, and whether
+    the cap left fields out: the record merged with the pinned schema, else (the first manifest without a pinned
+    schema) inferred from the first lines, as far as the cap takes it."""
     spark, plan = context.spark, context.schema_plan
     recorded = plan.store.read()
     if recorded is None and plan.pinned is None:
         sample = sample_objects(spark, lines, context.params.max_line_bytes)
-        return name_columns(infer_schema(spark, sample), ADDED_COLUMNS + PARTITION_COLUMNS), sample
+        inferred = infer_schema(spark, sample)
+        schema = _inferred(context, inferred)
+        return schema, sample, new_leaves(schema, inferred) > 0
     if recorded is None or plan.pinned is not None:
         recorded = settle_schema(plan.store, plan.pinned or T.StructType([]), added=plan.added)
-    return recorded.schema, None
+    return recorded.schema, None, False
+
+
+def _inferred(context: RunContext, inferred: T.StructType) -> T.StructType:
+    """The first manifest's schema from an inferred one: as much of it as the cap takes (`capped_additions`), named."""
+    capped = capped_additions(T.StructType([]), inferred, context.params.max_schema_fields)
+    return name_columns(capped, ADDED_COLUMNS + PARTITION_COLUMNS)
+
+
+def _evolve(context: RunContext, tally: PassTally, schema: T.StructType) -> tuple[T.StructType, int]:
+    """The record with the fields of the lines `tally` quarantined as unknown_field, as far as the cap takes them
+    (`settle_schema`), and how many leaves the cap left out."""
+    max_fields, plan = context.params.max_schema_fields, context.schema_plan
+    additions = infer_schema(context.spark, tally.quarantined_lines(("unknown_field",)))
+    evolved = settle_schema(plan.store, additions, added=plan.added, max_fields=max_fields).schema
+    left_out = new_leaves(evolved, additions)
+    if evolved != schema:
+        _log(f"schema evolved: added {', '.join(sorted(column_paths(evolved) - column_paths(schema)))}")
+    if left_out:
+        _log(f"the schema is at its cap of {max_fields} leaf fields: {left_out} more not added, their lines "
+             f"quarantined as {SCHEMA_LIMIT}")
+    return evolved, left_out
 
 
 def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> ConversionOutcome:
@@ -164,19 +199,26 @@ def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> Convers
     lines and the sample, with Spark's widening rules, and the pass runs again; then it is recorded. Under the evolve
     policy, lines with fields the record lacks are inferred on their own, the record gains those fields
     (`settle_schema`) and the pass runs again: every Parquet file holds the table's types, and the table has every
-    column a file holds. The counts, the check of gzip objects' size and the quarantine come from the last pass."""
+    column a file holds. The schema grows from the data only up to --max_schema_fields leaves (`capped_additions`):
+    once fields were left out for it, the pass runs again with the lines holding any field the schema lacks
+    quarantined as ``schema_limit`` instead of ``unknown_field`` (under evolve, every such field is one the cap left
+    out). The counts, the check of gzip objects' size and the quarantine come from the last pass."""
     spark, params, plan = context.spark, context.params, context.schema_plan
     parallelism = spark.sparkContext.defaultParallelism
     lines, objects = _read(context, files)
-    reserved = ADDED_COLUMNS + PARTITION_COLUMNS
-    schema, sample = _starting_schema(context, lines)
+    schema, sample, capped = _starting_schema(context, lines)
     context.stage("schema")
     output_files = plan_output_files(estimated_text_bytes(files), params.target_file_mb, params.compression,
                                      parallelism)
     task_bytes = quarantine_task_bytes(lines.rdd.getNumPartitions())
     widenings = evolutions = 0
+    max_fields = params.max_schema_fields
+    # The reason of a line with a field the schema lacks: schema_limit once the cap has left fields out, or when
+    # evolution could add none (the record is full).
+    capped = capped or (sample is None and plan.policy == EVOLVE and leaf_count(schema) >= max_fields)
     while True:
-        tally = convert_pass(context, lines, objects, schema, output_files, task_bytes)
+        limit = SCHEMA_LIMIT if capped else "unknown_field"
+        tally = convert_pass(context, lines, objects, schema, output_files, task_bytes, limit)
         context.stage("convert")
         oversize = [f for f, text in zip(files, tally.object_text_bytes, strict=True)
                     if is_gzip(f.source) and text > params.max_decompressed_bytes]
@@ -188,29 +230,31 @@ def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> Convers
             if (unknown or tally.lines("type_mismatch")) and widenings < WIDENING_PASSES:
                 widenings += 1
                 misfits = tally.quarantined_lines(("unknown_field", "type_mismatch"))
-                widened = name_columns(infer_schema(spark, sample.unionByName(misfits)), reserved)
+                inferred = infer_schema(spark, sample.unionByName(misfits))
+                widened = _inferred(context, inferred)
+                capped = capped or new_leaves(widened, inferred) > 0
                 if widened != schema:
                     _log("the inferred schema widened to hold lines the first lines' schema could not")
                     schema = widened
                     continue
             sample = None
-            recorded = settle_schema(plan.store, schema, added=plan.added)
+            recorded = settle_schema(plan.store, schema, added=plan.added, max_fields=max_fields)
+            capped = capped or new_leaves(recorded.schema, schema) > 0  # another run's record left no room for some
             if recorded.schema != schema:  # another run recorded the dataset's schema first
                 schema = recorded.schema
                 continue
         if plan.policy == EVOLVE and unknown and evolutions < EVOLUTION_PASSES - 1:
             evolutions += 1
-            additions = infer_schema(spark, tally.quarantined_lines(("unknown_field",)))
-            evolved = settle_schema(plan.store, additions, added=plan.added).schema
-            if evolved != schema:
-                _log(f"schema evolved: added {', '.join(sorted(column_paths(evolved) - column_paths(schema)))}")
+            evolved, left_out = _evolve(context, tally, schema)
+            if evolved != schema or (left_out and not capped):  # a new schema, or the same with another reason
+                capped = capped or left_out > 0
                 schema = evolved
                 continue
         break
     check_every_object_read(params.manifest_id, files, objects, tally.object_lines, lines.inputFiles())
     if not tally.lines("row"):
         jvm.delete_path(spark, context.partition_dir)  # nothing to write: the partition goes (an empty file may stay)
-    write_quarantine(context, tally, lines, objects, schema)
+    write_quarantine(context, tally, lines, objects, schema, limit)
     context.stage("quarantine")
     reasons = {reason: n for reason, (n, _) in sorted(tally.quarantine().items())}
     return ConversionOutcome(tally.lines_in(), tally.lines("blank"), reasons, schema)

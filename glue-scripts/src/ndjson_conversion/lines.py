@@ -175,7 +175,8 @@ def sample_objects(spark: SparkSession, lines: DataFrame, max_line_bytes: int,
 
 
 def parse_records(spark: SparkSession, lines: DataFrame, objects: Sequence[SourceObject], schema: T.StructType,
-                  record_function: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> DataFrame:
+                  record_function: str, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+                  unknown_reason: str = "unknown_field") -> DataFrame:
     """Checks and parses the lines of `read_lines` with the recorded schema, one row per line: `_object` (the index in
     `objects`, -1 for a path that is none of them), `_source_file`, `_source_version`, `_numbered`, `_row`, `_status`
     (row, blank, quarantine), `_reason` (null for a row or a blank line; ``unknown_field`` also under the evolve
@@ -183,7 +184,8 @@ def parse_records(spark: SparkSession, lines: DataFrame, objects: Sequence[Sourc
     is recorded by the SQL function `record_function` (`jvm.register_ledger`) as it goes by.
 
     Only lines the check passes are parsed, by Spark's parser with the same schema; a value that parser still
-    refuses (a date that is not one) makes the line ``type_mismatch``."""
+    refuses (a date that is not one) makes the line ``type_mismatch``. A line with a field the schema lacks is
+    quarantined as `unknown_reason` (``schema_limit`` once the schema has reached its cap)."""
     reason = check_line(spark, schema, max_line_bytes)
     checked = lines.withColumn("_check", reason)
     checked = checked.withColumn("_parsed", F.when(F.col("_check").isNull(),
@@ -192,6 +194,8 @@ def parse_records(spark: SparkSession, lines: DataFrame, objects: Sequence[Sourc
     is_row = check.isNull() & value.isNotNull()
     blank = F.coalesce(check == "blank", F.lit(False))  # not null: a line the parser refuses has no check reason
     status = F.when(is_row, F.lit("row")).when(blank, F.lit("blank")).otherwise(F.lit("quarantine"))
+    if unknown_reason != "unknown_field":
+        check = F.when(check == "unknown_field", F.lit(unknown_reason)).otherwise(check)
     why = F.when(is_row | blank, F.lit(None).cast("string")).otherwise(F.coalesce(check, F.lit("type_mismatch")))
     ledger_reason = F.when(blank, F.lit("blank")).otherwise(why)
     text = F.when(~is_row & ~blank, F.col("line"))

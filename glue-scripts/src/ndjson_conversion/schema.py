@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +23,13 @@ EVOLVE, STRICT = "evolve", "strict"
 POLICIES = (EVOLVE, STRICT)
 # Longest output name: Glue's limit on a column name.
 MAX_COLUMN_NAME = 255
+# Most leaf fields (`leaf_count`) the job records for a dataset from its data (--max_schema_fields): fields that would
+# pass it are not added and their lines are quarantined as SCHEMA_LIMIT. Glue's Column takes a Type of at most 131,072
+# characters (Glue API reference, "Column" structure: docs.aws.amazon.com/glue/latest/webapi/API_Column.html), and
+# a struct column's Hive type spells every leaf's name and type: objects with ever-new keys (a map written as an
+# object) would otherwise grow the record until every later UpdateTable, and so every later manifest, fails.
+DEFAULT_MAX_SCHEMA_FIELDS = 1000
+SCHEMA_LIMIT = "schema_limit"
 # Parser options of the inference; the parse (ParseLine) uses the same mode, so that both see the same JSON dialect.
 JSON_OPTIONS = {"mode": "PERMISSIVE"}
 # The inference skips fields that are only ever null, {} or []: they carry no type, as the line check reports no
@@ -81,6 +89,79 @@ def merge_schemas(recorded: T.DataType, additions: T.DataType) -> Any:
     if isinstance(recorded, T.MapType) and isinstance(additions, T.MapType):
         return T.MapType(recorded.keyType, merge_schemas(recorded.valueType, additions.valueType), True)
     return recorded
+
+
+def leaf_count(dtype: T.DataType) -> int:
+    """The leaf fields of `dtype`: every field whose type is not a struct, at every depth (an array or a map counts
+    the leaves of its element or value type: ``array<string>`` is one, ``map<string, struct<a, b>>`` two)."""
+    if isinstance(dtype, T.StructType):
+        return sum(leaf_count(f.dataType) for f in dtype.fields)
+    if isinstance(dtype, T.ArrayType):
+        return leaf_count(dtype.elementType)
+    if isinstance(dtype, T.MapType):
+        return leaf_count(dtype.valueType)
+    return 1
+
+
+def _fit(recorded: T.DataType | None, additions: T.DataType, budget: int,
+         depth: int = sys.maxsize) -> tuple[T.DataType | None, int]:
+    """The part of `additions` that adds at most `budget` leaves to `recorded`, taking only leaves at most `depth`
+    structs deep (None: nothing of a new field), and the leaves it adds; fields are taken in their order."""
+    if recorded is not None and type(recorded) is not type(additions) and isinstance(
+            additions, (T.StructType, T.ArrayType, T.MapType)):
+        return additions, 0  # the recorded type stays (`merge_schemas`): nothing is added
+    if isinstance(additions, T.StructType):
+        ours = {f.name: f.dataType for f in recorded.fields} if isinstance(recorded, T.StructType) else {}
+        fields, used = [], 0
+        for f in additions.fields:
+            child, n = _fit(ours.get(f.name), f.dataType, budget - used, depth - 1)
+            if child is not None:
+                fields.append(T.StructField(f.name, child, True, f.metadata))
+                used += n
+        return (T.StructType(fields) if fields or recorded is not None else None), used
+    if isinstance(additions, T.ArrayType):
+        element, n = _fit(recorded.elementType if isinstance(recorded, T.ArrayType) else None,
+                          additions.elementType, budget, depth)
+        return (T.ArrayType(element, True) if element is not None else None), n
+    if isinstance(additions, T.MapType):
+        value, n = _fit(recorded.valueType if isinstance(recorded, T.MapType) else None, additions.valueType,
+                        budget, depth)
+        return (T.MapType(additions.keyType, value, True) if value is not None else None), n
+    if recorded is not None:
+        return additions, 0
+    return (additions, 1) if budget >= 1 and depth >= 0 else (None, 0)
+
+
+def _struct_depth(dtype: T.DataType) -> int:
+    if isinstance(dtype, T.StructType):
+        return 1 + max((_struct_depth(f.dataType) for f in dtype.fields), default=0)
+    if isinstance(dtype, T.ArrayType):
+        return _struct_depth(dtype.elementType)
+    if isinstance(dtype, T.MapType):
+        return _struct_depth(dtype.valueType)
+    return 0
+
+
+def new_leaves(recorded: T.StructType, additions: T.StructType) -> int:
+    """The leaves `additions` would add to `recorded` (`merge_schemas`); 0: the record holds them all."""
+    return _fit(recorded, additions, sys.maxsize)[1]
+
+
+def capped_additions(recorded: T.StructType, additions: T.StructType, max_fields: int) -> T.StructType:
+    """`additions` without the fields that would take `recorded` past `max_fields` leaves (`leaf_count`); all of
+    them when they fit. Else shallow fields first: the new top-level leaves in their order (Spark's inference sorts
+    fields by name), then the leaves one struct deep, and so on, while they fit; so an object with ever-new keys
+    (a map written as an object) cannot crowd out the fields beside it."""
+    budget = max(0, max_fields - leaf_count(recorded))
+    if new_leaves(recorded, additions) <= budget:
+        return additions
+    kept = T.StructType([])
+    for depth in range(1, _struct_depth(additions) + 1):
+        fitted, used = _fit(merge_schemas(recorded, kept), additions, budget, depth)
+        if isinstance(fitted, T.StructType):
+            kept = merge_schemas(kept, fitted)
+        budget -= used
+    return kept
 
 
 def output_type(dtype: T.DataType, renamed: bool = True) -> Any:
