@@ -18,6 +18,7 @@ import { clientSettings, type CliContext } from '../context';
 import { readableCause, truncate } from '../format';
 import { flushDataset } from './flush';
 import type { ManifestRecord } from '../../handlers/common/state-store';
+import { contentTagOfObject } from '../../handlers/common/content-identity';
 import { stateStoreOf } from './manifests';
 import { parquetFooter } from './parquet-footer';
 
@@ -173,12 +174,20 @@ export async function runSmoke(ctx: CliContext, options: SmokeOptions = {}): Pro
   const keyOf = (file: string) => `${prefix}${file}`;
   try {
     // uploaded
-    const uploaded: { key: string; eTag: string }[] = [];
+    const uploaded: { key: string; contentTag: string }[] = [];
     for (const file of fixture.files) {
       const out = await ctx.s3.send(
         new PutObjectCommand({ Bucket: ctx.target.ingestBucket, Key: keyOf(file.name), Body: file.body, ContentType: file.contentType }),
       );
-      uploaded.push({ key: keyOf(file.name), eTag: (out.ETag ?? '').replace(/"/g, '') });
+      // The builder records the file under its content identity (the full-object checksum, else the eTag): read it
+      // the way the builder does, so the lookup below finds the builder's record.
+      const version = {
+        bucket: ctx.target.ingestBucket,
+        key: keyOf(file.name),
+        eTag: (out.ETag ?? '').replace(/"/g, ''),
+        versionId: out.VersionId,
+      };
+      uploaded.push({ key: version.key, contentTag: await contentTagOfObject(ctx.s3, version) });
     }
     const { expected } = fixture;
     pass('uploaded', `${fixture.files.length} files, ${expected.linesIn} lines, to s3://${ctx.target.ingestBucket}/${prefix}`);
@@ -186,7 +195,9 @@ export async function runSmoke(ctx: CliContext, options: SmokeOptions = {}): Pro
     // sealed: every file in one open manifest (the builder's record of it), then that manifest sealed at once.
     const holders = await waitUntil(
       async () => {
-        const ids = await Promise.all(uploaded.map(async (u) => (await store.getFile(ctx.target.ingestBucket, u.key, u.eTag))?.manifestId));
+        const ids = await Promise.all(
+          uploaded.map(async (u) => (await store.getFile(ctx.target.ingestBucket, u.key, u.contentTag))?.manifestId),
+        );
         const known = ids.filter((id): id is string => id !== undefined);
         return known.length === ids.length ? known : undefined;
       },

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { GetJobCommand, GetPartitionCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -76,8 +76,14 @@ function pipeline(
     if (input.Key.startsWith('incoming/')) uploads.push({ key: input.Key, body: input.Body });
     return { ETag: `"etag-${uploads.length}"`, VersionId: `v${uploads.length}` };
   });
+  // S3 gives every upload a full-object CRC64NVME; the builder records the file under it, not under the eTag.
+  s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+    const n = uploads.findIndex((u) => u.key === input.Key) + 1;
+    return { ETag: `"etag-${n}"`, ChecksumCRC64NVME: `crc-${n}`, ChecksumType: 'FULL_OBJECT' };
+  });
   ddb.on(GetCommand).callsFake((input: { Key: { pk: string } }) => {
     if (input.Key.pk.startsWith('FILE#')) {
+      if (!/#crc64nvme:crc-\d$/.test(input.Key.pk)) return {};
       const holder = (opts.holders ?? [ID, ID])[fileLookups++ % 2];
       return { Item: { manifestId: holder } };
     }
