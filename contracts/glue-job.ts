@@ -42,6 +42,15 @@ export type FileFailureReason = (typeof contract.fileFailureReasons)[number];
 /** Every {@link FileFailureReason} the job gives. */
 export const FILE_FAILURE_REASONS: readonly FileFailureReason[] = contract.fileFailureReasons;
 
+/**
+ * Why a run ended as its outcome document says (docs/architecture.md, "Outcome document"): `none` (SUCCEEDED),
+ * `files_unreadable` (PARTIAL), the others FAILED; a FAILED manifest's `error` is `Pipeline.Job.<reason>`.
+ */
+export type OutcomeReason = (typeof contract.outcomeReasons)[number];
+
+/** Every {@link OutcomeReason} the job gives. */
+export const OUTCOME_REASONS: readonly OutcomeReason[] = contract.outcomeReasons;
+
 /** Where the job's outputs and inputs live, as the stack or the emulator names them. */
 export interface GlueJobLocations {
   /** Name of the curated bucket (Parquet, quarantine, staging, schemas). */

@@ -461,24 +461,48 @@ def test_transient_failures_carry_no_marker():
         "ndjson_to_parquet failed: [NotRetryable] lines do not add up")
 
 
-def test_the_marker_reaches_the_job_runs_error_message(spark, batch, capsys):
-    import sys
+def test_a_failed_run_writes_its_outcome_document_for_the_state_machine(spark, batch, capsys):
+    import json
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "local" / "emulator"))
-    from glue_runner import error_message_from_stderr
+    from ndjson_to_parquet import main
 
     batch.add("a.ndjson", '{"id":1}\n')
     params = batch.params()
     batch.files[0].unlink()
-    argv = ["x", "--manifest_uri", params.manifest_uri, "--manifest_id", params.manifest_id, "--dataset", "orders",
-            "--ingest_date", params.ingest_date, "--curated_path", params.curated_path,
-            "--quarantine_path", params.quarantine_path, "--result_uri", params.result_uri]
+    argv = ["x", "--JOB_NAME", "convert", "--JOB_RUN_ID", "jr_test_1", "--manifest_uri", params.manifest_uri,
+            "--manifest_id", params.manifest_id, "--dataset", "orders", "--ingest_date", params.ingest_date,
+            "--curated_path", params.curated_path, "--quarantine_path", params.quarantine_path,
+            "--result_uri", params.result_uri]
 
     assert main(argv) == 1
-    stderr = capsys.readouterr().err.splitlines(keepends=True)
-    stderr.append("26/11/23 12:00:00 INFO ShutdownHookManager: Shutdown hook called\n")  # the JVM may log after it
-    assert error_message_from_stderr(stderr, 1).startswith("ndjson_to_parquet failed: [NotRetryable] manifest ")
+    outcome = json.loads(Path(params.result_uri.removeprefix("file://").replace(".result.json", ".outcome.json"))
+                         .read_text())
+
+    assert capsys.readouterr().err.splitlines()[-1].startswith("ndjson_to_parquet failed: [NotRetryable] manifest ")
+    assert (outcome["jobRunId"], outcome["status"], outcome["reason"], outcome["retryable"]) == (
+        "jr_test_1", "FAILED", "no_readable_file", False)
+    assert outcome["counts"]["filesFailed"] == 1
+    assert [(f["key"], f["reason"]) for f in outcome["failedFiles"]] == [(outcome["failedFiles"][0]["key"], "missing")]
+    assert outcome["failedFiles"][0]["key"].endswith("a.ndjson")
+    assert "no file could be read" in outcome["message"]
+
+
+def test_a_converted_run_writes_its_outcome_after_the_result(spark, batch):
+    import json
+    from pathlib import Path
+
+    batch.add("a.ndjson", '{"id":1}\nbad\n\n')
+    params = batch.params()
+
+    result = run(spark, params, job_run_id="jr_test_2")
+    outcome = json.loads(Path(params.result_uri.removeprefix("file://").replace(".result.json", ".outcome.json"))
+                         .read_text())
+
+    assert (outcome["jobRunId"], outcome["status"], outcome["reason"], outcome["retryable"]) == (
+        "jr_test_2", "SUCCEEDED", "none", False)
+    assert outcome["counts"] == {name: result[name] for name in outcome["counts"]}
+    assert (outcome["counts"]["linesIn"], outcome["counts"]["rowsOut"]) == (3, 1)
 
 
 @pytest.mark.parametrize("kept_bytes", [64 * 1024 * 1024, 1])

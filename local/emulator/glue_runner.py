@@ -3,9 +3,10 @@
 moto's own job runs go STARTING -> RUNNING -> SUCCEEDED as they are described and never run anything. Here
 `StartJobRun` launches `<python> <script> --JOB_NAME <job> --JOB_RUN_ID <run> --key value ...` as a child
 process, with Spark pointed at the emulator's S3 through the S3A connector, and `GetJobRun` reports the child's
-real state: STARTING, RUNNING, then SUCCEEDED, FAILED (with the script's error as `ErrorMessage`), TIMEOUT or
-STOPPED. `ExecutionProperty.MaxConcurrentRuns` is enforced with `ConcurrentRunsExceededException`, so the
-state machine's Retry on that error runs for real.
+real state: STARTING, RUNNING, then SUCCEEDED, FAILED (with Glue's generic `ErrorMessage` for a script that exits
+non-zero, never the script's stderr, which goes to the run's log only), TIMEOUT or STOPPED.
+`ExecutionProperty.MaxConcurrentRuns` is enforced with `ConcurrentRunsExceededException`, so the state machine's
+Retry on that error runs for real.
 
 It runs only the scripts it was told to trust when started (the pipeline's own, unless the launcher's caller allows
 more): a job whose ScriptLocation is another file, or an `s3://` object whose bytes are not those of an allowed
@@ -18,10 +19,8 @@ able to run code of their choosing.
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -44,11 +43,11 @@ LOG = logging.getLogger("emulator.glue")
 ACTIVE_STATES = ("STARTING", "RUNNING", "STOPPING")
 # Glue's default job timeout, in minutes, when neither the job nor the run sets one.
 DEFAULT_TIMEOUT_MINUTES = 2880
-# Lines of the script's stderr kept to find its error message.
-STDERR_TAIL_LINES = 400
-MAX_ERROR_MESSAGE_CHARS = 2000
-# A log4j line as Spark prints it ("25/11/23 12:00:00 WARN NativeCodeLoader: ..."): never the script's error.
-_LOG4J_LINE = re.compile(r"^\d{2}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (TRACE|DEBUG|INFO|WARN|ERROR)\b")
+# What Glue reports as a failed run's ErrorMessage when its script exits non-zero: a generic text, not the script's
+# stderr (awslabs/aws-glue-libs issue #221 shows "Command failed with exit code 2" for a script that exited with 2;
+# docs.aws.amazon.com/glue/latest/dg/job-run-statuses.html: FAILED, the job "terminated with an unknown exit code").
+# Nothing of the pipeline may decide on this text: the job's outcome document carries its word.
+FAILED_RUN_MESSAGE = "Command failed with exit code {code}"
 _JARS = ("hadoop-aws-3.3.4.jar", "aws-java-sdk-bundle-1.12.262.jar")
 # The pipeline job's JVM line check (the stack gives it to Glue with --extra-jars); `make install` builds it. Like the
 # S3A connector, it is the runner's own: a job cannot name another jar.
@@ -88,26 +87,11 @@ class SparkSettings:
     jars_dir: Path
 
 
-def error_message_from_stderr(lines: list[str], returncode: int | None) -> str:
-    """The script's error: its last stderr line, skipping Spark's log4j lines, which the JVM can print after it.
-
-    When that line is a stack frame (an uncaught Py4JJavaError ends with the Java stack), the exception lines
-    of the last Python traceback are taken instead, joined into one.
-    """
-    text = [line.rstrip("\r\n") for line in lines if line.strip() and not _LOG4J_LINE.match(line)]
-    message = text[-1] if text else None
-    if message is not None and message[:1] in (" ", "\t"):
-        tracebacks = [i for i, line in enumerate(text) if line.startswith("Traceback (most recent call last)")]
-        exception_lines = (
-            [line for line in text[tracebacks[-1] + 1:] if line[:1] not in (" ", "\t")] if tracebacks else []
-        )
-        message = " ".join(exception_lines) if exception_lines else message.strip()
-    if message is None:
-        if returncode is not None and returncode < 0:
-            message = f"The job run process was killed by signal {signal.Signals(-returncode).name}"
-        else:
-            message = f"The job run process exited with code {returncode}"
-    return message[:MAX_ERROR_MESSAGE_CHARS]
+def failed_run_message(returncode: int | None) -> str:
+    """The ErrorMessage of a run whose script exited with `returncode`, as Glue words it; a script killed by a signal
+    reports the shell's code for it (128 + the signal's number)."""
+    code = returncode if returncode is None or returncode >= 0 else 128 - returncode
+    return FAILED_RUN_MESSAGE.format(code=code)
 
 
 def glue_argv(job_name: str, run_id: str, arguments: dict[str, str]) -> list[str]:
@@ -353,12 +337,9 @@ class GlueRunner:
                     return
                 launcher = [sys.executable, "-c", _EXEC_WITH_PARENT_DEATH_SIGNAL, str(os.getpid())]
                 run.process = subprocess.Popen(launcher + argv[1:], stdin=subprocess.DEVNULL, stdout=log,
-                                               stderr=subprocess.PIPE, cwd=run_dir, env=env, start_new_session=True)
+                                               stderr=log, cwd=run_dir, env=env, start_new_session=True)
                 run.set_state("RUNNING")
                 LOG.info("glue run %s of job %s started: %s", run.job_run_id, job.name, script)
-                tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-                reader = threading.Thread(target=self._copy_stderr, args=(run.process, log, tail), daemon=True)
-                reader.start()
                 timed_out = False
                 try:
                     returncode = run.process.wait(timeout=timeout_minutes * 60)
@@ -370,7 +351,6 @@ class GlueRunner:
                     except subprocess.TimeoutExpired:
                         self._signal(run, signal.SIGKILL)
                         returncode = run.process.wait()
-                reader.join(timeout=10)
             if run.stop_requested:
                 run.set_state("STOPPED")
             elif timed_out:
@@ -378,7 +358,7 @@ class GlueRunner:
             elif returncode == 0:
                 run.set_state("SUCCEEDED")
             else:
-                run.set_state("FAILED", error_message_from_stderr(list(tail), returncode))
+                run.set_state("FAILED", failed_run_message(returncode))
         except RunSetupError as error:
             run.set_state("FAILED", str(error))
         except Exception as error:  # noqa: BLE001 - any launcher fault must end the run, not leave it RUNNING
@@ -386,14 +366,6 @@ class GlueRunner:
             run.set_state("FAILED", f"The local Glue runner failed: {error}")
         LOG.info("glue run %s of job %s ended %s after %ss (log %s)", run.job_run_id, job.name, run.status,
                  run.execution_seconds, log_path)
-
-    @staticmethod
-    def _copy_stderr(process: subprocess.Popen[bytes], log: Any, tail: collections.deque[str]) -> None:
-        assert process.stderr is not None
-        for raw in iter(process.stderr.readline, b""):
-            log.write(raw)
-            tail.append(raw.decode("utf-8", errors="replace"))
-        process.stderr.close()
 
     def _child_env(self, region: str, run_dir: Path) -> dict[str, str]:
         # The child sees the emulator only: no credentials, profile or Spark install of the calling shell; the

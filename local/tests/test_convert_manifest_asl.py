@@ -1,8 +1,10 @@
 """The pipeline's own ASL (state-machines/convert-manifest.asl.json) runs on the emulator, both ways.
 
-A Spark-free stand-in for the Glue job keeps the job's argument and result contract (docs/architecture.md), so
-this checks the emulator against what the state machine really uses: DynamoDB conditions, intrinsic functions,
-the context object, Glue .sync, getObject's Body, SNS to the outbox, Retry and Catch.
+A Spark-free stand-in for the Glue job keeps the job's argument, result and outcome contract (docs/architecture.md),
+so this checks the emulator against what the state machine really uses: DynamoDB conditions, intrinsic functions,
+the context object, Glue .sync, getObject's Body, SNS to the outbox, Retry and Catch. The local Glue runner reports
+a failed run as Glue does ("Command failed with exit code 1"), so every decision here comes from the outcome
+document.
 """
 
 import json
@@ -90,23 +92,69 @@ def test_a_manifest_converts_and_its_counts_are_recorded(stack) -> None:
 
 
 @pytest.mark.skipif(not ASL.exists(), reason="the pipeline's ASL is not in this checkout")
-def test_a_failing_manifest_is_retried_recorded_and_alerted(stack, emulator) -> None:
+def test_a_retryable_failure_is_run_again_whatever_its_text_says(stack, emulator) -> None:
     run, email = stack
 
     outcome = run("orders-20261123-fail02")
 
     assert outcome["execution"]["status"] == "FAILED"
-    glue_runs = [e for e in outcome["history"] if e["type"] == "TaskSubmitted"
-                 and e["taskSubmittedEventDetails"]["resourceType"] == "glue"]
-    assert len(glue_runs) == 3, "a failed run without [NotRetryable] is run twice more before the Catch"
+    # The outcome says retryable; its message and its failed file's key hold "[NotRetryable]" and "NoSuchKey",
+    # which decide nothing: the run is run twice more.
+    assert len(_glue_runs(outcome["history"])) == 3
     record = outcome["record"]
-    assert (record["status"], record["error"], record["failedState"]) == ("FAILED", "States.TaskFailed", "Convert")
-    assert json.loads(record["cause"])["ErrorMessage"].startswith("ndjson_to_parquet failed: cannot read manifest")
-    [alert] = [m for m in (message_from_bytes(p.read_bytes(), policy=policy.default)
-                           for p in sorted((emulator.state_dir / "outbox").glob("*.eml"))) if m["To"] == email]
+    assert (record["status"], record["error"], record["failedState"]) == (
+        "FAILED", "Pipeline.Job.transient_error", "Convert")
+    assert record["cause"] == ("[NotRetryable] NoSuchKey: cannot read incoming/orders/[NotRetryable]NoSuchKey.ndjson: "
+                               "connection reset")
+    [alert] = _alerts(emulator, email)
     body = alert.get_content()
     assert alert["Subject"] == "Ingest pipeline: manifest failed" and "Manifest orders-20261123-fail02 " in body
-    assert "cannot read manifest" in body
+    assert "Error: Pipeline.Job.transient_error" in body and "connection reset" in body
+    assert "Command failed" not in body
+
+
+@pytest.mark.skipif(not ASL.exists(), reason="the pipeline's ASL is not in this checkout")
+def test_a_run_that_died_without_an_outcome_is_retried_and_alerted_with_glues_message(stack, emulator) -> None:
+    run, email = stack
+
+    outcome = run("orders-20261123-died11")
+
+    record = outcome["record"]
+    assert len(_glue_runs(outcome["history"])) == 3, "retryable up to the retry limit"
+    assert (record["status"], record["error"], record["failedState"]) == ("FAILED", "States.TaskFailed", "Convert")
+    [alert] = _alerts(emulator, email)
+    assert "Cause: Command failed with exit code 137" in alert.get_content()
+
+
+@pytest.mark.skipif(not ASL.exists(), reason="the pipeline's ASL is not in this checkout")
+def test_an_outcome_document_of_an_earlier_run_is_not_this_runs_word(stack, emulator) -> None:
+    run, email = stack
+
+    outcome = run("orders-20261123-stale12")
+
+    # The document says SUCCEEDED, for another run: each run here died without its own, so the manifest fails.
+    record = outcome["record"]
+    assert len(_glue_runs(outcome["history"])) == 3
+    assert (record["status"], record["error"]) == ("FAILED", "States.TaskFailed")
+    assert "linesIn" not in record
+    assert len(_alerts(emulator, email)) == 1
+
+
+@pytest.mark.skipif(not ASL.exists(), reason="the pipeline's ASL is not in this checkout")
+def test_200_failed_files_with_1024_byte_keys_keep_the_state_small(stack, emulator) -> None:
+    run, email = stack
+
+    outcome = run("orders-20261123-bigfail13")
+
+    record = outcome["record"]
+    assert len(_glue_runs(outcome["history"])) == 1
+    assert (record["status"], record["error"]) == ("FAILED", "Pipeline.Job.no_readable_file")
+    # Every state's input and output in the history: far below Step Functions' 256 KB (the document lists 5 files).
+    sizes = [len(json.dumps(details).encode()) for e in outcome["history"] for key, details in e.items()
+             if key.endswith("EventDetails")]
+    assert max(sizes) < 32 * 1024, max(sizes)
+    [alert] = _alerts(emulator, email)
+    assert len(alert.get_content().encode()) < 8 * 1024
 
 
 def _glue_runs(history: list) -> list:
@@ -126,8 +174,8 @@ def test_a_failure_the_job_names_not_retryable_is_not_run_again(stack, emulator)
 
     assert outcome["execution"]["status"] == "FAILED"
     assert len(_glue_runs(outcome["history"])) == 1
-    assert outcome["record"]["status"] == "FAILED"
-    assert "[NotRetryable]" in outcome["record"]["cause"]
+    assert (outcome["record"]["status"], outcome["record"]["error"]) == ("FAILED", "Pipeline.Job.no_readable_file")
+    assert outcome["record"]["cause"] == "manifest orders-20261123-perm03: no file could be read"
     assert len([m for m in _alerts(emulator, email) if "Manifest orders-20261123-perm03 " in m.get_content()]) == 1
     # The outbox: the alert was written with the status, then cleared once SNS accepted it.
     assert outcome["record"]["alertSubject"] == "Ingest pipeline: manifest failed"
@@ -195,28 +243,28 @@ def test_unreadable_files_end_the_manifest_partial_with_one_alert_naming_them(st
     assert "incoming/orders/b.ndjson" in alert.get_content() and "missing" in alert.get_content()
 
 
-def test_a_result_file_without_its_counts_fails_the_manifest_through_its_catch_path(stack, emulator) -> None:
+def test_an_outcome_document_without_its_counts_fails_the_manifest_through_its_catch_path(stack, emulator) -> None:
     run, email = stack
 
     outcome = run("orders-20261123-malformed05")
 
     record = outcome["record"]
     outcome = (record["status"], record["error"], record["failedState"])
-    assert outcome == ("FAILED", "Pipeline.MalformedResult", "CheckResult")
+    assert outcome == ("FAILED", "Pipeline.MalformedOutcome", "ReadOutcome")
     assert len([m for m in _alerts(emulator, email) if "Manifest orders-20261123-malformed05 " in m.get_content()]) == 1
 
 
-def test_a_result_file_that_is_not_json_is_a_failure_of_read_result(stack) -> None:
+def test_an_outcome_document_that_is_not_json_is_a_failure_of_read_outcome(stack) -> None:
     run, _ = stack
 
     outcome = run("orders-20261123-notjson06")
 
-    # The emulator raises the failed States.StringToJson as a catchable error of ReadResult; the service may end
+    # The emulator raises the failed States.StringToJson as a catchable error of ReadOutcome; the service may end
     # the execution with States.Runtime instead, which no Catch takes: then the record stays RUNNING in the
     # running index, and the sweeper records it (test/integration/exactly-once.test.ts). Either way, not lost.
     record = outcome["record"]
     assert outcome["execution"]["status"] == "FAILED"
-    assert (record["status"], record["failedState"]) == ("FAILED", "ReadResult")
+    assert (record["status"], record["failedState"]) == ("FAILED", "ReadOutcome")
     assert "runningPk" not in record
 
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator_harness import FIXTURES, REPO_ROOT, wait_for_job_run
-from glue_runner import error_message_from_stderr, glue_argv
+from glue_runner import failed_run_message, glue_argv
 
 PLAIN_JOB = FIXTURES / "plain_job.py"
 SPARK_JOB = FIXTURES / "spark_job.py"
@@ -27,45 +27,11 @@ def _create_job(glue, name: str, script: str, max_concurrent_runs: int = 1, defa
     )
 
 
-def test_error_message_is_the_exception_line_of_the_last_traceback() -> None:
-    stderr = [
-        "25/11/23 12:00:00 WARN NativeCodeLoader: Unable to load native-hadoop library\n",
-        "Traceback (most recent call last):\n",
-        '  File "job.py", line 3, in <module>\n',
-        "    main()\n",
-        "ValueError: manifest s3://c/m.json lists 0 files\n",
-        "25/11/23 12:00:05 INFO ShutdownHookManager: Shutdown hook called\n",
-    ]
-    assert error_message_from_stderr(stderr, 1) == "ValueError: manifest s3://c/m.json lists 0 files"
-
-
-def test_error_message_is_the_last_line_even_after_an_earlier_traceback() -> None:
-    stderr = [
-        "Traceback (most recent call last):\n", '  File "x.py", line 1\n', "KeyError: 'handled earlier'\n",
-        "ndjson_to_parquet failed: cannot read manifest s3://c/m.json\n",
-        "25/11/23 12:00:05 WARN SparkContext: stopping\n",
-    ]
-    assert error_message_from_stderr(stderr, 1) == "ndjson_to_parquet failed: cannot read manifest s3://c/m.json"
-
-
-def test_error_message_skips_a_trailing_java_stack() -> None:
-    stderr = [
-        "Traceback (most recent call last):\n", '  File "job.py", line 9, in <module>\n',
-        "py4j.protocol.Py4JJavaError: An error occurred while calling o52.parquet.\n",
-        ": java.io.FileNotFoundException: No such file or directory: s3a://c/in.ndjson\n",
-        "\tat org.apache.hadoop.fs.s3a.S3AFileSystem.s3GetFileStatus(S3AFileSystem.java:3866)\n",
-        "\tat java.base/java.lang.Thread.run(Thread.java:840)\n",
-    ]
-    assert error_message_from_stderr(stderr, 1) == (
-        "py4j.protocol.Py4JJavaError: An error occurred while calling o52.parquet. "
-        ": java.io.FileNotFoundException: No such file or directory: s3a://c/in.ndjson")
-
-
-def test_error_message_without_traceback_is_the_last_stderr_line() -> None:
-    stderr = ["starting\n", "manifest missing: m.json\n", "\n"]
-    assert error_message_from_stderr(stderr, 2) == "manifest missing: m.json"
-    assert error_message_from_stderr([], 3) == "The job run process exited with code 3"
-    assert error_message_from_stderr([], -9) == "The job run process was killed by signal SIGKILL"
+def test_a_failed_run_is_reported_with_glues_generic_message_never_the_scripts_stderr() -> None:
+    assert failed_run_message(1) == "Command failed with exit code 1"
+    assert failed_run_message(2) == "Command failed with exit code 2"
+    # Killed by a signal (out of memory: SIGKILL), the code a shell reports for it.
+    assert failed_run_message(-9) == "Command failed with exit code 137"
 
 
 def test_arguments_are_passed_as_glue_passes_them() -> None:
@@ -116,10 +82,11 @@ def test_a_failing_run_reports_the_scripts_error(emulator, unique) -> None:
     run, _ = wait_for_job_run(glue, job, run_id, timeout=60)
 
     assert run["JobRunState"] == "FAILED"
-    assert run["ErrorMessage"] == "RuntimeError: manifest m-1 lists no files"
+    # As Glue does: a generic message; the script's error is in the run's log only.
+    assert run["ErrorMessage"] == "Command failed with exit code 1"
     assert "CompletedOn" in run
     log = (emulator.state_dir / "logs" / "glue" / f"{run_id}.log").read_text()
-    assert "about to fail" in log and "Traceback" in log
+    assert "about to fail" in log and "Traceback" in log and "RuntimeError: manifest m-1 lists no files" in log
 
 
 def test_runs_beyond_max_concurrent_runs_are_refused(emulator, unique) -> None:
@@ -150,7 +117,8 @@ def test_a_script_uploaded_to_s3_runs(emulator, unique) -> None:
     run_id = glue.start_job_run(JobName=job, Arguments={"--fail_with": "from s3"})["JobRunId"]
     run, _ = wait_for_job_run(glue, job, run_id, timeout=60)
 
-    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "RuntimeError: from s3")
+    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "Command failed with exit code 1")
+    assert "RuntimeError: from s3" in (emulator.state_dir / "logs" / "glue" / f"{run_id}.log").read_text()
 
 
 def test_a_script_the_runner_was_not_told_to_run_is_refused_with_a_clear_message(emulator, unique) -> None:
@@ -187,9 +155,13 @@ def test_the_pipelines_entry_runs_with_its_package_zipped_onto_its_path_as_glue_
     run_id = glue.start_job_run(JobName=job, Arguments=_pipeline_arguments(bucket))["JobRunId"]
     run, _ = wait_for_job_run(glue, job, run_id)
 
-    # The entry imported the package and ran the job, which failed on the missing manifest as it would on Glue.
-    assert run["JobRunState"] == "FAILED"
-    assert run["ErrorMessage"].startswith("ndjson_to_parquet failed: [NotRetryable] cannot read manifest "), run
+    # The entry imported the package and ran the job, which failed on the missing manifest as it would on Glue,
+    # and said why in its outcome document (the run's ErrorMessage is Glue's generic one).
+    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "Command failed with exit code 1")
+    outcome = json.loads(s3.get_object(Bucket=bucket, Key="m.outcome.json")["Body"].read())
+    assert (outcome["jobRunId"], outcome["status"], outcome["reason"], outcome["retryable"]) == (
+        run_id, "FAILED", "manifest_invalid", False)
+    assert outcome["message"].startswith("cannot read manifest "), outcome
     archive = emulator.state_dir / "glue" / "runs" / run_id / "extra-py-files" / "src.zip"
     with zipfile.ZipFile(archive) as zipped:
         names = zipped.namelist()
@@ -206,8 +178,9 @@ def test_the_pipelines_entry_without_its_package_cannot_import_it(emulator, uniq
     run, _ = wait_for_job_run(glue, job, run_id, timeout=60)
 
     # Nothing but --extra-py-files puts the package on the script's path, as on Glue.
-    assert (run["JobRunState"], run["ErrorMessage"]) == (
-        "FAILED", "ModuleNotFoundError: No module named 'ndjson_conversion'")
+    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", "Command failed with exit code 1")
+    log = (emulator.state_dir / "logs" / "glue" / f"{run_id}.log").read_text()
+    assert "ModuleNotFoundError: No module named 'ndjson_conversion'" in log
 
 
 def test_extra_py_files_other_than_the_pipelines_package_are_refused(emulator, unique, tmp_path) -> None:

@@ -149,11 +149,11 @@ def test_a_failing_glue_run_is_retried_then_caught_recorded_and_emailed(pipeline
     assert [f["error"] for f in failures] == ["States.TaskFailed", "States.TaskFailed"], "one Retry, then the Catch"
     job_run = json.loads(failures[-1]["cause"])
     assert job_run["JobRunState"] == "FAILED"
-    assert job_run["ErrorMessage"] == "RuntimeError: manifest file is missing"
+    assert job_run["ErrorMessage"] == "Command failed with exit code 1", "Glue's generic text, not the script's"
     assert isinstance(job_run["StartedOn"], int) and job_run["CompletedOn"] >= job_run["StartedOn"], "epoch ms"
     item = pipeline.item("orders-20261123-000002")
     assert item["status"] == {"S": "FAILED"} and item["error"] == {"S": "States.TaskFailed"}
-    assert "manifest file is missing" in item["cause"]["S"]
+    assert "Command failed with exit code 1" in item["cause"]["S"]
     emails = [message_from_bytes(p.read_bytes(), policy=policy.default)
               for p in sorted((emulator.state_dir / "outbox").glob("*.eml"))]
     mine = [m for m in emails if m["To"] == pipeline.email]

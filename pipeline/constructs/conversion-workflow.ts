@@ -30,8 +30,10 @@ export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts',
  */
 export const GLUE_PACKAGE_ROOT = path.join(__dirname, '..', '..', 'glue-scripts', 'src');
 
-/** Result files the Glue job writes and the state machine reads (docs/architecture.md, "Buckets and prefixes"). */
+/** Result files the Glue job writes for operators (docs/architecture.md, "Buckets and prefixes"). */
 const RESULT_KEYS = `${PREFIXES.manifests}*.result.json`;
+/** Outcome documents the Glue job writes and the state machine decides on (docs/architecture.md, "Outcome document"). */
+const OUTCOME_KEYS = `${PREFIXES.manifests}*.outcome.json`;
 
 /**
  * The job's script (or its package, or one of its jars) as one object of the CDK asset bucket, readable by its key only. `Code.fromAsset` and
@@ -258,7 +260,7 @@ export class ConversionWorkflow extends Construct {
       ['s3:GetObject'],
       [curatedBucket.arnForObjects(`${PREFIXES.manifests}*`), curatedBucket.arnForObjects(`${PREFIXES.schemas}*`)],
     );
-    allow('WriteTheResultFile', ['s3:PutObject'], [curatedBucket.arnForObjects(RESULT_KEYS)]);
+    allow('WriteTheResultFile', ['s3:PutObject'], [curatedBucket.arnForObjects(RESULT_KEYS), curatedBucket.arnForObjects(OUTCOME_KEYS)]);
     // A retry or replay deletes the files of the manifest's partition before it writes them again (I4); staged
     // copies of pinned versions are removed at the end of the run. Large Parquet files go up in parts.
     allow(
@@ -330,6 +332,7 @@ export class ConversionWorkflow extends Construct {
       `IAM5[Resource::${curated}/${PREFIXES.manifests}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.schemas}*]`,
       `IAM5[Resource::${curated}/${RESULT_KEYS}]`,
+      `IAM5[Resource::${curated}/${OUTCOME_KEYS}]`,
       `IAM5[Resource::${curated}/${PREFIXES.curated}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.quarantine}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.staging}*]`,
@@ -371,15 +374,16 @@ export class ConversionWorkflow extends Construct {
     );
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'ReadTheResultFile',
+        sid: 'ReadTheOutcomeDocument',
         actions: ['s3:GetObject'],
-        resources: [props.curatedBucket.arnForObjects(RESULT_KEYS)],
+        resources: [props.curatedBucket.arnForObjects(OUTCOME_KEYS)],
       }),
     );
-    // Without ListBucket a missing result file reads as AccessDenied; with it, as NoSuchKey, which is the truth.
+    // Without ListBucket a missing outcome document reads as AccessDenied; with it, as NoSuchKey, which is the truth
+    // (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'TellAMissingResultFile',
+        sid: 'TellAMissingOutcomeDocument',
         actions: ['s3:ListBucket'],
         resources: [props.curatedBucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${PREFIXES.manifests}*`] } },
@@ -390,8 +394,8 @@ export class ConversionWorkflow extends Construct {
     const policy = this.stateMachine.role.node.tryFindChild('DefaultPolicy')!;
     acknowledge(
       policy,
-      'Result files are one object per manifest (manifests/<dataset>/<id>.result.json), named at run time.',
-      `IAM5[Resource::${arnRef(props.curatedBucket)}/${RESULT_KEYS}]`,
+      'Outcome documents are one object per manifest (manifests/<dataset>/<id>.outcome.json), named at run time.',
+      `IAM5[Resource::${arnRef(props.curatedBucket)}/${OUTCOME_KEYS}]`,
     );
     acknowledge(
       policy,

@@ -165,13 +165,17 @@ export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<Pipel
       resources: [props.curatedBucket.arnForObjects(manifestKeys)],
     }),
   );
-  // The result file beside a manifest is the Glue job's word on the conversion; the Lambdas must not forge it.
+  // The result file and the outcome document beside a manifest are the Glue job's word on the conversion; the
+  // Lambdas must not forge them.
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'NeverResultFiles',
       effect: iam.Effect.DENY,
       actions: ['s3:PutObject'],
-      resources: [props.curatedBucket.arnForObjects(`${PREFIXES.manifests}*.result.json`)],
+      resources: [
+        props.curatedBucket.arnForObjects(`${PREFIXES.manifests}*.result.json`),
+        props.curatedBucket.arnForObjects(`${PREFIXES.manifests}*.outcome.json`),
+      ],
     }),
   );
   props.stateMachine.grantStartExecution(fn);

@@ -113,8 +113,15 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     await new Promise((resolve) => setTimeout(resolve, 15_000));
     const emails = outboxEmails(instance);
 
+    const glueRuns = (await history(instance, record.executions![0])).filter(
+      (e) => e.type === 'TaskSubmitted' && e.taskSubmittedEventDetails?.resourceType === 'glue',
+    );
+    // The local Glue runner reports the failed run with Glue's generic message; the job's outcome document says
+    // not retryable, with its reason: one attempt, and the reason in the record and the alert.
+    expect(glueRuns).toHaveLength(1);
     expect(record.status).toBe('FAILED');
     expect(record.failedState).toBe('Convert');
+    expect(record.error).toBe('Pipeline.Job.no_readable_file');
     // The whole topic: one message per manifest that did not succeed, the partial one's and this one's, nothing else.
     expect(emails).toHaveLength(2);
     expect(emails.filter((e) => e.text.includes(failedId))).toHaveLength(1);
@@ -123,8 +130,10 @@ describe('local mode: a file deleted after it was listed, the partial manifest, 
     expect(failedEmail).toMatch(/^Subject: .*: manifest failed$/m);
     expect(failedEmail).toContain(`Manifest ${failedId} of dataset`);
     expect(failedEmail).toContain(`npx pipeline replay ${failedId}`);
-    // The cause is the Glue run's one-line error message, not the job run as JSON.
-    expect(failedEmail).toMatch(/^Cause: ndjson_to_parquet failed: \[NotRetryable\] manifest .*no file could be read/m);
+    // The cause is the outcome document's one-line message, not Glue's generic text nor the job run as JSON.
+    expect(failedEmail).toContain('Error: Pipeline.Job.no_readable_file');
+    expect(failedEmail).toMatch(new RegExp(`^Cause: manifest ${failedId}: no file could be read: .*\\(missing\\)`, 'm'));
+    expect(failedEmail).not.toContain('Command failed with exit code');
     expect(failedEmail).not.toContain('JobRunState');
   });
 

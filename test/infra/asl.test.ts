@@ -141,24 +141,56 @@ describe('convert-manifest.asl.json', () => {
       maxDelaySeconds: service.MaxDelaySeconds,
     }).toEqual(CONVERT_RETRIES.serviceErrors);
     expect(states.PrepareConvert.Result).toEqual({ count: 0, waitSeconds: CONVERT_RETRIES.failedRuns.firstWaitSeconds });
-    expect(states.ConvertRunFailed.Choices[1]).toEqual(
+    expect(states.RetryRunWithoutOutcome.Choices[0]).toEqual(
       expect.objectContaining({ Variable: '$.convertRetry.count', NumericGreaterThanEquals: CONVERT_RETRIES.failedRuns.retries }),
+    );
+    expect(JSON.stringify(states.DecideOutcome.Choices)).toContain(
+      `{"Variable":"$.convertRetry.count","NumericLessThan":${CONVERT_RETRIES.failedRuns.retries}}`,
     );
   });
 
-  test('a failed Glue run is run again only when the job did not name its error [NotRetryable]', () => {
+  test('retry, PARTIAL and FAILED are decided from the outcome document of this very run, never from a text', () => {
     expect(states.Convert.Catch[0]).toEqual({ ErrorEquals: ['States.TaskFailed'], ResultPath: '$.error', Next: 'ConvertRunFailed' });
-    expect(states.ConvertRunFailed.Choices[0]).toEqual({
-      Variable: '$.error.Cause',
-      StringMatches: '*NotRetryable]*',
-      Next: 'ConvertFailed',
+    expect(states.Convert.Next).toBe('ReadOutcome');
+    // A failed run: its id from Glue's job run, then its outcome document, as after a successful run.
+    expect(states.ConvertRunFailed.Choices).toEqual([{ Variable: '$.error.Cause', StringMatches: '{*', Next: 'ParseFailedRun' }]);
+    expect(states.ConvertRunFailed.Default).toBe('RetryRunWithoutOutcome');
+    expect(states.NoteFailedRun.Parameters).toEqual({ 'jobRunId.$': '$.glue.run.Id', 'jobRunState.$': '$.glue.run.JobRunState' });
+    expect(states.NoteFailedRun.Next).toBe('ReadOutcome');
+    expect(states.ReadOutcome.Parameters).toEqual({
+      Bucket: REALISTIC.CuratedBucketName,
+      'Key.$': "States.Format('manifests/{}/{}.outcome.json', $.dataset, $.manifestId)",
     });
-    expect(states.ConvertRunFailed.Default).toBe('WaitBeforeConvertRetry');
+    expect(states.ReadOutcome.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.outcomeError', Next: 'NoOutcome' }]);
+    expect(states.IsOutcomeOfThisRun.Choices[0].And).toEqual(
+      expect.arrayContaining([{ Variable: '$.outcome.doc.jobRunId', StringEqualsPath: '$.glue.jobRunId' }]),
+    );
+    expect(states.IsOutcomeOfThisRun.Default).toBe('NoOutcome');
+    // No run without its own document succeeds; a failed one is retryable up to the limit.
+    expect(states.NoOutcome.Choices).toEqual([{ Variable: '$.glue.jobRunState', StringEquals: 'SUCCEEDED', Next: 'OutcomeMissing' }]);
+    expect(states.NoOutcome.Default).toBe('RetryRunWithoutOutcome');
+    expect(states.RetryRunWithoutOutcome.Default).toBe('WaitBeforeConvertRetry');
     expect(reachable('WaitBeforeConvertRetry')).toContain('Convert');
+    expect(states.DecideOutcome.Choices.map((c: State) => c.Next)).toEqual([
+      'SumAccountedLines',
+      'SumAccountedLines',
+      'WaitBeforeConvertRetry',
+      'OutcomeFailed',
+    ]);
+    expect(JSON.stringify(states.DecideOutcome.Choices[2])).toContain('{"Variable":"$.outcome.doc.retryable","BooleanEquals":true}');
+    expect(states.DecideOutcome.Default).toBe('OutcomeMalformed');
+    expect(states.OutcomeFailed.Parameters).toEqual({
+      'Error.$': "States.Format('Pipeline.Job.{}', $.outcome.doc.reason)",
+      'Cause.$': '$.outcome.doc.message',
+    });
+    // Nothing in the definition matches a pattern against a text that could carry a key or a line: the only
+    // StringMatches left tells a JSON job run from another cause, and the alert's choice of its cause text.
+    const matches = [...JSON.stringify(definition).matchAll(/"StringMatches":"([^"]*)"/g)].map((m) => m[1]);
+    expect(matches).toEqual(['{*', '{*']);
   });
 
   test('every task on the success path catches States.ALL and leads to the alert, RecordFailure, NotifyFailure, then Fail', () => {
-    const successPath = ['MarkRunning', 'Convert', 'ReadResult', 'RecordSuccess', 'RecordPartial'];
+    const successPath = ['MarkRunning', 'Convert', 'RecordSuccess', 'RecordPartial'];
     for (const name of successPath) {
       const catchers = states[name].Catch as State[];
       const all = catchers.find((c) => c.ErrorEquals.includes('States.ALL'))!;
@@ -278,26 +310,36 @@ describe('convert-manifest.asl.json', () => {
         'filesRead',
         'filesFailed',
       ]) {
-        expect(values[`:${count}`]).toEqual({ 'N.$': `States.JsonToString($.result.counts.${count})` });
+        expect(values[`:${count}`]).toEqual({ 'N.$': `States.JsonToString($.outcome.doc.counts.${count})` });
       }
     }
     expect(states.RecordSuccess.Parameters.ExpressionAttributeValues[':succeeded']).toEqual({ S: 'SUCCEEDED' });
     expect(states.RecordPartial.Parameters.ExpressionAttributeValues[':partial']).toEqual({ S: 'PARTIAL' });
   });
 
-  test('a result file without its counts goes to RecordFailure through a Choice, never to an intrinsic that cannot be caught', () => {
-    expect(states.ReadResult.Next).toBe('CheckResult');
-    expect(states.CheckResult.Default).toBe('ResultMalformed');
-    expect(reachable('ResultMalformed')).toContain('RecordFailure');
-    const checked = JSON.stringify(states.CheckResult.Choices);
-    for (const count of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'filesFailed']) {
-      expect(checked).toContain(`{"Variable":"$.result.counts.${count}","IsNumeric":true}`);
+  test('an outcome document without its counts goes to RecordFailure through a Choice, never to an intrinsic that cannot be caught', () => {
+    expect(states.ReadOutcome.Next).toBe('IsOutcomeOfThisRun');
+    expect(reachable('OutcomeMalformed')).toContain('RecordFailure');
+    for (const choice of states.DecideOutcome.Choices.slice(0, 2)) {
+      const checked = JSON.stringify(choice);
+      for (const count of [
+        'linesIn',
+        'rowsOut',
+        'rowsQuarantined',
+        'blankLines',
+        'outputFiles',
+        'outputBytes',
+        'filesRead',
+        'filesFailed',
+      ]) {
+        expect(checked).toContain(`{"Variable":"$.outcome.doc.counts.${count}","IsNumeric":true}`);
+      }
     }
   });
 
   test('a manifest with unreadable files ends PARTIAL, with one alert naming them', () => {
     expect(states.AnyFileFailed.Choices).toEqual([
-      { Variable: '$.result.counts.filesFailed', NumericGreaterThan: 0, Next: 'ComposePartialAlert' },
+      { Variable: '$.outcome.doc.counts.filesFailed', NumericGreaterThan: 0, Next: 'ComposePartialAlert' },
     ]);
     expect(reachable('ComposePartialAlert')).toEqual(
       new Set([
@@ -307,20 +349,15 @@ describe('convert-manifest.asl.json', () => {
         ...['Failed', 'FailureNotRecorded'],
       ]),
     );
-    expect(states.FormatPartialAlert.Parameters['message.$']).toContain('States.JsonToString($.result.counts.failedFiles)');
-  });
-
-  test('ReadResult reads the result file the input names by its key, in the curated bucket', () => {
-    expect(states.ReadResult.Parameters).toEqual({
-      Bucket: REALISTIC.CuratedBucketName,
-      'Key.$': '$.resultKey',
-    });
+    // The first few failed files (the outcome document's list) and where the full list is.
+    expect(states.FormatPartialAlert.Parameters['message.$']).toContain('States.JsonToString($.outcome.doc.failedFiles)');
+    expect(states.FormatPartialAlert.Parameters['message.$']).toContain('$.resultUri');
   });
 
   test('a result whose lines do not add up (I5) fails the manifest', () => {
     const choice = states.AllLinesAccountedFor;
     expect(choice.Choices).toEqual([
-      { Variable: '$.lines.accounted', NumericEqualsPath: '$.result.counts.linesIn', Next: 'AnyFileFailed' },
+      { Variable: '$.lines.accounted', NumericEqualsPath: '$.outcome.doc.counts.linesIn', Next: 'AnyFileFailed' },
     ]);
     expect(reachable(choice.Default)).toContain('RecordFailure');
     expect(reachable(choice.Default)).not.toContain('RecordSuccess');

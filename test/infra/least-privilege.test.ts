@@ -195,7 +195,7 @@ describe('the builder and the sweeper', () => {
     }
   });
 
-  test('both write manifest files with s3:PutObject alone, and neither may write a result file', () => {
+  test('both write manifest files with s3:PutObject alone, and neither may write a result file nor an outcome document', () => {
     const curated = at('Storage/Curated');
     for (const fn of ['ManifestBuilder/Builder', 'Sweeper/Function']) {
       const statements = statementsOfRole(roleOf(fn));
@@ -206,11 +206,15 @@ describe('the builder and the sweeper', () => {
           Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curated, 'Arn'] }, '/manifests/*']] },
         }),
       ]);
+      // Neither the result file nor the outcome document can be forged by a Lambda.
       expect(statements).toContainEqual(
         expect.objectContaining({
           Effect: 'Deny',
           Action: 's3:PutObject',
-          Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curated, 'Arn'] }, '/manifests/*.result.json']] },
+          Resource: [
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curated, 'Arn'] }, '/manifests/*.outcome.json']] },
+            { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curated, 'Arn'] }, '/manifests/*.result.json']] },
+          ],
         }),
       );
       const actions = [...actionsOf(statements)];

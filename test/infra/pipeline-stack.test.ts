@@ -528,7 +528,7 @@ describe('conversion workflow', () => {
     expect(objectResources(ingestBucket, 's3:Put')).toEqual([]);
     expect(objectResources(ingestBucket, 's3:Delete')).toEqual([]);
     expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(
-      new Set(['/manifests/*.result.json', '/curated/*', '/quarantine/*', '/staging/*']),
+      new Set(['/manifests/*.result.json', '/manifests/*.outcome.json', '/curated/*', '/quarantine/*', '/staging/*']),
     );
     expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(new Set(['/curated/*', '/quarantine/*', '/staging/*']));
   });
@@ -578,7 +578,7 @@ describe('conversion workflow', () => {
     expect(statements).toContainEqual(
       expect.objectContaining({
         Action: 's3:GetObject',
-        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*.result.json']] },
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [curatedBucket, 'Arn'] }, '/manifests/*.outcome.json']] },
       }),
     );
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: topic } }));

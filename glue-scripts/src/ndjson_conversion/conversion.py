@@ -268,7 +268,7 @@ def convert_readable_files(context: RunContext, listed: Sequence[ManifestFile], 
     so there are at most len(files) + 1."""
     while True:
         if listed and not files:
-            raise NoReadableFileError(no_file_message(context.params.manifest_id, failed))
+            raise NoReadableFileError(no_file_message(context.params.manifest_id, failed), failed)
         try:
             outcome = convert_files(context, files)
             verify_pins(context.s3, files)

@@ -2,11 +2,15 @@
 Hadoop's FileSystem, Spark's read and boto3 (docs/architecture.md, "Result file").
 
 A reason is a property of the file (the run goes on without it); None means a transient error, and the run fails
-so that it is retried.
+so that it is retried. The decision reads exception classes and the service's own wording only: the messages carry
+the objects' paths, which are producers' text (a key may hold ``NoSuchKey``, ``Access Denied`` or ``timeout``), so
+every name the caller passes is taken out of them before anything is matched.
 """
 from __future__ import annotations
 
 import re
+import urllib.parse
+from collections.abc import Iterable
 
 from .jvm import java_exception_chain, java_message
 
@@ -36,16 +40,31 @@ def root_message(error: BaseException) -> str:
     return f"{type(error).__name__}: {java_message(error)}"
 
 
-def hadoop_failure_reason(error: BaseException) -> str | None:
+def without_names(text: str, names: Iterable[str]) -> str:
+    """`text` with every one of `names` (and its URL-encoded and decoded forms, as Spark and Hadoop print paths)
+    replaced by ``<name>``, longest first, so that no part of a producer's key is read as an error's wording."""
+    forms: set[str] = set()
+    for name in names:
+        if name:
+            forms |= {name, urllib.parse.unquote(name), urllib.parse.quote(name, safe="/:"),
+                      urllib.parse.quote(name, safe="")}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "<name>")
+    return text
+
+
+def hadoop_failure_reason(error: BaseException, names: Iterable[str] = ()) -> str | None:
     """MISSING or ACCESS_DENIED for an error of Hadoop's FileSystem or Spark's read naming a file, UNREADABLE for
-    another deterministic read error, None for a transient one (the run fails and is retried)."""
-    chain = java_exception_chain(error)
-    names = " ".join(name for name, _ in chain)
-    text = " ".join(message for _, message in chain) or str(error)
-    if "FileNotFoundException" in names or "NoSuchKey" in text or "Path does not exist" in text:
+    another deterministic read error, None for a transient one (the run fails and is retried). `names` are the paths
+    and keys the error may quote (the manifest's files), which decide nothing."""
+    names = [n for n in names if n]
+    chain = [(cls, without_names(message, names)) for cls, message in java_exception_chain(error)]
+    classes = " ".join(cls for cls, _ in chain)
+    text = " ".join(message for _, message in chain) or without_names(str(error), names)
+    if "FileNotFoundException" in classes or "NoSuchKey" in text or "Path does not exist" in text:
         return MISSING
-    root = " ".join(chain[-1]) if chain else str(error)
-    if "AccessDenied" in names or "AccessControlException" in names or re.search(
+    root = " ".join(chain[-1]) if chain else without_names(str(error), names)  # the innermost cause
+    if "AccessDenied" in classes or "AccessControlException" in classes or re.search(
             r"Status Code: 403|\bForbidden\b|Access Denied", root):
         return ACCESS_DENIED
     return None if _TRANSIENT.search(root) else UNREADABLE

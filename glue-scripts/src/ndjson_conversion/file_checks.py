@@ -21,13 +21,22 @@ from .manifest import FailedFile, ManifestFile, unsafe_key_reason
 from .pinning import CHECK_THREADS, StagingArea, pin_version
 
 
+def names_of(files: Sequence[ManifestFile]) -> list[str]:
+    """The paths and keys by which errors may quote `files` (producers' text: it decides nothing)."""
+    names: list[str] = []
+    for f in files:
+        location = f.s3_location()
+        names += [f.uri, f.source, f.key or "", location[1] if location else ""]
+    return names
+
+
 def check_file_status(spark: SparkSession, f: ManifestFile) -> ManifestFile | FailedFile:
     """The entry with its size from Hadoop's getFileStatus, or why it is missing or denied; another error fails the
     run."""
     try:
         length = jvm.file_length(spark, f.source)
     except Exception as error:  # py4j wraps FileNotFoundException, AccessDeniedException, ...
-        reason = hadoop_failure_reason(error)
+        reason = hadoop_failure_reason(error, names_of([f]))
         if reason in (MISSING, ACCESS_DENIED):
             return FailedFile(f, reason, root_message(error))
         raise JobError(f"cannot check {f.uri}: {jvm.java_message(error)}") from None
@@ -63,7 +72,8 @@ def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[Man
     text = " ".join([str(error)] + [message for _, message in jvm.java_exception_chain(error)])
     texts = (text, urllib.parse.unquote(text))
     found: list[tuple[ManifestFile, set[str]]] = []
-    for f, qualified in zip(files, jvm.qualified_paths(spark, [f.source for f in files]), strict=True):
+    qualified_names = list(jvm.qualified_paths(spark, [f.source for f in files]))
+    for f, qualified in zip(files, qualified_names, strict=True):
         names = {f.source, qualified}
         names |= {urllib.parse.unquote(n) for n in list(names)}
         matched = {name for name in names if name and any(name in t for t in texts)}
@@ -72,7 +82,7 @@ def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[Man
     # `.../a.ndjson.gz` in the message also contains `.../a.ndjson`: a name inside another file's name is no match.
     named = [f for f, matched in found
              if not any(m != o and m in o for m in matched for g, others in found if g is not f for o in others)]
-    reason = hadoop_failure_reason(error)
+    reason = hadoop_failure_reason(error, [*names_of(files), *qualified_names])
     if reason is None:
         return None
     if named:
@@ -109,5 +119,5 @@ def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile]) -> Faile
     error = error if error is not None and len(files) > 1 else read_error(spark, candidates)
     if error is None:
         return None
-    reason = hadoop_failure_reason(error)
+    reason = hadoop_failure_reason(error, names_of(candidates))
     return FailedFile(candidates[0], reason, root_message(error)) if reason is not None else None

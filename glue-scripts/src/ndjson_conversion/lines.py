@@ -138,7 +138,7 @@ def register_line_check(spark: SparkSession, schema: T.StructType) -> str:
     try:
         return jvm.register_check_line_function(spark, schema)
     except jvm.LineCheckMissingError as error:
-        raise NotRetryableError(f"the line check {jvm.LINE_CHECK_CLASS} is not on the job's classpath (the job's "
+        raise EngineIncompatibleError(f"the line check {jvm.LINE_CHECK_CLASS} is not on the job's classpath (the job's "
                                 f"--extra-jars names pipeline-json.jar): {error}") from None
 
 

@@ -1,6 +1,6 @@
 """One run of the job: reads the manifest, settles where the schema comes from, converts the readable files, checks
-the accounting (I5), registers the partition and writes the result file; docs/architecture.md, "Glue job" and
-"Result file".
+the accounting (I5), registers the partition and writes the result file, then the outcome document;
+docs/architecture.md, "Glue job", "Result file" and "Outcome document".
 """
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from .failures import MISSING, hadoop_failure_reason
 from .file_checks import check_files
 from .lines import NUMBERED_FILE_MAX_BYTES, check_engine
 from .manifest import ManifestFile, parse_manifest
+from .outcome import outcome_uri, success_outcome, write_outcome
 from .output import join_path
 from .pinning import SharedClient, StagingArea, s3_client
 from .schema import EVOLVE, find_dataset_schema, read_pinned
@@ -58,7 +59,7 @@ def read_manifest(spark: SparkSession, params: JobParams) -> list[ManifestFile]:
         text = jvm.read_small_file(spark, params.manifest_uri)
     except Exception as error:  # py4j wraps FileNotFoundException, AccessDenied, ...
         message = f"cannot read manifest {params.manifest_uri}: {jvm.java_message(error)}"
-        if hadoop_failure_reason(error) == MISSING:
+        if hadoop_failure_reason(error, [params.manifest_uri]) == MISSING:
             raise ManifestError(message) from None
         raise JobError(message) from None
     return parse_manifest(text, params.manifest_id)
@@ -73,8 +74,9 @@ def pinned_schema(spark: SparkSession, params: JobParams) -> tuple[T.StructType 
 
 def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[], Any] = glue_client,
         numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: dict[str, float] | None = None,
-        s3_client_factory: Callable[[], Any] = s3_client) -> dict[str, Any]:
-    """Converts the manifest, writes the result file and returns the result (docs/architecture.md).
+        s3_client_factory: Callable[[], Any] = s3_client, job_run_id: str = "") -> dict[str, Any]:
+    """Converts the manifest, writes the result file, then the outcome document (SUCCEEDED or PARTIAL, naming
+    `job_run_id`, the run's own id), and returns the result (docs/architecture.md).
 
     `stages`, when given, receives the seconds spent per stage (for the benchmark; not part of the result)."""
     started = time.monotonic()
@@ -128,4 +130,6 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
         "durationSeconds": round(time.monotonic() - started, 3),
     }
     jvm.write_small_file(spark, params.result_uri, json.dumps(result))
+    # Last: the state machine reads the outcome, and a run that stops before this line has none (it is retried).
+    write_outcome(spark, outcome_uri(params.result_uri), success_outcome(result, job_run_id, failed))
     return result
