@@ -89,7 +89,13 @@ function printFailedFiles(io: CliIo, d: ManifestDetail): void {
     );
     return;
   }
-  io.out(`Failed files (${d.failedFiles.length})`);
+  const total = count(d.manifest.filesFailed);
+  // The record holds the first few (the outcome document's list); the result file lists every one.
+  io.out(
+    total !== undefined && total > d.failedFiles.length
+      ? `Failed files (${d.failedFiles.length} of ${total}; every one: manifests/${d.manifest.dataset}/${id}.result.json in the curated bucket)`
+      : `Failed files (${d.failedFiles.length})`,
+  );
   const unmatched = new Set(d.unmatchedFailures ?? []);
   for (const f of d.failedFiles) {
     const version = f.versionId ? ` (version ${printable(f.versionId)})` : '';

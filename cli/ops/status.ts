@@ -86,9 +86,13 @@ export function fileOutcomes(
     if (index < 0) unmatched.push(failure);
     else failureOf.set(index, failure);
   }
+  // The record lists the first failed files only (the outcome document's list; the result file has them all): past
+  // that, a file it does not list may have failed too, and nothing is said of it.
+  const listsEvery = typeof record.filesFailed !== 'number' || record.filesFailed <= parsed.files.length;
   return {
     files: files.map((f, i) => {
       const failure = failureOf.get(i);
+      if (failure === undefined && !listsEvery) return { ...f };
       return failure === undefined
         ? { ...f, outcome: 'converted' as const }
         : { ...f, outcome: 'failed' as const, reason: failure.reason, message: failure.message };

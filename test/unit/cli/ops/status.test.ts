@@ -88,6 +88,23 @@ describe('status of a PARTIAL manifest', () => {
     expect(detail.unmatchedFailures).toBeUndefined();
   });
 
+  it('says nothing of a file the record does not list when the record lists only the first failed files', async () => {
+    ddb.on(GetCommand).resolves({ Item: { ...PARTIAL, filesFailed: 2 } });
+    ddb.on(QueryCommand).resolves({ Items: FILES });
+
+    const detail = await manifestDetail(ctx, ID);
+    const result = await run(['status', ID], ctx);
+
+    expect(detail.files.map((f) => [f.key, f.outcome])).toEqual([
+      ['incoming/orders/a.ndjson', undefined],
+      ['incoming/orders/b.ndjson', 'failed'],
+      ['incoming/orders/c.ndjson', undefined],
+    ]);
+    expect(result.stdout.split('\n')).toContain(
+      `Failed files (1 of 2; every one: manifests/orders/${ID}.result.json in the curated bucket)`,
+    );
+  });
+
   it('prints the failed file with its reason and message, the converted ones, and the files read', async () => {
     ddb.on(GetCommand).resolves({ Item: PARTIAL });
     ddb.on(QueryCommand).resolves({ Items: FILES });
