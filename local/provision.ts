@@ -1,6 +1,6 @@
 /**
  * Creates the pipeline's resources on the emulator from the same settings (`contracts/config.ts`), the same key
- * layout (`pipeline/table-schema.ts`) and the same ASL file and placeholders as the CDK stack.
+ * layout (`contracts/table-schema.ts`) and the same ASL file and placeholders as the CDK stack.
  */
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
@@ -132,7 +132,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalStack> 
       }),
     );
 
-    // State and idempotency tables with the keys and indexes of pipeline/table-schema.ts.
+    // State and idempotency tables with the keys and indexes of contracts/table-schema.ts.
     const gsi = (index: { name: string; partitionKey: string; sortKey: string }): GlobalSecondaryIndex => ({
       IndexName: index.name,
       KeySchema: [

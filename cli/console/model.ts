@@ -2,7 +2,8 @@
  * The data of the console's pages, read through the CLI's operations (cli/ops/): the same manifest records,
  * executions and DLQs `pipeline status` and `pipeline dlq` read, plus what only a page shows (the state machine's
  * definition, the states' input and output, the Glue runs and their logs, the outcome document, a preview of the
- * Parquet and of the quarantined lines, the alert). Nothing here writes: every call is a read.
+ * Parquet and of the quarantined lines, the alert). Nothing here writes: every call is a read. It is one concern
+ * (the pages' reads) kept in one module, so no page reads AWS by itself; hence its length.
  */
 import { existsSync, openSync, readdirSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import * as path from 'node:path';

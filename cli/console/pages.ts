@@ -1,6 +1,7 @@
 /**
  * The console's pages as HTML, from the page models (model.ts). Every value goes through the escaping template
- * (html.ts); the pages carry no script of their own (console.js is served as a file, under the CSP).
+ * (html.ts); the pages carry no script of their own (console.js is served as a file, under the CSP). One module,
+ * one function per page, so every page's markup goes through the same escaping in one place; hence its length.
  */
 import { formatBytes, formatDuration, formatTime, readableCause } from '../format';
 import type { ManifestRecord } from '../../handlers/common/state-store';

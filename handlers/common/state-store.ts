@@ -1,5 +1,5 @@
 /**
- * The state table adapter (pipeline/table-schema.ts, docs/architecture.md "State table"), for the handlers and
+ * The state table adapter (contracts/table-schema.ts, docs/architecture.md "State table"), for the handlers and
  * the operator CLI alike: the manifest record, the reads (every page), and the conditional writes. Every write that
  * moves a file or a manifest is conditional; the conditions are what keep I1 and I2, so they live here, each
  * next to the reason it exists.
@@ -8,6 +8,9 @@
  * Opening and sealing change both items in one transaction, and a file is written in a transaction conditioned
  * on the pointer, so a file can only enter a manifest that is open at that instant, and a sealed manifest's
  * `F#` items are final.
+ *
+ * Longer than the other modules on purpose: every conditional write that keeps I1 to I3 (and the outbox's and the
+ * indexes' moves, I7) is here, beside the others it must agree with; split up, they could no longer be read together.
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';

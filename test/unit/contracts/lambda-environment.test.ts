@@ -20,7 +20,7 @@ const required = {
 };
 
 describe('loadSettings', () => {
-  test('defaults from pipeline/config.ts', () => {
+  test('defaults from contracts/config.ts', () => {
     const settings = loadSettings(required);
     expect(settings).toEqual({
       stateTable: 'state',
