@@ -173,7 +173,9 @@ describe('pipeline console in a browser, against the local mode', () => {
     expect(await page.locator('#replay-command').textContent()).toBe(`npx pipeline replay ${ids.failed}`);
     const log = await page.locator('pre.log-tail').first().textContent();
     expect(log).toMatch(/\S/);
-    expect(await page.locator('.email .subject').textContent()).toContain(ids.failed);
+    // The subject stays under SNS's 100 characters, so it names no manifest; the body's first line does.
+    expect(await page.locator('.email .subject').textContent()).toMatch(/manifest failed/);
+    expect(await page.locator('.email-body').first().textContent()).toContain(ids.failed);
   });
 
   it('shows an object key carrying markup as text, running nothing', async () => {
