@@ -297,19 +297,13 @@ describe('convert-manifest.asl.json', () => {
     }
   });
 
+  /** The eight counts of the job's outcome document, which the Record states copy. */
+  const OUTCOME_COUNTS = ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'outputFiles', 'outputBytes', 'filesRead', 'filesFailed'];
+
   test('RecordSuccess and RecordPartial copy the eight counts of the result file as numbers', () => {
     for (const name of ['RecordSuccess', 'RecordPartial']) {
       const values = states[name].Parameters.ExpressionAttributeValues as Record<string, Record<string, string>>;
-      for (const count of [
-        'linesIn',
-        'rowsOut',
-        'rowsQuarantined',
-        'blankLines',
-        'outputFiles',
-        'outputBytes',
-        'filesRead',
-        'filesFailed',
-      ]) {
+      for (const count of OUTCOME_COUNTS) {
         expect(values[`:${count}`]).toEqual({ 'N.$': `States.JsonToString($.outcome.doc.counts.${count})` });
       }
     }
@@ -322,16 +316,7 @@ describe('convert-manifest.asl.json', () => {
     expect(reachable('OutcomeMalformed')).toContain('RecordFailure');
     for (const choice of states.DecideOutcome.Choices.slice(0, 2)) {
       const checked = JSON.stringify(choice);
-      for (const count of [
-        'linesIn',
-        'rowsOut',
-        'rowsQuarantined',
-        'blankLines',
-        'outputFiles',
-        'outputBytes',
-        'filesRead',
-        'filesFailed',
-      ]) {
+      for (const count of OUTCOME_COUNTS) {
         expect(checked).toContain(`{"Variable":"$.outcome.doc.counts.${count}","IsNumeric":true}`);
       }
     }
