@@ -10,7 +10,7 @@ The batch is generated once (deterministic seed) under .bench/glue/ and reused. 
 
 1. first manifest, cold JVM: the dataset has no recorded schema; the job infers it from the first lines, converts,
    widens it from any line the pass finds outside it (converting again then), and records it.
-2. `--rounds` rounds (3 by default), each alternating, in the same (by then warm) JVM: Spark's bare conversion
+2. `--rounds` rounds (5 by default), each alternating, in the same (by then warm) JVM: Spark's bare conversion
    (its JSON reader with the recorded schema straight into Parquet, nothing else the job does: no line check, line
    numbers, accounting, quarantine, catalog); the first manifest again (the record removed); and the steady state
    (another manifest of the same files, the schema recorded: one pass, with the line check on every line and every
@@ -260,8 +260,8 @@ def main() -> None:
     parser.add_argument("--compression", default="zstd", choices=("zstd", "snappy"))
     parser.add_argument("--target-file-mb", type=int, default=128)
     parser.add_argument("--driver-memory", default="4g")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="warm rounds of bare Spark, first manifest and steady state, alternated (default 3)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="warm rounds of bare Spark, first manifest and steady state, alternated (default 5)")
     parser.add_argument("--glue-workers", type=int, default=2, help="G.1X workers assumed per run (default 2)")
     parser.add_argument("--glue-overhead", type=float, default=20.0,
                         help="seconds of billed time per run besides the session and the conversion (default 20)")
