@@ -1,7 +1,7 @@
 /** `pipeline cost`: the monthly bill and the headroom of a load, beside the reference plan (docs/cost.md). */
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolveConfig } from '../../contracts/config';
+import { resolveConfig, type PipelineConfig } from '../../contracts/config';
 import {
   BUILDER_BENCHMARK_PATH,
   GLUE_BENCHMARK_PATH,
@@ -11,7 +11,7 @@ import {
 } from '../ops/cost/inputs/benchmarks';
 import { readSuccessPath } from '../ops/cost/inputs/state-machine';
 import { synthesizeInventory } from '../ops/cost/inputs/template';
-import { REFERENCE_PLAN, referenceLoad, type Measured } from '../ops/cost/model';
+import { ONE_OPEN_MANIFEST, REFERENCE_PLAN, referenceLoad, type Measured, type Sharding } from '../ops/cost/model';
 import { renderCostReport } from '../ops/cost/render';
 import { costJson, costReport } from '../ops/cost/report';
 import { CliDeps, positiveInt, printJson, withExamples } from './shared';
@@ -24,6 +24,11 @@ function positiveNumber(name: string) {
       throw new InvalidArgumentError(`${name} takes a positive number, got "${value}"`);
     return n;
   };
+}
+
+/** The open manifests a dataset's files spread over with these settings: one, fixed by the code. */
+export function shardingOf(_config: PipelineConfig): Sharding {
+  return ONE_OPEN_MANIFEST;
 }
 
 /** A results file as the output names it: relative to the working directory. */
@@ -52,7 +57,18 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     .addOption(
       new Option('--execution-class <class>', "Glue execution class to price (default: the stack's)").choices(['FLEX', 'STANDARD']),
     )
-    .option('--target <factor>', 'headroom each part is checked against', positiveNumber('--target'), REFERENCE_PLAN.headroomFactor)
+    .option(
+      '--scale <factor>',
+      'multiply the load (files a day) by this factor: the bill at that scale, the headroom over it',
+      positiveNumber('--scale'),
+      1,
+    )
+    .option(
+      '--target <factor>',
+      'headroom each part is checked against, over the load before --scale',
+      positiveNumber('--target'),
+      REFERENCE_PLAN.headroomFactor,
+    )
     .addOption(
       new Option('--benchmark <file>', "the builder benchmark's result file").default(
         BUILDER_BENCHMARK_PATH,
@@ -62,7 +78,10 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     .addOption(
       new Option('--glue-benchmark <file>', "the Glue benchmark's result file").default(GLUE_BENCHMARK_PATH, 'bench/results/glue-job.json'),
     )
-    .option('--json', 'print one JSON object: filesPerDay, manifestsPerDay, monthlyUsd, services, headroom, capacity and the inputs')
+    .option(
+      '--json',
+      'print one JSON object: filesPerDay, manifestsPerDay, monthlyUsd, services, headroom (factor, part, limitedBy), toTarget, capacity and the inputs',
+    )
     .action(
       (opts: {
         filesPerDay: number;
@@ -72,6 +91,7 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
         maxWaitMinutes: number;
         month: number;
         executionClass?: 'FLEX' | 'STANDARD';
+        scale: number;
         target: number;
         benchmark: string;
         glueBenchmark: string;
@@ -89,22 +109,25 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
           successPath: readSuccessPath(),
         };
         const load = {
-          filesPerDay: opts.filesPerDay,
+          filesPerDay: opts.filesPerDay * opts.scale,
           mbPerFile: opts.mbPerFile,
           datasets: opts.datasets,
           batchSize: opts.batchSize,
           maxWaitMinutes: opts.maxWaitMinutes,
         };
+        // The target is of the load before --scale: at --scale 600, 600x of the reference load is 1x of this one.
+        const targetFactor = opts.target / opts.scale;
         const report = costReport({
           load,
           inventory,
           measured,
           month: opts.month,
           executionClass: opts.executionClass,
-          targetFactor: opts.target,
+          targetFactor,
+          sharding: shardingOf(config),
         });
-        if (opts.json) printJson(deps.io, costJson(report, inventory, measured));
-        else deps.io.out(renderCostReport(report, inventory, measured, opts.target));
+        if (opts.json) printJson(deps.io, costJson(report, inventory, measured, opts.scale));
+        else deps.io.out(renderCostReport(report, inventory, measured, targetFactor, opts.scale));
       },
     );
   withExamples(
@@ -112,5 +135,6 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     'npx pipeline cost',
     'npx pipeline cost --files-per-day 4800000 --datasets 3 --execution-class STANDARD',
     'npx pipeline cost --month 12 --json',
+    'npx pipeline cost --scale 600',
   );
 }

@@ -315,33 +315,45 @@ export function eventBridgeLine(): BillLine {
   return { service: 'EventBridge', usd: 0, detail: `the sweeper's schedule: scheduled rules are free` };
 }
 
-/** The bill of one month at this load: every service's line, in the order printed. */
-export function monthlyBill(input: ModelInput): MonthlyBill {
+/** One line of the bill from the month's traffic, or undefined where the stack has nothing of the kind. */
+export type BillLineOf = (t: Traffic) => BillLine | undefined;
+
+/**
+ * The bill's lines, in the order printed: a part added to the stack adds its function here (one that returns
+ * undefined where the stack it prices is not deployed, e.g. in another network mode).
+ */
+export const BILL_LINES: readonly BillLineOf[] = [
+  glueLine,
+  catalogLine,
+  stepFunctionsLine,
+  lambdaLine,
+  dynamoLine,
+  sqsLine,
+  s3RequestsLine,
+  s3StorageLine,
+  logsLine,
+  metricsLine,
+  kmsLine,
+  snsLine,
+  xrayLine,
+  eventBridgeLine,
+];
+
+/** The bill of one month at this load: every line of `lines` the stack has, in order. */
+export function monthlyBill(input: ModelInput, lines: readonly BillLineOf[] = BILL_LINES): MonthlyBill {
   const t = traffic(input);
-  const lines = [
-    glueLine(t),
-    catalogLine(t),
-    stepFunctionsLine(t),
-    lambdaLine(t),
-    dynamoLine(t),
-    sqsLine(t),
-    s3RequestsLine(t),
-    s3StorageLine(t),
-    logsLine(t),
-    metricsLine(t),
-    kmsLine(t),
-    snsLine(t),
-    xrayLine(t),
-    eventBridgeLine(),
-  ];
+  const billed = lines.flatMap((line) => {
+    const l = line(t);
+    return l === undefined ? [] : [l];
+  });
   return {
     load: t.load,
     month: t.month,
     batching: t.batching,
     glueRun: t.run,
     glueExecutionClass: t.executionClass,
-    lines,
-    monthlyUsd: lines.reduce((sum, l) => sum + l.usd, 0),
+    lines: billed,
+    monthlyUsd: billed.reduce((sum, l) => sum + l.usd, 0),
     storageGrowthUsdPerMonth: s3StorageUsd(t, t.month + 1) - s3StorageUsd(t, t.month),
   };
 }

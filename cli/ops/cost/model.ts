@@ -127,19 +127,77 @@ export interface BillLine {
   readonly detail: string;
 }
 
+/** The groups the capacity's parts belong to, in the order printed. */
+export type CapacityGroup = 'builder per dataset' | 'builder overall' | 'Lambda' | 'Glue' | 'DynamoDB' | 'SQS' | 'Step Functions' | 'S3';
+
+/** A setting that raises a part's capacity: its key as `-c <key>=<value>` takes it. */
+export interface Setting {
+  readonly key: string;
+  readonly value: number;
+}
+
 /** One part of the pipeline with a limit. */
 export interface CapacityPart {
+  /** A stable name of the part (`headroom.limitedBy` is one of these). */
+  readonly id: string;
+  readonly group: CapacityGroup;
   readonly part: string;
-  /** The limit, in the part's own unit. */
+  /** The limit, in the part's own unit, and how it follows. */
   readonly limit: string;
-  /** Use of the limit at the given load, 0..1 and beyond. */
+  /** Where the limit's figures come from: a results file, a setting, an AWS quota's page. */
+  readonly source: string;
+  /** The limit and the need at the given load, in `unit`. */
+  readonly capacity: number;
+  readonly need: number;
+  readonly unit: string;
+  /** Use of the limit at the given load (need / capacity), 0..1 and beyond. */
   readonly utilization: number;
-  /** The load factor at which it reaches its limit. */
+  /**
+   * The load factor at which the need reaches the capacity: capacity / need where the need grows with the files
+   * (most parts); found by bisection where it does not (Glue: manifests fill up and runs lengthen).
+   */
   readonly factor: number;
   readonly filesPerDayAtLimit: number;
   /** What would raise it, when it does not hold the target factor. */
   readonly remedy: string;
+  /** The setting that holds the target, where a setting can (absent where only a quota increase can). */
+  readonly setting?: Setting;
 }
+
+/** The headroom of a load: the lowest factor of its parts, and the part it is. */
+export interface Headroom {
+  readonly factor: number;
+  readonly part: string;
+  /** The `id` of the part that limits first. */
+  readonly limitedBy: string;
+}
+
+/** Settings that reach the target where the defaults do not, and the headroom with them. */
+export interface TargetPlan {
+  readonly target: number;
+  /** Whether the settings as given hold the target. */
+  readonly holds: boolean;
+  /** The settings to pass (`-c key=value`), none when the settings as given hold the target. */
+  readonly settings: readonly Setting[];
+  /** The headroom with those settings. */
+  readonly headroom: Headroom;
+  /** Parts that still fall short with those settings: only a quota increase (or a faster part) raises them. */
+  readonly quotaIncreases: readonly { readonly id: string; readonly part: string; readonly factor: number; readonly remedy: string }[];
+}
+
+/** How many open manifests a dataset's files spread over, and the setting that says so. */
+export interface Sharding {
+  readonly perDataset: number;
+  /** The setting's default: what the builder benchmark ran with, unless its file says otherwise. */
+  readonly defaultPerDataset: number;
+  /** The config key (`-c <key>=<n>`), absent while the number is fixed by the code. */
+  readonly setting?: string;
+  /** The highest value the setting takes. */
+  readonly settingMax?: number;
+}
+
+/** One open manifest per dataset: the design before the open manifests were spread. */
+export const ONE_OPEN_MANIFEST: Sharding = { perDataset: 1, defaultPerDataset: 1 };
 
 /** The bill of one month. */
 export interface MonthlyBill {
@@ -154,10 +212,11 @@ export interface MonthlyBill {
   readonly storageGrowthUsdPerMonth: number;
 }
 
-/** The whole model for one load: the bill, and the load at which each part reaches its limit. */
+/** The whole model for one load: the bill, the load at which each part reaches its limit, the settings for the target. */
 export interface CostReport extends MonthlyBill {
   readonly capacity: readonly CapacityPart[];
-  readonly headroom: { readonly factor: number; readonly part: string };
+  readonly headroom: Headroom;
+  readonly toTarget: TargetPlan;
 }
 
 export interface ModelInput {
@@ -170,4 +229,6 @@ export interface ModelInput {
   readonly executionClass?: 'FLEX' | 'STANDARD';
   /** The headroom the capacity section checks each part against. @default REFERENCE_PLAN.headroomFactor */
   readonly targetFactor?: number;
+  /** Open manifests per dataset. @default one, fixed */
+  readonly sharding?: Sharding;
 }

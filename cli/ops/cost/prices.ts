@@ -48,21 +48,58 @@ export const PRICES = {
 } as const;
 
 /**
- * Service limits the capacity section compares the load with (default quotas of us-east-1; most can be raised).
+ * The AWS quotas the capacity section compares the load with: default quotas of us-east-1, each with the page that
+ * states it (most can be raised: Service Quotas console, or `aws service-quotas get-service-quota` with the code).
  */
 export const LIMITS = {
-  /** Write units a second on one item (one partition key): the `OPEN#` pointer's ceiling whatever the latency. */
+  /**
+   * Write units a second on one partition, so on one item: the ceiling of a dataset's open-manifest pointer
+   * whatever the latency. "Per partition: 3,000 read units or 1,000 write units a second" (Amazon DynamoDB Developer
+   * Guide, "Quotas in Amazon DynamoDB", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
+   */
   dynamoItemWritesPerSecond: 1000,
-  /** On-demand table throughput quota (write request units a second). */
+  /** Table-level write throughput of an on-demand table, write request units a second (same page). */
   dynamoTableWritesPerSecond: 40_000,
-  /** StartExecution token bucket refill, Standard workflows. */
+  /**
+   * StartExecution of Standard workflows, token refill a second in us-east-1 (bucket 1,300) (AWS Step Functions
+   * Developer Guide, "Step Functions service quotas", throttling of API actions,
+   * https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+   */
   sfnStartExecutionPerSecond: 300,
-  /** State transitions refill, Standard workflows. */
+  /** State transitions of Standard workflows, refill a second in us-east-1 (same page, state throttling). */
   sfnTransitionsPerSecond: 5000,
-  /** ListExecutions refill: the builder and the sweeper list running executions before each start (backlog check). */
+  /** ListExecutions refill a second (same page): the builder and the sweeper list running executions before each start. */
   sfnListExecutionsPerSecond: 5,
-  /** PUTs a second per prefix; each dataset uploads under its own prefix. */
+  /**
+   * PUTs a second per partitioned prefix; each dataset uploads under its own ("at least 3,500 PUT/COPY/POST/DELETE ...
+   * requests per second per partitioned Amazon S3 prefix", Amazon S3 User Guide, "Best practices design patterns:
+   * optimizing Amazon S3 performance", https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html).
+   */
   s3PutsPerPrefixPerSecond: 3500,
+  /**
+   * Concurrent executions of the account's functions in a region, default 1,000 ("Concurrent executions: 1,000",
+   * AWS Lambda Developer Guide, "Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/limits.html; new
+   * accounts start lower).
+   */
+  lambdaConcurrentExecutions: 1000,
+  /**
+   * Messages received and not yet deleted, standard queue: "a maximum of approximately 120,000 in flight messages"
+   * (Amazon SQS Developer Guide, "Amazon SQS standard queue quotas",
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html). A standard
+   * queue's API rate is not the limit (same guide, "Amazon SQS standard queues": "a nearly unlimited number of API
+   * calls per second"), so in-flight messages are its only limit here.
+   */
+  sqsInFlightMessages: 120_000,
+  /**
+   * Glue quotas ("AWS Glue endpoints and quotas", https://docs.aws.amazon.com/general/latest/gr/glue.html; Service
+   * Quotas codes in brackets): concurrent runs of one job, the highest `glue.maxConcurrentRuns` can go
+   * [L-F574AED9, 1,000]; DPUs of the account's running jobs [L-08F3B322 "Max task DPUs per account", 1,000]; DPUs
+   * of FLEX runs on spare capacity [L-096DBB95 "Max spare compute capacity consumed in data processing units (DPUs)
+   * per account", 50]. The account's concurrent job runs [L-5E4153CA] vary by account and are not modeled.
+   */
+  glueConcurrentRunsPerJob: 1000,
+  glueDpusPerAccount: 1000,
+  glueFlexDpusPerAccount: 50,
 } as const;
 
 /** DPUs and vCPUs of one worker of each Glue worker type. */

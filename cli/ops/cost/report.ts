@@ -1,20 +1,24 @@
 /** The model's report of one load (the bill and the capacity) and its `--json` form. */
 import { monthlyBill } from './bill';
-import { capacity } from './capacity';
+import { capacity, planForTarget } from './capacity';
 import { glueThroughput } from './inputs/benchmarks';
 import type { StackInventory } from './inputs/template';
 import { REFERENCE_PLAN, type CostReport, type Measured, type ModelInput } from './model';
 import { ASSUMPTIONS, LIMITS, PRICES } from './prices';
 
-/** The bill and the capacity of one load. */
+/** The bill and the capacity of one load, and the settings that reach the target where the given ones do not. */
 export function costReport(input: ModelInput): CostReport {
   const bill = monthlyBill(input);
   const { parts, headroom } = capacity(input);
-  return { ...bill, capacity: parts, headroom };
+  return { ...bill, capacity: parts, headroom, toTarget: planForTarget(input) };
 }
 
-/** `--json`: the load, the batching, each service's monthly USD (summing to the total), the headroom and the inputs. */
-export function costJson(report: CostReport, inventory: StackInventory, measured: Measured): Record<string, unknown> {
+/**
+ * `--json`: the load, the batching, each service's monthly USD (summing to the total), the headroom (with the part
+ * that limits first, `limitedBy`), the settings that reach the target, and the inputs. `scale` is the factor the
+ * load was multiplied by (`--scale`).
+ */
+export function costJson(report: CostReport, inventory: StackInventory, measured: Measured, scale = 1): Record<string, unknown> {
   const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
   const services: Record<string, number> = {};
   for (const l of report.lines) services[l.service] = l.usd;
@@ -34,7 +38,9 @@ export function costJson(report: CostReport, inventory: StackInventory, measured
     monthlyUsd: report.monthlyUsd,
     services,
     storageGrowthUsdPerMonth: report.storageGrowthUsdPerMonth,
-    headroom: { factor: report.headroom.factor, part: report.headroom.part },
+    headroom: { factor: report.headroom.factor, part: report.headroom.part, limitedBy: report.headroom.limitedBy },
+    toTarget: report.toTarget,
+    scale,
     capacity: report.capacity,
     referencePlan: REFERENCE_PLAN,
     measured: {
@@ -49,6 +55,7 @@ export function costJson(report: CostReport, inventory: StackInventory, measured
       handlerSecondsPerFile: measured.builder.handlerSecondsPerFile,
       sweepSeconds: measured.builder.sweepSeconds,
       idleSweepSeconds: measured.builder.idleSweepSeconds,
+      contended: measured.builder.contended ?? null,
       glue: {
         source: measured.glueSource,
         date: glue.date,

@@ -30,6 +30,25 @@ export interface BuilderBenchmark {
   readonly sweepSealedManifests: number;
   readonly idleSweepSeconds: number;
   readonly storedBytesPerFile: Readonly<Record<string, number>>;
+  /** The contended case, where the file has one: several builders on one dataset at once. */
+  readonly contended?: ContendedBenchmark;
+}
+
+/**
+ * The builder benchmark's contended case: `builders` concurrent invocations on the files of one dataset, what one
+ * dataset's files can get through its open manifests.
+ */
+export interface ContendedBenchmark {
+  readonly datasets: number;
+  readonly builders: number;
+  /** Open manifests (write shards) the dataset's files spread over at the end of the run, where the file says. */
+  readonly shards?: number;
+  /** The most open manifests the dataset used at once during the run, where the file says. */
+  readonly widestShards?: number;
+  readonly filesPerSecond: number;
+  /** Commits that lost a pointer to a concurrent writer, per file placed. */
+  readonly conflictsPerFile: number;
+  readonly writeUnitsPerFile: number;
 }
 
 /** What the Glue benchmark's result file holds: one run of the job on a generated batch, beside bare Spark. */
@@ -74,22 +93,16 @@ function at(data: unknown, dotted: string): unknown {
 }
 
 /**
- * Parses a results file and checks that each of `numbers` is a finite number at least `min` (its value) and each of
+ * Checks that each of `numbers` in parsed results is a finite number at least `min` (its value) and each of
  * `objects` an object; the error names what is missing and the make target that writes the file.
  */
-function readResults(
+function checkFigures(
+  data: unknown,
   file: string,
-  what: string,
   target: string,
   numbers: Readonly<Record<string, number>>,
   objects: readonly string[] = [],
-): unknown {
-  let data: unknown;
-  try {
-    data = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${what} from ${file} (${(err as Error).message}): run \`${target}\``, { cause: err });
-  }
+): void {
   const bad = [
     ...Object.entries(numbers)
       .filter(([k, min]) => {
@@ -103,6 +116,23 @@ function readResults(
     }),
   ];
   if (bad.length > 0) throw new Error(`${file} lacks ${bad.join(', ')}: run \`${target}\` again`);
+}
+
+/** Parses a results file and checks its figures ({@link checkFigures}); the error says which target makes it. */
+function readResults(
+  file: string,
+  what: string,
+  target: string,
+  numbers: Readonly<Record<string, number>>,
+  objects: readonly string[] = [],
+): unknown {
+  let data: unknown;
+  try {
+    data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${what} from ${file} (${(err as Error).message}): run \`${target}\``, { cause: err });
+  }
+  checkFigures(data, file, target, numbers, objects);
   return data;
 }
 
@@ -122,7 +152,24 @@ export function readBuilderBenchmark(file = BUILDER_BENCHMARK_PATH): BuilderBenc
       'idleSweepSeconds',
     ].map((k) => [k, 0]),
   );
-  return readResults(file, "the builder benchmark's figures", 'make bench-builder', numbers, ['storedBytesPerFile']) as BuilderBenchmark;
+  const data = readResults(file, "the builder benchmark's figures", 'make bench-builder', numbers, [
+    'storedBytesPerFile',
+  ]) as BuilderBenchmark;
+  if (data.contended !== undefined) {
+    // The contended case is optional, but checked whole where it is present: one dataset, rates that divide.
+    checkFigures(data, file, 'make bench-builder', {
+      'contended.datasets': 1,
+      'contended.builders': 1,
+      'contended.filesPerSecond': Number.MIN_VALUE,
+      'contended.conflictsPerFile': 0,
+      'contended.writeUnitsPerFile': Number.MIN_VALUE,
+      ...(data.contended.shards === undefined ? {} : { 'contended.shards': 1 }),
+      ...(data.contended.widestShards === undefined ? {} : { 'contended.widestShards': 1 }),
+    });
+    if (data.contended.datasets !== 1)
+      throw new Error(`${file}: the contended case is of ${data.contended.datasets} datasets, not one: run \`make bench-builder\` again`);
+  }
+  return data;
 }
 
 /** Reads and checks the Glue benchmark's result file; the error says how to make it. */

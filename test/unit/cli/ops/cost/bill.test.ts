@@ -1,6 +1,6 @@
 import { FILE_ITEM_TTL_SECONDS } from '../../../../../handlers/common/state-store';
 import { filesPerBuilderInvocation } from '../../../../../cli/ops/cost/model';
-import { monthlyBill } from '../../../../../cli/ops/cost/bill';
+import { BILL_LINES, monthlyBill, type BillLineOf } from '../../../../../cli/ops/cost/bill';
 import { inventory, load, measured } from './fixtures';
 
 describe('monthlyBill', () => {
@@ -97,5 +97,15 @@ describe('monthlyBill', () => {
       12,
     );
     expect(new Set(bill.lines.map((l) => l.service)).size).toBe(bill.lines.length);
+  });
+
+  it('takes its lines from a list others extend: a line added is billed and summed, one that returns nothing is left out', () => {
+    const base = monthlyBill({ load, inventory, measured: measured() });
+    const canary: BillLineOf = (t) => ({ service: 'Canary', usd: t.load.datasets * 1.5, detail: 'one a dataset' });
+    const absent: BillLineOf = () => undefined;
+    const bill = monthlyBill({ load, inventory, measured: measured() }, [...BILL_LINES, canary, absent]);
+
+    expect(bill.lines.map((l) => l.service)).toEqual([...base.lines.map((l) => l.service), 'Canary']);
+    expect(bill.monthlyUsd).toBeCloseTo(base.monthlyUsd + 1.5, 12);
   });
 });

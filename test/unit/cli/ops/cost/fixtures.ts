@@ -1,6 +1,6 @@
 /** Inputs of the cost model for its unit tests: an inventory, a builder benchmark, the Glue benchmark's fixture file. */
 import * as path from 'node:path';
-import type { BuilderBenchmark, GlueBenchmark } from '../../../../../cli/ops/cost/inputs/benchmarks';
+import type { BuilderBenchmark, ContendedBenchmark, GlueBenchmark } from '../../../../../cli/ops/cost/inputs/benchmarks';
 import { readGlueBenchmark } from '../../../../../cli/ops/cost/inputs/benchmarks';
 import type { AslMachine } from '../../../../../cli/ops/cost/inputs/state-machine';
 import type { StackInventory } from '../../../../../cli/ops/cost/inputs/template';
@@ -43,6 +43,16 @@ export const bench: BuilderBenchmark = {
   sweepSealedManifests: 1,
   idleSweepSeconds: 0.5,
   storedBytesPerFile: { 'FILE#': 300, 'MANIFEST# F#': 200, 'MANIFEST# META': 5, idempotency: 160 },
+};
+
+/** A contended case: one dataset, 4 builders at once over 2 open manifests. */
+export const contended: ContendedBenchmark = {
+  datasets: 1,
+  builders: 4,
+  shards: 2,
+  filesPerSecond: 20,
+  conflictsPerFile: 0.5,
+  writeUnitsPerFile: 9,
 };
 
 /**

@@ -7,7 +7,7 @@ import {
   readBuilderBenchmark,
   readGlueBenchmark,
 } from '../../../../../../cli/ops/cost/inputs/benchmarks';
-import { bench, GLUE_FIXTURE_PATH } from '../fixtures';
+import { bench, contended, GLUE_FIXTURE_PATH } from '../fixtures';
 
 describe('the benchmarks results files', () => {
   let dir: string;
@@ -23,6 +23,18 @@ describe('the benchmarks results files', () => {
     expect(() => readBuilderBenchmark(path.join(dir, 'missing.json'))).toThrow(/make bench-builder/);
     fs.writeFileSync(file, JSON.stringify(bench));
     expect(readBuilderBenchmark(file).conflictRate).toBe(0.2);
+  });
+
+  it('reads the contended case where the file has one, and refuses one that is partial or of several datasets', () => {
+    const file = path.join(dir, 'manifest-builder.json');
+    fs.writeFileSync(file, JSON.stringify({ ...bench, contended }));
+    expect(readBuilderBenchmark(file).contended).toEqual(contended);
+    fs.writeFileSync(file, JSON.stringify({ ...bench, contended: { ...contended, conflictsPerFile: undefined } }));
+    expect(() => readBuilderBenchmark(file)).toThrow(/contended\.conflictsPerFile.*make bench-builder/);
+    fs.writeFileSync(file, JSON.stringify({ ...bench, contended: { ...contended, datasets: 3 } }));
+    expect(() => readBuilderBenchmark(file)).toThrow(/contended case is of 3 datasets/);
+    fs.writeFileSync(file, JSON.stringify(bench));
+    expect(readBuilderBenchmark(file).contended).toBeUndefined();
   });
 
   it('refuses a Glue benchmark file without the figures or with a batch of nothing, and says how to make it', () => {
