@@ -8,7 +8,7 @@ import { REFERENCE_PLAN, type CostReport, type Measured } from './model';
 import { PRICES } from './prices';
 
 const usd = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
-const factorText = (f: number) => (Number.isFinite(f) ? `${n(f, f < 10 ? 1 : 0)}x` : 'no limit');
+const factorText = (f: number) => (Number.isFinite(f) ? `${n(f, f < 1 ? 2 : f < 10 ? 1 : 0)}x` : 'no limit');
 
 /** The Glue benchmark's figures as the model uses them. */
 function measuredGlue(measured: Measured): string {
@@ -81,7 +81,7 @@ export function renderCostReport(report: CostReport, inventory: StackInventory, 
     out.push(
       plan.settings.length === 0
         ? `No setting raises them: these settings stay at ${factorText(report.headroom.factor)}.`
-        : `Settings that reach it: npx cdk deploy ${contextArguments(plan.settings)} ` +
+        : `${plan.headroom.factor >= target ? 'Settings that reach it' : 'Settings that raise what settings can'}: npx cdk deploy ${contextArguments(plan.settings)} ` +
             `(headroom ${factorText(plan.headroom.factor)}, limited by ${plan.headroom.limitedBy}; ` +
             `these settings: ${factorText(report.headroom.factor)}, limited by ${report.headroom.limitedBy}).`,
     );

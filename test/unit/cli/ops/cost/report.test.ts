@@ -112,6 +112,11 @@ describe('renderCostReport', () => {
     expect(text).toContain('Settings that reach it: npx cdk deploy -c openManifests=2 -c glue.maxConcurrentRuns=7 (headroom ');
     expect(text).toMatch(/- builder-per-dataset: test \(no contended case/);
     expect(text).toMatch(/- lambda-concurrency: Lambda quotas, .*limits\.html/);
+
+    // Without a setting for the open manifests, the settings do not reach 600x, and the text says so.
+    const short = renderCostReport(costReport({ load, inventory, measured: measured() }), inventory, measured(), 600);
+    expect(short).toContain('Settings that raise what settings can: npx cdk deploy -c glue.maxConcurrentRuns=7 (headroom 346x');
+    expect(short).toContain('Still short with them (a quota or the design must change, as above): builder-per-dataset 346x.');
   });
 
   it('at --scale 600, prints the bill of 600 times the files and checks each part against 1x of that load', () => {
