@@ -47,6 +47,18 @@ export interface GlueSettings {
   readonly maxSchemaFields: number;
 }
 
+/**
+ * The canary (docs/architecture.md, "Canary"): a scheduled function that uploads a tiny file into its own dataset
+ * ({@link CANARY_DATASET}) and measures how long the pipeline takes to convert it.
+ */
+export interface CanarySettings {
+  /**
+   * Minutes between two canary files, a multiple of {@link CANARY_CHECK_MINUTES} from 5 to 1440
+   * (`-c canary.everyMinutes=60`); undefined or 0: no canary. @default undefined (off)
+   */
+  readonly everyMinutes?: number;
+}
+
 /** The pipeline's settings. */
 export interface PipelineConfig {
   /** Most files in one manifest. @default 200 */
@@ -97,6 +109,8 @@ export interface PipelineConfig {
   readonly quarantineExpirationDays: number;
   /** Days a replaced or deleted object of the curated bucket (a schema, a manifest, Parquet) stays recoverable. @default 30 */
   readonly curatedNoncurrentDays: number;
+  /** The canary: off unless `canary.everyMinutes` is set. */
+  readonly canary: CanarySettings;
 }
 
 /** Where the prefixes of derived objects live; fixed names shared by the builder, the Glue job and the CLI. */
@@ -145,7 +159,43 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   maxObjectMb: 1024,
   quarantineExpirationDays: 90,
   curatedNoncurrentDays: 30,
+  canary: { everyMinutes: undefined },
 };
+
+/** The canary's own dataset: its files are the only ones there, so they are never taken for a producer's. */
+export const CANARY_DATASET = 'pipeline_canary';
+
+/**
+ * Minutes between two checks of the canary (its schedule, aligned on the clock: :00, :05, ...). Each check publishes
+ * the pending age, so the alarm sees a datum every five minutes whatever `everyMinutes` is, and a canary that stops
+ * is seen as missing data within {@link CANARY_ALARM_PERIOD_MINUTES}.
+ */
+export const CANARY_CHECK_MINUTES = 5;
+
+/** Period of the canary alarm: three checks, so one failed check is not missing data. */
+export const CANARY_ALARM_PERIOD_MINUTES = 15;
+
+/**
+ * What a canary file may take beyond `maxWaitMinutes` before the alarm fires: the sweeper's lag (up to a minute),
+ * the execution's start, Glue's start-up and the run of one tiny file (a few minutes), one retry of a Glue service
+ * error, in `baseMinutes`; plus, for a FLEX job, the longest wait for capacity ({@link CONVERT_RETRIES}'s
+ * `flexWaitSeconds`, 20 minutes, from the AWS Glue Developer Guide).
+ */
+export const CANARY_MARGIN = { baseMinutes: 15 } as const;
+
+/** Minutes a canary file may stay unconverted before the canary alarm fires: `maxWaitMinutes` plus the margin. */
+export function canaryAlarmMinutes(config: Pick<PipelineConfig, 'maxWaitMinutes' | 'glue'>): number {
+  const flexWait = config.glue.executionClass === 'FLEX' ? CONVERT_RETRIES.flexWaitSeconds / 60 : 0;
+  return config.maxWaitMinutes + CANARY_MARGIN.baseMinutes + flexWait;
+}
+
+/**
+ * How far back each check looks at the canary's files: three times the alarm's wait (a file converted later than
+ * that gives no freshness datum, but the pending age has alarmed long before) and at least two uploads.
+ */
+export function canaryLookbackMinutes(config: Pick<PipelineConfig, 'maxWaitMinutes' | 'glue' | 'canary'>): number {
+  return Math.max(3 * canaryAlarmMinutes(config), 2 * (config.canary.everyMinutes ?? CANARY_CHECK_MINUTES));
+}
 
 /** The start of every alert's subject: `Ingest pipeline`, or `Ingest pipeline <stage>` with a stage. */
 export function alertSubjectPrefix(stage: string | undefined): string {
@@ -237,7 +287,10 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const STAGE = /^[a-z][a-z0-9-]{0,19}$/;
 
 /** Overrides as they come from CDK context or the local mode: any subset, possibly as strings. */
-export type ConfigOverrides = { [K in keyof PipelineConfig]?: unknown } & { glue?: { [K in keyof GlueSettings]?: unknown } };
+export type ConfigOverrides = { [K in keyof PipelineConfig]?: unknown } & {
+  glue?: { [K in keyof GlueSettings]?: unknown };
+  canary?: { [K in keyof CanarySettings]?: unknown };
+};
 
 /** A setting given as text: CDK context passes strings, numbers or booleans; an object or array is refused. */
 function text(setting: string, value: unknown): string {
@@ -270,6 +323,18 @@ function suffixes(value: unknown, fallback: readonly string[]): readonly string[
     throw new ConfigError('acceptedSuffixes', `expected suffixes starting with ".", got ${JSON.stringify(value)}`);
   }
   return clean;
+}
+
+/** The canary's period: off when absent, empty or 0; else a multiple of the check period from 5 to 1440 minutes. */
+function canaryEvery(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '' || value === 0 || value === '0' || value === false || value === 'false') {
+    return undefined;
+  }
+  const n = int('canary.everyMinutes', value, 0, CANARY_CHECK_MINUTES, 1440);
+  if (n % CANARY_CHECK_MINUTES !== 0) {
+    throw new ConfigError('canary.everyMinutes', `expected a multiple of ${CANARY_CHECK_MINUTES} (the canary's check period), got ${n}`);
+  }
+  return n;
 }
 
 /** Merges overrides into the defaults and validates every value. */
@@ -331,6 +396,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     maxObjectMb: int('maxObjectMb', overrides.maxObjectMb, d.maxObjectMb, 1, 5 * 1024 * 1024),
     quarantineExpirationDays: int('quarantineExpirationDays', overrides.quarantineExpirationDays, d.quarantineExpirationDays, 1, 3650),
     curatedNoncurrentDays: int('curatedNoncurrentDays', overrides.curatedNoncurrentDays, d.curatedNoncurrentDays, 1, 3650),
+    canary: { everyMinutes: canaryEvery(overrides.canary?.everyMinutes) },
   };
   const worstCase = convertWorstCaseMinutes(config.glue);
   if (config.executionTimeoutMinutes < worstCase) {
@@ -345,18 +411,23 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
   return config;
 }
 
-/** Reads overrides from CDK context: flat keys (`batchSize`) and `glue.<name>` keys (`-c glue.maxWorkers=20`). */
+/**
+ * Reads overrides from CDK context: flat keys (`batchSize`), `glue.<name>` keys (`-c glue.maxWorkers=20`) and
+ * `canary.<name>` keys (`-c canary.everyMinutes=60`).
+ */
 export function configFromContext(tryGetContext: (key: string) => unknown): PipelineConfig {
   const flat: Record<string, unknown> = {};
   for (const key of Object.keys(DEFAULT_CONFIG) as (keyof PipelineConfig)[]) {
-    if (key !== 'glue') flat[key] = tryGetContext(key);
+    if (key !== 'glue' && key !== 'canary') flat[key] = tryGetContext(key);
   }
+  const canaryCtx = (tryGetContext('canary') ?? {}) as Record<string, unknown>;
+  const canary = { everyMinutes: tryGetContext('canary.everyMinutes') ?? canaryCtx.everyMinutes };
   const glue: Record<string, unknown> = {};
   const glueCtx = (tryGetContext('glue') ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(DEFAULT_CONFIG.glue)) {
     glue[key] = tryGetContext(`glue.${key}`) ?? glueCtx[key];
   }
-  return resolveConfig({ ...flat, glue });
+  return resolveConfig({ ...flat, glue, canary });
 }
 
 /** Ensures the settings that only a deployment needs are present; `cdk deploy` calls this, `cdk synth` in tests does not. */

@@ -3,7 +3,7 @@
  * The stack and the local mode write it with {@link toEnvironment}; the handlers read it with {@link loadSettings},
  * with the defaults and validation of contracts/config.ts. No CDK, no AWS SDK.
  */
-import { ConfigError, DEFAULT_CONFIG, alertSubjectPrefix, resolveConfig } from './config';
+import { CANARY_CHECK_MINUTES, ConfigError, DEFAULT_CONFIG, alertSubjectPrefix, resolveConfig } from './config';
 
 /** Everything the manifest builder and the sweeper need to know. */
 export interface HandlerSettings {
@@ -57,8 +57,8 @@ export const SETTING_VARIABLES = {
   maxObjectMb: 'MAX_OBJECT_MB',
 } as const satisfies Record<Exclude<keyof HandlerSettings, 'region'>, string>;
 
-/** The two Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME`. */
-export type LambdaService = 'manifest-builder' | 'sweeper';
+/** The Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME` (the canary only when it is on). */
+export type LambdaService = 'manifest-builder' | 'sweeper' | 'canary';
 
 /** What Powertools reads: the emitting service and where its metrics and logs go. */
 export interface PowertoolsSettings {
@@ -163,5 +163,82 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     alertTopicArn: env[v.alertTopicArn]?.trim() || undefined,
     alertSubjectPrefix: env[v.alertSubjectPrefix]?.trim() || alertSubjectPrefix(undefined),
     region: env.AWS_REGION?.trim() || 'us-east-1',
+  };
+}
+
+/** Everything the canary needs to know: its own, smaller environment (it starts nothing and writes no state). */
+export interface CanaryHandlerSettings {
+  /** State table name (`STATE_TABLE`): read only, for the canary files' records. */
+  readonly stateTable: string;
+  /** The ingest bucket (`INGEST_BUCKET`), where the canary uploads. */
+  readonly ingestBucket: string;
+  /** @default DEFAULT_CONFIG.ingestPrefix (`INGEST_PREFIX`) */
+  readonly ingestPrefix: string;
+  /** Seconds between two canary files (`CANARY_EVERY_SECONDS`): `canary.everyMinutes` in seconds; a multiple of `checkSeconds`. */
+  readonly everySeconds: number;
+  /** Seconds between two checks, the schedule's period (`CANARY_CHECK_SECONDS`). @default CANARY_CHECK_MINUTES in seconds */
+  readonly checkSeconds: number;
+  /** How far back a check looks at the canary's files (`CANARY_LOOKBACK_SECONDS`). */
+  readonly lookbackSeconds: number;
+}
+
+/** The variable of each canary setting. */
+export const CANARY_VARIABLES = {
+  stateTable: 'STATE_TABLE',
+  ingestBucket: 'INGEST_BUCKET',
+  ingestPrefix: 'INGEST_PREFIX',
+  everySeconds: 'CANARY_EVERY_SECONDS',
+  checkSeconds: 'CANARY_CHECK_SECONDS',
+  lookbackSeconds: 'CANARY_LOOKBACK_SECONDS',
+} as const satisfies Record<keyof CanaryHandlerSettings, string>;
+
+/** The canary's environment, the inverse of {@link loadCanarySettings}. */
+export function toCanaryEnvironment(settings: CanaryHandlerSettings, powertools: PowertoolsSettings): Record<string, string> {
+  const v = CANARY_VARIABLES;
+  return {
+    POWERTOOLS_SERVICE_NAME: powertools.service,
+    POWERTOOLS_METRICS_NAMESPACE: powertools.metricsNamespace,
+    POWERTOOLS_LOG_LEVEL: powertools.logLevel,
+    [v.stateTable]: settings.stateTable,
+    [v.ingestBucket]: settings.ingestBucket,
+    [v.ingestPrefix]: settings.ingestPrefix,
+    [v.everySeconds]: String(settings.everySeconds),
+    [v.checkSeconds]: String(settings.checkSeconds),
+    [v.lookbackSeconds]: String(settings.lookbackSeconds),
+  };
+}
+
+function positiveInt(env: Env, name: string, fallback?: number): number {
+  const text = env[name]?.trim();
+  if ((text === undefined || text === '') && fallback !== undefined) return fallback;
+  const n = Number(text);
+  if (text === undefined || text === '' || !Number.isInteger(n) || n < 1) {
+    throw new SettingsError(name, `expected a positive integer, got ${JSON.stringify(env[name])}`);
+  }
+  return n;
+}
+
+/** Reads and validates the canary's settings; throws {@link SettingsError} naming the variable at fault. */
+export function loadCanarySettings(env: Env = process.env): CanaryHandlerSettings {
+  const v = CANARY_VARIABLES;
+  const ingestPrefix = env[v.ingestPrefix]?.trim() || DEFAULT_CONFIG.ingestPrefix;
+  try {
+    resolveConfig({ ingestPrefix });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new SettingsError(v.ingestPrefix, err.message);
+    throw err;
+  }
+  const checkSeconds = positiveInt(env, v.checkSeconds, CANARY_CHECK_MINUTES * 60);
+  const everySeconds = positiveInt(env, v.everySeconds);
+  if (everySeconds % checkSeconds !== 0) {
+    throw new SettingsError(v.everySeconds, `expected a multiple of ${v.checkSeconds} (${checkSeconds}), got ${everySeconds}`);
+  }
+  return {
+    stateTable: required(env, v.stateTable),
+    ingestBucket: required(env, v.ingestBucket),
+    ingestPrefix,
+    everySeconds,
+    checkSeconds,
+    lookbackSeconds: positiveInt(env, v.lookbackSeconds),
   };
 }

@@ -1,7 +1,8 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { BASE_STACK_NAME, PipelineConfig } from '../contracts/config';
+import { BASE_STACK_NAME, PipelineConfig, canaryAlarmMinutes, canaryLookbackMinutes } from '../contracts/config';
 import { Alerting } from './constructs/alerting';
+import { Canary } from './constructs/canary';
 import { ConversionWorkflow } from './constructs/conversion-workflow';
 import { PipelineDashboard } from './constructs/dashboard';
 import { ManifestBuilder } from './constructs/manifest-builder';
@@ -87,6 +88,16 @@ export class PipelineStack extends Stack {
       maxConcurrency: config.builderMaxConcurrency,
     });
     const sweeper = new Sweeper(this, 'Sweeper', lambdaProps);
+    // Off unless `canary.everyMinutes` is set (docs/deploy.md, "The canary").
+    const canary =
+      config.canary.everyMinutes === undefined
+        ? undefined
+        : new Canary(this, 'Canary', {
+            ...lambdaProps,
+            everyMinutes: config.canary.everyMinutes,
+            lookbackMinutes: canaryLookbackMinutes(config),
+            alarmMinutes: canaryAlarmMinutes(config),
+          });
 
     new PipelineDashboard(this, 'Dashboard', {
       builder: builder.lambdaFunction,
@@ -99,6 +110,10 @@ export class PipelineStack extends Stack {
       oldestOpenManifest: sweeper.oldestOpenManifest,
       metricsNamespace: config.metricsNamespace,
       maxWaitMinutes: config.maxWaitMinutes,
+      canary:
+        canary === undefined
+          ? undefined
+          : { freshness: canary.freshness, pendingAge: canary.pendingAge, alarmMinutes: canaryAlarmMinutes(config) },
     });
 
     const outputs: Record<(typeof OUTPUT_KEYS)[number], [string, string]> = {

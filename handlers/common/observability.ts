@@ -21,7 +21,16 @@ export const METRIC = {
   manifestsQueued: 'ManifestsQueued',
 } as const;
 
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+/**
+ * The canary's metrics (docs/architecture.md, "Canary"): emitted only when it is on, so `pipeline cost` bills them
+ * in the canary's own lines, not with the pipeline's.
+ */
+export const CANARY_METRIC = {
+  freshnessSeconds: 'CanaryFreshnessSeconds',
+  pendingAgeSeconds: 'CanaryPendingAgeSeconds',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC] | (typeof CANARY_METRIC)[keyof typeof CANARY_METRIC];
 
 /** The part of Powertools Metrics the handlers use; tests pass a recorder. */
 export interface MetricsSink {

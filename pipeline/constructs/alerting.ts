@@ -228,6 +228,28 @@ export class Alerting extends Construct {
   }
 
   /**
+   * Alarms when a canary file has stayed unconverted more than `alarmMinutes` (`pendingAge`, the canary's gauge,
+   * maximum over its period), or the canary stopped reporting: it publishes every five minutes, so a period with no
+   * datum means it did not run, which breaches too.
+   */
+  alarmOnCanary(pendingAge: cloudwatch.IMetric, alarmMinutes: number, maxWaitMinutes: number): cloudwatch.Alarm {
+    const threshold = alarmMinutes * 60;
+    return this.add('CanaryAlarm', {
+      alarmDescription:
+        `No canary file was converted within ${alarmMinutes} minutes of its upload (maxWaitMinutes ${maxWaitMinutes} plus the margin), ` +
+        "or the canary stopped reporting: producers' files are likely waiting too. " +
+        'Run `npx pipeline status --dataset pipeline_canary --since 2h` to see where the canary files stopped (no manifest: the builder or the ingest queue; ' +
+        'OPEN or SEALED: the sweeper; RUNNING: Step Functions and Glue), and docs/operations.md, "The canary alarm".',
+      metric: pendingAge,
+      threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      // The canary reports every five minutes; no data in a period of three checks means it is not running.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+
+  /**
    * Alarms when the builder or the sweeper (`service`) found an execution of a manifest's name with another input
    * (I3): a manifest id was used twice (a restored state table, a reset OPEN# pointer). The manifest is not started.
    */

@@ -29,6 +29,12 @@ export interface PipelineDashboardProps {
   readonly metricsNamespace?: string;
   /** The sweeper's wait before it seals a manifest: twice it is where the oldest-manifest alarm fires. @default DEFAULT_CONFIG.maxWaitMinutes */
   readonly maxWaitMinutes?: number;
+  /** The canary's metrics and where its alarm fires, when it is on. @default no canary row */
+  readonly canary?: {
+    readonly freshness: cloudwatch.Metric;
+    readonly pendingAge: cloudwatch.Metric;
+    readonly alarmMinutes: number;
+  };
 }
 
 const PERIOD = Duration.minutes(5);
@@ -152,5 +158,16 @@ export class PipelineDashboard extends Construct {
         ),
       }),
     );
+    if (props.canary !== undefined) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Canary: seconds from upload to converted, age of the oldest canary file not converted',
+          width: 24,
+          left: [props.canary.freshness.with({ label: 'freshness (s), upload to SUCCEEDED' })],
+          right: [props.canary.pendingAge.with({ label: 'oldest not converted (s)' })],
+          rightAnnotations: [{ value: props.canary.alarmMinutes * 60, label: 'alarm', color: '#d62728' }],
+        }),
+      );
+    }
   }
 }

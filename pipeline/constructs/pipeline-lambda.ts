@@ -99,6 +99,8 @@ export interface PipelineFunctionOptions {
   readonly description: string;
   /** Function properties that only this Lambda has (a dead-letter queue, retries). @default none */
   readonly extra?: Partial<nodejs.NodejsFunctionProps>;
+  /** The environment, for a Lambda that is not told the builder's and the sweeper's settings. @default theirs, from `props` */
+  readonly environment?: Record<string, string>;
 }
 
 /**
@@ -138,11 +140,12 @@ export function pipelineFunction(
     tracing: lambda.Tracing.ACTIVE,
     role,
     environment: {
-      ...toEnvironment(lambdaSettingsOf(props), {
-        service: options.service,
-        metricsNamespace: props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace,
-        logLevel: props.logLevel ?? DEFAULT_CONFIG.logLevel,
-      }),
+      ...(options.environment ??
+        toEnvironment(lambdaSettingsOf(props), {
+          service: options.service,
+          metricsNamespace: props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace,
+          logLevel: props.logLevel ?? DEFAULT_CONFIG.logLevel,
+        })),
       NODE_OPTIONS: '--enable-source-maps',
     },
     logGroup,

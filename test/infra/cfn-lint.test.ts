@@ -32,6 +32,15 @@ describe('cfn-lint', () => {
     expect(status).toBe(0);
   });
 
+  test('with the canary on, too', () => {
+    const { template } = synthPipeline({ alertEmail: 'ops@example.com', canary: { everyMinutes: 60 } });
+
+    const { status, output } = lint(template.toJSON());
+
+    expect(output).toBe('');
+    expect(status).toBe(0);
+  });
+
   test('cfn-lint does reject a broken template', () => {
     const { template } = synthPipeline();
     const broken = template.toJSON();

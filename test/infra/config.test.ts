@@ -1,4 +1,13 @@
-import { BASE_STACK_NAME, ConfigError, DEFAULT_CONFIG, configFromContext, resolveConfig, stackName } from '../../contracts/config';
+import {
+  BASE_STACK_NAME,
+  ConfigError,
+  DEFAULT_CONFIG,
+  canaryAlarmMinutes,
+  canaryLookbackMinutes,
+  configFromContext,
+  resolveConfig,
+  stackName,
+} from '../../contracts/config';
 
 describe('size caps', () => {
   test('defaults: objects up to 1 GB, 2 GB decompressed per gzip file, lines up to 1 MB, 1,000 schema fields', () => {
@@ -91,5 +100,34 @@ describe('builderMaxConcurrency', () => {
     expect(configFromContext((key) => (key === 'builderMaxConcurrency' ? '4' : undefined)).builderMaxConcurrency).toBe(4);
     for (const bad of [1, 1001, 'many', 2.5])
       expect(() => resolveConfig({ builderMaxConcurrency: bad })).toThrow('"builderMaxConcurrency"');
+  });
+});
+
+describe('canary', () => {
+  test('off by default; -c canary.everyMinutes=60 turns it on, as does a canary object in cdk.json', () => {
+    expect(resolveConfig().canary.everyMinutes).toBeUndefined();
+    expect(configFromContext(() => undefined).canary.everyMinutes).toBeUndefined();
+    expect(configFromContext((key) => (key === 'canary.everyMinutes' ? '60' : undefined)).canary.everyMinutes).toBe(60);
+    expect(configFromContext((key) => (key === 'canary' ? { everyMinutes: 15 } : undefined)).canary.everyMinutes).toBe(15);
+    for (const off of ['', '0', 0, false, 'false'])
+      expect(resolveConfig({ canary: { everyMinutes: off } }).canary.everyMinutes).toBeUndefined();
+  });
+
+  test('a multiple of the five-minute check from 5 to 1440 minutes, else refused with the setting named', () => {
+    expect(resolveConfig({ canary: { everyMinutes: 5 } }).canary.everyMinutes).toBe(5);
+    expect(resolveConfig({ canary: { everyMinutes: '1440' } }).canary.everyMinutes).toBe(1440);
+    for (const bad of [7, 1445, -5, 2.5, 'hourly']) {
+      expect(() => resolveConfig({ canary: { everyMinutes: bad } })).toThrow('"canary.everyMinutes"');
+    }
+  });
+
+  test("the alarm's wait is maxWaitMinutes plus 15 minutes, plus FLEX's 20 minutes of waiting for capacity", () => {
+    expect(canaryAlarmMinutes(resolveConfig())).toBe(15 + 15 + 20);
+    expect(canaryAlarmMinutes(resolveConfig({ maxWaitMinutes: 5, glue: { executionClass: 'STANDARD' } }))).toBe(5 + 15);
+  });
+
+  test('a check looks back three alarm waits, and at least two uploads', () => {
+    expect(canaryLookbackMinutes(resolveConfig({ canary: { everyMinutes: 60 } }))).toBe(150);
+    expect(canaryLookbackMinutes(resolveConfig({ canary: { everyMinutes: 1440 } }))).toBe(2880);
   });
 });

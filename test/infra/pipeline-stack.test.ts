@@ -760,7 +760,8 @@ describe('dashboard', () => {
     expect(names.length).toBeGreaterThanOrEqual(8);
     const [dashboard] = Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard'));
     const body = JSON.stringify(dashboard.Properties.DashboardBody);
-    for (const name of names) expect(body).toContain(`\\"${name}\\"`);
+    // The canary's are on its own row, there when it is on (test/infra/canary.test.ts).
+    for (const name of names.filter((n) => !n.startsWith('Canary'))) expect(body).toContain(`\\"${name}\\"`);
   });
 });
 

@@ -1,4 +1,8 @@
 import {
+  CANARY_VARIABLES,
+  type CanaryHandlerSettings,
+  loadCanarySettings,
+  toCanaryEnvironment,
   type HandlerSettings,
   type LambdaSettings,
   loadSettings,
@@ -192,5 +196,35 @@ describe('MetricTally', () => {
     expect(sink.values.get('FilesAccepted')).toEqual([3]);
     expect(sink.values.get('SealToStartMs')).toEqual([12, 30]);
     expect(sink.published).toBe(2);
+  });
+});
+
+describe("the canary's environment", () => {
+  const settings: CanaryHandlerSettings = {
+    stateTable: 'state',
+    ingestBucket: 'ingest',
+    ingestPrefix: 'drop/',
+    everySeconds: 3600,
+    checkSeconds: 300,
+    lookbackSeconds: 9000,
+  };
+  const powertools = { service: 'canary', metricsNamespace: 'Ns', logLevel: 'INFO' } as const;
+
+  test('what it writes, loadCanarySettings reads back; it names every setting and what Powertools reads', () => {
+    const env = toCanaryEnvironment(settings, powertools);
+
+    expect(loadCanarySettings(env)).toEqual(settings);
+    expect(Object.keys(env).sort()).toEqual(
+      [...Object.values(CANARY_VARIABLES), 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_LOG_LEVEL'].sort(),
+    );
+  });
+
+  test('a missing or invalid variable is named', () => {
+    const env = toCanaryEnvironment(settings, powertools);
+    expect(() => loadCanarySettings({ ...env, STATE_TABLE: '' })).toThrow(SettingsError);
+    expect(() => loadCanarySettings({ ...env, CANARY_EVERY_SECONDS: '90' })).toThrow('CANARY_EVERY_SECONDS');
+    expect(() => loadCanarySettings({ ...env, CANARY_LOOKBACK_SECONDS: 'x' })).toThrow('CANARY_LOOKBACK_SECONDS');
+    expect(() => loadCanarySettings({ ...env, INGEST_PREFIX: 'no-slash' })).toThrow('INGEST_PREFIX');
+    expect(loadCanarySettings({ ...env, CANARY_CHECK_SECONDS: '' }).checkSeconds).toBe(300);
   });
 });
