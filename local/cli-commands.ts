@@ -61,43 +61,58 @@ export function registerLocalCommands(program: Command): void {
       wholeNumber('--max-wait-seconds', 1, 86400),
       60,
     )
+    .option(
+      '--canary-every-seconds <s>',
+      'run the canary: a file into the dataset pipeline_canary every this many seconds (a multiple of 5), checked every 5 s; its metrics in logs/canary.log',
+      wholeNumber('--canary-every-seconds', 5, 86400),
+    )
     .option('--detach', 'return once started; stop later with `pipeline local stop`')
     .option('--state-dir <dir>', 'where stack.json, logs and the outbox go', DEFAULT_STATE_DIR)
-    .action(async (opts: { port: number; batchSize?: number; maxWaitSeconds: number; detach?: boolean; stateDir: string }) => {
-      let stack: LocalStack;
-      try {
-        stack = await startLocal({
-          stateDir: opts.stateDir,
-          port: opts.port,
-          batchSize: opts.batchSize,
-          maxWaitSeconds: opts.maxWaitSeconds,
-          onProgress: (message) => process.stderr.write(`${message}...\n`),
+    .action(
+      async (opts: {
+        port: number;
+        batchSize?: number;
+        maxWaitSeconds: number;
+        canaryEverySeconds?: number;
+        detach?: boolean;
+        stateDir: string;
+      }) => {
+        let stack: LocalStack;
+        try {
+          stack = await startLocal({
+            stateDir: opts.stateDir,
+            port: opts.port,
+            batchSize: opts.batchSize,
+            maxWaitSeconds: opts.maxWaitSeconds,
+            canaryEverySeconds: opts.canaryEverySeconds,
+            onProgress: (message) => process.stderr.write(`${message}...\n`),
+          });
+        } catch (err) {
+          throw asCliError(err);
+        }
+        process.stdout.write(`${describeLocalStack(stack, path.resolve(opts.stateDir))}\n`);
+        if (opts.detach) {
+          process.stdout.write('\nStop it with: npx pipeline local stop\n');
+          return;
+        }
+        process.stdout.write('\nPress Ctrl-C to stop.\n');
+        const stopped = await new Promise<{ reason: string; failed: boolean }>((resolve) => {
+          process.once('SIGINT', () => resolve({ reason: 'interrupted', failed: false }));
+          process.once('SIGTERM', () => resolve({ reason: 'terminated', failed: false }));
+          void waitForExit(opts.stateDir).then((name) =>
+            resolve({ reason: `the ${name} exited (see ${path.join(path.resolve(opts.stateDir), 'logs')}/)`, failed: true }),
+          );
         });
-      } catch (err) {
-        throw asCliError(err);
-      }
-      process.stdout.write(`${describeLocalStack(stack, path.resolve(opts.stateDir))}\n`);
-      if (opts.detach) {
-        process.stdout.write('\nStop it with: npx pipeline local stop\n');
-        return;
-      }
-      process.stdout.write('\nPress Ctrl-C to stop.\n');
-      const stopped = await new Promise<{ reason: string; failed: boolean }>((resolve) => {
-        process.once('SIGINT', () => resolve({ reason: 'interrupted', failed: false }));
-        process.once('SIGTERM', () => resolve({ reason: 'terminated', failed: false }));
-        void waitForExit(opts.stateDir).then((name) =>
-          resolve({ reason: `the ${name} exited (see ${path.join(path.resolve(opts.stateDir), 'logs')}/)`, failed: true }),
-        );
-      });
-      process.stderr.write(`\n${stopped.reason}: stopping the local mode...\n`);
-      try {
-        await stopLocal({ stateDir: opts.stateDir });
-      } catch (err) {
-        if (!(err instanceof LocalModeNotRunningError)) throw err;
-      }
-      if (stopped.failed) throw new CliError(`the local mode stopped: ${stopped.reason}`);
-      process.exit(0);
-    });
+        process.stderr.write(`\n${stopped.reason}: stopping the local mode...\n`);
+        try {
+          await stopLocal({ stateDir: opts.stateDir });
+        } catch (err) {
+          if (!(err instanceof LocalModeNotRunningError)) throw err;
+        }
+        if (stopped.failed) throw new CliError(`the local mode stopped: ${stopped.reason}`);
+        process.exit(0);
+      },
+    );
 
   local
     .command('stop')

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
-import { type LambdaService, type LambdaSettings, toEnvironment } from '../contracts/lambda-environment';
+import { type LambdaService, type LambdaSettings, toCanaryEnvironment, toEnvironment } from '../contracts/lambda-environment';
 import { alertSubjectPrefix, type PipelineConfig } from '../contracts/config';
 import { type LocalStack } from '../contracts/local-stack';
 import { LOCAL_ACCOUNT, REPO_ROOT } from './layout';
@@ -14,6 +14,7 @@ import { LOCAL_ACCOUNT, REPO_ROOT } from './layout';
 const HANDLER_MODULES: Record<LambdaService, string> = {
   'manifest-builder': path.join('handlers', 'manifest-builder', 'index.ts'),
   sweeper: path.join('handlers', 'sweeper', 'index.ts'),
+  canary: path.join('handlers', 'canary', 'index.ts'),
 };
 
 /** Timeout given to each invocation: the stack's builder timeout (BUILDER_TIMEOUT). */
@@ -43,6 +44,31 @@ export function lambdaEnvironment(fn: LambdaService, stack: LocalStack, config: 
   };
   return {
     ...toEnvironment(settings, { service: fn, metricsNamespace: config.metricsNamespace, logLevel: config.logLevel }),
+    ...runtimeEnvironment(fn, stack),
+  };
+}
+
+/** The local canary's period and look-back, in seconds (the stack's are minutes: contracts/config.ts). */
+export interface LocalCanarySettings {
+  readonly everySeconds: number;
+  readonly checkSeconds: number;
+  readonly lookbackSeconds: number;
+}
+
+/** The canary's environment (its own, smaller one: `toCanaryEnvironment`), pointed at the emulator. */
+export function canaryEnvironment(stack: LocalStack, config: PipelineConfig, canary: LocalCanarySettings): Record<string, string> {
+  return {
+    ...toCanaryEnvironment(
+      { stateTable: stack.stateTable, ingestBucket: stack.ingestBucket, ingestPrefix: config.ingestPrefix, ...canary },
+      { service: 'canary', metricsNamespace: config.metricsNamespace, logLevel: config.logLevel },
+    ),
+    ...runtimeEnvironment('canary', stack),
+  };
+}
+
+/** What the Lambda service itself sets, pointed at the emulator. */
+function runtimeEnvironment(fn: LambdaService, stack: LocalStack): Record<string, string> {
+  return {
     POWERTOOLS_TRACE_ENABLED: 'false',
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: stack.region,
@@ -83,8 +109,13 @@ export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
  * Sets the Lambda environment on this process, then loads the handler module: Powertools and the clients read
  * the environment when the module loads, as they do in Lambda. The handler runs unmodified.
  */
-export async function loadHandler<E, R>(fn: LambdaService, stack: LocalStack, config: PipelineConfig): Promise<LambdaHandler<E, R>> {
-  Object.assign(process.env, lambdaEnvironment(fn, stack, config));
+export async function loadHandler<E, R>(
+  fn: LambdaService,
+  stack: LocalStack,
+  config: PipelineConfig,
+  environment: Record<string, string> = lambdaEnvironment(fn, stack, config),
+): Promise<LambdaHandler<E, R>> {
+  Object.assign(process.env, environment);
   const mod = (await import(path.join(REPO_ROOT, HANDLER_MODULES[fn]))) as { handler?: LambdaHandler<E, R> };
   if (typeof mod.handler !== 'function') throw new Error(`${HANDLER_MODULES[fn]} does not export a handler`);
   return mod.handler;

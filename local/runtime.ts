@@ -1,6 +1,6 @@
 /**
  * Starts and stops the local mode: the emulator (moto server with the Glue runner), the provisioned resources,
- * the SQS poller (manifest builder) and the sweeper timer. Each runs as its own process group with its log
+ * the SQS poller (manifest builder), the sweeper timer and, when asked, the canary timer. Each runs as its own process group with its log
  * under `<stateDir>/logs/` and its pid under `<stateDir>/pids/`, so `stop` works from any shell and a test or
  * the demo can run an instance of its own in another state directory on another port.
  */
@@ -29,6 +29,7 @@ import {
 } from '../contracts/local-stack';
 import { emulatorKeyEnvironment, generateCredentials, LOCAL_REGION, REPO_ROOT, writeStackFile } from './layout';
 import { checkPortFree, commandLine, isAlive, sleep } from './process-utils';
+import { LOCAL_CANARY_CHECK_SECONDS } from './canary-timer';
 import { provision } from './provision';
 
 /** Options of {@link startLocal}. */
@@ -67,6 +68,11 @@ export interface StartOptions {
    * execution time out. @default the config's executionTimeoutMinutes
    */
   readonly executionTimeoutSeconds?: number;
+  /**
+   * Run the canary (docs/architecture.md, "Canary"): a file every this many seconds, a multiple of the local check
+   * period (5 s), checked every 5 s. @default no canary
+   */
+  readonly canaryEverySeconds?: number;
   /** Progress messages while starting. @default none */
   readonly onProgress?: (message: string) => void;
 }
@@ -75,6 +81,7 @@ export interface StartOptions {
 const PROCESSES = [
   { name: 'poller', marker: 'poller.ts', log: 'manifest-builder.log' },
   { name: 'sweeper', marker: 'sweeper-timer.ts', log: 'sweeper.log' },
+  { name: 'canary', marker: 'canary-timer.ts', log: 'canary.log' },
   { name: 'emulator', marker: 'server.py', log: 'emulator.log' },
 ] as const;
 type ProcessName = (typeof PROCESSES)[number]['name'];
@@ -145,6 +152,10 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
   if (isRunning(paths.stateDir)) {
     throw new LocalModeAlreadyRunningError(paths.stateDir, readEndpoint(paths));
   }
+  const canaryEvery = options.canaryEverySeconds;
+  if (canaryEvery !== undefined && (!Number.isInteger(canaryEvery) || canaryEvery < 1 || canaryEvery % LOCAL_CANARY_CHECK_SECONDS !== 0)) {
+    throw new LocalModeError(`The canary's period must be a multiple of ${LOCAL_CANARY_CHECK_SECONDS} seconds, got ${canaryEvery}.`);
+  }
   const python = path.join(REPO_ROOT, '.venv', 'bin', 'python');
   const server = path.join(REPO_ROOT, 'local', 'emulator', 'server.py');
   if (!existsSync(python)) throw new LocalModeError(`No Python environment at ${python}: run make install first.`);
@@ -196,8 +207,18 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
     const sweeperArgs = ['--state-dir', paths.stateDir];
     if (options.sweeperIntervalSeconds !== undefined) sweeperArgs.push('--interval-seconds', String(options.sweeperIntervalSeconds));
     startNodeProcess(paths, node, 'sweeper', path.join(REPO_ROOT, 'local', 'sweeper-timer.ts'), sweeperArgs);
+    if (canaryEvery !== undefined) {
+      progress(`starting the canary: a file every ${canaryEvery} s`);
+      startNodeProcess(paths, node, 'canary', path.join(REPO_ROOT, 'local', 'canary-timer.ts'), [
+        '--state-dir',
+        paths.stateDir,
+        '--every-seconds',
+        String(canaryEvery),
+      ]);
+    }
     await Promise.all([
       waitReady(paths, 'sweeper'),
+      canaryEvery === undefined ? Promise.resolve() : waitReady(paths, 'canary'),
       options.poller === false ? Promise.resolve() : startPoller({ stateDir: paths.stateDir, pollerBatchSize: options.pollerBatchSize }),
     ]);
     return stack;

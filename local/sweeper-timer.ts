@@ -14,7 +14,7 @@ import { LOCAL_ACCOUNT, readStack } from './layout';
 import { logLine, parseArgs, sleep } from './process-utils';
 
 /** The event EventBridge sends for a schedule rule. */
-export function scheduledEvent(region: string, now: Date = new Date()): ScheduledEvent {
+export function scheduledEvent(region: string, now: Date = new Date(), rule = 'sweeper-schedule-local'): ScheduledEvent {
   return {
     version: '0',
     id: randomUUID(),
@@ -23,7 +23,7 @@ export function scheduledEvent(region: string, now: Date = new Date()): Schedule
     account: LOCAL_ACCOUNT,
     time: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     region,
-    resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT}:rule/sweeper-schedule-local`],
+    resources: [`arn:aws:events:${region}:${LOCAL_ACCOUNT}:rule/${rule}`],
     detail: {},
   };
 }
