@@ -1,7 +1,8 @@
 /** `pipeline cost`: the monthly bill and the headroom of a load, beside the reference plan (docs/cost.md). */
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolveConfig, type PipelineConfig } from '../../contracts/config';
+import { canaryLookbackMinutes, resolveConfig, type PipelineConfig } from '../../contracts/config';
+import { canaryCost, renderCanaryCost } from '../ops/cost/canary';
 import {
   BUILDER_BENCHMARK_PATH,
   GLUE_BENCHMARK_PATH,
@@ -58,6 +59,11 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
       new Option('--execution-class <class>', "Glue execution class to price (default: the stack's)").choices(['FLEX', 'STANDARD']),
     )
     .option(
+      '--canary-every-minutes <n>',
+      'also print what the canary adds at this canary.everyMinutes (a multiple of 5): its checks, files, manifests and Glue runs',
+      positiveInt('--canary-every-minutes'),
+    )
+    .option(
       '--scale <factor>',
       'multiply the load (files a day) by this factor: the bill at that scale, the headroom over it',
       positiveNumber('--scale'),
@@ -91,6 +97,7 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
         maxWaitMinutes: number;
         month: number;
         executionClass?: 'FLEX' | 'STANDARD';
+        canaryEveryMinutes?: number;
         scale: number;
         target: number;
         benchmark: string;
@@ -98,7 +105,10 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
         json?: boolean;
       }) => {
         const config = resolveConfig({ batchSize: opts.batchSize, maxWaitMinutes: opts.maxWaitMinutes });
+        // Checked as the stack's setting is (a multiple of 5 from 5 to 1440).
+        const withCanary = resolveConfig({ ...config, canary: { everyMinutes: opts.canaryEveryMinutes } });
         // The stack as it is now: if it does not synthesize, there is no inventory to bill (the error says why).
+        // Synthesized without the canary: its function, schedule and alarms are in its own lines, below.
         const inventory = synthesizeInventory(config);
         const glue = readGlueBenchmark(opts.glueBenchmark);
         const measured: Measured = {
@@ -126,8 +136,25 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
           targetFactor,
           sharding: shardingOf(config),
         });
-        if (opts.json) printJson(deps.io, costJson(report, inventory, measured, opts.scale));
-        else deps.io.out(renderCostReport(report, inventory, measured, targetFactor, opts.scale));
+        // The canary's own lines, beside the load's bill: it runs whatever the load (docs/cost.md, "The canary").
+        const canary =
+          withCanary.canary.everyMinutes === undefined
+            ? undefined
+            : canaryCost({
+                everyMinutes: withCanary.canary.everyMinutes,
+                maxWaitMinutes: config.maxWaitMinutes,
+                lookbackMinutes: canaryLookbackMinutes(withCanary),
+                inventory,
+                measured,
+                executionClass: opts.executionClass ?? inventory.glue.executionClass,
+              });
+        if (opts.json) {
+          const json = costJson(report, inventory, measured, opts.scale);
+          printJson(deps.io, canary === undefined ? json : { ...json, canary });
+        } else {
+          deps.io.out(renderCostReport(report, inventory, measured, targetFactor, opts.scale));
+          if (canary !== undefined) deps.io.out(`\n${renderCanaryCost(canary)}`);
+        }
       },
     );
   withExamples(
@@ -136,5 +163,6 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     'npx pipeline cost --files-per-day 4800000 --datasets 3 --execution-class STANDARD',
     'npx pipeline cost --month 12 --json',
     'npx pipeline cost --scale 600',
+    'npx pipeline cost --canary-every-minutes 60',
   );
 }

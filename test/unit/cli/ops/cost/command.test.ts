@@ -45,6 +45,23 @@ describe('pipeline cost', () => {
     expect(json.inventory).toEqual(inventory);
   });
 
+  it("--canary-every-minutes 60: the canary's own lines after the bill, in --json as canary; the load's bill unchanged", async () => {
+    const base = JSON.parse((await cost('--json')).stdout);
+    const json = JSON.parse((await cost('--canary-every-minutes', '60', '--json')).stdout);
+    const text = await cost('--canary-every-minutes', '60');
+
+    expect(json.monthlyUsd).toBe(base.monthlyUsd);
+    expect(json.canary.manifestsPerMonth).toBe(720);
+    expect(json.canary.monthlyUsd).toBeGreaterThan(0);
+    expect(base.canary).toBeUndefined();
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\nCanary \(canary\.everyMinutes=60\): \$[\d.]+ a month\n/);
+    // Refused as the stack's setting is: not a multiple of the five-minute check.
+    const bad = await cost('--canary-every-minutes', '7');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('canary.everyMinutes');
+  });
+
   it('--scale 600: the bill of 4.8 M files a day, each part checked against 1x of it', async () => {
     const base = JSON.parse((await cost('--json')).stdout);
     const { code, stdout } = await cost('--scale', '600', '--json');
