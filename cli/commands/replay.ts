@@ -15,6 +15,7 @@ interface ReplayCommandOptions {
   dataset?: string;
   yes?: boolean;
   force?: boolean;
+  allowMissingFiles?: boolean;
   redrive?: boolean;
   json?: boolean;
 }
@@ -64,6 +65,11 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
     .option('--dataset <name>', 'with --failed: only this dataset')
     .option('-y, --yes', `replay more than ${CONFIRM_ABOVE} manifests without asking`)
     .option('--force', 'replay a manifest that already SUCCEEDED (never a RUNNING one); with --redrive, redrive past a caught failure')
+    .option(
+      '--allow-missing-files',
+      'let the replay replace an output that holds rows of files it can no longer read (their pinned version deleted): ' +
+        'those rows are dropped and the files listed (PARTIAL); without it such a replay fails and keeps the output in place',
+    )
     .option('--redrive', 'resume the latest failed execution with RedriveExecution instead of starting a new one (not in the local mode)')
     .option('--json', 'print the outcomes as JSON')
     .action(async (ids: string[], opts: ReplayCommandOptions, command: Command) => {
@@ -75,6 +81,9 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
         if (opts.json) printJson(io, { outcomes: [] });
         else io.out(msg);
         return;
+      }
+      if (opts.redrive && opts.allowMissingFiles) {
+        throw new UsageError('--allow-missing-files applies to a new replay, not to --redrive (which resumes with the input it had)');
       }
       if (opts.redrive && ctx.target.mode === 'local') {
         // Said once for the whole command rather than once per manifest.
@@ -100,7 +109,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
             outcomes.push({ manifestId: id, outcome: 'redriven', result });
             if (!opts.json) io.out(`redriven ${id}: ${result.executionArn}${result.consoleUrl ? `\n  console: ${result.consoleUrl}` : ''}`);
           } else {
-            const result = await replayManifest(ctx, id, { force: opts.force });
+            const result = await replayManifest(ctx, id, { force: opts.force, allowMissingFiles: opts.allowMissingFiles });
             outcomes.push({ manifestId: id, outcome: 'replayed', result });
             if (!opts.json) {
               io.out(`${replayedLine(result)}${result.note ? ` (${result.note})` : ''}`);

@@ -34,6 +34,12 @@ export interface ReplayOptions {
    * state after a caught error. @default false
    */
   readonly force?: boolean;
+  /**
+   * Let the run replace an output in place that holds rows of files it can no longer read (their pinned version
+   * deleted): passed to the job as `allowMissingFiles` in the execution input. Without it, such a run fails and
+   * keeps the output in place (docs/architecture.md, "Replacing a manifest's output"). @default false
+   */
+  readonly allowMissingFiles?: boolean;
 }
 
 /** What a replay did. */
@@ -198,6 +204,15 @@ async function originalInput(ctx: CliContext, record: ManifestRecord): Promise<{
   return { input: JSON.stringify(inputFromRecord(record, ctx.target.curatedBucket)), from: 'manifest-record' };
 }
 
+/**
+ * The execution input of a replay: the original's, with the operator's options (`allowMissingFiles`) when given; the
+ * state machine reads them with their defaults (`ReadReplayOptions`), so an input without them is the default.
+ */
+export function withReplayOptions(input: string, opts: ReplayOptions): string {
+  if (opts.allowMissingFiles !== true) return input;
+  return JSON.stringify({ ...(JSON.parse(input) as Record<string, unknown>), allowMissingFiles: true });
+}
+
 /** Records replay n on the MANIFEST record, only if no one recorded it first. */
 async function recordReplay(ctx: CliContext, record: ManifestRecord, n: number, executionArn: string): Promise<boolean> {
   const known = recordedExecutions(record).filter((arn) => arn !== executionArn);
@@ -218,7 +233,9 @@ export async function replayManifest(ctx: CliContext, manifestId: string, opts: 
 
   const n = Number(record.replayCount ?? 0) + 1;
   const executionName = replayExecutionName(id, n);
-  const { input, from } = await originalInput(ctx, record);
+  const original = await originalInput(ctx, record);
+  const { from } = original;
+  const input = withReplayOptions(original.input, opts);
   let started: { executionArn: string; alreadyStarted: boolean };
   try {
     // An execution of this name with the same input is this replay's, started by an earlier try or by another

@@ -2,10 +2,11 @@
  * `pipeline smoke`: proves that a deployed stack (or the local mode) converts files end to end. It uploads a small
  * fixed set of files into a dataset of its own (`pipeline_smoke`, under a prefix of its own per run), seals their
  * manifest at once (`pipeline flush`'s code), waits for the outcome, and checks what docs/architecture.md promises:
- * the manifest SUCCEEDED; its counts add up (I5) and equal what was uploaded; the Parquet rows are under
- * `curated/<dataset>/ingest_date=<d>/manifest_id=<id>/` (counted from the files' footers, not from the record); the
- * quarantined line is under `quarantine/<dataset>/manifest_id=<id>/` with its source file, line number and reason;
- * the dataset's catalog table has the expected columns and types and the manifest's partition. Checks run in order
+ * the manifest SUCCEEDED; its counts add up (I5) and equal what was uploaded; the Parquet rows are in the run
+ * directory the record names (`curated/<dataset>/ingest_date=<d>/manifest_id=<id>/run=<run>/`, counted from the
+ * files' footers, not from the record); the quarantined line is in the recorded quarantine directory
+ * (`quarantine/<dataset>/manifest_id=<id>/run=<run>/`) with its source file, line number and reason; the dataset's
+ * catalog table has the expected columns and types, and the manifest's partition names the recorded output. Checks run in order
  * and the first that fails ends the run. Every check's `seconds` is the time since the smoke started.
  */
 import { gzipSync } from 'node:zlib';
@@ -269,7 +270,14 @@ export async function runSmoke(ctx: CliContext, options: SmokeOptions = {}): Pro
     pass('counts', countsDetail(m, expected) ?? fail(countsProblem(m, expected)));
 
     // parquet
-    const partitionPrefix = `${PREFIXES.curated}${dataset}/ingest_date=${m.ingestDate}/manifest_id=${id}/`;
+    // Where the record (and, below, the catalog) says the output is: the run's own directory under the manifest's
+    // partition, never a listing of the partition, which also holds superseded runs until they are removed (I4).
+    const manifestPrefix = `${PREFIXES.curated}${dataset}/ingest_date=${m.ingestDate}/manifest_id=${id}/`;
+    const recordedOutput = keyIn(ctx.target.curatedBucket, m.outputLocation);
+    const partitionPrefix =
+      recordedOutput !== undefined && recordedOutput.startsWith(`${manifestPrefix}run=`)
+        ? recordedOutput
+        : fail(`${id}: the record names no output run directory under ${manifestPrefix} (outputLocation ${String(m.outputLocation)})`);
     const parquet = await readParquetFooters(ctx, partitionPrefix);
     const dataColumns = Object.keys(expected.columns);
     const missing = parquet.files.flatMap((f) => dataColumns.filter((c) => !f.columns.includes(c)).map((c) => `${f.key} lacks ${c}`));
@@ -281,7 +289,11 @@ export async function runSmoke(ctx: CliContext, options: SmokeOptions = {}): Pro
     pass('parquet', `${parquet.rows} rows in ${parquet.files.length} file(s) under s3://${ctx.target.curatedBucket}/${partitionPrefix}`);
 
     // quarantine
-    const quarantinePrefix = `${PREFIXES.quarantine}${dataset}/manifest_id=${id}/`;
+    const recordedQuarantine = keyIn(ctx.target.curatedBucket, m.quarantineLocation);
+    const quarantinePrefix =
+      recordedQuarantine !== undefined && recordedQuarantine.startsWith(`${PREFIXES.quarantine}${dataset}/manifest_id=${id}/run=`)
+        ? recordedQuarantine
+        : fail(`${id}: the record names no quarantine run directory (quarantineLocation ${String(m.quarantineLocation)})`);
     const records = await readQuarantine(ctx, quarantinePrefix);
     const want = expected.quarantined;
     const sourceFile = `s3://${ctx.target.ingestBucket}/${keyOf(want.file)}`;
@@ -390,6 +402,13 @@ async function getBytes(ctx: CliContext, key: string): Promise<Uint8Array> {
 /** The smoke's own output is a few kilobytes; a larger file under its prefix is not its own, and is not read. */
 const MAX_READ_BYTES = 16 * 1024 * 1024;
 
+/** The key an `s3://<bucket>/<key>` (or `s3a://`) URI names in `bucket`, ending with `/`; undefined for another. */
+export function keyIn(bucket: string, uri: string | undefined): string | undefined {
+  const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri ?? '');
+  if (match === null || match[1] !== bucket) return undefined;
+  return match[2].endsWith('/') ? match[2] : `${match[2]}/`;
+}
+
 /**
  * The footers of the Parquet files under a prefix. Each file is read whole (not by ranges: the local mode's S3
  * returns a ranged read with the whole object's Content-MD5, which the SDK then refuses; local/emulator/README.md).
@@ -448,7 +467,7 @@ async function checkCatalog(
   if (partition?.Partition === undefined) return { problem: `table ${database}.${table} has no partition ${m.ingestDate}/${m.manifestId}` };
   const location = partition.Partition.StorageDescriptor?.Location ?? '';
   if (!location.replace(/\/$/, '').endsWith(partitionPrefix.replace(/\/$/, ''))) {
-    return { problem: `partition ${m.ingestDate}/${m.manifestId} points at ${location}, not ${partitionPrefix}` };
+    return { problem: `partition ${m.ingestDate}/${m.manifestId} points at ${location}, not the recorded output ${partitionPrefix}` };
   }
   return {
     detail: `table ${database}.${table}: ${Object.entries(columns)

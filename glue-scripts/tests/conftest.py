@@ -110,12 +110,26 @@ class Batch:
         return JobParams(**values)
 
     @property
-    def partition_dir(self) -> Path:
+    def manifest_dir(self) -> Path:
         return self.root / "curated" / self.dataset / "ingest_date=2026-11-23" / f"manifest_id={self.manifest_id}"
+
+    def _named(self, field: str, default: Path) -> Path:
+        """The directory the last result file names (each run writes into its own, `run=<id>/`)."""
+        result = self.root / "manifests" / f"{self.manifest_id}.result.json"
+        if not result.exists():
+            return default / "run=none"
+        return Path(json.loads(result.read_text())[field].removeprefix("file://"))
+
+    @property
+    def partition_dir(self) -> Path:
+        """The Parquet directory of the last successful run."""
+        return self._named("outputLocation", self.manifest_dir)
 
     @property
     def quarantine_dir(self) -> Path:
-        return self.root / "quarantine" / self.dataset / f"manifest_id={self.manifest_id}"
+        """The quarantine directory of the last successful run."""
+        return self._named("quarantineLocation", self.root / "quarantine" / self.dataset /
+                           f"manifest_id={self.manifest_id}")
 
     def quarantined(self) -> list[dict]:
         records = []

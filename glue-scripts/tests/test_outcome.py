@@ -12,6 +12,7 @@ from ndjson_conversion.errors import (
     ManifestError,
     NoReadableFileError,
     NotRetryableError,
+    RowsWouldBeDroppedError,
 )
 from ndjson_conversion.failures import MISSING, UNREADABLE, hadoop_failure_reason
 from ndjson_conversion.manifest import FailedFile, ManifestFile
@@ -49,7 +50,8 @@ def test_each_failure_names_its_reason_and_whether_another_run_may_succeed():
              (NotRetryableError("x"), "invalid_configuration", False),
              (EngineIncompatibleError("x"), "engine_incompatible", False),
              (ManifestError("x"), "manifest_invalid", False), (AccountingError("x"), "lines_unaccounted", False),
-             (NoReadableFileError("x"), "no_readable_file", False)]
+             (NoReadableFileError("x"), "no_readable_file", False),
+             (RowsWouldBeDroppedError("x"), "rows_would_be_dropped", False)]
 
     for error, reason, retryable in cases:
         outcome = failure_outcome("m", "jr_1", error, "x")
@@ -79,13 +81,18 @@ def test_a_partial_run_lists_the_first_failed_files_and_all_the_counts():
               for i in range(200)]
     result = {"manifestId": "m", "linesIn": 10, "rowsOut": 8, "rowsQuarantined": 1, "blankLines": 1,
               "outputFiles": 1, "outputBytes": 99, "filesRead": 3, "filesFailed": 200,
-              "failedFiles": [f.as_result() for f in failed]}
+              "failedFiles": [f.as_result() for f in failed], "runId": "20261123T000000Z-0a1b2c3d",
+              "outputLocation": "s3://c/curated/orders/ingest_date=2026-11-23/manifest_id=m/run=20261123T000000Z-0a1b2c3d/",
+              "quarantineLocation": "s3://c/quarantine/orders/manifest_id=m/run=20261123T000000Z-0a1b2c3d/"}
 
     outcome = success_outcome(result, "jr_1", failed)
 
     assert (outcome["status"], outcome["reason"], outcome["retryable"]) == ("PARTIAL", "files_unreadable", False)
     assert outcome["counts"]["filesFailed"] == 200 and len(outcome["failedFiles"]) == FAILED_FILES_SHOWN
     assert len(json.dumps(outcome).encode()) < 8 * 1024
+    # the output the run switched the partition to, which the state machine copies to the record (I4)
+    assert {k: outcome[k] for k in ("runId", "outputLocation", "quarantineLocation")} == {
+        k: result[k] for k in ("runId", "outputLocation", "quarantineLocation")}
 
 
 def test_a_key_holding_an_errors_wording_decides_nothing():

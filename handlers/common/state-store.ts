@@ -65,6 +65,13 @@ export interface ManifestRecord {
   readonly error?: string;
   readonly cause?: string;
   readonly failedState?: string;
+  /** The status of the output in place (`SUCCEEDED` or `PARTIAL`), which a failed run leaves as it was (I4). */
+  readonly outputStatus?: ManifestStatus;
+  /** How the last run ended; `FAILED` while `status` still names the previous output's status after a failed replay. */
+  readonly lastRunStatus?: ManifestStatus;
+  /** The run directories the output in place was written to (Parquet, quarantine): where readers read. */
+  readonly outputLocation?: string;
+  readonly quarantineLocation?: string;
   /** Present while the manifest has no recorded execution. */
   readonly pendingSk?: string;
   readonly [attribute: string]: unknown;
@@ -708,7 +715,9 @@ export class StateStore {
           Key: keys.manifest(manifestId),
           // The alert is part of the final record (the outbox): published after this write, cleared once SNS took it.
           UpdateExpression:
-            'SET #status = :failed, finishedAt = :finishedAt, #error = :error, #cause = :cause, failedState = :failedState, ' +
+            // A run that fails leaves the output in place and its status (outputStatus, I4); the failure is the last run's.
+            'SET #status = if_not_exists(outputStatus, :failed), lastRunStatus = :failed, finishedAt = :finishedAt, ' +
+            '#error = :error, #cause = :cause, failedState = :failedState, ' +
             'alertSubject = :subject, alertMessage = :message, #alertPending = :alertPending, #alertSk = :alertSk ' +
             `REMOVE ${STATE_TABLE.runningIndex.partitionKey}, ${STATE_TABLE.runningIndex.sortKey}`,
           // SEALED: the execution was recorded but ended before its MarkRunning (aborted, or refused the claim).

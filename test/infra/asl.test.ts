@@ -226,7 +226,12 @@ describe('convert-manifest.asl.json', () => {
       .split(' REMOVE ')[1]
       .split(',')
       .map((n: string) => p.ExpressionAttributeNames[n.trim()]);
-    expect(removed).toEqual(expect.arrayContaining(['error', 'cause', 'failedState', 'failedFiles', 'filesFailed']));
+    expect(removed).toEqual(expect.arrayContaining(['error', 'cause', 'failedState']));
+    // The output in place keeps its counts and status until a run replaces it (I4): a failed replay leaves them.
+    for (const kept of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'outputFiles', 'filesRead', 'filesFailed', 'failedFiles']) {
+      expect(removed).not.toContain(kept);
+    }
+    expect(p.UpdateExpression).not.toMatch(/outputStatus|outputLocation/);
     // The claim moves the manifest from the pending index to the running one: in exactly one until final.
     expect(removed).toEqual(expect.arrayContaining(['pendingPk', 'pendingSk']));
     expect(p.UpdateExpression).toContain('#runningPk = :runningPk');
@@ -245,6 +250,27 @@ describe('convert-manifest.asl.json', () => {
       expect(states[name].Catch[0]).toEqual(
         expect.objectContaining({ ErrorEquals: ['DynamoDB.ConditionalCheckFailedException'], Next: 'ClaimLost' }),
       );
+    }
+  });
+
+  test('a replacement is recorded only by a run that succeeded; a failed run leaves the output, its status and counts (I4)', () => {
+    for (const [name, status] of [
+      ['RecordSuccess', 'SUCCEEDED'],
+      ['RecordPartial', 'PARTIAL'],
+    ]) {
+      const p = states[name].Parameters;
+      expect(p.UpdateExpression).toContain('#outputStatus = :');
+      expect(p.UpdateExpression).toContain('#lastRunStatus = :');
+      expect(p.ExpressionAttributeNames['#outputStatus']).toBe('outputStatus');
+      expect(Object.values(p.ExpressionAttributeValues)).toContainEqual({ S: status });
+      expect(p.ExpressionAttributeValues[':outputLocation']).toEqual({ 'S.$': '$.outcome.doc.outputLocation' });
+      expect(p.ExpressionAttributeValues[':quarantineLocation']).toEqual({ 'S.$': '$.outcome.doc.quarantineLocation' });
+    }
+    const failure = states.RecordFailure.Parameters;
+    // The first run's failure is FAILED; a replay's failure restores the status of the output in place.
+    expect(failure.UpdateExpression).toContain('SET #status = if_not_exists(#outputStatus, :failed), #lastRunStatus = :failed');
+    for (const count of ['linesIn', 'rowsOut', 'outputFiles', 'outputLocation', 'failedFiles']) {
+      expect(Object.values(failure.ExpressionAttributeNames)).not.toContain(count);
     }
   });
 

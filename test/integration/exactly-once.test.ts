@@ -271,6 +271,44 @@ describe('an execution that ended without recording an outcome', () => {
     expect(messages[0]).toContain('https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/');
   });
 
+  test('an aborted replay of a SUCCEEDED manifest leaves its status, counts and output; the failure is on the run, alerted once (I4)', async () => {
+    await freshPipeline();
+    await alertQueue();
+    const manifestId = 'orders-20261130-000008';
+    const replay = await inspector.sfn.send(
+      new StartExecutionCommand({ stateMachineArn: resources.stateMachineArn, name: `${manifestId}-r1`, input: '{}' }),
+    );
+    await inspector.sfn.send(new StopExecutionCommand({ executionArn: replay.executionArn!, error: 'Operator', cause: 'stopped' }));
+    // The replay's MarkRunning ran over a SUCCEEDED record: RUNNING, the output in place and its counts kept.
+    await runningManifest(manifestId, replay.executionArn!);
+    const output = 's3://curated/curated/orders/ingest_date=2026-11-30/manifest_id=orders-20261130-000008/run=20261130T000000Z-0a1b2c3d/';
+    await doc.send(
+      new UpdateCommand({
+        TableName: resources.stateTable,
+        Key: keys.manifest(manifestId),
+        UpdateExpression: 'SET outputStatus = :s, rowsOut = :rows, linesIn = :lines, outputLocation = :out',
+        ExpressionAttributeValues: { ':s': 'SUCCEEDED', ':rows': 41, ':lines': 42, ':out': output },
+      }),
+    );
+
+    const swept = await sweepOn(server.clients(), settings, new Date(), new RecordingMetrics());
+    const record = await meta(manifestId);
+    const messages = await alerts();
+
+    expect(swept.endedRecorded).toEqual([manifestId]);
+    expect(record).toMatchObject({
+      status: 'SUCCEEDED',
+      lastRunStatus: 'FAILED',
+      error: 'Execution.Aborted',
+      rowsOut: 41,
+      linesIn: 42,
+      outputLocation: output,
+    });
+    expect(record?.runningPk).toBeUndefined();
+    expect(messages).toHaveLength(1);
+    expect(messages[0]).toContain(`Manifest ${manifestId} of dataset orders (3 files) was not converted.`);
+  });
+
   test('a sealed manifest whose execution is aborted before MarkRunning is found by the sweeper, recorded FAILED and alerted once', async () => {
     await freshPipeline({ batchSize: 1 });
     await alertQueue();

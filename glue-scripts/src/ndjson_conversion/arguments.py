@@ -18,7 +18,7 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 1024 * 1024
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
 OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes",
-                 "max_decompressed_bytes", "max_schema_fields")
+                 "max_decompressed_bytes", "max_schema_fields", "allow_missing_files")
 
 
 
@@ -42,6 +42,8 @@ class JobParams:
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # a longer line is quarantined as line_too_long
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES  # a gzip file with more text fails as too_large
     max_schema_fields: int = DEFAULT_MAX_SCHEMA_FIELDS  # leaf fields the data may grow the schema to: schema_limit
+    # a replay may replace an output holding rows of files it cannot read (the operator accepts their loss)
+    allow_missing_files: bool = False
 
 
 def parse_args(argv: Sequence[str]) -> JobParams:
@@ -75,6 +77,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
         max_decompressed_bytes=positive_whole_number(values, "max_decompressed_bytes",
                                                      DEFAULT_MAX_DECOMPRESSED_BYTES),
         max_schema_fields=positive_whole_number(values, "max_schema_fields", DEFAULT_MAX_SCHEMA_FIELDS),
+        allow_missing_files=true_or_false(values, "allow_missing_files"),
     )
 
 
@@ -83,6 +86,14 @@ class _ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> Any:  # pyright: ignore[reportIncompatibleMethodOverride]
         raise NotRetryableError(f"job arguments: {message}")
+
+
+def true_or_false(values: dict[str, Any], name: str) -> bool:
+    """The argument `name` as `true` or `false` (false when absent or empty); else the run fails."""
+    value = str(values.get(name) or "false").strip().lower()
+    if value not in ("true", "false"):
+        raise NotRetryableError(f"--{name} must be true or false, got {values.get(name)!r}")
+    return value == "true"
 
 
 def positive_whole_number(values: dict[str, Any], name: str, default: int) -> int:

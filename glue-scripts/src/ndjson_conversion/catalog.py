@@ -210,10 +210,13 @@ def settle_schema(store: SchemaStore, additions: T.StructType, attempts: int = C
 
 
 def register_partition(glue: Any, database: str, table: str, columns: list[dict[str, str]], ingest_date: str,
-                       manifest_id: str, partition_location: str) -> None:
-    """Creates or replaces the manifest's partition, with the table's columns as the run wrote them."""
-    partition = {"Values": [ingest_date, manifest_id],
-                 "StorageDescriptor": _storage_descriptor(columns, _s3_scheme(partition_location))}
+                       manifest_id: str, partition_location: str, parameters: dict[str, str] | None = None) -> None:
+    """Creates the manifest's partition, or replaces its definition (location, columns, parameters) in one
+    UpdatePartition: the switch of a replay from the previous output to the new one (docs/architecture.md,
+    "Replacing a manifest's output")."""
+    partition: dict[str, Any] = {"Values": [ingest_date, manifest_id],
+                                 "StorageDescriptor": _storage_descriptor(columns, _s3_scheme(partition_location)),
+                                 "Parameters": {k: _s3_scheme(v) for k, v in (parameters or {}).items()}}
     try:
         glue.create_partition(DatabaseName=database, TableName=table, PartitionInput=partition)
     except Exception as error:

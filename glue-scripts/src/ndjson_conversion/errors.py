@@ -64,6 +64,17 @@ class NoReadableFileError(NotRetryableError):
         self.failed = list(failed)
 
 
+class RowsWouldBeDroppedError(NotRetryableError):
+    """A replay could not read files whose rows the output in place holds: that output stays (I4); `failed` lists
+    the files. A run with ``--allow_missing_files true`` replaces it without their rows."""
+
+    reason = "rows_would_be_dropped"
+
+    def __init__(self, message: str, failed: Sequence[FailedFile] = ()):
+        super().__init__(message)
+        self.failed = list(failed)
+
+
 class FilesTooLargeError(JobError):
     """Gzip files of the manifest decompress to more than the cap: the run sets them aside and reads the rest."""
 

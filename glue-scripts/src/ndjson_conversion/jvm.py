@@ -109,6 +109,24 @@ def delete_path(spark: SparkSession, uri: str) -> None:
         fs.delete(path, True)
 
 
+def list_children(spark: SparkSession, uri: str) -> list[tuple[str, bool]]:
+    """The names directly under a directory and whether each is a directory; empty when it does not exist."""
+    fs, path = _fs_path(spark, uri)
+    if not fs.exists(path):
+        return []
+    return [(str(status.getPath().getName()), bool(status.isDirectory())) for status in fs.listStatus(path)]
+
+
+def delete_files_in(spark: SparkSession, uri: str) -> None:
+    """Deletes the files directly under a directory, leaving its subdirectories alone."""
+    fs, path = _fs_path(spark, uri)
+    if not fs.exists(path):
+        return
+    for status in fs.listStatus(path):
+        if not status.isDirectory():
+            fs.delete(status.getPath(), False)
+
+
 def qualified_paths(spark: SparkSession, uris: Sequence[str]) -> list[str]:
     """The path strings Spark reports (``_metadata.file_path``) for objects read from these URIs (one JVM call)."""
     return [str(p) for p in _jvm(spark).pipeline.json.Driver.qualified(list(uris), _hadoop_conf(spark))]

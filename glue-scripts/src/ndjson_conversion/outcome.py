@@ -25,13 +25,16 @@ if TYPE_CHECKING:
 #: The reasons an outcome may give (contracts/glue-job.json, "outcomeReasons"): `none` for SUCCEEDED,
 #: `files_unreadable` for PARTIAL, the others for FAILED.
 OUTCOME_REASONS = ("none", "files_unreadable", "manifest_invalid", "no_readable_file", "lines_unaccounted",
-                   "invalid_configuration", "engine_incompatible", "transient_error", "internal_error")
+                   "invalid_configuration", "engine_incompatible", "transient_error", "internal_error",
+                   "rows_would_be_dropped")
 #: How many failed files the document lists (the state machine carries them into the record and the alert).
 FAILED_FILES_SHOWN = 5
 OUTCOME_MESSAGE_MAX_CHARS = 1000
 #: The counts of the document, each a whole number (zero when the run did not get that far).
 COUNT_NAMES = ("linesIn", "rowsOut", "rowsQuarantined", "blankLines", "outputFiles", "outputBytes", "filesRead",
                "filesFailed")
+#: The output of a converted run (SUCCEEDED or PARTIAL): its run id and the directories it wrote (I4).
+OUTPUT_NAMES = ("runId", "outputLocation", "quarantineLocation")
 _RESULT_SUFFIX = ".result.json"
 _OUTCOME_SUFFIX = ".outcome.json"
 
@@ -77,6 +80,8 @@ def success_outcome(result: dict[str, Any], run_id: str, failed: Sequence[Failed
                     "could not be read" if partial else "converted"),
         "counts": {name: int(result[name]) for name in COUNT_NAMES},
         "failedFiles": _shown(failed),
+        # The output the run switched the partition to (I4), which the record names for the project's readers.
+        **{name: str(result[name]) for name in OUTPUT_NAMES},
     }
 
 

@@ -1,6 +1,7 @@
-"""One run of the job: reads the manifest, settles where the schema comes from, converts the readable files, checks
-the accounting (I5), registers the partition and writes the result file, then the outcome document;
-docs/architecture.md, "Glue job", "Result file" and "Outcome document".
+"""One run of the job: reads the manifest, settles where the schema comes from, converts the readable files into the
+run's own directory, checks the accounting (I5) and that no row of the output in place would be dropped, writes the
+result file, switches the catalog partition to the run's directory (I4), then writes the outcome document;
+docs/architecture.md, "Glue job", "Replacing a manifest's output", "Result file" and "Outcome document".
 """
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ from .manifest import ManifestFile, parse_manifest
 from .outcome import outcome_uri, success_outcome, write_outcome
 from .output import join_path
 from .pinning import SharedClient, StagingArea, s3_client
+from .replacement import (
+    QUARANTINE_PARAMETER,
+    RUN_PARAMETER,
+    OutputLocations,
+    check_no_rows_dropped,
+    mark_superseded,
+    new_run_id,
+    previous_output,
+    remove_superseded,
+)
 from .schema import EVOLVE, find_dataset_schema, read_pinned
 
 # Session-wide settings of every run. JSON keys are case-sensitive; `a` and `A` would otherwise clash.
@@ -75,8 +86,9 @@ def pinned_schema(spark: SparkSession, params: JobParams) -> tuple[T.StructType 
 def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[], Any] = glue_client,
         numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: dict[str, float] | None = None,
         s3_client_factory: Callable[[], Any] = s3_client, job_run_id: str = "") -> dict[str, Any]:
-    """Converts the manifest, writes the result file, then the outcome document (SUCCEEDED or PARTIAL, naming
-    `job_run_id`, the run's own id), and returns the result (docs/architecture.md).
+    """Converts the manifest, writes the result file, switches the partition to this run's output, then writes the
+    outcome document (SUCCEEDED or PARTIAL, naming `job_run_id`, the run's own id, and the output it switched to),
+    and returns the result (docs/architecture.md).
 
     `stages`, when given, receives the seconds spent per stage (for the benchmark; not part of the result)."""
     started = time.monotonic()
@@ -88,8 +100,13 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
 
     listed = read_manifest(spark, params)
     table_root = join_path(params.curated_path, params.dataset)
-    partition_dir = join_path(table_root, f"ingest_date={params.ingest_date}", f"manifest_id={params.manifest_id}")
-    quarantine_dir = join_path(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}")
+    # The run's own directories (I4): no reader looks there until the switch at the end names them.
+    locations = OutputLocations(
+        join_path(table_root, f"ingest_date={params.ingest_date}", f"manifest_id={params.manifest_id}"),
+        join_path(params.quarantine_path, params.dataset, f"manifest_id={params.manifest_id}"),
+        new_run_id(ingested_at))
+    partition_dir, quarantine_dir = locations.output, locations.quarantine
+    remove_superseded(spark, params.curated_path, params.quarantine_path, params.dataset, ingested_at)
 
     pinned, policy = pinned_schema(spark, params)
     if params.catalog_database:
@@ -98,6 +115,9 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
     else:
         store = FileSchemaStore(spark, table_root + SCHEMA_FILE)
     plan = SchemaPlan(store, pinned, policy)
+    catalog = store.glue if isinstance(store, CatalogSchemaStore) else None
+    previous = previous_output(spark, catalog, params.catalog_database, params.dataset, params.ingest_date,
+                               params.manifest_id, params.result_uri, locations)
 
     s3 = SharedClient(s3_client_factory)
     context = RunContext(spark, params, plan, ingested_at, partition_dir, quarantine_dir, numbered_file_max_bytes,
@@ -113,11 +133,8 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
 
     written = read_back(spark, partition_dir, quarantine_dir)  # the check covers the writes
     counts = check_accounting(params.manifest_id, outcome.lines_in, outcome.blank_lines, written)
+    check_no_rows_dropped(spark, params.manifest_id, previous, failed, params.allow_missing_files)
     stage("check")
-
-    if isinstance(store, CatalogSchemaStore) and written.parquet_files:
-        register_partition(store.glue, params.catalog_database, params.dataset, catalog_columns(outcome.schema),
-                           params.ingest_date, params.manifest_id, partition_dir)
 
     result = {
         "manifestId": params.manifest_id,
@@ -127,9 +144,19 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
         "filesRead": len(files), "filesFailed": len(failed), "failedFiles": [f.as_result() for f in failed],
         "quarantineReasons": outcome.quarantined_by_reason,
         "schema": {"policy": plan.policy, "columns": len(outcome.schema.fields), "added": sorted(plan.added)},
+        "runId": locations.run_id, "outputLocation": partition_dir, "quarantineLocation": quarantine_dir,
         "durationSeconds": round(time.monotonic() - started, 3),
     }
+    # The switch, after every check: without a catalog the result file names the output; with one, the partition's
+    # one UpdatePartition (last, so a failed write of the result leaves the previous output in the table).
     jvm.write_small_file(spark, params.result_uri, json.dumps(result))
-    # Last: the state machine reads the outcome, and a run that stops before this line has none (it is retried).
+    if catalog is not None:
+        register_partition(catalog, params.catalog_database, params.dataset, catalog_columns(outcome.schema),
+                           params.ingest_date, params.manifest_id, partition_dir,
+                           {RUN_PARAMETER: locations.run_id, QUARANTINE_PARAMETER: quarantine_dir})
+    mark_superseded(spark, params.curated_path, params.dataset, params.manifest_id, previous, locations,
+                    dt.datetime.now(dt.UTC))
+    # Last, after the switch: the state machine records the counts and the output the document names; a run that
+    # stops before this line has none and is retried (a retry after the switch replaces this output in turn).
     write_outcome(spark, outcome_uri(params.result_uri), success_outcome(result, job_run_id, failed))
     return result

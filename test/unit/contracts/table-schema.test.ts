@@ -17,12 +17,15 @@ function expressionsOf(node: unknown, out: { expression: string; values: Record<
   return out;
 }
 
-/** The statuses the ASL sets (`#status = :x`) and compares with (`#status <> :x`), by the values bound to `:x`. */
+/**
+ * The statuses the ASL sets (`#status = :x`, or `#status = if_not_exists(#outputStatus, :x)`) and compares with
+ * (`#status <> :x`), by the values bound to `:x`.
+ */
 function statusesOf(asl: unknown): { set: string[]; compared: string[] } {
   const set: string[] = [];
   const compared: string[] = [];
   for (const { expression, values } of expressionsOf(asl)) {
-    for (const [, op, placeholder] of expression.matchAll(/#status\s*(=|<>)\s*(:\w+)/g)) {
+    for (const [, op, placeholder] of expression.matchAll(/#status\s*(=|<>)\s*(?:if_not_exists\(#\w+,\s*)?(:\w+)/g)) {
       const status = values[placeholder]?.S;
       expect({ placeholder, status }).toEqual({ placeholder, status: expect.any(String) });
       (op === '=' && expression.startsWith('SET') ? set : compared).push(status as string);

@@ -164,6 +164,35 @@ describe('replayManifest', () => {
     });
   });
 
+  it('replay --force --allow-missing-files passes allowMissingFiles in the input; without the flag the input is the original', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ status: 'SUCCEEDED' }) });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(INPUT), status: 'SUCCEEDED' });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
+    const cli = (...args: string[]) =>
+      runCli(['node', 'pipeline', 'replay', ID, '--force', ...args], {
+        makeContext: async () => ctx,
+        io: { out: () => undefined, err: () => undefined, stderrIsTTY: false },
+      });
+
+    expect(await cli('--allow-missing-files')).toBe(0);
+    expect(await cli()).toBe(0);
+
+    const inputs = sfn.commandCalls(StartExecutionCommand).map((c) => JSON.parse(c.args[0].input.input ?? '') as unknown);
+    expect(inputs).toEqual([{ ...INPUT, allowMissingFiles: true }, INPUT]);
+  });
+
+  it('refuses --allow-missing-files with --redrive, which resumes with the input it had', async () => {
+    const err: string[] = [];
+    const code = await runCli(['node', 'pipeline', 'replay', ID, '--redrive', '--allow-missing-files'], {
+      makeContext: async () => ctx,
+      io: { out: () => undefined, err: (t) => err.push(t), stderrIsTTY: false },
+    });
+
+    expect(code).not.toBe(0);
+    expect(err.join('\n')).toMatch(/--allow-missing-files applies to a new replay, not to --redrive/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('numbers the next replay after replayCount and conditions on it', async () => {
     ddb
       .on(GetCommand)

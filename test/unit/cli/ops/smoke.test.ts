@@ -19,8 +19,9 @@ import { cloudTarget, executionArn, testContext } from '../fixtures';
 const ID = 'pipeline_smoke-20261123-000007';
 const RUN = 'run1';
 const PREFIX = `incoming/pipeline_smoke/${RUN}/`;
-const PARTITION = `curated/pipeline_smoke/ingest_date=2026-11-23/manifest_id=${ID}/`;
-const QUARANTINE = `quarantine/pipeline_smoke/manifest_id=${ID}/`;
+/** The run's own directories, which the record names (I4). */
+const PARTITION = `curated/pipeline_smoke/ingest_date=2026-11-23/manifest_id=${ID}/run=20261123T120100Z-0a1b2c3d/`;
+const QUARANTINE = `quarantine/pipeline_smoke/manifest_id=${ID}/run=20261123T120100Z-0a1b2c3d/`;
 /** Written with pyarrow: the 5 rows of the fixture, with the job's columns. */
 const PARQUET = readFileSync(path.join(__dirname, 'parquet', 'smoke-output.parquet'));
 
@@ -35,6 +36,8 @@ const SUCCEEDED = {
   rowsQuarantined: 1,
   blankLines: 1,
   finishedAt: '2026-11-23T12:03:00.000Z',
+  outputLocation: `s3://curated-bucket/${PARTITION}`,
+  quarantineLocation: `s3://curated-bucket/${QUARANTINE}`,
 };
 
 const QUARANTINED = {
@@ -199,6 +202,12 @@ describe('runSmoke', () => {
       /also holds 1 file\(s\) of another upload/,
     ],
     ['no Parquet under the partition', { parquetKeys: [] }, 'parquet', `no Parquet file under s3://curated-bucket/${PARTITION}`],
+    [
+      'the record names no run directory (a listing of the partition would also read superseded runs)',
+      { outcome: { ...SUCCEEDED, outputLocation: undefined } },
+      'parquet',
+      /the record names no output run directory under curated\/pipeline_smoke\/ingest_date=2026-11-23\/manifest_id=/,
+    ],
     [
       'the rows are counted twice',
       { parquetKeys: [`${PARTITION}a.parquet`, `${PARTITION}b.parquet`] },

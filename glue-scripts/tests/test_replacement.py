@@ -1,0 +1,154 @@
+"""A replay replaces a manifest's output in one step (I4): each run writes into its own directory, and the catalog
+partition (or, without a catalog, the result file) is switched to it only after every check; a failed run leaves the
+previous output named and readable. Against local Spark, moto's Glue, and moto's S3 with versions."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import CATALOG_DB
+from ndjson_conversion import run as run_module
+from ndjson_conversion.errors import AccountingError, NotRetryableError, failure_line
+from ndjson_conversion.replacement import GRACE_SECONDS, SUPERSEDED_DIR, remove_superseded
+from ndjson_conversion.run import run
+
+
+def rows(spark, directory: Path | str) -> list[int]:
+    return sorted(r["id"] for r in spark.read.parquet(str(directory)).collect())
+
+
+def partition_location(glue, batch) -> str:
+    return glue.get_partition(DatabaseName=CATALOG_DB, TableName=batch.dataset,
+                              PartitionValues=["2026-11-23", batch.manifest_id])["Partition"]["StorageDescriptor"][
+        "Location"]
+
+
+def test_a_replay_that_fails_after_writing_leaves_the_previous_output_named_and_whole(spark, batch, glue,
+                                                                                      monkeypatch):
+    source = batch.add("a.ndjson", '{"id":1}\n{"id":2}\n')
+    params = batch.params(catalog_database=CATALOG_DB)
+    run(spark, params, glue_client_factory=lambda: glue)
+    first = partition_location(glue, batch)
+    assert rows(spark, first.removeprefix("file://")) == [1, 2]
+
+    Path(source.removeprefix("file://")).write_text('{"id":7}\n{"id":8}\n{"id":9}\n')
+
+    def fail(*_args, **_kwargs):
+        raise AccountingError("forced after the run wrote its rows")
+
+    monkeypatch.setattr(run_module, "check_accounting", fail)
+    with pytest.raises(AccountingError):
+        run(spark, params, glue_client_factory=lambda: glue)
+
+    assert partition_location(glue, batch) == first  # the table still names the previous output
+    assert rows(spark, first.removeprefix("file://")) == [1, 2]  # which is whole
+    assert batch.result_file()["outputLocation"].rstrip("/") == first.rstrip("/")
+
+
+def test_a_replay_switches_the_partition_and_removes_the_old_output_only_after_the_grace_period(spark, batch, glue):
+    source = batch.add("a.ndjson", '{"id":1}\n')
+    params = batch.params(catalog_database=CATALOG_DB)
+    run(spark, params, glue_client_factory=lambda: glue)
+    first = partition_location(glue, batch)
+    Path(source.removeprefix("file://")).write_text('{"id":2}\nbad\n')
+
+    result = run(spark, params, glue_client_factory=lambda: glue)
+
+    second = partition_location(glue, batch)
+    assert second != first and second.rstrip("/") == result["outputLocation"].rstrip("/")
+    assert "/run=" in second and rows(spark, second.removeprefix("file://")) == [2]
+    partition = glue.get_partition(DatabaseName=CATALOG_DB, TableName=batch.dataset,
+                                   PartitionValues=["2026-11-23", batch.manifest_id])["Partition"]
+    assert partition["Parameters"]["pipeline.quarantineLocation"].rstrip("/") == result["quarantineLocation"].rstrip(
+        "/")
+    assert len(batch.quarantined()) == 1
+    markers = list((batch.root / "curated" / "orders" / SUPERSEDED_DIR).glob("*.json"))
+    assert len(markers) == 1
+    superseded_at = dt.datetime.fromisoformat(json.loads(markers[0].read_text())["supersededAt"])
+    curated, quarantine = params.curated_path, params.quarantine_path
+
+    soon = superseded_at + dt.timedelta(seconds=GRACE_SECONDS - 60)
+    assert remove_superseded(spark, curated, quarantine, "orders", soon) == []
+    assert rows(spark, first.removeprefix("file://")) == [1]  # a query that began before the switch still reads it
+
+    later = superseded_at + dt.timedelta(seconds=GRACE_SECONDS)
+    assert [p.rstrip("/") for p in remove_superseded(spark, curated, quarantine, "orders", later)][0] == \
+        first.rstrip("/")
+    assert not Path(first.removeprefix("file://")).exists()
+    assert rows(spark, second.removeprefix("file://")) == [2] and not markers[0].exists()
+
+
+def test_an_output_from_before_run_directories_is_replaced_and_its_files_alone_removed(spark, batch, glue):
+    batch.add("a.ndjson", '{"id":1}\n')
+    params = batch.params(catalog_database=CATALOG_DB)
+    run(spark, params, glue_client_factory=lambda: glue)
+    legacy = batch.manifest_dir  # the layout of earlier releases: Parquet straight in the manifest's directory
+    for part in batch.partition_dir.glob("*.parquet"):
+        part.rename(legacy / part.name)
+    glue.update_partition(DatabaseName=CATALOG_DB, TableName="orders", PartitionValueList=["2026-11-23",
+                          batch.manifest_id], PartitionInput={
+        **{k: v for k, v in glue.get_partition(DatabaseName=CATALOG_DB, TableName="orders", PartitionValues=[
+            "2026-11-23", batch.manifest_id])["Partition"].items() if k in ("Values", "StorageDescriptor")},
+    } | {"StorageDescriptor": {**glue.get_partition(DatabaseName=CATALOG_DB, TableName="orders", PartitionValues=[
+        "2026-11-23", batch.manifest_id])["Partition"]["StorageDescriptor"], "Location": f"file://{legacy}/"}})
+
+    run(spark, params, glue_client_factory=lambda: glue)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=GRACE_SECONDS + 60)
+    remove_superseded(spark, params.curated_path, params.quarantine_path, "orders", later)
+
+    assert not list(legacy.glob("*.parquet"))  # the old files went
+    assert rows(spark, batch.partition_dir) == [1]  # the new run, under the same directory, stayed
+
+
+@pytest.fixture
+def buckets(s3):
+    suffix = uuid.uuid4().hex[:8]
+    ingest, curated = f"ingest-{suffix}", f"curated-{suffix}"
+    s3.create_bucket(Bucket=ingest)
+    s3.put_bucket_versioning(Bucket=ingest, VersioningConfiguration={"Status": "Enabled"})
+    s3.create_bucket(Bucket=curated)
+    s3.put_bucket_versioning(Bucket=curated, VersioningConfiguration={"Status": "Enabled"})
+    return ingest, curated
+
+
+@pytest.mark.s3
+def test_a_replay_that_cannot_read_a_file_the_output_holds_keeps_it_unless_told(spark, batch, s3, buckets):
+    ingest, curated = buckets
+    entries = []
+    for name, body in (("a.ndjson", b'{"id":1}\n'), ("b.ndjson", b'{"id":2}\n{"id":3}\n')):
+        out = s3.put_object(Bucket=ingest, Key=f"incoming/orders/{name}", Body=body)
+        entries.append({"uri": f"s3://{ingest}/incoming/orders/{name}", "bucket": ingest,
+                        "key": f"incoming/orders/{name}", "size": len(body), "versionId": out["VersionId"],
+                        "eTag": out["ETag"].strip('"')})
+    manifest = f"s3://{curated}/manifests/orders/{batch.manifest_id}.json"
+    s3.put_object(Bucket=curated, Key=f"manifests/orders/{batch.manifest_id}.json",
+                  Body=json.dumps({"manifestId": batch.manifest_id, "files": entries}).encode())
+    params = batch.params(manifest_uri=manifest, curated_path=f"s3://{curated}/curated/",
+                          quarantine_path=f"s3://{curated}/quarantine/", staging_path=f"s3://{curated}/staging/",
+                          result_uri=f"s3://{curated}/manifests/orders/{batch.manifest_id}.result.json")
+
+    def result():
+        return json.loads(s3.get_object(Bucket=curated, Key=f"manifests/orders/{batch.manifest_id}.result.json")
+                          ["Body"].read())
+
+    run(spark, params)
+    first = result()
+    assert rows(spark, first["outputLocation"]) == [1, 2, 3]
+
+    # The producer deletes the pinned version of b: a replay can no longer read it.
+    s3.delete_object(Bucket=ingest, Key=entries[1]["key"], VersionId=entries[1]["versionId"])
+    with pytest.raises(NotRetryableError) as refused:
+        run(spark, params)
+    line = failure_line(refused.value)
+    assert "[NotRetryable] rows_would_be_dropped" in line and entries[1]["uri"] in line
+    assert result() == first  # the result file still names the previous output
+    assert rows(spark, first["outputLocation"]) == [1, 2, 3]
+
+    dropped = run(spark, params.__class__(**{**params.__dict__, "allow_missing_files": True}))
+    assert dropped["filesFailed"] == 1 and dropped["outputLocation"] != first["outputLocation"]
+    assert rows(spark, dropped["outputLocation"]) == [1]
+    assert rows(spark, first["outputLocation"]) == [1, 2, 3]  # superseded, kept through the grace period
