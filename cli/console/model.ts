@@ -17,7 +17,7 @@ import { MANIFEST_STATUSES, type ManifestStatus } from '../../contracts/table-sc
 import { CliContext, clientSettings } from '../context';
 import { dlqDepths } from '../ops/dlq';
 import { ExecutionSummary, readHistory } from '../ops/executions';
-import { listManifests } from '../ops/manifests';
+import { listManifests, outputPrefixes } from '../ops/manifests';
 import type { ManifestRecord } from '../../handlers/common/state-store';
 import { ManifestDetail, manifestDetail, publicRecord } from '../ops/status';
 import { awsLinks } from './aws-links';
@@ -419,7 +419,9 @@ function cell(value: unknown): string {
 async function parquetPreview(src: ConsoleSources, record: ManifestRecord): Promise<Preview<Record<string, string>>> {
   const { ctx } = src;
   if (record.ingestDate === undefined) return { objects: 0, items: [], problem: 'the record has no ingest date' };
-  const prefix = `curated/${record.dataset}/ingest_date=${record.ingestDate}/manifest_id=${record.manifestId}/`;
+  // The output in place: the run directory the record names (I4), not a listing of the manifest's directory.
+  const prefix = outputPrefixes(record, ctx.target.curatedBucket)?.parquet;
+  if (prefix === undefined) return { objects: 0, items: [], problem: 'no run has put an output in place' };
   try {
     const objects = (await listKeys(ctx, ctx.target.curatedBucket, prefix)).filter((o) => o.key.endsWith('.parquet') && o.size > 0);
     if (objects.length === 0) return { objects: 0, items: [], problem: `no Parquet under s3://${ctx.target.curatedBucket}/${prefix}` };
@@ -452,7 +454,8 @@ async function parquetPreview(src: ConsoleSources, record: ManifestRecord): Prom
 }
 
 async function quarantinePreview(ctx: CliContext, record: ManifestRecord): Promise<Preview<QuarantinedLine>> {
-  const prefix = `quarantine/${record.dataset}/manifest_id=${record.manifestId}/`;
+  const prefix = outputPrefixes(record, ctx.target.curatedBucket)?.quarantine;
+  if (prefix === undefined) return { objects: 0, items: [] };
   try {
     const objects = (await listKeys(ctx, ctx.target.curatedBucket, prefix)).filter(
       (o) => o.size > 0 && !path.basename(o.key).startsWith('_'),
@@ -553,19 +556,12 @@ export async function manifestPageModel(src: ConsoleSources, manifestId: string)
   }
   const emails = outboxAlerts(ctx).filter((e) => e.subject.includes(m.manifestId) || e.body.includes(m.manifestId));
   const links: AwsLink[] = [];
+  const output = outputPrefixes(m, target.curatedBucket);
   if (target.mode === 'cloud') {
-    links.push({
-      label: 'Parquet in S3',
-      url: awsLinks.s3Prefix(
-        target.region,
-        target.curatedBucket,
-        `curated/${m.dataset}/ingest_date=${m.ingestDate ?? ''}/manifest_id=${m.manifestId}/`,
-      ),
-    });
-    links.push({
-      label: 'quarantine in S3',
-      url: awsLinks.s3Prefix(target.region, target.curatedBucket, `quarantine/${m.dataset}/manifest_id=${m.manifestId}/`),
-    });
+    if (output !== undefined) {
+      links.push({ label: 'Parquet in S3', url: awsLinks.s3Prefix(target.region, target.curatedBucket, output.parquet) });
+      links.push({ label: 'quarantine in S3', url: awsLinks.s3Prefix(target.region, target.curatedBucket, output.quarantine) });
+    }
     links.push({ label: 'outcome document in S3', url: awsLinks.s3Prefix(target.region, target.curatedBucket, resultKey) });
     links.push({ label: 'Glue table', url: awsLinks.table(target.region, m.dataset) });
   }

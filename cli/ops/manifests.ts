@@ -7,6 +7,7 @@ import { MANIFEST_STATUSES, ManifestStatus } from '../../contracts/table-schema'
 import { CliContext } from '../context';
 import { ManifestNotFoundError, UsageError } from '../errors';
 import { daysBetween } from '../format';
+import { PREFIXES } from '../../contracts/config';
 
 /** The state table of the target, through the same adapter the handlers use. */
 export function stateStoreOf(ctx: CliContext): StateStore {
@@ -85,4 +86,27 @@ export function recordedExecutions(record: ManifestRecord): string[] {
   const list = [...(record.executions ?? [])];
   if (record.executionArn !== undefined && !list.includes(record.executionArn)) list.unshift(record.executionArn);
   return list;
+}
+
+/** The key an `s3://<bucket>/<key>` (or `s3a://`) URI names in `bucket`, ending with `/`; undefined for another. */
+export function keyIn(bucket: string, uri: unknown): string | undefined {
+  const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(typeof uri === 'string' ? uri : '');
+  if (match === null || match[1] !== bucket) return undefined;
+  return match[2].endsWith('/') ? match[2] : `${match[2]}/`;
+}
+
+/**
+ * Where the output in place is, as keys of the curated bucket: the run directories the record names
+ * (`outputLocation`, `quarantineLocation`; docs/architecture.md, "Replacing a manifest's output"); for a record
+ * written before runs had their own directories (no `lastRunStatus`), the manifest's own; undefined when no run has
+ * put an output in place. Never a listing of the manifest's directory, which also holds superseded and failed runs.
+ */
+export function outputPrefixes(record: ManifestRecord, curatedBucket: string): { parquet: string; quarantine: string } | undefined {
+  const parquet = keyIn(curatedBucket, record.outputLocation);
+  if (parquet !== undefined) return { parquet, quarantine: keyIn(curatedBucket, record.quarantineLocation) ?? parquet };
+  if (record.lastRunStatus !== undefined) return undefined;
+  return {
+    parquet: `${PREFIXES.curated}${record.dataset}/ingest_date=${record.ingestDate ?? ''}/manifest_id=${record.manifestId}/`,
+    quarantine: `${PREFIXES.quarantine}${record.dataset}/manifest_id=${record.manifestId}/`,
+  };
 }

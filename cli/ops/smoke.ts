@@ -20,7 +20,7 @@ import { readableCause, truncate } from '../format';
 import { flushDataset } from './flush';
 import type { ManifestRecord } from '../../handlers/common/state-store';
 import { contentTagOfObject } from '../../handlers/common/content-identity';
-import { stateStoreOf } from './manifests';
+import { keyIn, stateStoreOf } from './manifests';
 import { parquetFooter } from './parquet-footer';
 
 /** The smoke's own dataset: nothing else should upload into it. */
@@ -401,13 +401,6 @@ async function getBytes(ctx: CliContext, key: string): Promise<Uint8Array> {
 
 /** The smoke's own output is a few kilobytes; a larger file under its prefix is not its own, and is not read. */
 const MAX_READ_BYTES = 16 * 1024 * 1024;
-
-/** The key an `s3://<bucket>/<key>` (or `s3a://`) URI names in `bucket`, ending with `/`; undefined for another. */
-export function keyIn(bucket: string, uri: string | undefined): string | undefined {
-  const match = /^s3a?:\/\/([^/]+)\/(.+)$/.exec(uri ?? '');
-  if (match === null || match[1] !== bucket) return undefined;
-  return match[2].endsWith('/') ? match[2] : `${match[2]}/`;
-}
 
 /**
  * The footers of the Parquet files under a prefix. Each file is read whole (not by ranges: the local mode's S3

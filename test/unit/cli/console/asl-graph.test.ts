@@ -34,7 +34,7 @@ describe('the state machine graph', () => {
 
     expect(upward.map((e) => `${e.from}->${e.to}`)).toEqual(['CountConvertRetry->Convert']);
     expect(transitions(DEFINITION)).toContainEqual({ from: 'MarkRunning', to: 'ManifestBusy', onError: true });
-    expect(transitions(DEFINITION)).toContainEqual({ from: 'MarkRunning', to: 'PrepareConvert', onError: false });
+    expect(transitions(DEFINITION)).toContainEqual({ from: 'MarkRunning', to: 'ReadReplayOptions', onError: false });
   });
 
   it('marks a state failed when an error left it, retried when a later attempt went on, and a loop by its worst visit', () => {

@@ -1,6 +1,6 @@
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { listManifests, parseStatus } from '../../../../cli/ops/manifests';
+import { listManifests, outputPrefixes, parseStatus } from '../../../../cli/ops/manifests';
 import { testContext } from '../fixtures';
 
 describe('listManifests', () => {
@@ -78,5 +78,36 @@ describe('parseStatus', () => {
   it('accepts a status in any case and names the allowed ones otherwise', () => {
     expect(parseStatus('failed')).toBe('FAILED');
     expect(() => parseStatus('broken')).toThrow('--state "broken" is not one of OPEN, SEALED, RUNNING, SUCCEEDED, PARTIAL, FAILED');
+  });
+});
+
+describe('outputPrefixes', () => {
+  const base = { manifestId: 'orders-20261123-000001', dataset: 'orders', ingestDate: '2026-11-23' } as const;
+  const run = 'curated/orders/ingest_date=2026-11-23/manifest_id=orders-20261123-000001/run=20261123T100000Z-0a1b2c3d/';
+  const quarantine = 'quarantine/orders/manifest_id=orders-20261123-000001/run=20261123T100000Z-0a1b2c3d/';
+
+  it('names the run directories the record holds, not the manifest directory (which also holds other runs)', () => {
+    const record = {
+      ...base,
+      status: 'SUCCEEDED' as const,
+      lastRunStatus: 'FAILED' as const,
+      outputLocation: `s3://cb/${run}`,
+      quarantineLocation: `s3://cb/${quarantine}`,
+    };
+    expect(outputPrefixes(record, 'cb')).toEqual({ parquet: run, quarantine });
+  });
+
+  it('has none for a manifest whose only runs failed, and the manifest directory for a record from before run directories', () => {
+    expect(outputPrefixes({ ...base, status: 'FAILED', lastRunStatus: 'FAILED' }, 'cb')).toBeUndefined();
+    expect(outputPrefixes({ ...base, status: 'SUCCEEDED' }, 'cb')).toEqual({
+      parquet: 'curated/orders/ingest_date=2026-11-23/manifest_id=orders-20261123-000001/',
+      quarantine: 'quarantine/orders/manifest_id=orders-20261123-000001/',
+    });
+  });
+
+  it('ignores a location in another bucket', () => {
+    expect(
+      outputPrefixes({ ...base, status: 'SUCCEEDED', lastRunStatus: 'SUCCEEDED', outputLocation: `s3://other/${run}` }, 'cb'),
+    ).toBeUndefined();
   });
 });
