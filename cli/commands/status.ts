@@ -128,6 +128,13 @@ function printDetail(io: CliIo, d: ManifestDetail, maxFiles: number): void {
         : undefined,
     ],
     ['output', m.outputFiles !== undefined ? `${m.outputFiles} Parquet files (${formatBytes(m.outputBytes) ?? '?'})` : undefined],
+    // A replay that failed: the record keeps the output in place and its status (I4); the failure is the last run's.
+    [
+      'last run',
+      m.lastRunStatus !== undefined && m.lastRunStatus !== m.status
+        ? `${printable(String(m.lastRunStatus))} (the output in place, its status and counts are unchanged)`
+        : undefined,
+    ],
     [
       'error',
       m.error

@@ -293,6 +293,36 @@ describe('pipeline (command line)', () => {
     expect(result.stdout).toContain('Executions (1)');
   });
 
+  it('status of a manifest whose replay failed shows the output in place and the failed last run', async () => {
+    ddb.on(GetCommand).resolves({
+      Item: {
+        manifestId: ID,
+        dataset: 'orders',
+        status: 'SUCCEEDED',
+        outputStatus: 'SUCCEEDED',
+        lastRunStatus: 'FAILED',
+        fileCount: 1,
+        totalBytes: 10,
+        linesIn: 3,
+        rowsOut: 3,
+        rowsQuarantined: 0,
+        blankLines: 0,
+        executions: [executionArn(ID)],
+        error: 'States.TaskFailed',
+        failedState: 'Convert',
+        cause: 'rows_would_be_dropped',
+      },
+    });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('no'), { name: 'ExecutionDoesNotExist' }));
+
+    const result = await run(['status', ID], ctx);
+
+    expect(result.stdout).toContain('3 in = 3 rows + 0 quarantined + 0 blank');
+    expect(result.stdout).toMatch(/last run\s+FAILED \(the output in place, its status and counts are unchanged\)/);
+    expect(result.stdout).toContain('States.TaskFailed in Convert: rows_would_be_dropped');
+  });
+
   it('rejects a bad --state and a bad dataset name with exit code 2 before calling AWS', async () => {
     const badState = await run(['status', '--state', 'broken'], ctx);
     const badDataset = await run(['upload', __filename, '--dataset', 'Bad-Name'], ctx);
