@@ -12,7 +12,8 @@ import pytest
 
 from conftest import CATALOG_DB
 from ndjson_conversion import run as run_module
-from ndjson_conversion.errors import AccountingError, NotRetryableError, failure_line
+from ndjson_conversion.errors import AccountingError, RowsWouldBeDroppedError, failure_line, failure_message
+from ndjson_conversion.outcome import failure_outcome
 from ndjson_conversion.replacement import GRACE_SECONDS, SUPERSEDED_DIR, remove_superseded
 from ndjson_conversion.run import run
 
@@ -141,10 +142,15 @@ def test_a_replay_that_cannot_read_a_file_the_output_holds_keeps_it_unless_told(
 
     # The producer deletes the pinned version of b: a replay can no longer read it.
     s3.delete_object(Bucket=ingest, Key=entries[1]["key"], VersionId=entries[1]["versionId"])
-    with pytest.raises(NotRetryableError) as refused:
+    with pytest.raises(RowsWouldBeDroppedError) as refused:
         run(spark, params)
     line = failure_line(refused.value)
     assert "[NotRetryable] rows_would_be_dropped" in line and entries[1]["uri"] in line
+    # What the state machine decides on: the reason, not retryable, the file named.
+    outcome = failure_outcome(batch.manifest_id, "jr_1", refused.value, failure_message(refused.value))
+    assert (outcome["status"], outcome["reason"], outcome["retryable"]) == ("FAILED", "rows_would_be_dropped", False)
+    assert [f["key"] for f in outcome["failedFiles"]] == [entries[1]["key"]]
+    assert "--allow-missing-files" in outcome["message"]
     assert result() == first  # the result file still names the previous output
     assert rows(spark, first["outputLocation"]) == [1, 2, 3]
 

@@ -68,6 +68,8 @@ describe('local mode: a forced replay that fails leaves the previous rows, statu
       expect({ count, value: after[count] }).toEqual({ count, value: before[count] });
     }
     expect(after.outputLocation).toBe(before.outputLocation);
+    // The job's verdict, from its outcome document: decided on the reason, never on a text.
+    expect(after.error).toBe('Pipeline.Job.rows_would_be_dropped');
     expect(String(after.cause)).toContain('rows_would_be_dropped');
     expect(String(after.cause)).toContain(files[1].key);
     // The table: the previous rows, every one of them, and none of the failed run's.
