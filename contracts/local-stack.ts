@@ -20,6 +20,15 @@ export interface LocalCredentials {
   readonly secretAccessKey: string;
 }
 
+/**
+ * The pipeline's components that call AWS with a role of their own in the stack. In the local mode each gets an access
+ * key of its own, so the emulator knows which one made a call and records it (local/emulator/call_log.py), for the
+ * check of every call against that component's policy (test/e2e/support/iam-check.ts).
+ */
+export const LOCAL_COMPONENTS = ['manifest-builder', 'sweeper', 'state-machine', 'glue-job'] as const;
+/** One of {@link LOCAL_COMPONENTS}; the two Lambdas are named as their `POWERTOOLS_SERVICE_NAME`. */
+export type LocalComponent = (typeof LOCAL_COMPONENTS)[number];
+
 /** The resources of a running local mode; the CLI reads the same names from the deployed stack's outputs. */
 export interface LocalStack extends LocalCredentials {
   readonly endpoint: string;
@@ -39,6 +48,17 @@ export interface LocalStack extends LocalCredentials {
   readonly maxWaitSeconds: number;
   /** Glue runs, and so executions started, at once (absent in files of older instances: the config's). */
   readonly maxConcurrentRuns?: number;
+  /**
+   * Each component's own key (absent in files of older instances: they all used the instance's key). The operator
+   * CLI and the tests sign with the instance's key (`accessKeyId`), whose calls are not recorded.
+   */
+  readonly componentKeys?: Readonly<Record<LocalComponent, LocalCredentials>>;
+}
+
+/** The key a component signs with: its own, else (a file of an older instance) the instance's. */
+export function componentCredentials(stack: LocalStack, component: LocalComponent): LocalCredentials {
+  const own = stack.componentKeys?.[component];
+  return own ?? { accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey };
 }
 
 /** The files of one local mode instance, all under its state directory. */

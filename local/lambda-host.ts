@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Context } from 'aws-lambda';
 import { type LambdaService, type LambdaSettings, toCanaryEnvironment, toEnvironment } from '../contracts/lambda-environment';
 import { alertSubjectPrefix, type PipelineConfig } from '../contracts/config';
-import { type LocalStack } from '../contracts/local-stack';
+import { componentCredentials, type LocalStack } from '../contracts/local-stack';
 import { LOCAL_ACCOUNT, REPO_ROOT } from './layout';
 
 /** Handler modules, relative to the repository root. */
@@ -22,9 +22,12 @@ export const LOCAL_TIMEOUT_MS = 60_000;
 
 /**
  * The environment the stack sets on the Lambda (docs/architecture.md, "Lambda environment", written by the same
- * `toEnvironment`), plus what the Lambda service itself sets, pointed at the emulator.
+ * `toEnvironment`), plus what the Lambda service itself sets (its role's credentials: here the function's own key),
+ * pointed at the emulator.
  */
 export function lambdaEnvironment(fn: LambdaService, stack: LocalStack, config: PipelineConfig): Record<string, string> {
+  // The function's own key, as Lambda hands a function its role's credentials: the emulator records its calls as its.
+  const credentials = componentCredentials(stack, fn);
   const settings: LambdaSettings = {
     stateTable: stack.stateTable,
     idempotencyTable: stack.idempotencyTable,
@@ -73,8 +76,8 @@ function runtimeEnvironment(fn: LambdaService, stack: LocalStack): Record<string
     AWS_ENDPOINT_URL: stack.endpoint,
     AWS_REGION: stack.region,
     AWS_DEFAULT_REGION: stack.region,
-    AWS_ACCESS_KEY_ID: stack.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: stack.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_LAMBDA_FUNCTION_NAME: `${fn}-local`,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
   };

@@ -5,7 +5,15 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_STATE_DIR, LocalModeNotRunningError, localPaths, type LocalCredentials, type LocalStack } from '../contracts/local-stack';
+import {
+  DEFAULT_STATE_DIR,
+  LOCAL_COMPONENTS,
+  LocalModeNotRunningError,
+  localPaths,
+  type LocalComponent,
+  type LocalCredentials,
+  type LocalStack,
+} from '../contracts/local-stack';
 
 /** The repository root: the local mode runs the repository's own handlers, ASL and Glue script. */
 export const REPO_ROOT = path.resolve(__dirname, '..');
@@ -32,9 +40,27 @@ export function generateCredentials(): LocalCredentials {
   return { accessKeyId: id, secretAccessKey: randomBytes(30).toString('base64url') };
 }
 
-/** The environment that hands the emulator its key (never its command line, which every local user can read). */
-export function emulatorKeyEnvironment(credentials: LocalCredentials): Record<string, string> {
-  return { EMULATOR_ACCESS_KEY_ID: credentials.accessKeyId, EMULATOR_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+/** A new key for each of the pipeline's components (contracts/local-stack.ts, `LOCAL_COMPONENTS`). */
+export function generateComponentKeys(): Record<LocalComponent, LocalCredentials> {
+  return Object.fromEntries(LOCAL_COMPONENTS.map((component) => [component, generateCredentials()])) as Record<
+    LocalComponent,
+    LocalCredentials
+  >;
+}
+
+/**
+ * The environment that hands the emulator its key and the components' keys (never its command line, which every
+ * local user can read): local/emulator/sigv4_auth.py reads them.
+ */
+export function emulatorKeyEnvironment(
+  credentials: LocalCredentials,
+  componentKeys: Readonly<Record<LocalComponent, LocalCredentials>> | undefined = undefined,
+): Record<string, string> {
+  return {
+    EMULATOR_ACCESS_KEY_ID: credentials.accessKeyId,
+    EMULATOR_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    ...(componentKeys ? { EMULATOR_COMPONENT_KEYS: JSON.stringify(componentKeys) } : {}),
+  };
 }
 
 /**

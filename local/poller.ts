@@ -19,7 +19,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
 import { resolveConfig } from '../contracts/config';
 import { lambdaContext, loadHandler, type LambdaHandler } from './lambda-host';
-import { clientConfig, localPaths, type LocalStack } from '../contracts/local-stack';
+import { clientConfig, componentCredentials, localPaths, type LocalStack } from '../contracts/local-stack';
 import { readStack } from './layout';
 import { logLine, parseArgs, sleep } from './process-utils';
 
@@ -203,7 +203,9 @@ async function main(): Promise<void> {
   const handler = await loadHandler<SQSEvent, SQSBatchResponse | void>('manifest-builder', stack, config);
   // The event source mapping's settings, from the stack's construct (loaded here only: it pulls in the CDK).
   const mapping = await import('../pipeline/constructs/manifest-builder');
-  const sqs = new SQSClient(clientConfig(stack));
+  // Lambda's event source mapping reads and deletes the queue's messages with the function's role
+  // (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, "Execution role permissions"): the builder's key.
+  const sqs = new SQSClient(clientConfig({ ...stack, ...componentCredentials(stack, 'manifest-builder') }));
   const poller = new SqsPoller(sqs, stack, handler, {
     batchSize: args['batch-size'] ? Number(args['batch-size']) : mapping.BUILDER_BATCH_SIZE,
     batchingWindowMs: args['window-ms'] ? Number(args['window-ms']) : mapping.BUILDER_BATCHING_WINDOW.toMilliseconds(),

@@ -19,15 +19,8 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 import { resolveConfig } from '../contracts/config';
-import {
-  DEFAULT_PORT,
-  LocalModeNotRunningError,
-  localPaths,
-  type LocalCredentials,
-  type LocalPaths,
-  type LocalStack,
-} from '../contracts/local-stack';
-import { emulatorKeyEnvironment, generateCredentials, LOCAL_REGION, REPO_ROOT, writeStackFile } from './layout';
+import { DEFAULT_PORT, LocalModeNotRunningError, localPaths, type LocalPaths, type LocalStack } from '../contracts/local-stack';
+import { emulatorKeyEnvironment, generateComponentKeys, generateCredentials, LOCAL_REGION, REPO_ROOT, writeStackFile } from './layout';
 import { checkPortFree, commandLine, isAlive, sleep } from './process-utils';
 import { LOCAL_CANARY_CHECK_SECONDS } from './canary-timer';
 import { provision } from './provision';
@@ -184,12 +177,21 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
 
   // The handlers run on Node 22, as on Lambda (nodejs22.x): checked before anything starts.
   const node = handlerNode();
-  // This instance's key: the emulator answers no request signed with another (local/emulator/sigv4_auth.py).
+  // This instance's key: the emulator answers no request signed with another (local/emulator/sigv4_auth.py), but
+  // for the components' own keys, which tell it who made a call (local/emulator/call_log.py records them).
   const credentials = generateCredentials();
+  const componentKeys = generateComponentKeys();
 
   try {
     progress(`starting the emulator on 127.0.0.1:${port}`);
-    const endpoint = await startEmulator(paths, python, server, port, options.retryIntervalScale ?? 1, credentials);
+    const endpoint = await startEmulator(
+      paths,
+      python,
+      server,
+      port,
+      options.retryIntervalScale ?? 1,
+      emulatorKeyEnvironment(credentials, componentKeys),
+    );
     progress(`provisioning the pipeline's resources on ${endpoint}`);
     const stack = await provision({
       endpoint,
@@ -201,7 +203,7 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
       visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
       executionTimeoutSeconds: options.executionTimeoutSeconds,
     });
-    writeStackFile(paths.stackFile, stack);
+    writeStackFile(paths.stackFile, { ...stack, componentKeys });
 
     progress('starting the manifest builder poller and the sweeper timer');
     const sweeperArgs = ['--state-dir', paths.stateDir];
@@ -221,7 +223,7 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
       canaryEvery === undefined ? Promise.resolve() : waitReady(paths, 'canary'),
       options.poller === false ? Promise.resolve() : startPoller({ stateDir: paths.stateDir, pollerBatchSize: options.pollerBatchSize }),
     ]);
-    return stack;
+    return { ...stack, componentKeys };
   } catch (err) {
     await stopProcesses(paths);
     rmSync(paths.stackFile, { force: true });
@@ -295,12 +297,12 @@ async function startEmulator(
   server: string,
   port: number,
   retryIntervalScale: number,
-  credentials: LocalCredentials,
+  keyEnvironment: Record<string, string>,
 ): Promise<string> {
   const logFile = path.join(paths.logsDir, 'emulator.log');
   const offset = existsSync(logFile) ? statSync(logFile).size : 0;
   const args = [server, '--port', String(port), '--state-dir', paths.stateDir, '--retry-interval-scale', String(retryIntervalScale)];
-  const child = spawnDetached(paths, 'emulator', python, args, logFile, emulatorKeyEnvironment(credentials));
+  const child = spawnDetached(paths, 'emulator', python, args, logFile, keyEnvironment);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     const text = readFileSync(logFile, 'utf8').slice(offset);

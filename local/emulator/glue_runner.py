@@ -368,8 +368,9 @@ class GlueRunner:
                  run.execution_seconds, log_path)
 
     def _child_env(self, region: str, run_dir: Path) -> dict[str, str]:
-        # The child sees the emulator only: no credentials, profile or Spark install of the calling shell; the
-        # emulator's key is given as the job's AWS credentials, which boto3 and the S3A connector both read.
+        # The child sees the emulator only: no credentials, profile or Spark install of the calling shell; the job's
+        # key (the emulator's own when it was given none) is given as its AWS credentials, which boto3 and the S3A
+        # connector both read, so the emulator records the run's calls as the Glue job's (call_log.py).
         dropped = ("AWS_", "PYSPARK_", "SPARK_", "MOTO_", "EMULATOR_")
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(dropped) and key not in ("PYTHONPATH", "PYTHONHOME")}

@@ -8,8 +8,12 @@ SIGINT stops it, with any Glue run still going. Logs go to `<state-dir>/logs/emu
 output to `<state-dir>/logs/glue/<run id>.log`, emails to `<state-dir>/outbox/`.
 
 It answers only requests signed (SigV4) with its own key: EMULATOR_ACCESS_KEY_ID and EMULATOR_SECRET_ACCESS_KEY
-from its environment, else a pair it generates and writes to `<state-dir>/credentials.json` (mode 0600). CORS is
-off, and its Glue runner runs only the pipeline's own script (plus any `--allow-glue-script`).
+from its environment, else a pair it generates and writes to `<state-dir>/credentials.json` (mode 0600), or with
+one of the pipeline components' keys (EMULATOR_COMPONENT_KEYS: the manifest builder's, the sweeper's, the state
+machine's, the Glue job's). The state machine's tasks sign with the state machine's key and the Glue job's runs with
+the Glue job's; every call made with a component's key is recorded in `<state-dir>/iam-calls.jsonl` as IAM
+authorizes it (call_log.py). CORS is off, and its Glue runner runs only the pipeline's own script (plus any
+`--allow-glue-script`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ PIPELINE_GLUE_SCRIPT = REPO_ROOT / "glue-scripts" / "ndjson_to_parquet.py"
 # The one folder a job's --extra-py-files may name: the pipeline job's package (glue-scripts/src/ndjson_conversion).
 PIPELINE_GLUE_PACKAGE_ROOT = REPO_ROOT / "glue-scripts" / "src"
 EXIT_PORT_IN_USE = 2
+# The components whose keys the emulator itself signs with (local/runtime.ts names them all).
+STATE_MACHINE = "state-machine"
+GLUE_JOB = "glue-job"
+# moto's default account: every ARN the emulator hands out carries it.
+DEFAULT_ACCOUNT_ID = "123456789012"
 EXIT_BAD_ARGUMENTS = 64
 
 LOG = logging.getLogger("emulator")
@@ -110,6 +119,14 @@ def port_in_use(port: int) -> int:
     return EXIT_PORT_IN_USE
 
 
+def component_credentials() -> dict[str, sigv4_auth.EmulatorCredentials]:
+    """The pipeline components' keys the caller chose (none when unset); they leave the environment too."""
+    try:
+        return sigv4_auth.component_keys_from_environment()
+    finally:
+        os.environ.pop(sigv4_auth.COMPONENT_KEYS_ENV, None)
+
+
 def instance_credentials(state_dir: Path) -> sigv4_auth.EmulatorCredentials:
     """The key this instance answers to: the caller's (environment), else a new one written where only its owner
     reads it. Either way it leaves the environment, so no child process inherits it by accident."""
@@ -145,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
             return port_in_use(args.port)
         raise
     credentials = instance_credentials(args.state_dir)
+    try:
+        components = component_credentials()
+    except ValueError as error:
+        print(f"emulator: {error}", file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer  # noqa: PLC0415
     from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
@@ -154,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from werkzeug.serving import make_server  # noqa: PLC0415
 
+    import call_log  # noqa: PLC0415
     import dynamodb_isolation  # noqa: PLC0415
     import glue_runner  # noqa: PLC0415
     import s3_events  # noqa: PLC0415
@@ -166,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         def start(self) -> None:
             ensure_port_free(self._ip_address, self._port)
             app = sigv4_auth.SigV4Verifier(
-                dynamodb_isolation.serialize_dynamodb(DomainDispatcherApplication(create_backend_app)), credentials)
+                dynamodb_isolation.serialize_dynamodb(DomainDispatcherApplication(create_backend_app)), credentials,
+                components=components, call_log=calls)
             try:
                 self._server = make_server(self._ip_address, self._port, app, True,
                                            request_handler=MotoRequestHandler)
@@ -178,7 +202,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Every patch is in place before the first request: no state machine can exist with executions off.
     sfn_fixes.install(retry_interval_scale=args.retry_interval_scale)
-    sigv4_auth.sign_internal_clients(credentials)  # the state machine's own calls to the other services
+    # Every call made with a component's key, as IAM authorizes it; moto's default account is the local mode's.
+    calls = call_log.CallLog(args.state_dir / call_log.CALLS_FILE, account_id=DEFAULT_ACCOUNT_ID)
+    # The state machine's own calls to the other services, with its key.
+    sigv4_auth.sign_internal_clients(components.get(STATE_MACHINE, credentials))
     s3_events.install()
     __import__("s3_checksums").install()  # every object gets its full-object checksum, as on S3
     dynamodb_isolation.install()
@@ -189,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir,
         spark=glue_runner.SparkSettings(master=args.glue_master, driver_memory=args.glue_driver_memory,
                                         jars_dir=args.spark_jars_dir),
-        credentials=credentials,
+        credentials=components.get(GLUE_JOB, credentials),  # the job's runs sign with its key
         allowed_scripts=args.allow_glue_script,
         script_override=args.glue_script,
         allowed_packages=[PIPELINE_GLUE_PACKAGE_ROOT],

@@ -53,6 +53,8 @@ from botocore.utils import normalize_url_path
 ALGORITHM = "AWS4-HMAC-SHA256"
 ACCESS_KEY_ENV = "EMULATOR_ACCESS_KEY_ID"
 SECRET_KEY_ENV = "EMULATOR_SECRET_ACCESS_KEY"
+# The keys of the pipeline's components, as JSON: {"<component>": {"accessKeyId": ..., "secretAccessKey": ...}}.
+COMPONENT_KEYS_ENV = "EMULATOR_COMPONENT_KEYS"
 # AWS refuses a request whose date is more than 15 minutes away from its clock.
 MAX_SKEW_SECONDS = 15 * 60
 # S3: "X-Amz-Expires ... The minimum value you can set is 1, and the maximum is 604800 (seven days)"
@@ -94,6 +96,26 @@ def credentials_from_environment(environ: dict[str, str] | os._Environ[str] = os
     """The pair the caller chose, from EMULATOR_ACCESS_KEY_ID and EMULATOR_SECRET_ACCESS_KEY; None when unset."""
     key_id, secret = environ.get(ACCESS_KEY_ENV, ""), environ.get(SECRET_KEY_ENV, "")
     return EmulatorCredentials(key_id, secret) if key_id and secret else None
+
+
+def component_keys_from_environment(
+        environ: dict[str, str] | os._Environ[str] = os.environ) -> dict[str, EmulatorCredentials]:
+    """The components' keys the caller chose (EMULATOR_COMPONENT_KEYS), by component; empty when unset.
+
+    Raises ValueError when the variable is not a JSON object of complete key pairs."""
+    text = environ.get(COMPONENT_KEYS_ENV, "")
+    if not text:
+        return {}
+    keys = json.loads(text)
+    if not isinstance(keys, dict):
+        raise ValueError(f"{COMPONENT_KEYS_ENV} is not a JSON object")
+    out = {}
+    for component, pair in keys.items():
+        key_id, secret = (pair or {}).get("accessKeyId", ""), (pair or {}).get("secretAccessKey", "")
+        if not key_id or not secret:
+            raise ValueError(f"{COMPONENT_KEYS_ENV}: the key of {component!r} lacks its id or its secret")
+        out[str(component)] = EmulatorCredentials(key_id, secret)
+    return out
 
 
 class AuthError(Exception):
@@ -193,27 +215,59 @@ def _parse_amz_date(value: str) -> float:
 
 
 class SigV4Verifier:
-    """WSGI middleware: passes a request to `app` only when it carries a valid SigV4 signature of `credentials`."""
+    """WSGI middleware: passes a request to `app` only when it carries a valid SigV4 signature of `credentials` or
+    of one of the components' keys (`components`, by component name).
+
+    A request signed with a component's key is handed to `call_log` (call_log.CallLog) before it reaches moto, so
+    every call a component makes is recorded with the component that made it; the instance's own key (the operator
+    CLI's and the tests') is not recorded.
+    """
 
     def __init__(self, app: Callable[..., Any], credentials: EmulatorCredentials,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, components: dict[str, EmulatorCredentials] | None = None,
+                 call_log: Any = None) -> None:
         self.app = app
         self.credentials = credentials
         self.clock = clock
+        self.components = dict(components or {})
+        self.call_log = call_log
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         try:
-            self.verify(environ)
+            component, service, region = self.verify(environ)
         except AuthError as refused:
             LOG.warning("refused %s %s: %s", environ.get("REQUEST_METHOD"),
                         environ.get("RAW_URI") or environ.get("PATH_INFO"), refused.detail or refused.kind)
             return _refusal(environ, refused, start_response)
+        if component is not None and self.call_log is not None:
+            self.call_log.record(component, environ, service, region, self._recorded_body(environ, service))
         return self.app(environ, start_response)
 
-    def verify(self, environ: dict[str, Any]) -> None:
-        """Raises AuthError unless the request is signed with this instance's key; leaves the body readable."""
+    @staticmethod
+    def _recorded_body(environ: dict[str, Any], service: str) -> bytes:
+        """The body the call log reads: every service's but S3's, where only DeleteObjects (the keys) matters."""
+        if service != "s3":
+            return _buffer_body(environ)
+        if environ.get("REQUEST_METHOD", "").upper() == "POST" and "delete" in environ.get("QUERY_STRING", ""):
+            return _buffer_body(environ)
+        return b""
+
+    def _key_of(self, key_id: str) -> tuple[str | None, EmulatorCredentials]:
+        """The component (None: the instance's own key) and the key pair whose id is `key_id`."""
+        if hmac.compare_digest(key_id.encode(), self.credentials.access_key_id.encode()):
+            return None, self.credentials
+        for component, credentials in self.components.items():
+            if hmac.compare_digest(key_id.encode(), credentials.access_key_id.encode()):
+                return component, credentials
+        raise AuthError("unknown-key", f"access key id {key_id!r} is not this emulator's")
+
+    def verify(self, environ: dict[str, Any]) -> tuple[str | None, str, str]:
+        """Raises AuthError unless the request is signed with this instance's key or a component's; leaves the
+        body readable. Returns the component whose key signed it (None for the instance's key), and the service
+        and region of the signature's scope."""
         raw_path, raw_query = _request_target(environ)
         claim = _signature_claim(environ, raw_query)
+        component, credentials = self._key_of(claim.key_id)
         date, region, service = self._check_scope_and_time(claim)
 
         signed_headers = claim.signed.split(";")
@@ -234,18 +288,17 @@ class SigV4Verifier:
         ])
         string_to_sign = "\n".join([
             ALGORITHM, claim.amz_date, claim.scope, hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()])
-        expected = _signature(self.credentials, date, region, service, string_to_sign)
+        expected = _signature(credentials, date, region, service, string_to_sign)
         if not hmac.compare_digest(expected, claim.signature):
             LOG.debug("canonical request:\n%s", canonical_request)
             raise AuthError("bad-signature", "the signature does not match")
         if service == "s3" and claim.payload_hash is not None:
-            _PayloadCheck(self.credentials, claim, date, region, expected).check(environ)
+            _PayloadCheck(credentials, claim, date, region, expected).check(environ)
+        return component, service, region
 
     def _check_scope_and_time(self, claim: _SignatureClaim) -> tuple[str, str, str]:
-        """The claim's key is this instance's, its scope well formed and its date within the allowed skew (or its
-        presigned URL unexpired); returns the scope's date, region and service."""
-        if not hmac.compare_digest(claim.key_id.encode(), self.credentials.access_key_id.encode()):
-            raise AuthError("unknown-key", f"access key id {claim.key_id!r} is not this emulator's")
+        """The claim's scope is well formed and its date within the allowed skew (or its presigned URL unexpired);
+        returns the scope's date, region and service."""
         scope_parts = claim.scope.split("/")
         if len(scope_parts) != 4 or scope_parts[3] != "aws4_request":
             raise AuthError("bad-signature", f"malformed credential scope {claim.scope!r}")
@@ -496,7 +549,9 @@ def _refusal(environ: dict[str, Any], error: AuthError, start_response: Callable
 
 def sign_internal_clients(credentials: EmulatorCredentials) -> None:
     """moto's Step Functions interpreter calls the other services over HTTP with a fixed dummy key (`ak`/`sk`):
-    its one client factory gets this instance's key instead, so the state machine's tasks pass the check."""
+    its one client factory gets `credentials` instead (the state machine's key when the local mode gives it one),
+    so the state machine's tasks, the `.sync` Glue task's polling included, pass the check and are recorded as the
+    state machine's calls."""
     import boto3  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
 

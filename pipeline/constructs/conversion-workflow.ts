@@ -268,6 +268,21 @@ export class ConversionWorkflow extends Construct {
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
       [PREFIXES.curated, PREFIXES.quarantine, PREFIXES.staging].map((prefix) => curatedBucket.arnForObjects(`${prefix}*`)),
     );
+    // Hadoop's S3 file system tells a directory by a HEAD of its own key before it lists it, so reading an output
+    // prefix's key (`curated`, no slash) must answer 404, not 403; and after writing a file (the result file, the
+    // outcome document) it deletes the empty directory markers above it, keys ending in `/` (S3A, "Controlling the S3A
+    // Directory Marker Behavior", https://hadoop.apache.org/docs/r3.3.4/hadoop-aws/tools/hadoop-aws/directory_markers.html).
+    // Both seen by the IAM check of the end-to-end tests (test/e2e/support/iam-check.ts). Never a manifest file.
+    allow(
+      'ProbeOutputDirectories',
+      ['s3:GetObject'],
+      [PREFIXES.curated, PREFIXES.quarantine, PREFIXES.staging].map((prefix) => curatedBucket.arnForObjects(prefix.replace(/\/$/, ''))),
+    );
+    allow(
+      'RemoveDirectoryMarkers',
+      ['s3:DeleteObject'],
+      [curatedBucket.arnForObjects(PREFIXES.manifests), curatedBucket.arnForObjects(`${PREFIXES.manifests}*/`)],
+    );
     // Spark lists its output directories and the committer's temporary ones while it writes.
     allow('ListCuratedBucket', ['s3:ListBucket', 's3:ListBucketMultipartUploads'], [curatedBucket.bucketArn]);
     allow('BucketRegion', ['s3:GetBucketLocation'], [ingestBucket.bucketArn, curatedBucket.bucketArn]);
@@ -336,6 +351,11 @@ export class ConversionWorkflow extends Construct {
       `IAM5[Resource::${curated}/${PREFIXES.curated}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.quarantine}*]`,
       `IAM5[Resource::${curated}/${PREFIXES.staging}*]`,
+    );
+    acknowledge(
+      policy,
+      "The directory markers S3A removes above the files it writes under manifests/: keys ending in '/', never a manifest file.",
+      `IAM5[Resource::${curated}/${PREFIXES.manifests}*/]`,
     );
     acknowledge(
       policy,

@@ -6,6 +6,8 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { readCuratedParquet } from '../../local/parquet-reader';
 import { generateDataset, totals, type SampleFile } from '../../local/sample-data';
 import { PREFIXES } from '../../contracts/config';
+import { LOCAL_COMPONENTS, type LocalComponent } from '../../contracts/local-stack';
+import { deniedCalls, describeDenial, iamModel, onBehalfCalls, pipelineForIamCheck, readCalls, templateWithout } from './support/iam-check';
 import { expectedRowsBySource, startInstance, upload, waitForConvertedFiles, type LocalInstance } from './support/local-instance';
 
 jest.setTimeout(15 * 60_000);
@@ -89,5 +91,28 @@ describe('local mode: the happy path', () => {
         .map((m) => m.manifestId)
         .sort(),
     );
+  });
+
+  it("records every component's calls, each allowed by its role, and the check fails without a permission a call needs", async () => {
+    await waitForConvertedFiles(instance, files.length, 60_000);
+    const recorded = readCalls(instance.stateDir);
+    const pipeline = pipelineForIamCheck();
+    const check = async (model = iamModel(pipeline, instance.stack)) =>
+      deniedCalls(model, [...recorded, ...onBehalfCalls(model, recorded)]);
+
+    expect([...new Set(recorded.map((c) => c.component))].sort()).toEqual([...LOCAL_COMPONENTS].sort());
+    expect((await check()).map(describeDenial)).toEqual([]);
+    // One permission each component used in this run, taken out of its role's policies.
+    const needed: [LocalComponent, string][] = [
+      ['manifest-builder', 'dynamodb:PutItem'],
+      ['sweeper', 'states:StartExecution'],
+      ['state-machine', 'glue:GetJobRun'],
+      ['glue-job', 'glue:CreatePartition'],
+    ];
+    for (const [component, action] of needed) {
+      const denied = await check(iamModel(pipeline, instance.stack, templateWithout(pipeline, component, action)));
+      expect({ component, action, denied: denied.length > 0 }).toEqual({ component, action, denied: true });
+      expect(new Set(denied.map((d) => `${d.call.component} ${d.call.action}`))).toEqual(new Set([`${component} ${action}`]));
+    }
   });
 });

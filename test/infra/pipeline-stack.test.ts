@@ -530,7 +530,10 @@ describe('conversion workflow', () => {
     expect(new Set(objectResources(curatedBucket, 's3:Put'))).toEqual(
       new Set(['/manifests/*.result.json', '/manifests/*.outcome.json', '/curated/*', '/quarantine/*', '/staging/*']),
     );
-    expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(new Set(['/curated/*', '/quarantine/*', '/staging/*']));
+    // Under manifests/, only the directory markers S3A removes above the files it writes: keys ending in '/'.
+    expect(new Set(objectResources(curatedBucket, 's3:Delete'))).toEqual(
+      new Set(['/curated/*', '/quarantine/*', '/staging/*', '/manifests/', '/manifests/*/']),
+    );
   });
 
   test('state machine: STANDARD, X-Ray, every state logged without execution data', () => {

@@ -18,6 +18,7 @@ import { readCuratedParquet } from '../../../local/parquet-reader';
 import type { SampleFile } from '../../../local/sample-data';
 import * as scenario from '../../../local/scenario';
 import { manifestsSince, uploadFiles } from '../../../local/scenario';
+import { iamProblems } from './iam-check';
 
 /** A running local mode and the CLI's clients pointed at it. */
 export interface LocalInstance {
@@ -26,7 +27,11 @@ export interface LocalInstance {
   readonly ctx: CliContext;
   /** When the instance started: manifests are listed from this time. */
   readonly startedAt: Date;
-  /** Stops the local mode and removes its state directory (kept when KEEP_E2E_STATE is set). */
+  /**
+   * Stops the local mode, checks every call its components made against their policies in the synthesized stack
+   * (./iam-check.ts), and removes its state directory (kept when KEEP_E2E_STATE is set). Throws, naming each call,
+   * when a policy would deny one: the test file fails.
+   */
   stop(): Promise<void>;
 }
 
@@ -44,7 +49,15 @@ export async function startInstance(options: Omit<StartOptions, 'stateDir' | 'po
     stop: async () => {
       for (const client of [ctx.s3, ctx.sqs, ctx.sfn, ctx.ddb]) client.destroy();
       await stopLocal({ stateDir }).catch(() => undefined);
-      if (!process.env.KEEP_E2E_STATE) rmSync(stateDir, { recursive: true, force: true });
+      let denied: string[];
+      try {
+        denied = await iamProblems(stateDir, stack);
+      } finally {
+        if (!process.env.KEEP_E2E_STATE) rmSync(stateDir, { recursive: true, force: true });
+      }
+      if (denied.length > 0) {
+        throw new Error(`The stack's IAM policies would deny ${denied.length} call(s) the components made:\n${denied.join('\n')}`);
+      }
     },
   };
 }

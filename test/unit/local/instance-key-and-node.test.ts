@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clientConfig, type LocalStack } from '../../../contracts/local-stack';
-import { generateCredentials, writeStackFile } from '../../../local/layout';
+import { resolveConfig } from '../../../contracts/config';
+import { clientConfig, componentCredentials, LOCAL_COMPONENTS, type LocalStack } from '../../../contracts/local-stack';
+import { emulatorKeyEnvironment, generateComponentKeys, generateCredentials, writeStackFile } from '../../../local/layout';
+import { lambdaEnvironment } from '../../../local/lambda-host';
 import { handlerNode } from '../../../local/runtime';
 
 const major = (version: string) => Number(version.replace(/^v/, '').split('.')[0]);
@@ -46,6 +48,37 @@ describe('the instance key', () => {
     const key = generateCredentials();
 
     expect(clientConfig({ endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', ...key }).credentials).toEqual(key);
+  });
+});
+
+describe("the components' keys", () => {
+  it('are one new key per component, handed to the emulator in its environment with the instance key', () => {
+    const instance = generateCredentials();
+    const keys = generateComponentKeys();
+
+    expect(Object.keys(keys).sort()).toEqual([...LOCAL_COMPONENTS].sort());
+    expect(new Set([instance, ...Object.values(keys)].map((k) => k.accessKeyId)).size).toBe(LOCAL_COMPONENTS.length + 1);
+    const env = emulatorKeyEnvironment(instance, keys);
+    expect(env.EMULATOR_ACCESS_KEY_ID).toBe(instance.accessKeyId);
+    expect(JSON.parse(env.EMULATOR_COMPONENT_KEYS)).toEqual(keys);
+    expect(emulatorKeyEnvironment(instance)).not.toHaveProperty('EMULATOR_COMPONENT_KEYS');
+  });
+
+  it("are what each handler signs with; a stack file without them gives the instance's key", () => {
+    const keys = generateComponentKeys();
+    const stack = {
+      endpoint: 'http://127.0.0.1:4566',
+      region: 'us-east-1',
+      ...generateCredentials(),
+      batchSize: 1,
+      maxWaitSeconds: 60,
+    } as LocalStack;
+
+    for (const fn of ['manifest-builder', 'sweeper'] as const) {
+      const env = lambdaEnvironment(fn, { ...stack, componentKeys: keys }, resolveConfig());
+      expect([env.AWS_ACCESS_KEY_ID, env.AWS_SECRET_ACCESS_KEY]).toEqual([keys[fn].accessKeyId, keys[fn].secretAccessKey]);
+    }
+    expect(componentCredentials(stack, 'glue-job')).toEqual({ accessKeyId: stack.accessKeyId, secretAccessKey: stack.secretAccessKey });
   });
 });
 
