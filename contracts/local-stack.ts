@@ -25,8 +25,8 @@ export interface LocalCredentials {
  * key of its own, so the emulator knows which one made a call and records it (local/emulator/call_log.py), for the
  * check of every call against that component's policy (test/e2e/support/iam-check.ts).
  */
-export const LOCAL_COMPONENTS = ['manifest-builder', 'sweeper', 'state-machine', 'glue-job'] as const;
-/** One of {@link LOCAL_COMPONENTS}; the two Lambdas are named as their `POWERTOOLS_SERVICE_NAME`. */
+export const LOCAL_COMPONENTS = ['manifest-builder', 'sweeper', 'canary', 'state-machine', 'glue-job'] as const;
+/** One of {@link LOCAL_COMPONENTS}; the Lambdas are named as their `POWERTOOLS_SERVICE_NAME`. */
 export type LocalComponent = (typeof LOCAL_COMPONENTS)[number];
 
 /** The resources of a running local mode; the CLI reads the same names from the deployed stack's outputs. */

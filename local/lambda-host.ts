@@ -26,8 +26,6 @@ export const LOCAL_TIMEOUT_MS = 60_000;
  * pointed at the emulator.
  */
 export function lambdaEnvironment(fn: LambdaService, stack: LocalStack, config: PipelineConfig): Record<string, string> {
-  // The function's own key, as Lambda hands a function its role's credentials: the emulator records its calls as its.
-  const credentials = componentCredentials(stack, fn);
   const settings: LambdaSettings = {
     stateTable: stack.stateTable,
     idempotencyTable: stack.idempotencyTable,
@@ -71,6 +69,8 @@ export function canaryEnvironment(stack: LocalStack, config: PipelineConfig, can
 
 /** What the Lambda service itself sets, pointed at the emulator. */
 function runtimeEnvironment(fn: LambdaService, stack: LocalStack): Record<string, string> {
+  // The function's own key, as Lambda hands a function its role's credentials: the emulator records its calls as its.
+  const credentials = componentCredentials(stack, fn);
   return {
     POWERTOOLS_TRACE_ENABLED: 'false',
     AWS_ENDPOINT_URL: stack.endpoint,

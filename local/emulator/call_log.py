@@ -1,8 +1,8 @@
 """The AWS calls each pipeline component makes, as IAM authorizes them: one JSON line per distinct call.
 
-The local mode gives each component an access key of its own (the manifest builder, the sweeper, the state machine
-and the Glue job; the operator CLI and the tests keep the instance's key), so the emulator knows which component
-signed a request (sigv4_auth.py). For each request of a component it writes to `<state-dir>/iam-calls.jsonl`
+The local mode gives each component an access key of its own (the manifest builder, the sweeper, the canary, the
+state machine and the Glue job; the operator CLI and the tests keep the instance's key), so the emulator knows which
+component signed a request (sigv4_auth.py). For each request of a component it writes to `<state-dir>/iam-calls.jsonl`
 what IAM would evaluate for it: `{"component", "action", "resource", "context"?}` (the IAM action name, the ARN of
 the resource the action is on, and the condition keys the pipeline's policies test), one line per distinct
 call. A request IAM authorizes as several actions or on several resources (a copy reads one object and writes

@@ -128,6 +128,7 @@ test("the calls services make on a component's behalf come from the template and
     'manifest-builder sqs:DeleteMessage',
     'manifest-builder logs:PutLogEvents',
     'sweeper sqs:SendMessage',
+    'canary logs:PutLogEvents',
     'glue-job s3:GetObject',
     'glue-job logs:PutLogEvents',
     'glue-job cloudwatch:PutMetricData',

@@ -2,13 +2,13 @@
  * Every AWS call a component of the pipeline made during an end-to-end run, checked against that component's
  * policies in the synthesized stack by an IAM policy evaluation library (@cloud-copilot/iam-simulate).
  *
- * The local mode gives the manifest builder, the sweeper, the state machine and the Glue job each a key of its own;
- * the emulator records every call made with one as IAM authorizes it (`<stateDir>/iam-calls.jsonl`, written by
- * local/emulator/call_log.py). Here each component is mapped to its role in the template (the builder's and the
- * sweeper's function role, the state machine's role, the Glue job's role), the role's policies are resolved for the
- * local mode (its account, region and resource names in place of the intrinsic functions), and each recorded call
- * is evaluated; so is each call a service makes with the component's role on its behalf, taken from the template
- * and AWS's documentation ({@link onBehalfCalls}). A call the policies do not allow is a problem, named by its
+ * The local mode gives the manifest builder, the sweeper, the canary, the state machine and the Glue job each a key of
+ * its own; the emulator records every call made with one as IAM authorizes it (`<stateDir>/iam-calls.jsonl`, written
+ * by local/emulator/call_log.py). Here each component is mapped to its role in the template (the builder's, the
+ * sweeper's and the canary's function roles, the state machine's role, the Glue job's role), the role's policies are
+ * resolved for the local mode (its account, region and resource names in place of the intrinsic functions), and each
+ * recorded call is evaluated; so is each call a service makes with the component's role on its behalf, taken from
+ * the template and AWS's documentation ({@link onBehalfCalls}). A call the policies do not allow is a problem, named by its
  * component, action and resource.
  *
  * The resource's own policy in the template is evaluated with the role's: bucket policies, key policies (a KMS key
@@ -67,6 +67,7 @@ export function readCalls(stateDir: string): IamCall[] {
 const COMPONENT_CONSTRUCTS: Record<LocalComponent, { path: string; roleProperty: string }> = {
   'manifest-builder': { path: 'ManifestBuilder/Builder', roleProperty: 'Role' },
   sweeper: { path: 'Sweeper/Function', roleProperty: 'Role' },
+  canary: { path: 'Canary/Function', roleProperty: 'Role' },
   'state-machine': { path: 'ConversionWorkflow/StateMachine', roleProperty: 'RoleArn' },
   'glue-job': { path: 'ConversionWorkflow/Job', roleProperty: 'Role' },
 };
@@ -427,7 +428,7 @@ export function onBehalfCalls(model: IamModel, recorded: readonly IamCall[]): Ia
   };
   const props = (id: string) => resources[id].Properties ?? {};
 
-  for (const component of ['manifest-builder', 'sweeper'] as const) {
+  for (const component of ['manifest-builder', 'sweeper', 'canary'] as const) {
     const fn = props(componentIds[component]);
     if (fn.LoggingConfig?.LogGroup !== undefined) {
       const group = resolver.resolve(fn.LoggingConfig.LogGroup) as string;
@@ -603,7 +604,7 @@ function sourcesDigest(): string {
 let synthesized: SynthesizedFacts | undefined;
 
 /**
- * The stack as `cdk synth` builds it with the default settings. Synthesizing takes seconds, so the facts the check
+ * The stack as `cdk synth` builds it with the default settings and the canary on. Synthesizing takes seconds, so the facts the check
  * needs are kept in the temporary folder under a digest of the sources that make the stack's policies (the CDK app,
  * the contracts, the ASL, cdk.json, the locked CDK version): the end-to-end test files synthesize it once between
  * them, and again whenever one of those sources changes. Asset keys in a kept template may be older than the
@@ -616,7 +617,8 @@ export function pipelineForIamCheck(): SynthesizedFacts {
     synthesized = JSON.parse(readFileSync(cacheFile, 'utf8')) as SynthesizedFacts;
     return synthesized;
   }
-  const pipeline = synthPipeline({ alertEmail: 'ops@example.com' });
+  // The canary on, so that its function and role are in the template; nothing else of the stack changes with it.
+  const pipeline = synthPipeline({ alertEmail: 'ops@example.com', canary: { everyMinutes: 60 } });
   const paths = [...Object.values(COMPONENT_CONSTRUCTS).map((c) => c.path), ...Object.keys(CONSTRUCTS_OF_LOCAL_RESOURCES)];
   synthesized = {
     template: pipeline.template.toJSON() as TemplateJson,
