@@ -34,12 +34,11 @@ def quarantine_task_bytes(read_tasks: int) -> int:
 @dataclass
 class PassTally:
     """What one conversion pass saw (pipeline.json.Ledger): lines and bytes per reason (``row``, ``blank`` and the
-    quarantine reasons), text bytes per object, and the ledger itself, which holds the quarantined lines."""
+    quarantine reasons), lines per object, and the ledger itself, which holds the quarantined lines."""
 
     ledger: jvm.LineLedger
     parsed: DataFrame
     reasons: dict[str, tuple[int, int]]
-    object_text_bytes: list[int]
     object_lines: list[int]
 
     @classmethod
@@ -49,8 +48,7 @@ class PassTally:
         reasons = {str(reason): (int(n), int(b)) for reason, (n, b) in counts["reasons"].items()}
         reasons["row"] = (int(counts["rows"]), int(counts["rowBytes"]))
         object_lines = [int(n) for n in counts["objectLines"]]
-        object_text = [int(b) + n for b, n in zip(counts["objectBytes"], object_lines, strict=True)]
-        return cls(ledger, parsed, reasons, object_text, object_lines)
+        return cls(ledger, parsed, reasons, object_lines)
 
     def lines(self, reason: str) -> int:
         return self.reasons.get(reason, (0, 0))[0]

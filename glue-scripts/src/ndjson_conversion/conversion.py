@@ -18,8 +18,7 @@ from . import jvm
 from .accounting import PassTally, check_every_object_read, quarantine_task_bytes
 from .arguments import JobParams
 from .catalog import SchemaStore, settle_schema
-from .errors import FilesTooLargeError, NoReadableFileError
-from .failures import TOO_LARGE
+from .errors import NoReadableFileError
 from .file_checks import file_named_in
 from .lines import (
     SourceObject,
@@ -147,7 +146,7 @@ def _read(context: RunContext, files: Sequence[ManifestFile]) -> tuple[DataFrame
         for key, value in read_split_settings(split_bytes).items():
             spark.conf.set(key, value)
     objects = source_objects(spark, files, split_bytes)
-    return read_lines(spark, files), objects
+    return read_lines(spark, files, context.params.max_decompressed_bytes), objects
 
 
 def _starting_schema(context: RunContext, lines: DataFrame) -> tuple[T.StructType, DataFrame | None, bool]:
@@ -202,7 +201,8 @@ def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> Convers
     column a file holds. The schema grows from the data only up to --max_schema_fields leaves (`capped_additions`):
     once fields were left out for it, the pass runs again with the lines holding any field the schema lacks
     quarantined as ``schema_limit`` instead of ``unknown_field`` (under evolve, every such field is one the cap left
-    out). The counts, the check of gzip objects' size and the quarantine come from the last pass."""
+    out). The counts and the quarantine come from the last pass. A gzip object that decompresses past
+    --max_decompressed_bytes fails the pass where its read reaches the cap (`lines.read_text`)."""
     spark, params, plan = context.spark, context.params, context.schema_plan
     parallelism = spark.sparkContext.defaultParallelism
     lines, objects = _read(context, files)
@@ -220,11 +220,6 @@ def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> Convers
         limit = SCHEMA_LIMIT if capped else "unknown_field"
         tally = convert_pass(context, lines, objects, schema, output_files, task_bytes, limit)
         context.stage("convert")
-        oversize = [f for f, text in zip(files, tally.object_text_bytes, strict=True)
-                    if is_gzip(f.source) and text > params.max_decompressed_bytes]
-        if oversize:
-            raise FilesTooLargeError([FailedFile(f, TOO_LARGE, f"decompresses to more than "
-                                                 f"{params.max_decompressed_bytes} bytes") for f in oversize])
         unknown = tally.lines("unknown_field")
         if sample is not None:
             if (unknown or tally.lines("type_mismatch")) and widenings < WIDENING_PASSES:
@@ -263,9 +258,13 @@ def convert_files(context: RunContext, files: Sequence[ManifestFile]) -> Convers
 def convert_readable_files(context: RunContext, listed: Sequence[ManifestFile], files: list[ManifestFile],
                            failed: list[FailedFile]) -> tuple[list[ManifestFile], ConversionOutcome]:
     """Converts the files (`convert_files`), setting aside (into `failed`) each one that turns out unreadable or too
-    large, and returns the files converted and the outcome. A file Spark cannot read fails the Spark job, whose error
-    names the file: it is set aside and the rest read again. Each pass either converts or removes at least one file,
-    so there are at most len(files) + 1."""
+    large, and returns the files converted and the outcome. A file Spark cannot read, or a gzip object whose read
+    reaches the cap, fails the Spark job, whose error names the file: it is set aside and the rest read again. Each
+    pass either converts or removes at least one file, so there are at most len(files) + 1."""
+    max_bytes = context.params.max_decompressed_bytes
+    if any(is_gzip(f.source) for f in files):
+        _log(f"gzip objects are read up to {max_bytes} decompressed bytes each, by Hadoop's "
+             f"{jvm.gzip_decompressor(context.spark)}")
     while True:
         if listed and not files:
             raise NoReadableFileError(no_file_message(context.params.manifest_id, failed), failed)
@@ -273,17 +272,13 @@ def convert_readable_files(context: RunContext, listed: Sequence[ManifestFile], 
             outcome = convert_files(context, files)
             verify_pins(context.s3, files)
             return files, outcome
-        except FilesTooLargeError as error:
-            set_aside = error.failed
         except Exception as error:
-            named = file_named_in(context.spark, error, files)
+            named = file_named_in(context.spark, error, files, max_bytes)
             if named is None:
                 raise
-            set_aside = [named]
-        for f in set_aside:
-            _log(f"{f.file.uri} not converted ({f.reason}): {f.message}")
-        files = [f for f in files if all(f is not t.file for t in set_aside)]
-        failed += set_aside
+        _log(f"{named.file.uri} not converted ({named.reason}): {named.message}")
+        files = [f for f in files if f is not named.file]
+        failed.append(named)
 
 
 def no_file_message(manifest_id: str, failed: Sequence[FailedFile]) -> str:

@@ -75,14 +75,6 @@ class RowsWouldBeDroppedError(NotRetryableError):
         self.failed = list(failed)
 
 
-class FilesTooLargeError(JobError):
-    """Gzip files of the manifest decompress to more than the cap: the run sets them aside and reads the rest."""
-
-    def __init__(self, failed: list[FailedFile]):
-        super().__init__(f"{len(failed)} file(s) over the decompressed size cap")
-        self.failed = failed
-
-
 def failure_message(error: BaseException) -> str:
     """The failure's one-line message (the outcome document's `message`, the alert's cause)."""
     message = str(error) if isinstance(error, JobError) else f"{type(error).__name__}: {java_message(error)}"

@@ -12,7 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Iterable
 
-from .jvm import java_exception_chain, java_message
+from .jvm import DECOMPRESSED_TOO_LARGE_CLASS, java_exception_chain, java_message
 
 # Reasons a file of the manifest is not converted (result file, "failedFiles"): `fileFailureReasons` of
 # contracts/glue-job.json, which tests/test_contracts.py holds this tuple to.
@@ -54,11 +54,14 @@ def without_names(text: str, names: Iterable[str]) -> str:
 
 
 def hadoop_failure_reason(error: BaseException, names: Iterable[str] = ()) -> str | None:
-    """MISSING or ACCESS_DENIED for an error of Hadoop's FileSystem or Spark's read naming a file, UNREADABLE for
-    another deterministic read error, None for a transient one (the run fails and is retried). `names` are the paths
-    and keys the error may quote (the manifest's files), which decide nothing."""
+    """TOO_LARGE for a read the gzip cap stopped (an exception of class jvm.DECOMPRESSED_TOO_LARGE_CLASS among the
+    causes), MISSING or ACCESS_DENIED for an error of Hadoop's FileSystem or Spark's read naming a file, UNREADABLE
+    for another deterministic read error, None for a transient one (the run fails and is retried). `names` are the
+    paths and keys the error may quote (the manifest's files), which decide nothing."""
     names = [n for n in names if n]
     chain = [(cls, without_names(message, names)) for cls, message in java_exception_chain(error)]
+    if any(cls == DECOMPRESSED_TOO_LARGE_CLASS for cls, _ in chain):
+        return TOO_LARGE
     classes = " ".join(cls for cls, _ in chain)
     text = " ".join(message for _, message in chain) or without_names(str(error), names)
     if "FileNotFoundException" in classes or "NoSuchKey" in text or "Path does not exist" in text:

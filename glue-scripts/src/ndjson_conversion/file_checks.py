@@ -64,9 +64,11 @@ def check_files(spark: SparkSession, files: Sequence[ManifestFile], staging: Sta
     return ([o for o in outcomes if isinstance(o, ManifestFile)], [o for o in outcomes if isinstance(o, FailedFile)])
 
 
-def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[ManifestFile]) -> FailedFile | None:
-    """The file a failed Spark read names (Spark's messages carry the path, URL-encoded) and why it failed, when
-    that is a property of the file; None when the error names none of them or is transient."""
+def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[ManifestFile],
+                  max_decompressed_bytes: int) -> FailedFile | None:
+    """The file a failed Spark read names (Spark's messages carry the path, URL-encoded; the gzip cap's error names
+    the file it stopped) and why it failed, when that is a property of the file; None when the error names none of
+    them or is transient. A search for the file (`find_unreadable`) reads under the same gzip cap."""
     if isinstance(error, JobError):
         return None
     text = " ".join([str(error)] + [message for _, message in jvm.java_exception_chain(error)])
@@ -89,20 +91,22 @@ def file_named_in(spark: SparkSession, error: BaseException, files: Sequence[Man
         return FailedFile(named[0], reason, root_message(error))
     if any(name == "org.apache.spark.SparkException" for name, _ in jvm.java_exception_chain(error)):
         # A read error past an object's first bytes (a gzip stream cut short) reaches the driver without the path.
-        return find_unreadable(spark, files)
+        return find_unreadable(spark, files, max_decompressed_bytes)
     return None
 
 
-def read_error(spark: SparkSession, files: Sequence[ManifestFile]) -> BaseException | None:
-    """The error of reading every line of `files` (and decompressing them), or None when they read."""
+def read_error(spark: SparkSession, files: Sequence[ManifestFile], max_decompressed_bytes: int
+               ) -> BaseException | None:
+    """The error of reading every line of `files` (and decompressing them, up to the cap), or None when they read."""
     try:
-        read_text(spark, [f.source for f in files]).count()
+        read_text(spark, [f.source for f in files], max_decompressed_bytes).count()
     except Exception as error:  # noqa: BLE001 - the caller decides what the error means
         return error
     return None
 
 
-def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile]) -> FailedFile | None:
+def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile], max_decompressed_bytes: int
+                    ) -> FailedFile | None:
     """A file of `files` that Spark fails to read, by halving: about 2 log2(n) reads of ever smaller subsets. None
     when all of them read (the failure was not the files')."""
     error = None
@@ -110,13 +114,13 @@ def find_unreadable(spark: SparkSession, files: Sequence[ManifestFile]) -> Faile
     while len(candidates) > 1:
         half = len(candidates) // 2
         for part in (candidates[:half], candidates[half:]):
-            error = read_error(spark, part)
+            error = read_error(spark, part, max_decompressed_bytes)
             if error is not None:
                 candidates = part
                 break
         else:
             return None
-    error = error if error is not None and len(files) > 1 else read_error(spark, candidates)
+    error = error if error is not None and len(files) > 1 else read_error(spark, candidates, max_decompressed_bytes)
     if error is None:
         return None
     reason = hadoop_failure_reason(error, names_of(candidates))

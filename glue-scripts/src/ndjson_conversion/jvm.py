@@ -1,8 +1,8 @@
 """Every call into the JVM through py4j, behind typed Python functions (as pydeequ keeps scala_utils.py).
 
 Hadoop's FileSystem for small files, Java exceptions, and the job's JVM classes (glue-scripts/jvm: CheckLine,
-ParseLine, RecordLine, Ledger, and the helpers Driver and Written). py4j objects are dynamic, so this module alone
-handles untyped values; see docs/architecture.md, "Glue job".
+ParseLine, RecordLine, Ledger, CappedGzipCodec, and the helpers Driver and Written). py4j objects are dynamic, so this
+module alone handles untyped values; see docs/architecture.md, "Glue job".
 """
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ from pyspark.sql import types as T
 # The JVM check of each line (glue-scripts/jvm, CheckLine.java), on the job's classpath through --extra-jars.
 LINE_CHECK_CLASS = "pipeline.json.CheckLine"
 LINE_CHECK_FUNCTION = "pipeline_check_line"
+
+
+# The exception a capped gzip stream throws past the cap (glue-scripts/jvm, CappedGzipCodec.java): a failed read
+# whose causes hold it failed on a gzip object that decompresses to more than --max_decompressed_bytes.
+DECOMPRESSED_TOO_LARGE_CLASS = "pipeline.json.DecompressedTooLargeException"
 
 
 class LineCheckMissingError(Exception):
@@ -142,6 +147,23 @@ def read_back_text(spark: SparkSession, directory: str) -> tuple[int, int, int]:
     """(files, bytes, lines) of the text files in `directory`; zeros when absent."""
     files, size, lines = (int(n) for n in _jvm(spark).pipeline.json.Written.text(directory, _hadoop_conf(spark)))
     return files, size, lines
+
+
+# ---------------------------------------------------------------------------------------------- gzip objects
+
+def capped_gzip_read_options(spark: SparkSession, max_bytes: int) -> dict[str, str]:
+    """The reader options under which Spark's line reader decompresses `.gz` objects with ``CappedGzipCodec``, whose
+    streams stop at `max_bytes` decompressed bytes and throw DECOMPRESSED_TOO_LARGE_CLASS: the session's
+    ``io.compression.codecs`` with the codec last, and the cap. Raises py4j's error when Hadoop's codec factory would
+    not choose the codec for `.gz` under them."""
+    session_conf = _java(spark)._jsparkSession.sessionState().newHadoopConf()
+    options = _jvm(spark).pipeline.json.CappedGzipCodec.readOptions(session_conf, max_bytes)
+    return {str(key): str(value) for key, value in options.items()}
+
+
+def gzip_decompressor(spark: SparkSession) -> str:
+    """The class of the gzip decompressor Hadoop gives on the driver: native zlib (libhadoop) or the built-in one."""
+    return str(_jvm(spark).pipeline.json.CappedGzipCodec.decompressorType(_hadoop_conf(spark)))
 
 
 # ------------------------------------------------------------------------------------------------------- columns

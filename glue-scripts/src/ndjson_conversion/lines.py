@@ -46,9 +46,14 @@ class SourceObject:
 GLOB_CHARACTERS = frozenset("{}[]*?\\")
 
 
-def read_text(spark: SparkSession, sources: Sequence[str]) -> DataFrame:
+def read_text(spark: SparkSession, sources: Sequence[str], max_decompressed_bytes: int) -> DataFrame:
     """Spark's line reader over exactly the objects named by `sources` (no globbing, no escaping): `value`, and
     `_path`, each line's file from its scan's ``_metadata.file_path`` (taken in each read, before the union).
+
+    A `.gz` object is decompressed by ``CappedGzipCodec`` (`jvm.capped_gzip_read_options`, the reader's options): its
+    read stops once it has yielded `max_decompressed_bytes` and the Spark job fails with the codec's exception
+    (jvm.DECOMPRESSED_TOO_LARGE_CLASS, naming the object), which the run turns into a ``too_large`` file; no object
+    is inflated further than that, whichever read of the run (conversion, sample, the search for a bad file) it is.
 
     Spark 3.5 globs a path with a glob character (DataSource.checkAndGlobPathIfNecessary,
     sql/core/src/main/scala/org/apache/spark/sql/execution/datasources/DataSource.scala), and Hadoop's Globber
@@ -59,8 +64,14 @@ def read_text(spark: SparkSession, sources: Sequence[str]) -> DataFrame:
     which two have glob characters read the third three times. So paths without glob characters are read together
     as they are, and each path with one in a read of its own with globbing off; the reads are united, each of its
     tasks still reading one object or a split of one."""
+    try:
+        gzip_options = jvm.capped_gzip_read_options(spark, max_decompressed_bytes)
+    except Exception as error:  # py4j: Hadoop's codec factory would not choose the capped codec for .gz
+        raise EngineIncompatibleError(f"{ENGINE_INCOMPATIBLE}: gzip objects would be read without the cap on "
+                                      f"decompressed bytes: {jvm.java_message(error)}") from None
+
     def read(paths: list[str], globbing: bool) -> DataFrame:
-        reader = spark.read.option("lineSep", "\n")
+        reader = spark.read.options(**gzip_options).option("lineSep", "\n")
         reader = reader if globbing else reader.option("__globPaths__", "false")
         return reader.text(paths).select("value", F.col("_metadata.file_path").alias("_path"))
 
@@ -104,15 +115,16 @@ def source_objects(spark: SparkSession, files: Sequence[ManifestFile], split_byt
             for f, path in zip(files, paths, strict=True)]
 
 
-def read_lines(spark: SparkSession, files: Sequence[ManifestFile]) -> DataFrame:
-    """Reads the objects with Spark's line reader (lines end at ``\\n``; gzip is decompressed by extension): `_path`
-    (the file the line was read from: the scan's ``_metadata.file_path``, Spark's public file source metadata column,
-    SPARK-37273, the URI form ``jvm.qualified_paths`` builds), `_row` (see `number_lines`) and `line`, cleaned of a
-    leading BOM and a trailing CR. The session's read split settings (`read_split_settings`) decide which objects a
+def read_lines(spark: SparkSession, files: Sequence[ManifestFile], max_decompressed_bytes: int) -> DataFrame:
+    """Reads the objects with Spark's line reader (lines end at ``\\n``; gzip is decompressed by extension, up to
+    `max_decompressed_bytes` an object, see `read_text`): `_path` (the file the line was read from: the scan's
+    ``_metadata.file_path``, Spark's public file source metadata column, SPARK-37273, the URI form
+    ``jvm.qualified_paths`` builds), `_row` (see `number_lines`) and `line`, cleaned of a leading BOM and a trailing
+    CR. The session's read split settings (`read_split_settings`) decide which objects a
     task reads whole."""
     if not files:
         return spark.createDataFrame([], "_path string, _row bigint, line string")
-    raw = (read_text(spark, [f.source for f in files])
+    raw = (read_text(spark, [f.source for f in files], max_decompressed_bytes)
            .select("_path", F.monotonically_increasing_id().alias("_row"),
                    F.col("value").alias("line")))
     line = F.col("line")
