@@ -91,6 +91,13 @@ export interface PipelineConfig {
    * concurrent execution (docs/deploy.md, "Lambda concurrency"). @default 10
    */
   readonly builderMaxConcurrency: number;
+  /**
+   * Most open manifests one dataset's files spread over at once (its write shards, `OPEN#<dataset>#<shard>`): a
+   * dataset starts on one and the builder adds one each time a file's commit loses its shard's pointer to concurrent
+   * writers three times, up to this; the sweeper narrows it again when in-use shards' manifests wait `maxWaitMinutes`
+   * without filling. 1 turns sharding off. docs/architecture.md, "Sharded open manifests". @default 8
+   */
+  readonly maxShardsPerDataset: number;
   /** SQS receives before a notification moves to the DLQ. @default 5 */
   readonly maxReceiveCount: number;
   /** Days an idempotency record is kept. @default 7 */
@@ -152,6 +159,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   ingestTransitionDays: 30,
   executionTimeoutMinutes: 420,
   builderMaxConcurrency: 10,
+  maxShardsPerDataset: 8,
   maxReceiveCount: 5,
   idempotencyTtlDays: 7,
   metricsNamespace: 'IngestPipeline',
@@ -383,6 +391,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 7 * 1440),
     // Lambda API reference, ScalingConfig: MaximumConcurrency takes 2 to 1000.
     builderMaxConcurrency: int('builderMaxConcurrency', overrides.builderMaxConcurrency, d.builderMaxConcurrency, 2, 1000),
+    maxShardsPerDataset: int('maxShardsPerDataset', overrides.maxShardsPerDataset, d.maxShardsPerDataset, 1, 64),
     maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
     idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
     metricsNamespace:

@@ -37,6 +37,8 @@ export interface HandlerSettings {
   readonly idempotencyTtlSeconds: number;
   /** Largest object the builder accepts, in MB (`MAX_OBJECT_MB`). @default DEFAULT_CONFIG.maxObjectMb */
   readonly maxObjectMb?: number;
+  /** Most write shards (open manifests at once) of one dataset (`MAX_SHARDS_PER_DATASET`). @default DEFAULT_CONFIG.maxShardsPerDataset */
+  readonly maxShardsPerDataset?: number;
 }
 
 /** The variable of each setting the stack sets (`region` is Lambda's own `AWS_REGION`, which no one else sets). */
@@ -55,6 +57,7 @@ export const SETTING_VARIABLES = {
   maxConcurrentRuns: 'MAX_CONCURRENT_RUNS',
   idempotencyTtlSeconds: 'IDEMPOTENCY_TTL_SECONDS',
   maxObjectMb: 'MAX_OBJECT_MB',
+  maxShardsPerDataset: 'MAX_SHARDS_PER_DATASET',
 } as const satisfies Record<Exclude<keyof HandlerSettings, 'region'>, string>;
 
 /** The Lambdas of the pipeline, by their `POWERTOOLS_SERVICE_NAME` (the canary only when it is on). */
@@ -101,6 +104,7 @@ export function toEnvironment(settings: LambdaSettings, powertools: PowertoolsSe
     [v.idempotencyTtlSeconds]: String(settings.idempotencyTtlSeconds),
   });
   if (settings.maxObjectMb !== undefined) environment[v.maxObjectMb] = String(settings.maxObjectMb);
+  if (settings.maxShardsPerDataset !== undefined) environment[v.maxShardsPerDataset] = String(settings.maxShardsPerDataset);
   return environment;
 }
 
@@ -135,6 +139,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
       maxWaitMinutes: env[v.maxWaitMinutes],
       glue: { maxConcurrentRuns: env[v.maxConcurrentRuns] },
       maxObjectMb: env[v.maxObjectMb],
+      maxShardsPerDataset: env[v.maxShardsPerDataset],
     });
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -160,6 +165,7 @@ export function loadSettings(env: Env = process.env): HandlerSettings {
     idempotencyTtlSeconds: ttl,
     maxConcurrentRuns: config.glue.maxConcurrentRuns,
     maxObjectMb: config.maxObjectMb,
+    maxShardsPerDataset: config.maxShardsPerDataset,
     alertTopicArn: env[v.alertTopicArn]?.trim() || undefined,
     alertSubjectPrefix: env[v.alertSubjectPrefix]?.trim() || alertSubjectPrefix(undefined),
     region: env.AWS_REGION?.trim() || 'us-east-1',

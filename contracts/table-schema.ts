@@ -70,7 +70,16 @@ export const STATE_TABLE_PREFIXES = {
 
 /** Key builders: the one place item keys are spelled. */
 export const keys = {
+  /**
+   * The dataset's item: shard 0's pointer to its open manifest, the dataset's manifest counter (`day`, `seq`) and
+   * how many shards its files spread over (`shards`, `widest`). docs/architecture.md, "Sharded open manifests".
+   */
   open: (dataset: string) => ({ pk: `${STATE_TABLE_PREFIXES.open}${dataset}`, sk: 'META' }),
+  /** Shard `shard`'s pointer to its open manifest: shard 0 is the dataset's item itself, shard k > 0 `OPEN#<dataset>#<k>`. */
+  openShard: (dataset: string, shard: number) => ({
+    pk: shard === 0 ? `${STATE_TABLE_PREFIXES.open}${dataset}` : `${STATE_TABLE_PREFIXES.open}${dataset}#${shard}`,
+    sk: 'META',
+  }),
   /** One content of a key: `contentTag` is the eTag (an identical re-upload has the same one, so it is a duplicate). */
   file: (bucket: string, key: string, contentTag: string) => ({
     pk: `${STATE_TABLE_PREFIXES.file}${bucket}/${key}#${contentTag}`,

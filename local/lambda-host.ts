@@ -42,6 +42,7 @@ export function lambdaEnvironment(fn: LambdaService, stack: LocalStack, config: 
     maxConcurrentRuns: stack.maxConcurrentRuns ?? config.glue.maxConcurrentRuns,
     idempotencyTtlSeconds: config.idempotencyTtlDays * 24 * 3600,
     maxObjectMb: config.maxObjectMb,
+    maxShardsPerDataset: config.maxShardsPerDataset,
   };
   return {
     ...toEnvironment(settings, { service: fn, metricsNamespace: config.metricsNamespace, logLevel: config.logLevel }),

@@ -75,13 +75,11 @@ export async function uploadIntoManifest(
   const manifestId = await waitFor(
     `${file.key} in a manifest (see the manifest builder's log)`,
     async () => {
-      const open = await ctx.ddb.send(new GetCommand({ TableName: stack.stateTable, Key: keys.open(file.dataset), ConsistentRead: true }));
-      const id = open.Item?.manifestId as string | undefined;
-      if (id === undefined) return undefined;
-      const entry = await ctx.ddb.send(
-        new GetCommand({ TableName: stack.stateTable, Key: keys.manifestFile(id, file.key, put.contentTag), ConsistentRead: true }),
+      // The content's FILE# item names its manifest, whichever write shard of the dataset it entered.
+      const recorded = await ctx.ddb.send(
+        new GetCommand({ TableName: stack.stateTable, Key: keys.file(stack.ingestBucket, file.key, put.contentTag), ConsistentRead: true }),
       );
-      return entry.Item === undefined ? undefined : id;
+      return recorded.Item?.manifestId as string | undefined;
     },
     timeoutMs,
     300,

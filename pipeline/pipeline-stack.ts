@@ -77,6 +77,7 @@ export class PipelineStack extends Stack {
       maxConcurrentRuns: config.glue.maxConcurrentRuns,
       idempotencyTtlDays: config.idempotencyTtlDays,
       maxObjectMb: config.maxObjectMb,
+      maxShardsPerDataset: config.maxShardsPerDataset,
       stage: config.stage,
       metricsNamespace: config.metricsNamespace,
       logLevel: config.logLevel,

@@ -1,4 +1,4 @@
-/** `pipeline flush --dataset D`: seal a dataset's open manifest now and start its execution. */
+/** `pipeline flush --dataset D`: seal a dataset's open manifests (one per write shard) now and start their executions. */
 import { Command } from 'commander';
 import { executionConsoleUrl } from '../console-url';
 import { flushDataset, type FlushResult } from '../ops/flush';
@@ -31,24 +31,26 @@ export function registerFlushCommand(program: Command, deps: CliDeps): void {
   const cmd = program
     .command('flush')
     .description(
-      "seal a dataset's open manifest now, as the sweeper does once its oldest file has waited maxWaitMinutes, and start its execution",
+      "seal a dataset's open manifests now (one per write shard), as the sweeper does once their oldest file has waited maxWaitMinutes, and start their executions",
     )
-    .requiredOption('--dataset <name>', 'the dataset whose open manifest to seal')
+    .requiredOption('--dataset <name>', 'the dataset whose open manifests to seal')
     .option('--json', 'print the outcome as JSON')
     .action(async (opts: FlushCommandOptions, command: Command) => {
       const { io } = deps;
       const ctx = await deps.makeContext(targetOptions(command));
-      const result = await flushDataset(ctx, opts.dataset);
+      const results = await flushDataset(ctx, opts.dataset);
       if (opts.json) {
-        printJson(io, result);
+        printJson(io, results);
         return;
       }
-      io.out(flushedLine(result));
-      // The emulator has no console.
-      if ('executionArn' in result && result.executionArn !== undefined && ctx.target.mode === 'cloud') {
-        io.out(`  console: ${executionConsoleUrl(result.executionArn)}`);
+      for (const result of results) {
+        io.out(flushedLine(result));
+        // The emulator has no console.
+        if ('executionArn' in result && result.executionArn !== undefined && ctx.target.mode === 'cloud') {
+          io.out(`  console: ${executionConsoleUrl(result.executionArn)}`);
+        }
+        if ('manifestId' in result) io.out(`  follow it: npx pipeline status ${result.manifestId}`);
       }
-      if ('manifestId' in result) io.out(`  follow it: npx pipeline status ${result.manifestId}`);
     });
   withTargetOptions(cmd);
   withExamples(cmd, 'npx pipeline flush --dataset orders', 'npx pipeline flush --dataset orders --json --stack-name IngestPipeline');

@@ -1,9 +1,10 @@
 /**
- * `pipeline flush`: seals a dataset's open manifest now, instead of when its oldest file has waited
- * `maxWaitMinutes`, and starts its execution.
+ * `pipeline flush`: seals a dataset's open manifests now (one per write shard that holds one: docs/architecture.md,
+ * "Sharded open manifests"), instead of when their oldest file has waited `maxWaitMinutes`, and starts their
+ * executions.
  *
  * It runs the sweeper's own code (handlers/common/sealer.ts), so the flush keeps every invariant a time-based seal
- * keeps: the seal is one transaction conditioned on the manifest being `OPEN` and the dataset's pointer naming it,
+ * keeps: the seal is one transaction conditioned on the manifest being `OPEN` and its shard's pointer naming it,
  * so no file enters a sealed manifest and a file being written at that instant is either in it or in the next one
  * (I1, I2); the execution, named after the manifest id, is started before the MANIFEST record names it (I3); and a
  * manifest found sealed is started only while fewer than the Glue job's `MaxConcurrentRuns` executions run (else
@@ -14,6 +15,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
 import { MetricTally } from '../../handlers/common/observability';
 import { sealManifest, startSealedManifest, type SealerDeps } from '../../handlers/common/sealer';
+import { shardOfManifest } from '../../handlers/domain/manifest';
 import { clientSettings, type CliContext } from '../context';
 import { CliError } from '../errors';
 import { stateStoreOf } from './manifests';
@@ -23,7 +25,7 @@ import { validateDataset } from './upload';
 export type FlushResult =
   /** The dataset has no open manifest: nothing to seal. */
   | { readonly dataset: string; readonly outcome: 'nothing-open' }
-  /** The manifest asked for (`FlushOptions.manifestId`) is not the dataset's open one any more: left alone. */
+  /** The manifest asked for (`flushManifest`) is not open any more: left alone. */
   | { readonly dataset: string; readonly outcome: 'not-open'; readonly manifestId: string }
   /** The open manifest has no file yet (its opener is writing the first one, or stopped): not sealed. */
   | { readonly dataset: string; readonly outcome: 'empty'; readonly manifestId: string }
@@ -69,28 +71,43 @@ export async function cliSealerDeps(ctx: CliContext): Promise<SealerDeps> {
   };
 }
 
-/** Options of {@link flushDataset}. */
-export interface FlushOptions {
-  /** Seal only this manifest, when it is still the dataset's open one (`pipeline smoke` seals its own). */
-  readonly manifestId?: string;
-}
-
-/** Seals `dataset`'s open manifest now and starts its execution; see the module's comment. */
-export async function flushDataset(ctx: CliContext, dataset: string, options: FlushOptions = {}): Promise<FlushResult> {
+/**
+ * Seals every open manifest of `dataset` now (one per write shard below the widest it ever used) and starts their
+ * executions; see the module's comment. One result per shard that held an open manifest, or one `nothing-open`.
+ */
+export async function flushDataset(ctx: CliContext, dataset: string): Promise<FlushResult[]> {
   validateDataset(dataset);
   const deps = await cliSealerDeps(ctx);
+  const item = await deps.store.getPointer(dataset);
+  const results: FlushResult[] = [];
+  for (let shard = 0; shard < (item?.widest ?? 1); shard++) {
+    const result = await flushShard(deps, dataset, shard);
+    if (result.outcome !== 'nothing-open') results.push(result);
+  }
+  return results.length > 0 ? results : [{ dataset, outcome: 'nothing-open' }];
+}
+
+/** Seals manifest `manifestId` of `dataset` now, when it is still open (`pipeline smoke` seals its own), and starts it. */
+export async function flushManifest(ctx: CliContext, dataset: string, manifestId: string): Promise<FlushResult> {
+  validateDataset(dataset);
+  const deps = await cliSealerDeps(ctx);
+  const meta = await deps.store.getManifest(manifestId);
+  if (meta === undefined || meta.dataset !== dataset) return { dataset, outcome: 'not-open', manifestId };
+  return flushShard(deps, dataset, shardOfManifest(meta), manifestId);
+}
+
+/** Seals the open manifest of `dataset`'s write shard `shard` (only if it is `only`, when given) and starts it. */
+async function flushShard(deps: SealerDeps, dataset: string, shard: number, only?: string): Promise<FlushResult> {
   const { store } = deps;
   for (let attempt = 1; ; attempt++) {
-    const pointer = await store.getPointer(dataset);
+    const pointer = await store.getShardPointer(dataset, shard);
     const manifestId = pointer?.manifestId;
-    if (options.manifestId !== undefined && manifestId !== options.manifestId) {
-      return { dataset, outcome: 'not-open', manifestId: options.manifestId };
-    }
+    if (only !== undefined && manifestId !== only) return { dataset, outcome: 'not-open', manifestId: only };
     if (manifestId === undefined) return { dataset, outcome: 'nothing-open' };
     // The count moves in the same transaction as each file: 0 means no file entered it. Sealing it would leave a
     // manifest no execution can take; the sweeper removes it once due, or the next file fills it.
     if (pointer!.count === 0) return { dataset, outcome: 'empty', manifestId };
-    const sealed = await sealManifest(deps, dataset, manifestId, 'flush');
+    const sealed = await sealManifest(deps, dataset, shard, manifestId, 'flush');
     const meta = await store.getManifest(manifestId);
     if (!sealed && meta?.status === 'OPEN') {
       // A file was being written into it at that instant (the seal's transaction conflicted with it): try again.

@@ -17,7 +17,7 @@ import { FINAL_STATUSES, type ManifestStatus } from '../../contracts/table-schem
 import { PREFIXES } from '../../contracts/config';
 import { clientSettings, type CliContext } from '../context';
 import { readableCause, truncate } from '../format';
-import { flushDataset } from './flush';
+import { flushManifest } from './flush';
 import type { ManifestRecord } from '../../handlers/common/state-store';
 import { contentTagOfObject } from '../../handlers/common/content-identity';
 import { keyIn, stateStoreOf } from './manifests';
@@ -214,7 +214,7 @@ export async function runSmoke(ctx: CliContext, options: SmokeOptions = {}): Pro
     if (ids.length > 1)
       fail(`the files went into ${ids.length} manifests (${ids.join(', ')}): one was sealed between the uploads; run again`);
     manifestId = ids[0];
-    const flushed = await flushDataset(ctx, dataset, { manifestId });
+    const flushed = await flushManifest(ctx, dataset, manifestId);
     const files = await store.listManifestFileItems(manifestId);
     const foreign = files.filter((f) => !f.key.startsWith(prefix));
     if (foreign.length > 0) {

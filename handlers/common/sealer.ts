@@ -74,21 +74,27 @@ const SEAL_ATTEMPTS = 6;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Seals the open manifest `manifestId` of `dataset`. Returns false when it was not open any more (another
- * writer or the sweeper sealed it first) or a concurrent write got in the way; the caller re-reads.
+ * Seals the open manifest `manifestId` of `dataset`'s write shard `shard`. Returns false when it was not open any
+ * more (another writer or the sweeper sealed it first) or a concurrent write got in the way; the caller re-reads.
  */
-export async function sealManifest(deps: SealerDeps, dataset: string, manifestId: string, reason: SealReason): Promise<boolean> {
-  let outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
+export async function sealManifest(
+  deps: SealerDeps,
+  dataset: string,
+  shard: number,
+  manifestId: string,
+  reason: SealReason,
+): Promise<boolean> {
+  let outcome = await deps.store.seal(dataset, shard, manifestId, reason, deps.clock());
   // A TransactionConflict is a concurrent write on the pointer or the record, not a refusal: try again at once,
   // so a full manifest is not left to the sweeper's next round (up to maxWaitMinutes).
   for (let attempt = 1; outcome === 'conflict' && attempt < SEAL_ATTEMPTS; attempt++) {
     await sleep(Math.random() * 20 * 2 ** attempt);
-    outcome = await deps.store.seal(dataset, manifestId, reason, deps.clock());
+    outcome = await deps.store.seal(dataset, shard, manifestId, reason, deps.clock());
   }
   if (outcome !== 'done') return false;
   // An operator's flush is counted by no metric (the CLI publishes none); its record says `sealReason = flush`.
   if (reason !== 'flush') deps.tally.count(reason === 'full' ? METRIC.manifestsSealedFull : METRIC.manifestsSealedTimeout);
-  deps.logger.info('Manifest sealed', { manifestId, dataset, sealReason: reason });
+  deps.logger.info('Manifest sealed', { manifestId, dataset, shard, sealReason: reason });
   return true;
 }
 

@@ -4,10 +4,13 @@
  * moves a file or a manifest is conditional; the conditions are what keep I1 and I2, so they live here, each
  * next to the reason it exists.
  *
- * The invariant the writes keep: `OPEN#<dataset>.manifestId = X` exactly when `MANIFEST#X/META.status = OPEN`.
- * Opening and sealing change both items in one transaction, and a file is written in a transaction conditioned
- * on the pointer, so a file can only enter a manifest that is open at that instant, and a sealed manifest's
- * `F#` items are final.
+ * The invariant the writes keep, per write shard of a dataset (docs/architecture.md, "Sharded open manifests"):
+ * the shard's pointer (`OPEN#<dataset>` for shard 0, `OPEN#<dataset>#<k>`) has `manifestId = X` exactly when
+ * `MANIFEST#X/META.status = OPEN` (and its `shard` is that shard). Opening and sealing change both items in one
+ * transaction, and a file is written in a transaction conditioned on its shard's pointer, so a file can only enter
+ * a manifest that is open at that instant, and a sealed manifest's `F#` items are final. Every opening, in any
+ * shard, also moves the dataset's counter (`day`, `seq` on `OPEN#<dataset>`) by compare-and-set, so no two
+ * manifests get one id.
  *
  * Longer than the other modules on purpose: every conditional write that keeps I1 to I3 (and the outbox's and the
  * indexes' moves, I7) is here, beside the others it must agree with; split up, they could no longer be read together.
@@ -26,7 +29,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { STATE_TABLE, keys, type ManifestStatus } from '../../contracts/table-schema';
 import type { EndedOutcome } from '../domain/ended-execution';
-import type { ManifestFileEntry, OpenPointer, SealReason } from '../domain/manifest';
+import type { DatasetCounter, ManifestFileEntry, OpenPointer, SealReason, ShardPointer } from '../domain/manifest';
 import { hasErrorName } from './errors';
 
 /** A file written into a manifest, as its `FILE#` item records it. */
@@ -41,6 +44,8 @@ export interface FileRecord extends ManifestFileEntry {
 export interface ManifestRecord {
   readonly manifestId: string;
   readonly dataset: string;
+  /** The write shard it was opened in (absent on manifests opened before shards: 0). */
+  readonly shard?: number;
   readonly status: ManifestStatus;
   readonly openedAt?: string;
   readonly ingestDate?: string;
@@ -230,18 +235,100 @@ export class StateStore {
     }
   }
 
-  /** The dataset's pointer to its open manifest. */
+  /** The dataset's item: shard 0's pointer, the dataset's manifest counter and its shard widths. */
   async getPointer(dataset: string): Promise<OpenPointer | undefined> {
     const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.open(dataset), ConsistentRead: true }));
     if (out.Item === undefined) return undefined;
-    const item = out.Item as { manifestId?: string; count?: number; openedAt?: string; day?: unknown; seq?: unknown };
+    const item = out.Item as {
+      manifestId?: string;
+      count?: number;
+      openedAt?: string;
+      day?: string;
+      seq?: unknown;
+      shards?: unknown;
+      widest?: unknown;
+    };
+    const shards = Math.max(1, Number(item.shards ?? 1));
     return {
       manifestId: item.manifestId,
       count: Number(item.count ?? 0),
       openedAt: item.openedAt,
-      day: String(item.day),
-      seq: Number(item.seq),
+      // An item whose dataset never opened a manifest (only its width set) has no counter yet.
+      day: item.day ?? '',
+      seq: Number(item.seq ?? 0),
+      shards,
+      widest: Math.max(shards, Number(item.widest ?? 1)),
     };
+  }
+
+  /** Write shard `shard`'s pointer to its open manifest (shard 0: read from the dataset's item). */
+  async getShardPointer(dataset: string, shard: number): Promise<ShardPointer | undefined> {
+    if (shard === 0) return this.getPointer(dataset);
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.openShard(dataset, shard), ConsistentRead: true }),
+    );
+    if (out.Item === undefined) return undefined;
+    const item = out.Item as { manifestId?: string; count?: number; openedAt?: string };
+    return { manifestId: item.manifestId, count: Number(item.count ?? 0), openedAt: item.openedAt };
+  }
+
+  /**
+   * Spreads the dataset's files over one more shard: `shards` from `seen.shards` to `seen.shards + 1` (and `widest`
+   * with it), only if no one changed them since `seen` was read and the new width stays within `maxShards`.
+   * Returns the dataset's item as it is afterwards (read again when another writer moved it first).
+   */
+  async widen(dataset: string, seen: Pick<OpenPointer, 'shards' | 'widest'>, maxShards: number): Promise<OpenPointer | undefined> {
+    const next = seen.shards + 1;
+    if (next > maxShards) return this.getPointer(dataset);
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.open(dataset),
+          UpdateExpression: 'SET #shards = :next, #widest = :widest',
+          ConditionExpression:
+            'attribute_exists(pk) AND ' +
+            (seen.shards === 1 ? '(attribute_not_exists(#shards) OR #shards = :from)' : '#shards = :from') +
+            ' AND ' +
+            (seen.widest === 1 ? '(attribute_not_exists(#widest) OR #widest = :seenWidest)' : '#widest = :seenWidest'),
+          ExpressionAttributeNames: { '#shards': 'shards', '#widest': 'widest' },
+          ExpressionAttributeValues: {
+            ':next': next,
+            ':from': seen.shards,
+            ':widest': Math.max(next, seen.widest),
+            ':seenWidest': seen.widest,
+          },
+        }),
+      );
+      return { ...(await this.getPointer(dataset))!, shards: next, widest: Math.max(next, seen.widest) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return this.getPointer(dataset);
+    }
+  }
+
+  /**
+   * Spreads the dataset's files over fewer shards: `shards` from `from` to `to` (at least 1), only if it is still
+   * `from`. `widest` stays: a shard no longer written may still hold an open manifest until the sweeper seals it.
+   * False when the condition did not hold.
+   */
+  async narrow(dataset: string, from: number, to: number): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.open(dataset),
+          UpdateExpression: 'SET #shards = :to',
+          ConditionExpression: '#shards = :from',
+          ExpressionAttributeNames: { '#shards': 'shards' },
+          ExpressionAttributeValues: { ':from': from, ':to': Math.max(1, to) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   /** A manifest's META item. */
@@ -251,62 +338,92 @@ export class StateStore {
   }
 
   /**
-   * Opens manifest `opening.manifestId` and points the dataset at it, provided the pointer is still `before`
-   * (no concurrent opening won) and the id was never used.
+   * Opens manifest `opening.manifestId` in write shard `shard` and points the shard at it, provided the shard's
+   * pointer names no open manifest, the dataset's counter is still `before.counter` (no concurrent opening in any
+   * shard won) and the id was never used. For shard 0 the pointer and the counter are one item (`OPEN#<dataset>`).
    */
   async openManifest(
     dataset: string,
-    before: OpenPointer | undefined,
+    shard: number,
+    before: { readonly pointer: ShardPointer | undefined; readonly counter: DatasetCounter | undefined },
     opening: { manifestId: string; day: string; seq: number },
     now: Date,
   ): Promise<WriteOutcome> {
     const openedAt = now.toISOString();
     const ingestDate = `${opening.day.slice(0, 4)}-${opening.day.slice(4, 6)}-${opening.day.slice(6, 8)}`;
-    const pointerCondition =
-      before === undefined
-        ? { ConditionExpression: 'attribute_not_exists(pk)' }
+    // No counter yet (the dataset never opened a manifest): the item is absent, or holds only the dataset's width.
+    const counterCondition =
+      before.counter === undefined || before.counter.day === ''
+        ? { ConditionExpression: 'attribute_not_exists(#seq)', ExpressionAttributeValues: {} }
         : {
-            ConditionExpression: 'attribute_not_exists(manifestId) AND #day = :prevDay AND #seq = :prevSeq',
-            ExpressionAttributeValues: { ':prevDay': before.day, ':prevSeq': before.seq },
+            ConditionExpression: '#day = :prevDay AND #seq = :prevSeq',
+            ExpressionAttributeValues: { ':prevDay': before.counter.day, ':prevSeq': before.counter.seq },
           };
+    const meta = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.manifest(opening.manifestId),
+          manifestId: opening.manifestId,
+          dataset,
+          shard,
+          status: 'OPEN' satisfies ManifestStatus,
+          openedAt,
+          ingestDate,
+          [STATE_TABLE.byDayIndex.partitionKey]: keys.day(ingestDate),
+          [STATE_TABLE.byDayIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
+          [STATE_TABLE.pendingIndex.partitionKey]: keys.pending,
+          [STATE_TABLE.pendingIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const pointTo = {
+      UpdateExpression: 'SET manifestId = :id, #count = :zero, totalBytes = :zero, openedAt = :openedAt',
+      ExpressionAttributeNames: { '#count': 'count' } as Record<string, string>,
+      ExpressionAttributeValues: { ':id': opening.manifestId, ':zero': 0, ':openedAt': openedAt } as Record<string, unknown>,
+    };
+    const count = {
+      UpdateExpression: 'SET #day = :day, #seq = :seq',
+      ExpressionAttributeNames: { '#day': 'day', '#seq': 'seq' },
+      ExpressionAttributeValues: { ':day': opening.day, ':seq': opening.seq, ...counterCondition.ExpressionAttributeValues },
+    };
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> =
+      shard === 0
+        ? [
+            meta,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.open(dataset),
+                UpdateExpression: `${pointTo.UpdateExpression}, #day = :day, #seq = :seq`,
+                ExpressionAttributeNames: { ...pointTo.ExpressionAttributeNames, ...count.ExpressionAttributeNames },
+                ExpressionAttributeValues: { ...pointTo.ExpressionAttributeValues, ...count.ExpressionAttributeValues },
+                ConditionExpression: `attribute_not_exists(manifestId) AND ${counterCondition.ConditionExpression}`,
+              },
+            },
+          ]
+        : [
+            meta,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.openShard(dataset, shard),
+                ...pointTo,
+                ConditionExpression: 'attribute_not_exists(manifestId)',
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.open(dataset),
+                ...count,
+                ConditionExpression: counterCondition.ConditionExpression,
+              },
+            },
+          ];
     try {
-      await this.#transact([
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              ...keys.manifest(opening.manifestId),
-              manifestId: opening.manifestId,
-              dataset,
-              status: 'OPEN' satisfies ManifestStatus,
-              openedAt,
-              ingestDate,
-              [STATE_TABLE.byDayIndex.partitionKey]: keys.day(ingestDate),
-              [STATE_TABLE.byDayIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
-              [STATE_TABLE.pendingIndex.partitionKey]: keys.pending,
-              [STATE_TABLE.pendingIndex.sortKey]: `${openedAt}#${opening.manifestId}`,
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: keys.open(dataset),
-            UpdateExpression: 'SET manifestId = :id, #count = :zero, totalBytes = :zero, openedAt = :openedAt, #day = :day, #seq = :seq',
-            ExpressionAttributeNames: { '#count': 'count', '#day': 'day', '#seq': 'seq' },
-            ExpressionAttributeValues: {
-              ':id': opening.manifestId,
-              ':zero': 0,
-              ':openedAt': openedAt,
-              ':day': opening.day,
-              ':seq': opening.seq,
-              ...(pointerCondition.ExpressionAttributeValues ?? {}),
-            },
-            ConditionExpression: pointerCondition.ConditionExpression,
-          },
-        },
-      ]);
+      await this.#transact(items);
       return 'done';
     } catch (err) {
       return this.#classify(err);
@@ -321,6 +438,7 @@ export class StateStore {
    */
   async commitFile(
     dataset: string,
+    shard: number,
     manifestId: string,
     count: number,
     file: ManifestFileEntry,
@@ -334,7 +452,7 @@ export class StateStore {
         {
           Update: {
             TableName: this.tableName,
-            Key: keys.open(dataset),
+            Key: keys.openShard(dataset, shard),
             UpdateExpression: 'SET #count = :next ADD totalBytes :size',
             ConditionExpression: 'manifestId = :id AND #count = :count',
             ExpressionAttributeNames: { '#count': 'count' },
@@ -379,10 +497,10 @@ export class StateStore {
   }
 
   /**
-   * Seals an open manifest and clears the dataset's pointer in one transaction. Afterwards no file can enter it,
+   * Seals an open manifest and clears its shard's pointer in one transaction. Afterwards no file can enter it,
    * so the `F#` items read next are final. `condition-failed`: it was not open (someone else sealed it).
    */
-  async seal(dataset: string, manifestId: string, reason: SealReason, now: Date): Promise<WriteOutcome> {
+  async seal(dataset: string, shard: number, manifestId: string, reason: SealReason, now: Date): Promise<WriteOutcome> {
     try {
       await this.#transact([
         {
@@ -398,7 +516,7 @@ export class StateStore {
         {
           Update: {
             TableName: this.tableName,
-            Key: keys.open(dataset),
+            Key: keys.openShard(dataset, shard),
             UpdateExpression: 'REMOVE manifestId',
             ConditionExpression: 'manifestId = :id',
             ExpressionAttributeValues: { ':id': manifestId },
@@ -415,7 +533,7 @@ export class StateStore {
    * Removes an open manifest that never received a file (its opener stopped before writing one), so the
    * sweeper never starts an execution for nothing. The pointer's count of 0 is the proof it is empty.
    */
-  async discardEmpty(dataset: string, manifestId: string): Promise<WriteOutcome> {
+  async discardEmpty(dataset: string, shard: number, manifestId: string): Promise<WriteOutcome> {
     try {
       await this.#transact([
         {
@@ -430,7 +548,7 @@ export class StateStore {
         {
           Update: {
             TableName: this.tableName,
-            Key: keys.open(dataset),
+            Key: keys.openShard(dataset, shard),
             UpdateExpression: 'REMOVE manifestId',
             ConditionExpression: 'manifestId = :id AND #count = :zero',
             ExpressionAttributeNames: { '#count': 'count' },

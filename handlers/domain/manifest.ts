@@ -44,45 +44,80 @@ export function executionArnOf(stateMachineArn: string, executionName: string): 
   return [...parts.slice(0, 5), 'execution', parts[6], executionName].join(':');
 }
 
-/** The dataset's pointer to its open manifest (`OPEN#<dataset>`), as read from the state table. */
-export interface OpenPointer {
+/**
+ * A write shard's pointer to its open manifest, as read from the state table: `OPEN#<dataset>` for shard 0,
+ * `OPEN#<dataset>#<shard>` for the others (docs/architecture.md, "Sharded open manifests").
+ */
+export interface ShardPointer {
   /** Absent between a seal and the next opening. */
   readonly manifestId?: string;
   /** Files written into the open manifest. */
   readonly count: number;
   readonly openedAt?: string;
-  /** `yyyymmdd` and sequence of the last manifest opened for the dataset. */
+}
+
+/** The dataset's manifest counter: `yyyymmdd` and sequence of the last manifest opened in any of its shards. */
+export interface DatasetCounter {
   readonly day: string;
   readonly seq: number;
 }
 
-/** The next manifest to open after `pointer` (undefined: the dataset never had one). */
+/** The dataset's item `OPEN#<dataset>`: shard 0's pointer, the dataset's counter, and how many shards it uses. */
+export interface OpenPointer extends ShardPointer, DatasetCounter {
+  /** Shards the builder spreads the dataset's files over now (absent on the item: 1). */
+  readonly shards: number;
+  /** The most shards it ever spread them over: only shards below this may hold an open manifest. */
+  readonly widest: number;
+}
+
+/** The next manifest to open after the dataset's `counter` (undefined: the dataset never had one). */
 export function nextOpening(
   dataset: string,
-  pointer: OpenPointer | undefined,
+  counter: DatasetCounter | undefined,
   now: Date,
 ): { manifestId: string; day: string; seq: number } {
   const today = compactDay(now);
   // A Lambda whose clock lags behind the one that opened the last manifest keeps the later day: ids never repeat.
-  const day = pointer !== undefined && pointer.day > today ? pointer.day : today;
-  const seq = pointer !== undefined && pointer.day === day ? pointer.seq + 1 : 1;
+  const day = counter !== undefined && counter.day > today ? counter.day : today;
+  const seq = counter !== undefined && counter.day === day ? counter.seq + 1 : 1;
   return { manifestId: manifestIdOf(dataset, day, seq), day, seq };
 }
 
-/** What a file's writer does next, given the dataset's pointer. */
+/** What a file's writer does next, given its shard's pointer. */
 export type SlotDecision =
   | { readonly step: 'open' }
   | { readonly step: 'seal-full'; readonly manifestId: string }
   | { readonly step: 'write'; readonly manifestId: string; readonly count: number };
 
 /**
- * The grouping rule: write into the open manifest while it has room; a full one (its last writer stopped before
- * sealing) is sealed first; with none open, open one.
+ * The grouping rule, per shard: write into the shard's open manifest while it has room; a full one (its last writer
+ * stopped before sealing) is sealed first; with none open, open one.
  */
-export function decideSlot(pointer: OpenPointer | undefined, batchSize: number): SlotDecision {
+export function decideSlot(pointer: ShardPointer | undefined, batchSize: number): SlotDecision {
   if (pointer?.manifestId === undefined) return { step: 'open' };
   if (pointer.count >= batchSize) return { step: 'seal-full', manifestId: pointer.manifestId };
   return { step: 'write', manifestId: pointer.manifestId, count: pointer.count };
+}
+
+/**
+ * The write shard of an object key among `shards`: a pure function of the key (FNV-1a, 32 bits), so every delivery
+ * of a key goes to the same shard while the dataset's width stays the same. Which shard a file enters never matters
+ * to I1 (its `FILE#` item decides), only to how evenly the shards fill.
+ */
+export function shardOfKey(key: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/** The shard a manifest was opened in, as its META item records it (absent on manifests opened before shards: 0). */
+export function shardOfManifest(meta: { readonly shard?: unknown }): number {
+  const shard = Number(meta.shard ?? 0);
+  return Number.isInteger(shard) && shard >= 0 ? shard : 0;
 }
 
 /** True when a manifest opened at `openedAt` has waited `maxWaitMinutes` at `now`. */

@@ -2,7 +2,7 @@
  * What the sweeper does with a manifest of the `pending` index: pure decisions on the item itself (the index is
  * eventually consistent) and the dataset's pointer, no AWS. The sweeper carries them out (handlers/sweeper).
  */
-import { isDue, type OpenPointer } from './manifest';
+import { isDue, type ShardPointer } from './manifest';
 import type { ManifestStatus } from '../../contracts/table-schema';
 
 /**
@@ -20,6 +20,8 @@ export interface PendingManifest {
   readonly sealedAt?: string;
   /** Present while the manifest has no recorded execution. */
   readonly pendingSk?: string;
+  /** The write shard it was opened in (absent: 0). */
+  readonly shard?: number;
 }
 
 /** The sweeper's step for one pending manifest. */
@@ -39,7 +41,7 @@ function sealedMomentsAgo(meta: Pick<PendingManifest, 'sealedAt'>, now: Date): b
   return meta.sealedAt !== undefined && now.getTime() - Date.parse(meta.sealedAt) < RESUME_GRACE_MS;
 }
 
-/** Whether {@link decidePending} needs the dataset's pointer: only for an open manifest that is due. */
+/** Whether {@link decidePending} needs the pointer of the manifest's shard: only for an open manifest that is due. */
 export function needsPointer(
   meta: PendingManifest | undefined,
   now: Date,
@@ -49,12 +51,12 @@ export function needsPointer(
 }
 
 /**
- * The step for a pending manifest, read at `now` with its dataset's pointer (the pointer matters only for an open
- * manifest that is due; undefined when the dataset has none).
+ * The step for a pending manifest, read at `now` with the pointer of its write shard (the pointer matters only for
+ * an open manifest that is due; undefined when the shard has none).
  */
 export function decidePending(
   meta: PendingManifest | undefined,
-  pointer: OpenPointer | undefined,
+  pointer: ShardPointer | undefined,
   now: Date,
   settings: { readonly maxWaitMinutes: number; readonly batchSize: number },
 ): PendingDecision {
@@ -76,4 +78,16 @@ export function decidePending(
 export function decideAfterLostSeal(again: Pick<PendingManifest, 'status' | 'sealedAt'> | undefined, now: Date): 'wait' | 'start' {
   if (again?.status === 'OPEN') return 'wait';
   return again !== undefined && sealedMomentsAgo(again, now) ? 'wait' : 'start';
+}
+
+/**
+ * The dataset's width after a sweep that sealed by timeout the manifests of `timedOutShards` while it spread its
+ * files over `shards`: each shard still written (below `shards`) whose manifest waited `maxWaitMinutes` without
+ * filling takes one off, down to 1, so a dataset whose traffic fell gets full manifests again. A shard at or above
+ * the width is no longer written (a narrowing left it) and says nothing of the traffic. Undefined: unchanged.
+ */
+export function narrowedWidth(shards: number, timedOutShards: readonly number[]): number | undefined {
+  const inUse = new Set(timedOutShards.filter((shard) => shard < shards)).size;
+  if (shards <= 1 || inUse === 0) return undefined;
+  return Math.max(1, shards - inUse);
 }

@@ -16,7 +16,16 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classifyObject, describeRejection, type KeyDecision } from '../domain/dataset';
-import { decideSlot, executionArnOf, nextOpening } from '../domain/manifest';
+import {
+  decideSlot,
+  executionArnOf,
+  nextOpening,
+  shardOfKey,
+  shardOfManifest,
+  type DatasetCounter,
+  type OpenPointer,
+  type ShardPointer,
+} from '../domain/manifest';
 import { fileVersionTag, parseNotification, type S3ObjectEvent } from '../domain/s3-event';
 import type { AwsClients } from '../common/aws-clients';
 import { readChecksum, recordedTagsOf } from '../common/content-identity';
@@ -56,7 +65,7 @@ export interface ManifestBuilderOptions {
   readonly metrics: MetricsSink;
   /** @default () => new Date() */
   readonly clock?: () => Date;
-  /** Attempts at placing one file while concurrent writers keep moving the dataset's pointer. @default 40 */
+  /** Attempts at placing one file while concurrent writers keep moving its shard's pointer. @default 40 */
   readonly maxAttempts?: number;
   /** Prefix of idempotency keys; stable across deployments, and the only keys the stack lets the builder touch. @default IDEMPOTENCY_TABLE.builderKeyPrefix */
   readonly idempotencyKeyPrefix?: string;
@@ -74,6 +83,16 @@ export interface ManifestBuilder {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * How long an instance trusts the dataset's width it read (`shards` on `OPEN#<dataset>`). Which shard a file enters
+ * never matters to I1-I3, only to how evenly shards fill, so a width a few seconds old is harmless; shard 0's
+ * writers see it fresh with every pointer read.
+ */
+export const WIDTH_TTL_MS = 10_000;
+
+/** Commits of one file lost to concurrent writers on its shard's pointer after which its writer widens the dataset. */
+export const WIDEN_AFTER_LOSSES = 3;
+
 /** Builds a manifest builder from explicit clients and settings. */
 export function createManifestBuilder(options: ManifestBuilderOptions): ManifestBuilder {
   const { clients, settings, logger, metrics } = options;
@@ -82,20 +101,39 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   const tally = new MetricTally();
   const sealer = sealerDepsOf({ clients, settings, logger, tally, clock });
   const { store } = sealer;
+  const maxShards = settings.maxShardsPerDataset ?? DEFAULT_CONFIG.maxShardsPerDataset;
+  /** Each dataset's width as this instance last read it. */
+  const widths = new Map<string, { shards: number; widest: number; readAt: number }>();
   const rules = {
     ingestPrefix: settings.ingestPrefix,
     acceptedSuffixes: settings.acceptedSuffixes,
     maxObjectBytes: (settings.maxObjectMb ?? DEFAULT_CONFIG.maxObjectMb) * 1024 * 1024,
   };
 
+  /** Notes the dataset's width from a read of its item (none yet: one shard). */
+  function remember(dataset: string, item: OpenPointer | undefined): { shards: number; widest: number } {
+    const width = { shards: Math.min(item?.shards ?? 1, maxShards), widest: item?.widest ?? 1, readAt: Date.now() };
+    widths.set(dataset, width);
+    return width;
+  }
+
+  /** The dataset's width, from this instance's memory while fresh, else read (with the item read, for shard 0). */
+  async function widthOf(dataset: string): Promise<{ shards: number; widest: number; item?: OpenPointer | undefined; fresh: boolean }> {
+    const known = widths.get(dataset);
+    if (known !== undefined && Date.now() - known.readAt < WIDTH_TTL_MS) return { ...known, fresh: false };
+    const item = await store.getPointer(dataset);
+    return { ...remember(dataset, item), item, fresh: true };
+  }
+
   /** A redelivered file whose manifest stalled (its writer stopped after the file, before the start) is finished here. */
   async function finishStalled(dataset: string, manifestId: string): Promise<void> {
     const meta = await store.getManifest(manifestId);
     if (meta === undefined) return;
     if (meta.status === 'OPEN') {
-      const pointer = await store.getPointer(dataset);
+      const shard = shardOfManifest(meta);
+      const pointer = await store.getShardPointer(dataset, shard);
       if (pointer?.manifestId !== manifestId || pointer.count < settings.batchSize) return;
-      if (!(await sealManifest(sealer, dataset, manifestId, 'full'))) return;
+      if (!(await sealManifest(sealer, dataset, shard, manifestId, 'full'))) return;
     } else if (isRecorded(meta, executionArnOf(settings.stateMachineArn, manifestId))) {
       return;
     }
@@ -132,25 +170,46 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
       sequencer: file.sequencer,
       versionId: file.versionId,
     };
+    const { dataset } = file;
+    let losses = 0;
+    let widened = false;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const pointer = await store.getPointer(file.dataset);
+      // The file's write shard: a function of its key among the dataset's current width (docs/architecture.md,
+      // "Sharded open manifests"). Shard 0's pointer is the dataset's item, which also holds the counter and width.
+      const width = await widthOf(dataset);
+      const shard = shardOfKey(file.key, width.shards);
+      let pointer: ShardPointer | undefined;
+      let counter: DatasetCounter | undefined;
+      if (shard === 0) {
+        const item = width.fresh ? width.item : await store.getPointer(dataset);
+        if (!width.fresh) remember(dataset, item);
+        pointer = item;
+        counter = item;
+      } else {
+        pointer = await store.getShardPointer(dataset, shard);
+      }
       const slot = decideSlot(pointer, settings.batchSize);
       if (slot.step === 'open') {
-        const opening = nextOpening(file.dataset, pointer, clock());
-        const opened = await store.openManifest(file.dataset, pointer, opening, clock());
-        if (opened === 'done') logger.info('Manifest opened', { manifestId: opening.manifestId, dataset: file.dataset });
+        if (shard !== 0) {
+          const item = width.fresh ? width.item : await store.getPointer(dataset);
+          remember(dataset, item);
+          counter = item;
+        }
+        const opening = nextOpening(dataset, counter, clock());
+        const opened = await store.openManifest(dataset, shard, { pointer, counter }, opening, clock());
+        if (opened === 'done') logger.info('Manifest opened', { manifestId: opening.manifestId, dataset, shard });
         else await backoff(attempt);
         continue;
       }
       if (slot.step === 'seal-full') {
         // The writer that filled it stopped before sealing; finish its work, then look again.
-        if (await sealManifest(sealer, file.dataset, slot.manifestId, 'full')) await startSealedManifest(sealer, slot.manifestId);
+        if (await sealManifest(sealer, dataset, shard, slot.manifestId, 'full')) await startSealedManifest(sealer, slot.manifestId);
         continue;
       }
-      const written = await store.commitFile(file.dataset, slot.manifestId, slot.count, entry, clock(), contentTag);
+      const written = await store.commitFile(dataset, shard, slot.manifestId, slot.count, entry, clock(), contentTag);
       if (written === 'written') {
         tally.count(METRIC.filesAccepted);
-        if (slot.count + 1 >= settings.batchSize && (await sealManifest(sealer, file.dataset, slot.manifestId, 'full'))) {
+        if (slot.count + 1 >= settings.batchSize && (await sealManifest(sealer, dataset, shard, slot.manifestId, 'full'))) {
           await startSealedManifest(sealer, slot.manifestId);
         }
         return { outcome: 'accepted', manifestId: slot.manifestId };
@@ -161,6 +220,14 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
         // manifest now if it is full, rather than leave it to the sweeper.
         const winner = await store.getFile(file.bucket, file.key, contentTag);
         return duplicateOf(file, { manifestId: winner?.manifestId ?? slot.manifestId, contentTag });
+      }
+      // The shard's pointer moved under this commit: other writers are filling the same manifest. Past a few such
+      // losses the dataset is spread over one more shard (once per file), so fewer writers share each pointer.
+      losses += 1;
+      if (losses >= WIDEN_AFTER_LOSSES && !widened && width.shards < maxShards) {
+        widened = true;
+        const after = remember(dataset, await store.widen(dataset, width, maxShards));
+        if (after.shards > width.shards) logger.info('Dataset spread over more shards', { dataset, shards: after.shards });
       }
       if (written === 'conflict') await backoff(attempt);
     }

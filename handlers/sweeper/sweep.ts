@@ -10,8 +10,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { endedOutcome, failureAlert, isEnded } from '../domain/ended-execution';
-import { ageSeconds } from '../domain/manifest';
-import { decideAfterLostSeal, decidePending, needsPointer } from '../domain/sweep';
+import { ageSeconds, shardOfManifest } from '../domain/manifest';
+import { decideAfterLostSeal, decidePending, narrowedWidth, needsPointer } from '../domain/sweep';
 import type { AwsClients } from '../common/aws-clients';
 import { METRIC, MetricTally, type MetricsSink } from '../common/observability';
 import { sealManifest, sealerDepsOf, startSealedManifest } from '../common/sealer';
@@ -38,6 +38,8 @@ export interface SweepReport {
   readonly queued: string[];
   /** Open manifests removed because no file ever entered them. */
   readonly discarded: string[];
+  /** Datasets spread over fewer write shards by this run, because in-use shards' manifests were sealed by timeout. */
+  readonly narrowed: Array<{ dataset: string; from: number; to: number }>;
   /** Manifests recorded FAILED (and alerted) because their execution ended without recording an outcome. */
   readonly endedRecorded: string[];
   /** Manifests whose pending alert (the outbox) this run published. */
@@ -58,18 +60,21 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     started: [],
     queued: [],
     discarded: [],
+    narrowed: [],
     endedRecorded: [],
     alertsPublished: [],
     failed: [],
     oldestOpenManifestAgeSeconds: 0,
   };
   const stillPending: PendingEntry[] = [];
+  /** The shards of each dataset whose manifest this run sealed by timeout. */
+  const timedOut = new Map<string, number[]>();
 
   for (const entry of await store.listPending()) {
     try {
       // The index is eventually consistent: decide on the item itself.
       const meta = await store.getManifest(entry.manifestId);
-      const pointer = needsPointer(meta, now, settings) ? await store.getPointer(meta.dataset) : undefined;
+      const pointer = needsPointer(meta, now, settings) ? await store.getShardPointer(meta.dataset, shardOfManifest(meta)) : undefined;
       const decision = decidePending(meta, pointer, now, settings);
       if (decision.step === 'skip') continue;
       if (decision.step === 'wait') {
@@ -77,8 +82,9 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
         continue;
       }
       const { manifestId, dataset } = meta!;
+      const shard = shardOfManifest(meta!);
       if (decision.step === 'discard') {
-        if ((await store.discardEmpty(dataset, manifestId)) === 'done') {
+        if ((await store.discardEmpty(dataset, shard, manifestId)) === 'done') {
           report.discarded.push(manifestId);
           logger.info('Empty manifest discarded', { manifestId, dataset });
         } else {
@@ -87,8 +93,9 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
         continue;
       }
       if (decision.step === 'seal') {
-        if (await sealManifest(sealer, dataset, manifestId, decision.reason)) {
+        if (await sealManifest(sealer, dataset, shard, manifestId, decision.reason)) {
           report.sealed.push(manifestId);
+          if (decision.reason === 'timeout') timedOut.set(dataset, [...(timedOut.get(dataset) ?? []), shard]);
         } else if (decideAfterLostSeal(await store.getManifest(manifestId), now) === 'wait') {
           stillPending.push(entry);
           continue;
@@ -107,6 +114,7 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     }
   }
 
+  await narrowQuietDatasets(deps, store, timedOut, report);
   await recordEndedExecutions(deps, store, now, tally, report);
   await publishPendingAlerts(deps, store, now, report);
 
@@ -120,6 +128,7 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     sealed: report.sealed.length,
     started: report.started.length,
     discarded: report.discarded.length,
+    narrowed: report.narrowed.length,
     queued: report.queued.length,
     endedRecorded: report.endedRecorded.length,
     alertsPublished: report.alertsPublished.length,
@@ -127,6 +136,32 @@ export async function sweep(deps: SweeperDeps, now: Date): Promise<SweepReport> 
     oldestOpenManifestAgeSeconds: age,
   });
   return { ...report, oldestOpenManifestAgeSeconds: age };
+}
+
+/**
+ * Spreads each dataset whose in-use shards' manifests this run sealed by timeout over fewer shards
+ * ({@link narrowedWidth}): their traffic no longer fills a manifest per shard within `maxWaitMinutes`. Conditional on
+ * the width read, so a builder widening meanwhile wins; a failure is left to the next timeout.
+ */
+async function narrowQuietDatasets(
+  deps: SweeperDeps,
+  store: StateStore,
+  timedOut: ReadonlyMap<string, number[]>,
+  report: SweepReport,
+): Promise<void> {
+  for (const [dataset, shards] of timedOut) {
+    try {
+      const item = await store.getPointer(dataset);
+      if (item === undefined) continue;
+      const to = narrowedWidth(item.shards, shards);
+      if (to === undefined || !(await store.narrow(dataset, item.shards, to))) continue;
+      report.narrowed.push({ dataset, from: item.shards, to });
+      deps.logger.info('Dataset spread over fewer shards', { dataset, from: item.shards, to });
+    } catch (err) {
+      // Only the spread of later files depends on it: logged, not a failed sweep.
+      deps.logger.warn('Narrowing a dataset failed; a later timeout narrows it', { dataset, error: err as Error });
+    }
+  }
 }
 
 /** True when `executionArn` names the manifest's original execution (its name is the manifest id, I3). */

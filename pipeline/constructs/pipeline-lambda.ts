@@ -40,6 +40,8 @@ export interface PipelineLambdaSettings {
   readonly idempotencyTtlDays?: number;
   /** Largest object accepted, in MB. @default DEFAULT_CONFIG.maxObjectMb */
   readonly maxObjectMb?: number;
+  /** Most write shards of one dataset. @default DEFAULT_CONFIG.maxShardsPerDataset */
+  readonly maxShardsPerDataset?: number;
   /** The pipeline's stage, named in the alerts' subject. @default no stage */
   readonly stage?: string;
   /** Namespace of the Lambdas' metrics. @default DEFAULT_CONFIG.metricsNamespace */
@@ -84,6 +86,7 @@ export function lambdaSettingsOf(props: PipelineLambdaProps): LambdaSettings {
     maxConcurrentRuns: props.maxConcurrentRuns ?? d.glue.maxConcurrentRuns,
     idempotencyTtlSeconds: (props.idempotencyTtlDays ?? d.idempotencyTtlDays) * 24 * 3600,
     maxObjectMb: props.maxObjectMb ?? d.maxObjectMb,
+    maxShardsPerDataset: props.maxShardsPerDataset ?? d.maxShardsPerDataset,
   };
 }
 

@@ -71,8 +71,9 @@ function datasetOf(key: string): string {
 
 /**
  * The invariants every test ends on: each uploaded object in exactly one sealed manifest (I1), manifests of at
- * most `batchSize` files of one dataset (I2), exactly one execution per manifest, recorded (I3), and the
- * manifest file listing exactly the manifest's files, sorted by key.
+ * most `batchSize` files of one dataset (I2), exactly one execution per manifest, recorded (I3), the
+ * manifest file listing exactly the manifest's files, sorted by key, and every write shard's pointer naming only an
+ * open manifest of its shard.
  */
 export function invariantViolations(
   state: FinalState,
@@ -116,5 +117,14 @@ export function invariantViolations(
       problems.push(`${id} manifest file lists ${JSON.stringify(listed)}, state has ${JSON.stringify(sorted)}`);
   }
   for (const name of state.executions.keys()) if (!state.manifests.has(name)) problems.push(`I3: execution ${name} has no manifest`);
+  // Every write shard's pointer names only an OPEN manifest of that shard (`OPEN#<dataset>` is shard 0).
+  for (const pointer of state.items.filter((i) => i.pk.startsWith('OPEN#') && i.manifestId !== undefined)) {
+    const named = state.manifests.get(pointer.manifestId);
+    const shard = Number(pointer.pk.split('#')[2] ?? 0);
+    if (named?.meta.status !== 'OPEN')
+      problems.push(`${pointer.pk} names ${pointer.manifestId}, which is ${named?.meta.status ?? 'absent'}`);
+    else if (Number(named.meta.shard ?? 0) !== shard)
+      problems.push(`${pointer.pk} names ${pointer.manifestId} of shard ${named.meta.shard}`);
+  }
   return problems;
 }

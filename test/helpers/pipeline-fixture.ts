@@ -1,6 +1,8 @@
 /** Builders and sweepers wired to the emulator the way the Lambda entries wire them to AWS. */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSRecord } from 'aws-lambda';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../contracts/table-schema';
 import { createManifestBuilder, type ManifestBuilder } from '../../handlers/manifest-builder/builder';
 import type { AwsClients } from '../../handlers/common/aws-clients';
 import type { MetricsSink, Unit } from '../../handlers/common/observability';
@@ -80,4 +82,20 @@ export async function deliverUntilDone(builder: ManifestBuilder, records: readon
 /** Far enough after now for every open manifest to be due and every sealed one past the resume grace. */
 export function afterMaxWait(settings: HandlerSettings): Date {
   return new Date(Date.now() + (settings.maxWaitMinutes + 5) * 60_000);
+}
+
+/**
+ * Spreads `dataset`'s files over `shards` write shards from now on, as builders widening it under contention would
+ * (docs/architecture.md, "Sharded open manifests"): builders made afterwards place files by key over that many.
+ */
+export async function spreadOver(clients: AwsClients, table: string, dataset: string, shards: number): Promise<void> {
+  await DynamoDBDocumentClient.from(clients.dynamodb).send(
+    new UpdateCommand({
+      TableName: table,
+      Key: keys.open(dataset),
+      UpdateExpression: 'SET #shards = :n, #widest = :n',
+      ExpressionAttributeNames: { '#shards': 'shards', '#widest': 'widest' },
+      ExpressionAttributeValues: { ':n': shards },
+    }),
+  );
 }

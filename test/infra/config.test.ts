@@ -94,6 +94,16 @@ describe('stage', () => {
   });
 });
 
+describe('maxShardsPerDataset', () => {
+  test('defaults to 8, is read from the context, and is refused outside 1 to 64', () => {
+    expect(resolveConfig().maxShardsPerDataset).toBe(8);
+    expect(configFromContext((key) => (key === 'maxShardsPerDataset' ? '1' : undefined)).maxShardsPerDataset).toBe(1);
+    for (const bad of [0, 65, 'many', 2.5]) {
+      expect(() => resolveConfig({ maxShardsPerDataset: bad })).toThrow('"maxShardsPerDataset"');
+    }
+  });
+});
+
 describe('builderMaxConcurrency', () => {
   test('10 by default; from context; refused outside the 2 to 1000 the event source takes', () => {
     expect(resolveConfig().builderMaxConcurrency).toBe(10);

@@ -158,9 +158,10 @@ describe('the builder and the sweeper', () => {
         asList((s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? []) as string[]),
       );
     const matches = (pk: string, patterns: string[]) => patterns.some((p) => pk.startsWith(p.replace(/\*$/, '')));
-    // The builder's items (state-store.ts: openManifest, commitFile, putRejected, seal, recordExecution).
+    // The builder's items (state-store.ts: openManifest, commitFile, widen, putRejected, seal, recordExecution), every write shard's pointer included.
     for (const pk of [
       keys.open('orders').pk,
+      keys.openShard('orders', 3).pk,
       keys.file('b', 'k', 'e').pk,
       keys.manifest('m').pk,
       keys.manifestFile('m', 'k', 'e').pk,
@@ -168,8 +169,9 @@ describe('the builder and the sweeper', () => {
     ]) {
       expect({ pk, ok: matches(pk, granted('ManifestBuilder/Builder')) }).toEqual({ pk, ok: true });
     }
-    // The sweeper's (seal, discardEmpty, recordExecution, recordEndedExecution, listManifestFiles).
-    for (const pk of [keys.open('orders').pk, keys.manifest('m').pk]) expect(matches(pk, granted('Sweeper/Function'))).toBe(true);
+    // The sweeper's (seal, discardEmpty, narrow, recordExecution, recordEndedExecution, listManifestFiles).
+    for (const pk of [keys.open('orders').pk, keys.openShard('orders', 3).pk, keys.manifest('m').pk])
+      expect(matches(pk, granted('Sweeper/Function'))).toBe(true);
     for (const pk of [keys.file('b', 'k', 'e').pk, keys.rejected('b', 'k').pk])
       expect(matches(pk, granted('Sweeper/Function'))).toBe(false);
     // The ASL's: every DynamoDB task builds its key as MANIFEST#<id>.

@@ -555,3 +555,25 @@ test("a file name Spark's listing would skip is rejected with a reason a produce
   expect(items.filter((i) => i.pk?.S?.startsWith('FILE#')).map((i) => i.key?.S)).toEqual([inFolder.key]);
   expect(metrics.total('FilesRejected')).toBe(1);
 });
+
+test("a dataset's width moves by compare-and-set: two writers widening from one width add one shard, never past the most allowed", async () => {
+  await freshPipeline();
+  await deliverUntilDone(builderOn(server.clients(), settings), [notificationOf(uploaded('ingest-test', 'incoming/orders/a.ndjson'))]);
+  const store = new StateStore(inspector.dynamodb, resources.stateTable);
+  const seen = (await store.getPointer('orders'))!;
+
+  const both = await Promise.all([store.widen('orders', seen, 3), store.widen('orders', seen, 3)]);
+  const third = await store.widen('orders', (await store.getPointer('orders'))!, 3);
+  const capped = await store.widen('orders', third!, 3);
+  const narrowed = await store.narrow('orders', 3, 1);
+  const stale = await store.narrow('orders', 3, 2);
+  const after = await store.getPointer('orders');
+
+  expect(seen).toMatchObject({ shards: 1, widest: 1 });
+  expect(both.map((p) => p?.shards)).toEqual([2, 2]);
+  expect(third).toMatchObject({ shards: 3, widest: 3 });
+  expect(capped).toMatchObject({ shards: 3, widest: 3 });
+  expect([narrowed, stale]).toEqual([true, false]);
+  // The counter and shard 0's open manifest are untouched; `widest` keeps every shard that may hold one in reach.
+  expect(after).toMatchObject({ shards: 1, widest: 3, day: seen.day, seq: seen.seq, manifestId: seen.manifestId, count: 1 });
+});

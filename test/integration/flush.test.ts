@@ -11,7 +11,7 @@ import { stateStoreOf } from '../../cli/ops/manifests';
 import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { invariantViolations, readFinalState } from '../helpers/final-state';
 import { MotoServer, settingsFor, type PipelineResources } from '../helpers/moto';
-import { afterMaxWait, builderOn, deliverUntilDone, sweepOn } from '../helpers/pipeline-fixture';
+import { afterMaxWait, builderOn, deliverUntilDone, spreadOver, sweepOn } from '../helpers/pipeline-fixture';
 import { notificationOf, uploaded, type UploadedObject } from '../helpers/s3-events';
 
 const GLUE_JOB = 'convert-test';
@@ -81,8 +81,9 @@ test('a flush seals the open manifest (sealReason flush), starts the execution n
   const store = stateStoreOf(ctx);
   const openId = (await store.getPointer('orders'))!.manifestId!;
 
-  const result = await flushDataset(ctx, 'orders');
+  const [result, ...others] = await flushDataset(ctx, 'orders');
 
+  expect(others).toEqual([]);
   expect(result).toMatchObject({ outcome: 'sealed', manifestId: openId, fileCount: 3, queued: false });
   const executionArn = (result as { executionArn: string }).executionArn;
   expect(executionArn.split(':').pop()).toBe(openId);
@@ -93,7 +94,7 @@ test('a flush seals the open manifest (sealReason flush), starts the execution n
   expect(JSON.parse(described.input!)).toMatchObject({ manifestId: openId, dataset: 'orders', fileCount: 3 });
   expect((await store.getPointer('orders'))!.manifestId).toBeUndefined();
 
-  expect(await flushDataset(ctx, 'orders')).toEqual({ dataset: 'orders', outcome: 'nothing-open' });
+  expect(await flushDataset(ctx, 'orders')).toEqual([{ dataset: 'orders', outcome: 'nothing-open' }]);
   const later = files('orders', 1, 10);
   await deliverUntilDone(builder, later.map(notificationOf));
   const nextId = (await store.getPointer('orders'))!.manifestId!;
@@ -111,8 +112,8 @@ test('a flush while the Glue job runs all it may leaves the manifest queued; the
   const clicks = files('clicks', 2);
   await deliverUntilDone(builder, [...orders, ...clicks].map(notificationOf));
 
-  expect(await flushDataset(ctx, 'orders')).toMatchObject({ outcome: 'sealed', queued: false });
-  const queued = await flushDataset(ctx, 'clicks');
+  expect(await flushDataset(ctx, 'orders')).toMatchObject([{ outcome: 'sealed', queued: false }]);
+  const [queued] = await flushDataset(ctx, 'clicks');
   expect(queued).toMatchObject({ outcome: 'sealed', queued: true });
   const queuedId = (queued as { manifestId: string }).manifestId;
   expect(await stateStoreOf(ctx).getManifest(queuedId)).toMatchObject({ status: 'SEALED', pendingSk: expect.any(String) });
@@ -138,5 +139,27 @@ test('flushes racing the builder: every file in exactly one manifest, each manif
   const report = await sweepOn(server.clients(), settings, afterMaxWait(settings));
   expect(report.failed).toEqual([]);
 
+  await expectInvariants(objects);
+});
+
+test("a flush seals every write shard's open manifest, the shards a dataset no longer writes to included", async () => {
+  await freshPipeline(1000);
+  // Room for every file: no manifest fills, each shard's stays open.
+  settings = { ...settings, batchSize: 50 };
+  await spreadOver(server.clients(), resources.stateTable, 'orders', 3);
+  const objects = files('orders', 12);
+  await deliverUntilDone(builderOn(server.clients(), settings), objects.map(notificationOf));
+  const store = stateStoreOf(ctx);
+  // The dataset narrowed meanwhile: shards 1 and 2 are no longer written, and their manifests are still open.
+  expect(await store.narrow('orders', 3, 1)).toBe(true);
+  const open = await Promise.all([0, 1, 2].map((shard) => store.getShardPointer('orders', shard)));
+
+  const results = await flushDataset(ctx, 'orders');
+
+  expect(open.every((p) => p?.manifestId !== undefined)).toBe(true);
+  expect(results.map((r) => (r as { manifestId: string }).manifestId)).toEqual(open.map((p) => p!.manifestId));
+  expect(results.every((r) => r.outcome === 'sealed')).toBe(true);
+  expect(results.reduce((n, r) => n + (r as { fileCount: number }).fileCount, 0)).toBe(12);
+  expect(await flushDataset(ctx, 'orders')).toEqual([{ dataset: 'orders', outcome: 'nothing-open' }]);
   await expectInvariants(objects);
 });

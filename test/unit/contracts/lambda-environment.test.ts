@@ -42,7 +42,14 @@ describe('loadSettings', () => {
       region: 'us-east-1',
       maxConcurrentRuns: DEFAULT_CONFIG.glue.maxConcurrentRuns,
       maxObjectMb: DEFAULT_CONFIG.maxObjectMb,
+      maxShardsPerDataset: DEFAULT_CONFIG.maxShardsPerDataset,
     });
+  });
+
+  test('the most write shards of a dataset come from MAX_SHARDS_PER_DATASET, and a bad one names the variable', () => {
+    expect(loadSettings({ ...required, MAX_SHARDS_PER_DATASET: '1' }).maxShardsPerDataset).toBe(1);
+    expect(() => loadSettings({ ...required, MAX_SHARDS_PER_DATASET: '0' })).toThrow(/MAX_SHARDS_PER_DATASET/);
+    expect(() => loadSettings({ ...required, MAX_SHARDS_PER_DATASET: '65' })).toThrow(SettingsError);
   });
 
   test('the object size cap comes from MAX_OBJECT_MB, and a bad one names the variable', () => {
@@ -103,6 +110,7 @@ describe('toEnvironment', () => {
     maxConcurrentRuns: 2,
     idempotencyTtlSeconds: 7200,
     maxObjectMb: 64,
+    maxShardsPerDataset: 3,
     alertSubjectPrefix: 'Ingest pipeline dev',
   };
   const powertools = { service: 'sweeper', metricsNamespace: 'Ns', logLevel: 'DEBUG' } as const;
@@ -175,6 +183,7 @@ describe('toEnvironment', () => {
       maxConcurrentRuns: config.glue.maxConcurrentRuns,
       idempotencyTtlSeconds: config.idempotencyTtlDays * 86_400,
       maxObjectMb: config.maxObjectMb,
+      maxShardsPerDataset: config.maxShardsPerDataset,
       region: 'us-east-1',
       alertSubjectPrefix: 'Ingest pipeline',
     });

@@ -4,7 +4,7 @@ import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sf
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../../cli/main';
-import { flushDataset } from '../../../../cli/ops/flush';
+import { flushDataset, flushManifest } from '../../../../cli/ops/flush';
 import { cloudTarget, executionArn, testContext } from '../fixtures';
 
 const ID = 'orders-20261123-000042';
@@ -100,8 +100,9 @@ describe('flushDataset', () => {
   it('seals the open manifest with reason flush, writes its manifest file, starts the execution named after it, then records it (I3)', async () => {
     const { ctx, ddb, s3, sfn, order } = pipelineWithOpenManifest(2);
 
-    const result = await flushDataset(ctx, 'orders');
+    const [result, ...others] = await flushDataset(ctx, 'orders');
 
+    expect(others).toEqual([]);
     expect(result).toEqual({
       dataset: 'orders',
       outcome: 'sealed',
@@ -128,7 +129,7 @@ describe('flushDataset', () => {
   it('leaves a sealed manifest queued when the Glue job runs as many runs as it may (its MaxConcurrentRuns)', async () => {
     const { ctx, sfn, order } = pipelineWithOpenManifest(2, { running: 2, maxConcurrentRuns: 2 });
 
-    const result = await flushDataset(ctx, 'orders');
+    const [result] = await flushDataset(ctx, 'orders');
 
     expect(result).toMatchObject({ outcome: 'sealed', manifestId: ID, queued: true });
     expect(result).not.toHaveProperty('executionArn', expect.anything());
@@ -141,23 +142,26 @@ describe('flushDataset', () => {
     none.ddb
       .on(GetCommand, { Key: { pk: 'OPEN#orders', sk: 'META' } })
       .resolves({ Item: { pk: 'OPEN#orders', sk: 'META', count: 0, day: '2026-11-23', seq: 42 } });
-    expect(await flushDataset(none.ctx, 'orders')).toEqual({ dataset: 'orders', outcome: 'nothing-open' });
+    expect(await flushDataset(none.ctx, 'orders')).toEqual([{ dataset: 'orders', outcome: 'nothing-open' }]);
     expect(none.order).toEqual([]);
 
     const empty = pipelineWithOpenManifest(0);
-    expect(await flushDataset(empty.ctx, 'orders')).toEqual({ dataset: 'orders', outcome: 'empty', manifestId: ID });
+    expect(await flushDataset(empty.ctx, 'orders')).toEqual([{ dataset: 'orders', outcome: 'empty', manifestId: ID }]);
     expect(empty.order).toEqual([]);
   });
 
-  it('with a manifest id, seals only that manifest, while it is still the open one', async () => {
+  it('with a manifest id, seals only that manifest, while it is still open in its shard', async () => {
     const p = pipelineWithOpenManifest(2);
-    expect(await flushDataset(p.ctx, 'orders', { manifestId: 'orders-20261123-000041' })).toEqual({
+    p.ddb.on(GetCommand, { Key: { pk: 'MANIFEST#orders-20261123-000041', sk: 'META' } }).resolves({
+      Item: { manifestId: 'orders-20261123-000041', dataset: 'orders', status: 'SEALED', shard: 0 },
+    });
+    expect(await flushManifest(p.ctx, 'orders', 'orders-20261123-000041')).toEqual({
       dataset: 'orders',
       outcome: 'not-open',
       manifestId: 'orders-20261123-000041',
     });
     expect(p.order).toEqual([]);
-    expect(await flushDataset(p.ctx, 'orders', { manifestId: ID })).toMatchObject({ outcome: 'sealed', manifestId: ID });
+    expect(await flushManifest(p.ctx, 'orders', ID)).toMatchObject({ outcome: 'sealed', manifestId: ID });
   });
 
   it('starts a manifest someone else sealed in between, without sealing it again', async () => {
@@ -167,7 +171,7 @@ describe('flushDataset', () => {
       throw transactionCancelled('ConditionalCheckFailed');
     });
 
-    const result = await flushDataset(p.ctx, 'orders');
+    const [result] = await flushDataset(p.ctx, 'orders');
 
     expect(result).toMatchObject({ outcome: 'already-sealed', manifestId: ID, executionArn: executionArn(ID) });
     expect(p.order).toEqual(['manifest-file', 'start', 'record']);
@@ -205,7 +209,7 @@ describe('pipeline flush', () => {
       io: { ...io, out: (t: string) => json.push(t) },
     });
     expect(code).toBe(0);
-    expect(JSON.parse(json.join('\n'))).toEqual({ dataset: 'orders', outcome: 'empty', manifestId: ID });
+    expect(JSON.parse(json.join('\n'))).toEqual([{ dataset: 'orders', outcome: 'empty', manifestId: ID }]);
   });
 
   it('needs --dataset', async () => {

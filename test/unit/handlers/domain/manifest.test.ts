@@ -11,6 +11,8 @@ import {
   nextOpening,
   parseManifestId,
   resultKeyOf,
+  shardOfKey,
+  shardOfManifest,
 } from '../../../../handlers/domain/manifest';
 
 const at = (iso: string) => new Date(iso);
@@ -44,26 +46,53 @@ describe('nextOpening', () => {
     expect(nextOpening('orders', undefined, now)).toEqual({ manifestId: 'orders-20261123-000001', day: '20261123', seq: 1 });
   });
   test('the same day counts on', () => {
-    expect(nextOpening('orders', { count: 0, day: '20261123', seq: 7 }, now).manifestId).toBe('orders-20261123-000008');
+    expect(nextOpening('orders', { day: '20261123', seq: 7 }, now).manifestId).toBe('orders-20261123-000008');
   });
   test('a new day starts at 1', () => {
-    expect(nextOpening('orders', { count: 0, day: '20261122', seq: 7 }, now).manifestId).toBe('orders-20261123-000001');
+    expect(nextOpening('orders', { day: '20261122', seq: 7 }, now).manifestId).toBe('orders-20261123-000001');
   });
   test('a clock behind the last opening keeps its later day, so ids never repeat', () => {
-    expect(nextOpening('orders', { count: 0, day: '20261124', seq: 3 }, now).manifestId).toBe('orders-20261124-000004');
+    expect(nextOpening('orders', { day: '20261124', seq: 3 }, now).manifestId).toBe('orders-20261124-000004');
   });
 });
 
 describe('decideSlot', () => {
   test('no open manifest: open one', () => {
     expect(decideSlot(undefined, 5)).toEqual({ step: 'open' });
-    expect(decideSlot({ count: 0, day: '20261123', seq: 1 }, 5)).toEqual({ step: 'open' });
+    expect(decideSlot({ count: 0 }, 5)).toEqual({ step: 'open' });
   });
   test('room left: write at the current count', () => {
-    expect(decideSlot({ manifestId: 'm', count: 4, day: '20261123', seq: 1 }, 5)).toEqual({ step: 'write', manifestId: 'm', count: 4 });
+    expect(decideSlot({ manifestId: 'm', count: 4 }, 5)).toEqual({ step: 'write', manifestId: 'm', count: 4 });
   });
   test('full but still open (its last writer stopped): seal it first', () => {
-    expect(decideSlot({ manifestId: 'm', count: 5, day: '20261123', seq: 1 }, 5)).toEqual({ step: 'seal-full', manifestId: 'm' });
+    expect(decideSlot({ manifestId: 'm', count: 5 }, 5)).toEqual({ step: 'seal-full', manifestId: 'm' });
+  });
+});
+
+describe('write shards', () => {
+  const keys = Array.from({ length: 4000 }, (_, i) => `incoming/orders/2026/11/23/part-${String(i).padStart(6, '0')}.ndjson`);
+
+  test('one shard (or none set): every key goes to shard 0', () => {
+    expect(new Set(keys.map((k) => shardOfKey(k, 1)))).toEqual(new Set([0]));
+    expect(shardOfKey(keys[7], 0)).toBe(0);
+  });
+
+  test('a key always goes to the same shard of a width, so a redelivery lands where the first delivery did', () => {
+    for (const key of keys.slice(0, 50)) expect(shardOfKey(key, 5)).toBe(shardOfKey(`${key}`, 5));
+    expect(shardOfKey('incoming/orders/é+ %.ndjson', 7)).toBe(shardOfKey('incoming/orders/é+ %.ndjson', 7));
+  });
+
+  test('keys that differ only in a counter spread evenly over the shards', () => {
+    for (const width of [2, 3, 8]) {
+      const perShard = Array.from({ length: width }, (_, s) => keys.filter((k) => shardOfKey(k, width) === s).length);
+      for (const n of perShard) expect(Math.abs(n - keys.length / width)).toBeLessThan((keys.length / width) * 0.15);
+    }
+  });
+
+  test("a manifest's shard is its META item's, 0 for one opened before shards", () => {
+    expect(shardOfManifest({ shard: 3 })).toBe(3);
+    expect(shardOfManifest({})).toBe(0);
+    expect(shardOfManifest({ shard: 'x' })).toBe(0);
   });
 });
 

@@ -1,4 +1,11 @@
-import { decideAfterLostSeal, decidePending, needsPointer, RESUME_GRACE_MS, type PendingManifest } from '../../../../handlers/domain/sweep';
+import {
+  decideAfterLostSeal,
+  decidePending,
+  narrowedWidth,
+  needsPointer,
+  RESUME_GRACE_MS,
+  type PendingManifest,
+} from '../../../../handlers/domain/sweep';
 
 const at = (iso: string) => new Date(iso);
 const settings = { maxWaitMinutes: 5, batchSize: 3 };
@@ -84,5 +91,24 @@ describe('decideAfterLostSeal', () => {
   test('gone or without a seal time: start, which says what is wrong', () => {
     expect(decideAfterLostSeal(undefined, now)).toBe('start');
     expect(decideAfterLostSeal({ status: 'SEALED' }, now)).toBe('start');
+  });
+});
+
+describe('narrowedWidth', () => {
+  test('each shard still written whose manifest timed out takes one shard off, down to 1', () => {
+    expect(narrowedWidth(4, [2])).toBe(3);
+    expect(narrowedWidth(4, [0, 1, 3])).toBe(1);
+    expect(narrowedWidth(4, [0, 1, 2, 3])).toBe(1);
+    expect(narrowedWidth(4, [1, 1])).toBe(3);
+  });
+
+  test('a shard at or beyond the width (left by an earlier narrowing) says nothing of the traffic', () => {
+    expect(narrowedWidth(2, [2, 3])).toBeUndefined();
+    expect(narrowedWidth(2, [1, 5])).toBe(1);
+  });
+
+  test('one shard, or no timeout: unchanged', () => {
+    expect(narrowedWidth(1, [0])).toBeUndefined();
+    expect(narrowedWidth(3, [])).toBeUndefined();
   });
 });
