@@ -13,6 +13,13 @@ export type GlueWorkerType = 'G.1X' | 'G.2X' | 'G.4X' | 'G.8X';
 /** FLEX runs on spare capacity (cheaper, may start later); STANDARD starts at once. */
 export type GlueExecutionClass = 'FLEX' | 'STANDARD';
 
+/**
+ * Where the functions and the Glue job run: `public` (Lambda's and Glue's own networks, reaching AWS's public
+ * endpoints over TLS) or `private` (subnets of a VPC with no route to the internet, reaching AWS only through VPC
+ * endpoints). docs/security.md, "Private network".
+ */
+export type NetworkMode = 'public' | 'private';
+
 /** Lambda and Powertools log levels. */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
@@ -118,6 +125,22 @@ export interface PipelineConfig {
   readonly curatedNoncurrentDays: number;
   /** The canary: off unless `canary.everyMinutes` is set. */
   readonly canary: CanarySettings;
+  /**
+   * `private` deploys the functions and the Glue job into private subnets with VPC endpoints and no route to the
+   * internet: a new VPC of two Availability Zones, or the existing one named by {@link vpcId}. @default 'public'
+   */
+  readonly network: NetworkMode;
+  /**
+   * An existing VPC for `network=private` (`-c vpcId=vpc-...`), given with its subnets, their route tables and their
+   * Availability Zones, so the stack synthesizes without looking the VPC up in an account. @default undefined (a new VPC)
+   */
+  readonly vpcId?: string;
+  /** The existing VPC's private subnets the functions and the job run in (`-c privateSubnetIds=subnet-a,subnet-b`). @default undefined */
+  readonly privateSubnetIds?: readonly string[];
+  /** The route table of each of {@link privateSubnetIds}, in the same order: the gateway endpoints' routes go there. @default undefined */
+  readonly privateRouteTableIds?: readonly string[];
+  /** The Availability Zone of each of {@link privateSubnetIds}, in the same order. @default undefined */
+  readonly availabilityZones?: readonly string[];
 }
 
 /** Where the prefixes of derived objects live; fixed names shared by the builder, the Glue job and the CLI. */
@@ -168,6 +191,11 @@ export const DEFAULT_CONFIG: PipelineConfig = {
   quarantineExpirationDays: 90,
   curatedNoncurrentDays: 30,
   canary: { everyMinutes: undefined },
+  network: 'public',
+  vpcId: undefined,
+  privateSubnetIds: undefined,
+  privateRouteTableIds: undefined,
+  availabilityZones: undefined,
 };
 
 /** The canary's own dataset: its files are the only ones there, so they are never taken for a producer's. */
@@ -345,6 +373,66 @@ function canaryEvery(value: unknown): number | undefined {
   return n;
 }
 
+/** A list of ids given as an array (cdk.json) or comma-separated text (`-c`), each matching `pattern`. */
+function ids(setting: string, value: unknown, pattern: RegExp, what: string): readonly string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const list: unknown[] = Array.isArray(value) ? value : text(setting, value).split(',');
+  const clean = list.map((s) => text(setting, s).trim()).filter((s) => s.length > 0);
+  if (clean.length === 0 || clean.some((s) => !pattern.test(s))) {
+    throw new ConfigError(setting, `expected ${what}, comma-separated, got ${JSON.stringify(value)}`);
+  }
+  return clean;
+}
+
+/** The network settings: the mode and, for an existing VPC, its subnets with their route tables and zones. */
+function networkSettings(
+  overrides: ConfigOverrides,
+): Pick<PipelineConfig, 'network' | 'vpcId' | 'privateSubnetIds' | 'privateRouteTableIds' | 'availabilityZones'> {
+  const network = oneOf('network', overrides.network, DEFAULT_CONFIG.network, ['public', 'private']);
+  const vpcId =
+    overrides.vpcId === undefined || overrides.vpcId === null || overrides.vpcId === '' ? undefined : text('vpcId', overrides.vpcId);
+  if (vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) {
+    throw new ConfigError('vpcId', `expected a VPC id (vpc-0123456789abcdef0), got ${JSON.stringify(vpcId)}`);
+  }
+  const privateSubnetIds = ids('privateSubnetIds', overrides.privateSubnetIds, /^subnet-[0-9a-f]{8,17}$/, 'subnet ids (subnet-...)');
+  const privateRouteTableIds = ids(
+    'privateRouteTableIds',
+    overrides.privateRouteTableIds,
+    /^rtb-[0-9a-f]{8,17}$/,
+    'route table ids (rtb-...)',
+  );
+  const availabilityZones = ids(
+    'availabilityZones',
+    overrides.availabilityZones,
+    /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
+    'Availability Zone names (us-east-1a)',
+  );
+  const given = { vpcId, privateSubnetIds, privateRouteTableIds, availabilityZones };
+  if (network === 'public') {
+    const stray = Object.entries(given).find(([, v]) => v !== undefined);
+    if (stray !== undefined) throw new ConfigError(stray[0], 'only used with network=private (`-c network=private`)');
+    return { network };
+  }
+  if (vpcId === undefined) {
+    const stray = Object.entries(given).find(([, v]) => v !== undefined);
+    if (stray !== undefined) throw new ConfigError(stray[0], 'describes an existing VPC: give vpcId too, or none of them for a new VPC');
+    return { network };
+  }
+  if (privateSubnetIds === undefined) throw new ConfigError('privateSubnetIds', `required with vpcId: the subnets of ${vpcId} to run in`);
+  for (const [setting, list] of [
+    ['privateRouteTableIds', privateRouteTableIds],
+    ['availabilityZones', availabilityZones],
+  ] as const) {
+    if (list?.length !== privateSubnetIds.length) {
+      throw new ConfigError(
+        setting,
+        `required with vpcId: one for each of the ${privateSubnetIds.length} privateSubnetIds, in their order`,
+      );
+    }
+  }
+  return { network, vpcId, privateSubnetIds, privateRouteTableIds, availabilityZones };
+}
+
 /** Merges overrides into the defaults and validates every value. */
 export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
   const d = DEFAULT_CONFIG;
@@ -406,6 +494,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     quarantineExpirationDays: int('quarantineExpirationDays', overrides.quarantineExpirationDays, d.quarantineExpirationDays, 1, 3650),
     curatedNoncurrentDays: int('curatedNoncurrentDays', overrides.curatedNoncurrentDays, d.curatedNoncurrentDays, 1, 3650),
     canary: { everyMinutes: canaryEvery(overrides.canary?.everyMinutes) },
+    ...networkSettings(overrides),
   };
   const worstCase = convertWorstCaseMinutes(config.glue);
   if (config.executionTimeoutMinutes < worstCase) {

@@ -7,6 +7,7 @@ import { ConversionWorkflow } from './constructs/conversion-workflow';
 import { PipelineDashboard } from './constructs/dashboard';
 import { ManifestBuilder } from './constructs/manifest-builder';
 import { type PipelineLambdaProps } from './constructs/pipeline-lambda';
+import { PrivateNetwork } from './constructs/private-network';
 import { StateTables } from './constructs/state-tables';
 import { Storage } from './constructs/storage';
 import { Sweeper } from './constructs/sweeper';
@@ -49,6 +50,22 @@ export class PipelineStack extends Stack {
       quarantineExpirationDays: config.quarantineExpirationDays,
     });
     const tables = new StateTables(this, 'StateTables');
+    // `-c network=private`: the functions and the Glue job in private subnets, reaching AWS through VPC endpoints.
+    const network =
+      config.network === 'private'
+        ? new PrivateNetwork(this, 'Network', {
+            logRetentionDays: config.logRetentionDays,
+            existingVpc:
+              config.vpcId === undefined
+                ? undefined
+                : {
+                    vpcId: config.vpcId,
+                    subnetIds: config.privateSubnetIds ?? [],
+                    routeTableIds: config.privateRouteTableIds ?? [],
+                    availabilityZones: config.availabilityZones ?? [],
+                  },
+          })
+        : undefined;
     const alerting = new Alerting(this, 'Alerting', { stackName: this.stackName, alertEmail: config.alertEmail, stage: config.stage });
     const workflow = new ConversionWorkflow(this, 'ConversionWorkflow', {
       ingestBucket: storage.ingestBucket,
@@ -62,6 +79,7 @@ export class PipelineStack extends Stack {
       executionTimeoutMinutes: config.executionTimeoutMinutes,
       logRetentionDays: config.logRetentionDays,
       stage: config.stage,
+      network,
     });
     const lambdaProps: PipelineLambdaProps = {
       stateTable: tables.stateTable,
@@ -82,6 +100,7 @@ export class PipelineStack extends Stack {
       metricsNamespace: config.metricsNamespace,
       logLevel: config.logLevel,
       logRetentionDays: config.logRetentionDays,
+      network,
     };
     const builder = new ManifestBuilder(this, 'ManifestBuilder', {
       ...lambdaProps,

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ArnFormat, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,6 +18,7 @@ import { lineCheckJarAsset } from './line-check-jar';
 import { Alerting, grantPublishTo } from './alerting';
 import { GLUE_LOG_GROUPS, glueLogGroupPatterns } from './glue-log-groups';
 import { acknowledge, arnRef, nagText } from './nag';
+import { PrivateNetwork } from './private-network';
 
 /** The Glue job's entry script; written and tested under `glue-scripts/`. */
 export const GLUE_SCRIPT_PATH = path.join(__dirname, '..', '..', 'glue-scripts', 'ndjson_to_parquet.py');
@@ -84,6 +85,8 @@ export interface ConversionWorkflowProps {
   readonly logRetentionDays?: number;
   /** The pipeline's stage, named in the alerts' subject. @default no stage */
   readonly stage?: string;
+  /** With `network=private`: the job runs in its first subnet through a Glue `NETWORK` connection. @default Glue's own network */
+  readonly network?: PrivateNetwork;
 }
 
 /**
@@ -100,6 +103,8 @@ export class ConversionWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** Encrypts the Glue job's logs and bookmarks. */
   public readonly key: kms.Key;
+  /** With `network=private`: the Glue `NETWORK` connection the job runs in. */
+  public readonly connection?: glue.Connection;
   /** The job's log groups: its stdout/stderr (`output`), Glue's and Spark's own (`error`), continuous logging. */
   public readonly logGroups: { readonly output: logs.LogGroup; readonly error: logs.LogGroup; readonly continuous: logs.LogGroup };
 
@@ -164,6 +169,37 @@ export class ConversionWorkflow extends Construct {
     this.grantJobAccess(role, props, logGroupArns);
     this.acknowledgeJobAccess(role, props, logGroupArns);
 
+    if (props.network !== undefined) {
+      // A job in a VPC runs through a connection of type NETWORK, in one subnet ("A job or development endpoint can
+      // only access one VPC (and subnet) at a time"), and needs the S3 endpoint: "To access Amazon S3 from within
+      // your VPC, a VPC endpoint is required" (AWS Glue Developer Guide, "Setting up network access to data stores",
+      // https://docs.aws.amazon.com/glue/latest/dg/start-connecting.html). The group is the job's own: all TCP among
+      // its workers, HTTPS to the endpoints (./private-network.ts).
+      const connection = new glue.Connection(this, 'Connection', {
+        type: glue.ConnectionType.NETWORK,
+        description: 'Private subnet of the ingest pipeline conversion job',
+        network: glue.ConnectionNetwork.subnet(props.network.subnets[0]),
+        securityGroups: [props.network.jobSecurityGroup],
+      });
+      this.connection = connection;
+      if (!Token.isUnresolved(props.network.subnets[0].availabilityZone)) {
+        // An existing VPC's subnet: its zone is the one the deployer named (`availabilityZones`), not a zone to pick.
+        const reason =
+          "The zone of an existing subnet, given in context with the subnet's id: the connection must name the subnet's own zone.";
+        Validations.of(connection).acknowledge({ id: 'CloudFormation-Validate::W3010', reason });
+        (connection.node.defaultChild as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3010'] } });
+      }
+      // Glue reads the job's connection with the job's role when a run starts.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ItsNetworkConnection',
+          actions: ['glue:GetConnection'],
+          resources: [stack.formatArn({ service: 'glue', resource: 'catalog' }), connection.connectionArn],
+        }),
+      );
+      props.network.grantJobInterfaces(this, 'JobNetworkInterfaces', role);
+    }
+
     const script = new s3assets.Asset(this, 'Script', { path: props.glueScriptPath ?? GLUE_SCRIPT_PATH });
     // Zipped by CDK at synth; Python's byte-code caches stay out of it.
     const jobPackage = new s3assets.Asset(this, 'Package', { path: GLUE_PACKAGE_ROOT, exclude: ['**/__pycache__', '**/*.pyc'] });
@@ -188,6 +224,7 @@ export class ConversionWorkflow extends Construct {
       timeout: Duration.minutes(glueSettings.timeoutMinutes),
       securityConfiguration,
       enableMetrics: true,
+      connections: this.connection === undefined ? undefined : [this.connection],
       // Glue versions before 5 log continuously to this group; 5 and later to `<prefix>/output` and `/error`.
       continuousLogging: { enabled: true, logGroup: this.logGroups.continuous },
       defaultArguments: {

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG, type LogLevel, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
 import { Alerting } from './alerting';
+import { PrivateNetwork } from './private-network';
 import { retentionDays } from './log-retention';
 import { acknowledge, arnRef } from './nag';
 
@@ -66,6 +67,8 @@ export interface PipelineLambdaProps extends PipelineLambdaSettings {
   readonly stateMachine: sfn.IStateMachine;
   /** The alerts topic (where the sweeper announces manifests whose execution ended without recording an outcome) and the alarms of the function. */
   readonly alerting: Alerting;
+  /** With `network=private`: the subnets and the security group the function runs in. @default Lambda's own network */
+  readonly network?: PrivateNetwork;
 }
 
 /** The handlers' settings for these resources and settings (docs/architecture.md, "Lambda environment"). */
@@ -130,7 +133,9 @@ export function pipelineFunction(
       resources: [logGroup.logGroupArn],
     }),
   );
-  return new nodejs.NodejsFunction(scope, name, {
+  const network = props.network;
+  const interfaces = network?.grantFunctionInterfaces(scope, `${name}NetworkInterfaces`, role);
+  const fn = new nodejs.NodejsFunction(scope, name, {
     description: options.description,
     entry: path.join(REPO_ROOT, options.entry),
     handler: 'handler',
@@ -154,8 +159,13 @@ export function pipelineFunction(
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     bundling: { minify: true, sourceMap: true, target: 'node22' },
+    ...(network === undefined
+      ? {}
+      : { vpc: network.vpc, vpcSubnets: { subnets: network.subnets }, securityGroups: [network.functionsSecurityGroup] }),
     ...options.extra,
   });
+  if (interfaces !== undefined) fn.node.addDependency(interfaces);
+  return fn;
 }
 
 /**

@@ -23,8 +23,21 @@ function lint(templateBody: unknown): { status: number | null; output: string } 
 }
 
 describe('cfn-lint', () => {
-  test('the synthesized template has no error and no warning', () => {
-    const { template } = synthPipeline({ alertEmail: 'ops@example.com' });
+  test.each([
+    ['public network', {}],
+    ['private network, new VPC', { network: 'private' }],
+    [
+      'private network, existing VPC',
+      {
+        network: 'private',
+        vpcId: 'vpc-0123456789abcdef0',
+        privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2',
+        privateRouteTableIds: 'rtb-0aaaaaaaaaaaaaaa1,rtb-0bbbbbbbbbbbbbbb2',
+        availabilityZones: 'us-east-1a,us-east-1b',
+      },
+    ],
+  ])('%s: the synthesized template has no error and no warning', (_mode, network) => {
+    const { template } = synthPipeline({ alertEmail: 'ops@example.com', ...network });
 
     const { status, output } = lint(template.toJSON());
 

@@ -141,3 +141,53 @@ describe('canary', () => {
     expect(canaryLookbackMinutes(resolveConfig({ canary: { everyMinutes: 1440 } }))).toBe(2880);
   });
 });
+
+describe('network', () => {
+  const existing = {
+    network: 'private',
+    vpcId: 'vpc-0123456789abcdef0',
+    privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1, subnet-0bbbbbbbbbbbbbbb2',
+    privateRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
+    availabilityZones: 'us-east-1a,us-east-1b',
+  };
+
+  test('public by default, with no VPC settings', () => {
+    const config = resolveConfig();
+    expect(config.network).toBe('public');
+    expect([config.vpcId, config.privateSubnetIds, config.privateRouteTableIds, config.availabilityZones]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  test('private alone means a new VPC; with vpcId, the existing one, its lists from comma-separated text or arrays', () => {
+    const fresh = configFromContext((key) => (key === 'network' ? 'private' : undefined));
+    expect(fresh.network).toBe('private');
+    expect(fresh.vpcId).toBeUndefined();
+    const context: Record<string, unknown> = existing;
+    expect(configFromContext((key) => context[key])).toMatchObject({
+      network: 'private',
+      vpcId: 'vpc-0123456789abcdef0',
+      privateSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0bbbbbbbbbbbbbbb2'],
+      privateRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0bbbbbbbbbbbbbbb2'],
+      availabilityZones: ['us-east-1a', 'us-east-1b'],
+    });
+  });
+
+  test.each([
+    ['network', { network: 'vpc' }],
+    ['vpcId', { vpcId: 'vpc-0123456789abcdef0' }],
+    ['privateSubnetIds', { network: 'private', privateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1' }],
+    ['vpcId', { ...existing, vpcId: 'my-vpc' }],
+    ['privateSubnetIds', { ...existing, privateSubnetIds: undefined }],
+    ['privateSubnetIds', { ...existing, privateSubnetIds: 'subnet-1,sg-2' }],
+    ['privateRouteTableIds', { ...existing, privateRouteTableIds: 'rtb-0aaaaaaaaaaaaaaa1' }],
+    ['availabilityZones', { ...existing, availabilityZones: undefined }],
+    ['availabilityZones', { ...existing, availabilityZones: 'us-east-1a,1b' }],
+  ])('%s refuses %j, naming the setting', (setting, overrides) => {
+    expect(() => resolveConfig(overrides)).toThrow(ConfigError);
+    expect(() => resolveConfig(overrides)).toThrow(`"${setting}"`);
+  });
+});
