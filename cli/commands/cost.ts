@@ -76,6 +76,11 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
       REFERENCE_PLAN.headroomFactor,
     )
     .addOption(
+      new Option('--network <mode>', 'the network mode to bill: private adds the VPC endpoints (-c network=private)')
+        .choices(['public', 'private'])
+        .default('public'),
+    )
+    .addOption(
       new Option('--benchmark <file>', "the builder benchmark's result file").default(
         BUILDER_BENCHMARK_PATH,
         'bench/results/manifest-builder.json',
@@ -99,12 +104,13 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
         executionClass?: 'FLEX' | 'STANDARD';
         canaryEveryMinutes?: number;
         scale: number;
+        network: 'public' | 'private';
         target: number;
         benchmark: string;
         glueBenchmark: string;
         json?: boolean;
       }) => {
-        const config = resolveConfig({ batchSize: opts.batchSize, maxWaitMinutes: opts.maxWaitMinutes });
+        const config = resolveConfig({ batchSize: opts.batchSize, maxWaitMinutes: opts.maxWaitMinutes, network: opts.network });
         // Checked as the stack's setting is (a multiple of 5 from 5 to 1440).
         const withCanary = resolveConfig({ ...config, canary: { everyMinutes: opts.canaryEveryMinutes } });
         // The stack as it is now: if it does not synthesize, there is no inventory to bill (the error says why).
@@ -164,5 +170,6 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
     'npx pipeline cost --month 12 --json',
     'npx pipeline cost --scale 600',
     'npx pipeline cost --canary-every-minutes 60',
+    'npx pipeline cost --network private',
   );
 }

@@ -310,6 +310,29 @@ export function xrayLine(t: Traffic): BillLine {
   };
 }
 
+/**
+ * VPC endpoints (`network=private` only): each interface endpoint's hours in each of its zones, and the GB they carry
+ * (the job's logs, its catalog and KMS calls, the handlers' Step Functions calls); the gateway endpoints are free.
+ */
+export function vpcEndpointsLine(t: Traffic): BillLine | undefined {
+  const e = t.inventory.vpcEndpoints;
+  // Only in the private network: the public default's bill has no such line.
+  if (e.interface === 0) return undefined;
+  const hours = DAYS_PER_MONTH * 24;
+  const calls =
+    t.runsPerMonth *
+      (ASSUMPTIONS.glueCatalogRequestsPerRun + ASSUMPTIONS.glueKmsRequestsPerRun + ASSUMPTIONS.endpointCallsPerManifestStart) +
+    t.sweeperInvocations * ASSUMPTIONS.endpointCallsPerSweep;
+  const gb = (t.runsPerMonth * ASSUMPTIONS.glueLogBytesPerRun + calls * ASSUMPTIONS.endpointBytesPerCall) / GB;
+  return {
+    service: 'VPC endpoints',
+    usd: e.interfaceZones * hours * PRICES.privateLinkEndpointAzHour + gb * PRICES.privateLinkPerGb,
+    detail:
+      `${e.interface} interface endpoints in ${n(e.interfaceZones / Math.max(1, e.interface), 1)} zones each x ${hours} h at $${PRICES.privateLinkEndpointAzHour}/h; ` +
+      `${n(gb, 2)} GB through them at $${PRICES.privateLinkPerGb}/GB; ${e.gateway} gateway endpoints (S3, DynamoDB) free`,
+  };
+}
+
 /** EventBridge: the sweeper's schedule. */
 export function eventBridgeLine(): BillLine {
   return { service: 'EventBridge', usd: 0, detail: `the sweeper's schedule: scheduled rules are free` };
@@ -337,6 +360,7 @@ export const BILL_LINES: readonly BillLineOf[] = [
   snsLine,
   xrayLine,
   eventBridgeLine,
+  vpcEndpointsLine,
 ];
 
 /** The bill of one month at this load: every line of `lines` the stack has, in order. */

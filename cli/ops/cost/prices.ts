@@ -45,6 +45,13 @@ export const PRICES = {
   snsPerMillionPublishes: 0.5,
   snsPer100kEmails: 2.0,
   xrayPerMillionTraces: 5.0,
+  /**
+   * Interface VPC endpoints (`network=private`): each endpoint is billed "for each hour that your VPC endpoint remains
+   * provisioned in each Availability Zone", and per GB processed ($0.01 for the first PB a month in the region);
+   * gateway endpoints (S3, DynamoDB) are free (AWS PrivateLink pricing, https://aws.amazon.com/privatelink/pricing/).
+   */
+  privateLinkEndpointAzHour: 0.01,
+  privateLinkPerGb: 0.01,
 } as const;
 
 /**
@@ -164,4 +171,12 @@ export const ASSUMPTIONS = {
   /** X-Ray's default sampling: the first request each second, then 5%. */
   xrayReservoirPerSecond: 1,
   xrayRate: 0.05,
+  /**
+   * Calls through the interface endpoints besides the job's catalog, KMS and log traffic (`network=private`): Step
+   * Functions calls a manifest's start takes (list running executions, start, describe on a conflict), and a sweep's
+   * (its list of running executions); each call's bytes with TLS, headers and the answer.
+   */
+  endpointCallsPerManifestStart: 3,
+  endpointCallsPerSweep: 1,
+  endpointBytesPerCall: 5_000,
 } as const;

@@ -53,6 +53,8 @@ export interface StackInventory {
   readonly logRetentionDays: number;
   readonly ingestTransitionDays: number;
   readonly accessLogRetentionDays: number;
+  /** VPC endpoints of `network=private` (none in the public default): interface endpoints, and the zones they are in summed. */
+  readonly vpcEndpoints: { readonly interface: number; readonly interfaceZones: number; readonly gateway: number };
 }
 
 /**
@@ -110,6 +112,7 @@ interface PropertiesByType {
     };
   };
   'AWS::Logs::LogGroup': { readonly RetentionInDays?: number };
+  'AWS::EC2::VPCEndpoint': { readonly VpcEndpointType?: string; readonly SubnetIds?: readonly unknown[] };
 }
 
 /** The resources of one type, with their ids and properties. */
@@ -180,6 +183,8 @@ export function inventoryFromTemplate(template: Template, source: string): Stack
     .flatMap((b) => (b.LifecycleConfiguration?.Rules ?? []).map((r) => r.ExpirationInDays))
     .filter((d): d is number => typeof d === 'number');
   const retention = resourcesOf(template, 'AWS::Logs::LogGroup').map((r) => numberOr(r.properties.RetentionInDays, 3653));
+  const endpoints = resourcesOf(template, 'AWS::EC2::VPCEndpoint').map((r) => r.properties);
+  const interfaceEndpoints = endpoints.filter((e) => e.VpcEndpointType === 'Interface');
   const builder = fn(referencedId(esm.FunctionName));
   const idempotencyTtlSeconds = builder.properties.Environment?.Variables?.[SETTING_VARIABLES.idempotencyTtlSeconds];
   return {
@@ -218,6 +223,12 @@ export function inventoryFromTemplate(template: Template, source: string): Stack
     logRetentionDays: Math.max(1, ...retention),
     ingestTransitionDays: numberOr(ia?.TransitionInDays, Infinity),
     accessLogRetentionDays: Math.max(0, ...expirations),
+    vpcEndpoints: {
+      interface: interfaceEndpoints.length,
+      // An endpoint has a network interface in each subnet it is given, one subnet per zone.
+      interfaceZones: interfaceEndpoints.reduce((sum, e) => sum + (e.SubnetIds ?? []).length, 0),
+      gateway: endpoints.length - interfaceEndpoints.length,
+    },
   };
 }
 

@@ -108,4 +108,18 @@ describe('monthlyBill', () => {
     expect(bill.lines.map((l) => l.service)).toEqual([...base.lines.map((l) => l.service), 'Canary']);
     expect(bill.monthlyUsd).toBeCloseTo(base.monthlyUsd + 1.5, 12);
   });
+
+  it('bills no VPC endpoint in the public network; in the private one, each interface endpoint by the hour in each zone and the GB it carries', () => {
+    const publicBill = monthlyBill({ load, inventory, measured: measured() });
+    const privateInventory = { ...inventory, vpcEndpoints: { interface: 8, interfaceZones: 16, gateway: 2 } };
+    const privateBill = monthlyBill({ load, inventory: privateInventory, measured: measured() });
+    const line = privateBill.lines.find((l) => l.service === 'VPC endpoints')!;
+    // 2,880 runs: 500 KB of logs, 10 catalog and 10 KMS calls and 3 Step Functions calls each; 43,200 sweeps of 1 call; 5 KB a call.
+    const gb = (2880 * 500_000 + (2880 * 23 + 43_200) * 5_000) / 1e9;
+
+    expect(publicBill.lines.map((l) => l.service)).not.toContain('VPC endpoints');
+    expect(line.usd).toBeCloseTo(16 * 720 * 0.01 + gb * 0.01, 9);
+    expect(line.usd).toBeGreaterThan(115);
+    expect(privateBill.monthlyUsd - publicBill.monthlyUsd).toBeCloseTo(line.usd, 9);
+  });
 });

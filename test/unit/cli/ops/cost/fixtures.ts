@@ -26,6 +26,7 @@ export const inventory: StackInventory = {
   logRetentionDays: 30,
   ingestTransitionDays: 30,
   accessLogRetentionDays: 365,
+  vpcEndpoints: { interface: 0, interfaceZones: 0, gateway: 0 },
 };
 
 export const bench: BuilderBenchmark = {

@@ -106,4 +106,13 @@ describe('synthesizeInventory', () => {
     expect(inv.idempotencyTtlDays).toBe(3);
     expect(inv.sweeper.everyMinutes).toBe(1);
   });
+
+  it('counts the VPC endpoints: none in the public network; in the private one, 8 interface endpoints in 2 zones each and 2 gateways', () => {
+    expect(synthesizeInventory(resolveConfig()).vpcEndpoints).toEqual({ interface: 0, interfaceZones: 0, gateway: 0 });
+    expect(synthesizeInventory(resolveConfig({ network: 'private' })).vpcEndpoints).toEqual({
+      interface: 8,
+      interfaceZones: 16,
+      gateway: 2,
+    });
+  });
 });
