@@ -8,7 +8,7 @@ import { synthPipeline } from './synth';
 /** Both network modes, the private one in a new VPC and in an existing one: every acknowledgment of each is checked. */
 const MODES: Array<[string, ConfigOverrides]> = [
   ['public network', { alertEmail: 'ops@example.com' }],
-  ['private network, new VPC', { alertEmail: 'ops@example.com', network: 'private' }],
+  ['private network, new VPC, with the canary', { alertEmail: 'ops@example.com', network: 'private', canary: { everyMinutes: 60 } }],
   [
     'private network, existing VPC',
     {
