@@ -158,6 +158,9 @@ export const PREFIXES = {
   staging: 'staging/',
 } as const;
 
+/** The highest `maxShardsPerDataset` accepted. */
+export const MAX_SHARDS_PER_DATASET = 64;
+
 /** The defaults of every setting. */
 export const DEFAULT_CONFIG: PipelineConfig = {
   batchSize: 200,
@@ -479,7 +482,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}): PipelineConfig {
     executionTimeoutMinutes: int('executionTimeoutMinutes', overrides.executionTimeoutMinutes, d.executionTimeoutMinutes, 5, 7 * 1440),
     // Lambda API reference, ScalingConfig: MaximumConcurrency takes 2 to 1000.
     builderMaxConcurrency: int('builderMaxConcurrency', overrides.builderMaxConcurrency, d.builderMaxConcurrency, 2, 1000),
-    maxShardsPerDataset: int('maxShardsPerDataset', overrides.maxShardsPerDataset, d.maxShardsPerDataset, 1, 64),
+    maxShardsPerDataset: int('maxShardsPerDataset', overrides.maxShardsPerDataset, d.maxShardsPerDataset, 1, MAX_SHARDS_PER_DATASET),
     maxReceiveCount: int('maxReceiveCount', overrides.maxReceiveCount, d.maxReceiveCount, 1, 1000),
     idempotencyTtlDays: int('idempotencyTtlDays', overrides.idempotencyTtlDays, d.idempotencyTtlDays, 1, 365),
     metricsNamespace:

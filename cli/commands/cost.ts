@@ -1,7 +1,7 @@
 /** `pipeline cost`: the monthly bill and the headroom of a load, beside the reference plan (docs/cost.md). */
 import * as path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { canaryLookbackMinutes, resolveConfig, type PipelineConfig } from '../../contracts/config';
+import { canaryLookbackMinutes, resolveConfig } from '../../contracts/config';
 import { canaryCost, renderCanaryCost } from '../ops/cost/canary';
 import {
   BUILDER_BENCHMARK_PATH,
@@ -12,7 +12,7 @@ import {
 } from '../ops/cost/inputs/benchmarks';
 import { readSuccessPath } from '../ops/cost/inputs/state-machine';
 import { synthesizeInventory } from '../ops/cost/inputs/template';
-import { ONE_OPEN_MANIFEST, REFERENCE_PLAN, referenceLoad, type Measured, type Sharding } from '../ops/cost/model';
+import { REFERENCE_PLAN, referenceLoad, shardingOf, type Measured } from '../ops/cost/model';
 import { renderCostReport } from '../ops/cost/render';
 import { costJson, costReport } from '../ops/cost/report';
 import { CliDeps, positiveInt, printJson, withExamples } from './shared';
@@ -25,11 +25,6 @@ function positiveNumber(name: string) {
       throw new InvalidArgumentError(`${name} takes a positive number, got "${value}"`);
     return n;
   };
-}
-
-/** The open manifests a dataset's files spread over with these settings: one, fixed by the code. */
-export function shardingOf(_config: PipelineConfig): Sharding {
-  return ONE_OPEN_MANIFEST;
 }
 
 /** A results file as the output names it: relative to the working directory. */
@@ -140,7 +135,7 @@ export function registerCostCommand(program: Command, deps: CliDeps): void {
           month: opts.month,
           executionClass: opts.executionClass,
           targetFactor,
-          sharding: shardingOf(config),
+          sharding: shardingOf(inventory),
         });
         // The canary's own lines, beside the load's bill: it runs whatever the load (docs/cost.md, "The canary").
         const canary =

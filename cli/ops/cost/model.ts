@@ -2,7 +2,7 @@
  * The model's shared parts: the load, how its files group into manifests, one Glue run of a manifest, and the types
  * of the inputs and of the report. The bill (./bill.ts) and the capacity (./capacity.ts) are built from these.
  */
-import type { PipelineConfig } from '../../../contracts/config';
+import { DEFAULT_CONFIG, MAX_SHARDS_PER_DATASET, type PipelineConfig } from '../../../contracts/config';
 import type { BuilderBenchmark, GlueBenchmark } from './inputs/benchmarks';
 import { glueThroughput } from './inputs/benchmarks';
 import type { SuccessPath } from './inputs/state-machine';
@@ -198,6 +198,16 @@ export interface Sharding {
 
 /** One open manifest per dataset: the design before the open manifests were spread. */
 export const ONE_OPEN_MANIFEST: Sharding = { perDataset: 1, defaultPerDataset: 1 };
+
+/** The open manifests of the stack: the builder's `maxShardsPerDataset` (the dataset widens up to it under contention). */
+export function shardingOf(inventory: StackInventory): Sharding {
+  return {
+    perDataset: inventory.builder.maxShardsPerDataset,
+    defaultPerDataset: DEFAULT_CONFIG.maxShardsPerDataset,
+    setting: 'maxShardsPerDataset',
+    settingMax: MAX_SHARDS_PER_DATASET,
+  };
+}
 
 /** The bill of one month. */
 export interface MonthlyBill {

@@ -21,6 +21,8 @@ export interface StackInventory {
     readonly batchSize: number;
     readonly batchingWindowSeconds: number;
     readonly maxConcurrency: number;
+    /** Most open manifests (write shards) of one dataset: its `MAX_SHARDS_PER_DATASET`. */
+    readonly maxShardsPerDataset: number;
   };
   readonly sweeper: {
     readonly memoryMb: number;
@@ -194,6 +196,10 @@ export function inventoryFromTemplate(template: Template, source: string): Stack
       batchSize: numberOr(esm.BatchSize, 10),
       batchingWindowSeconds: numberOr(esm.MaximumBatchingWindowInSeconds, 0),
       maxConcurrency: numberOr(esm.ScalingConfig?.MaximumConcurrency, 1000),
+      maxShardsPerDataset: numberOr(
+        builder.properties.Environment?.Variables?.[SETTING_VARIABLES.maxShardsPerDataset],
+        DEFAULT_CONFIG.maxShardsPerDataset,
+      ),
     },
     sweeper: { ...fn(referencedId(schedule.Targets?.[0]?.Arn)).figures, everyMinutes: rateMinutes(schedule.ScheduleExpression) },
     glue: {

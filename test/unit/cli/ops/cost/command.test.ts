@@ -42,6 +42,9 @@ describe('pipeline cost', () => {
     expect(json.headroom).toEqual({ factor: expect.any(Number), part: expect.any(String), limitedBy: 'builder-per-dataset' });
     expect(json.headroom.factor).toBeCloseTo(345.6, 6);
     expect(json.toTarget.target).toBe(600);
+    // The stack's maxShardsPerDataset (1 in the fixture) is the setting that raises the per-dataset limit: 2 hold 600x.
+    expect(json.toTarget.settings).toContainEqual({ key: 'maxShardsPerDataset', value: 2 });
+    expect(json.toTarget.headroom.factor).toBeGreaterThanOrEqual(600);
     expect(json.inventory).toEqual(inventory);
   });
 

@@ -10,7 +10,15 @@ export const load = { filesPerDay: 8000, mbPerFile: 3.5, datasets: 1, batchSize:
 
 export const inventory: StackInventory = {
   source: 'test',
-  builder: { memoryMb: 512, arch: 'arm64', tracing: true, batchSize: 50, batchingWindowSeconds: 5, maxConcurrency: 10 },
+  builder: {
+    memoryMb: 512,
+    arch: 'arm64',
+    tracing: true,
+    batchSize: 50,
+    batchingWindowSeconds: 5,
+    maxConcurrency: 10,
+    maxShardsPerDataset: 1,
+  },
   sweeper: { memoryMb: 1024, arch: 'arm64', tracing: false, everyMinutes: 1 },
   glue: { workerType: 'G.1X', maxWorkers: 10, executionClass: 'FLEX', maxConcurrentRuns: 5, continuousLogging: true },
   parquetTargetFileMb: 128,

@@ -10,7 +10,7 @@ describe('inventoryFromTemplate', () => {
           MemorySize: 768,
           Architectures: ['arm64'],
           TracingConfig: { Mode: 'Active' },
-          Environment: { Variables: { IDEMPOTENCY_TTL_SECONDS: '172800' } },
+          Environment: { Variables: { IDEMPOTENCY_TTL_SECONDS: '172800', MAX_SHARDS_PER_DATASET: '4' } },
         },
       },
       Sweeper: { Type: 'AWS::Lambda::Function', Properties: { MemorySize: 256 } },
@@ -54,6 +54,7 @@ describe('inventoryFromTemplate', () => {
       batchSize: 25,
       batchingWindowSeconds: 3,
       maxConcurrency: 7,
+      maxShardsPerDataset: 4,
     });
     expect(inv.sweeper).toEqual({ memoryMb: 256, arch: 'x86_64', tracing: false, everyMinutes: 5 });
     expect(inv.glue).toEqual({ workerType: 'G.2X', maxWorkers: 4, executionClass: 'FLEX', maxConcurrentRuns: 3, continuousLogging: false });
@@ -75,6 +76,7 @@ describe('inventoryFromTemplate', () => {
     expect(inventoryFromTemplate(silent, 'fixture')).toMatchObject({
       parquetTargetFileMb: defaults.glue.targetFileMb,
       idempotencyTtlDays: defaults.idempotencyTtlDays,
+      builder: { maxShardsPerDataset: defaults.maxShardsPerDataset },
     });
   });
 
@@ -96,7 +98,7 @@ describe('inventoryFromTemplate', () => {
 
 describe('synthesizeInventory', () => {
   it("takes the stack's own figures: the builder's event source and memory, the job's target, the config's settings", () => {
-    const config = resolveConfig({ glue: { maxConcurrentRuns: 4, targetFileMb: 96 }, idempotencyTtlDays: 3 });
+    const config = resolveConfig({ glue: { maxConcurrentRuns: 4, targetFileMb: 96 }, idempotencyTtlDays: 3, maxShardsPerDataset: 5 });
     const inv = synthesizeInventory(config);
 
     expect(inv.builder.batchSize).toBeGreaterThan(0);
@@ -104,6 +106,7 @@ describe('synthesizeInventory', () => {
     expect(inv.glue).toMatchObject({ workerType: config.glue.workerType, maxConcurrentRuns: 4, continuousLogging: true });
     expect(inv.parquetTargetFileMb).toBe(96);
     expect(inv.idempotencyTtlDays).toBe(3);
+    expect(inv.builder.maxShardsPerDataset).toBe(5);
     expect(inv.sweeper.everyMinutes).toBe(1);
   });
 
