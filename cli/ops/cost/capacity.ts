@@ -92,7 +92,29 @@ function definitions(input: ModelInput): PartDefinition[] {
     sharding.setting === undefined
       ? `spread a dataset over ${needed} open manifests or more (the code has one per dataset)`
       : `-c ${sharding.setting}=${needed} open manifests per dataset`;
-  if (contended !== undefined) {
+  if (contended?.singleShard !== undefined) {
+    const single = contended.singleShard;
+    // A run of several builders on one pointer measures what one pointer takes under contention; each open manifest
+    // of the dataset is one more such pointer. (The sharded run's own rate is bounded by its builders on the
+    // emulator, not by its pointers: it is printed beside, and the builders are their own part.)
+    const rate = single.filesPerSecond * shards;
+    parts.push({
+      id: 'builder-per-dataset',
+      group: 'builder per dataset',
+      part: `open manifests of a dataset (${shards} per dataset)`,
+      limit:
+        `${n(rate, 1)} files/s: ${shards} x ${n(single.filesPerSecond, 2)} files/s measured on one open manifest with ${single.builders} builders at once ` +
+        `(${n(single.conflictsPerFile, 2)} conflicts a file; over ${contended.widestShards ?? contended.shards ?? '?'} open manifests the run took ` +
+        `${n(contended.filesPerSecond, 1)} files/s, ${n(contended.conflictsPerFile, 3)} conflicts a file)`,
+      source: `${measured.builderSource}, contended case on one open manifest`,
+      unit: 'files/s',
+      capacity: rate,
+      need: perDataset,
+      proportional: true,
+      remedy: (factor) => spread(Math.ceil((shards * target(input)) / factor)),
+      setting: shardSetting,
+    });
+  } else if (contended !== undefined) {
     // The open manifests the run used: the most at once where the file says, else those at its end, else the default.
     const benchShards = contended.widestShards ?? contended.shards ?? sharding.defaultPerDataset;
     const rate = (contended.filesPerSecond * shards) / benchShards;

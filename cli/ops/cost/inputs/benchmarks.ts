@@ -45,6 +45,11 @@ export interface ContendedBenchmark {
   readonly shards?: number;
   /** The most open manifests the dataset used at once during the run, where the file says. */
   readonly widestShards?: number;
+  /**
+   * The same run on one open manifest (`maxShardsPerDataset` 1), where the file has it: `builders` writers on one
+   * pointer, so its rate is what one pointer takes under contention.
+   */
+  readonly singleShard?: { readonly builders: number; readonly filesPerSecond: number; readonly conflictsPerFile: number };
   readonly filesPerSecond: number;
   /** Commits that lost a pointer to a concurrent writer, per file placed. */
   readonly conflictsPerFile: number;
@@ -165,6 +170,13 @@ export function readBuilderBenchmark(file = BUILDER_BENCHMARK_PATH): BuilderBenc
       'contended.writeUnitsPerFile': Number.MIN_VALUE,
       ...(data.contended.shards === undefined ? {} : { 'contended.shards': 1 }),
       ...(data.contended.widestShards === undefined ? {} : { 'contended.widestShards': 1 }),
+      ...(data.contended.singleShard === undefined
+        ? {}
+        : {
+            'contended.singleShard.builders': 1,
+            'contended.singleShard.filesPerSecond': Number.MIN_VALUE,
+            'contended.singleShard.conflictsPerFile': 0,
+          }),
     });
     if (data.contended.datasets !== 1)
       throw new Error(`${file}: the contended case is of ${data.contended.datasets} datasets, not one: run \`make bench-builder\` again`);

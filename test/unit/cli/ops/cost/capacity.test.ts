@@ -106,6 +106,23 @@ describe('capacity: each part is its capacity over its need at the load', () => 
     expect(plan(1).quotaIncreases.map((q) => q.id)).toContain('builder-per-dataset');
   });
 
+  it("takes one pointer's rate from the contended case's run on one open manifest where the file has it: 8 x 6 files/s", () => {
+    const p = part(
+      capacity({
+        load: oneFilePerSecond,
+        inventory,
+        measured: withContended({ ...contended, widestShards: 8, singleShard: { builders: 4, filesPerSecond: 6, conflictsPerFile: 2.5 } }),
+        sharding: { perDataset: 8, defaultPerDataset: 8, setting: 'maxShardsPerDataset' },
+      }).parts,
+      'builder-per-dataset',
+    );
+
+    expect(p.capacity).toBeCloseTo(48, 9);
+    expect(p.factor).toBeCloseTo(48, 9);
+    expect(p.source).toMatch(/contended case on one open manifest/);
+    expect(p.limit).toMatch(/over 8 open manifests the run took 20\.0 files\/s/);
+  });
+
   it('holds more per dataset with more datasets: three datasets, three times the files', () => {
     const one = part(capacity({ load, inventory, measured: measured() }).parts, 'builder-per-dataset');
     const three = part(capacity({ load: { ...load, datasets: 3 }, inventory, measured: measured() }).parts, 'builder-per-dataset');

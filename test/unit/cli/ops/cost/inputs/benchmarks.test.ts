@@ -31,6 +31,11 @@ describe('the benchmarks results files', () => {
     expect(readBuilderBenchmark(file).contended).toEqual(contended);
     fs.writeFileSync(file, JSON.stringify({ ...bench, contended: { ...contended, conflictsPerFile: undefined } }));
     expect(() => readBuilderBenchmark(file)).toThrow(/contended\.conflictsPerFile.*make bench-builder/);
+    const singleShard = { builders: 4, filesPerSecond: 6, conflictsPerFile: 2.5 };
+    fs.writeFileSync(file, JSON.stringify({ ...bench, contended: { ...contended, singleShard } }));
+    expect(readBuilderBenchmark(file).contended?.singleShard).toEqual(singleShard);
+    fs.writeFileSync(file, JSON.stringify({ ...bench, contended: { ...contended, singleShard: { ...singleShard, filesPerSecond: 0 } } }));
+    expect(() => readBuilderBenchmark(file)).toThrow(/contended\.singleShard\.filesPerSecond/);
     fs.writeFileSync(file, JSON.stringify({ ...bench, contended: { ...contended, datasets: 3 } }));
     expect(() => readBuilderBenchmark(file)).toThrow(/contended case is of 3 datasets/);
     fs.writeFileSync(file, JSON.stringify(bench));
