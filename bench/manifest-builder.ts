@@ -15,7 +15,13 @@
  * file; the sweep's duration. It writes every figure to bench/results/manifest-builder.json (BENCH_RESULT_FILE to
  * write elsewhere, `-` for none), with the date and the machine, which `pipeline cost` reads.
  *
- * Settings (environment): BENCH_FILES (10000), BENCH_BATCH_SIZE (200), BENCH_CONCURRENCY (4), BENCH_DATASETS (3).
+ * The contended case (`contended` in the results file): one dataset, BENCH_CONTENDED_BUILDERS concurrent invocations,
+ * BENCH_CONTENDED_FILES files, with the dataset's write shards (up to `maxShardsPerDataset`, docs/architecture.md,
+ * "Sharded open manifests"), and the same on one shard (`contended.singleShard`, the design before shards): files per
+ * second, commits lost to a concurrent writer per file (conflicts per file), write units per file, the shards used.
+ *
+ * Settings (environment): BENCH_FILES (10000), BENCH_BATCH_SIZE (200), BENCH_CONCURRENCY (4), BENCH_DATASETS (3),
+ * BENCH_CONTENDED_FILES (3000), BENCH_CONTENDED_BUILDERS (8), BENCH_CONTENDED_BASELINE (1; 0: no one-shard run).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,11 +35,17 @@ import { MotoServer, settingsFor } from '../test/helpers/moto';
 import { RecordingMetrics, afterMaxWait, builderOn, deliverUntilDone, sweepOn } from '../test/helpers/pipeline-fixture';
 import { chunks, notificationOf, uploaded, type UploadedObject } from '../test/helpers/s3-events';
 import type { AwsClients } from '../handlers/common/aws-clients';
+import { StateStore } from '../handlers/common/state-store';
+import { DEFAULT_CONFIG } from '../contracts/config';
 
 const FILES = Number(process.env.BENCH_FILES ?? 10_000);
 const BATCH_SIZE = Number(process.env.BENCH_BATCH_SIZE ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const DATASETS = Number(process.env.BENCH_DATASETS ?? 3);
+const CONTENDED_FILES = Number(process.env.BENCH_CONTENDED_FILES ?? 3000);
+const CONTENDED_BUILDERS = Number(process.env.BENCH_CONTENDED_BUILDERS ?? 8);
+/** Also run the contended case on one shard per dataset (`maxShardsPerDataset` 1, the design before shards). */
+const CONTENDED_BASELINE = (process.env.BENCH_CONTENDED_BASELINE ?? '1') !== '0';
 const WRITE_COMMANDS = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand']);
 const RESULT_FILE = process.env.BENCH_RESULT_FILE ?? path.join(__dirname, 'results', 'manifest-builder.json');
 
@@ -259,80 +271,201 @@ function estimateWcu(targets: readonly WriteTarget[], sizes: Map<string, number>
   return { total, byTable };
 }
 
+/** One run of the builder: `files` notifications of `datasets` datasets through `concurrency` concurrent invocations. */
+interface CaseOptions {
+  readonly files: number;
+  readonly datasets: number;
+  readonly concurrency: number;
+  /** Most write shards of a dataset (`maxShardsPerDataset`). @default the config's default */
+  readonly maxShards?: number;
+  /** Name of the resources (and of the datasets' prefix). */
+  readonly name: string;
+}
+
+/** What one run measured. */
+interface CaseFigures {
+  readonly files: number;
+  readonly builderSeconds: number;
+  readonly sweepSeconds: number;
+  readonly idleSweepSeconds: number;
+  readonly meter: DynamoMeter;
+  readonly builderRequests: number;
+  readonly totalRequests: number;
+  readonly builderWcu: { total: number; byTable: Map<string, number> };
+  readonly allWcu: { total: number; byTable: Map<string, number> };
+  readonly stored: Record<string, number>;
+  readonly manifests: number;
+  /** Manifests the sweep sealed (by timeout): the partial ones the run left. */
+  readonly sealedBySweep: number;
+  readonly executions: number;
+  readonly startExecutionCalls: number;
+  readonly commits: number;
+  /** Commits that lost their shard's pointer to a concurrent writer (`pointer-moved`, `conflict`). */
+  readonly lost: number;
+  /** Write shards each dataset spread over at the end, and the most it ever did. */
+  readonly shards: Array<{ dataset: string; shards: number; widest: number }>;
+  /** Manifests by the shard they were opened in. */
+  readonly manifestsPerShard: Record<string, number>;
+  readonly violations: string[];
+  readonly stateTable: string;
+}
+
+async function runCase(server: MotoServer, options: CaseOptions): Promise<CaseFigures> {
+  const { files, datasets: datasetCount, concurrency } = options;
+  await server.reset();
+  const resources = await server.createPipelineResources(options.name);
+  const settings = settingsFor(resources, {
+    batchSize: BATCH_SIZE,
+    ...(options.maxShards === undefined ? {} : { maxShardsPerDataset: options.maxShards }),
+  });
+  const datasets = Array.from({ length: datasetCount }, (_, i) => `dataset_${i + 1}`);
+  const objects: UploadedObject[] = Array.from({ length: files }, (_, i) =>
+    uploaded(
+      resources.ingestBucket,
+      `incoming/${datasets[i % datasetCount]}/2026/11/23/part-${String(i).padStart(6, '0')}.ndjson`,
+      3_500_000,
+    ),
+  );
+  const messages = objects.map(notificationOf);
+
+  const meter = new DynamoMeter();
+  let startExecutionCalls = 0;
+  const countStarts: InitializeMiddleware<SfnInput, SfnOutput> = (next, context) => (args) => {
+    if (context.commandName === 'StartExecutionCommand') startExecutionCalls += 1;
+    return next(args);
+  };
+  const lambdas = Array.from({ length: concurrency }, () => {
+    const clients = server.clients();
+    meter.attach(clients);
+    clients.sfn.middlewareStack.add(countStarts, { step: 'initialize', name: 'startCounter' });
+    return { clients, builder: builderOn(clients, settings, new RecordingMetrics()) };
+  });
+
+  // Each invocation takes the next SQS batch of 10, as Lambda's pollers hand them out.
+  const queue: SQSRecord[][] = chunks(messages, 10);
+  let next = 0;
+  let done = 0;
+  const started = Date.now();
+  const progress = setInterval(() => process.stderr.write(`\r${options.name}: ${done}/${files} files`), 2000);
+  await Promise.all(
+    lambdas.map(async ({ builder }) => {
+      while (next < queue.length) {
+        const batch = queue[next++];
+        await deliverUntilDone(builder, batch);
+        done += batch.length;
+      }
+    }),
+  );
+  const builderSeconds = (Date.now() - started) / 1000;
+  clearInterval(progress);
+  process.stderr.write('\n');
+  const builderTargets = meter.targets.length;
+  const builderRequests = [...meter.requests.values()].reduce((a, b) => a + b, 0);
+
+  // One sweep flushes the partial manifest of each dataset's shards, as it would after maxWaitMinutes.
+  const sweeperClients = server.clients();
+  meter.attach(sweeperClients);
+  sweeperClients.sfn.middlewareStack.add(countStarts, { step: 'initialize', name: 'startCounter' });
+  const store = new StateStore(sweeperClients.dynamodb, resources.stateTable);
+  const shards = await Promise.all(
+    datasets.map(async (dataset) => {
+      const item = await store.getPointer(dataset);
+      return { dataset, shards: item?.shards ?? 1, widest: item?.widest ?? 1 };
+    }),
+  );
+  const sweepStarted = performance.now();
+  await sweepOn(sweeperClients, settings, afterMaxWait(settings));
+  const sweepSeconds = (performance.now() - sweepStarted) / 1000;
+  // A sweep with nothing to seal or start, as most sweeps are (one a minute).
+  const idleStarted = performance.now();
+  await sweepOn(sweeperClients, settings, afterMaxWait(settings));
+  const idleSweepSeconds = (performance.now() - idleStarted) / 1000;
+
+  const inspector = server.clients();
+  const state = await readFinalState(inspector, resources);
+  const violations = invariantViolations(state, objects, BATCH_SIZE, resources.stateMachineArn);
+  const sizes = new Map([
+    ...(await itemSizes(inspector, resources.stateTable, ['pk', 'sk'])),
+    ...(await itemSizes(inspector, resources.idempotencyTable, ['id'])),
+  ]);
+  const manifestsPerShard: Record<string, number> = {};
+  for (const { meta } of state.manifests.values()) {
+    const shard = String(meta.shard ?? 0);
+    manifestsPerShard[shard] = (manifestsPerShard[shard] ?? 0) + 1;
+  }
+  const commits = [...meter.commitOutcomes.values()].reduce((a, b) => a + b, 0);
+  return {
+    files,
+    builderSeconds,
+    sweepSeconds,
+    idleSweepSeconds,
+    meter,
+    builderRequests,
+    totalRequests: [...meter.requests.values()].reduce((a, b) => a + b, 0),
+    builderWcu: estimateWcu(meter.targets.slice(0, builderTargets), sizes),
+    allWcu: estimateWcu(meter.targets, sizes),
+    stored: storedBytesByKind(sizes, resources.stateTable),
+    manifests: state.manifests.size,
+    sealedBySweep: [...state.manifests.values()].filter((m) => m.meta.sealReason === 'timeout').length,
+    executions: [...state.executions.values()].reduce((a, b) => a + b, 0),
+    startExecutionCalls,
+    commits,
+    lost: (meter.commitOutcomes.get('pointer-moved') ?? 0) + (meter.commitOutcomes.get('conflict') ?? 0),
+    shards,
+    manifestsPerShard,
+    violations,
+    stateTable: resources.stateTable,
+  };
+}
+
+const round = (n: number, digits = 4) => Math.round(n * 10 ** digits) / 10 ** digits;
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+/** The contended case's figures as the results file records them (`contended`, and its `singleShard` baseline). */
+function contendedFigures(run: CaseFigures, options: CaseOptions) {
+  const commitLatency = summarise(run.meter.commitMs);
+  return {
+    datasets: options.datasets,
+    builders: options.concurrency,
+    files: run.files,
+    maxShardsPerDataset: options.maxShards ?? DEFAULT_CONFIG.maxShardsPerDataset,
+    filesPerSecond: round(run.files / run.builderSeconds, 2),
+    conflictsPerFile: round(run.lost / run.files),
+    conflictRate: round(run.lost / Math.max(1, run.commits)),
+    writeUnitsPerFile: round(run.allWcu.total / run.files),
+    writeUnitsPerFileBuilder: round(run.builderWcu.total / run.files),
+    readUnitsPerFile: round(run.meter.readUnits / run.files),
+    handlerSecondsPerFile: round((run.builderSeconds * options.concurrency) / run.files, 4),
+    commitTransaction: {
+      ...commitLatency,
+      perFile: round(run.commits / run.files),
+      outcomes: Object.fromEntries(run.meter.commitOutcomes),
+    },
+    pointerRead: summarise(run.meter.pointerReadMs),
+    shards: run.shards[0]?.shards ?? 1,
+    widestShards: run.shards[0]?.widest ?? 1,
+    manifests: run.manifests,
+    manifestsPerShard: run.manifestsPerShard,
+    invariantsHold: run.violations.length === 0,
+  };
+}
+
+function printContended(label: string, figures: ReturnType<typeof contendedFigures>): void {
+  console.log(
+    `  ${label.padEnd(23)} ${fmt(figures.filesPerSecond, 1)} files/s, ${fmt(figures.conflictsPerFile, 3)} conflicts/file ` +
+      `(${fmt(100 * figures.conflictRate, 1)}% of commits), ${fmt(figures.writeUnitsPerFile)} write units/file, ` +
+      `${figures.widestShards} shard(s) at most (${figures.shards} at the end), ${figures.manifests} manifests ${JSON.stringify(figures.manifestsPerShard)}`,
+  );
+}
+
 async function main(): Promise<void> {
   const server = await MotoServer.start();
+  const loadAtStart = os.loadavg()[0];
   try {
-    const resources = await server.createPipelineResources('bench');
-    const settings = settingsFor(resources, { batchSize: BATCH_SIZE });
-    const datasets = Array.from({ length: DATASETS }, (_, i) => `dataset_${i + 1}`);
-    const objects: UploadedObject[] = Array.from({ length: FILES }, (_, i) =>
-      uploaded(
-        resources.ingestBucket,
-        `incoming/${datasets[i % DATASETS]}/2026/11/23/part-${String(i).padStart(6, '0')}.ndjson`,
-        3_500_000,
-      ),
-    );
-    const messages = objects.map(notificationOf);
-
-    const meter = new DynamoMeter();
-    let startExecutionCalls = 0;
-    const countStarts: InitializeMiddleware<SfnInput, SfnOutput> = (next, context) => (args) => {
-      if (context.commandName === 'StartExecutionCommand') startExecutionCalls += 1;
-      return next(args);
-    };
-    const lambdas = Array.from({ length: CONCURRENCY }, () => {
-      const clients = server.clients();
-      meter.attach(clients);
-      clients.sfn.middlewareStack.add(countStarts, { step: 'initialize', name: 'startCounter' });
-      return { clients, builder: builderOn(clients, settings, new RecordingMetrics()) };
-    });
-
-    // Each invocation takes the next SQS batch of 10, as Lambda's pollers hand them out.
-    const queue: SQSRecord[][] = chunks(messages, 10);
-    let next = 0;
-    let done = 0;
-    const started = Date.now();
-    const progress = setInterval(() => process.stderr.write(`\r${done}/${FILES} files`), 2000);
-    await Promise.all(
-      lambdas.map(async ({ builder }) => {
-        while (next < queue.length) {
-          const batch = queue[next++];
-          await deliverUntilDone(builder, batch);
-          done += batch.length;
-        }
-      }),
-    );
-    const builderSeconds = (Date.now() - started) / 1000;
-    clearInterval(progress);
-    process.stderr.write('\n');
-    const builderTargets = meter.targets.length;
-    const builderRequests = [...meter.requests.values()].reduce((a, b) => a + b, 0);
-
-    // One sweep flushes the partial manifest of each dataset, as it would after maxWaitMinutes.
-    const sweeperClients = server.clients();
-    meter.attach(sweeperClients);
-    sweeperClients.sfn.middlewareStack.add(countStarts, { step: 'initialize', name: 'startCounter' });
-    const sweepStarted = performance.now();
-    await sweepOn(sweeperClients, settings, afterMaxWait(settings));
-    const sweepSeconds = (performance.now() - sweepStarted) / 1000;
-    // A sweep with nothing to seal or start, as most sweeps are (one a minute).
-    const idleStarted = performance.now();
-    await sweepOn(sweeperClients, settings, afterMaxWait(settings));
-    const idleSweepSeconds = (performance.now() - idleStarted) / 1000;
-
-    const inspector = server.clients();
-    const state = await readFinalState(inspector, resources);
-    const violations = invariantViolations(state, objects, BATCH_SIZE, resources.stateMachineArn);
-    const sizes = new Map([
-      ...(await itemSizes(inspector, resources.stateTable, ['pk', 'sk'])),
-      ...(await itemSizes(inspector, resources.idempotencyTable, ['id'])),
-    ]);
-    const builderWcu = estimateWcu(meter.targets.slice(0, builderTargets), sizes);
-    const allWcu = estimateWcu(meter.targets, sizes);
-    const totalRequests = [...meter.requests.values()].reduce((a, b) => a + b, 0);
-    const manifests = state.manifests.size;
-    const executions = [...state.executions.values()].reduce((a, b) => a + b, 0);
-    const fmt = (n: number, digits = 2) => n.toFixed(digits);
+    const main = { files: FILES, datasets: DATASETS, concurrency: CONCURRENCY, name: 'bench' };
+    const run = await runCase(server, main);
+    const { meter, builderWcu, allWcu, manifests, executions, startExecutionCalls, commits, lost, stored } = run;
+    const builderSeconds = run.builderSeconds;
 
     console.log(
       `manifest builder benchmark: ${FILES} files, ${DATASETS} datasets, batch size ${BATCH_SIZE}, ${CONCURRENCY} concurrent invocations, SQS batches of 10, moto ${server.endpoint}`,
@@ -340,7 +473,7 @@ async function main(): Promise<void> {
     console.log(
       `  throughput              ${fmt(FILES / builderSeconds, 1)} files/s (${fmt(builderSeconds, 1)} s through the handler; the emulator serves one request at a time)`,
     );
-    console.log(`  DynamoDB requests/file  ${fmt(builderRequests / FILES)} builder, ${fmt(totalRequests / FILES)} with the sweep`);
+    console.log(`  DynamoDB requests/file  ${fmt(run.builderRequests / FILES)} builder, ${fmt(run.totalRequests / FILES)} with the sweep`);
     for (const [command, n] of [...meter.requests].sort((a, b) => b[1] - a[1]))
       console.log(`      ${command.replace('Command', '').padEnd(20)} ${fmt(n / FILES, 3)}/file`);
     console.log(
@@ -356,33 +489,47 @@ async function main(): Promise<void> {
     console.log(
       `  StartExecution/manifest ${fmt(startExecutionCalls / Math.max(1, manifests))} (${startExecutionCalls} calls, ${manifests} manifests, ${executions} executions listed)`,
     );
-    const commits = [...meter.commitOutcomes.values()].reduce((a, b) => a + b, 0);
-    const lost = (meter.commitOutcomes.get('pointer-moved') ?? 0) + (meter.commitOutcomes.get('conflict') ?? 0);
     const commitLatency = summarise(meter.commitMs);
     const pointerReadLatency = summarise(meter.pointerReadMs);
-    const stored = storedBytesByKind(sizes, resources.stateTable);
     console.log(`  read units/file         ${fmt(meter.readUnits / FILES)} (DynamoDB's rules on the items read, the sweep included)`);
     console.log(
       `  commit transaction      mean ${fmt(commitLatency.meanMs)} ms, p50 ${fmt(commitLatency.p50Ms)}, p90 ${fmt(commitLatency.p90Ms)}, p99 ${fmt(commitLatency.p99Ms)} (${commits} commits)`,
     );
     console.log(
-      `  pointer read            mean ${fmt(pointerReadLatency.meanMs)} ms, p50 ${fmt(pointerReadLatency.p50Ms)}, p90 ${fmt(pointerReadLatency.p90Ms)} (consistent GetItem of OPEN#)`,
+      `  pointer read            mean ${fmt(pointerReadLatency.meanMs)} ms, p50 ${fmt(pointerReadLatency.p50Ms)}, p90 ${fmt(pointerReadLatency.p90Ms)} (consistent GetItem of an OPEN# item)`,
     );
     console.log(
       `  conflict rate           ${fmt((100 * lost) / Math.max(1, commits), 1)}% of commits lost the pointer to a concurrent writer (${lost} of ${commits}; ${fmt(commits / FILES, 3)} commits/file)`,
     );
+    console.log(`  write shards            ${run.shards.map((d) => `${d.dataset} ${d.shards} (at most ${d.widest})`).join(', ')}`);
     console.log(
-      `  sweep                   ${fmt(sweepSeconds, 2)} s for the one sweep that sealed and started ${DATASETS} partial manifests, ${fmt(idleSweepSeconds, 2)} s for the next (nothing to do)`,
+      `  sweep                   ${fmt(run.sweepSeconds, 2)} s for the one sweep that sealed and started the partial manifests, ${fmt(run.idleSweepSeconds, 2)} s for the next (nothing to do)`,
     );
     console.log(
       `  bytes kept/file         ${Object.entries(stored)
         .map(([kind, bytes]) => `${kind} ${fmt(bytes / FILES, 0)}`)
         .join(', ')}`,
     );
-    console.log(`  invariants I1-I3        ${violations.length === 0 ? 'hold' : `VIOLATED: ${violations.slice(0, 5).join('; ')}`}`);
+    console.log(`  invariants I1-I3        ${run.violations.length === 0 ? 'hold' : `VIOLATED: ${run.violations.slice(0, 5).join('; ')}`}`);
+
+    // The contended case: one dataset, every builder on it; and the same with one shard, the design before shards.
+    const contendedCase = { files: CONTENDED_FILES, datasets: 1, concurrency: CONTENDED_BUILDERS, name: 'contended' };
+    console.log(
+      `contended: ${CONTENDED_FILES} files of one dataset, ${CONTENDED_BUILDERS} concurrent invocations, batch size ${BATCH_SIZE}`,
+    );
+    const contendedRun = await runCase(server, contendedCase);
+    const contended = contendedFigures(contendedRun, contendedCase);
+    printContended(`sharded (at most ${contended.maxShardsPerDataset})`, contended);
+    const baselineCase = { ...contendedCase, maxShards: 1, name: 'single' };
+    const baselineRun = CONTENDED_BASELINE ? await runCase(server, baselineCase) : undefined;
+    const singleShard = baselineRun === undefined ? undefined : contendedFigures(baselineRun, baselineCase);
+    if (singleShard !== undefined) printContended('one shard (before)', singleShard);
+    const violations = [...run.violations, ...contendedRun.violations, ...(baselineRun?.violations ?? [])];
+    console.log(
+      `  invariants I1-I3        ${violations.length === 0 ? 'hold in every case' : `VIOLATED: ${violations.slice(0, 5).join('; ')}`}`,
+    );
     if (violations.length > 0) process.exitCode = 1;
 
-    const round = (n: number, digits = 4) => Math.round(n * 10 ** digits) / 10 ** digits;
     const result = {
       benchmark: 'manifest-builder',
       command: 'make bench-builder',
@@ -394,21 +541,30 @@ async function main(): Promise<void> {
         platform: `${os.platform()} ${os.release()}`,
         node: process.version,
         loadAverage1m: round(os.loadavg()[0], 2),
+        loadAverage1mAtStart: round(loadAtStart, 2),
+        loadAverage1mAtEnd: round(os.loadavg()[0], 2),
         target: 'moto emulator (test/helpers/moto_server.py), one process on this machine',
       },
-      settings: { files: FILES, datasets: DATASETS, batchSize: BATCH_SIZE, concurrency: CONCURRENCY, sqsBatch: 10 },
+      settings: {
+        files: FILES,
+        datasets: DATASETS,
+        batchSize: BATCH_SIZE,
+        concurrency: CONCURRENCY,
+        sqsBatch: 10,
+        maxShardsPerDataset: DEFAULT_CONFIG.maxShardsPerDataset,
+      },
       filesPerSecond: round(FILES / builderSeconds, 2),
       handlerSecondsPerFile: round((builderSeconds * CONCURRENCY) / FILES, 4),
       requestsPerFile: {
-        builder: round(builderRequests / FILES),
-        withSweep: round(totalRequests / FILES),
+        builder: round(run.builderRequests / FILES),
+        withSweep: round(run.totalRequests / FILES),
         byCommand: Object.fromEntries([...meter.requests].map(([command, n]) => [command.replace('Command', ''), round(n / FILES)])),
       },
       writeUnitsPerFile: {
         builder: round(builderWcu.total / FILES),
         withSweep: round(allWcu.total / FILES),
         byTable: Object.fromEntries(
-          [...allWcu.byTable].map(([table, units]) => [table === resources.stateTable ? 'state' : 'idempotency', round(units / FILES)]),
+          [...allWcu.byTable].map(([table, units]) => [table === run.stateTable ? 'state' : 'idempotency', round(units / FILES)]),
         ),
         notCounted: "GSI writes of MANIFEST META items (byDay, pending, running) and the state machine's updates",
       },
@@ -416,12 +572,15 @@ async function main(): Promise<void> {
       commitTransaction: { ...commitLatency, perFile: round(commits / FILES), outcomes: Object.fromEntries(meter.commitOutcomes) },
       pointerRead: pointerReadLatency,
       conflictRate: round(lost / Math.max(1, commits)),
-      sweepSeconds: round(sweepSeconds, 3),
-      sweepSealedManifests: DATASETS,
-      idleSweepSeconds: round(idleSweepSeconds, 3),
+      conflictsPerFile: round(lost / FILES),
+      shards: run.shards,
+      sweepSeconds: round(run.sweepSeconds, 3),
+      sweepSealedManifests: run.sealedBySweep,
+      idleSweepSeconds: round(run.idleSweepSeconds, 3),
       storedBytesPerFile: Object.fromEntries(Object.entries(stored).map(([kind, bytes]) => [kind, round(bytes / FILES, 1)])),
       manifests,
       startExecutionPerManifest: round(startExecutionCalls / Math.max(1, manifests)),
+      contended: { ...contended, ...(singleShard === undefined ? {} : { singleShard }) },
       invariantsHold: violations.length === 0,
     };
     if (RESULT_FILE !== '-') {
