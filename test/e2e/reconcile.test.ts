@@ -90,10 +90,11 @@ describe('pipeline reconcile against the local mode: uploads whose notifications
     expect(run.stdout).toContain('Sent 6 notifications for 6 missing versions to the ingest queue');
 
     const [manifest] = await waitFor(
-      'the manifest to be sealed full',
+      'the manifest to be sealed full and its execution recorded',
       async () => {
         const all = await manifestsOf(instance);
-        return all.length === 1 && all[0].status !== 'OPEN' ? all : undefined;
+        // Sealing writes the status; fileCount comes with the execution's record, a write later.
+        return all.length === 1 && all[0].status !== 'OPEN' && all[0].fileCount !== undefined ? all : undefined;
       },
       60_000,
     );
