@@ -12,7 +12,14 @@ import pytest
 
 from conftest import CATALOG_DB
 from ndjson_conversion import run as run_module
-from ndjson_conversion.errors import AccountingError, RowsWouldBeDroppedError, failure_line, failure_message
+from ndjson_conversion.errors import (
+    AccountingError,
+    ExecutionEndedError,
+    JobError,
+    RowsWouldBeDroppedError,
+    failure_line,
+    failure_message,
+)
 from ndjson_conversion.outcome import failure_outcome
 from ndjson_conversion.replacement import GRACE_SECONDS, SUPERSEDED_DIR, remove_superseded
 from ndjson_conversion.run import run
@@ -20,6 +27,11 @@ from ndjson_conversion.run import run
 
 def rows(spark, directory: Path | str) -> list[int]:
     return sorted(r["id"] for r in spark.read.parquet(str(directory)).collect())
+
+
+def run_dirs(batch) -> list[Path]:
+    """The run directories under the manifest's directory, as a reader listing the paths finds them."""
+    return sorted(batch.manifest_dir.glob("run=*"))
 
 
 def partition_location(glue, batch) -> str:
@@ -48,6 +60,10 @@ def test_a_replay_that_fails_after_writing_leaves_the_previous_output_named_and_
     assert partition_location(glue, batch) == first  # the table still names the previous output
     assert rows(spark, first.removeprefix("file://")) == [1, 2]  # which is whole
     assert batch.result_file()["outputLocation"].rstrip("/") == first.rstrip("/")
+    # The failed run's own directories, which nothing named, are gone: a reader listing the paths sees one run.
+    assert run_dirs(batch) == [Path(first.removeprefix("file://"))]
+    quarantine_runs = (batch.root / "quarantine" / "orders" / f"manifest_id={batch.manifest_id}").glob("run=*")
+    assert {p.name for p in quarantine_runs} <= {Path(first.removeprefix("file://")).name}
 
 
 def test_a_replay_switches_the_partition_and_removes_the_old_output_only_after_the_grace_period(spark, batch, glue):
@@ -57,10 +73,13 @@ def test_a_replay_switches_the_partition_and_removes_the_old_output_only_after_t
     first = partition_location(glue, batch)
     Path(source.removeprefix("file://")).write_text('{"id":2}\nbad\n')
 
-    result = run(spark, params, glue_client_factory=lambda: glue)
+    stages: dict[str, float] = {}
+    result = run(spark, params, glue_client_factory=lambda: glue, stages=stages)
 
     second = partition_location(glue, batch)
     assert second != first and second.rstrip("/") == result["outputLocation"].rstrip("/")
+    # The switch's own time (result file, UpdatePartition, marker), the figure docs/architecture.md quotes.
+    assert 0 <= stages["switch"] < 5, stages
     assert "/run=" in second and rows(spark, second.removeprefix("file://")) == [2]
     partition = glue.get_partition(DatabaseName=CATALOG_DB, TableName=batch.dataset,
                                    PartitionValues=["2026-11-23", batch.manifest_id])["Partition"]
@@ -158,3 +177,49 @@ def test_a_replay_that_cannot_read_a_file_the_output_holds_keeps_it_unless_told(
     assert dropped["filesFailed"] == 1 and dropped["outputLocation"] != first["outputLocation"]
     assert rows(spark, dropped["outputLocation"]) == [1]
     assert rows(spark, first["outputLocation"]) == [1, 2, 3]  # superseded, kept through the grace period
+
+
+def test_an_orphaned_run_of_an_aborted_execution_switches_nothing(spark, batch, glue):
+    """The execution that started a replay is aborted while its Glue run goes on (Step Functions' stop of the job is
+    not counted on): the run converts, then finds its execution ended and leaves the previous output named."""
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name="convert-manifest", roleArn="arn:aws:iam::123456789012:role/states",
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 3600, "End": True}}}))
+    source = batch.add("a.ndjson", '{"id":1}\n{"id":2}\n')
+    first_execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name=batch.manifest_id)
+    params = batch.params(catalog_database=CATALOG_DB, execution_arn=first_execution["executionArn"])
+    run(spark, params, glue_client_factory=lambda: glue, sfn_client_factory=lambda: sfn)
+    first = partition_location(glue, batch)  # a run of a running execution switches
+    assert rows(spark, first.removeprefix("file://")) == [1, 2]
+
+    Path(source.removeprefix("file://")).write_text('{"id":7}\n')
+    replay = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name=f"{batch.manifest_id}-r1")
+    sfn.stop_execution(executionArn=replay["executionArn"], error="Operator", cause="stopped")
+    orphan = batch.params(catalog_database=CATALOG_DB, execution_arn=replay["executionArn"])
+    with pytest.raises(ExecutionEndedError) as refused:
+        run(spark, orphan, glue_client_factory=lambda: glue, sfn_client_factory=lambda: sfn)
+
+    assert "ABORTED" in str(refused.value) and refused.value.reason == "execution_ended"
+    assert partition_location(glue, batch) == first  # the table still names the previous output, whole
+    assert rows(spark, first.removeprefix("file://")) == [1, 2]
+    assert batch.result_file()["outputLocation"].rstrip("/") == first.rstrip("/")
+    assert not list((batch.root / "curated" / "orders" / SUPERSEDED_DIR).glob("*.json"))  # nothing superseded
+    assert run_dirs(batch) == [Path(first.removeprefix("file://").rstrip("/"))]  # the orphan's output is gone
+
+
+def test_a_run_that_cannot_ask_about_its_execution_switches_nothing(spark, batch, glue):
+    batch.add("a.ndjson", '{"id":1}\n')
+    run(spark, batch.params(catalog_database=CATALOG_DB), glue_client_factory=lambda: glue)
+    first = partition_location(glue, batch)
+    unknown = "arn:aws:states:us-east-1:123456789012:execution:convert-manifest:nowhere"
+    import boto3
+
+    with pytest.raises(JobError) as refused:
+        run(spark, batch.params(catalog_database=CATALOG_DB, execution_arn=unknown), glue_client_factory=lambda: glue,
+            sfn_client_factory=lambda: boto3.client("stepfunctions", region_name="us-east-1"))
+
+    assert refused.value.retryable and "ExecutionDoesNotExist" in str(refused.value)
+    assert partition_location(glue, batch) == first

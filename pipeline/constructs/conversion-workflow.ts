@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ArnFormat, CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -274,7 +274,35 @@ export class ConversionWorkflow extends Construct {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
     });
     this.grantStateMachineAccess(props);
+    this.grantJobItsExecution(role);
     props.alerting.alarmOnFailureRate(this.stateMachine);
+  }
+
+  /**
+   * The job switches a run's output in only while the execution that started it still runs (`--execution_arn`), so
+   * the run of an aborted or timed-out execution switches nothing (I4). A policy of its own, outside the role's
+   * default policy, which the job may depend on: the state machine depends on the job.
+   */
+  private grantJobItsExecution(role: iam.Role): void {
+    const stack = Stack.of(this);
+    const machineName = Arn.split(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    const executions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${machineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const policy = new iam.Policy(this, 'JobAsksItsExecution', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'DescribeTheRunsExecution', actions: ['states:DescribeExecution'], resources: [executions] }),
+      ],
+    });
+    acknowledge(
+      policy,
+      "Executions are named after manifests at run time; the job asks only about the conversion state machine's executions.",
+      `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement)}"}]}]}:*]`,
+    );
   }
 
   /** Least privilege of the Glue job: raw data under the ingest prefix, its own prefixes, its catalog database. */
@@ -298,8 +326,9 @@ export class ConversionWorkflow extends Construct {
       [curatedBucket.arnForObjects(`${PREFIXES.manifests}*`), curatedBucket.arnForObjects(`${PREFIXES.schemas}*`)],
     );
     allow('WriteTheResultFile', ['s3:PutObject'], [curatedBucket.arnForObjects(RESULT_KEYS), curatedBucket.arnForObjects(OUTCOME_KEYS)]);
-    // A retry or replay deletes the files of the manifest's partition before it writes them again (I4); staged
-    // copies of pinned versions are removed at the end of the run. Large Parquet files go up in parts.
+    // Each run writes into a directory of its own; a later run of the dataset deletes outputs superseded more than a
+    // day before (I4); staged copies of pinned versions are removed at the end of the run. Large Parquet files go up
+    // in parts.
     allow(
       'OwnOutputPrefixes',
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],

@@ -3,8 +3,14 @@
  * two files is converted; then the producer deletes the pinned version of one of them, and an operator replays the
  * SUCCEEDED manifest with `--force`. The replay's run writes its rows into a directory of its own and then fails
  * (the output in place holds rows of the file it can no longer read): the table still reads the previous rows, the
- * record still says SUCCEEDED with the previous counts, the failure is recorded on the run and alerted once.
+ * record still says SUCCEEDED with the previous counts, the failure is recorded on the run and alerted once. Then a
+ * replay that would replace the output (`--allow-missing-files`) is aborted while its Glue run goes on: the run
+ * finds its execution ended before its switch and names nothing; the sweeper records the abort, alerted once.
  */
+import { GetJobRunCommand, GlueClient } from '@aws-sdk/client-glue';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetExecutionHistoryCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { clientSettings } from '../../cli/context';
 import { getManifest } from '../../cli/ops/manifests';
 import { replayManifest } from '../../cli/ops/replay';
 import { readCuratedParquet } from '../../local/parquet-reader';
@@ -79,5 +85,76 @@ describe('local mode: a forced replay that fails leaves the previous rows, statu
     expect(emails[0].text).toContain(files[1].key);
     expect(emails[0].text).toContain('--allow-missing-files');
     expect(outboxEmails(instance).filter((e) => e.text.includes(manifestId))).toHaveLength(1);
+  });
+
+  it('an aborted replay whose Glue run goes on switches nothing: the previous output, status and counts stay, one alert', async () => {
+    const before = await getManifest(instance.ctx, manifestId);
+    const rowsBefore = await readCuratedParquet(instance.stack, 'refunds');
+    // With --allow-missing-files this replay would replace the output (PARTIAL); it is aborted while its run goes on.
+    const replay = await replayManifest(instance.ctx, manifestId, { force: true, allowMissingFiles: true });
+    const jobRunId = await waitFor(
+      'the replay to start its Glue run',
+      async () => {
+        const history = await instance.ctx.sfn.send(new GetExecutionHistoryCommand({ executionArn: replay.executionArn }));
+        const submitted = history.events?.find((e) => e.type === 'TaskSubmitted')?.taskSubmittedEventDetails?.output;
+        return submitted === undefined ? undefined : (JSON.parse(submitted) as { JobRunId: string }).JobRunId;
+      },
+      5 * 60_000,
+      500,
+    );
+    await instance.ctx.sfn.send(new StopExecutionCommand({ executionArn: replay.executionArn, error: 'Operator', cause: 'stopped' }));
+    // moto does not stop the run (no BatchStopJobRun): it converts on, then finds its execution ended.
+    const glue = new GlueClient(clientSettings(instance.ctx.target));
+    const run = await waitFor(
+      `Glue run ${jobRunId} to end`,
+      async () => {
+        const r = (await glue.send(new GetJobRunCommand({ JobName: instance.stack.glueJobName, RunId: jobRunId }))).JobRun;
+        return r?.JobRunState === 'RUNNING' || r?.JobRunState === 'STARTING' ? undefined : r;
+      },
+      10 * 60_000,
+      2000,
+    );
+    const after = await waitFor(
+      'the sweeper to record the aborted execution',
+      async () => {
+        const m = await getManifest(instance.ctx, manifestId);
+        return m.executionArn === replay.executionArn && m.error === 'Execution.Aborted' ? m : undefined;
+      },
+      5 * 60_000,
+      2000,
+    );
+    const emails = await waitFor(
+      'the alert of the aborted replay',
+      async () => {
+        const mine = outboxEmails(instance).filter((e) => e.text.includes(manifestId));
+        return mine.length >= 2 ? mine : undefined;
+      },
+      3 * 60_000,
+      2000,
+    );
+    const listed = await instance.ctx.s3.send(
+      new ListObjectsV2Command({
+        Bucket: instance.stack.curatedBucket,
+        Prefix: String(before.outputLocation)
+          .replace(/^s3a?:\/\/[^/]+\//, '')
+          .replace(/run=[^/]+\/$/, ''),
+        Delimiter: '/',
+      }),
+    );
+    glue.destroy();
+
+    expect(run.JobRunState).toBe('FAILED');
+    expect(after.status).toBe('SUCCEEDED');
+    expect(after.lastRunStatus).toBe('FAILED');
+    expect(after.outputLocation).toBe(before.outputLocation);
+    for (const count of ['linesIn', 'rowsOut', 'rowsQuarantined', 'blankLines', 'outputFiles', 'filesRead', 'filesFailed']) {
+      expect({ count, value: after[count] }).toEqual({ count, value: before[count] });
+    }
+    // The table reads the previous rows; the orphan's directory is gone (it named nothing).
+    expect(await readCuratedParquet(instance.stack, 'refunds')).toEqual(rowsBefore);
+    expect((listed.CommonPrefixes ?? []).map((p) => p.Prefix)).toEqual([String(before.outputLocation).replace(/^s3a?:\/\/[^/]+\//, '')]);
+    // One alert more, for the aborted execution.
+    expect(emails).toHaveLength(2);
+    expect(emails[1].text).toContain('Execution.Aborted');
   });
 });

@@ -266,6 +266,8 @@ describe('convert-manifest.asl.json', () => {
       expect(p.ExpressionAttributeValues[':outputLocation']).toEqual({ 'S.$': '$.outcome.doc.outputLocation' });
       expect(p.ExpressionAttributeValues[':quarantineLocation']).toEqual({ 'S.$': '$.outcome.doc.quarantineLocation' });
     }
+    // The job switches the output in only while this execution runs: an orphan of an aborted one switches nothing.
+    expect(states.Convert.Parameters.Arguments['--execution_arn.$']).toBe('$$.Execution.Id');
     const failure = states.RecordFailure.Parameters;
     // The first run's failure is FAILED; a replay's failure restores the status of the output in place.
     expect(failure.UpdateExpression).toContain('SET #status = if_not_exists(#outputStatus, :failed), #lastRunStatus = :failed');

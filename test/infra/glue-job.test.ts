@@ -22,9 +22,11 @@ describe('the contract', () => {
       expect(['stateMachine', 'jobDefaults', 'nobody']).toContain(a.setBy);
     }
     // The state machine passes every per-manifest argument on every run (ReadReplayOptions defaults the optional one).
-    // The one optional per-manifest argument: a replay's choice (false when its input does not say), not the job's need.
+    // The optional per-manifest arguments: a replay's choice (false when its input does not say) and the execution
+    // that started the run (a run by hand has none), not the job's need.
     expect(GLUE_JOB_ARGUMENTS.filter((a) => a.setBy === 'stateMachine' && !a.required).map((a) => a.name)).toEqual([
       '--allow_missing_files',
+      '--execution_arn',
     ]);
     expect(PER_MANIFEST_ARGUMENTS).toContain('--manifest_id');
     expect(JOB_DEFAULT_ARGUMENTS).toContain('--curated_path');

@@ -18,7 +18,7 @@ DEFAULT_MAX_DECOMPRESSED_BYTES = 2048 * 1024 * 1024
 REQUIRED_ARGS = ("manifest_uri", "manifest_id", "dataset", "ingest_date", "curated_path", "quarantine_path",
                  "result_uri")
 OPTIONAL_ARGS = ("catalog_database", "target_file_mb", "schema_uri", "schema_prefix", "staging_path", "max_line_bytes",
-                 "max_decompressed_bytes", "max_schema_fields", "allow_missing_files")
+                 "max_decompressed_bytes", "max_schema_fields", "allow_missing_files", "execution_arn")
 
 
 
@@ -44,6 +44,8 @@ class JobParams:
     max_schema_fields: int = DEFAULT_MAX_SCHEMA_FIELDS  # leaf fields the data may grow the schema to: schema_limit
     # a replay may replace an output holding rows of files it cannot read (the operator accepts their loss)
     allow_missing_files: bool = False
+    # the Step Functions execution that started the run: its output is switched in only while it still runs (I4)
+    execution_arn: str = ""
 
 
 def parse_args(argv: Sequence[str]) -> JobParams:
@@ -78,6 +80,7 @@ def parse_args(argv: Sequence[str]) -> JobParams:
                                                      DEFAULT_MAX_DECOMPRESSED_BYTES),
         max_schema_fields=positive_whole_number(values, "max_schema_fields", DEFAULT_MAX_SCHEMA_FIELDS),
         allow_missing_files=true_or_false(values, "allow_missing_files"),
+        execution_arn=values.get("execution_arn") or "",
     )
 
 

@@ -75,6 +75,13 @@ class RowsWouldBeDroppedError(NotRetryableError):
         self.failed = list(failed)
 
 
+class ExecutionEndedError(NotRetryableError):
+    """The execution that started the run has ended (aborted, timed out): the run is an orphan, and its output is not
+    switched in, so the output in place, and the record the sweeper writes for that execution, stay as they are."""
+
+    reason = "execution_ended"
+
+
 def failure_message(error: BaseException) -> str:
     """The failure's one-line message (the outcome document's `message`, the alert's cause)."""
     message = str(error) if isinstance(error, JobError) else f"{type(error).__name__}: {java_message(error)}"

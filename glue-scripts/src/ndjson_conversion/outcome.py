@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 #: `files_unreadable` for PARTIAL, the others for FAILED.
 OUTCOME_REASONS = ("none", "files_unreadable", "manifest_invalid", "no_readable_file", "lines_unaccounted",
                    "invalid_configuration", "engine_incompatible", "transient_error", "internal_error",
-                   "rows_would_be_dropped")
+                   "rows_would_be_dropped", "execution_ended")
 #: How many failed files the document lists (the state machine carries them into the record and the alert).
 FAILED_FILES_SHOWN = 5
 OUTCOME_MESSAGE_MAX_CHARS = 1000

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import SparkSession
 
 from . import jvm
-from .errors import RowsWouldBeDroppedError
+from .errors import ExecutionEndedError, JobError, RowsWouldBeDroppedError
 from .failures import aws_error_code
 from .manifest import FailedFile
 from .output import join_path
@@ -136,6 +137,46 @@ def check_no_rows_dropped(spark: SparkSession, manifest_id: str, previous: Previ
             f"{ROWS_WOULD_BE_DROPPED}: manifest {manifest_id}: the output in place holds rows of files this run could "
             f"not read: {shown}{more}; it is kept. To replace it without their rows: "
             f"npx pipeline replay {manifest_id} --allow-missing-files", dropped)
+
+
+def discard_run_output(spark: SparkSession, locations: OutputLocations) -> None:
+    """Deletes the directories of a run that failed before anything named them (no reader looks there). A run that
+    dies without reaching this (killed for memory, its timeout) leaves them: unnamed, read by no reader through the
+    catalog or the record; housekeeping only, so a failure to delete is logged and does not change the run's error."""
+    for location in (locations.output, locations.quarantine):
+        try:
+            jvm.delete_path(spark, location)
+        except Exception as error:  # noqa: BLE001 - the run's own error is what matters
+            _log(f"could not remove the failed run's {location}: {jvm.java_message(error)}")
+
+
+def sfn_client() -> Any:
+    """A boto3 Step Functions client in the job's region (it honours AWS_ENDPOINT_URL in the local mode)."""
+    import boto3  # imported here: the conversion itself does not need it
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return boto3.client("stepfunctions", region_name=region)
+
+
+def check_execution_running(sfn_client_factory: Callable[[], Any], manifest_id: str, execution_arn: str) -> None:
+    """Refuses (not retryable) the switch of a run whose execution has ended: an orphan (its execution aborted or
+    timed out while the run went on; Step Functions' stop of a `.sync` task's job is not something to count on), whose
+    outcome the sweeper records as that execution's failure, with the previous output, status and counts in place. A
+    run with no execution named (by hand, the tests, the benchmark) is not checked. DescribeExecution's `status` is
+    RUNNING until the execution ends ("DescribeExecution", AWS Step Functions API Reference: RUNNING, SUCCEEDED,
+    FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE). An execution that cannot be asked about fails the run for this
+    attempt: the output is never switched in on a guess."""
+    if not execution_arn:
+        return
+    try:
+        status = sfn_client_factory().describe_execution(executionArn=execution_arn)["status"]
+    except Exception as error:  # noqa: BLE001 - any failure to ask keeps the output in place
+        raise JobError(f"manifest {manifest_id}: cannot tell whether its execution still runs "
+                       f"({aws_error_code(error) or type(error).__name__}); the output in place is kept") from None
+    if status != "RUNNING":
+        raise ExecutionEndedError(
+            f"execution_ended: manifest {manifest_id}: the execution that started this run is {status}; its output is "
+            "not switched in, the output in place is kept")
 
 
 def mark_superseded(spark: SparkSession, curated_path: str, dataset: str, manifest_id: str,

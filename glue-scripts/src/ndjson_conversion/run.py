@@ -39,11 +39,14 @@ from .replacement import (
     QUARANTINE_PARAMETER,
     RUN_PARAMETER,
     OutputLocations,
+    check_execution_running,
     check_no_rows_dropped,
+    discard_run_output,
     mark_superseded,
     new_run_id,
     previous_output,
     remove_superseded,
+    sfn_client,
 )
 from .schema import EVOLVE, find_dataset_schema, read_pinned
 
@@ -85,7 +88,8 @@ def pinned_schema(spark: SparkSession, params: JobParams) -> tuple[T.StructType 
 
 def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[], Any] = glue_client,
         numbered_file_max_bytes: int = NUMBERED_FILE_MAX_BYTES, stages: dict[str, float] | None = None,
-        s3_client_factory: Callable[[], Any] = s3_client, job_run_id: str = "") -> dict[str, Any]:
+        s3_client_factory: Callable[[], Any] = s3_client, job_run_id: str = "",
+        sfn_client_factory: Callable[[], Any] = sfn_client) -> dict[str, Any]:
     """Converts the manifest, writes the result file, switches the partition to this run's output, then writes the
     outcome document (SUCCEEDED or PARTIAL, naming `job_run_id`, the run's own id, and the output it switched to),
     and returns the result (docs/architecture.md).
@@ -125,15 +129,22 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
     staging = StagingArea(params.staging_path or default_staging_path(params.curated_path), params.dataset,
                           params.manifest_id, s3)
     try:
-        files, failed = check_files(spark, listed, staging, s3)
-        files, outcome = convert_readable_files(context, listed, files, failed)
-    finally:
-        staging.clean_up()
-    check_every_listed_object(params.manifest_id, listed, files, failed)
+        try:
+            files, failed = check_files(spark, listed, staging, s3)
+            files, outcome = convert_readable_files(context, listed, files, failed)
+        finally:
+            staging.clean_up()
+        check_every_listed_object(params.manifest_id, listed, files, failed)
 
-    written = read_back(spark, partition_dir, quarantine_dir)  # the check covers the writes
-    counts = check_accounting(params.manifest_id, outcome.lines_in, outcome.blank_lines, written)
-    check_no_rows_dropped(spark, params.manifest_id, previous, failed, params.allow_missing_files)
+        written = read_back(spark, partition_dir, quarantine_dir)  # the check covers the writes
+        counts = check_accounting(params.manifest_id, outcome.lines_in, outcome.blank_lines, written)
+        check_no_rows_dropped(spark, params.manifest_id, previous, failed, params.allow_missing_files)
+        # Last check before anything names the run's output: an orphan of an ended execution switches nothing.
+        check_execution_running(sfn_client_factory, params.manifest_id, params.execution_arn)
+    except Exception:
+        # Nothing names the run's directories yet, so no reader can be reading them: they go at once.
+        discard_run_output(spark, locations)
+        raise
     stage("check")
 
     result = {
@@ -156,6 +167,7 @@ def run(spark: SparkSession, params: JobParams, glue_client_factory: Callable[[]
                            {RUN_PARAMETER: locations.run_id, QUARANTINE_PARAMETER: quarantine_dir})
     mark_superseded(spark, params.curated_path, params.dataset, params.manifest_id, previous, locations,
                     dt.datetime.now(dt.UTC))
+    stage("switch")
     # Last, after the switch: the state machine records the counts and the output the document names; a run that
     # stops before this line has none and is retried (a retry after the switch replaces this output in turn).
     write_outcome(spark, outcome_uri(params.result_uri), success_outcome(result, job_run_id, failed))
