@@ -31,7 +31,8 @@ export const GATEWAY_ENDPOINTS = {
  * does not run in the VPC.
  */
 export const INTERFACE_ENDPOINTS = {
-  states: 'the builder and the sweeper start, list and describe executions of the conversion state machine',
+  states:
+    'the builder and the sweeper start, list and describe executions of the conversion state machine; the job describes the execution that started it before its switch',
   sns: 'the sweeper announces executions that ended without recording an outcome on the alerts topic',
   glue: "the job records each dataset's schema and partitions in the Data Catalog (boto3 `glue`)",
   logs: "the job's output, error and continuous log streams",

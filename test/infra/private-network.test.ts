@@ -160,7 +160,7 @@ describe.each([
 
     // What the derivation finds, so that a derivation that finds nothing fails here.
     expect([...servicesTheHandlersCall(region)].sort()).toEqual(expect.arrayContaining(['dynamodb', 's3', 'sns', 'states']));
-    expect([...servicesTheJobCalls(region)].sort()).toEqual(['glue', 's3']);
+    expect([...servicesTheJobCalls(region)].sort()).toEqual(['glue', 's3', 'states']);
     for (const service of called) expect({ service, endpoint: deployed.includes(service) }).toEqual({ service, endpoint: true });
     for (const service of deployed) {
       expect({ service, called: called.has(service) || NOT_CALLED_BY_THE_CODE.includes(service) }).toEqual({ service, called: true });
