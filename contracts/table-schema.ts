@@ -66,6 +66,10 @@ export const STATE_TABLE_PREFIXES = {
   file: 'FILE#',
   manifest: 'MANIFEST#',
   rejected: 'REJECTED#',
+  /** The capacity slots: one item, `SLOTS`/`META` (docs/architecture.md, "Capacity slots"). */
+  slots: 'SLOTS',
+  /** The start queue: one partition, `QUEUE`/`<rank>#<queuedAt>#<executionName>`, read consistently, oldest first. */
+  queue: 'QUEUE',
 } as const;
 
 /** Key builders: the one place item keys are spelled. */
@@ -92,6 +96,16 @@ export const keys = {
     sk: `F#${key}#${contentTag}`,
   }),
   rejected: (bucket: string, key: string) => ({ pk: `${STATE_TABLE_PREFIXES.rejected}${bucket}/${key}`, sk: 'META' }),
+  /** The one item holding the capacity slots: `holders` maps each execution holding a slot to its manifest. */
+  slots: () => ({ pk: STATE_TABLE_PREFIXES.slots, sk: 'META' }),
+  /**
+   * One execution waiting for a slot. `rank` 0 jumps the queue (`pipeline replay --now`), 1 is everyone else; then
+   * the time it joined the queue (an original: its seal), so a query of the partition reads the queue in order.
+   */
+  queueEntry: (rank: 0 | 1, queuedAt: string, executionName: string) => ({
+    pk: STATE_TABLE_PREFIXES.queue,
+    sk: `${rank}#${queuedAt}#${executionName}`,
+  }),
   day: (isoDay: string) => `DAY#${isoDay}`,
   pending: 'PENDING',
   running: 'RUNNING',

@@ -107,7 +107,7 @@ export class PipelineStack extends Stack {
       maxReceiveCount: config.maxReceiveCount,
       maxConcurrency: config.builderMaxConcurrency,
     });
-    const sweeper = new Sweeper(this, 'Sweeper', lambdaProps);
+    const sweeper = new Sweeper(this, 'Sweeper', { ...lambdaProps, glueTimeoutMinutes: config.glue.timeoutMinutes });
     // Off unless `canary.everyMinutes` is set (docs/deploy.md, "The canary").
     const canary =
       config.canary.everyMinutes === undefined

@@ -21,7 +21,8 @@ export function flushedLine(r: FlushResult): string {
     default: {
       const what = r.outcome === 'sealed' ? `sealed ${r.manifestId}` : `${r.manifestId} was sealed meanwhile by the pipeline`;
       const files = `${r.fileCount} file${r.fileCount === 1 ? '' : 's'}`;
-      if (r.queued) return `${what} (${files}); queued: as many executions run as Glue may run at once, the sweeper starts it`;
+      if (r.queued)
+        return `${what} (${files}); queued: every capacity slot is held (glue.maxConcurrentRuns), it starts in turn, oldest first`;
       return `${what} (${files}); execution ${r.executionArn!.split(':').pop()} started`;
     }
   }

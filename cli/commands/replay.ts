@@ -16,6 +16,7 @@ interface ReplayCommandOptions {
   yes?: boolean;
   force?: boolean;
   allowMissingFiles?: boolean;
+  now?: boolean;
   redrive?: boolean;
   json?: boolean;
 }
@@ -40,6 +41,21 @@ async function targets(ctx: CliContext, ids: string[], opts: ReplayCommandOption
 
 /** What a replay did, in one line. */
 export function replayedLine(r: ReplayResult): string {
+  const jumped =
+    r.jumpedAhead === undefined
+      ? ''
+      : r.jumpedAhead === 0
+        ? ' (--now: nothing was queued)'
+        : `, ahead of ${r.jumpedAhead} queued (--now jumped the queue)`;
+  if (r.queued !== undefined) {
+    const where =
+      r.jumpedAhead === undefined ? `${r.queued.position} of ${r.queued.waiting} in the start queue` : 'at the head of the start queue';
+    return (
+      `queued ${r.executionName}: ${where}${jumped}; all ${r.queued.slots} capacity slots are held (glue.maxConcurrentRuns), ` +
+      'it starts when one frees (the sweeper starts the queue every minute)'
+    );
+  }
+  if (r.jumpedAhead !== undefined) return `started ${r.executionName} now${jumped}`;
   if (r.alreadyStarted && r.alreadyRecorded) {
     return `${r.executionName} was already started and recorded by another replay of ${r.manifestId}: nothing new started`;
   }
@@ -53,7 +69,8 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
     .command('replay')
     .description(
       'start a new execution <id>-r<n> with the same input for each FAILED or PARTIAL manifest (a SUCCEEDED one only with --force; ' +
-        'never one that is RUNNING or has an execution running, even with --force); ' +
+        'never one that is RUNNING or has an execution running, even with --force), in turn with the manifests waiting for a ' +
+        'capacity slot (--now: ahead of them); ' +
         'or, with --redrive, resume the failed execution in place (cloud only)',
     )
     .argument('[manifestIds...]', 'manifests to replay')
@@ -70,6 +87,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
       'let the replay replace an output that holds rows of files it can no longer read (their pinned version deleted): ' +
         'those rows are dropped and the files listed (PARTIAL); without it such a replay fails and keeps the output in place',
     )
+    .option('--now', 'put the replay ahead of every manifest waiting for a capacity slot (it starts at once if a slot is free, else next)')
     .option('--redrive', 'resume the latest failed execution with RedriveExecution instead of starting a new one (not in the local mode)')
     .option('--json', 'print the outcomes as JSON')
     .action(async (ids: string[], opts: ReplayCommandOptions, command: Command) => {
@@ -109,7 +127,7 @@ export function registerReplayCommand(program: Command, deps: CliDeps): void {
             outcomes.push({ manifestId: id, outcome: 'redriven', result });
             if (!opts.json) io.out(`redriven ${id}: ${result.executionArn}${result.consoleUrl ? `\n  console: ${result.consoleUrl}` : ''}`);
           } else {
-            const result = await replayManifest(ctx, id, { force: opts.force, allowMissingFiles: opts.allowMissingFiles });
+            const result = await replayManifest(ctx, id, { force: opts.force, allowMissingFiles: opts.allowMissingFiles, now: opts.now });
             outcomes.push({ manifestId: id, outcome: 'replayed', result });
             if (!opts.json) {
               io.out(`${replayedLine(result)}${result.note ? ` (${result.note})` : ''}`);

@@ -6,10 +6,10 @@
  * It runs the sweeper's own code (handlers/common/sealer.ts), so the flush keeps every invariant a time-based seal
  * keeps: the seal is one transaction conditioned on the manifest being `OPEN` and its shard's pointer naming it,
  * so no file enters a sealed manifest and a file being written at that instant is either in it or in the next one
- * (I1, I2); the execution, named after the manifest id, is started before the MANIFEST record names it (I3); and a
- * manifest found sealed is started only while fewer than the Glue job's `MaxConcurrentRuns` executions run (else
- * it waits in the `pending` index for the sweeper, as any backlog does). A flush stopped at any point is finished
- * by the sweeper, as a crashed builder's seal is.
+ * (I1, I2); the execution, named after the manifest id, is started before the MANIFEST record names it (I3); and the
+ * sealed manifest joins the start queue and starts in turn with a capacity slot (one of the Glue job's
+ * `MaxConcurrentRuns`), as any sealed manifest does. A flush stopped at any point is finished by the sweeper, as a
+ * crashed builder's seal is.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetJobCommand, GlueClient } from '@aws-sdk/client-glue';

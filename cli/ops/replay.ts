@@ -1,12 +1,15 @@
 /**
  * Replays and redrives of manifests.
  *
- * A replay starts a new execution `<manifestId>-r<n>` with the input of the original execution, then records it
- * on the MANIFEST record, conditionally on `replayCount` so two operators cannot both record replay n. As with the
- * first start (I3), the execution is started before it is recorded and its name is a pure function of the
- * manifest id and n: a replay that crashed after starting finds its execution on the next try and records it, and
- * two replays started at once compute the same name and input, so the second finds the first's execution instead
- * of starting another. An execution of that name with another input is never taken as the replay's.
+ * A replay is a new execution `<manifestId>-r<n>` with the input of the original execution. It joins the start queue
+ * that every execution goes through (docs/architecture.md, "Capacity slots and the start queue"): in turn, or ahead
+ * of it with `--now`, and is started by whoever drains the queue (this command at once when a slot is free, else the
+ * sweeper), with a capacity slot, never past `glue.maxConcurrentRuns`. Only one replay of a manifest waits at a time
+ * (`queuedReplay`, set with the queue entry in one transaction conditioned on `replayCount`). As with the first
+ * start (I3), the execution is started before it is recorded (`replayCount`, `executions`, conditionally on
+ * `replayCount` so two operators cannot both record replay n) and its name is a pure function of the manifest id and
+ * n: a replay that crashed after starting finds its execution on the next try and records it. An execution of that
+ * name with another input is never taken as the replay's.
  * A replay is never started while an execution of the manifest runs: one execution holds a manifest at a time (I7).
  * The Glue job writes to the manifest's own partition, so a replay replaces the output, never duplicates it (I4).
  */
@@ -18,13 +21,16 @@ import {
   RedriveExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { ExecutionInput, executionArnOf, executionInput, parseManifestId } from '../../handlers/domain/manifest';
-import { startNamedExecution } from '../../handlers/common/execution-start';
+import { sameJson } from '../../handlers/common/execution-start';
+import { ExecutionNameConflictError } from '../../handlers/common/errors';
+import { drainQueue } from '../../handlers/common/sealer';
 import { ManifestStatus, STATE_TABLE } from '../../contracts/table-schema';
 import { CliContext } from '../context';
 import { executionConsoleUrl } from '../console-url';
 import { NotAvailableLocallyError, ReplayRefusedError } from '../errors';
 import { describeExecution } from './executions';
 import type { ManifestRecord } from '../../handlers/common/state-store';
+import { cliSealerDeps } from './flush';
 import { getManifest, recordedExecutions, stateStoreOf } from './manifests';
 
 /** Options of {@link replayManifest}. */
@@ -40,6 +46,11 @@ export interface ReplayOptions {
    * keeps the output in place (docs/architecture.md, "Replacing a manifest's output"). @default false
    */
   readonly allowMissingFiles?: boolean;
+  /**
+   * Put the replay ahead of every execution waiting in the start queue (rank 0): it takes the next free capacity
+   * slot, at once if one is free. Never past the slots: it waits for one when all are held. @default false
+   */
+  readonly now?: boolean;
 }
 
 /** What a replay did. */
@@ -61,6 +72,13 @@ export interface ReplayResult {
   /** Why a replay was allowed that would look refused (a SEALED record whose execution ended before claiming it). */
   readonly note?: string;
   readonly consoleUrl?: string;
+  /**
+   * Where the replay waits when it is not started yet: its place in the start queue (1: next) of `waiting`
+   * executions, and the capacity slots (all held). Undefined once started.
+   */
+  readonly queued?: { readonly position: number; readonly waiting: number; readonly slots: number };
+  /** With `--now`: how many queued executions it was put ahead of (0 when the queue was empty). */
+  readonly jumpedAhead?: number;
 }
 
 /** Step Functions limits execution names to 80 characters. */
@@ -110,6 +128,9 @@ export function replayRefusal(record: ManifestRecord, latest: readonly LatestExe
   const hasExecution = recordedExecutions(record).length > 0;
   const running = latest.find((e) => mayRun(e.status));
   const wait = `wait for it to finish (npx pipeline status ${id})`;
+  if (typeof record.queuedReplay === 'string') {
+    return `replay ${record.queuedReplay} of it is already waiting in the start queue: it starts in turn (npx pipeline status ${id})`;
+  }
   switch (record.status) {
     case 'OPEN':
       return 'is still OPEN (collecting files): it has no execution to replay yet';
@@ -236,42 +257,94 @@ export async function replayManifest(ctx: CliContext, manifestId: string, opts: 
   const original = await originalInput(ctx, record);
   const { from } = original;
   const input = withReplayOptions(original.input, opts);
-  let started: { executionArn: string; alreadyStarted: boolean };
-  try {
-    // An execution of this name with the same input is this replay's, started by an earlier try or by another
-    // replay at the same time (the name and input are the same for both): it is recorded, never started twice.
-    started = await startNamedExecution(ctx.sfn, ctx.target.stateMachineArn, executionName, input);
-  } catch (err) {
-    if ((err as Error).name !== 'ExecutionNameConflictError') throw err;
-    throw new ReplayRefusedError(
-      id,
-      `an execution named ${executionName} already exists with another input, so it is not this manifest's replay ` +
-        '(was the manifest id used before, a restored state table?): nothing started, nothing recorded; ' +
-        'see docs/architecture.md, "Execution names"',
-    );
+  const executionArn = executionArnOf(ctx.target.stateMachineArn, executionName);
+  const base = { manifestId: id, replay: n, executionName, executionArn, inputFrom: from, note };
+  const consoleUrl = ctx.target.mode === 'cloud' ? executionConsoleUrl(executionArn) : undefined;
+
+  const existing = await existingExecution(ctx, executionArn);
+  if (existing !== undefined) {
+    // Started by an earlier try of this replay that stopped before recording it (the name and input are the
+    // replay's): recorded now, never started twice. Another input is never taken as the replay's (I3).
+    if (!sameJson(existing.input, input)) throw nameConflict(id, executionName);
+    const recorded = await recordReplay(ctx, record, n, executionArn);
+    if (!recorded) await requireRecordedBySomeoneElse(ctx, id, n, executionArn);
+    return { ...base, alreadyStarted: true, alreadyRecorded: !recorded, consoleUrl };
   }
-  const { executionArn, alreadyStarted } = started;
-  let alreadyRecorded = false;
-  if (!(await recordReplay(ctx, record, n, executionArn))) {
-    // Someone recorded replay n first. With the same name, that can only be this very execution, recorded by
-    // another replay of the manifest running at the same time: the record is consistent, nothing to do.
+
+  // Into the start queue, in turn (or ahead of it with --now), then the queue's head starts into the free slots.
+  const deps = await cliSealerDeps(ctx);
+  const ahead = opts.now === true ? (await deps.store.listQueue()).filter((e) => e.rank === 1).length : undefined;
+  const queuedAt = ctx.now().toISOString();
+  const { outcome, entry } = await deps.store.enqueueReplay({
+    manifestId: id,
+    dataset: record.dataset,
+    executionName,
+    replay: n,
+    input,
+    queuedAt,
+    rank: opts.now === true ? 0 : 1,
+  });
+  if (outcome !== 'done') {
     const now = await getManifest(ctx, id);
-    if (Number(now.replayCount ?? 0) < n || !recordedExecutions(now).includes(executionArn)) {
-      throw new ReplayRefusedError(id, `replay ${n} was recorded by someone else meanwhile: see npx pipeline status ${id}`);
+    const queuedName = typeof now.queuedReplay === 'string' ? now.queuedReplay : undefined;
+    if (queuedName !== undefined) {
+      throw new ReplayRefusedError(
+        id,
+        `replay ${queuedName} of it is already waiting in the start queue: it starts in turn (npx pipeline status ${id})`,
+      );
     }
-    alreadyRecorded = true;
+    throw new ReplayRefusedError(id, `replay ${n} was already queued or recorded by someone else meanwhile: see npx pipeline status ${id}`);
+  }
+  const drained = await drainQueue(deps);
+  const failed = drained.failed.find((f) => f.executionName === executionName);
+  if (failed !== undefined) {
+    if (failed.error instanceof ExecutionNameConflictError) throw nameConflict(id, executionName);
+    throw failed.error;
+  }
+  if (drained.started.some((s) => s.executionName === executionName)) {
+    return { ...base, alreadyStarted: false, alreadyRecorded: false, consoleUrl, jumpedAhead: ahead };
+  }
+  const queue = await deps.store.listQueue();
+  const position = queue.findIndex((e) => e.sk === entry.sk) + 1;
+  if (position === 0) {
+    // Started by another drain at the same moment (the sweeper, a builder): the entry is gone once recorded.
+    return { ...base, alreadyStarted: false, alreadyRecorded: false, consoleUrl, jumpedAhead: ahead };
   }
   return {
-    manifestId: id,
-    replay: n,
-    executionName,
-    executionArn,
-    alreadyStarted,
-    alreadyRecorded,
-    inputFrom: from,
-    note,
-    consoleUrl: ctx.target.mode === 'cloud' ? executionConsoleUrl(executionArn) : undefined,
+    ...base,
+    alreadyStarted: false,
+    alreadyRecorded: false,
+    consoleUrl,
+    jumpedAhead: ahead,
+    queued: { position, waiting: queue.length, slots: deps.maxConcurrentRuns ?? 0 },
   };
+}
+
+/** The execution of that ARN with its input, or undefined when none exists. */
+async function existingExecution(ctx: CliContext, executionArn: string): Promise<{ input?: string } | undefined> {
+  try {
+    return await ctx.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } catch (err) {
+    if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+    throw err;
+  }
+}
+
+function nameConflict(id: string, executionName: string): ReplayRefusedError {
+  return new ReplayRefusedError(
+    id,
+    `an execution named ${executionName} already exists with another input, so it is not this manifest's replay ` +
+      '(was the manifest id used before, a restored state table?): nothing started, nothing recorded; ' +
+      'see docs/architecture.md, "Execution names"',
+  );
+}
+
+/** Replay n was recorded by someone else: with the same name, it can only be this very execution; else refused. */
+async function requireRecordedBySomeoneElse(ctx: CliContext, id: string, n: number, executionArn: string): Promise<void> {
+  const now = await getManifest(ctx, id);
+  if (Number(now.replayCount ?? 0) < n || !recordedExecutions(now).includes(executionArn)) {
+    throw new ReplayRefusedError(id, `replay ${n} was recorded by someone else meanwhile: see npx pipeline status ${id}`);
+  }
 }
 
 /** What a redrive did. */
@@ -332,7 +405,27 @@ export async function redriveManifest(ctx: CliContext, manifestId: string, opts:
       );
     }
   }
-  const res = await ctx.sfn.send(new RedriveExecutionCommand({ executionArn }));
+  // The redriven run needs a capacity slot as any run does (a redrive cannot wait in the queue: it resumes now). The
+  // ended execution's own holding, if the sweeper has not given it back yet, is replaced by this one.
+  const deps = await cliSealerDeps(ctx);
+  const name = nameOf(executionArn);
+  if (deps.maxConcurrentRuns !== undefined) {
+    await deps.store.releaseSlot(name);
+    if ((await deps.store.takeSlot(name, id, deps.maxConcurrentRuns, ctx.now())) === 'full') {
+      throw new ReplayRefusedError(
+        id,
+        `all ${deps.maxConcurrentRuns} capacity slots are held (glue.maxConcurrentRuns): a redrive cannot wait for one; ` +
+          `try again when one frees, or replay it, which waits in the start queue (npx pipeline replay ${id})`,
+      );
+    }
+  }
+  let res;
+  try {
+    res = await ctx.sfn.send(new RedriveExecutionCommand({ executionArn }));
+  } catch (err) {
+    await deps.store.releaseSlot(name);
+    throw err;
+  }
   return {
     manifestId: id,
     executionArn,

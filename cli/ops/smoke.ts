@@ -228,9 +228,9 @@ export async function runSmoke(ctx: CliContext, options: SmokeOptions = {}): Pro
       `${manifestId}, ${files.length} files, sealed ${flushed.outcome === 'sealed' ? 'at once (flush)' : `by the pipeline (${sealedRecord?.sealReason ?? 'sealed'})`}`,
     );
 
-    // started: the execution is recorded (at once, unless it queued behind maxConcurrentRuns).
+    // started: the execution is recorded (at once, unless it queued for a capacity slot).
     const id = manifestId;
-    if ('queued' in flushed && flushed.queued) options.onProgress?.(`${id} queued: as many executions run as Glue may run at once`);
+    if ('queued' in flushed && flushed.queued) options.onProgress?.(`${id} queued: every capacity slot is held, it starts in turn`);
     const recorded = await waitUntil(
       async () => {
         const m = await store.getManifest(id);

@@ -12,6 +12,8 @@ export interface StartedExecution {
   readonly executionArn: string;
   /** True when an execution of that name and the same input existed: started by an earlier attempt. */
   readonly alreadyStarted: boolean;
+  /** The existing execution's status when `alreadyStarted` (it may have ended since: its capacity slot is then free). */
+  readonly status?: string;
 }
 
 /** Deep equality of two JSON texts (key order ignored); false when either is not JSON. */
@@ -46,5 +48,5 @@ export async function startNamedExecution(sfn: SFNClient, stateMachineArn: strin
   const executionArn = executionArnOf(stateMachineArn, name);
   const existing = await sfn.send(new DescribeExecutionCommand({ executionArn }));
   if (!sameJson(existing.input, input)) throw new ExecutionNameConflictError(name, existing.input);
-  return { executionArn, alreadyStarted: true };
+  return { executionArn, alreadyStarted: true, status: existing.status };
 }

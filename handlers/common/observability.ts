@@ -19,6 +19,7 @@ export const METRIC = {
   executionNameConflicts: 'ExecutionNameConflicts',
   endedExecutionsRecorded: 'EndedExecutionsRecorded',
   manifestsQueued: 'ManifestsQueued',
+  oldestQueuedAgeSeconds: 'OldestQueuedAgeSeconds',
 } as const;
 
 /**

@@ -18,6 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -27,7 +28,7 @@ import {
   type QueryCommandInput,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { STATE_TABLE, keys, type ManifestStatus } from '../../contracts/table-schema';
+import { STATE_TABLE, STATE_TABLE_PREFIXES, keys, type ManifestStatus } from '../../contracts/table-schema';
 import type { EndedOutcome } from '../domain/ended-execution';
 import type { DatasetCounter, ManifestFileEntry, OpenPointer, SealReason, ShardPointer } from '../domain/manifest';
 import { hasErrorName } from './errors';
@@ -122,6 +123,8 @@ export interface RunningEntry {
   readonly manifestId: string;
   readonly dataset: string;
   readonly executionArn?: string;
+  /** Whether the record listed its executions (`executions`) when the index was written. */
+  readonly recorded: boolean;
 }
 
 /** How an execution ended without recording its outcome, as the sweeper records it (I7), with the outcome's alert. */
@@ -152,6 +155,38 @@ export interface PendingEntry {
   readonly dataset: string;
   readonly openedAt: string;
   readonly status: ManifestStatus;
+}
+
+/** An execution holding a capacity slot (`SLOTS.holders.<executionName>`). */
+export interface SlotHolder {
+  readonly manifestId: string;
+  /** When the slot was taken (ISO): before StartExecution. */
+  readonly takenAt: string;
+}
+
+/** The capacity slots as read (consistently): every execution holding one, by execution name. */
+export interface Slots {
+  readonly holders: Readonly<Record<string, SlotHolder>>;
+}
+
+/** What taking a slot did: taken by this call; already held by that execution (another starter took it); none free. */
+export type TakeSlotOutcome = 'taken' | 'held' | 'full';
+
+/** An execution waiting in the start queue for a slot (`QUEUE`/`<rank>#<queuedAt>#<executionName>`). */
+export interface QueueEntry {
+  /** The entry's sort key, `<rank>#<queuedAt>#<executionName>`: the queue's order. */
+  readonly sk: string;
+  readonly manifestId: string;
+  readonly dataset: string;
+  /** The execution to start: the manifest id (the original), or `<id>-r<n>` (replay n). */
+  readonly executionName: string;
+  /** 0 for the original execution, n for replay n. */
+  readonly replay: number;
+  /** The execution's input (JSON), as StartExecution takes it. */
+  readonly input: string;
+  readonly queuedAt: string;
+  /** 0: put ahead of the queue (`pipeline replay --now`); 1: in turn. */
+  readonly rank: 0 | 1;
 }
 
 /** The `alerts` index's sort key of an outcome's alert: `<finishedAt ISO>#<manifestId>`, as the ASL writes it. */
@@ -634,7 +669,8 @@ export class StateStore {
           TableName: this.tableName,
           Key: keys.manifest(manifestId),
           UpdateExpression:
-            'SET #replayCount = :n, #executions = list_append(if_not_exists(#executions, :known), :arn), #lastReplayAt = :now',
+            'SET #replayCount = :n, #executions = list_append(if_not_exists(#executions, :known), :arn), #lastReplayAt = :now ' +
+            'REMOVE #queuedReplay',
           ConditionExpression:
             n === 1
               ? 'attribute_exists(#pk) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)'
@@ -644,6 +680,7 @@ export class StateStore {
             '#replayCount': 'replayCount',
             '#executions': 'executions',
             '#lastReplayAt': 'lastReplayAt',
+            '#queuedReplay': 'queuedReplay',
           },
           ExpressionAttributeValues: {
             ':n': n,
@@ -762,8 +799,13 @@ export class StateStore {
    * MarkRunning ran), from the sparse `running` index (eventually consistent).
    */
   async listRunning(): Promise<RunningEntry[]> {
-    const items = await this.#queryIndex<RunningEntry>(STATE_TABLE.runningIndex, keys.running);
-    return items.map((item) => ({ manifestId: item.manifestId, dataset: item.dataset, executionArn: item.executionArn }));
+    const items = await this.#queryIndex<RunningEntry & { executions?: unknown }>(STATE_TABLE.runningIndex, keys.running);
+    return items.map((item) => ({
+      manifestId: item.manifestId,
+      dataset: item.dataset,
+      executionArn: item.executionArn,
+      recorded: Array.isArray(item.executions) && item.executions.length > 0,
+    }));
   }
 
   /** The manifests whose outcome's alert is not published yet, oldest first, from the sparse `alerts` index. */
@@ -807,6 +849,188 @@ export class StateStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  /**
+   * The capacity slots, read consistently (docs/architecture.md, "Capacity slots"); none held when the item does not
+   * exist yet.
+   */
+  async getSlots(): Promise<Slots> {
+    const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.slots(), ConsistentRead: true }));
+    const holders = (out.Item?.holders ?? {}) as Record<string, SlotHolder>;
+    return { holders };
+  }
+
+  /**
+   * Takes a slot for execution `executionName` of `manifestId`, before it is started: one conditional write that
+   * adds it to `holders` only while it is absent and fewer than `max` executions hold one, so concurrent takers can
+   * never hold more than `max` together. `held`: that execution holds one already (another starter took it).
+   */
+  async takeSlot(executionName: string, manifestId: string, max: number, now: Date): Promise<TakeSlotOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.slots(),
+            UpdateExpression: 'SET #holders.#name = :holder',
+            // size() of a map is its number of elements (DynamoDB Developer Guide, "Condition and filter
+            // expressions, operators, and functions"); the map exists (ensureSlots) before the first take.
+            ConditionExpression: 'attribute_exists(#holders) AND attribute_not_exists(#holders.#name) AND size(#holders) < :max',
+            ExpressionAttributeNames: { '#holders': 'holders', '#name': executionName },
+            ExpressionAttributeValues: { ':holder': { manifestId, takenAt: now.toISOString() } satisfies SlotHolder, ':max': max },
+          }),
+        );
+        return 'taken';
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      const out = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: keys.slots(), ConsistentRead: true }));
+      const holders = out.Item?.holders as Record<string, SlotHolder> | undefined;
+      if (holders === undefined && attempt === 1) {
+        await this.#ensureSlots();
+        continue;
+      }
+      return holders?.[executionName] !== undefined ? 'held' : 'full';
+    }
+  }
+
+  /** Creates the slots item with no holder, unless it exists. */
+  async #ensureSlots(): Promise<void> {
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.slots(), holders: {} },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * Gives back the slot of execution `executionName`; with `takenAt`, only that very holding (a slot taken again for
+   * the same execution since, by a redrive, stays). False when it held none (given back already).
+   */
+  async releaseSlot(executionName: string, takenAt?: string): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.slots(),
+          UpdateExpression: 'REMOVE #holders.#name',
+          ConditionExpression:
+            takenAt === undefined
+              ? 'attribute_exists(#holders.#name)'
+              : 'attribute_exists(#holders.#name) AND #holders.#name.takenAt = :takenAt',
+          ExpressionAttributeNames: { '#holders': 'holders', '#name': executionName },
+          ...(takenAt === undefined ? {} : { ExpressionAttributeValues: { ':takenAt': takenAt } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Puts an execution in the start queue. Idempotent: the entry's key is a function of its rank, its time and its
+   * execution, so a starter that enqueues again after a crash writes the same entry.
+   */
+  async enqueue(entry: Omit<QueueEntry, 'sk'>): Promise<QueueEntry> {
+    const key = keys.queueEntry(entry.rank, entry.queuedAt, entry.executionName);
+    try {
+      await this.#doc.send(
+        new PutCommand({ TableName: this.tableName, Item: { ...key, ...entry }, ConditionExpression: 'attribute_not_exists(pk)' }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    return { ...entry, sk: key.sk };
+  }
+
+  /**
+   * Puts replay `n` of a manifest in the start queue, and marks the record (`queuedReplay`) in the same transaction,
+   * only while no replay is queued and replay n is not recorded (`replayCount` is n - 1): two operators cannot queue
+   * two replays of one manifest. `condition-failed` when one is queued or recorded already.
+   */
+  async enqueueReplay(entry: Omit<QueueEntry, 'sk'>): Promise<{ outcome: WriteOutcome; entry: QueueEntry }> {
+    const key = keys.queueEntry(entry.rank, entry.queuedAt, entry.executionName);
+    const n = entry.replay;
+    try {
+      await this.#transact([
+        { Put: { TableName: this.tableName, Item: { ...key, ...entry }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.manifest(entry.manifestId),
+            UpdateExpression: 'SET #queuedReplay = :name',
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(#queuedReplay) AND ' +
+              (n === 1 ? '(attribute_not_exists(#replayCount) OR #replayCount = :prev)' : '#replayCount = :prev'),
+            ExpressionAttributeNames: { '#queuedReplay': 'queuedReplay', '#replayCount': 'replayCount' },
+            ExpressionAttributeValues: { ':name': entry.executionName, ':prev': n - 1 },
+          },
+        },
+      ]);
+      return { outcome: 'done', entry: { ...entry, sk: key.sk } };
+    } catch (err) {
+      return { outcome: this.#classify(err), entry: { ...entry, sk: key.sk } };
+    }
+  }
+
+  /** Clears a queued replay's mark on the record (it was dropped), only while it names that replay. */
+  async clearQueuedReplay(manifestId: string, executionName: string): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.manifest(manifestId),
+          UpdateExpression: 'REMOVE #queuedReplay',
+          ConditionExpression: '#queuedReplay = :name',
+          ExpressionAttributeNames: { '#queuedReplay': 'queuedReplay' },
+          ExpressionAttributeValues: { ':name': executionName },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /**
+   * The start queue in order (rank, then time), read consistently; at most `limit` entries when given (one page of
+   * them), else every page.
+   */
+  async listQueue(limit?: number): Promise<QueueEntry[]> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      KeyConditionExpression: '#pk = :queue',
+      ExpressionAttributeNames: { '#pk': STATE_TABLE.partitionKey },
+      ExpressionAttributeValues: { ':queue': STATE_TABLE_PREFIXES.queue },
+      ConsistentRead: true,
+    };
+    const items =
+      limit === undefined
+        ? await queryAllPages<QueueEntry>(this.#doc, input)
+        : (((await this.#doc.send(new QueryCommand({ ...input, Limit: limit }))).Items ?? []) as QueueEntry[]);
+    return items.map((item) => ({
+      sk: item.sk,
+      manifestId: item.manifestId,
+      dataset: item.dataset,
+      executionName: item.executionName,
+      replay: Number(item.replay),
+      input: item.input,
+      queuedAt: item.queuedAt,
+      rank: Number(item.rank) === 0 ? 0 : 1,
+    }));
+  }
+
+  /** Removes an entry from the start queue: its execution is started and recorded, or it can never start. */
+  async dequeue(sk: string): Promise<void> {
+    await this.#doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: STATE_TABLE_PREFIXES.queue, sk } }));
   }
 
   /** Every item of one partition of a sparse index, oldest first, every page. */

@@ -36,6 +36,9 @@ import type { HandlerSettings } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG } from '../../contracts/config';
 import { IDEMPOTENCY_TABLE } from '../../contracts/table-schema';
 
+/** Queued executions one seal of the builder starts at most (the queue's head, into free slots). */
+export const BUILDER_STARTS_PER_SEAL = 3;
+
 /** One accepted object version: the payload of the idempotent unit. */
 export interface FileNotification {
   /** `<bucket>/<key>#<version tag>#<eTag>`: the idempotency key, one object version (its content is looked up). */
@@ -99,7 +102,9 @@ export function createManifestBuilder(options: ManifestBuilderOptions): Manifest
   const clock = options.clock ?? (() => new Date());
   const maxAttempts = options.maxAttempts ?? 40;
   const tally = new MetricTally();
-  const sealer = sealerDepsOf({ clients, settings, logger, tally, clock });
+  // After a seal the builder starts the head of the queue (its own manifest only when nothing older waits), a few
+  // at most, so one record's work stays small; the sweeper starts the rest of a backlog.
+  const sealer = { ...sealerDepsOf({ clients, settings, logger, tally, clock }), maxStartsPerDrain: BUILDER_STARTS_PER_SEAL };
   const { store } = sealer;
   const maxShards = settings.maxShardsPerDataset ?? DEFAULT_CONFIG.maxShardsPerDataset;
   /** Each dataset's width as this instance last read it. */

@@ -12,7 +12,9 @@ const deps: SweeperDeps = { clients: createAwsClients(), settings: loadSettings(
 
 export const handler = async (_event: unknown, context?: Context): Promise<void> => {
   if (context !== undefined) logger.addContext(context);
-  const report = await sweep(deps, new Date());
+  // The run stops taking on work with a margin before the Lambda's timeout (what a step already began, it finishes).
+  const budgetMs = context === undefined ? undefined : Math.max(5_000, context.getRemainingTimeInMillis() - 15_000);
+  const report = await sweep({ ...deps, budgetMs }, new Date());
   // Failing the invocation makes the Lambda errors alarm fire; the next run retries the manifests.
   if (report.failed.length > 0) {
     throw new PipelineError(`Sweep failed for ${report.failed.length} manifest(s): ${report.failed.map((f) => f.manifestId).join(', ')}`);

@@ -184,6 +184,30 @@ def test_a_failure_the_job_names_not_retryable_is_not_run_again(stack, emulator)
     assert outcome["record"]["alertSentAt"]
 
 
+def test_the_execution_gives_back_its_capacity_slot_once_its_outcome_is_recorded(stack, emulator, unique) -> None:
+    run, _ = stack
+    ddb = emulator.client("dynamodb")
+    key = {"pk": {"S": "SLOTS"}, "sk": {"S": "META"}}
+    names = ["orders-20261123-000131", "orders-20261123-partial32", "orders-20261123-perm33", "orders-20261123-000034"]
+    holder = {"M": {"manifestId": {"S": "m"}, "takenAt": {"S": "2026-11-23T00:00:00.000Z"}}}
+    ddb.put_item(TableName=f"state-{unique}", Item={**key, "holders": {"M": dict.fromkeys(names, holder)}})
+
+    def holders() -> set[str]:
+        return set(ddb.get_item(TableName=f"state-{unique}", Key=key, ConsistentRead=True)["Item"]["holders"]["M"])
+
+    # Each run gives back the slot held under its own name once its outcome is recorded, whatever the outcome.
+    assert run(names[0])["execution"]["status"] == "SUCCEEDED"
+    assert holders() == set(names[1:])
+    assert run(names[1])["record"]["status"] == "PARTIAL"
+    assert holders() == {names[2], names[3]}
+    assert run(names[2])["record"]["status"] == "FAILED"
+    assert holders() == {names[3]}
+    # A run that holds no slot (none taken for it) changes nothing and still ends as its outcome says.
+    outcome = run("orders-20261123-000135")
+    assert outcome["execution"]["status"] == "SUCCEEDED"
+    assert holders() == {names[3]}
+
+
 def test_an_alert_sns_refuses_stays_pending_on_the_record_for_the_sweeper(stack, emulator, unique) -> None:
     run, email = stack
     # SNS refuses every publish: the topic is gone (NotFound), as in an outage that outlasts the retries.

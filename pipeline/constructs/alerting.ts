@@ -13,6 +13,17 @@ import { Construct } from 'constructs';
 /** Name and dimensions of the sweeper's gauge of the oldest manifest that has no execution yet (docs/architecture.md, Metrics). */
 export const OLDEST_OPEN_MANIFEST_METRIC = { metricName: 'OldestOpenManifestAgeSeconds', service: 'sweeper' } as const;
 
+/** Name and dimensions of the sweeper's gauge of the oldest execution waiting in the start queue (docs/architecture.md, Metrics). */
+export const OLDEST_QUEUED_METRIC = { metricName: 'OldestQueuedAgeSeconds', service: 'sweeper' } as const;
+
+/**
+ * The queued age past which the start queue is not moving as it should: two of the Glue job's longest runs
+ * (`glue.timeoutMinutes`), at least an hour. Within it, a queued manifest has seen at least two slots turn over.
+ */
+export function queuedAgeAlarmSeconds(glueTimeoutMinutes: number): number {
+  return Math.max(60, 2 * glueTimeoutMinutes) * 60;
+}
+
 /** The builder's and the sweeper's count of execution names found used by another input (docs/architecture.md, Metrics). */
 export const EXECUTION_NAME_CONFLICTS_METRIC = 'ExecutionNameConflicts';
 
@@ -246,6 +257,27 @@ export class Alerting extends Construct {
       evaluationPeriods: 1,
       // The canary reports every five minutes; no data in a period of three checks means it is not running.
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+  }
+
+  /**
+   * Alarms when the oldest execution of the start queue has waited more than `thresholdSeconds` for a capacity slot
+   * (`oldestQueued`, the sweeper's gauge): the slots do not turn over (runs hang, the sweeper fails) or the backlog
+   * is more than `glue.maxConcurrentRuns` can clear in that time. Missing data is the oldest-open-manifest alarm's.
+   */
+  alarmOnOldestQueued(oldestQueued: cloudwatch.IMetric, thresholdSeconds: number): cloudwatch.Alarm {
+    return this.add('OldestQueuedManifestAlarm', {
+      alarmDescription:
+        `A manifest has waited more than ${thresholdSeconds} s in the start queue for one of the glue.maxConcurrentRuns capacity slots. ` +
+        '`npx pipeline status --since 24h` shows what runs and what is queued. If executions have run far longer than usual, look at their ' +
+        "Glue runs (stuck or slow: stop them, the sweeper gives their slots back); if the sweeper's error alarm is on, fix that first (it starts the queue). " +
+        'If it is a large backlog (a backfill), it clears by itself in turn: raise glue.maxConcurrentRuns (and the Glue quotas) to clear it sooner. ' +
+        'A replay that must not wait can jump the queue: `npx pipeline replay <manifestId> --now`.',
+      metric: oldestQueued,
+      threshold: thresholdSeconds,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 

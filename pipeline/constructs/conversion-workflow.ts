@@ -451,6 +451,15 @@ export class ConversionWorkflow extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${STATE_TABLE_PREFIXES.manifest}*`] } },
       }),
     );
+    // ReleaseSlotAfter*: the execution gives back its capacity slot once its outcome is recorded.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'GiveBackTheCapacitySlot',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.stateTable.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [STATE_TABLE_PREFIXES.slots] } },
+      }),
+    );
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'RunTheConversionJob',

@@ -117,7 +117,10 @@ export class PipelineDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Oldest manifest without an execution (s), manifests queued for capacity',
         width: 12,
-        left: [props.oldestOpenManifest],
+        left: [
+          props.oldestOpenManifest,
+          pipelineMetric('OldestQueuedAgeSeconds', 'sweeper', 'oldest queued for a capacity slot (s)', 'Maximum'),
+        ],
         leftAnnotations: [{ value: maxWaitMinutes * 60 * 2, label: 'alarm', color: '#d62728' }],
         right: [pipelineMetric('ManifestsQueued', 'sweeper', 'queued (waiting for a Glue run)', 'Maximum')],
       }),

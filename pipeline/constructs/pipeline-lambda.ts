@@ -15,6 +15,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type LambdaService, type LambdaSettings, toEnvironment } from '../../contracts/lambda-environment';
 import { DEFAULT_CONFIG, type LogLevel, PREFIXES, alertSubjectPrefix } from '../../contracts/config';
+import { STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
 import { Alerting } from './alerting';
 import { PrivateNetwork } from './private-network';
 import { retentionDays } from './log-retention';
@@ -172,8 +173,21 @@ export function pipelineFunction(
  * Lets `fn` write manifest files (never result files), start executions of the conversion state machine, and
  * list and describe them; with the reasons for the wildcards this needs.
  */
-export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>): void {
+export function grantManifestStarts(
+  fn: nodejs.NodejsFunction,
+  props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine' | 'stateTable'>,
+): void {
   const manifestKeys = `${PREFIXES.manifests}*`;
+  // Every start takes a capacity slot (the SLOTS item) and goes through the start queue (the QUEUE partition): the
+  // builder and the sweeper queue, start the queue's head and remove its entries; the sweeper gives back slots.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'CapacitySlotsAndStartQueue',
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      resources: [props.stateTable.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [STATE_TABLE_PREFIXES.slots, STATE_TABLE_PREFIXES.queue] } },
+    }),
+  );
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'WriteManifestFiles',
@@ -198,7 +212,7 @@ export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<Pipel
   // ExecutionAlreadyExists is checked against the existing execution's input (I3); the sweeper also reads
   // how an execution ended that recorded no outcome (I7).
   props.stateMachine.grantExecution(fn, 'states:DescribeExecution', 'states:GetExecutionHistory');
-  // A manifest is started only while fewer than maxConcurrentRuns executions run (a backlog queues).
+  // The sweeper skips the executions that run (ListExecutions) before it describes the others.
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['states:ListExecutions'], resources: [props.stateMachine.stateMachineArn] }));
 }
 
@@ -206,7 +220,7 @@ export function grantManifestStarts(fn: nodejs.NodejsFunction, props: Pick<Pipel
 export function acknowledgeManifestStarts(
   scope: Construct,
   fn: nodejs.NodejsFunction,
-  props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine'>,
+  props: Pick<PipelineLambdaProps, 'curatedBucket' | 'stateMachine' | 'stateTable'>,
 ): void {
   const policy = fn.role!.node.tryFindChild('DefaultPolicy')!;
   acknowledge(

@@ -8,16 +8,22 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../../contracts/config';
 import { STATE_TABLE, STATE_TABLE_PREFIXES } from '../../contracts/table-schema';
-import { grantPublishTo, OLDEST_OPEN_MANIFEST_METRIC } from './alerting';
+import { grantPublishTo, OLDEST_OPEN_MANIFEST_METRIC, OLDEST_QUEUED_METRIC, queuedAgeAlarmSeconds } from './alerting';
 import { acknowledgeManifestStarts, grantManifestStarts, pipelineFunction, PipelineLambdaProps } from './pipeline-lambda';
+
+/** Properties of {@link Sweeper}. */
+export interface SweeperProps extends PipelineLambdaProps {
+  /** The Glue job's timeout, from which the queued-age alarm's threshold is made. @default DEFAULT_CONFIG.glue.timeoutMinutes */
+  readonly glueTimeoutMinutes?: number;
+}
 
 /** Timeout of the sweeper: under the minute between its runs. */
 export const SWEEPER_TIMEOUT = Duration.seconds(50);
 
 /**
- * The sweeper (every minute: seals manifests whose oldest file waited `maxWaitMinutes`, starts sealed manifests
- * that have no execution, records executions that ended without an outcome), with the dead-letter queue of its
- * failed runs.
+ * The sweeper (every minute: records executions that ended without an outcome and gives back their capacity slots,
+ * seals manifests whose oldest file waited `maxWaitMinutes`, starts the start queue's oldest executions into free
+ * slots), with the dead-letter queue of its failed runs.
  */
 export class Sweeper extends Construct {
   /** The scheduled sweeper Lambda. */
@@ -26,8 +32,10 @@ export class Sweeper extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The sweeper's gauge of the oldest manifest with no execution yet (docs/architecture.md, Metrics). */
   public readonly oldestOpenManifest: cloudwatch.Metric;
+  /** The sweeper's gauge of the oldest execution waiting in the start queue for a capacity slot. */
+  public readonly oldestQueued: cloudwatch.Metric;
 
-  constructor(scope: Construct, id: string, props: PipelineLambdaProps) {
+  constructor(scope: Construct, id: string, props: SweeperProps) {
     super(scope, id);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -110,6 +118,14 @@ export class Sweeper extends Construct {
     alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', this.lambdaFunction, 'sweeper');
     alerting.alarmOnLambdaDuration('SweeperDurationAlarm', this.lambdaFunction, 'sweeper', SWEEPER_TIMEOUT);
     alerting.alarmOnOldestOpenManifest(this.oldestOpenManifest, props.maxWaitMinutes ?? DEFAULT_CONFIG.maxWaitMinutes);
+    this.oldestQueued = new cloudwatch.Metric({
+      namespace: metricsNamespace,
+      metricName: OLDEST_QUEUED_METRIC.metricName,
+      dimensionsMap: { service: OLDEST_QUEUED_METRIC.service },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    });
+    alerting.alarmOnOldestQueued(this.oldestQueued, queuedAgeAlarmSeconds(props.glueTimeoutMinutes ?? DEFAULT_CONFIG.glue.timeoutMinutes));
     alerting.alarmOnExecutionNameConflicts('sweeper', metricsNamespace);
   }
 }

@@ -203,12 +203,45 @@ describe('convert-manifest.asl.json', () => {
     expect(reachable('AlertCause')).toEqual(
       new Set([
         ...alertCause,
-        ...['ComposeAlert', 'FormatFailureAlert', 'RecordFailure', 'NotifyFailure', 'ClearFailureAlert', 'Failed'],
+        ...[
+          'ComposeAlert',
+          'FormatFailureAlert',
+          'RecordFailure',
+          'ReleaseSlotAfterFailure',
+          'NotifyFailure',
+          'ClearFailureAlert',
+          'Failed',
+        ],
         ...['ClaimLost', 'FailureNotRecorded'],
       ]),
     );
     expect(states.Failed.Type).toBe('Fail');
-    expect(states[states.RecordSuccess.Next].Type).toBe('Succeed');
+    expect(states.RecordSuccess.Next).toBe('ReleaseSlotAfterSuccess');
+    expect(states[states.ReleaseSlotAfterSuccess.Next].Type).toBe('Succeed');
+  });
+
+  test('once the outcome is recorded, the execution gives back its capacity slot, and goes on whatever that write does', () => {
+    for (const [record, release, next] of [
+      ['RecordSuccess', 'ReleaseSlotAfterSuccess', 'Converted'],
+      ['RecordPartial', 'ReleaseSlotAfterPartial', 'NotifyPartial'],
+      ['RecordFailure', 'ReleaseSlotAfterFailure', 'NotifyFailure'],
+    ]) {
+      expect(states[record].Next).toBe(release);
+      const state = states[release];
+      expect(state.Resource).toBe('arn:aws:states:::dynamodb:updateItem');
+      expect(state.Parameters).toEqual({
+        TableName: REALISTIC.StateTableName,
+        Key: { pk: { S: 'SLOTS' }, sk: { S: 'META' } },
+        ConditionExpression: 'attribute_exists(#holders.#me)',
+        UpdateExpression: 'REMOVE #holders.#me',
+        // The slot is held under the execution's name (a pure function of the manifest and the replay, I3).
+        ExpressionAttributeNames: { '#holders': 'holders', '#me.$': '$$.Execution.Name' },
+      });
+      expect(state.ResultPath).toBeNull();
+      // A slot not given back here is given back by the sweeper once the execution has ended.
+      expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.releaseSlotError', Next: next }]);
+      expect(state.Next).toBe(next);
+    }
   });
 
   test('MarkRunning claims the manifest: refused while another execution holds it, retry-safe for this one', () => {
@@ -290,7 +323,7 @@ describe('convert-manifest.asl.json', () => {
       expect(p.ExpressionAttributeValues[':alertPending']).toEqual({ S: 'PENDING' });
       expect(p.ExpressionAttributeValues[':alertSubject']).toEqual({ 'S.$': '$.alert.subject' });
       expect(p.ExpressionAttributeValues[':alertMessage']).toEqual({ 'S.$': '$.alert.message' });
-      expect(states[record].Next).toBe(notify);
+      expect(states[states[record].Next].Next).toBe(notify);
       // What is published is exactly what the record holds.
       expect(states[notify].Parameters).toEqual({
         TopicArn: REALISTIC.AlertTopicArn,
@@ -313,7 +346,9 @@ describe('convert-manifest.asl.json', () => {
   });
 
   test('every DynamoDB task retries throttling and transient service errors', () => {
-    for (const name of ['MarkRunning', 'RecordSuccess', 'RecordPartial', 'RecordFailure']) {
+    const dynamoTasks = Object.keys(states).filter((name) => String(states[name].Resource).includes(':dynamodb:'));
+    expect(dynamoTasks).toEqual(expect.arrayContaining(['MarkRunning', 'RecordSuccess', 'ReleaseSlotAfterSuccess', 'ClearFailureAlert']));
+    for (const name of dynamoTasks) {
       const errors = (states[name].Retry as State[]).flatMap((r) => r.ErrorEquals);
       expect(errors).toEqual(
         expect.arrayContaining([
@@ -356,7 +391,16 @@ describe('convert-manifest.asl.json', () => {
     ]);
     expect(reachable('ComposePartialAlert')).toEqual(
       new Set([
-        ...['ComposePartialAlert', 'FormatPartialAlert', 'RecordPartial', 'NotifyPartial', 'ClearPartialAlert', 'Partial'],
+        ...[
+          'ComposePartialAlert',
+          'FormatPartialAlert',
+          'RecordPartial',
+          'ReleaseSlotAfterPartial',
+          'NotifyPartial',
+          'ClearPartialAlert',
+          'Partial',
+        ],
+        'ReleaseSlotAfterFailure',
         ...['ClaimLost', 'RecordPartialFailed', 'AlertCause', 'ReadRunError', 'HasRunErrorMessage', 'RunErrorAlertCause'],
         ...['PlainAlertCause', 'ComposeAlert', 'FormatFailureAlert', 'RecordFailure', 'NotifyFailure', 'ClearFailureAlert'],
         ...['Failed', 'FailureNotRecorded'],

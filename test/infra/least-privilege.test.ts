@@ -109,8 +109,25 @@ describe('the Glue job', () => {
 describe('the builder and the sweeper', () => {
   const stateTable = () => at('StateTables/StateTable');
 
-  test('the builder reads and writes its four kinds of state item, by key prefix; it never scans, deletes or writes in batches', () => {
-    const statements = allowsOn(statementsOfRole(roleOf('ManifestBuilder/Builder')), stateTable());
+  /** The statement on the capacity slots and the start queue, which the builder and the sweeper both have. */
+  const SLOTS_AND_QUEUE = {
+    'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [STATE_TABLE_PREFIXES.slots, STATE_TABLE_PREFIXES.queue] },
+  };
+  const isSlotsAndQueue = (s: { Condition?: unknown }) => JSON.stringify(s.Condition) === JSON.stringify(SLOTS_AND_QUEUE);
+
+  test('the builder and the sweeper take slots and use the start queue by those two keys only, deleting only there', () => {
+    for (const fn of ['ManifestBuilder/Builder', 'Sweeper/Function']) {
+      const statements = allowsOn(statementsOfRole(roleOf(fn)), stateTable()).filter(isSlotsAndQueue);
+      expect(statements).toHaveLength(1);
+      expect(actionsOf(statements)).toEqual(
+        new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query']),
+      );
+      expect(statements[0].Resource).toEqual({ 'Fn::GetAtt': [stateTable(), 'Arn'] });
+    }
+  });
+
+  test('the builder reads and writes its four kinds of state item, by key prefix; it never scans, deletes them or writes in batches', () => {
+    const statements = allowsOn(statementsOfRole(roleOf('ManifestBuilder/Builder')), stateTable()).filter((s) => !isSlotsAndQueue(s));
 
     expect(statements).toHaveLength(1);
     expect(actionsOf(statements)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
@@ -121,7 +138,7 @@ describe('the builder and the sweeper', () => {
   });
 
   test('the sweeper reads, updates and deletes OPEN# and MANIFEST# items and queries the pending and running indexes, nothing else', () => {
-    const statements = allowsOn(statementsOfRole(roleOf('Sweeper/Function')), stateTable());
+    const statements = allowsOn(statementsOfRole(roleOf('Sweeper/Function')), stateTable()).filter((s) => !isSlotsAndQueue(s));
     const onTable = statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [stateTable(), 'Arn'] }));
     const onIndexes = statements.filter((s) => s !== onTable[0]);
 
@@ -134,20 +151,24 @@ describe('the builder and the sweeper', () => {
     expect(indexes.map((r) => /\/index\/([a-z]+)"/.exec(r)![1]).sort()).toEqual(['alerts', 'pending', 'running']);
   });
 
-  test('only the sweeper may delete a state item; no role may scan or batch-write the state table', () => {
+  test('only the sweeper may delete a manifest, pointer, file or rejection item; no role may scan or batch-write the state table', () => {
     for (const [roleId, statements] of Object.entries(everyRole())) {
-      const actions = actionsOf(allowsOn(statements, stateTable()));
+      const actions = actionsOf(allowsOn(statements, stateTable()).filter((s) => !isSlotsAndQueue(s)));
       expect({ roleId, deletes: actions.has('dynamodb:DeleteItem') }).toEqual({ roleId, deletes: roleId === roleOf('Sweeper/Function') });
       for (const forbidden of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:*']) expect(actions.has(forbidden)).toBe(false);
     }
   });
 
-  test('the state machine updates MANIFEST# items only', () => {
+  test('the state machine updates MANIFEST# items and the slots item only', () => {
     const statements = allowsOn(statementsOfRole(roleOf('ConversionWorkflow/StateMachine')), stateTable());
     expect(statements).toEqual([
       expect.objectContaining({
         Action: 'dynamodb:UpdateItem',
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['MANIFEST#*'] } },
+      }),
+      expect.objectContaining({
+        Action: 'dynamodb:UpdateItem',
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['SLOTS'] } },
       }),
     ]);
   });
@@ -174,12 +195,21 @@ describe('the builder and the sweeper', () => {
       expect(matches(pk, granted('Sweeper/Function'))).toBe(true);
     for (const pk of [keys.file('b', 'k', 'e').pk, keys.rejected('b', 'k').pk])
       expect(matches(pk, granted('Sweeper/Function'))).toBe(false);
-    // The ASL's: every DynamoDB task builds its key as MANIFEST#<id>.
+    // The capacity slots and the start queue (takeSlot, releaseSlot, enqueue, dequeue): the builder's and the sweeper's.
+    for (const fn of ['ManifestBuilder/Builder', 'Sweeper/Function']) {
+      const exact = allowsOn(statementsOfRole(roleOf(fn)), stateTable()).flatMap((s) =>
+        asList((s.Condition?.['ForAllValues:StringEquals']?.['dynamodb:LeadingKeys'] ?? []) as string[]),
+      );
+      for (const pk of [keys.slots().pk, keys.queueEntry(1, '2026-11-23T00:00:00.000Z', 'm').pk]) expect(exact).toContain(pk);
+    }
+    // The ASL's: every DynamoDB task builds its key as MANIFEST#<id>, but the give-back of the slot (SLOTS).
     const asl = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'state-machines', 'convert-manifest.asl.json'), 'utf8'));
-    const aslKeys = Object.values(asl.States as Record<string, any>)
-      .filter((state) => String(state.Resource).includes(':dynamodb:'))
+    const dynamoTasks = Object.values(asl.States as Record<string, any>).filter((state) => String(state.Resource).includes(':dynamodb:'));
+    const aslKeys = dynamoTasks
+      .filter((state) => state.Parameters.Key.pk.S !== keys.slots().pk)
       .map((state) => state.Parameters.Key.pk['S.$'] as string);
     expect(aslKeys.length).toBeGreaterThan(0);
+    expect(dynamoTasks.length - aslKeys.length).toBe(3);
     for (const key of aslKeys) expect(key).toBe(`States.Format('${STATE_TABLE_PREFIXES.manifest}{}', $.manifestId)`);
   });
 

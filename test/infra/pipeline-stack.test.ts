@@ -587,7 +587,8 @@ describe('conversion workflow', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: topic } }));
     const actions = statements.flatMap((s) => asList(s.Action)).map(String);
     expect(actions.filter((a) => a.startsWith('s3:'))).toEqual(['s3:GetObject', 's3:ListBucket']);
-    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem']);
+    // MANIFEST# items, and the slots item (giving its capacity slot back).
+    expect(actions.filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:UpdateItem', 'dynamodb:UpdateItem']);
   });
 
   test('no EventBridge rule re-announces ended executions: the state machine and the sweeper send the one alert', () => {
@@ -715,7 +716,31 @@ describe('alerting', () => {
         TreatMissingData: 'breaching',
       }),
     ]);
-    expect(alarms).toHaveLength(12);
+    expect(alarms.filter((a) => a.MetricName === 'OldestQueuedAgeSeconds')).toEqual([
+      expect.objectContaining({
+        AlarmName: 'IngestPipeline-OldestQueuedManifestAlarm',
+        Namespace: DEFAULT_CONFIG.metricsNamespace,
+        Dimensions: [{ Name: 'service', Value: 'sweeper' }],
+        Statistic: 'Maximum',
+        // Two of the Glue job's longest runs: a queued manifest has seen slots turn over twice by then.
+        Threshold: 2 * DEFAULT_CONFIG.glue.timeoutMinutes * 60,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      }),
+    ]);
+    expect(alarms).toHaveLength(13);
+  });
+
+  test('the queued-manifest alarm says what to do: what runs and waits, stuck runs, the sweeper, the backlog, --now', () => {
+    const alarm = Object.values(resourcesOf(template, 'AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties)
+      .find((a) => a.MetricName === 'OldestQueuedAgeSeconds')!;
+    expect(alarm.AlarmDescription).toContain('npx pipeline status --since 24h');
+    expect(alarm.AlarmDescription).toContain('glue.maxConcurrentRuns');
+    expect(alarm.AlarmDescription).toContain('npx pipeline replay <manifestId> --now');
+    expect(alarm.AlarmDescription).toMatch(/stop them, the sweeper gives their slots back/);
+    const custom = synthPipeline({ glue: { timeoutMinutes: 120 }, executionTimeoutMinutes: 1000 }).template;
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'OldestQueuedAgeSeconds', Threshold: 4 * 3600 });
   });
 
   test('every alarm says what to do, is named after the stack, and sends one message: on entering ALARM, never on OK or missing data', () => {

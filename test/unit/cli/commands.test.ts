@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { buildProgram, runCli } from '../../../cli/main';
 import { CliIo } from '../../../cli/commands/shared';
 import { CliContext } from '../../../cli/context';
-import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from './fixtures';
+import { GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
+import { cloudTarget, executionArn, localTarget, mockStartQueue, STATE_MACHINE_ARN, testContext } from './fixtures';
 
 const ID = 'orders-20261123-000042';
 
@@ -166,12 +167,21 @@ describe('pipeline (command line)', () => {
       .on(GetCommand)
       .callsFake((input: { Key: { pk: string } }) => ({ Item: day.find((m) => `MANIFEST#${m.manifestId}` === input.Key.pk) }));
     ddb.on(UpdateCommand).resolves({});
-    sfn.on(DescribeExecutionCommand).resolves({ input: '{"manifestId":"x"}', status: 'FAILED' });
+    const queue = mockStartQueue(ddb);
+    const glue = mockClient(GlueClient);
+    glue.on(GetJobCommand).resolves({ Job: { ExecutionProperty: { MaxConcurrentRuns: 5 } } });
+    // The originals ended FAILED; no replay exists yet.
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      if (input.executionArn.endsWith('-r1')) throw Object.assign(new Error('none'), { name: 'ExecutionDoesNotExist' });
+      return { input: '{"manifestId":"x"}', status: 'FAILED' };
+    });
     sfn
       .on(StartExecutionCommand)
       .callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
 
     const result = await run(['replay', '--failed', '--since', '1d'], ctx);
+    glue.restore();
+    expect(queue.entries()).toEqual([]);
 
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n').filter((l) => !l.startsWith('  console: '))).toEqual([

@@ -3,7 +3,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import { resolveConfig } from '../../../contracts/config';
 import { CliContext } from '../../../cli/context';
 import { PipelineTarget } from '../../../cli/target';
@@ -54,4 +55,26 @@ export function testContext(target: PipelineTarget = cloudTarget, now = new Date
     config: resolveConfig(),
     now: () => now,
   };
+}
+
+/**
+ * The start queue on a mocked document client, as the table keeps it: a replay's transaction puts its entry, a query
+ * of the `QUEUE` partition reads the entries in key order, and a delete removes one. No slot is held (the slots
+ * item is absent), so a drain starts the queue's head.
+ */
+export function mockStartQueue(ddb: AwsStub<any, any, any>): { entries(): Array<Record<string, unknown>> } {
+  let queue: Array<Record<string, unknown>> = [];
+  ddb.on(TransactWriteCommand).callsFake((input: { TransactItems?: Array<{ Put?: { Item?: Record<string, unknown> } }> }) => {
+    const item = input.TransactItems?.[0]?.Put?.Item;
+    if (item !== undefined) queue.push(item);
+    return {};
+  });
+  ddb
+    .on(QueryCommand, { ExpressionAttributeValues: { ':queue': 'QUEUE' } })
+    .callsFake(() => ({ Items: [...queue].sort((a, b) => String(a.sk).localeCompare(String(b.sk))) }));
+  ddb.on(DeleteCommand).callsFake((input: { Key: { sk: string } }) => {
+    queue = queue.filter((e) => e.sk !== input.Key.sk);
+    return {};
+  });
+  return { entries: () => queue };
 }

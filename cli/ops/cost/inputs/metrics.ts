@@ -17,4 +17,5 @@ export const EMITTED_METRICS: readonly { readonly name: string; readonly service
   { name: METRIC.executionNameConflicts, services: ['manifest-builder', 'sweeper'] },
   { name: METRIC.endedExecutionsRecorded, services: ['sweeper'] },
   { name: METRIC.manifestsQueued, services: ['sweeper'] },
+  { name: METRIC.oldestQueuedAgeSeconds, services: ['sweeper'] },
 ];

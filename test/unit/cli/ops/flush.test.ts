@@ -1,7 +1,7 @@
 import { GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../../cli/main';
 import { flushDataset, flushManifest } from '../../../../cli/ops/flush';
@@ -42,7 +42,10 @@ const FILES = [
   },
 ];
 
-/** A context whose table holds `orders`' open manifest with `count` files; the seal and the start go through. */
+/**
+ * A context whose table holds `orders`' open manifest with `count` files, and `running` executions holding capacity
+ * slots; the seal, the queue and the start go through.
+ */
 function pipelineWithOpenManifest(count: number, opts: { running?: number; maxConcurrentRuns?: number } = {}) {
   const ctx = testContext(cloudTarget, NOW);
   const ddb = mockClient(ctx.ddb);
@@ -69,23 +72,33 @@ function pipelineWithOpenManifest(count: number, opts: { running?: number; maxCo
     status = 'SEALED';
     return {};
   });
-  ddb.on(QueryCommand).resolves({ Items: FILES });
-  ddb.on(UpdateCommand).callsFake(() => {
-    order.push('record');
+  const holders: Record<string, { manifestId: string; takenAt: string }> = Object.fromEntries(
+    Array.from({ length: opts.running ?? 0 }, (_, i) => [`x-${i}`, { manifestId: `x-${i}`, takenAt: NOW.toISOString() }]),
+  );
+  let queued: Record<string, unknown> | undefined;
+  ddb.on(GetCommand, { Key: { pk: 'SLOTS', sk: 'META' } }).callsFake(() => ({ Item: { pk: 'SLOTS', sk: 'META', holders } }));
+  ddb.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+    order.push('queue');
+    queued = input.Item;
+    return {};
+  });
+  ddb
+    .on(QueryCommand)
+    .callsFake((input: { ExpressionAttributeValues?: Record<string, unknown> }) =>
+      input.ExpressionAttributeValues?.[':queue'] === 'QUEUE' ? { Items: queued === undefined ? [] : [queued] } : { Items: FILES },
+    );
+  ddb.on(UpdateCommand).callsFake((input: { Key: { pk: string } }) => {
+    order.push(input.Key.pk === 'SLOTS' ? 'slot' : 'record');
+    return {};
+  });
+  ddb.on(DeleteCommand).callsFake(() => {
+    order.push('dequeue');
+    queued = undefined;
     return {};
   });
   s3.on(PutObjectCommand).callsFake(() => {
     order.push('manifest-file');
     return {};
-  });
-  sfn.on(ListExecutionsCommand).resolves({
-    executions: Array.from({ length: opts.running ?? 0 }, (_, i) => ({
-      executionArn: executionArn(`x-${i}`),
-      stateMachineArn: cloudTarget.stateMachineArn,
-      name: `x-${i}`,
-      status: 'RUNNING',
-      startDate: NOW,
-    })),
   });
   sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => {
     order.push('start');
@@ -97,7 +110,7 @@ function pipelineWithOpenManifest(count: number, opts: { running?: number; maxCo
 }
 
 describe('flushDataset', () => {
-  it('seals the open manifest with reason flush, writes its manifest file, starts the execution named after it, then records it (I3)', async () => {
+  it('seals the open manifest with reason flush, writes its manifest file, queues it, takes a slot, starts the execution named after it, then records it (I3)', async () => {
     const { ctx, ddb, s3, sfn, order } = pipelineWithOpenManifest(2);
 
     const [result, ...others] = await flushDataset(ctx, 'orders');
@@ -111,7 +124,7 @@ describe('flushDataset', () => {
       executionArn: executionArn(ID),
       queued: false,
     });
-    expect(order).toEqual(['seal', 'manifest-file', 'start', 'record']);
+    expect(order).toEqual(['seal', 'manifest-file', 'queue', 'slot', 'start', 'record', 'dequeue']);
     // The seal: conditional on the manifest being OPEN and the pointer naming it, in one transaction.
     const seal = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
     expect(seal[0].Update!.ConditionExpression).toBe('#status = :open');
@@ -126,15 +139,15 @@ describe('flushDataset', () => {
     expect(manifestFile.files.map((f: { key: string }) => f.key)).toEqual(['incoming/orders/a.ndjson', 'incoming/orders/b.ndjson']);
   });
 
-  it('leaves a sealed manifest queued when the Glue job runs as many runs as it may (its MaxConcurrentRuns)', async () => {
+  it("leaves a sealed manifest queued when every capacity slot is held (the Glue job's MaxConcurrentRuns)", async () => {
     const { ctx, sfn, order } = pipelineWithOpenManifest(2, { running: 2, maxConcurrentRuns: 2 });
 
     const [result] = await flushDataset(ctx, 'orders');
 
     expect(result).toMatchObject({ outcome: 'sealed', manifestId: ID, queued: true });
     expect(result).not.toHaveProperty('executionArn', expect.anything());
-    expect(sfn.commandCalls(ListExecutionsCommand)[0].args[0].input).toMatchObject({ statusFilter: 'RUNNING', maxResults: 2 });
-    expect(order).toEqual(['seal', 'manifest-file']);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(order).toEqual(['seal', 'manifest-file', 'queue']);
   });
 
   it('does nothing when the dataset has no open manifest, or one with no file yet', async () => {
@@ -174,7 +187,7 @@ describe('flushDataset', () => {
     const [result] = await flushDataset(p.ctx, 'orders');
 
     expect(result).toMatchObject({ outcome: 'already-sealed', manifestId: ID, executionArn: executionArn(ID) });
-    expect(p.order).toEqual(['manifest-file', 'start', 'record']);
+    expect(p.order).toEqual(['manifest-file', 'queue', 'slot', 'start', 'record', 'dequeue']);
   });
 
   it('gives up with a reason when files keep arriving at the instant of every seal', async () => {

@@ -7,7 +7,8 @@ import {
   RedriveExecutionCommand,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetJobCommand, GlueClient } from '@aws-sdk/client-glue';
+import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ManifestRecord } from '../../../../handlers/common/state-store';
 import {
@@ -19,7 +20,7 @@ import {
   replayRefusal,
 } from '../../../../cli/ops/replay';
 import { runCli } from '../../../../cli/main';
-import { cloudTarget, executionArn, localTarget, STATE_MACHINE_ARN, testContext } from '../fixtures';
+import { cloudTarget, executionArn, localTarget, mockStartQueue, STATE_MACHINE_ARN, testContext } from '../fixtures';
 
 const ID = 'orders-20261123-000042';
 const INPUT = {
@@ -125,21 +126,62 @@ describe('replayManifest', () => {
   const ctx = testContext(cloudTarget);
   const sfn = mockClient(ctx.sfn);
   const ddb = mockClient(ctx.ddb);
+  const glue = mockClient(GlueClient);
+  const notFound = Object.assign(new Error('no such execution'), { name: 'ExecutionDoesNotExist' });
+  /** The start queue as the table holds it: what the replay's transaction put, until it is dequeued. */
+  let queue: Array<Record<string, unknown>>;
+  let holders: Record<string, unknown>;
 
   beforeEach(() => {
     sfn.reset();
     ddb.reset();
+    glue.reset();
+    queue = [];
+    holders = {};
+    glue.on(GetJobCommand).resolves({ Job: { ExecutionProperty: { MaxConcurrentRuns: 2 } } });
     ddb.on(UpdateCommand).resolves({});
+    ddb.on(GetCommand, { Key: { pk: 'SLOTS', sk: 'META' } }).callsFake(() => ({ Item: { pk: 'SLOTS', sk: 'META', holders } }));
+    ddb.on(TransactWriteCommand).callsFake((input: { TransactItems: Array<{ Put?: { Item: Record<string, unknown> } }> }) => {
+      queue.push(input.TransactItems[0].Put!.Item);
+      return {};
+    });
+    ddb.on(QueryCommand).callsFake(() => ({ Items: [...queue].sort((a, b) => String(a.sk).localeCompare(String(b.sk))) }));
+    ddb.on(DeleteCommand).callsFake((input: { Key: { sk: string } }) => {
+      queue = queue.filter((e) => e.sk !== input.Key.sk);
+      return {};
+    });
   });
 
-  const updateInput = () => ddb.commandCalls(UpdateCommand)[0].args[0].input;
+  afterAll(() => glue.restore());
 
-  it('starts <id>-r1 with the input of the original execution and records it conditionally', async () => {
+  /** The write that records the replay on the MANIFEST record (the others take and give back slots). */
+  const updateInput = () =>
+    ddb.commandCalls(UpdateCommand).find((c) => String(c.args[0].input.Key?.pk).startsWith('MANIFEST#'))!.args[0].input;
+
+  it('queues <id>-r1 with the input of the original execution, takes a free slot, starts it and records it conditionally', async () => {
     ddb.on(GetCommand).resolves({ Item: record() });
     sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).rejects(notFound);
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
 
     const result = await replayManifest(ctx, ID);
+
+    // Queued with the record's mark in one transaction, conditioned on no replay waiting and on replayCount.
+    const enqueue = ddb.commandCalls(TransactWriteCommand)[0].args[0].input.TransactItems!;
+    expect(enqueue[0].Put!.Item).toMatchObject({
+      pk: 'QUEUE',
+      executionName: `${ID}-r1`,
+      replay: 1,
+      rank: 1,
+      input: JSON.stringify(INPUT),
+    });
+    expect(enqueue[1].Update!.ConditionExpression).toBe(
+      'attribute_exists(pk) AND attribute_not_exists(#queuedReplay) AND (attribute_not_exists(#replayCount) OR #replayCount = :prev)',
+    );
+    const slot = ddb.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(slot.Key).toEqual({ pk: 'SLOTS', sk: 'META' });
+    expect(slot.ExpressionAttributeNames).toMatchObject({ '#name': `${ID}-r1` });
+    expect(queue).toEqual([]);
 
     expect(sfn.commandCalls(StartExecutionCommand)[0].args[0].input).toEqual({
       stateMachineArn: STATE_MACHINE_ARN,
@@ -162,6 +204,47 @@ describe('replayManifest', () => {
       inputFrom: 'original-execution',
       consoleUrl: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${executionArn(`${ID}-r1`)}`,
     });
+    expect(result.queued).toBeUndefined();
+  });
+
+  it('waits in the queue, saying where, when every slot is held; --now puts it ahead of the queue and says so', async () => {
+    holders = { a: { manifestId: 'a', takenAt: '2026-11-23T11:00:00.000Z' }, b: { manifestId: 'b', takenAt: '2026-11-23T11:00:00.000Z' } };
+    ddb.on(GetCommand).resolves({ Item: record() });
+    ddb.on(GetCommand, { Key: { pk: 'SLOTS', sk: 'META' } }).callsFake(() => ({ Item: { pk: 'SLOTS', sk: 'META', holders } }));
+    queue = [
+      {
+        pk: 'QUEUE',
+        sk: '1#2026-11-23T11:30:00.000Z#older-20261123-000001',
+        manifestId: 'older-20261123-000001',
+        executionName: 'older-20261123-000001',
+        replay: 0,
+        rank: 1,
+        input: '{}',
+        queuedAt: '2026-11-23T11:30:00.000Z',
+      },
+    ];
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(ID) }).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).rejects(notFound);
+
+    const inTurn = await replayManifest(ctx, ID);
+    expect(inTurn).toMatchObject({ executionName: `${ID}-r1`, queued: { position: 2, waiting: 2, slots: 2 } });
+    expect(inTurn.jumpedAhead).toBeUndefined();
+
+    queue = queue.filter((e) => e.replay === 0);
+    const jumped = await replayManifest(ctx, ID, { now: true });
+    expect(jumped).toMatchObject({ queued: { position: 1, waiting: 2, slots: 2 }, jumpedAhead: 1 });
+    expect(queue.find((e) => e.executionName === `${ID}-r1`)).toMatchObject({ sk: `0#2026-11-23T12:00:00.000Z#${ID}-r1`, rank: 0 });
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('refuses a second replay while one of the manifest waits in the queue', async () => {
+    ddb.on(GetCommand).resolves({ Item: record({ queuedReplay: `${ID}-r1` }) });
+    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+
+    await expect(replayManifest(ctx, ID, { now: true })).rejects.toThrow(
+      `${ID}: replay ${ID}-r1 of it is already waiting in the start queue: it starts in turn (npx pipeline status ${ID})`,
+    );
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
   });
 
   it('replay --force --allow-missing-files passes allowMissingFiles in the input; without the flag the input is the original', async () => {
@@ -198,6 +281,7 @@ describe('replayManifest', () => {
       .on(GetCommand)
       .resolves({ Item: record({ replayCount: 2, executions: [executionArn(ID), executionArn(`${ID}-r1`), executionArn(`${ID}-r2`)] }) });
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r3`) }).rejects(notFound);
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r3`), startDate: new Date() });
 
     const result = await replayManifest(ctx, ID);
@@ -223,6 +307,7 @@ describe('replayManifest', () => {
   it('replays a succeeded manifest with force', async () => {
     ddb.on(GetCommand).resolves({ Item: record({ status: 'SUCCEEDED' }) });
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'SUCCEEDED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).rejects(notFound);
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
 
     await expect(replayManifest(ctx, ID, { force: true })).resolves.toMatchObject({ executionName: `${ID}-r1` });
@@ -272,6 +357,7 @@ describe('replayManifest', () => {
   it('replays a PARTIAL manifest without force', async () => {
     ddb.on(GetCommand).resolves({ Item: record({ status: 'PARTIAL', filesRead: 1, filesFailed: 1 }) });
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).rejects(notFound);
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
 
     const result = await replayManifest(ctx, ID);
@@ -303,33 +389,23 @@ describe('replayManifest', () => {
     expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
   });
 
-  it('two replays at once start one execution; the second finds it started and recorded and says so', async () => {
-    // Both read the record before either recorded replay 1.
+  it('two replays at once queue one: the table refuses the second mark, which is then refused naming the first', async () => {
     const before = record({ status: 'PARTIAL' });
-    const after = record({ status: 'PARTIAL', replayCount: 1, executions: [executionArn(ID), executionArn(`${ID}-r1`)] });
-    ddb.on(GetCommand).resolvesOnce({ Item: before }).resolvesOnce({ Item: before }).resolves({ Item: after });
     ddb
-      .on(UpdateCommand)
-      .resolvesOnce({})
-      .rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
+      .on(GetCommand)
+      .resolvesOnce({ Item: before })
+      .resolves({ Item: record({ status: 'PARTIAL', queuedReplay: `${ID}-r1` }) });
+    ddb.on(TransactWriteCommand).rejects(
+      Object.assign(new Error('cancelled'), {
+        name: 'TransactionCanceledException',
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+      }),
+    );
     sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
-    sfn
-      .on(StartExecutionCommand)
-      .resolvesOnce({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() })
-      .rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(`${ID}-r1`) }).rejects(notFound);
 
-    const [first, second] = await Promise.all([replayManifest(ctx, ID), replayManifest(ctx, ID)]);
-
-    expect(first).toMatchObject({ executionName: `${ID}-r1`, alreadyStarted: false, alreadyRecorded: false });
-    expect(second).toMatchObject({
-      executionName: `${ID}-r1`,
-      executionArn: executionArn(`${ID}-r1`),
-      alreadyStarted: true,
-      alreadyRecorded: true,
-    });
-    expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([`${ID}-r1`, `${ID}-r1`]);
-    // Both tried to record replay 1 on replayCount 0; the table's condition lets one through.
-    expect(ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input.ExpressionAttributeValues?.[':prev'])).toEqual([0, 0]);
+    await expect(replayManifest(ctx, ID)).rejects.toThrow(`replay ${ID}-r1 of it is already waiting in the start queue`);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   it('records a replay that was started but not recorded (ExecutionAlreadyExists) instead of starting another', async () => {
@@ -354,7 +430,7 @@ describe('replayManifest', () => {
 
   it('rebuilds the input from the record when the original execution is gone', async () => {
     ddb.on(GetCommand).resolves({ Item: record() });
-    sfn.on(DescribeExecutionCommand).rejects(Object.assign(new Error('gone'), { name: 'ExecutionDoesNotExist' }));
+    sfn.on(DescribeExecutionCommand).rejects(notFound);
     sfn.on(StartExecutionCommand).resolves({ executionArn: executionArn(`${ID}-r1`), startDate: new Date() });
 
     const result = await replayManifest(ctx, ID);
@@ -384,10 +460,44 @@ describe('redriveManifest', () => {
   const latest = executionArn(`${ID}-r1`);
   const t = (s: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, s));
 
+  const glue = mockClient(GlueClient);
+
   beforeEach(() => {
     sfn.reset();
     ddb.reset();
+    glue.reset();
+    glue.on(GetJobCommand).resolves({ Job: { ExecutionProperty: { MaxConcurrentRuns: 2 } } });
     ddb.on(GetCommand).resolves({ Item: record({ replayCount: 1, executions: [executionArn(ID), latest] }) });
+    ddb.on(UpdateCommand).resolves({});
+  });
+
+  afterAll(() => glue.restore());
+
+  it('takes a capacity slot for the redriven run, and is refused when every slot is held', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({ name: `${ID}-r1`, status: 'FAILED', redriveStatus: 'REDRIVABLE' });
+    sfn.on(GetExecutionHistoryCommand).resolves({ events: [] });
+    sfn.on(RedriveExecutionCommand).resolves({ redriveDate: t(20) });
+
+    await redriveManifest(ctx, ID, { force: true });
+    const writes = ddb.commandCalls(UpdateCommand).map((c) => c.args[0].input);
+    // The ended run's own holding (if any is left) is replaced, then a slot is taken under the execution's name.
+    expect(writes.map((w) => [w.Key, w.UpdateExpression])).toEqual([
+      [{ pk: 'SLOTS', sk: 'META' }, 'REMOVE #holders.#name'],
+      [{ pk: 'SLOTS', sk: 'META' }, 'SET #holders.#name = :holder'],
+    ]);
+    expect(writes[1].ExpressionAttributeNames).toMatchObject({ '#name': `${ID}-r1` });
+
+    ddb.reset();
+    sfn.resetHistory();
+    ddb.on(GetCommand).resolves({ Item: record({ replayCount: 1, executions: [executionArn(ID), latest] }) });
+    ddb.on(GetCommand, { Key: { pk: 'SLOTS', sk: 'META' } }).resolves({ Item: { holders: { a: {}, b: {} } } });
+    ddb
+      .on(UpdateCommand, { UpdateExpression: 'SET #holders.#name = :holder' })
+      .rejects(Object.assign(new Error('cond'), { name: 'ConditionalCheckFailedException' }));
+    await expect(redriveManifest(ctx, ID, { force: true })).rejects.toThrow(
+      `${ID}: all 2 capacity slots are held (glue.maxConcurrentRuns): a redrive cannot wait for one`,
+    );
+    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
   });
 
   it('redrives the latest execution in place and links its console page', async () => {
@@ -554,7 +664,13 @@ describe('findFailedManifests (replay --failed --since)', () => {
 
   it('replay --failed --since 24h replays the manifest that opened before the window and failed in it, not the one that failed before it', async () => {
     ddb.on(UpdateCommand).resolves({});
-    sfn.on(DescribeExecutionCommand).resolves({ input: JSON.stringify(INPUT), status: 'FAILED' });
+    mockStartQueue(ddb);
+    const glue = mockClient(GlueClient);
+    glue.on(GetJobCommand).resolves({ Job: { ExecutionProperty: { MaxConcurrentRuns: 5 } } });
+    sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      if (input.executionArn.endsWith('-r1')) throw Object.assign(new Error('none'), { name: 'ExecutionDoesNotExist' });
+      return { input: JSON.stringify(INPUT), status: 'FAILED' };
+    });
     sfn
       .on(StartExecutionCommand)
       .callsFake((input: { name: string }) => ({ executionArn: executionArn(input.name), startDate: new Date() }));
@@ -565,6 +681,7 @@ describe('findFailedManifests (replay --failed --since)', () => {
       io: { out: (t) => out.push(t), err: () => undefined, stderrIsTTY: false },
     });
 
+    glue.restore();
     expect(code).toBe(0);
     expect(sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name)).toEqual([
       'clicks-20261122-000003-r1',

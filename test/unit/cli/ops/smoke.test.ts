@@ -10,7 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { GetJobCommand, GetPartitionCommand, GetTableCommand, GlueClient } from '@aws-sdk/client-glue';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runCli } from '../../../../cli/main';
 import { runSmoke, SMOKE_CHECKS, smokeFixture, type SmokeOptions } from '../../../../cli/ops/smoke';
@@ -99,8 +99,19 @@ function pipeline(
     record = { ...record, status: 'SEALED', sealedAt: '2026-11-23T12:00:05.000Z', sealReason: 'flush', pendingSk: 'x' };
     return {};
   });
+  // The start queue: the flush queues the manifest, then starts it into a free slot and removes the entry.
+  let queued: Record<string, unknown> | undefined;
+  ddb.on(PutCommand).callsFake((input: { Item: Record<string, unknown> }) => {
+    queued = input.Item;
+    return {};
+  });
+  ddb.on(DeleteCommand).callsFake(() => {
+    queued = undefined;
+    return {};
+  });
   // The manifest's files are what was uploaded (under the run's prefix, whatever the run id).
-  ddb.on(QueryCommand).callsFake(() => {
+  ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues?: Record<string, unknown> }) => {
+    if (input.ExpressionAttributeValues?.[':queue'] === 'QUEUE') return { Items: queued === undefined ? [] : [queued] };
     const files = uploads.map((u, i) => ({
       bucket: 'ingest-bucket',
       key: u.key,
@@ -112,7 +123,8 @@ function pipeline(
     if (opts.extraFile) files.push({ bucket: 'ingest-bucket', key: opts.extraFile, size: 1, eTag: 'x', sequencer: '', versionId: 'v9' });
     return { Items: files };
   });
-  ddb.on(UpdateCommand).callsFake(() => {
+  ddb.on(UpdateCommand).callsFake((input: { Key: { pk: string } }) => {
+    if (input.Key.pk === 'SLOTS') return {};
     record = { ...record, executions: [executionArn(ID)], executionArn: executionArn(ID), ...(opts.outcome ?? SUCCEEDED) };
     return {};
   });
