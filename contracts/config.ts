@@ -35,7 +35,11 @@ export interface GlueSettings {
   readonly executionClass: GlueExecutionClass;
   /** Job run timeout in minutes. @default 60 */
   readonly timeoutMinutes: number;
-  /** Runs of the job allowed at once; more are refused with ConcurrentRunsExceededException and retried. @default 5 */
+  /**
+   * Runs of the job allowed at once: the pipeline's capacity slots (a sealed manifest waits in the start queue while all
+   * are held). 10 holds 600 times the reference load (docs/cost.md, `pipeline cost`); runs at once cost nothing more
+   * (Glue bills each run's DPU-seconds), but the account's Glue quotas must allow them. @default 10
+   */
   readonly maxConcurrentRuns: number;
   /** Target size of each Parquet output file, in MB. @default 128 */
   readonly targetFileMb: number;
@@ -174,7 +178,7 @@ export const DEFAULT_CONFIG: PipelineConfig = {
     maxWorkers: 10,
     executionClass: 'FLEX',
     timeoutMinutes: 60,
-    maxConcurrentRuns: 5,
+    maxConcurrentRuns: 10,
     targetFileMb: 128,
     maxDecompressedMb: 2048,
     maxLineKb: 1024,

@@ -26,6 +26,12 @@ import { LOCAL_CANARY_CHECK_SECONDS } from './canary-timer';
 import { provision } from './provision';
 
 /** Options of {@link startLocal}. */
+/**
+ * Glue runs at once in the local mode, below the stack's default (`glue.maxConcurrentRuns`, 10): each run is a Spark JVM
+ * of its own on this one machine (local/emulator/README.md).
+ */
+export const LOCAL_MAX_CONCURRENT_RUNS = 5;
+
 export interface StartOptions {
   /** Where stack.json, pids, logs and the outbox go. @default `<repo>/.local` */
   readonly stateDir?: string;
@@ -38,7 +44,7 @@ export interface StartOptions {
    * unit of the handlers' `MAX_WAIT_MINUTES`. @default 60
    */
   readonly maxWaitSeconds?: number;
-  /** Glue job runs allowed at once (each is a Spark JVM on this machine). @default the config's (5) */
+  /** Glue job runs allowed at once (each is a Spark JVM on this machine). @default LOCAL_MAX_CONCURRENT_RUNS (5) */
   readonly maxConcurrentRuns?: number;
   /** Seconds between two runs of the sweeper. @default a third of maxWaitSeconds, 1 to 10 */
   readonly sweeperIntervalSeconds?: number;
@@ -172,7 +178,7 @@ export async function startLocal(options: StartOptions = {}): Promise<LocalStack
   const config = resolveConfig({
     batchSize: options.batchSize,
     maxWaitMinutes,
-    glue: { maxConcurrentRuns: options.maxConcurrentRuns },
+    glue: { maxConcurrentRuns: options.maxConcurrentRuns ?? LOCAL_MAX_CONCURRENT_RUNS },
   });
 
   // The handlers run on Node 22, as on Lambda (nodejs22.x): checked before anything starts.

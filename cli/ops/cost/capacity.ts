@@ -293,7 +293,7 @@ function definitions(input: ModelInput): PartDefinition[] {
     remedy: () => 'ask for a higher in-flight quota (a support request)',
   });
 
-  // Step Functions: StartExecution, the backlog check's ListExecutions, state transitions.
+  // Step Functions: StartExecution, the sweeper's ListExecutions, state transitions.
   const sfnSource = 'Step Functions service quotas (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html)';
   const startsPerSecond = (f: number) => batching(scaled(load, f)).manifestsPerDay / SECONDS_PER_DAY;
   parts.push({
@@ -308,17 +308,19 @@ function definitions(input: ModelInput): PartDefinition[] {
     proportional: false,
     remedy: () => 'ask for a higher StartExecution quota',
   });
+  // Starts take a slot in the state table (docs/architecture.md, "Capacity slots and the start queue"): only the
+  // sweeper lists running executions, once a sweep (a page of up to 1,000, more than glue.maxConcurrentRuns allows).
   parts.push({
     id: 'sfn-list-executions',
     group: 'Step Functions',
-    part: `Step Functions ListExecutions before each start (${LIMITS.sfnListExecutionsPerSecond}/s)`,
-    limit: `${LIMITS.sfnListExecutionsPerSecond} calls/s: one a start, one a sweep`,
+    part: `Step Functions ListExecutions, once a sweep (${LIMITS.sfnListExecutionsPerSecond}/s)`,
+    limit: `${LIMITS.sfnListExecutionsPerSecond} calls/s: one a sweep, whatever the load`,
     source: sfnSource,
     unit: 'calls/s',
     capacity: LIMITS.sfnListExecutionsPerSecond,
-    need: (f) => startsPerSecond(f) + 1 / (60 * inventory.sweeper.everyMinutes),
+    need: () => 1 / (60 * inventory.sweeper.everyMinutes),
     proportional: false,
-    remedy: () => 'count running executions in the state table instead of listing them',
+    remedy: () => 'none needed: the calls do not grow with the load',
   });
   parts.push({
     id: 'sfn-transitions',

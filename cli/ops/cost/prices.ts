@@ -75,7 +75,7 @@ export const LIMITS = {
   sfnStartExecutionPerSecond: 300,
   /** State transitions of Standard workflows, refill a second in us-east-1 (same page, state throttling). */
   sfnTransitionsPerSecond: 5000,
-  /** ListExecutions refill a second (same page): the builder and the sweeper list running executions before each start. */
+  /** ListExecutions refill a second (same page): the sweeper lists running executions once a sweep. */
   sfnListExecutionsPerSecond: 5,
   /**
    * PUTs a second per partitioned prefix; each dataset uploads under its own ("at least 3,500 PUT/COPY/POST/DELETE ...
