@@ -29,8 +29,15 @@ MIXED_LINES = [
 ]
 
 
+def read_outputs(spark, *batches):
+    """The rows of each batch's last successful run, where its result names them (a replaced run's directory stays
+    until its grace ends: readers read the named run, docs/architecture.md, I4), with the table's partition columns."""
+    base = str(batches[0].root / "curated" / batches[0].dataset)
+    return spark.read.option("basePath", base).parquet(*[str(b.partition_dir) for b in batches]).collect()
+
+
 def rows_by_id(spark, batch):
-    return {r["id"]: r for r in spark.read.parquet(str(batch.root / "curated" / batch.dataset)).collect()}
+    return {r["id"]: r for r in read_outputs(spark, batch)}
 
 
 def test_every_line_is_a_row_a_quarantined_line_or_blank(spark, batch):
@@ -41,7 +48,10 @@ def test_every_line_is_a_row_a_quarantined_line_or_blank(spark, batch):
     assert result | {"durationSeconds": 0} == {
         "manifestId": batch.manifest_id, "linesIn": 13, "rowsOut": 3, "rowsQuarantined": 8, "blankLines": 2,
         "outputFiles": 1, "outputBytes": result["outputBytes"], "quarantineFiles": 1,
-        "filesRead": 1, "filesFailed": 0, "failedFiles": [], "durationSeconds": 0,
+        "filesRead": 1, "filesFailed": 0, "failedFiles": [], "durationSeconds": 0, "runId": result["runId"],
+        "outputLocation": f"file://{batch.manifest_dir}/run={result['runId']}/",
+        "quarantineLocation": f"file://{batch.root}/quarantine/{batch.dataset}/manifest_id={batch.manifest_id}/"
+                              f"run={result['runId']}/",
         "quarantineReasons": {"invalid_json": 3, "multiple_values": 1, "not_an_object": 4},
         "schema": {"policy": "evolve", "columns": 4,
                    "added": ["customer", "customer.name", "customer.tags", "id", "items", "items[].qty",
@@ -99,13 +109,13 @@ def test_a_retry_leaves_other_manifests_partitions_alone(spark, tmp_path):
     run(spark, two.params())
     run(spark, one.params())
 
-    assert sorted(rows_by_id(spark, one)) == [1, 2]
+    assert sorted(r["id"] for r in read_outputs(spark, one, two)) == [1, 2]
 
     one.add("three.ndjson", '{"id":3}\n')  # the replay of the first manifest lists one more object
     run(spark, one.params())
 
-    table = spark.read.parquet(str(tmp_path / "curated" / "orders"))
-    assert sorted((r["manifest_id"][-1], r["id"]) for r in table.collect()) == [("1", 1), ("1", 3), ("2", 2)]
+    table = read_outputs(spark, one, two)
+    assert sorted((r["manifest_id"][-1], r["id"]) for r in table) == [("1", 1), ("1", 3), ("2", 2)]
     assert sorted(p.name for p in one.partition_dir.iterdir() if not p.name.startswith(".")) == [
         p.name for p in sorted(one.partition_dir.glob("part-*.parquet"))]  # data files only, no _SUCCESS marker
 
