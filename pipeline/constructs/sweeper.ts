@@ -95,13 +95,16 @@ export class Sweeper extends Construct {
     acknowledgeManifestStarts(this, this.lambdaFunction, props);
 
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_CONFIG.metricsNamespace;
-    this.oldestOpenManifest = new cloudwatch.Metric({
-      namespace: metricsNamespace,
-      metricName: OLDEST_OPEN_MANIFEST_METRIC.metricName,
-      dimensionsMap: { service: OLDEST_OPEN_MANIFEST_METRIC.service },
-      statistic: 'Maximum',
-      period: Duration.minutes(5),
-    });
+    // The sweeper's age gauges: the largest value of each 5-minute period.
+    const gauge = (metric: { metricName: string; service: string }) =>
+      new cloudwatch.Metric({
+        namespace: metricsNamespace,
+        metricName: metric.metricName,
+        dimensionsMap: { service: metric.service },
+        statistic: 'Maximum',
+        period: Duration.minutes(5),
+      });
+    this.oldestOpenManifest = gauge(OLDEST_OPEN_MANIFEST_METRIC);
     const { alerting } = props;
     alerting.alarmOnDeadLetterQueue(
       'SweeperDlqAlarm',
@@ -118,13 +121,7 @@ export class Sweeper extends Construct {
     alerting.alarmOnLambdaThrottles('SweeperThrottlesAlarm', this.lambdaFunction, 'sweeper');
     alerting.alarmOnLambdaDuration('SweeperDurationAlarm', this.lambdaFunction, 'sweeper', SWEEPER_TIMEOUT);
     alerting.alarmOnOldestOpenManifest(this.oldestOpenManifest, props.maxWaitMinutes ?? DEFAULT_CONFIG.maxWaitMinutes);
-    this.oldestQueued = new cloudwatch.Metric({
-      namespace: metricsNamespace,
-      metricName: OLDEST_QUEUED_METRIC.metricName,
-      dimensionsMap: { service: OLDEST_QUEUED_METRIC.service },
-      statistic: 'Maximum',
-      period: Duration.minutes(5),
-    });
+    this.oldestQueued = gauge(OLDEST_QUEUED_METRIC);
     alerting.alarmOnOldestQueued(this.oldestQueued, queuedAgeAlarmSeconds(props.glueTimeoutMinutes ?? DEFAULT_CONFIG.glue.timeoutMinutes));
     alerting.alarmOnExecutionNameConflicts('sweeper', metricsNamespace);
   }
